@@ -1,0 +1,7 @@
+import { registerBackend } from '@sea/tensor';
+import { CpuBackend } from './cpu_backend.js';
+
+export { CpuBackend } from './cpu_backend.js';
+
+/** Registers the CPU backend (priority 0: the default only when nothing else is available). */
+registerBackend({ name: 'cpu', priority: 0, create: () => new CpuBackend() });

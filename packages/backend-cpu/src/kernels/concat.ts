@@ -1,0 +1,6 @@
+import { type TensorInfo, UnsupportedOpError } from '@sea/tensor';
+import type { CpuBackend } from '../cpu_backend.js';
+
+export function concat(_b: CpuBackend, ..._args: unknown[]): TensorInfo {
+  throw new UnsupportedOpError('cpu', 'concat');
+}

@@ -1,0 +1,277 @@
+/**
+ * The backend interface: memory plus a fixed list of primitive kernels.
+ *
+ * A backend owns device memory, addressed by opaque `DataId`s, and implements the primitives below.
+ * Kernels receive `TensorInfo`s (a DataId with its shape and dtype) whose shapes the op layer
+ * (`ops.ts`) has already validated, and return freshly allocated outputs that the caller owns.
+ * Kernels never free their inputs. Reference counting, scopes and validation live in the engine,
+ * so a backend stays a handful of methods (jax-js / tinygrad style).
+ *
+ * Every primitive has a written shape contract here; the conformance suite (`@sea/conformance`)
+ * checks each of them against float64 definitions on every backend.
+ */
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/** Opaque handle to a buffer owned by a backend. */
+export type DataId = object;
+
+export interface TensorInfo {
+  readonly dataId: DataId;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export interface MemoryInfo {
+  /** Bytes held by live buffers (pooled free buffers excluded). */
+  bytes: number;
+  /** Number of live buffers. */
+  buffers: number;
+  /** Peak of `bytes` since the last `resetPeak()`. */
+  peakBytes: number;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  /** GELU, erf form: x·½(1+erf(x/√2)) (PyTorch `gelu`, HF "gelu"). */
+  | 'gelu'
+  /** GELU, tanh form: ½x(1+tanh(√(2/π)(x+0.044715x³))) (HF "gelu_new"). */
+  | 'gelu_tanh'
+  | 'erf'
+  | 'floor'
+  | 'ceil'
+  /** Round half to even (PyTorch `round`). */
+  | 'round'
+  | 'sign'
+  /** logical not (bool → bool) */
+  | 'not';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'max'
+  | 'min'
+  | 'pow'
+  /** comparisons produce bool */
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  /** logical and/or on bool */
+  | 'and'
+  | 'or';
+
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'argmax' | 'argmin';
+
+export type ResizeMode = 'nearest' | 'bilinear' | 'area';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+export interface Conv2dOptions {
+  /** [strideH, strideW] */
+  stride: [number, number];
+  /** [dilationH, dilationW] */
+  dilation: [number, number];
+  /** [top, bottom, left, right] zero padding, may be asymmetric */
+  padding: [number, number, number, number];
+  groups: number;
+}
+
+export interface ResizeOptions {
+  mode: ResizeMode;
+  /** Only for bilinear; PyTorch `align_corners`. */
+  alignCorners?: boolean;
+}
+
+/** A batch of FlatCSR matrices (spec §6): one CSR matrix of shape (Tq, H·Tk) per batch element. */
+export interface CsrInfo {
+  /** int32 [B, Tq+1]: crow[b,0] = 0, crow[b,t+1]-crow[b,t] = entries of row t. */
+  readonly crow: TensorInfo;
+  /** int32 [B, Z]: column c = h·Tk + j; tails past crow[b,Tq] are 0. */
+  readonly col: TensorInfo;
+  /** Number of heads H folded into the columns. */
+  readonly heads: number;
+  /** Key length Tk. */
+  readonly keys: number;
+  /** Entries per batch element (crow[b,Tq]), on the host. */
+  readonly nnz: readonly number[];
+}
+
+export interface StretchOptions {
+  /** Sparse budget k: a selected cell contributes at most min(width, k) keys, spread from the cell end. */
+  k: number;
+  /** Key length Tk of the stretched matrix (columns per head). */
+  keys: number;
+}
+
+export interface PrefixSumOptions {
+  /** Added to every element of the running key sum z before the dot product (spec §3: 1e-6). */
+  eps: number;
+}
+
+/**
+ * Everything a backend implements. All kernels are synchronous to enqueue; only `read`,
+ * `sync`, and the routines whose output size depends on data (`stretchToCsr`) are async.
+ */
+export interface Backend {
+  readonly name: string;
+  /** dtypes this backend computes in. CPU: all; GPU backends at least float32, int32, bool. */
+  readonly dtypes: readonly DType[];
+
+  // ---- memory ----
+  /** Copies `values` into a new buffer of `dtype` (values already of that dtype's array type). */
+  upload(values: TypedArray, dtype: DType): DataId;
+  /** A new zero-filled buffer. */
+  zeros(size: number, dtype: DType): DataId;
+  /** Reads a buffer back. The result is a fresh copy the caller may keep. */
+  read(dataId: DataId, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read; only backends whose memory is host memory implement it. */
+  readSync?(dataId: DataId, dtype: DType, size: number): TypedArray;
+  free(dataId: DataId): void;
+  memory(): MemoryInfo;
+  resetPeak(): void;
+  /** Resolves when all enqueued work has finished. */
+  sync(): Promise<void>;
+  /** Releases the device; the backend cannot be used afterwards. */
+  destroy(): void;
+
+  // ---- dense primitives ----
+  /**
+   * a [...batchA, M, K] (or [..., K, M] with transA), b [...batchB, K, N] (or [..., N, K] with transB);
+   * batch dims broadcast; output [...batch, M, N]. Rank ≥ 2 for both. float32/float64.
+   */
+  matmul(a: TensorInfo, b: TensorInfo, opts: MatmulOptions, outShape: Shape): TensorInfo;
+  /** Elementwise; output has x's shape; dtype float for math ops, bool for 'not', same for neg/abs/sign. */
+  unary(op: UnaryOp, x: TensorInfo): TensorInfo;
+  /** Elementwise with NumPy broadcasting to `outShape`; comparisons and and/or give bool. */
+  binary(op: BinaryOp, a: TensorInfo, b: TensorInfo, outShape: Shape): TensorInfo;
+  /** cond bool, a and b of one dtype, all broadcast to `outShape`. */
+  where(cond: TensorInfo, a: TensorInfo, b: TensorInfo, outShape: Shape): TensorInfo;
+  /** Converts dtype; float→int truncates toward zero; anything→bool is (x != 0). */
+  cast(x: TensorInfo, dtype: DType): TensorInfo;
+  /**
+   * Reduces over `axes` (sorted, unique, normalized). Output shape drops those axes (keepDims is the
+   * op layer's reshape). argmax/argmin take exactly one axis and return int32 (first index on ties).
+   */
+  reduce(op: ReduceOp, x: TensorInfo, axes: readonly number[]): TensorInfo;
+  /**
+   * Softmax over the last axis of x [..., N]. `mask`, when given, is additive and broadcasts to x.
+   * A row whose every entry is −∞ gives zeros (never NaN).
+   */
+  softmax(x: TensorInfo, mask: TensorInfo | null): TensorInfo;
+  /** log-softmax over the last axis. */
+  logSoftmax(x: TensorInfo): TensorInfo;
+  /** LayerNorm over the last axis N: (x−mean)/sqrt(var+eps)·gamma+beta; gamma, beta [N] (biased var). */
+  layerNorm(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo;
+  /** table [V, ...rest] gathered by int32 indices [...idx] → [...idx, ...rest]; indices checked by op layer. */
+  gather(table: TensorInfo, indices: TensorInfo): TensorInfo;
+  /** take_along_axis on the last axis: x [..., N], idx int32 [..., M] (same leading dims) → [..., M]. */
+  takeAlong(x: TensorInfo, indices: TensorInfo): TensorInfo;
+  /**
+   * x [B, C, H, W], w [O, C/groups, kh, kw], bias [O] or null →
+   * [B, O, ⌊(H+pt+pb−dh(kh−1)−1)/sh⌋+1, ⌊(W+pl+pr−dw(kw−1)−1)/sw⌋+1] (PyTorch Conv2d, zero padding).
+   */
+  conv2d(x: TensorInfo, w: TensorInfo, bias: TensorInfo | null, opts: Conv2dOptions, outShape: Shape): TensorInfo;
+  /** Inclusive (or exclusive) prefix sum along `axis`, optionally from the end. */
+  cumsum(x: TensorInfo, axis: number, exclusive: boolean, reverse: boolean): TensorInfo;
+  /**
+   * x [B, C, H, W] → [B, C, outH, outW], PyTorch `F.interpolate` semantics:
+   * nearest: src = ⌊dst·in/out⌋; bilinear: align_corners as given (half-pixel when false, clamped);
+   * area: adaptive average pooling (window [⌊i·in/out⌋, ⌈(i+1)·in/out⌉)).
+   */
+  resize(x: TensorInfo, outH: number, outW: number, opts: ResizeOptions): TensorInfo;
+  /** Permutes axes; output shape is x.shape[perm[i]]. */
+  transpose(x: TensorInfo, perm: readonly number[]): TensorInfo;
+  /** Contiguous copy of the box starting at `begin` with extent `size` (per axis). */
+  slice(x: TensorInfo, begin: readonly number[], size: readonly number[]): TensorInfo;
+  /** Concatenates along `axis`; all other dims equal; same dtype. */
+  concat(xs: readonly TensorInfo[], axis: number): TensorInfo;
+  /** Zero/constant padding: pads[i] = [before, after] for axis i. */
+  pad(x: TensorInfo, pads: readonly (readonly [number, number])[], value: number): TensorInfo;
+  /** A new tensor of `size` elements all equal to `value`. */
+  fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] };
+
+  // ---- SEA routines (spec §3–§7) ----
+  /**
+   * Causal linear attention by prefix sums (spec §3, causal Performer):
+   * qf, kf [B, H, T, M] (non-negative features), v [B, H, T, E] →
+   * out[b,h,t] = φq_t·S_t / (φq_t·(z_t + eps)), S_t = Σ_{j≤t} φk_j v_jᵀ, z_t = Σ_{j≤t} φk_j. float32.
+   */
+  performerPrefixSum(qf: TensorInfo, kf: TensorInfo, v: TensorInfo, opts: PrefixSumOptions): TensorInfo;
+  /**
+   * Grouped top-k selection (spec §5): scores [G, N] float32, budgets int32 [G] →
+   * bool [G, N] with exactly min(max(budget_g, 0), N) entries set in group g: the largest scores,
+   * ties broken by lower index first (deterministic).
+   */
+  groupedTopK(scores: TensorInfo, budgets: TensorInfo): TensorInfo;
+  /**
+   * Stretch a compressed mask to FlatCSR (spec §6, sparse path): mask bool [B, Tq, H, Kc] (cell m of
+   * head h selected for query row t), rowLen int32 [B, Tq] (L_t, visible keys of row t; 0 for padded rows).
+   * Cell m of row t covers keys [round(m·L_t/Kc), round((m+1)·L_t/Kc)) with round = ⌊x+½⌋; a selected
+   * cell of width w contributes n = min(w, k) keys j_i = end−1−⌊i·w/n⌋. Row entries are grouped by head
+   * (ascending), cells ascending within a head, keys descending within a cell. Column = h·keys + j.
+   */
+  stretchToCsr(mask: TensorInfo, rowLen: TensorInfo, opts: StretchOptions): Promise<CsrInfo>;
+  /**
+   * CSR SDDMM: q [B, H, Tq, D], k [B, H, Tk, D] → val float32 [B, Z] with
+   * val[b,z] = scale · q[b,h,t]·k[b,h,j] for entry z of row t, column h·Tk+j. Tails (z ≥ nnz_b) are 0.
+   */
+  csrSddmm(csr: CsrInfo, q: TensorInfo, k: TensorInfo, scale: number): TensorInfo;
+  /**
+   * Per-row, per-head softmax of CSR values [B, Z] (each head's entries of a row are normalized on
+   * their own; an empty head gives nothing), then multiplied by rowScale [B, H, Tq] when given.
+   */
+  csrSoftmax(csr: CsrInfo, val: TensorInfo, rowScale: TensorInfo | null): TensorInfo;
+  /** CSR SpMM: out[b,h,t] = Σ_{entries z of row t in head h} val[b,z]·v[b,h,j] → [B, H, Tq, D]. No cap. */
+  csrSpmm(csr: CsrInfo, val: TensorInfo, v: TensorInfo): TensorInfo;
+}
+
+/** Names of every kernel method, for exclusion lists and error messages. */
+export const PRIMITIVES = [
+  'matmul',
+  'unary',
+  'binary',
+  'where',
+  'cast',
+  'reduce',
+  'softmax',
+  'logSoftmax',
+  'layerNorm',
+  'gather',
+  'takeAlong',
+  'conv2d',
+  'cumsum',
+  'resize',
+  'transpose',
+  'slice',
+  'concat',
+  'pad',
+  'fill',
+  'performerPrefixSum',
+  'groupedTopK',
+  'stretchToCsr',
+  'csrSddmm',
+  'csrSoftmax',
+  'csrSpmm',
+] as const satisfies readonly (keyof Backend)[];
+
+export type Primitive = (typeof PRIMITIVES)[number];

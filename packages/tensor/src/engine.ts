@@ -1,0 +1,206 @@
+/**
+ * Tensors and their lifetime: reference counting of backend buffers (so reshapes share memory),
+ * explicit `dispose()`, and scopes (`tidy`) that dispose what they created.
+ */
+import type { Backend, DataId, TensorInfo } from './backend.js';
+import { type DType, type DTypeToArray, type TypedArray, bytesPerElement } from './dtype.js';
+import { TensorStateError } from './errors.js';
+import { type Shape, fmt, sizeOf } from './shape.js';
+
+const refCounts = new WeakMap<DataId, number>();
+
+function retain(dataId: DataId): void {
+  refCounts.set(dataId, (refCounts.get(dataId) ?? 0) + 1);
+}
+
+function release(backend: Backend, dataId: DataId): void {
+  const n = (refCounts.get(dataId) ?? 1) - 1;
+  if (n <= 0) {
+    refCounts.delete(dataId);
+    backend.free(dataId);
+  } else {
+    refCounts.set(dataId, n);
+  }
+}
+
+let nextId = 0;
+
+export class Tensor<D extends DType = DType> implements TensorInfo {
+  readonly id = nextId++;
+  readonly size: number;
+  #disposed = false;
+
+  constructor(
+    readonly backend: Backend,
+    readonly dataId: DataId,
+    readonly shape: Shape,
+    readonly dtype: D,
+  ) {
+    this.size = sizeOf(shape);
+    retain(dataId);
+    trackInScope(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  get byteLength(): number {
+    return this.size * bytesPerElement(this.dtype);
+  }
+
+  /** Throws if disposed; every op calls this on its inputs. */
+  assertLive(what = 'tensor'): this {
+    if (this.#disposed) throw new TensorStateError(`${what} ${fmt(this.shape)} ${this.dtype} was used after dispose()`);
+    return this;
+  }
+
+  /** Downloads the values (a fresh copy). */
+  async data(): Promise<DTypeToArray[D]> {
+    this.assertLive();
+    return (await this.backend.read(this.dataId, this.dtype, this.size)) as DTypeToArray[D];
+  }
+
+  /** Synchronous download; only on backends with host memory (CPU). */
+  dataSync(): DTypeToArray[D] {
+    this.assertLive();
+    if (!this.backend.readSync) {
+      throw new TensorStateError(`backend '${this.backend.name}' has no synchronous read; use await tensor.data()`);
+    }
+    return this.backend.readSync(this.dataId, this.dtype, this.size) as DTypeToArray[D];
+  }
+
+  /** Nested JS arrays, for printing and tests. */
+  async array(): Promise<unknown> {
+    return nest(await this.data(), this.shape);
+  }
+
+  /** Same buffer, new shape (no copy). */
+  reshape(shape: readonly number[]): Tensor<D> {
+    this.assertLive();
+    const resolved = resolveReshape(this.shape, shape);
+    return new Tensor(this.backend, this.dataId, resolved, this.dtype);
+  }
+
+  /** Keeps this tensor alive past the enclosing `tidy` scope. */
+  keep(): this {
+    untrack(this);
+    return this;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    release(this.backend, this.dataId);
+  }
+
+  toString(): string {
+    return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.backend.name}${this.#disposed ? ', disposed' : ''})`;
+  }
+}
+
+export function resolveReshape(from: Shape, to: readonly number[]): number[] {
+  const size = sizeOf(from);
+  let infer = -1;
+  let known = 1;
+  to.forEach((d, i) => {
+    if (d === -1) {
+      if (infer >= 0) throw new TensorStateError(`reshape ${fmt(from)} → ${fmt(to)}: only one -1 allowed`);
+      infer = i;
+    } else if (!Number.isInteger(d) || d < 0) {
+      throw new TensorStateError(`reshape ${fmt(from)} → ${fmt(to)}: bad dimension ${d}`);
+    } else known *= d;
+  });
+  const out = [...to];
+  if (infer >= 0) {
+    if (known === 0 || size % known !== 0) {
+      throw new TensorStateError(`reshape ${fmt(from)} → ${fmt(to)}: cannot infer -1 for ${size} elements`);
+    }
+    out[infer] = size / known;
+  }
+  if (sizeOf(out) !== size) {
+    throw new TensorStateError(`cannot reshape ${fmt(from)} (${size} elements) to ${fmt(to)} (${sizeOf(out)} elements)`);
+  }
+  return out;
+}
+
+function nest(values: TypedArray, shape: Shape): unknown {
+  if (shape.length === 0) return values[0];
+  const [n, ...rest] = shape;
+  const step = sizeOf(rest);
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(nest(values.subarray(i * step, (i + 1) * step), rest));
+  return out;
+}
+
+// ---- scopes ----
+
+const scopeStack: Set<Tensor>[] = [];
+
+function trackInScope(t: Tensor): void {
+  scopeStack[scopeStack.length - 1]?.add(t);
+}
+
+function untrack(t: Tensor): void {
+  for (const s of scopeStack) s.delete(t);
+}
+
+type Kept = Tensor | readonly Kept[] | { readonly [k: string]: Kept } | unknown;
+
+function collect(result: Kept, into: Set<Tensor>): void {
+  if (result instanceof Tensor) into.add(result);
+  else if (Array.isArray(result)) for (const r of result) collect(r, into);
+  else if (result && typeof result === 'object' && !(ArrayBuffer.isView(result) || result instanceof Promise)) {
+    for (const v of Object.values(result)) collect(v, into);
+  }
+}
+
+function closeScope(scope: Set<Tensor>, result: unknown): void {
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  scopeStack.splice(scopeStack.lastIndexOf(scope), 1);
+  for (const t of scope) {
+    if (keep.has(t)) trackInScope(t);
+    else t.dispose();
+  }
+}
+
+/**
+ * Runs `fn`, then disposes every tensor created inside it except those reachable from its result
+ * (tensors, arrays and plain objects of tensors). An async `fn` is awaited first; do not run two
+ * async scopes concurrently, since scopes form one stack.
+ */
+export function tidy<R>(fn: () => R): R {
+  const scope = new Set<Tensor>();
+  scopeStack.push(scope);
+  let result: R;
+  try {
+    result = fn();
+  } catch (e) {
+    closeScope(scope, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (r) => {
+        closeScope(scope, r);
+        return r;
+      },
+      (e) => {
+        closeScope(scope, undefined);
+        throw e;
+      },
+    ) as R;
+  }
+  closeScope(scope, result);
+  return result;
+}
+
+/** Wraps a kernel output as a Tensor. */
+export function wrap<D extends DType>(backend: Backend, info: TensorInfo): Tensor<D> {
+  return new Tensor(backend, info.dataId, info.shape, info.dtype as D);
+}

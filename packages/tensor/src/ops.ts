@@ -1,0 +1,576 @@
+/**
+ * The functional op API: the same whatever the backend. Each op validates its inputs (shapes,
+ * dtypes, backends, liveness) and names what was wrong, then calls one backend primitive.
+ */
+import type {
+  Backend,
+  BinaryOp,
+  CsrInfo,
+  MatmulOptions,
+  ReduceOp,
+  ResizeMode,
+  TensorInfo,
+  UnaryOp,
+} from './backend.js';
+import { type DType, type TypedArray, assertDType, dtypeOfArray, isFloat, toTypedArray } from './dtype.js';
+import { Tensor, wrap } from './engine.js';
+import { DTypeError, ShapeError, TensorStateError } from './errors.js';
+import { currentBackend } from './registry.js';
+import { type Shape, assertShape, broadcastShapes, fmt, normAxis, shapesEqual, sizeOf } from './shape.js';
+
+type Scalar = number;
+
+function sameBackend(op: string, ...ts: (Tensor | null | undefined)[]): Backend {
+  let b: Backend | null = null;
+  for (const t of ts) {
+    if (!t) continue;
+    if (!(t instanceof Tensor)) throw new TensorStateError(`${op}: expected a Tensor, got ${typeof t}`);
+    t.assertLive(`${op} input`);
+    if (b && t.backend !== b) {
+      throw new TensorStateError(`${op}: inputs live on different backends ('${b.name}' and '${t.backend.name}')`);
+    }
+    b = t.backend;
+  }
+  return b ?? currentBackend();
+}
+
+function requireFloat(op: string, t: Tensor, what = 'input'): void {
+  if (!isFloat(t.dtype)) throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${t.dtype}`);
+}
+
+function requireDType(op: string, t: Tensor, dtype: DType, what: string): void {
+  if (t.dtype !== dtype) throw new DTypeError(`${op}: ${what} must be ${dtype}, got ${t.dtype}`);
+}
+
+function requireRank(op: string, t: Tensor, rank: number, what: string, layout: string): void {
+  if (t.rank !== rank) throw new ShapeError(`${op}: expected ${what} of shape ${layout}, got ${fmt(t.shape)}`);
+}
+
+// ---- creation ----
+
+export interface CreateOptions {
+  dtype?: DType;
+  backend?: Backend;
+}
+
+/** A tensor from values (copied). dtype defaults to the typed array's, or float32. */
+export function tensor(
+  values: TypedArray | ArrayLike<number> | ArrayLike<boolean>,
+  shape?: readonly number[],
+  opts: CreateOptions = {},
+): Tensor {
+  const backend = opts.backend ?? currentBackend();
+  const dtype: DType =
+    opts.dtype ?? (ArrayBuffer.isView(values) ? dtypeOfArray(values as TypedArray) : 'float32');
+  assertDType(dtype);
+  const s = shape ?? [values.length];
+  assertShape(s);
+  if (sizeOf(s) !== values.length) {
+    throw new ShapeError(`tensor: ${values.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`);
+  }
+  const arr =
+    ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype
+      ? (values as TypedArray)
+      : toTypedArray(values as ArrayLike<number>, dtype);
+  return new Tensor(backend, backend.upload(arr, dtype), [...s], dtype);
+}
+
+export function scalar(value: number, opts: CreateOptions = {}): Tensor {
+  return tensor([value], [], opts);
+}
+
+export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  assertShape(shape);
+  const backend = opts.backend ?? currentBackend();
+  const dtype = opts.dtype ?? 'float32';
+  return new Tensor(backend, backend.zeros(sizeOf(shape), dtype), [...shape], dtype);
+}
+
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+  assertShape(shape);
+  const backend = opts.backend ?? currentBackend();
+  const dtype = opts.dtype ?? 'float32';
+  const info = backend.fill(sizeOf(shape), value, dtype);
+  return new Tensor(backend, info.dataId, [...shape], dtype);
+}
+
+export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/** Integers start, start+1, … (int32 unless dtype says otherwise). */
+export function arange(start: number, stop: number, opts: CreateOptions = {}): Tensor {
+  const n = Math.max(0, stop - start);
+  const dtype = opts.dtype ?? 'int32';
+  const vals = Array.from({ length: n }, (_, i) => start + i);
+  return tensor(vals, [n], { ...opts, dtype });
+}
+
+function asTensor(x: Tensor | Scalar, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  return tensor([x], [], { backend: like.backend, dtype: like.dtype === 'bool' ? 'float32' : like.dtype });
+}
+
+// ---- dense ops ----
+
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const backend = sameBackend('matmul', a, b);
+  requireFloat('matmul', a, 'a');
+  requireFloat('matmul', b, 'b');
+  if (a.dtype !== b.dtype) throw new DTypeError(`matmul: a is ${a.dtype} but b is ${b.dtype}`);
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(`matmul: expected a and b of rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  }
+  const [m, ka] = opts.transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
+  const [kb, n] = opts.transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
+  if (ka !== kb) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: a ${fmt(a.shape)}${opts.transA ? 'ᵀ' : ''} has ${ka}, b ${fmt(b.shape)}${opts.transB ? 'ᵀ' : ''} has ${kb}`,
+    );
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul batch dims');
+  return wrap(backend, backend.matmul(a, b, opts, [...batch, m, n]));
+}
+
+/** y = x·Wᵀ + b with W [out, in] (PyTorch/HF nn.Linear layout). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.rank !== 2) throw new ShapeError(`linear: expected weight of shape [out,in], got ${fmt(weight.shape)}`);
+  if (x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new ShapeError(`linear: input ${fmt(x.shape)} has last dim ${x.shape[x.rank - 1]}, weight expects ${weight.shape[1]}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new ShapeError(`linear: expected bias of shape [${weight.shape[0]}], got ${fmt(bias.shape)}`);
+  }
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.reshape([sizeOf(lead), weight.shape[1]]);
+  const y = matmul(x2, weight, { transB: true });
+  x2.dispose();
+  const y2 = bias ? add(y, bias) : y;
+  if (bias) y.dispose();
+  const out = y2.reshape([...lead, weight.shape[0]]);
+  y2.dispose();
+  return out;
+}
+
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  const backend = sameBackend(op, x);
+  if (op === 'not') requireDType(op, x, 'bool', 'input');
+  else if (!['neg', 'abs', 'sign', 'square'].includes(op)) requireFloat(op, x);
+  else if (x.dtype === 'bool') throw new DTypeError(`${op}: input must be numeric, got bool`);
+  return wrap(backend, backend.unary(op, x));
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+export const square = (x: Tensor) => unary('square', x);
+export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+export const sin = (x: Tensor) => unary('sin', x);
+export const cos = (x: Tensor) => unary('cos', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const gelu = (x: Tensor) => unary('gelu', x);
+export const geluTanh = (x: Tensor) => unary('gelu_tanh', x);
+export const erf = (x: Tensor) => unary('erf', x);
+export const floor = (x: Tensor) => unary('floor', x);
+export const ceil = (x: Tensor) => unary('ceil', x);
+export const round = (x: Tensor) => unary('round', x);
+export const sign = (x: Tensor) => unary('sign', x);
+export const logicalNot = (x: Tensor) => unary('not', x);
+
+const COMPARE: readonly BinaryOp[] = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+
+export function binary(op: BinaryOp, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
+  const ref = a instanceof Tensor ? a : (b as Tensor);
+  if (!(ref instanceof Tensor)) throw new TensorStateError(`${op}: at least one operand must be a Tensor`);
+  const ta = asTensor(a, ref);
+  const tb = asTensor(b, ref);
+  try {
+    const backend = sameBackend(op, ta, tb);
+    if (ta.dtype !== tb.dtype) throw new DTypeError(`${op}: operand dtypes differ (${ta.dtype} and ${tb.dtype})`);
+    if (op === 'and' || op === 'or') requireDType(op, ta, 'bool', 'operands');
+    else if (!COMPARE.includes(op) && ta.dtype === 'bool') throw new DTypeError(`${op}: bool operands; cast first`);
+    const outShape = broadcastShapes(ta.shape, tb.shape, `${op} operands`);
+    return wrap(backend, backend.binary(op, ta, tb, outShape));
+  } finally {
+    if (ta !== a) ta.dispose();
+    if (tb !== b) tb.dispose();
+  }
+}
+
+export const add = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('add', a, b);
+export const sub = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('sub', a, b);
+export const mul = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('mul', a, b);
+export const div = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('div', a, b);
+export const maximum = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('max', a, b);
+export const minimum = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('min', a, b);
+export const pow = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('pow', a, b);
+export const equal = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('eq', a, b);
+export const notEqual = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('ne', a, b);
+export const less = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('lt', a, b);
+export const lessEqual = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('le', a, b);
+export const greater = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('gt', a, b);
+export const greaterEqual = (a: Tensor | Scalar, b: Tensor | Scalar) => binary('ge', a, b);
+export const logicalAnd = (a: Tensor, b: Tensor) => binary('and', a, b);
+export const logicalOr = (a: Tensor, b: Tensor) => binary('or', a, b);
+
+export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
+  const ref = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
+  const ta = ref ? asTensor(a, ref) : scalar(a as number, { backend: cond.backend });
+  const tb = ref ? asTensor(b, ref) : scalar(b as number, { backend: cond.backend });
+  try {
+    const backend = sameBackend('where', cond, ta, tb);
+    requireDType('where', cond, 'bool', 'cond');
+    if (ta.dtype !== tb.dtype) throw new DTypeError(`where: branch dtypes differ (${ta.dtype} and ${tb.dtype})`);
+    const outShape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where cond/a'), tb.shape, 'where a/b');
+    return wrap(backend, backend.where(cond, ta, tb, outShape));
+  } finally {
+    if (ta !== a) ta.dispose();
+    if (tb !== b) tb.dispose();
+  }
+}
+
+export function cast(x: Tensor, dtype: DType): Tensor {
+  const backend = sameBackend('cast', x);
+  assertDType(dtype);
+  return wrap(backend, backend.cast(x, dtype));
+}
+
+function reduceAxes(x: Tensor, axes: number | readonly number[] | undefined): number[] {
+  const list = axes === undefined ? x.shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : [...axes];
+  const norm = [...new Set(list.map((a) => normAxis(a, x.rank)))].sort((p, q) => p - q);
+  return norm;
+}
+
+export function reduce(op: ReduceOp, x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const backend = sameBackend(op, x);
+  if (x.dtype === 'bool') throw new DTypeError(`${op}: bool input; cast first`);
+  if ((op === 'mean' || op === 'prod') && !isFloat(x.dtype) && op === 'mean') requireFloat(op, x);
+  const ax = reduceAxes(x, axes);
+  if ((op === 'argmax' || op === 'argmin') && ax.length !== 1) {
+    throw new ShapeError(`${op}: takes exactly one axis, got [${ax.join(',')}]`);
+  }
+  for (const a of ax) {
+    if (x.shape[a] === 0 && op !== 'sum') throw new ShapeError(`${op}: cannot reduce empty axis ${a} of ${fmt(x.shape)}`);
+  }
+  const out = wrap(backend, backend.reduce(op, x, ax));
+  if (!keepDims) return out;
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const r = out.reshape(kept);
+  out.dispose();
+  return r;
+}
+
+export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('sum', x, axes, keepDims);
+export const mean = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('mean', x, axes, keepDims);
+export const max = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('max', x, axes, keepDims);
+export const min = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('min', x, axes, keepDims);
+export const prod = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('prod', x, axes, keepDims);
+export const argmax = (x: Tensor, axis: number, keepDims = false) => reduce('argmax', x, axis, keepDims);
+export const argmin = (x: Tensor, axis: number, keepDims = false) => reduce('argmin', x, axis, keepDims);
+
+/** Softmax over the last axis, with an optional additive mask broadcastable to x. */
+export function softmax(x: Tensor, mask?: Tensor | null): Tensor {
+  const backend = sameBackend('softmax', x, mask);
+  requireFloat('softmax', x);
+  if (x.rank < 1) throw new ShapeError('softmax: input must have rank ≥ 1');
+  if (mask) {
+    if (mask.dtype !== x.dtype) throw new DTypeError(`softmax: mask is ${mask.dtype}, x is ${x.dtype}`);
+    const b = broadcastShapes(x.shape, mask.shape, 'softmax x/mask');
+    if (!shapesEqual(b, x.shape)) {
+      throw new ShapeError(`softmax: mask ${fmt(mask.shape)} must broadcast to x ${fmt(x.shape)}, not widen it`);
+    }
+  }
+  return wrap(backend, backend.softmax(x, mask ?? null));
+}
+
+export function logSoftmax(x: Tensor): Tensor {
+  const backend = sameBackend('logSoftmax', x);
+  requireFloat('logSoftmax', x);
+  return wrap(backend, backend.logSoftmax(x));
+}
+
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const backend = sameBackend('layerNorm', x, gamma, beta);
+  requireFloat('layerNorm', x);
+  const n = x.shape[x.rank - 1];
+  for (const [t, name] of [
+    [gamma, 'gamma'],
+    [beta, 'beta'],
+  ] as const) {
+    if (t.rank !== 1 || t.shape[0] !== n) {
+      throw new ShapeError(`layerNorm: expected ${name} of shape [${n}] for x ${fmt(x.shape)}, got ${fmt(t.shape)}`);
+    }
+    if (t.dtype !== x.dtype) throw new DTypeError(`layerNorm: ${name} is ${t.dtype}, x is ${x.dtype}`);
+  }
+  return wrap(backend, backend.layerNorm(x, gamma, beta, eps));
+}
+
+/**
+ * Embedding lookup: table [V, ...rest], indices int32 [...] → [..., ...rest]. Out-of-range indices
+ * are an error (checked on backends with host memory; GPU backends clamp).
+ */
+export function gather(table: Tensor, indices: Tensor): Tensor {
+  const backend = sameBackend('gather', table, indices);
+  requireDType('gather', indices, 'int32', 'indices');
+  if (table.rank < 1) throw new ShapeError('gather: table must have rank ≥ 1');
+  if (backend.readSync) {
+    const idx = indices.dataSync() as Int32Array;
+    const v = table.shape[0];
+    for (let i = 0; i < idx.length; i++) {
+      if (idx[i] < 0 || idx[i] >= v) {
+        throw new ShapeError(`gather: index ${idx[i]} at position ${i} is out of range for table of ${v} rows`);
+      }
+    }
+  }
+  return wrap(backend, backend.gather(table, indices));
+}
+
+/** take_along_axis on the last axis. */
+export function takeAlong(x: Tensor, indices: Tensor): Tensor {
+  const backend = sameBackend('takeAlong', x, indices);
+  requireDType('takeAlong', indices, 'int32', 'indices');
+  if (x.rank !== indices.rank || !shapesEqual(x.shape.slice(0, -1), indices.shape.slice(0, -1))) {
+    throw new ShapeError(
+      `takeAlong: indices ${fmt(indices.shape)} must match x ${fmt(x.shape)} in every axis but the last`,
+    );
+  }
+  return wrap(backend, backend.takeAlong(x, indices));
+}
+
+export interface Conv2dArgs {
+  stride?: number | [number, number];
+  dilation?: number | [number, number];
+  /** number: all sides; [h, w]: symmetric; [top, bottom, left, right]: asymmetric. */
+  padding?: number | [number, number] | [number, number, number, number];
+  groups?: number;
+}
+
+function pair(v: number | [number, number] | undefined, d: number): [number, number] {
+  if (v === undefined) return [d, d];
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dArgs = {}): Tensor {
+  const backend = sameBackend('conv2d', x, w, bias);
+  requireFloat('conv2d', x);
+  requireRank('conv2d', x, 4, 'x', '[B,C,H,W]');
+  requireRank('conv2d', w, 4, 'weight', '[O,C/groups,kh,kw]');
+  const groups = args.groups ?? 1;
+  const stride = pair(args.stride, 1);
+  const dilation = pair(args.dilation, 1);
+  const p = args.padding ?? 0;
+  const padding: [number, number, number, number] =
+    typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : p;
+  const [B, C, H, W] = x.shape;
+  const [O, Cg, kh, kw] = w.shape;
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0) {
+    throw new ShapeError(`conv2d: groups=${groups} must divide in channels ${C} and out channels ${O}`);
+  }
+  if (Cg !== C / groups) {
+    throw new ShapeError(`conv2d: weight ${fmt(w.shape)} expects ${Cg * groups} input channels, x ${fmt(x.shape)} has ${C}`);
+  }
+  if ([...stride, ...dilation].some((v) => !Number.isInteger(v) || v < 1) || padding.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new ShapeError(`conv2d: bad stride ${stride}, dilation ${dilation} or padding ${padding}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== O)) {
+    throw new ShapeError(`conv2d: expected bias of shape [${O}], got ${fmt(bias.shape)}`);
+  }
+  const oh = Math.floor((H + padding[0] + padding[1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
+  const ow = Math.floor((W + padding[2] + padding[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
+  if (oh <= 0 || ow <= 0) {
+    throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`);
+  }
+  return wrap(
+    backend,
+    backend.conv2d(x, w, bias ?? null, { stride, dilation, padding, groups }, [B, O, oh, ow]),
+  );
+}
+
+export function cumsum(x: Tensor, axis = -1, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor {
+  const backend = sameBackend('cumsum', x);
+  if (x.dtype === 'bool') throw new DTypeError('cumsum: bool input; cast first');
+  const a = normAxis(axis, x.rank);
+  return wrap(backend, backend.cumsum(x, a, opts.exclusive ?? false, opts.reverse ?? false));
+}
+
+export function resize(
+  x: Tensor,
+  size: [number, number],
+  mode: ResizeMode,
+  opts: { alignCorners?: boolean } = {},
+): Tensor {
+  const backend = sameBackend('resize', x);
+  requireFloat('resize', x);
+  requireRank('resize', x, 4, 'x', '[B,C,H,W]');
+  const [oh, ow] = size;
+  if (!Number.isInteger(oh) || !Number.isInteger(ow) || oh < 1 || ow < 1) {
+    throw new ShapeError(`resize: output size must be positive integers, got [${size.join(',')}]`);
+  }
+  if (x.shape[2] < 1 || x.shape[3] < 1) throw new ShapeError(`resize: empty input ${fmt(x.shape)}`);
+  return wrap(backend, backend.resize(x, oh, ow, { mode, alignCorners: opts.alignCorners ?? false }));
+}
+
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const backend = sameBackend('transpose', x);
+  const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
+  if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new ShapeError(`transpose: perm [${p.join(',')}] is not a permutation of ${x.rank} axes`);
+  }
+  return wrap(backend, backend.transpose(x, p));
+}
+
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  const backend = sameBackend('slice', x);
+  if (begin.length !== x.rank) throw new ShapeError(`slice: begin [${begin}] must have ${x.rank} entries for ${fmt(x.shape)}`);
+  const sz = size ?? x.shape.map((d, i) => d - begin[i]);
+  const resolved = sz.map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s));
+  resolved.forEach((s, i) => {
+    if (!Number.isInteger(begin[i]) || begin[i] < 0 || s < 0 || begin[i] + s > x.shape[i]) {
+      throw new ShapeError(`slice: begin ${begin[i]} size ${s} exceeds axis ${i} of ${fmt(x.shape)}`);
+    }
+  });
+  return wrap(backend, backend.slice(x, begin, resolved));
+}
+
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new ShapeError('concat: needs at least one tensor');
+  const backend = sameBackend('concat', ...xs);
+  const a = normAxis(axis, xs[0].rank);
+  for (const t of xs) {
+    if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== a && d !== xs[0].shape[i])) {
+      throw new ShapeError(`concat: ${fmt(t.shape)} does not match ${fmt(xs[0].shape)} outside axis ${a}`);
+    }
+    if (t.dtype !== xs[0].dtype) throw new DTypeError(`concat: dtypes differ (${t.dtype} and ${xs[0].dtype})`);
+  }
+  return wrap(backend, backend.concat(xs, a));
+}
+
+export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
+  const backend = sameBackend('pad', x);
+  if (pads.length !== x.rank || pads.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+    throw new ShapeError(`pad: need ${x.rank} non-negative [before, after] pairs for ${fmt(x.shape)}`);
+  }
+  return wrap(backend, backend.pad(x, pads, value));
+}
+
+// ---- SEA routines ----
+
+function checkBHTD(op: string, t: Tensor, name: string): void {
+  requireRank(op, t, 4, name, '[B,H,T,D]');
+}
+
+export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6): Tensor {
+  const backend = sameBackend('performerPrefixSum', qf, kf, v);
+  for (const [t, n] of [
+    [qf, 'qf'],
+    [kf, 'kf'],
+    [v, 'v'],
+  ] as const) {
+    checkBHTD('performerPrefixSum', t, n);
+    requireDType('performerPrefixSum', t, 'float32', n);
+  }
+  if (!shapesEqual(qf.shape, kf.shape)) {
+    throw new ShapeError(`performerPrefixSum: qf ${fmt(qf.shape)} and kf ${fmt(kf.shape)} must match`);
+  }
+  if (!shapesEqual(qf.shape.slice(0, 3), v.shape.slice(0, 3))) {
+    throw new ShapeError(`performerPrefixSum: v ${fmt(v.shape)} must match qf ${fmt(qf.shape)} in [B,H,T]`);
+  }
+  return wrap(backend, backend.performerPrefixSum(qf, kf, v, { eps }));
+}
+
+export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
+  const backend = sameBackend('groupedTopK', scores, budgets);
+  requireRank('groupedTopK', scores, 2, 'scores', '[G,N]');
+  requireDType('groupedTopK', scores, 'float32', 'scores');
+  requireDType('groupedTopK', budgets, 'int32', 'budgets');
+  if (budgets.rank !== 1 || budgets.shape[0] !== scores.shape[0]) {
+    throw new ShapeError(`groupedTopK: expected budgets of shape [${scores.shape[0]}], got ${fmt(budgets.shape)}`);
+  }
+  return wrap(backend, backend.groupedTopK(scores, budgets));
+}
+
+/** A batch of FlatCSR matrices on a backend; dispose it when done. */
+export class CsrMatrix implements CsrInfo {
+  constructor(
+    readonly crow: Tensor,
+    readonly col: Tensor,
+    readonly heads: number,
+    readonly keys: number,
+    readonly nnz: readonly number[],
+  ) {}
+  get batch(): number {
+    return this.crow.shape[0];
+  }
+  get rows(): number {
+    return this.crow.shape[1] - 1;
+  }
+  dispose(): void {
+    this.crow.dispose();
+    this.col.dispose();
+  }
+}
+
+export async function stretchToCsr(
+  mask: Tensor,
+  rowLen: Tensor,
+  opts: { k: number; keys: number },
+): Promise<CsrMatrix> {
+  const backend = sameBackend('stretchToCsr', mask, rowLen);
+  requireRank('stretchToCsr', mask, 4, 'mask', '[B,Tq,H,K]');
+  requireDType('stretchToCsr', mask, 'bool', 'mask');
+  requireDType('stretchToCsr', rowLen, 'int32', 'rowLen');
+  if (!shapesEqual(rowLen.shape, mask.shape.slice(0, 2))) {
+    throw new ShapeError(`stretchToCsr: expected rowLen of shape ${fmt(mask.shape.slice(0, 2))}, got ${fmt(rowLen.shape)}`);
+  }
+  if (!Number.isInteger(opts.k) || opts.k < 1) throw new ShapeError(`stretchToCsr: k must be a positive integer, got ${opts.k}`);
+  if (!Number.isInteger(opts.keys) || opts.keys < 1) {
+    throw new ShapeError(`stretchToCsr: keys must be a positive integer, got ${opts.keys}`);
+  }
+  const r = await backend.stretchToCsr(mask, rowLen, opts);
+  return new CsrMatrix(wrap(backend, r.crow), wrap(backend, r.col), r.heads, r.keys, r.nnz);
+}
+
+function checkCsr(op: string, csr: CsrMatrix, t: Tensor, name: string, rows: number): void {
+  checkBHTD(op, t, name);
+  if (t.shape[0] !== csr.batch || t.shape[1] !== csr.heads || t.shape[2] !== rows) {
+    throw new ShapeError(
+      `${op}: expected ${name} of shape [${csr.batch},${csr.heads},${rows},D] for this CSR mask, got ${fmt(t.shape)}`,
+    );
+  }
+  requireDType(op, t, 'float32', name);
+}
+
+export function csrSddmm(csr: CsrMatrix, q: Tensor, k: Tensor, scale = 1): Tensor {
+  const backend = sameBackend('csrSddmm', csr.crow, q, k);
+  checkCsr('csrSddmm', csr, q, 'q', csr.rows);
+  checkCsr('csrSddmm', csr, k, 'k', csr.keys);
+  if (q.shape[3] !== k.shape[3]) throw new ShapeError(`csrSddmm: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
+  return wrap(backend, backend.csrSddmm(csr, q, k, scale));
+}
+
+export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null): Tensor {
+  const backend = sameBackend('csrSoftmax', csr.crow, val, rowScale);
+  if (!shapesEqual(val.shape, csr.col.shape)) {
+    throw new ShapeError(`csrSoftmax: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
+  }
+  if (rowScale && !shapesEqual(rowScale.shape, [csr.batch, csr.heads, csr.rows])) {
+    throw new ShapeError(`csrSoftmax: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`);
+  }
+  return wrap(backend, backend.csrSoftmax(csr, val, rowScale ?? null));
+}
+
+export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
+  const backend = sameBackend('csrSpmm', csr.crow, val, v);
+  checkCsr('csrSpmm', csr, v, 'v', csr.keys);
+  if (!shapesEqual(val.shape, csr.col.shape)) {
+    throw new ShapeError(`csrSpmm: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
+  }
+  return wrap(backend, backend.csrSpmm(csr, val, v));
+}
+
+export type { Shape, TensorInfo };
