@@ -1,6 +1,105 @@
-import { type TensorInfo, UnsupportedOpError } from '@sea/tensor';
+import { allocArray, type ReduceOp, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
 import type { CpuBackend } from '../cpu_backend.js';
+import { permuteArray } from './transpose.js';
 
-export function reduce(_b: CpuBackend, ..._args: unknown[]): TensorInfo {
-  throw new UnsupportedOpError('cpu', 'reduce');
+/**
+ * Reduces `outer × len × inner` (the reduced axes merged into the middle) into `outer × inner`.
+ * Sums and products accumulate in double. max/min propagate NaN and argmax/argmin treat NaN as the
+ * extreme (PyTorch); argmax/argmin keep the first index on ties.
+ */
+function reduce3(
+  op: ReduceOp,
+  src: TypedArray,
+  outer: number,
+  len: number,
+  inner: number,
+  out: TypedArray,
+): void {
+  const acc = new Float64Array(inner);
+  const arg = new Int32Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    switch (op) {
+      case 'sum':
+      case 'mean':
+        acc.fill(0);
+        for (let r = 0; r < len; r++) {
+          const row = base + r * inner;
+          for (let i = 0; i < inner; i++) acc[i] += src[row + i];
+        }
+        if (op === 'mean') for (let i = 0; i < inner; i++) acc[i] /= len;
+        break;
+      case 'prod':
+        acc.fill(1);
+        for (let r = 0; r < len; r++) {
+          const row = base + r * inner;
+          for (let i = 0; i < inner; i++) acc[i] *= src[row + i];
+        }
+        break;
+      case 'max':
+      case 'argmax':
+        for (let i = 0; i < inner; i++) acc[i] = src[base + i];
+        arg.fill(0);
+        for (let r = 1; r < len; r++) {
+          const row = base + r * inner;
+          for (let i = 0; i < inner; i++) {
+            const v = src[row + i];
+            const a = acc[i];
+            if (v > a || (Number.isNaN(v) && !Number.isNaN(a))) {
+              acc[i] = v;
+              arg[i] = r;
+            }
+          }
+        }
+        break;
+      case 'min':
+      case 'argmin':
+        for (let i = 0; i < inner; i++) acc[i] = src[base + i];
+        arg.fill(0);
+        for (let r = 1; r < len; r++) {
+          const row = base + r * inner;
+          for (let i = 0; i < inner; i++) {
+            const v = src[row + i];
+            const a = acc[i];
+            if (v < a || (Number.isNaN(v) && !Number.isNaN(a))) {
+              acc[i] = v;
+              arg[i] = r;
+            }
+          }
+        }
+        break;
+    }
+    const ob = o * inner;
+    if (op === 'argmax' || op === 'argmin') out.set(arg, ob);
+    else for (let i = 0; i < inner; i++) out[ob + i] = acc[i];
+  }
+}
+
+export function reduce(b: CpuBackend, op: ReduceOp, x: TensorInfo, axes: readonly number[]): TensorInfo {
+  const shape = x.shape;
+  const outShape = shape.filter((_, i) => !axes.includes(i));
+  const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
+  const out = allocArray(outDtype, sizeOf(outShape));
+  let src = b.values(x);
+  const len = sizeOf(axes.map((a) => shape[a]));
+  // Reduced axes that form one contiguous run reduce in place as outer × len × inner; otherwise move
+  // them last first (one copy).
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  let outer: number;
+  let inner: number;
+  if (axes.length === 0) {
+    outer = sizeOf(shape);
+    inner = 1;
+  } else if (contiguous) {
+    outer = sizeOf(shape.slice(0, axes[0]));
+    inner = sizeOf(shape.slice(axes[axes.length - 1] + 1));
+  } else {
+    const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    src = permuteArray(src, shape, [...kept, ...axes]);
+    outer = sizeOf(outShape);
+    inner = 1;
+  }
+  if (len === 0) out.fill(op === 'prod' ? 1 : op === 'mean' ? Number.NaN : 0);
+  else reduce3(op, src, outer, len, inner, out);
+  return b.out(out, outShape, outDtype);
 }
