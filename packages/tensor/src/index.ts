@@ -6,3 +6,4 @@ export * from './ops.js';
 export * from './random.js';
 export * from './registry.js';
 export * from './shape.js';
+export * from './safetensors/index.js';
