@@ -233,7 +233,12 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, file: str
     const byteLength = end - begin;
     // size * bits may exceed 2^53 only for shapes far larger than any buffer that fits in a file.
     if (size > byteLength * 8 || (size * bits) % 8 !== 0 || (size * bits) / 8 !== byteLength) {
-      const expect = size <= Number.MAX_SAFE_INTEGER / 64 ? `${(size * bits) / 8}` : 'more than 2^47';
+      const expect =
+        size > Number.MAX_SAFE_INTEGER / 64
+          ? 'more than 2^47 bytes'
+          : (size * bits) % 8
+            ? `${size * bits} bits, not a whole number of bytes`
+            : `${(size * bits) / 8} bytes`;
       throw err(
         `byte range [${begin},${end}) holds ${byteLength} bytes but shape ${JSON.stringify(shape)} of ${dtype} needs ${expect}`,
         fpos('data_offsets'),

@@ -174,7 +174,7 @@ export class Checkpoint implements SafetensorsReader {
     return { ...s.info(name), shard: s.file };
   }
 
-  readRaw(name: string): Promise<RawTensor> {
+  async readRaw(name: string): Promise<RawTensor> {
     return this.#shard(name).readRaw(name);
   }
 
