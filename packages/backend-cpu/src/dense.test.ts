@@ -60,28 +60,29 @@ describe('matmul', () => {
 });
 
 describe('conv2d', () => {
-  it('stride, dilation, asymmetric padding, groups, bias', () => {
-    const [B, C, H, W, O, G, kh, kw] = [2, 4, 9, 11, 6, 2, 3, 2];
-    const [sh, sw, dh, dw] = [2, 1, 1, 2];
-    const pad: [number, number, number, number] = [1, 2, 0, 3];
+  const cases = [
+    // stride, dilation, asymmetric padding, groups (float64: the plain-JS GEMM path)
+    { dtype: 'float64', dims: [2, 4, 9, 11, 6, 2, 3, 2], conv: [2, 1, 1, 2], pad: [1, 2, 0, 3], tol: 1e-12 },
+    // float32 with more than one K slice (32·3·3 > 256) and output rows not a multiple of 8 wide
+    { dtype: 'float32', dims: [1, 32, 7, 13, 8, 1, 3, 3], conv: [1, 1, 2, 1], pad: [4, 0, 1, 1], tol: 2e-5 },
+    { dtype: 'float32', dims: [1, 6, 20, 16, 6, 3, 3, 3], conv: [1, 2, 1, 1], pad: [1, 1, 1, 1], tol: 2e-5 },
+  ] as const;
+  it.each(cases)('$dtype dims=$dims stride/dilation=$conv pad=$pad', ({ dtype, dims, conv, pad, tol }) => {
+    const [B, C, H, W, O, G, kh, kw] = dims;
+    const [sh, sw, dh, dw] = conv;
     const xv = rand(B * C * H * W);
     const wv = rand((O * C * kh * kw) / G);
     const bv = rand(O);
-    const y = sea.conv2d(
-      t(xv, [B, C, H, W], 'float64'),
-      t(wv, [O, C / G, kh, kw], 'float64'),
-      t(bv, [O], 'float64'),
-      {
-        stride: [sh, sw],
-        dilation: [dh, dw],
-        padding: pad,
-        groups: G,
-      },
-    );
+    const y = sea.conv2d(t(xv, [B, C, H, W], dtype), t(wv, [O, C / G, kh, kw], dtype), t(bv, [O], dtype), {
+      stride: [sh, sw],
+      dilation: [dh, dw],
+      padding: [...pad],
+      groups: G,
+    });
     const [, , OH, OW] = y.shape;
     expect([OH, OW]).toEqual([
-      Math.floor((H + 3 - dh * (kh - 1) - 1) / sh) + 1,
-      Math.floor((W + 3 - dw * (kw - 1) - 1) / sw) + 1,
+      Math.floor((H + pad[0] + pad[1] - dh * (kh - 1) - 1) / sh) + 1,
+      Math.floor((W + pad[2] + pad[3] - dw * (kw - 1) - 1) / sw) + 1,
     ]);
     const Cg = C / G;
     const want: number[] = [];
@@ -101,7 +102,7 @@ describe('conv2d', () => {
                 }
             want.push(s);
           }
-    close(y.dataSync(), want, 1e-12);
+    close(y.dataSync(), want, tol);
   });
 });
 

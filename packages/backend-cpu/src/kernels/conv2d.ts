@@ -1,6 +1,6 @@
 import { allocArray, type Conv2dOptions, type Shape, type TensorInfo, type TypedArray } from '@sea/tensor';
 import type { CpuBackend } from '../cpu_backend.js';
-import { gemm } from './matmul.js';
+import { gemm, gemmScratchB, simdScratchF32 } from './matmul.js';
 
 /** Output pixels unrolled per im2col chunk: keeps the column buffer (C/g·kh·kw × chunk) cache-sized. */
 const CHUNK = 4096;
@@ -34,7 +34,10 @@ export function conv2d(
   const Kd = Cg * kh * kw;
   const direct = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && OH === H && OW === W;
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK / OW));
-  const col: TypedArray = direct ? xv : allocArray(x.dtype, Kd * Math.min(OH, rowsPerChunk) * OW);
+  const colSize = Kd * Math.min(OH, rowsPerChunk) * OW;
+  // float32 columns go straight into the SIMD module's memory, where the GEMM reads them unpacked
+  const scratch = !direct && x.dtype === 'float32' ? simdScratchF32(colSize) : null;
+  const col: TypedArray = direct ? xv : (scratch ?? allocArray(x.dtype, colSize));
   for (let n = 0; n < B; n++) {
     for (let g = 0; g < G; g++) {
       const wOff = g * Og * Kd;
@@ -48,7 +51,8 @@ export function conv2d(
         const rows = Math.min(rowsPerChunk, OH - r0);
         const np = rows * OW;
         im2col(xv, xOff, H, W, Cg, kh, kw, sh, sw, dh, dw, pt, pl, r0, rows, OW, col);
-        gemm(Og, np, Kd, wv, wOff, Kd, 1, col, 0, np, 1, out, cOff + r0 * OW, P);
+        if (scratch) gemmScratchB(Og, np, Kd, wv, wOff, Kd, 1, 0, np, out, cOff + r0 * OW, P);
+        else gemm(Og, np, Kd, wv, wOff, Kd, 1, col, 0, np, 1, out, cOff + r0 * OW, P);
       }
     }
   }

@@ -216,8 +216,9 @@ function macroKernel(
 
 // ---- WebAssembly SIMD micro-kernels ----
 //
-// Two hand-assembled functions (no toolchain needed): k32(ap, bp, cp, kc) computes a 4×8 float32 tile
-// and k64 a 4×4 float64 tile from packed strips (A: 4 values per k, B: 8 or 4 values per k) and
+// Two hand-assembled functions (no toolchain needed): k32(ap, bp, cp, kc, ldb) computes a 4×8 float32
+// tile and k64 a 4×4 float64 tile from a packed strip of A (4 values per k) and rows of B ldb bytes
+// apart (a packed strip: ldb = 32; or B in place in wasm memory), and
 // stores it row-major at cp. Eight v128 accumulators stay in registers; per k: two vector loads of B,
 // four splat loads of A, eight multiplies and eight adds. float32 accumulates in float32 (as
 // PyTorch's CPU sgemm does); float64 in float64.
@@ -238,15 +239,14 @@ const simd = (op: number, ...rest: number[]): number[] => [0xfd, ...leb(op), ...
 
 function kernelBody(f64: boolean): number[] {
   const esz = f64 ? 8 : 4;
-  const nr = 32 / esz; // two vectors of B per k
   const [splat, mul, add] = f64 ? [0x0a, 0xf2, 0xf0] : [0x09, 0xe6, 0xe4];
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const tee = (i: number) => [0x22, i];
-  const acc = (r: number, h: number) => 4 + r * 2 + h; // locals 4..11
-  const [B0, B1, A, END] = [12, 13, 14, 15];
+  const acc = (r: number, h: number) => 5 + r * 2 + h; // locals 5..12
+  const [LDB, B0, B1, A, END] = [4, 13, 14, 15, 16];
   const c: number[] = [];
-  c.push(...get(3), 0x41, ...leb(nr * esz), 0x6c, ...get(1), 0x6a, ...set(END)); // end = bp + kc·nr·esz
+  c.push(...get(3), ...get(LDB), 0x6c, ...get(1), 0x6a, ...set(END)); // end = bp + kc·ldb
   c.push(0x02, 0x40, 0x03, 0x40); // block loop
   c.push(...get(1), ...get(END), 0x4f, 0x0d, 1); // br_if bp >= end
   c.push(...get(1), ...simd(0x00, 0, 0), ...set(B0));
@@ -257,9 +257,9 @@ function kernelBody(f64: boolean): number[] {
     c.push(...get(A), ...get(B1), ...simd(mul), ...get(acc(r, 1)), ...simd(add), ...set(acc(r, 1)));
   }
   c.push(...get(0), 0x41, ...leb(4 * esz), 0x6a, ...set(0));
-  c.push(...get(1), 0x41, ...leb(nr * esz), 0x6a, ...set(1));
+  c.push(...get(1), ...get(LDB), 0x6a, ...set(1));
   c.push(0x0c, 0, 0x0b, 0x0b); // br 0; end loop; end block
-  for (let i = 0; i < 8; i++) c.push(...get(2), ...get(4 + i), ...simd(0x0b, 0, ...leb(i * 16)));
+  for (let i = 0; i < 8; i++) c.push(...get(2), ...get(5 + i), ...simd(0x0b, 0, ...leb(i * 16)));
   c.push(0x0b);
   const fn = [2, 11, 0x7b, 1, 0x7f, ...c]; // locals: 11 v128, 1 i32
   return [...leb(fn.length), ...fn];
@@ -268,11 +268,13 @@ function kernelBody(f64: boolean): number[] {
 const A_BYTES = MC * KC * 8;
 const B_BYTES = KC * NC * 8;
 const TILE_AT = A_BYTES + B_BYTES;
-const PAGES = Math.ceil((TILE_AT + 256) / 65536);
+const SCRATCH_AT = TILE_AT + 256;
+const PAGES = Math.ceil(SCRATCH_AT / 65536);
 
 interface SimdKernels {
-  k32: (ap: number, bp: number, cp: number, kc: number) => void;
-  k64: (ap: number, bp: number, cp: number, kc: number) => void;
+  k32: (ap: number, bp: number, cp: number, kc: number, ldb: number) => void;
+  k64: (ap: number, bp: number, cp: number, kc: number, ldb: number) => void;
+  mem: WebAssembly.Memory;
   f32: Float32Array;
   f64: Float64Array;
 }
@@ -288,7 +290,7 @@ function loadSimd(): SimdKernels | null {
       0,
       0,
       0,
-      ...section(1, [1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+      ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
       ...section(3, [2, 0, 0]),
       ...section(5, [1, 0, ...leb(PAGES)]),
       ...section(7, [3, 3, 0x6b, 0x33, 0x32, 0, 0, 3, 0x6b, 0x36, 0x34, 0, 1, 1, 0x6d, 2, 0]),
@@ -303,6 +305,7 @@ function loadSimd(): SimdKernels | null {
     return {
       k32: ex.k32,
       k64: ex.k64,
+      mem: ex.m,
       f32: new Float32Array(ex.m.buffer),
       f64: new Float64Array(ex.m.buffer),
     };
@@ -419,13 +422,83 @@ function gemmSimd(
           const bp = A_BYTES + js * kc * nr * esz;
           for (let is = 0; is * 4 < mc; is++) {
             const rows = Math.min(4, mc - is * 4);
-            kern(is * kc * 4 * esz, bp, TILE_AT, kc);
+            kern(is * kc * 4 * esz, bp, TILE_AT, kc, nr * esz);
             let o = cOff + (i0 + is * 4) * ldc + j0 + js * nr;
             for (let r = 0; r < rows; r++, o += ldc) {
               const t = tile + r * nr;
               if (first) for (let c = 0; c < cols; c++) C[o + c] = view[t + c];
               else for (let c = 0; c < cols; c++) C[o + c] += view[t + c];
             }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A float32 region of `elements` in the SIMD module's memory (grown on demand; valid until the next
+ * call), for operands the micro-kernel should read in place; null when SIMD is unavailable.
+ */
+export function simdScratchF32(elements: number): Float32Array | null {
+  if (!simdAvailable() || !simdKernels) return null;
+  const W = simdKernels;
+  const need = SCRATCH_AT + elements * 4;
+  if (W.mem.buffer.byteLength < need) {
+    W.mem.grow(Math.ceil((need - W.mem.buffer.byteLength) / 65536));
+    W.f32 = new Float32Array(W.mem.buffer);
+    W.f64 = new Float64Array(W.mem.buffer);
+  }
+  return new Float32Array(W.mem.buffer, SCRATCH_AT, elements);
+}
+
+/**
+ * C = A·B for float32 with B (K×N, row stride ldb) at element `bAt` of the region from
+ * `simdScratchF32`: full 8-column strips of B are read in place, so a wide B (conv2d's im2col
+ * columns) is never packed; only A and a ragged last strip are. Requires SIMD.
+ */
+export function gemmScratchB(
+  M: number,
+  N: number,
+  K: number,
+  A: TypedArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  bAt: number,
+  ldb: number,
+  C: TypedArray,
+  cOff: number,
+  ldc: number,
+): void {
+  const W = simdKernels as SimdKernels;
+  const view = W.f32;
+  const tile = TILE_AT / 4;
+  const bBase = SCRATCH_AT + bAt * 4;
+  const full = Math.floor(N / 8);
+  const strips = Math.ceil(N / 8);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    const first = k0 === 0;
+    if (full < strips) {
+      packBn(view, bBase / 4 + k0 * ldb + full * 8, ldb, 1, kc, N - full * 8, 8, view, A_BYTES / 4);
+    }
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = Math.min(MC, M - i0);
+      packA4(A, aOff + i0 * aRs + k0 * aCs, aRs, aCs, mc, kc, view);
+      for (let js = 0; js < strips; js++) {
+        const cols = Math.min(8, N - js * 8);
+        const inPlace = js < full;
+        const bp = inPlace ? bBase + (k0 * ldb + js * 8) * 4 : A_BYTES;
+        const ldbBytes = inPlace ? ldb * 4 : 32;
+        for (let is = 0; is * 4 < mc; is++) {
+          const rows = Math.min(4, mc - is * 4);
+          W.k32(is * kc * 16, bp, TILE_AT, kc, ldbBytes);
+          let o = cOff + (i0 + is * 4) * ldc + js * 8;
+          for (let r = 0; r < rows; r++, o += ldc) {
+            const t = tile + r * 8;
+            if (first) for (let c = 0; c < cols; c++) C[o + c] = view[t + c];
+            else for (let c = 0; c < cols; c++) C[o + c] += view[t + c];
           }
         }
       }
