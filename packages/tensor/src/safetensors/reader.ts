@@ -6,7 +6,7 @@ import type { Backend } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Tensor } from '../engine.js';
 import { tensor } from '../ops.js';
-import { type StorageArray, storageArray, toSeaArray } from './convert.js';
+import { defaultSeaDType, type StorageArray, storageArray, toSeaArray } from './convert.js';
 import { isConvertible, type SafetensorsDType } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import {
@@ -76,7 +76,10 @@ export function rawToTensor(raw: RawTensor, file: string, opts: ReadTensorOption
     );
   }
   const values = toSeaArray(raw.dtype, raw.array, opts.dtype, ctx);
-  return tensor(values, raw.shape, { backend: opts.backend, dtype: opts.dtype ?? undefined });
+  return tensor(values, raw.shape, {
+    backend: opts.backend,
+    dtype: opts.dtype ?? defaultSeaDType(raw.dtype),
+  });
 }
 
 /** Shared bookkeeping over a validated header. */
