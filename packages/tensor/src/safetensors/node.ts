@@ -239,7 +239,9 @@ async function openIndex(index: string, dir: string, opts: OpenOptions): Promise
       file: index,
     });
   }
-  const bytes = await fs.readFile(index);
+  const bytes = await fs.readFile(index).catch((e: unknown) => {
+    throw ioError(e, index, 'cannot read index');
+  });
   let root: Json;
   try {
     root = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
