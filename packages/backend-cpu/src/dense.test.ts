@@ -59,6 +59,20 @@ describe('matmul', () => {
   }
 });
 
+describe('matmul blocking', () => {
+  it('float32 across several M, N and K blocks', () => {
+    const [M, K, N] = [70, 300, 1030];
+    const av = rand(M * K);
+    const bv = rand(K * N);
+    const c = sea.matmul(t(av, [M, K]), t(bv, [K, N])).dataSync();
+    const want = new Float64Array(M * N);
+    for (let i = 0; i < M; i++)
+      for (let k = 0; k < K; k++)
+        for (let j = 0; j < N; j++) want[i * N + j] += av[i * K + k] * bv[k * N + j];
+    close(c, want, 2e-5);
+  });
+});
+
 describe('conv2d', () => {
   const cases = [
     // stride, dilation, asymmetric padding, groups (float64: the plain-JS GEMM path)
@@ -66,6 +80,8 @@ describe('conv2d', () => {
     // float32 with more than one K slice (32·3·3 > 256) and output rows not a multiple of 8 wide
     { dtype: 'float32', dims: [1, 32, 7, 13, 8, 1, 3, 3], conv: [1, 1, 2, 1], pad: [4, 0, 1, 1], tol: 2e-5 },
     { dtype: 'float32', dims: [1, 6, 20, 16, 6, 3, 3, 3], conv: [1, 2, 1, 1], pad: [1, 1, 1, 1], tol: 2e-5 },
+    // more output pixels than one GEMM column block, ragged last strip
+    { dtype: 'float32', dims: [1, 8, 37, 61, 12, 1, 3, 3], conv: [1, 1, 1, 1], pad: [1, 1, 1, 1], tol: 2e-5 },
   ] as const;
   it.each(cases)('$dtype dims=$dims stride/dilation=$conv pad=$pad', ({ dtype, dims, conv, pad, tol }) => {
     const [B, C, H, W, O, G, kh, kw] = dims;

@@ -216,12 +216,13 @@ function macroKernel(
 
 // ---- WebAssembly SIMD micro-kernels ----
 //
-// Two hand-assembled functions (no toolchain needed): k32(ap, bp, cp, kc, ldb) computes a 4×8 float32
-// tile and k64 a 4×4 float64 tile from a packed strip of A (4 values per k) and rows of B ldb bytes
-// apart (a packed strip: ldb = 32; or B in place in wasm memory), and
-// stores it row-major at cp. Eight v128 accumulators stay in registers; per k: two vector loads of B,
-// four splat loads of A, eight multiplies and eight adds. float32 accumulates in float32 (as
-// PyTorch's CPU sgemm does); float64 in float64.
+// Two hand-assembled functions (no toolchain needed): k32(ap, bp, cp, kc, ldb, strips, ldc) computes
+// `strips` 4×8 float32 tiles down one column strip of C, and k64 the same with 4×4 float64 tiles.
+// A is packed (4 values per k, strip after strip); B rows are ldb bytes apart (a packed strip:
+// ldb = 32; or B in place in wasm memory); tile s is stored at cp + 4·s·ldc, rows ldc bytes apart.
+// Eight v128 accumulators stay in registers; per k: two vector loads of B, four splat loads of A,
+// eight multiplies and eight adds. float32 accumulates in float32 (as PyTorch's CPU sgemm does);
+// float64 in float64.
 
 function leb(n: number): number[] {
   const o: number[] = [];
@@ -243,37 +244,62 @@ function kernelBody(f64: boolean): number[] {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const tee = (i: number) => [0x22, i];
-  const acc = (r: number, h: number) => 5 + r * 2 + h; // locals 5..12
-  const [LDB, B0, B1, A, END] = [4, 13, 14, 15, 16];
+  const i32 = (v: number) => [0x41, ...leb(v)];
+  // params: 0 ap, 1 bp, 2 cp, 3 kc, 4 ldb, 5 strips, 6 ldc; v128 locals 7..17; i32 locals 18, 19
+  const [AP, BPARAM, CP, KC, LDB, STRIPS, LDC] = [0, 1, 2, 3, 4, 5, 6];
+  const acc = (r: number, h: number) => 7 + r * 2 + h;
+  const [B0, B1, A, END, BP] = [15, 16, 17, 18, 19];
   const c: number[] = [];
-  c.push(...get(3), ...get(LDB), 0x6c, ...get(1), 0x6a, ...set(END)); // end = bp + kc·ldb
-  c.push(0x02, 0x40, 0x03, 0x40); // block loop
-  c.push(...get(1), ...get(END), 0x4f, 0x0d, 1); // br_if bp >= end
-  c.push(...get(1), ...simd(0x00, 0, 0), ...set(B0));
-  c.push(...get(1), ...simd(0x00, 0, 16), ...set(B1));
+  c.push(0x02, 0x40, 0x03, 0x40); // block loop (over strips)
+  c.push(...get(STRIPS), 0x45, 0x0d, 1); // br_if strips == 0
+  for (let i = 0; i < 8; i++) c.push(...simd(0x0c, ...new Array(16).fill(0)), ...set(7 + i));
+  c.push(...get(BPARAM), ...set(BP));
+  c.push(...get(KC), ...get(LDB), 0x6c, ...get(BPARAM), 0x6a, ...set(END)); // end = bp + kc·ldb
+  c.push(0x02, 0x40, 0x03, 0x40); // block loop (over k)
+  c.push(...get(BP), ...get(END), 0x4f, 0x0d, 1); // br_if BP >= end
+  c.push(...get(BP), ...simd(0x00, 0, 0), ...set(B0));
+  c.push(...get(BP), ...simd(0x00, 0, 16), ...set(B1));
   for (let r = 0; r < 4; r++) {
-    c.push(...get(0), ...simd(splat, 0, r * esz), ...tee(A));
+    c.push(...get(AP), ...simd(splat, 0, r * esz), ...tee(A));
     c.push(...get(B0), ...simd(mul), ...get(acc(r, 0)), ...simd(add), ...set(acc(r, 0)));
     c.push(...get(A), ...get(B1), ...simd(mul), ...get(acc(r, 1)), ...simd(add), ...set(acc(r, 1)));
   }
-  c.push(...get(0), 0x41, ...leb(4 * esz), 0x6a, ...set(0));
-  c.push(...get(1), ...get(LDB), 0x6a, ...set(1));
+  c.push(...get(AP), ...i32(4 * esz), 0x6a, ...set(AP));
+  c.push(...get(BP), ...get(LDB), 0x6a, ...set(BP));
   c.push(0x0c, 0, 0x0b, 0x0b); // br 0; end loop; end block
-  for (let i = 0; i < 8; i++) c.push(...get(2), ...get(5 + i), ...simd(0x0b, 0, ...leb(i * 16)));
+  for (let r = 0; r < 4; r++) {
+    for (let h = 0; h < 2; h++) {
+      c.push(...get(CP), ...get(LDC), ...i32(r), 0x6c, 0x6a, ...get(acc(r, h)), ...simd(0x0b, 0, h * 16));
+    }
+  }
+  c.push(...get(CP), ...get(LDC), ...i32(4), 0x6c, 0x6a, ...set(CP));
+  c.push(...get(STRIPS), ...i32(1), 0x6b, ...set(STRIPS));
+  c.push(0x0c, 0, 0x0b, 0x0b); // br 0; end loop; end block
   c.push(0x0b);
-  const fn = [2, 11, 0x7b, 1, 0x7f, ...c]; // locals: 11 v128, 1 i32
+  const fn = [2, 11, 0x7b, 2, 0x7f, ...c]; // locals: 11 v128, 2 i32
   return [...leb(fn.length), ...fn];
 }
 
 const A_BYTES = MC * KC * 8;
 const B_BYTES = KC * NC * 8;
-const TILE_AT = A_BYTES + B_BYTES;
-const SCRATCH_AT = TILE_AT + 256;
+/** A block of C (MC × NC) that the kernels write and JS copies out row by row. */
+const CBLOCK_AT = A_BYTES + B_BYTES;
+const SCRATCH_AT = CBLOCK_AT + MC * NC * 8;
 const PAGES = Math.ceil(SCRATCH_AT / 65536);
 
+type Kernel = (
+  ap: number,
+  bp: number,
+  cp: number,
+  kc: number,
+  ldb: number,
+  strips: number,
+  ldc: number,
+) => void;
+
 interface SimdKernels {
-  k32: (ap: number, bp: number, cp: number, kc: number, ldb: number) => void;
-  k64: (ap: number, bp: number, cp: number, kc: number, ldb: number) => void;
+  k32: Kernel;
+  k64: Kernel;
   mem: WebAssembly.Memory;
   f32: Float32Array;
   f64: Float64Array;
@@ -290,7 +316,7 @@ function loadSimd(): SimdKernels | null {
       0,
       0,
       0,
-      ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+      ...section(1, [1, 0x60, 7, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
       ...section(3, [2, 0, 0]),
       ...section(5, [1, 0, ...leb(PAGES)]),
       ...section(7, [3, 3, 0x6b, 0x33, 0x32, 0, 0, 3, 0x6b, 0x36, 0x34, 0, 1, 1, 0x6d, 2, 0]),
@@ -407,32 +433,41 @@ function gemmSimd(
   const view = f64 ? W.f64 : W.f32;
   const kern = f64 ? W.k64 : W.k32;
   const bAt = A_BYTES / esz;
-  const tile = TILE_AT / esz;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
       const first = k0 === 0;
       packBn(B, bOff + k0 * bRs + j0 * bCs, bRs, bCs, kc, nc, nr, view, bAt);
+      const ncPad = Math.ceil(nc / nr) * nr;
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         packA4(A, aOff + i0 * aRs + k0 * aCs, aRs, aCs, mc, kc, view);
+        const strips = Math.ceil(mc / 4);
         for (let js = 0; js * nr < nc; js++) {
-          const cols = Math.min(nr, nc - js * nr);
-          const bp = A_BYTES + js * kc * nr * esz;
-          for (let is = 0; is * 4 < mc; is++) {
-            const rows = Math.min(4, mc - is * 4);
-            kern(is * kc * 4 * esz, bp, TILE_AT, kc, nr * esz);
-            let o = cOff + (i0 + is * 4) * ldc + j0 + js * nr;
-            for (let r = 0; r < rows; r++, o += ldc) {
-              const t = tile + r * nr;
-              if (first) for (let c = 0; c < cols; c++) C[o + c] = view[t + c];
-              else for (let c = 0; c < cols; c++) C[o + c] += view[t + c];
-            }
-          }
+          kern(0, A_BYTES + js * kc * nr * esz, CBLOCK_AT + js * nr * esz, kc, nr * esz, strips, ncPad * esz);
         }
+        copyOut(view, CBLOCK_AT / esz, ncPad, mc, nc, C, cOff + i0 * ldc + j0, ldc, first);
       }
     }
+  }
+}
+
+/** Copies (first K slice) or adds the mc × nc block of C computed in wasm memory into C. */
+function copyOut(
+  view: TypedArray,
+  at: number,
+  ld: number,
+  mc: number,
+  nc: number,
+  C: TypedArray,
+  o: number,
+  ldc: number,
+  first: boolean,
+): void {
+  for (let r = 0; r < mc; r++, o += ldc, at += ld) {
+    if (first) C.set(view.subarray(at, at + nc), o);
+    else for (let c = 0; c < nc; c++) C[o + c] += view[at + c];
   }
 }
 
@@ -473,34 +508,26 @@ export function gemmScratchB(
 ): void {
   const W = simdKernels as SimdKernels;
   const view = W.f32;
-  const tile = TILE_AT / 4;
   const bBase = SCRATCH_AT + bAt * 4;
-  const full = Math.floor(N / 8);
-  const strips = Math.ceil(N / 8);
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    const first = k0 === 0;
-    if (full < strips) {
-      packBn(view, bBase / 4 + k0 * ldb + full * 8, ldb, 1, kc, N - full * 8, 8, view, A_BYTES / 4);
-    }
-    for (let i0 = 0; i0 < M; i0 += MC) {
-      const mc = Math.min(MC, M - i0);
-      packA4(A, aOff + i0 * aRs + k0 * aCs, aRs, aCs, mc, kc, view);
-      for (let js = 0; js < strips; js++) {
-        const cols = Math.min(8, N - js * 8);
-        const inPlace = js < full;
-        const bp = inPlace ? bBase + (k0 * ldb + js * 8) * 4 : A_BYTES;
-        const ldbBytes = inPlace ? ldb * 4 : 32;
-        for (let is = 0; is * 4 < mc; is++) {
-          const rows = Math.min(4, mc - is * 4);
-          W.k32(is * kc * 16, bp, TILE_AT, kc, ldbBytes);
-          let o = cOff + (i0 + is * 4) * ldc + js * 8;
-          for (let r = 0; r < rows; r++, o += ldc) {
-            const t = tile + r * 8;
-            if (first) for (let c = 0; c < cols; c++) C[o + c] = view[t + c];
-            else for (let c = 0; c < cols; c++) C[o + c] += view[t + c];
-          }
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const nc = Math.min(NC, N - j0);
+    const full = Math.floor(nc / 8);
+    const strips = Math.ceil(nc / 8);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      if (full < strips) {
+        packBn(view, bBase / 4 + k0 * ldb + j0 + full * 8, ldb, 1, kc, nc - full * 8, 8, view, A_BYTES / 4);
+      }
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = Math.min(MC, M - i0);
+        packA4(A, aOff + i0 * aRs + k0 * aCs, aRs, aCs, mc, kc, view);
+        const mStrips = Math.ceil(mc / 4);
+        for (let js = 0; js < strips; js++) {
+          const inPlace = js < full;
+          const bp = inPlace ? bBase + (k0 * ldb + j0 + js * 8) * 4 : A_BYTES;
+          W.k32(0, bp, CBLOCK_AT + js * 32, kc, inPlace ? ldb * 4 : 32, mStrips, strips * 32);
         }
+        copyOut(view, CBLOCK_AT / 4, strips * 8, mc, nc, C, cOff + i0 * ldc + j0, ldc, k0 === 0);
       }
     }
   }
