@@ -282,9 +282,13 @@ function kernelBody(f64: boolean): number[] {
 
 const A_BYTES = MC * KC * 8;
 const B_BYTES = KC * NC * 8;
-/** A block of C (MC × NC) that the kernels write and JS copies out row by row. */
+/**
+ * A block of C (MC × NC) that the kernels write and JS copies out row by row. Its rows are padded by
+ * 64 bytes so that they are not a power of two apart (which would map every row to one cache set).
+ */
+const CPAD = 16;
 const CBLOCK_AT = A_BYTES + B_BYTES;
-const SCRATCH_AT = CBLOCK_AT + MC * NC * 8;
+const SCRATCH_AT = CBLOCK_AT + MC * (NC + CPAD) * 8;
 const PAGES = Math.ceil(SCRATCH_AT / 65536);
 
 type Kernel = (
@@ -439,7 +443,7 @@ function gemmSimd(
       const kc = Math.min(KC, K - k0);
       const first = k0 === 0;
       packBn(B, bOff + k0 * bRs + j0 * bCs, bRs, bCs, kc, nc, nr, view, bAt);
-      const ncPad = Math.ceil(nc / nr) * nr;
+      const ncPad = Math.ceil(nc / nr) * nr + CPAD;
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         packA4(A, aOff + i0 * aRs + k0 * aCs, aRs, aCs, mc, kc, view);
@@ -525,9 +529,9 @@ export function gemmScratchB(
         for (let js = 0; js < strips; js++) {
           const inPlace = js < full;
           const bp = inPlace ? bBase + (k0 * ldb + j0 + js * 8) * 4 : A_BYTES;
-          W.k32(0, bp, CBLOCK_AT + js * 32, kc, inPlace ? ldb * 4 : 32, mStrips, strips * 32);
+          W.k32(0, bp, CBLOCK_AT + js * 32, kc, inPlace ? ldb * 4 : 32, mStrips, (strips * 8 + CPAD) * 4);
         }
-        copyOut(view, CBLOCK_AT / 4, strips * 8, mc, nc, C, cOff + i0 * ldc + j0, ldc, k0 === 0);
+        copyOut(view, CBLOCK_AT / 4, strips * 8 + CPAD, mc, nc, C, cOff + i0 * ldc + j0, ldc, k0 === 0);
       }
     }
   }
