@@ -348,7 +348,11 @@ let simdKernels: SimdKernels | null | undefined;
 
 /** Whether the WebAssembly SIMD path is in use (false: the plain JS kernel). */
 export function simdAvailable(): boolean {
-  if (simdKernels === undefined) simdKernels = process.env.SEA_CPU_NO_SIMD ? null : loadSimd();
+  if (simdKernels === undefined) {
+    // SEA_CPU_NO_SIMD=1 forces the plain-JS kernel (Node only; browsers have no process)
+    const off = typeof process !== 'undefined' && Boolean(process.env?.SEA_CPU_NO_SIMD);
+    simdKernels = off ? null : loadSimd();
+  }
   return simdKernels !== null;
 }
 
