@@ -1,6 +1,41 @@
-import { type TensorInfo, UnsupportedOpError } from '@sea/tensor';
+import type { CsrInfo, TensorInfo } from '@sea/tensor';
 import type { CpuBackend } from '../cpu_backend.js';
 
-export function csrSddmm(_b: CpuBackend, ..._args: unknown[]): TensorInfo {
-  throw new UnsupportedOpError('cpu', 'csrSddmm');
+/**
+ * CSR SDDMM: val[b,z] = scale · q[b,h,t]·k[b,h,j] for entry z of row t, column c = h·Tk + j.
+ * q [B,H,Tq,D], k [B,H,Tk,D] → float32 [B,Z]; tails past nnz_b stay 0. O(nnz·D).
+ */
+export function csrSddmm(
+  b: CpuBackend,
+  csr: CsrInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  scale: number,
+): TensorInfo {
+  const crow = b.values(csr.crow);
+  const col = b.values(csr.col);
+  const qv = b.values(q);
+  const kv = b.values(k);
+  const [B, H, Tq, D] = q.shape;
+  const Tk = csr.keys;
+  const Z = csr.col.shape[1];
+  const out = new Float32Array(B * Z);
+  for (let bi = 0; bi < B; bi++) {
+    const cb = bi * (Tq + 1);
+    const zb = bi * Z;
+    for (let t = 0; t < Tq; t++) {
+      const z1 = crow[cb + t + 1];
+      for (let z = crow[cb + t]; z < z1; z++) {
+        const c = col[zb + z];
+        const h = (c / Tk) | 0;
+        const j = c - h * Tk;
+        const qo = ((bi * H + h) * Tq + t) * D;
+        const ko = ((bi * H + h) * Tk + j) * D;
+        let acc = 0;
+        for (let d = 0; d < D; d++) acc += qv[qo + d] * kv[ko + d];
+        out[zb + z] = acc * scale;
+      }
+    }
+  }
+  return b.out(out, [B, Z], 'float32');
 }
