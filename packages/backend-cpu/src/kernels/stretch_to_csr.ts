@@ -46,7 +46,7 @@ export async function stretchToCsr(
         for (let c = 0; c < Kc; c++) {
           if (m[hb + c] === 0) continue;
           const w = bounds[c + 1] - bounds[c];
-          total += w < k ? w : k;
+          total += Math.min(w, k);
         }
       }
     }
