@@ -26,7 +26,7 @@ export function groupedTopK(b: CpuBackend, scores: TensorInfo, budgets: TensorIn
     }
     for (let i = 0; i < N; i++) {
       const v = s[base + i];
-      sc[i] = v !== v ? Number.NEGATIVE_INFINITY : v;
+      sc[i] = Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
       idx[i] = i;
     }
     selectTop(idx, sc, N, kb);
