@@ -10,7 +10,8 @@ Tokenizer ids are dumped for the BERT uncased WordPiece vocab and the OPT byte-l
 their vocab files are passed with --vocab (folders bert-base-uncased/, opt/, gpt2/).
 
 Usage (on the GPU machine; CPU is enough):
-  python3 make_model_fixtures.py --out OUT_DIR [--vocab VOCAB_DIR]
+  python3 make_model_fixtures.py --out OUT_DIR [--vocab VOCAB_DIR] [--only-tokenizers]
+(--only-tokenizers needs transformers alone, not torch.)
 OUT_DIR receives opt/<name>/, bert/<name>/ and tokenizers/ folders.
 """
 
@@ -20,8 +21,12 @@ import os
 import sys
 import traceback
 
-import torch
-from safetensors.torch import save_file
+
+try:  # the tokenizer fixtures need only transformers
+    import torch
+    from safetensors.torch import save_file
+except ImportError:
+    torch = None
 
 SEED = 20240501
 
@@ -237,15 +242,36 @@ OPT_SENTENCES = [
 ]
 
 
+def _tokenizer_folder(path, files, config):
+    """A folder laid out like a Hub repo (vocab files + tokenizer_config.json) for from_pretrained."""
+    import shutil
+
+    os.makedirs(path, exist_ok=True)
+    for src, name in files:
+        shutil.copyfile(src, os.path.join(path, name))
+    with open(os.path.join(path, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f)
+    return path
+
+
 def write_tokenizers(vocab_dir, out_root):
+    """Needs transformers (and its tokenizers) only, not torch."""
+    import tempfile
+
+    from transformers import AutoTokenizer
+
     d = os.path.join(out_root, "tokenizers")
     os.makedirs(d, exist_ok=True)
     result = {"transformers": __import__("transformers").__version__}
-    bert_vocab = os.path.join(vocab_dir, "bert-base-uncased", "vocab.txt")
+    tmp = tempfile.mkdtemp()
+    # bert-base-uncased ships vocab.txt and tokenizer_config.json {"do_lower_case": true}
+    bert_dir = _tokenizer_folder(
+        os.path.join(tmp, "bert"),
+        [(os.path.join(vocab_dir, "bert-base-uncased", "vocab.txt"), "vocab.txt")],
+        {"do_lower_case": True, "tokenizer_class": "BertTokenizer", "model_max_length": 512},
+    )
     try:
-        from transformers import BertTokenizer
-
-        tok = BertTokenizer(vocab_file=bert_vocab, do_lower_case=True)
+        tok = AutoTokenizer.from_pretrained(bert_dir)
         result["bert_tokenizer_class"] = type(tok).__name__
         singles = []
         for s in BERT_SENTENCES:
@@ -267,23 +293,28 @@ def write_tokenizers(vocab_dir, out_root):
             "pairs": pairs,
             "batch_pairs_padding_longest_max24": {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")},
         }
-        log("bert tokenizer ok", type(tok).__name__)
+        log("bert tokenizer ok", type(tok).__name__, singles[0]["input_ids"])
     except Exception:
         traceback.print_exc()
+    # facebook/opt-125m ships vocab.json, merges.txt and this tokenizer_config.json
+    opt_dir = _tokenizer_folder(
+        os.path.join(tmp, "opt"),
+        [(os.path.join(vocab_dir, "opt", "vocab.json"), "vocab.json"),
+         (os.path.join(vocab_dir, "gpt2", "merges.txt"), "merges.txt")],
+        {"tokenizer_class": "GPT2Tokenizer", "add_bos_token": True, "add_prefix_space": False, "errors": "replace",
+         "bos_token": "</s>", "eos_token": "</s>", "unk_token": "</s>", "pad_token": "<pad>"},
+    )
     try:
-        from transformers import GPT2Tokenizer
-
-        tok = GPT2Tokenizer(
-            vocab_file=os.path.join(vocab_dir, "opt", "vocab.json"),
-            merges_file=os.path.join(vocab_dir, "gpt2", "merges.txt"),
-        )
+        tok = AutoTokenizer.from_pretrained(opt_dir)
         result["opt_tokenizer_class"] = type(tok).__name__
         rows = []
         for s in OPT_SENTENCES:
-            ids = tok(s, add_special_tokens=False)["input_ids"]
-            rows.append({"text": s, "ids_no_bos": ids, "decoded": tok.decode(ids)})
+            ids = tok(s)["input_ids"]
+            raw = tok(s, add_special_tokens=False)["input_ids"]
+            rows.append({"text": s, "ids": ids, "ids_no_special": raw, "decoded": tok.decode(ids),
+                         "decoded_skip_special": tok.decode(ids, skip_special_tokens=True)})
         result["opt"] = rows
-        log("opt tokenizer ok", type(tok).__name__)
+        log("opt tokenizer ok", type(tok).__name__, rows[0]["ids"])
     except Exception:
         traceback.print_exc()
     with open(os.path.join(d, "hf_tokenizer_ids.json"), "w") as f:
@@ -294,11 +325,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--vocab", default=None)
+    ap.add_argument("--only-tokenizers", action="store_true", help="skip the models (no torch needed)")
     args = ap.parse_args()
-    torch.set_num_threads(4)
     import transformers
 
-    log("torch", torch.__version__, "transformers", transformers.__version__)
+    log("torch", torch and torch.__version__, "transformers", transformers.__version__)
+    if torch is not None:
+        torch.set_num_threads(4)
     ok = True
     jobs = [
         ("opt-preln", lambda: write_opt("opt-preln", dict(
@@ -331,6 +364,8 @@ def main():
             hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, layer_norm_eps=1e-5, pad_token_id=0,
         ), args.out)),
     ]
+    if args.only_tokenizers:
+        jobs = []
     if args.vocab:
         jobs.append(("tokenizers", lambda: write_tokenizers(args.vocab, args.out)))
     for name, job in jobs:
