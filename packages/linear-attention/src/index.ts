@@ -1,1 +1,17 @@
-export {};
+export {
+  PerformerAttention,
+  type PerformerAttentionConfig,
+  type PerformerInitOptions,
+  PROJECTION_WEIGHT,
+} from './module.js';
+export {
+  bidirectionalLinearAttention,
+  CAUSAL_EPS,
+  FAVOR_EPS,
+  type PerformerOptions,
+  performerAttention,
+  RELU_KERNEL_EPS,
+  reluFeatures,
+  softmaxFeatures,
+} from './performer.js';
+export { orthogonalRandomProjection, performerFeatureCount, qrQ } from './projection.js';
