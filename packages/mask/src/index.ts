@@ -1,1 +1,25 @@
-export {};
+export {
+  type BudgetSpec,
+  checkTopKMode,
+  groupCount,
+  groupSize,
+  roundHalfEven,
+  TOPK_MODES,
+  type TopKMode,
+  topkBudgets,
+} from './budgets.js';
+export { rowLengthArray, rowLengths, validLengths } from './lengths.js';
+export {
+  cellOfKey,
+  cellStart,
+  csrToDense,
+  FP_MIN,
+  type StretchCsrOptions,
+  type StretchDenseOptions,
+  type StretchEstimateOptions,
+  stretchEstimate,
+  stretchIndex,
+  stretchToCsr,
+  stretchToDense,
+} from './stretch.js';
+export { type GroupedTopKOptions, groupedTopK } from './topk.js';
