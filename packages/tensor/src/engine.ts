@@ -83,7 +83,9 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
   reshape(shape: readonly number[]): Tensor<D> {
     this.assertLive();
     const resolved = resolveReshape(this.shape, shape);
-    return new Tensor(this.backend, this.dataId, resolved, this.dtype);
+    const out = new Tensor(this.backend, this.dataId, resolved, this.dtype);
+    if (activeTape) activeTape.record({ op: 'reshape', inputs: [this], output: out, attrs: { shape: resolved } });
+    return out;
   }
 
   /** Keeps this tensor alive past the enclosing `tidy` scope. */
@@ -203,4 +205,39 @@ export function tidy<R>(fn: () => R): R {
 /** Wraps a kernel output as a Tensor. */
 export function wrap<D extends DType>(backend: Backend, info: TensorInfo): Tensor<D> {
   return new Tensor(backend, info.dataId, info.shape, info.dtype as D);
+}
+
+// ---- tape (for reverse-mode autodiff, which lives in @sea/train) ----
+
+/** One op call as seen by a tape: its name, tensor inputs (null for absent optionals), output, attributes. */
+export interface TapeRecord {
+  readonly op: string;
+  readonly inputs: readonly (Tensor | null)[];
+  readonly output: Tensor;
+  readonly attrs: Readonly<Record<string, unknown>>;
+}
+
+/** Receives every op call while installed; `record` must not call ops itself while installed. */
+export interface TapeListener {
+  record(r: TapeRecord): void;
+}
+
+let activeTape: TapeListener | null = null;
+
+/** Installs `tape` (or removes it with null) and returns the previous one, so callers can nest and restore. */
+export function setTape(tape: TapeListener | null): TapeListener | null {
+  const prev = activeTape;
+  activeTape = tape;
+  return prev;
+}
+
+/** Called by each op wrapper after it ran; a no-op unless a tape is installed. */
+export function recordOp<T extends Tensor>(
+  op: string,
+  inputs: readonly (Tensor | null | undefined)[],
+  output: T,
+  attrs: Readonly<Record<string, unknown>> = {},
+): T {
+  if (activeTape) activeTape.record({ op, inputs: inputs.map((t) => t ?? null), output, attrs });
+  return output;
 }

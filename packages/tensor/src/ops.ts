@@ -13,7 +13,7 @@ import type {
   UnaryOp,
 } from './backend.js';
 import { type DType, type TypedArray, assertDType, dtypeOfArray, isFloat, toTypedArray } from './dtype.js';
-import { Tensor, wrap } from './engine.js';
+import { Tensor, recordOp, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { currentBackend } from './registry.js';
 import { type Shape, assertShape, broadcastShapes, fmt, normAxis, shapesEqual, sizeOf } from './shape.js';
@@ -129,7 +129,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     );
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul batch dims');
-  return wrap(backend, backend.matmul(a, b, opts, [...batch, m, n]));
+  const attrs = { transA: opts.transA ?? false, transB: opts.transB ?? false };
+  return recordOp('matmul', [a, b], wrap(backend, backend.matmul(a, b, opts, [...batch, m, n])), attrs);
 }
 
 /** y = x·Wᵀ + b with W [out, in] (PyTorch/HF nn.Linear layout). */
@@ -157,7 +158,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   if (op === 'not') requireDType(op, x, 'bool', 'input');
   else if (!['neg', 'abs', 'sign', 'square'].includes(op)) requireFloat(op, x);
   else if (x.dtype === 'bool') throw new DTypeError(`${op}: input must be numeric, got bool`);
-  return wrap(backend, backend.unary(op, x));
+  return recordOp(op, [x], wrap(backend, backend.unary(op, x)));
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -195,7 +196,7 @@ export function binary(op: BinaryOp, a: Tensor | Scalar, b: Tensor | Scalar): Te
     if (op === 'and' || op === 'or') requireDType(op, ta, 'bool', 'operands');
     else if (!COMPARE.includes(op) && ta.dtype === 'bool') throw new DTypeError(`${op}: bool operands; cast first`);
     const outShape = broadcastShapes(ta.shape, tb.shape, `${op} operands`);
-    return wrap(backend, backend.binary(op, ta, tb, outShape));
+    return recordOp(op, [ta, tb], wrap(backend, backend.binary(op, ta, tb, outShape)));
   } finally {
     if (ta !== a) ta.dispose();
     if (tb !== b) tb.dispose();
@@ -227,7 +228,7 @@ export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Ten
     requireDType('where', cond, 'bool', 'cond');
     if (ta.dtype !== tb.dtype) throw new DTypeError(`where: branch dtypes differ (${ta.dtype} and ${tb.dtype})`);
     const outShape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where cond/a'), tb.shape, 'where a/b');
-    return wrap(backend, backend.where(cond, ta, tb, outShape));
+    return recordOp('where', [cond, ta, tb], wrap(backend, backend.where(cond, ta, tb, outShape)));
   } finally {
     if (ta !== a) ta.dispose();
     if (tb !== b) tb.dispose();
@@ -237,7 +238,7 @@ export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Ten
 export function cast(x: Tensor, dtype: DType): Tensor {
   const backend = sameBackend('cast', x);
   assertDType(dtype);
-  return wrap(backend, backend.cast(x, dtype));
+  return recordOp('cast', [x], wrap(backend, backend.cast(x, dtype)), { dtype });
 }
 
 function reduceAxes(x: Tensor, axes: number | readonly number[] | undefined): number[] {
@@ -257,7 +258,7 @@ export function reduce(op: ReduceOp, x: Tensor, axes?: number | readonly number[
   for (const a of ax) {
     if (x.shape[a] === 0 && op !== 'sum') throw new ShapeError(`${op}: cannot reduce empty axis ${a} of ${fmt(x.shape)}`);
   }
-  const out = wrap(backend, backend.reduce(op, x, ax));
+  const out = recordOp(op, [x], wrap(backend, backend.reduce(op, x, ax)), { axes: ax });
   if (!keepDims) return out;
   const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const r = out.reshape(kept);
@@ -285,13 +286,13 @@ export function softmax(x: Tensor, mask?: Tensor | null): Tensor {
       throw new ShapeError(`softmax: mask ${fmt(mask.shape)} must broadcast to x ${fmt(x.shape)}, not widen it`);
     }
   }
-  return wrap(backend, backend.softmax(x, mask ?? null));
+  return recordOp('softmax', [x, mask], wrap(backend, backend.softmax(x, mask ?? null)));
 }
 
 export function logSoftmax(x: Tensor): Tensor {
   const backend = sameBackend('logSoftmax', x);
   requireFloat('logSoftmax', x);
-  return wrap(backend, backend.logSoftmax(x));
+  return recordOp('logSoftmax', [x], wrap(backend, backend.logSoftmax(x)));
 }
 
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
@@ -307,7 +308,8 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     }
     if (t.dtype !== x.dtype) throw new DTypeError(`layerNorm: ${name} is ${t.dtype}, x is ${x.dtype}`);
   }
-  return wrap(backend, backend.layerNorm(x, gamma, beta, eps));
+  const out = wrap(backend, backend.layerNorm(x, gamma, beta, eps));
+  return recordOp('layerNorm', [x, gamma, beta], out, { eps });
 }
 
 /**
@@ -327,7 +329,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
       }
     }
   }
-  return wrap(backend, backend.gather(table, indices));
+  return recordOp('gather', [table, indices], wrap(backend, backend.gather(table, indices)));
 }
 
 /** take_along_axis on the last axis. */
@@ -339,7 +341,7 @@ export function takeAlong(x: Tensor, indices: Tensor): Tensor {
       `takeAlong: indices ${fmt(indices.shape)} must match x ${fmt(x.shape)} in every axis but the last`,
     );
   }
-  return wrap(backend, backend.takeAlong(x, indices));
+  return recordOp('takeAlong', [x, indices], wrap(backend, backend.takeAlong(x, indices)));
 }
 
 export interface Conv2dArgs {
@@ -385,17 +387,19 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dA
   if (oh <= 0 || ow <= 0) {
     throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`);
   }
-  return wrap(
-    backend,
-    backend.conv2d(x, w, bias ?? null, { stride, dilation, padding, groups }, [B, O, oh, ow]),
-  );
+  const convOpts = { stride, dilation, padding, groups };
+  const out = wrap(backend, backend.conv2d(x, w, bias ?? null, convOpts, [B, O, oh, ow]));
+  return recordOp('conv2d', [x, w, bias], out, convOpts);
 }
 
 export function cumsum(x: Tensor, axis = -1, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor {
   const backend = sameBackend('cumsum', x);
   if (x.dtype === 'bool') throw new DTypeError('cumsum: bool input; cast first');
   const a = normAxis(axis, x.rank);
-  return wrap(backend, backend.cumsum(x, a, opts.exclusive ?? false, opts.reverse ?? false));
+  const exclusive = opts.exclusive ?? false;
+  const reverse = opts.reverse ?? false;
+  const out = wrap(backend, backend.cumsum(x, a, exclusive, reverse));
+  return recordOp('cumsum', [x], out, { axis: a, exclusive, reverse });
 }
 
 export function resize(
@@ -412,7 +416,9 @@ export function resize(
     throw new ShapeError(`resize: output size must be positive integers, got [${size.join(',')}]`);
   }
   if (x.shape[2] < 1 || x.shape[3] < 1) throw new ShapeError(`resize: empty input ${fmt(x.shape)}`);
-  return wrap(backend, backend.resize(x, oh, ow, { mode, alignCorners: opts.alignCorners ?? false }));
+  const alignCorners = opts.alignCorners ?? false;
+  const out = wrap(backend, backend.resize(x, oh, ow, { mode, alignCorners }));
+  return recordOp('resize', [x], out, { size: [oh, ow], mode, alignCorners });
 }
 
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
@@ -421,7 +427,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new ShapeError(`transpose: perm [${p.join(',')}] is not a permutation of ${x.rank} axes`);
   }
-  return wrap(backend, backend.transpose(x, p));
+  return recordOp('transpose', [x], wrap(backend, backend.transpose(x, p)), { perm: [...p] });
 }
 
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
@@ -434,7 +440,8 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
       throw new ShapeError(`slice: begin ${begin[i]} size ${s} exceeds axis ${i} of ${fmt(x.shape)}`);
     }
   });
-  return wrap(backend, backend.slice(x, begin, resolved));
+  const out = wrap(backend, backend.slice(x, begin, resolved));
+  return recordOp('slice', [x], out, { begin: [...begin], size: resolved });
 }
 
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
@@ -447,7 +454,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     }
     if (t.dtype !== xs[0].dtype) throw new DTypeError(`concat: dtypes differ (${t.dtype} and ${xs[0].dtype})`);
   }
-  return wrap(backend, backend.concat(xs, a));
+  return recordOp('concat', xs, wrap(backend, backend.concat(xs, a)), { axis: a });
 }
 
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
@@ -455,7 +462,8 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   if (pads.length !== x.rank || pads.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
     throw new ShapeError(`pad: need ${x.rank} non-negative [before, after] pairs for ${fmt(x.shape)}`);
   }
-  return wrap(backend, backend.pad(x, pads, value));
+  const out = wrap(backend, backend.pad(x, pads, value));
+  return recordOp('pad', [x], out, { pads: pads.map(([p0, p1]) => [p0, p1]), value });
 }
 
 // ---- SEA routines ----
@@ -480,7 +488,8 @@ export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6
   if (!shapesEqual(qf.shape.slice(0, 3), v.shape.slice(0, 3))) {
     throw new ShapeError(`performerPrefixSum: v ${fmt(v.shape)} must match qf ${fmt(qf.shape)} in [B,H,T]`);
   }
-  return wrap(backend, backend.performerPrefixSum(qf, kf, v, { eps }));
+  const out = wrap(backend, backend.performerPrefixSum(qf, kf, v, { eps }));
+  return recordOp('performerPrefixSum', [qf, kf, v], out, { eps });
 }
 
 export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
@@ -491,7 +500,7 @@ export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
   if (budgets.rank !== 1 || budgets.shape[0] !== scores.shape[0]) {
     throw new ShapeError(`groupedTopK: expected budgets of shape [${scores.shape[0]}], got ${fmt(budgets.shape)}`);
   }
-  return wrap(backend, backend.groupedTopK(scores, budgets));
+  return recordOp('groupedTopK', [scores, budgets], wrap(backend, backend.groupedTopK(scores, budgets)));
 }
 
 /** A batch of FlatCSR matrices on a backend; dispose it when done. */
@@ -550,7 +559,7 @@ export function csrSddmm(csr: CsrMatrix, q: Tensor, k: Tensor, scale = 1): Tenso
   checkCsr('csrSddmm', csr, q, 'q', csr.rows);
   checkCsr('csrSddmm', csr, k, 'k', csr.keys);
   if (q.shape[3] !== k.shape[3]) throw new ShapeError(`csrSddmm: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
-  return wrap(backend, backend.csrSddmm(csr, q, k, scale));
+  return recordOp('csrSddmm', [q, k], wrap(backend, backend.csrSddmm(csr, q, k, scale)), { csr, scale });
 }
 
 export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null): Tensor {
@@ -561,7 +570,8 @@ export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null
   if (rowScale && !shapesEqual(rowScale.shape, [csr.batch, csr.heads, csr.rows])) {
     throw new ShapeError(`csrSoftmax: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`);
   }
-  return wrap(backend, backend.csrSoftmax(csr, val, rowScale ?? null));
+  const out = wrap(backend, backend.csrSoftmax(csr, val, rowScale ?? null));
+  return recordOp('csrSoftmax', [val, rowScale], out, { csr });
 }
 
 export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
@@ -570,7 +580,7 @@ export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
   if (!shapesEqual(val.shape, csr.col.shape)) {
     throw new ShapeError(`csrSpmm: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
   }
-  return wrap(backend, backend.csrSpmm(csr, val, v));
+  return recordOp('csrSpmm', [val, v], wrap(backend, backend.csrSpmm(csr, val, v)), { csr });
 }
 
 export type { Shape, TensorInfo };

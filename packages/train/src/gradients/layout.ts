@@ -1,0 +1,104 @@
+import type { Tensor } from '@sea/tensor';
+import * as sea from '@sea/tensor';
+import { registerGradient } from '../tape.js';
+import { asFloat, attr } from './util.js';
+
+/** Largest one-hot block (rows × vocabulary) the device fallback of the embedding gradient builds at once. */
+const ONE_HOT_BLOCK = 1 << 22;
+
+/**
+ * Scatter-add of dy [N, W] into rows idx [N] of a [V, W] table. On backends with host memory the sum
+ * runs on the host in float64 (exact, O(N·W)); elsewhere it is a one-hot matmul over row blocks, all
+ * with ops, so no new backend primitive is needed.
+ */
+export function scatterAddRows(dy: Tensor, idx: Tensor, rows: number): Tensor {
+  const [n, w] = dy.shape;
+  const backend = dy.backend;
+  if (backend.readSync) {
+    const g = dy.dataSync();
+    const ix = idx.dataSync() as Int32Array;
+    const acc = new Float64Array(rows * w);
+    for (let i = 0; i < n; i++) {
+      const src = i * w;
+      const dst = ix[i] * w;
+      for (let j = 0; j < w; j++) acc[dst + j] += g[src + j];
+    }
+    const out = dy.dtype === 'float64' ? acc : Float32Array.from(acc);
+    return sea.tensor(out, [rows, w], { backend, dtype: dy.dtype });
+  }
+  const vocab = sea.arange(0, rows, { backend }).reshape([1, rows]);
+  const block = Math.max(1, Math.floor(ONE_HOT_BLOCK / rows));
+  let total: Tensor | null = null;
+  for (let s = 0; s < n; s += block) {
+    const m = Math.min(block, n - s);
+    const oneHot = asFloat(sea.equal(sea.slice(idx, [s], [m]).reshape([m, 1]), vocab), dy);
+    const part = sea.matmul(oneHot, sea.slice(dy, [s, 0], [m, w]), { transA: true });
+    total = total ? sea.add(total, part) : part;
+  }
+  return total ?? sea.zeros([rows, w], { backend, dtype: dy.dtype });
+}
+
+export function registerLayoutGradients(): void {
+  registerGradient('reshape', (dy, { inputs: [x] }) => [dy.reshape(x!.shape)]);
+  registerGradient('transpose', (dy, { attrs }) => {
+    const perm = attr<number[]>(attrs, 'perm');
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => {
+      inv[p] = i;
+    });
+    return [sea.transpose(dy, inv)];
+  });
+  registerGradient('slice', (dy, { inputs: [x], attrs }) => {
+    const begin = attr<number[]>(attrs, 'begin');
+    const size = attr<number[]>(attrs, 'size');
+    return [
+      sea.pad(
+        dy,
+        begin.map((b, i) => [b, x!.shape[i] - b - size[i]] as const),
+      ),
+    ];
+  });
+  registerGradient('pad', (dy, { inputs: [x], attrs }) => {
+    const pads = attr<[number, number][]>(attrs, 'pads');
+    return [
+      sea.slice(
+        dy,
+        pads.map(([b]) => b),
+        x!.shape,
+      ),
+    ];
+  });
+  registerGradient('concat', (dy, { inputs, attrs, needs }) => {
+    const axis = attr<number>(attrs, 'axis');
+    let off = 0;
+    return inputs.map((x, i) => {
+      const begin = dy.shape.map((_, j) => (j === axis ? off : 0));
+      off += x!.shape[axis];
+      return needs[i] ? sea.slice(dy, begin, x!.shape) : null;
+    });
+  });
+  registerGradient('cumsum', (dy, { attrs }) => [
+    sea.cumsum(dy, attr<number>(attrs, 'axis'), {
+      exclusive: attr<boolean>(attrs, 'exclusive'),
+      reverse: !attr<boolean>(attrs, 'reverse'),
+    }),
+  ]);
+  // embedding lookup: the table gradient scatter-adds dy into the looked-up rows
+  registerGradient('gather', (dy, { inputs: [table, idx] }) => {
+    const rows = table!.shape[0];
+    const w = table!.size / Math.max(rows, 1);
+    const n = idx!.size;
+    const g = scatterAddRows(dy.reshape([n, w]), idx!.reshape([n]), rows);
+    return [g.reshape(table!.shape), null];
+  });
+  // take_along_axis (last axis): dx[..., j] = Σ_m dy[..., m]·[idx[..., m] = j], as a one-hot matmul
+  registerGradient('takeAlong', (dy, { inputs: [x, idx] }) => {
+    const n = x!.shape[x!.rank - 1];
+    const m = idx!.shape[idx!.rank - 1];
+    const lead = x!.shape.slice(0, -1);
+    const cols = sea.arange(0, n, { backend: dy.backend });
+    const oneHot = asFloat(sea.equal(idx!.reshape([...lead, m, 1]), cols), dy);
+    const g = sea.matmul(dy.reshape([...lead, 1, m]), oneHot);
+    return [g.reshape(x!.shape), null];
+  });
+}
