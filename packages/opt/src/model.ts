@@ -1,0 +1,414 @@
+/**
+ * OPT causal language model (Hugging Face `OPTForCausalLM`) over @sea/tensor ops, with the
+ * attention method of each layer chosen by name. Every config variant HF has: pre- or post-LN,
+ * project_in/project_out when word_embed_proj_dim ≠ hidden_size, learned positions offset by 2 and
+ * counted from the attention mask (so left padding works), tied or separate LM head, biases and
+ * LayerNorm affine parameters on or off.
+ */
+import {
+  type Backend,
+  type Checkpoint,
+  currentBackend,
+  full,
+  gather,
+  gelu,
+  geluTanh,
+  layerNorm,
+  linear,
+  mul,
+  relu,
+  sigmoid,
+  type Tensor,
+  tanh,
+  tensor,
+  add as tensorAdd,
+  transpose,
+} from '@sea/tensor';
+import {
+  type AttentionChoice,
+  type AttentionKind,
+  type AttentionModule,
+  attentionKindOf,
+  createLayerAttention,
+} from './attention.js';
+import { type OptConfig, readOptConfig } from './config.js';
+import { ModelInputError, ModelLoadError } from './errors.js';
+import { checkIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
+import { openModelCheckpoint, readWeights, type WeightSpec } from './weights.js';
+
+/** HF OPT's learned positions start at index 2 (fairseq's padding offset). */
+export const OPT_POSITION_OFFSET = 2;
+
+export interface OptLoadOptions {
+  backend?: Backend;
+  /** Attention per layer (default 'dense'). */
+  attention?: AttentionChoice;
+  /** Extra settings passed to @sea/sparse-attention's createAttention for 'sea'/'performer' layers. */
+  seaConfig?: Readonly<Record<string, unknown>>;
+  /**
+   * SEA weights: a safetensors file or folder with `model.decoder.layers.{i}.self_attn.sea.<name>`
+   * tensors. Layers without them are initialised from `seed`.
+   */
+  seaWeights?: string;
+  /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
+  seed?: number;
+}
+
+export interface OptForwardOptions {
+  /** 1 for tokens, 0 for padding, [B, T] (default all ones). Left and right padding both work. */
+  attentionMask?: IdsInput;
+  /** Shape [B, T] of flat `inputIds` (default [1, length]). */
+  shape?: readonly [number, number];
+  /** Return Hugging Face's `hidden_states`: the embeddings, the input of every later layer, the final output. */
+  outputHiddenStates?: boolean;
+}
+
+export interface OptOutput {
+  /** [B, T, vocab_size] */
+  logits: Tensor;
+  /** numHiddenLayers + 1 tensors (see OptForwardOptions.outputHiddenStates); the caller disposes them. */
+  hiddenStates?: Tensor[];
+}
+
+interface LayerNormWeights {
+  gamma: Tensor;
+  beta: Tensor;
+}
+
+interface OptLayer {
+  q: [Tensor, Tensor | null];
+  k: [Tensor, Tensor | null];
+  v: [Tensor, Tensor | null];
+  o: [Tensor, Tensor | null];
+  fc1: [Tensor, Tensor | null];
+  fc2: [Tensor, Tensor | null];
+  attnLn: LayerNormWeights;
+  ffnLn: LayerNormWeights;
+  attention: AttentionModule;
+  kind: AttentionKind;
+}
+
+/** Keeps what one forward pass creates, to dispose it at the end. */
+class Arena {
+  readonly #ts: Tensor[] = [];
+  k(t: Tensor): Tensor {
+    this.#ts.push(t);
+    return t;
+  }
+  dispose(keep: ReadonlySet<Tensor>): void {
+    for (const t of this.#ts) if (!keep.has(t)) t.dispose();
+  }
+}
+
+export class OptForCausalLM {
+  private constructor(
+    readonly config: OptConfig,
+    readonly backend: Backend,
+    private readonly weights: Map<string, Tensor>,
+    private readonly layers: OptLayer[],
+    private readonly owned: Tensor[],
+  ) {}
+
+  /** Attention kind of each layer. */
+  get attentionKinds(): AttentionKind[] {
+    return this.layers.map((l) => l.kind);
+  }
+
+  /** Loads a Hugging Face OPT folder: config.json + model.safetensors (or a sharded index). */
+  static async load(dir: string, opts: OptLoadOptions = {}): Promise<OptForCausalLM> {
+    const config = await readOptConfig(dir);
+    const backend = opts.backend ?? currentBackend();
+    const ckpt = await openModelCheckpoint(dir);
+    try {
+      const prefix = detectPrefix(ckpt);
+      const specs = optWeightSpecs(config, prefix);
+      const weights = await readWeights(ckpt, specs, backend);
+      return await OptForCausalLM.assemble(config, backend, weights, prefix, opts);
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  private static async assemble(
+    c: OptConfig,
+    backend: Backend,
+    weights: Map<string, Tensor>,
+    prefix: string,
+    opts: OptLoadOptions,
+  ): Promise<OptForCausalLM> {
+    const owned: Tensor[] = [];
+    const layers: OptLayer[] = [];
+    const seaFile = opts.seaWeights ? await openModelCheckpoint(opts.seaWeights) : null;
+    try {
+      const ln = (name: string): LayerNormWeights => {
+        const n = c.hiddenSize;
+        let gamma = weights.get(`${name}.weight`);
+        let beta = weights.get(`${name}.bias`);
+        if (!gamma) {
+          gamma = full([n], 1, { backend });
+          owned.push(gamma);
+        }
+        if (!beta) {
+          beta = full([n], 0, { backend });
+          owned.push(beta);
+        }
+        return { gamma, beta };
+      };
+      const lin = (name: string): [Tensor, Tensor | null] => [
+        weights.get(`${name}.weight`) as Tensor,
+        weights.get(`${name}.bias`) ?? null,
+      ];
+      const H = c.numAttentionHeads;
+      const D = c.hiddenSize / H;
+      for (let i = 0; i < c.numHiddenLayers; i++) {
+        const p = `${prefix}decoder.layers.${i}`;
+        const kind = attentionKindOf(opts.attention, i);
+        let attention: AttentionModule;
+        if (kind === 'dense') {
+          attention = await createLayerAttention(
+            kind,
+            { heads: H, headDim: D, causal: true, scoreScale: 1 },
+            {},
+          );
+        } else {
+          const seaPrefix = `model.decoder.layers.${i}.self_attn.sea.`;
+          const layerWeights: Record<string, Tensor> = {};
+          if (seaFile) {
+            for (const name of seaFile.names()) {
+              if (name.startsWith(seaPrefix)) {
+                const t = await seaFile.readTensor(name, { backend, dtype: 'float32' });
+                owned.push(t);
+                layerWeights[name.slice(seaPrefix.length)] = t;
+              }
+            }
+          }
+          attention = await createLayerAttention(
+            kind,
+            { ...(opts.seaConfig ?? {}), heads: H, headDim: D, causal: true, scoreScale: 1 },
+            {
+              seed: (opts.seed ?? 0) + i,
+              weights: Object.keys(layerWeights).length ? layerWeights : undefined,
+              backend,
+            },
+          );
+        }
+        layers.push({
+          q: lin(`${p}.self_attn.q_proj`),
+          k: lin(`${p}.self_attn.k_proj`),
+          v: lin(`${p}.self_attn.v_proj`),
+          o: lin(`${p}.self_attn.out_proj`),
+          fc1: lin(`${p}.fc1`),
+          fc2: lin(`${p}.fc2`),
+          attnLn: ln(`${p}.self_attn_layer_norm`),
+          ffnLn: ln(`${p}.final_layer_norm`),
+          attention,
+          kind,
+        });
+      }
+      const finalLn =
+        c.doLayerNormBefore && !c.removeFinalLayerNorm ? ln(`${prefix}decoder.final_layer_norm`) : null;
+      const model = new OptForCausalLM(c, backend, weights, layers, owned);
+      model.prefix = prefix;
+      model.finalLn = finalLn;
+      return model;
+    } catch (e) {
+      for (const l of layers) l.attention.dispose?.();
+      for (const t of owned) t.dispose();
+      for (const t of weights.values()) t.dispose();
+      throw e;
+    } finally {
+      await seaFile?.close();
+    }
+  }
+
+  private prefix = 'model.';
+  private finalLn: LayerNormWeights | null = null;
+
+  private w(name: string): Tensor | undefined {
+    return this.weights.get(`${this.prefix}decoder.${name}`);
+  }
+
+  /** Logits for every position, and optionally every hidden state. */
+  async forward(inputIds: IdsInput, opts: OptForwardOptions = {}): Promise<OptOutput> {
+    const c = this.config;
+    const ids = await toHostIds(inputIds, 'inputIds', opts.shape);
+    checkIds(ids, c.vocabSize);
+    const { B, T } = ids;
+    if (T > c.maxPositionEmbeddings) {
+      throw new ModelInputError(
+        `input has ${T} tokens but max_position_embeddings is ${c.maxPositionEmbeddings}; split it into windows of at most ${c.maxPositionEmbeddings} tokens`,
+      );
+    }
+    const mask = await toHostMask(opts.attentionMask, ids);
+    const backend = this.backend;
+    const a = new Arena();
+    const keep = new Set<Tensor>();
+    try {
+      // positions: cumsum of the mask − 1 (−1 at padding), plus the offset, as HF computes them
+      const pos = new Int32Array(B * T);
+      const additive = new Float32Array(B * T * T);
+      const valid = new Uint8Array(B * T);
+      for (let b = 0; b < B; b++) {
+        let n = 0;
+        for (let t = 0; t < T; t++) {
+          const m = mask[b * T + t];
+          n += m;
+          pos[b * T + t] = (m ? n - 1 : -1) + OPT_POSITION_OFFSET;
+          valid[b * T + t] = m;
+        }
+        for (let i = 0; i < T; i++) {
+          for (let j = 0; j < T; j++) {
+            additive[(b * T + i) * T + j] = j <= i && mask[b * T + j] ? 0 : Number.NEGATIVE_INFINITY;
+          }
+        }
+      }
+      const idsT = a.k(tensor(ids.values, [B, T], { backend, dtype: 'int32' }));
+      const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
+      const maskT = a.k(tensor(additive, [B, 1, T, T], { backend, dtype: 'float32' }));
+      const keyValid = a.k(tensor(valid, [B, T], { backend, dtype: 'bool' }));
+
+      let x = a.k(gather(this.w('embed_tokens.weight') as Tensor, idsT));
+      const projIn = this.w('project_in.weight');
+      if (projIn) x = a.k(linear(x, projIn));
+      let h = a.k(tensorAdd(x, a.k(gather(this.w('embed_positions.weight') as Tensor, posT))));
+      const hidden: Tensor[] = [];
+      const H = c.numAttentionHeads;
+      const D = c.hiddenSize / H;
+      const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
+      for (const L of this.layers) {
+        if (opts.outputHiddenStates) hidden.push(h);
+        // self-attention block
+        let r = h;
+        let y = c.doLayerNormBefore ? a.k(layerNorm(h, L.attnLn.gamma, L.attnLn.beta, c.layerNormEps)) : h;
+        const q = heads(a.k(mul(a.k(linear(y, ...L.q)), D ** -0.5)));
+        const k = heads(a.k(linear(y, ...L.k)));
+        const v = heads(a.k(linear(y, ...L.v)));
+        const { context } = await L.attention.forward(q, k, v, { keyValid, additiveMask: maskT });
+        a.k(context);
+        h = a.k(tensorAdd(r, a.k(linear(context, ...L.o))));
+        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, L.attnLn.gamma, L.attnLn.beta, c.layerNormEps));
+        // feed-forward block
+        r = h;
+        y = c.doLayerNormBefore ? a.k(layerNorm(h, L.ffnLn.gamma, L.ffnLn.beta, c.layerNormEps)) : h;
+        y = a.k(this.activation(a.k(linear(y, ...L.fc1))));
+        h = a.k(tensorAdd(r, a.k(linear(y, ...L.fc2))));
+        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, L.ffnLn.gamma, L.ffnLn.beta, c.layerNormEps));
+      }
+      if (this.finalLn) h = a.k(layerNorm(h, this.finalLn.gamma, this.finalLn.beta, c.layerNormEps));
+      const projOut = this.w('project_out.weight');
+      if (projOut) h = a.k(linear(h, projOut));
+      if (opts.outputHiddenStates) hidden.push(h);
+      const head = this.lmHead();
+      const logits = a.k(linear(h, head));
+      keep.add(logits);
+      for (const t of hidden) keep.add(t);
+      return opts.outputHiddenStates ? { logits, hiddenStates: hidden } : { logits };
+    } finally {
+      a.dispose(keep);
+    }
+  }
+
+  private lmHead(): Tensor {
+    if (!this.config.tieWordEmbeddings) {
+      const w = this.weights.get('lm_head.weight');
+      if (w) return w;
+    }
+    return this.w('embed_tokens.weight') as Tensor;
+  }
+
+  private activation(x: Tensor): Tensor {
+    switch (this.config.activationFunction) {
+      case 'relu':
+        return relu(x);
+      case 'gelu':
+        return gelu(x);
+      case 'gelu_new':
+      case 'gelu_pytorch_tanh':
+      case 'gelu_fast':
+        return geluTanh(x);
+      case 'tanh':
+        return tanh(x);
+      default: {
+        const s = sigmoid(x);
+        const y = mul(x, s);
+        s.dispose();
+        return y;
+      }
+    }
+  }
+
+  /** Frees the weights and the attention modules. */
+  dispose(): void {
+    for (const l of this.layers) l.attention.dispose?.();
+    for (const t of this.owned) t.dispose();
+    for (const t of this.weights.values()) t.dispose();
+    this.weights.clear();
+  }
+}
+
+/** 'model.' for OPTForCausalLM checkpoints, '' for OPTModel ones. */
+function detectPrefix(ckpt: Checkpoint): string {
+  for (const p of ['model.', '']) if (ckpt.has(`${p}decoder.embed_tokens.weight`)) return p;
+  const some = ckpt.names().slice(0, 3).join(', ');
+  throw new ModelLoadError(
+    `checkpoint ${ckpt.file} has no 'model.decoder.embed_tokens.weight' (nor 'decoder.embed_tokens.weight'): not an OPT checkpoint (first tensors: ${some})`,
+  );
+}
+
+/** Every tensor an OPT checkpoint must hold for this config, with its shape. */
+export function optWeightSpecs(c: OptConfig, prefix = 'model.'): WeightSpec[] {
+  const d = c.hiddenSize;
+  const e = c.wordEmbedProjDim;
+  const specs: WeightSpec[] = [];
+  const p = `${prefix}decoder.`;
+  specs.push({
+    name: `${p}embed_tokens.weight`,
+    shape: [c.vocabSize, e],
+    why: `vocab_size=${c.vocabSize}, word_embed_proj_dim=${e}`,
+  });
+  specs.push({
+    name: `${p}embed_positions.weight`,
+    shape: [c.maxPositionEmbeddings + OPT_POSITION_OFFSET, d],
+    why: `max_position_embeddings=${c.maxPositionEmbeddings} (+2 offset), hidden_size=${d}`,
+  });
+  if (e !== d) {
+    specs.push({
+      name: `${p}project_in.weight`,
+      shape: [d, e],
+      why: `hidden_size=${d}, word_embed_proj_dim=${e}`,
+    });
+    specs.push({
+      name: `${p}project_out.weight`,
+      shape: [e, d],
+      why: `word_embed_proj_dim=${e}, hidden_size=${d}`,
+    });
+  }
+  const lnSpecs = (name: string) => {
+    if (!c.layerNormElementwiseAffine) return;
+    specs.push({ name: `${name}.weight`, shape: [d], why: `hidden_size=${d}` });
+    specs.push({ name: `${name}.bias`, shape: [d], why: `hidden_size=${d}`, optional: true });
+  };
+  const linSpecs = (name: string, out: number, inp: number, why: string) => {
+    specs.push({ name: `${name}.weight`, shape: [out, inp], why });
+    if (c.enableBias) specs.push({ name: `${name}.bias`, shape: [out], why });
+  };
+  for (let i = 0; i < c.numHiddenLayers; i++) {
+    const l = `${p}layers.${i}`;
+    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
+      linSpecs(`${l}.self_attn.${proj}`, d, d, `hidden_size=${d}`);
+    }
+    linSpecs(`${l}.fc1`, c.ffnDim, d, `ffn_dim=${c.ffnDim}, hidden_size=${d}`);
+    linSpecs(`${l}.fc2`, d, c.ffnDim, `hidden_size=${d}, ffn_dim=${c.ffnDim}`);
+    lnSpecs(`${l}.self_attn_layer_norm`);
+    lnSpecs(`${l}.final_layer_norm`);
+  }
+  if (c.doLayerNormBefore && !c.removeFinalLayerNorm) lnSpecs(`${p}final_layer_norm`);
+  if (!c.tieWordEmbeddings) {
+    specs.push({
+      name: 'lm_head.weight',
+      shape: [c.vocabSize, e],
+      why: `vocab_size=${c.vocabSize}, word_embed_proj_dim=${e} (tie_word_embeddings=false)`,
+    });
+  }
+  return specs;
+}
