@@ -1,1 +1,19 @@
-export {};
+export { LAYER_NORM_EPS, predictorCnn } from './cnn.js';
+export {
+  DEFAULT_MAX_POSITIONS,
+  type PredictorConfig,
+  type PredictorShape,
+  predictorParameterCount,
+  predictorShape,
+  predictorWeightSpecs,
+  type WeightSpec,
+} from './config.js';
+export { type EstimateInputs, type EstimateOutputs, estimateAttention } from './estimate.js';
+export { type PositionCodeOptions, positionCode } from './position.js';
+export {
+  checkPredictorWeights,
+  disposePredictorWeights,
+  initPredictorWeights,
+  type PredictorInitOptions,
+  type PredictorWeights,
+} from './weights.js';
