@@ -1,0 +1,47 @@
+/** LayerNorm over the last axis, one workgroup per row: two-pass mean and biased variance. */
+import type { TensorInfo } from '@sea/tensor';
+import { f, main, u } from '../codegen.js';
+import type { WebGpuBackend } from '../webgpu_backend.js';
+import { rowReduceWgsl } from './row_reduce.js';
+
+const WG = 128;
+
+export function layerNorm(
+  b: WebGpuBackend,
+  x: TensorInfo,
+  gamma: TensorInfo,
+  beta: TensorInfo,
+  eps: number,
+): TensorInfo {
+  const n = x.shape[x.shape.length - 1] ?? 1;
+  const size = x.shape.reduce((a, d) => a * d, 1);
+  const rows = n === 0 ? 0 : size / n;
+  const out = b.alloc(size, 'float32');
+  const body = `${rowReduceWgsl(WG)}
+${main(WG)}
+  let row = wg;
+  if (row >= pu(0u)) { return; }
+  let n = pu(1u);
+  let base = row * n;
+  var s0 = 0.0;
+  for (var c = lid; c < n; c += ${WG}u) { s0 += x_ld(base + c); }
+  let mean = wg_sum(s0, lid) / f32(n);
+  var s1 = 0.0;
+  for (var c = lid; c < n; c += ${WG}u) { let d = x_ld(base + c) - mean; s1 += d * d; }
+  let rstd = 1.0 / sqrt(wg_sum(s1, lid) / f32(n) + pf(2u));
+  for (var c = lid; c < n; c += ${WG}u) { y_st(base + c, (x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)); }
+}`;
+  b.run({
+    name: 'layerNorm',
+    body,
+    inputs: [
+      { name: 'x', data: b.data(x) },
+      { name: 'g', data: b.data(gamma) },
+      { name: 'be', data: b.data(beta) },
+    ],
+    outputs: [{ name: 'y', data: out }],
+    params: [u(rows), u(n), f(eps)],
+    grid: b.grid(rows),
+  });
+  return b.out(out, x.shape, 'float32');
+}

@@ -1,0 +1,82 @@
+/**
+ * Batched matmul with broadcasting batch dims and transposed operands. Two kernels, chosen per
+ * adapter: `tiled` (workgroup-memory tiles, for GPUs) and `register` (vec4 register blocking with
+ * no workgroup memory, which is what runs fast on CPU adapters such as lavapipe). The register
+ * kernel needs the contiguous dimensions to be multiples of 4; otherwise the tiled kernel runs.
+ * Batch offsets are computed in the kernel from the output batch index (workgroup z).
+ */
+import type { MatmulOptions, TensorInfo } from '@sea/tensor';
+import { broadcastStrides, type Param, u } from '../codegen.js';
+import type { WebGpuBackend } from '../webgpu_backend.js';
+import { REGISTER_TILE, registerMatmulBody } from './matmul_register.js';
+import { TILE_CONFIGS, type TileConfig, tiledMatmulBody } from './matmul_tiled.js';
+
+export interface MatmulTuning {
+  /** Overrides the backend's kernel choice (benchmarks). */
+  variant?: 'tiled' | 'register';
+  tile?: TileConfig;
+}
+
+export function matmul(
+  b: WebGpuBackend,
+  a: TensorInfo,
+  c: TensorInfo,
+  opts: MatmulOptions,
+  outShape: readonly number[],
+  tuning: MatmulTuning = {},
+): TensorInfo {
+  const transA = !!opts.transA;
+  const transB = !!opts.transB;
+  const M = outShape[outShape.length - 2];
+  const N = outShape[outShape.length - 1];
+  const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  const batch = outShape.slice(0, -2);
+  const nBatch = batch.reduce((x, d) => x * d, 1);
+  const out = b.alloc(nBatch * M * N, 'float32');
+  if (nBatch * M * N === 0) return b.out(out, outShape, 'float32');
+  if (K === 0) {
+    b.clear(out);
+    return b.out(out, outShape, 'float32');
+  }
+  // Batch strides in elements (0 on broadcast axes).
+  const aStr = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
+  const bStr = broadcastStrides(c.shape.slice(0, -2), batch).map((s) => s * K * N);
+  const params: Param[] = [u(M), u(N), u(K)];
+  const at = params.length;
+  for (const [k, d] of batch.entries()) params.push(u(d), u(aStr[k]), u(bStr[k]));
+  const variant = tuning.variant ?? b.matmulVariant;
+  const aligned = K % 4 === 0 && N % 4 === 0 && (!transA || M % 4 === 0);
+  const maxZ = b.maxWorkgroupsPerDim;
+  if (nBatch > maxZ) throw new Error(`matmul: ${nBatch} batch elements exceed ${maxZ}; reshape the batch`);
+  const inputs = (vec4: boolean) => [
+    { name: 'a', data: b.data(a), vec4 },
+    { name: 'b', data: b.data(c), vec4 },
+  ];
+  if (variant === 'register' && aligned) {
+    b.run({
+      name: 'matmul_register',
+      body: registerMatmulBody(transA, transB, batch.length, at),
+      inputs: inputs(true),
+      outputs: [{ name: 'c', data: out, vec4: true }],
+      params,
+      grid: [Math.ceil(N / REGISTER_TILE.n), Math.ceil(M / REGISTER_TILE.m), nBatch],
+    });
+  } else {
+    const cfg = tuning.tile ?? pickTile(b, M, N);
+    b.run({
+      name: 'matmul_tiled',
+      body: tiledMatmulBody(cfg, transA, transB, batch.length, at),
+      inputs: inputs(false),
+      outputs: [{ name: 'c', data: out }],
+      params,
+      grid: [Math.ceil(N / cfg.bn), Math.ceil(M / cfg.bm), nBatch],
+    });
+  }
+  return b.out(out, outShape, 'float32');
+}
+
+function pickTile(b: WebGpuBackend, M: number, N: number): TileConfig {
+  const big = TILE_CONFIGS.large;
+  const fits = big.bk * (big.bm + big.bn) * 4 <= b.maxWorkgroupStorage && !b.summary.isFallback;
+  return fits && M >= 512 && N >= 512 ? big : TILE_CONFIGS.medium;
+}
