@@ -1,1 +1,24 @@
-export {};
+export {
+  type AttendOptions,
+  type AttendResult,
+  attendWithEstimate,
+  type EstimateTensors,
+  estimateProbs,
+  globalContext,
+} from './attend.js';
+export { type ResolvedSeaConfig, resolveSeaConfig, type SeaAttentionConfig } from './config.js';
+export {
+  convertOfficialWeights,
+  type HostWeight,
+  officialWeightNames,
+  weightsToTensors,
+} from './convert.js';
+export { DenseAttention, type DenseAttentionConfig, defaultScoreScale, denseAttentionMask } from './dense.js';
+export {
+  type AttentionConfig,
+  type AttentionKind,
+  type CreateAttentionOptions,
+  createAttention,
+} from './factory.js';
+export { SeaAttention, type SeaInitOptions } from './sea_attention.js';
+export type { AttentionForwardOptions, AttentionModule, AttentionOutput, AttentionPath } from './types.js';

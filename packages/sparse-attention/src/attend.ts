@@ -1,0 +1,189 @@
+/**
+ * SEA after the estimator (spec §5–§7): grouped top-k̂ on Â, stretching, exact softmax attention on
+ * the selected keys scaled by s_prob, the global context C_avg, and the s_mix blend.
+ */
+import {
+  FP_MIN,
+  groupedTopK,
+  rowLengthArray,
+  stretchEstimate,
+  stretchToCsr,
+  stretchToDense,
+  type TopKMode,
+} from '@sea/mask';
+import type { CsrMatrix, Tensor } from '@sea/tensor';
+import * as sea from '@sea/tensor';
+import type { AttentionPath } from './types.js';
+
+export interface AttendOptions {
+  causal: boolean;
+  /** Sparse budget k. */
+  k: number;
+  topkMode: TopKMode;
+  /** Multiplies Q·Kᵀ (1 for OPT, whose Q is pre-scaled; 1/√D for BERT). */
+  scoreScale: number;
+  path: AttentionPath;
+  /** Valid length L_b per batch element (right padding); default T. */
+  lengths?: ArrayLike<number>;
+  returnMask?: boolean;
+}
+
+export interface EstimateTensors {
+  /** Â = softmax over K of the logits [B,H,T,K], padded rows zero. */
+  probs: Tensor;
+  /** [B,H,T] */
+  sProb: Tensor;
+  /** [B,H,T] */
+  sMix: Tensor;
+}
+
+export interface AttendResult {
+  /** [B,T,H·D] */
+  context: Tensor;
+  mask?: CsrMatrix | Tensor;
+}
+
+/** Â from the predictor logits: softmax over K with padded query rows zeroed (spec §5). */
+export function estimateProbs(logits: Tensor, lengths: ArrayLike<number> | undefined): Tensor {
+  const [B, , T] = logits.shape;
+  return sea.tidy(() => {
+    const p = sea.softmax(logits);
+    const rv = rowValidTensor(B, T, lengths, logits.backend);
+    return rv ? sea.where(rv, p, 0) : p;
+  });
+}
+
+/** bool [B,1,T,1], true for rows t < L_b; null when nothing is padded. */
+function rowValidTensor(
+  B: number,
+  T: number,
+  lengths: ArrayLike<number> | undefined,
+  backend: sea.Backend,
+): Tensor | null {
+  if (!lengths || !Array.prototype.some.call(lengths, (L: number) => L < T)) return null;
+  const rv = new Uint8Array(B * T);
+  for (let b = 0; b < B; b++) rv.fill(1, b * T, b * T + lengths[b]);
+  return sea.tensor(rv, [B, 1, T, 1], { dtype: 'bool', backend });
+}
+
+/**
+ * The global context C_avg (spec §7.5). Causal: running mean of V over 0..t, pad rows of V zeroed →
+ * [B,H,T,D]. Bidirectional: î = (1/T)·Σ_t Â[b,h,t,:] (padded rows are zero in Â), i_j = î[cell(j)] for
+ * j < L_b else 0, C_avg = Σ_j i_j v_j (not renormalized) → [B,H,1,D].
+ */
+export async function globalContext(
+  v: Tensor,
+  probs: Tensor,
+  causal: boolean,
+  lengths: ArrayLike<number> | undefined,
+): Promise<Tensor> {
+  const [B, H, T, D] = v.shape;
+  const backend = v.backend;
+  const rv = rowValidTensor(B, T, lengths, backend);
+  const vz = rv ? sea.where(rv, v, 0) : v;
+  try {
+    if (causal) {
+      return sea.tidy(() => {
+        const count = sea.tensor(
+          Float32Array.from({ length: T }, (_, t) => t + 1),
+          [1, 1, T, 1],
+          { backend },
+        );
+        return sea.div(sea.cumsum(vz, 2), count);
+      });
+    }
+    const K = probs.shape[3];
+    const iHat = sea.tidy(() => sea.div(sea.sum(probs, 2), T).reshape([B, H, 1, K]));
+    const rowLen = Int32Array.from({ length: B }, (_, b) => (lengths ? lengths[b] : T));
+    const weights = await stretchEstimate(iHat, rowLen, { keys: T, fill: 0 });
+    iHat.dispose();
+    const out = sea.matmul(weights, vz);
+    weights.dispose();
+    return out;
+  } finally {
+    if (vz !== v) vz.dispose();
+    rv?.dispose();
+  }
+}
+
+/**
+ * Runs spec §5–§7 on given estimator outputs. q, k, v [B,H,T,D] float32. Both paths build the same
+ * mask (the sparse path caps a cell at k keys, which changes nothing while every cell is at most k
+ * keys wide, i.e. ⌈L/K⌉ ≤ k).
+ */
+export async function attendWithEstimate(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  est: EstimateTensors,
+  opts: AttendOptions,
+): Promise<AttendResult> {
+  const [B, H, T, D] = q.shape;
+  const backend = q.backend;
+  const sparse = opts.path === 'sparse';
+  const cellMask = groupedTopK(est.probs, {
+    mode: opts.topkMode,
+    k: opts.k,
+    causal: opts.causal,
+    lengths: opts.lengths,
+    layout: sparse ? 'bthk' : 'bhtk',
+  });
+  const rowLen = sea.tensor(rowLengthArray(B, T, opts.causal, opts.lengths), [B, T], {
+    dtype: 'int32',
+    backend,
+  });
+  let local: Tensor;
+  let mask: CsrMatrix | Tensor | undefined;
+  try {
+    if (sparse) {
+      const csr = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
+      try {
+        local = sea.tidy(() => {
+          const scores = sea.csrSddmm(csr, q, k, opts.scoreScale);
+          const probs = sea.csrSoftmax(csr, scores, est.sProb);
+          return sea.csrSpmm(csr, probs, v);
+        });
+      } catch (e) {
+        csr.dispose();
+        throw e;
+      }
+      if (opts.returnMask) mask = csr;
+      else csr.dispose();
+    } else {
+      const keep = await stretchToDense(cellMask, rowLen, { keys: T });
+      try {
+        local = sea.tidy(() => {
+          const additive = sea.where(keep, 0, FP_MIN);
+          const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
+          // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
+          const probs = sea.where(keep, sea.softmax(scores, additive), 0);
+          const scaled = sea.mul(probs, est.sProb.reshape([B, H, T, 1]));
+          return sea.matmul(scaled, v);
+        });
+      } catch (e) {
+        keep.dispose();
+        throw e;
+      }
+      if (opts.returnMask) mask = keep;
+      else keep.dispose();
+    }
+  } finally {
+    cellMask.dispose();
+    rowLen.dispose();
+  }
+  let cAvg: Tensor;
+  try {
+    cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
+  } catch (e) {
+    local.dispose();
+    throw e;
+  }
+  const context = sea.tidy(() => {
+    const sMix = est.sMix.reshape([B, H, T, 1]);
+    const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(1, sMix), cAvg));
+    return sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
+  });
+  local.dispose();
+  cAvg.dispose();
+  return mask ? { context, mask } : { context };
+}

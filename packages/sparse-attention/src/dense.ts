@@ -1,0 +1,93 @@
+/**
+ * `DenseAttention`: exact softmax attention (the teacher's op), with the same forward signature as
+ * SeaAttention. Masked scores are −∞, so a query row with no visible key gives a zero context.
+ */
+
+import type { Tensor } from '@sea/tensor';
+import * as sea from '@sea/tensor';
+import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from './types.js';
+import { checkKeyValid, checkQkv, positiveInt } from './validate.js';
+
+export interface DenseAttentionConfig {
+  causal: boolean;
+  heads: number;
+  headDim: number;
+  /** Multiplies Q·Kᵀ; default 1 when causal (OPT pre-scales Q), 1/√D otherwise (BERT). */
+  scoreScale?: number;
+}
+
+export function defaultScoreScale(causal: boolean, headDim: number): number {
+  return causal ? 1 : 1 / Math.sqrt(headDim);
+}
+
+export function checkScoreScale(op: string, s: number | undefined): void {
+  if (s !== undefined && !(Number.isFinite(s) && s > 0)) {
+    throw new RangeError(`${op}: scoreScale must be a positive finite number, got ${s}`);
+  }
+}
+
+/**
+ * Additive mask [B|1, 1, T, T]: 0 where key j is visible to query t (j ≤ t when causal, and
+ * keyValid[b,j]), −∞ elsewhere; null when nothing is masked.
+ */
+export function denseAttentionMask(
+  causal: boolean,
+  B: number,
+  T: number,
+  keyValid: Uint8Array | null,
+  backend: sea.Backend,
+): Tensor | null {
+  if (!causal && !keyValid) return null;
+  const nb = keyValid ? B : 1;
+  const m = new Float32Array(nb * T * T);
+  for (let b = 0; b < nb; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * T;
+      for (let j = 0; j < T; j++) {
+        if ((causal && j > t) || (keyValid && !keyValid[b * T + j])) m[row + j] = Number.NEGATIVE_INFINITY;
+      }
+    }
+  }
+  return sea.tensor(m, [nb, 1, T, T], { backend });
+}
+
+export class DenseAttention implements AttentionModule {
+  readonly kind = 'dense' as const;
+  readonly weights: Record<string, Tensor> = {};
+  readonly scoreScale: number;
+
+  constructor(readonly config: Readonly<DenseAttentionConfig>) {
+    if (typeof config.causal !== 'boolean')
+      throw new TypeError(`DenseAttention: causal must be a boolean, got ${config.causal}`);
+    positiveInt('DenseAttention', 'heads', config.heads);
+    positiveInt('DenseAttention', 'headDim', config.headDim);
+    checkScoreScale('DenseAttention', config.scoreScale);
+    this.scoreScale = config.scoreScale ?? defaultScoreScale(config.causal, config.headDim);
+  }
+
+  parameterCount(): number {
+    return 0;
+  }
+
+  /** q, k, v [B,H,T,D] float32 → context [B,T,H·D]. `keyValid` masks pad keys (any pattern). */
+  async forward(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts: AttentionForwardOptions = {},
+  ): Promise<AttentionOutput> {
+    const [B, H, T, D] = checkQkv('DenseAttention.forward', q, k, v, this.config.heads, this.config.headDim);
+    checkKeyValid('DenseAttention.forward', opts.keyValid, B, T);
+    const keyValid = opts.keyValid ? ((await opts.keyValid.data()) as Uint8Array) : null;
+    const context = sea.tidy(() => {
+      const mask = denseAttentionMask(this.config.causal, B, T, keyValid, q.backend);
+      const scores = sea.mul(sea.matmul(q, k, { transB: true }), this.scoreScale);
+      const probs = sea.softmax(scores, mask);
+      const c = sea.matmul(probs, v);
+      return sea.transpose(c, [0, 2, 1, 3]).reshape([B, T, H * D]);
+    });
+    return { context };
+  }
+
+  dispose(): void {}
+}

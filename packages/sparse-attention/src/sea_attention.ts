@@ -1,0 +1,164 @@
+/**
+ * `SeaAttention`: the whole SEA op for one layer (spec §1). The estimator (position code,
+ * Performer, encoder, scalers, CNN) is @sea/predictor's `estimateAttention`; the projection W is
+ * @sea/linear-attention's; this module adds top-k, stretching, sparse attention and mixing.
+ */
+import { orthogonalRandomProjection, PROJECTION_WEIGHT } from '@sea/linear-attention';
+import { validLengths } from '@sea/mask';
+import {
+  checkPredictorWeights,
+  estimateAttention,
+  initPredictorWeights,
+  predictorWeightSpecs,
+} from '@sea/predictor';
+import * as sea from '@sea/tensor';
+import { type Backend, DTypeError, fmt, Rng, ShapeError, type Tensor } from '@sea/tensor';
+import { attendWithEstimate, estimateProbs } from './attend.js';
+import {
+  predictorConfig,
+  type ResolvedSeaConfig,
+  resolveSeaConfig,
+  type SeaAttentionConfig,
+} from './config.js';
+import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from './types.js';
+import { checkKeyValid, checkQkv } from './validate.js';
+
+export interface SeaInitOptions {
+  seed?: number;
+  backend?: Backend;
+}
+
+export class SeaAttention implements AttentionModule {
+  readonly kind = 'sea' as const;
+  readonly config: Readonly<ResolvedSeaConfig>;
+
+  private constructor(
+    config: ResolvedSeaConfig,
+    readonly weights: Record<string, Tensor>,
+  ) {
+    this.config = config;
+  }
+
+  /**
+   * Fresh weights: the projection W [m, D] from Rng(seed), the predictor (PyTorch default inits)
+   * from seed + 1.
+   */
+  static create(config: SeaAttentionConfig, opts: SeaInitOptions = {}): SeaAttention {
+    const c = resolveSeaConfig(config);
+    const seed = opts.seed ?? 0;
+    const backend = opts.backend ?? sea.currentBackend();
+    const w = orthogonalRandomProjection(c.features, c.headDim, new Rng(seed));
+    const weights: Record<string, Tensor> = initPredictorWeights(predictorConfig(config), {
+      seed: seed + 1,
+      backend,
+    });
+    weights[PROJECTION_WEIGHT] = sea.tensor(w, [c.features, c.headDim], { backend, dtype: 'float32' }).keep();
+    return new SeaAttention(c, weights);
+  }
+
+  /**
+   * Wraps existing weights (e.g. converted from a checkpoint); the layer takes ownership. Every
+   * predictor weight and 'performer.projection' [m, D] must be there with its shape, and nothing else.
+   */
+  static fromWeights(config: SeaAttentionConfig, weights: Record<string, Tensor>): SeaAttention {
+    const c = resolveSeaConfig(config);
+    const pc = predictorConfig(config);
+    const known = new Set([...predictorWeightSpecs(pc).map((s) => s.name), PROJECTION_WEIGHT]);
+    for (const name of Object.keys(weights)) {
+      if (!known.has(name)) {
+        throw new ShapeError(`SeaAttention: unexpected weight '${name}'; expected ${[...known].join(', ')}`);
+      }
+    }
+    const w = weights[PROJECTION_WEIGHT];
+    if (!w)
+      throw new ShapeError(
+        `SeaAttention: missing weight '${PROJECTION_WEIGHT}' [${c.features},${c.headDim}]`,
+      );
+    if (w.rank !== 2 || w.shape[0] !== c.features || w.shape[1] !== c.headDim) {
+      throw new ShapeError(
+        `SeaAttention: expected '${PROJECTION_WEIGHT}' of shape [${c.features},${c.headDim}] (nbFeatureFactor ${c.nbFeatureFactor}), got ${fmt(w.shape)}`,
+      );
+    }
+    if (w.dtype !== 'float32')
+      throw new DTypeError(`SeaAttention: '${PROJECTION_WEIGHT}' must be float32, got ${w.dtype}`);
+    checkPredictorWeights(pc, weights);
+    return new SeaAttention(c, { ...weights });
+  }
+
+  /** Trainable parameters per layer; the projection W is a buffer and not counted (spec §4c: OPT-125m 191,070). */
+  parameterCount(): number {
+    let n = 0;
+    for (const [name, w] of Object.entries(this.weights)) if (name !== PROJECTION_WEIGHT) n += w.size;
+    return n;
+  }
+
+  /**
+   * q, k, v [B,H,T,D] float32 (OPT: q already × D^(-1/2)) → context [B,T,H·D]. `keyValid` bool [B,T]
+   * marks right padding (bidirectional; causal rows past L_b are treated as padded too).
+   */
+  async forward(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts: AttentionForwardOptions = {},
+  ): Promise<AttentionOutput> {
+    const c = this.config;
+    const [B, , T] = checkQkv('SeaAttention.forward', q, k, v, c.heads, c.headDim);
+    checkKeyValid('SeaAttention.forward', opts.keyValid, B, T);
+    if (c.causal) {
+      const P = c.maxPositions ?? this.weights.position?.shape[0];
+      if (P !== undefined && T > P) {
+        throw new ShapeError(
+          `SeaAttention.forward: T = ${T} exceeds the causal position table (${P} rows, maxPositions)`,
+        );
+      }
+    }
+    const path = opts.path ?? c.path;
+    if (path !== 'sparse' && path !== 'dense')
+      throw new RangeError(`SeaAttention.forward: path must be 'sparse' or 'dense', got '${path}'`);
+    const lengths = opts.keyValid ? await validLengths(opts.keyValid) : undefined;
+    const est = estimateAttention(predictorConfig(c), this.weights, {
+      q,
+      k,
+      v,
+      projection: this.weights[PROJECTION_WEIGHT],
+      keyValid: opts.keyValid,
+    });
+    let probs: Tensor | undefined;
+    try {
+      probs = estimateProbs(est.logits, lengths);
+      est.logits.dispose();
+      const res = await attendWithEstimate(
+        q,
+        k,
+        v,
+        { probs, sProb: est.sProb, sMix: est.sMix },
+        {
+          causal: c.causal,
+          k: c.k,
+          topkMode: c.topkMode,
+          scoreScale: c.scoreScale,
+          path,
+          lengths,
+          returnMask: opts.returnMask,
+        },
+      );
+      const out: AttentionOutput = { context: res.context };
+      if (res.mask) out.mask = res.mask;
+      if (opts.returnEstimate) {
+        out.estimate = probs;
+        probs = undefined;
+      }
+      return out;
+    } finally {
+      est.logits.dispose();
+      est.sProb.dispose();
+      est.sMix.dispose();
+      probs?.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const w of Object.values(this.weights)) w.dispose();
+  }
+}

@@ -1,0 +1,55 @@
+import { DTypeError, fmt, ShapeError, type Tensor } from '@sea/tensor';
+
+/** Checks q, k, v [B, H, T, D] (self-attention: one T), float32, T ≥ 1; returns [B, H, T, D]. */
+export function checkQkv(
+  op: string,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: number,
+  headDim: number,
+): [number, number, number, number] {
+  for (const [t, n] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+  ] as const) {
+    if (t.rank !== 4 || t.shape[1] !== heads || t.shape[3] !== headDim) {
+      throw new ShapeError(`${op}: expected ${n} of shape [B,${heads},T,${headDim}], got ${fmt(t.shape)}`);
+    }
+    if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${n} must be float32, got ${t.dtype}`);
+  }
+  if (
+    q.shape[0] !== k.shape[0] ||
+    q.shape[0] !== v.shape[0] ||
+    q.shape[2] !== k.shape[2] ||
+    k.shape[2] !== v.shape[2]
+  ) {
+    throw new ShapeError(
+      `${op}: q ${fmt(q.shape)}, k ${fmt(k.shape)} and v ${fmt(v.shape)} must have one shape [B,H,T,D]`,
+    );
+  }
+  const [B, H, T, D] = q.shape;
+  if (B < 1 || T < 1) throw new ShapeError(`${op}: empty input ${fmt(q.shape)}: need B ≥ 1 and T ≥ 1`);
+  return [B, H, T, D];
+}
+
+export function checkKeyValid(op: string, keyValid: Tensor | undefined, B: number, T: number): void {
+  if (!keyValid) return;
+  if (
+    keyValid.dtype !== 'bool' ||
+    keyValid.rank !== 2 ||
+    keyValid.shape[0] !== B ||
+    keyValid.shape[1] !== T
+  ) {
+    throw new ShapeError(
+      `${op}: expected keyValid bool [${B},${T}], got ${keyValid.dtype} ${fmt(keyValid.shape)}`,
+    );
+  }
+}
+
+export function positiveInt(op: string, what: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(`${op}: ${what} must be a positive integer, got ${String(v)}`);
+  }
+}
