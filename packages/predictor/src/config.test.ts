@@ -44,7 +44,9 @@ describe('config validation', () => {
   it('names what is wrong', () => {
     expect(() => predictorShape({ ...opt125m, predictorLength: 30 })).toThrow(/multiple of 4/);
     expect(() => predictorShape({ ...bertBase, predictorLength: 7 })).toThrow(/multiple of 2/);
-    expect(() => predictorShape({ ...opt125m, predictorLength: 0 })).toThrow(/predictorLength must be a positive integer/);
+    expect(() => predictorShape({ ...opt125m, predictorLength: 0 })).toThrow(
+      /predictorLength must be a positive integer/,
+    );
     expect(() => predictorShape({ ...opt125m, heads: 1.5 })).toThrow(/heads must be a positive integer/);
     expect(() => predictorShape({ ...opt125m, headDim: -64 })).toThrow(/headDim/);
     expect(() => predictorShape({ ...opt125m, maxPositions: 0 })).toThrow(/maxPositions/);

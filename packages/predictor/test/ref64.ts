@@ -21,7 +21,12 @@ export const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
 export const sigmoid64 = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** LayerNorm over the last n entries of each of `rows` rows (biased variance, eps 1e-5). */
-export function layerNorm64(x: ArrayLike<number>, n: number, g: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+export function layerNorm64(
+  x: ArrayLike<number>,
+  n: number,
+  g: ArrayLike<number>,
+  b: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / n; r++) {
     let mean = 0;
@@ -36,7 +41,13 @@ export function layerNorm64(x: ArrayLike<number>, n: number, g: ArrayLike<number
 }
 
 /** y = x·Wᵀ + b, W [out, in]. */
-export function linear64(x: ArrayLike<number>, inp: number, w: ArrayLike<number>, b: ArrayLike<number>, out: number) {
+export function linear64(
+  x: ArrayLike<number>,
+  inp: number,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  out: number,
+) {
   const rows = x.length / inp;
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++)
@@ -65,7 +76,16 @@ function conv64(
   w: ArrayLike<number>,
   wShape: number[],
   bias: ArrayLike<number>,
-  o: { sh: number; dh: number; dw: number; pt: number; pl: number; OH: number; OW: number; rowsUsed?: number },
+  o: {
+    sh: number;
+    dh: number;
+    dw: number;
+    pt: number;
+    pl: number;
+    OH: number;
+    OW: number;
+    rowsUsed?: number;
+  },
 ) {
   const [B, C] = shape;
   const [O, , KH, KW] = wShape;
@@ -78,7 +98,9 @@ function conv64(
           for (let c = 0; c < C; c++)
             for (let a = 0; a < (o.rowsUsed ?? KH); a++)
               for (let q = 0; q < KW; q++)
-                s += w[((oc * C + c) * KH + a) * KW + q] * at(x, shape, b, c, i * o.sh + a * o.dh - o.pt, j + q * o.dw - o.pl);
+                s +=
+                  w[((oc * C + c) * KH + a) * KW + q] *
+                  at(x, shape, b, c, i * o.sh + a * o.dh - o.pt, j + q * o.dw - o.pl);
           out[((b * O + oc) * o.OH + i) * o.OW + j] = s;
         }
   return out;
@@ -87,7 +109,14 @@ function conv64(
 const relu64 = (x: Float64Array) => x.map((v) => Math.max(v, 0));
 
 /** Causal CNN (spec §4a) on x [B, 2H, T, K/4] → [B, H, T, K]. */
-export function causalCnn64(x: ArrayLike<number>, B: number, H: number, T: number, K: number, w: W): Float64Array {
+export function causalCnn64(
+  x: ArrayLike<number>,
+  B: number,
+  H: number,
+  T: number,
+  K: number,
+  w: W,
+): Float64Array {
   const C = 2 * H;
   const Wd = K / 4;
   let y = layerNorm64(x, Wd, w['cnn.norm_in.weight'], w['cnn.norm_in.bias']);
@@ -107,7 +136,8 @@ export function causalCnn64(x: ArrayLike<number>, B: number, H: number, T: numbe
     );
   }
   const up = new Float64Array(B * C * T * K);
-  for (let i = 0; i < B * C * T; i++) for (let j = 0; j < K; j++) up[i * K + j] = y[i * Wd + Math.floor(j / 4)];
+  for (let i = 0; i < B * C * T; i++)
+    for (let j = 0; j < K; j++) up[i * K + j] = y[i * Wd + Math.floor(j / 4)];
   const wide = conv64(up, [B, C, T, K], w['cnn.conv_out.weight'], [H, C, 1, 1], w['cnn.conv_out.bias'], {
     sh: 1,
     dh: 1,
@@ -130,19 +160,42 @@ export function causalCnn64(x: ArrayLike<number>, B: number, H: number, T: numbe
 }
 
 /** Bidirectional CNN (spec §4b) on x [B, 4H, T, K/2] → [B, H, T, K]. */
-export function bidirectionalCnn64(x: ArrayLike<number>, B: number, H: number, T: number, K: number, w: W): Float64Array {
+export function bidirectionalCnn64(
+  x: ArrayLike<number>,
+  B: number,
+  H: number,
+  T: number,
+  K: number,
+  w: W,
+): Float64Array {
   const C = 4 * H;
   const Wd = K / 2;
   const Th = Math.ceil(T / 2);
   const s3 = { dh: 1, dw: 1, pt: 1, pl: 1, OW: Wd };
-  const y1 = relu64(conv64(x, [B, C, T, Wd], w['cnn.conv1.weight'], [C, C, 3, 3], w['cnn.conv1.bias'], { ...s3, sh: 2, OH: Th }));
-  const y2 = relu64(conv64(y1, [B, C, Th, Wd], w['cnn.conv2.weight'], [C, C, 3, 3], w['cnn.conv2.bias'], { ...s3, sh: 1, OH: Th }));
+  const y1 = relu64(
+    conv64(x, [B, C, T, Wd], w['cnn.conv1.weight'], [C, C, 3, 3], w['cnn.conv1.bias'], {
+      ...s3,
+      sh: 2,
+      OH: Th,
+    }),
+  );
+  const y2 = relu64(
+    conv64(y1, [B, C, Th, Wd], w['cnn.conv2.weight'], [C, C, 3, 3], w['cnn.conv2.bias'], {
+      ...s3,
+      sh: 1,
+      OH: Th,
+    }),
+  );
   const T2 = 2 * Th;
   const up = new Float64Array(B * C * T2 * Wd);
   for (let i = 0; i < B * C; i++)
     for (let r = 0; r < T2; r++)
       for (let j = 0; j < Wd; j++) up[(i * T2 + r) * Wd + j] = y2[(i * Th + Math.floor(r / 2)) * Wd + j];
-  const y3 = conv64(up, [B, C, T2, Wd], w['cnn.conv_out.weight'], [H, C, 3, 3], w['cnn.conv_out.bias'], { ...s3, sh: 1, OH: T2 });
+  const y3 = conv64(up, [B, C, T2, Wd], w['cnn.conv_out.weight'], [H, C, 3, 3], w['cnn.conv_out.bias'], {
+    ...s3,
+    sh: 1,
+    OH: T2,
+  });
   // bilinear, align_corners=False: src = max(0, (dst+½)·in/out − ½)
   const src = (dst: number, inp: number, out: number) => {
     const s = Math.max(0, ((dst + 0.5) * inp) / out - 0.5);
@@ -201,14 +254,16 @@ export function performer64(
     const diag = new Float64Array(T);
     for (let t = 0; t < T; t++) {
       for (let i = 0; i < D; i++) diag[t] += (c * x[t * D + i]) ** 2 / 2;
-      for (let f = 0; f < m; f++) for (let i = 0; i < D; i++) proj[t * m + f] += c * x[t * D + i] * W[f * D + i];
+      for (let f = 0; f < m; f++)
+        for (let i = 0; i < D; i++) proj[t * m + f] += c * x[t * D + i] * W[f * D + i];
     }
     if (causal) return proj.map((p) => Math.max(p, 0) + 0.001);
     const all = Math.max(...proj);
     const out = new Float64Array(T * m);
     for (let t = 0; t < T; t++) {
       const peak = isQuery ? Math.max(...proj.subarray(t * m, (t + 1) * m)) : all;
-      for (let f = 0; f < m; f++) out[t * m + f] = m ** -0.5 * (Math.exp(proj[t * m + f] - diag[t] - peak) + 1e-4);
+      for (let f = 0; f < m; f++)
+        out[t * m + f] = m ** -0.5 * (Math.exp(proj[t * m + f] - diag[t] - peak) + 1e-4);
     }
     return out;
   };
@@ -296,7 +351,8 @@ export function estimate64(
         sProb[(b * H + h) * T + t] = sigmoid64(sc[t * 2]);
         sMix[(b * H + h) * T + t] = sigmoid64(sc[t * 2 + 1]);
         for (let s = 0; s < ch; s++)
-          for (let j = 0; j < Wd; j++) zHat[(((b * H + h) * ch + s) * T + t) * Wd + j] = nu[t * ch * Wd + s * Wd + j];
+          for (let j = 0; j < Wd; j++)
+            zHat[(((b * H + h) * ch + s) * T + t) * Wd + j] = nu[t * ch * Wd + s * Wd + j];
       }
     }
   }
