@@ -15,8 +15,11 @@ export async function openModelCheckpoint(dir: string): Promise<Checkpoint> {
   try {
     return await openCheckpoint(dir);
   } catch (e) {
-    if (e instanceof SafetensorsError)
-      throw new ModelLoadError(`cannot load weights from ${dir}: ${e.message}`);
+    if (e instanceof SafetensorsError) {
+      throw new ModelLoadError(
+        `cannot load weights from ${dir}: ${e.message} (re-save or re-download a damaged file)`,
+      );
+    }
     throw e;
   }
 }

@@ -1,0 +1,132 @@
+/** BERT's Hugging Face config.json, with the defaults BertConfig uses. */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelLoadError } from './errors.js';
+
+export type BertActivation =
+  | 'gelu'
+  | 'gelu_new'
+  | 'gelu_pytorch_tanh'
+  | 'gelu_fast'
+  | 'relu'
+  | 'silu'
+  | 'swish'
+  | 'tanh';
+
+export interface BertConfig {
+  modelType: 'bert';
+  vocabSize: number;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  intermediateSize: number;
+  hiddenAct: BertActivation;
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  padTokenId: number;
+  /** Classifier outputs: `num_labels`, or the size of `id2label` (HF writes that), default 2. */
+  numLabels: number;
+  id2label: Record<string, string> | null;
+}
+
+const ACTIVATIONS: readonly string[] = [
+  'gelu',
+  'gelu_new',
+  'gelu_pytorch_tanh',
+  'gelu_fast',
+  'relu',
+  'silu',
+  'swish',
+  'tanh',
+];
+
+function num(raw: Record<string, unknown>, key: string, dflt: number): number {
+  const v = raw[key] ?? dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ModelLoadError(`config.json: '${key}' must be a number, got ${JSON.stringify(raw[key])}`);
+  }
+  return v;
+}
+
+function posInt(raw: Record<string, unknown>, key: string, dflt: number): number {
+  const v = num(raw, key, dflt);
+  if (!Number.isInteger(v) || v < 1)
+    throw new ModelLoadError(`config.json: '${key}' must be a positive integer, got ${v}`);
+  return v;
+}
+
+export function parseBertConfig(raw: unknown): BertConfig {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ModelLoadError('config.json is not a JSON object');
+  const r = raw as Record<string, unknown>;
+  if (r.model_type !== 'bert') {
+    throw new ModelLoadError(
+      `config.json has model_type ${JSON.stringify(r.model_type)}; @sea/bert loads only 'bert' models${r.model_type === 'opt' ? ' (use @sea/opt)' : ''}`,
+    );
+  }
+  const hiddenSize = posInt(r, 'hidden_size', 768);
+  const heads = posInt(r, 'num_attention_heads', 12);
+  if (hiddenSize % heads !== 0) {
+    throw new ModelLoadError(
+      `config.json: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${heads}`,
+    );
+  }
+  const act = r.hidden_act ?? 'gelu';
+  if (typeof act !== 'string' || !ACTIVATIONS.includes(act)) {
+    throw new ModelLoadError(
+      `config.json: hidden_act ${JSON.stringify(act)} is not supported (supported: ${ACTIVATIONS.join(', ')})`,
+    );
+  }
+  const posType = r.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') {
+    throw new ModelLoadError(
+      `config.json: position_embedding_type '${String(posType)}' is not supported (only 'absolute')`,
+    );
+  }
+  const id2label =
+    r.id2label && typeof r.id2label === 'object' && !Array.isArray(r.id2label)
+      ? (r.id2label as Record<string, string>)
+      : null;
+  const numLabels =
+    typeof r.num_labels === 'number'
+      ? posInt(r, 'num_labels', 2)
+      : id2label
+        ? Object.keys(id2label).length
+        : 2;
+  return {
+    modelType: 'bert',
+    vocabSize: posInt(r, 'vocab_size', 30522),
+    hiddenSize,
+    numHiddenLayers: posInt(r, 'num_hidden_layers', 12),
+    numAttentionHeads: heads,
+    intermediateSize: posInt(r, 'intermediate_size', 3072),
+    hiddenAct: act as BertActivation,
+    maxPositionEmbeddings: posInt(r, 'max_position_embeddings', 512),
+    typeVocabSize: posInt(r, 'type_vocab_size', 2),
+    layerNormEps: num(r, 'layer_norm_eps', 1e-12),
+    padTokenId: num(r, 'pad_token_id', 0),
+    numLabels,
+    id2label,
+  };
+}
+
+export async function readBertConfig(dir: string): Promise<BertConfig> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory())
+    throw new ModelLoadError(`${dir} is not a folder (expected a Hugging Face model folder)`);
+  const path = join(dir, 'config.json');
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) {
+    throw new ModelLoadError(
+      `${dir} has no config.json: expected a Hugging Face model folder (config.json + model.safetensors)`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelLoadError(`${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseBertConfig(raw);
+}
