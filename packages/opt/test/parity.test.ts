@@ -22,7 +22,7 @@ interface Case {
 }
 
 /** max |a−b| over positions where mask is 1 (all when mask is null), divided by max |b| there. */
-export function relError(
+function relError(
   a: Float32Array,
   b: Float32Array,
   shape: readonly number[],
