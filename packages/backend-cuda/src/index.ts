@@ -1,1 +1,13 @@
-export {};
+/**
+ * @sea/backend-cuda: the CUDA backend (driver API + cuBLAS through koffi, CUDA C kernels compiled by
+ * NVRTC). Importing this module registers it as 'cuda' (priority 20); on a machine without an NVIDIA
+ * driver `create()` throws BackendUnavailableError and the registry reports why.
+ */
+import { registerBackend } from '@sea/tensor';
+import { createCudaBackend } from './cuda_backend.js';
+
+registerBackend({ name: 'cuda', priority: 20, create: () => createCudaBackend() });
+
+export { DeviceError } from '@sea/tensor';
+export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_backend.js';
+export { bucketOf, CudaBuffer } from './memory.js';

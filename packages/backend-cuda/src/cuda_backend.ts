@@ -1,0 +1,374 @@
+/**
+ * The CUDA backend: the driver API's primary context, one stream, a caching allocator, cuBLAS for
+ * the dense matmuls and the project's CUDA C kernels (NVRTC at first use, or a prebuilt fatbin) for
+ * every other primitive. Host code for each primitive family lives under `ops/`.
+ */
+import {
+  allocArray,
+  type Backend,
+  BackendUnavailableError,
+  bytesPerElement,
+  type CsrInfo,
+  type DataId,
+  DeviceError,
+  type DType,
+  DTypeError,
+  type MemoryInfo,
+  type TensorInfo,
+  type TypedArray,
+} from '@sea/tensor';
+import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
+import { CachingAllocator, type CudaBuffer } from './memory.js';
+import { type Family, ModuleLoader } from './modules.js';
+import { conv2d, resize } from './ops/conv.js';
+import { binary, cast, unary, where } from './ops/elementwise.js';
+import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
+import { matmul } from './ops/matmul.js';
+import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
+import { csrSddmm, csrSoftmax, csrSpmm, groupedTopK, performerPrefixSum, stretchToCsr } from './ops/sea.js';
+import { Params } from './params.js';
+
+export interface CudaDeviceInfo {
+  name: string;
+  computeCapability: string;
+  multiprocessors: number;
+  totalMemoryBytes: number;
+  driverVersion: number;
+  libcuda: string;
+}
+
+/** dtype code shared with the kernels. */
+export function dtypeCode(dtype: DType): number {
+  switch (dtype) {
+    case 'float32':
+      return 0;
+    case 'int32':
+      return 1;
+    case 'bool':
+      return 2;
+    default:
+      throw new DTypeError(`the cuda backend computes in float32, int32 and bool, not ${dtype}`);
+  }
+}
+
+const CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+
+export class CudaBackend implements Backend {
+  readonly name = 'cuda';
+  readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
+  readonly drv: Driver;
+  readonly device: CudaDeviceInfo;
+  readonly params = new Params();
+  readonly stream: unknown;
+  readonly modules: ModuleLoader;
+  readonly #alloc: CachingAllocator;
+  #cublas: { api: CublasApi; handle: unknown } | null = null;
+  #ctx: unknown;
+  #dev: number;
+  #events: [unknown, unknown];
+  #destroyed = false;
+  /** Scalars handed to cuBLAS by pointer, allocated once. */
+  readonly one = new Float32Array([1]);
+  readonly zero = new Float32Array([0]);
+
+  constructor(drv: Driver, dev: number, ctx: unknown, device: CudaDeviceInfo) {
+    this.drv = drv;
+    this.#dev = dev;
+    this.#ctx = ctx;
+    this.device = device;
+    const s: [unknown] = [null];
+    drv.check(drv.api.cuStreamCreate(s, 0), 'cuStreamCreate');
+    this.stream = s[0];
+    const e0: [unknown] = [null];
+    const e1: [unknown] = [null];
+    drv.check(drv.api.cuEventCreate(e0, 0), 'cuEventCreate');
+    drv.check(drv.api.cuEventCreate(e1, 0), 'cuEventCreate');
+    this.#events = [e0[0], e1[0]];
+    this.#alloc = new CachingAllocator(drv, () => this.#syncNow());
+    this.modules = new ModuleLoader(drv, device.computeCapability.replace('.', ''));
+  }
+
+  // ---------------------------------------------------------------- device plumbing for ops/
+  /** Throws DeviceError for a failed driver call. */
+  check(rc: number, call: string): void {
+    if (rc === 0) return;
+    try {
+      this.drv.check(rc, call);
+    } catch (e) {
+      throw new DeviceError((e as CudaCallError).message);
+    }
+  }
+
+  fn(family: Family, name: string): unknown {
+    return this.modules.fn(family, name);
+  }
+
+  /** Launches with the arguments currently written into `params`. */
+  launch(f: unknown, grid: readonly number[], block: readonly number[], smem = 0): void {
+    this.check(
+      this.drv.api.cuLaunchKernel(
+        f,
+        grid[0],
+        grid[1] ?? 1,
+        grid[2] ?? 1,
+        block[0],
+        block[1] ?? 1,
+        block[2] ?? 1,
+        smem,
+        this.stream,
+        this.params.ptrs,
+        null,
+      ),
+      'cuLaunchKernel',
+    );
+  }
+
+  /** Blocks for a grid-stride loop over n items. */
+  blocks(n: number, threads = 256): number {
+    return Math.max(1, Math.min(Math.ceil(n / threads), 1 << 20));
+  }
+
+  alloc(bytes: number): CudaBuffer {
+    this.#assertAlive();
+    return this.#alloc.alloc(bytes);
+  }
+
+  buf(x: TensorInfo | DataId): CudaBuffer {
+    const id = 'dataId' in x ? (x as TensorInfo).dataId : x;
+    return id as CudaBuffer;
+  }
+
+  ptr(x: TensorInfo | DataId): bigint {
+    return this.buf(x).ptr;
+  }
+
+  /** A new output buffer for `size` elements of `dtype`, as an owned TensorInfo. */
+  output(shape: readonly number[], dtype: DType, size = shape.reduce((a, b) => a * b, 1)): TensorInfo {
+    dtypeCode(dtype);
+    return { dataId: this.alloc(size * bytesPerElement(dtype)), shape: [...shape], dtype };
+  }
+
+  memsetZero(x: TensorInfo | DataId, bytes?: number): void {
+    const b = this.buf(x);
+    const n = bytes ?? b.bytes;
+    if (n > 0) this.check(this.drv.api.cuMemsetD8Async(b.ptr, 0, n, this.stream), 'cuMemsetD8Async');
+  }
+
+  /** Fills with a 32-bit pattern (n words) or a byte (n bytes). */
+  memset(ptr: bigint, elemBytes: number, pattern: number, n: number): void {
+    if (n <= 0) return;
+    if (elemBytes === 4)
+      this.check(this.drv.api.cuMemsetD32Async(ptr, pattern >>> 0, n, this.stream), 'cuMemsetD32Async');
+    else this.check(this.drv.api.cuMemsetD8Async(ptr, pattern & 255, n, this.stream), 'cuMemsetD8Async');
+  }
+
+  copyDtoD(dst: bigint, src: bigint, bytes: number): void {
+    if (bytes > 0)
+      this.check(this.drv.api.cuMemcpyDtoDAsync(dst, src, bytes, this.stream), 'cuMemcpyDtoDAsync_v2');
+  }
+
+  cublas(): { api: CublasApi; handle: unknown } {
+    if (this.#cublas) return this.#cublas;
+    let lib: ReturnType<typeof loadCublas>;
+    try {
+      lib = loadCublas();
+    } catch (e) {
+      throw new DeviceError(`matmul needs cuBLAS: ${(e as Error).message}; set SEA_CUDA_LIB_DIRS`);
+    }
+    const h: [unknown] = [null];
+    const rc = lib.api.cublasCreate(h);
+    if (rc !== 0) throw new DeviceError(`cublasCreate_v2 failed: ${lib.api.cublasGetStatusString(rc)}`);
+    lib.api.cublasSetStream(h[0], this.stream);
+    this.#cublas = { api: lib.api, handle: h[0] };
+    return this.#cublas;
+  }
+
+  #syncNow(): void {
+    this.check(this.drv.api.cuStreamSynchronize(this.stream), 'cuStreamSynchronize');
+  }
+
+  #assertAlive(): void {
+    if (this.#destroyed) throw new DeviceError('the cuda backend was destroyed; create a new one');
+  }
+
+  /** GPU time of the work `body` enqueues, in ms (device events on the backend's stream). */
+  timeMs(body: () => void): number {
+    const [a, b] = this.#events;
+    this.check(this.drv.api.cuEventRecord(a, this.stream), 'cuEventRecord');
+    body();
+    this.check(this.drv.api.cuEventRecord(b, this.stream), 'cuEventRecord');
+    this.check(this.drv.api.cuEventSynchronize(b), 'cuEventSynchronize');
+    const ms: [number] = [0];
+    this.check(this.drv.api.cuEventElapsedTime(ms, a, b), 'cuEventElapsedTime');
+    return ms[0];
+  }
+
+  /** Bytes cached in the allocator's free lists (not counted by memory()). */
+  cachedBytes(): number {
+    return this.#alloc.cachedBytes;
+  }
+
+  releaseCached(): void {
+    this.#alloc.releaseCached();
+  }
+
+  // ---------------------------------------------------------------- memory
+  upload(values: TypedArray, dtype: DType): DataId {
+    dtypeCode(dtype);
+    const bytes = values.length * bytesPerElement(dtype);
+    const b = this.alloc(bytes);
+    if (bytes > 0) {
+      this.check(this.drv.api.cuMemcpyHtoDAsync(b.ptr, values, bytes, this.stream), 'cuMemcpyHtoDAsync_v2');
+    }
+    return b;
+  }
+
+  zeros(size: number, dtype: DType): DataId {
+    const info = this.output([size], dtype);
+    this.memsetZero(info);
+    return info.dataId;
+  }
+
+  async read(dataId: DataId, dtype: DType, size: number): Promise<TypedArray> {
+    this.#assertAlive();
+    const out = allocArray(dtype, size);
+    const bytes = size * bytesPerElement(dtype);
+    if (bytes > 0) {
+      this.check(
+        this.drv.api.cuMemcpyDtoHAsync(out, this.ptr(dataId), bytes, this.stream),
+        'cuMemcpyDtoHAsync_v2',
+      );
+    }
+    this.#syncNow();
+    return out;
+  }
+
+  free(dataId: DataId): void {
+    if (this.#destroyed) return;
+    this.#alloc.free(dataId as CudaBuffer);
+  }
+
+  memory(): MemoryInfo {
+    return {
+      bytes: this.#alloc.liveBytes,
+      buffers: this.#alloc.liveBuffers,
+      peakBytes: this.#alloc.peakBytes,
+    };
+  }
+
+  resetPeak(): void {
+    this.#alloc.resetPeak();
+  }
+
+  async sync(): Promise<void> {
+    this.#assertAlive();
+    this.#syncNow();
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    try {
+      this.#syncNow();
+    } catch {}
+    this.#alloc.releaseAll();
+    this.modules.unloadAll();
+    if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
+    this.#cublas = null;
+    for (const e of this.#events) this.drv.api.cuEventDestroy(e);
+    this.drv.api.cuStreamDestroy(this.stream);
+    this.drv.api.cuDevicePrimaryCtxRelease(this.#dev);
+    this.#destroyed = true;
+    void this.#ctx;
+  }
+
+  fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] } {
+    const info = this.output([size], dtype) as TensorInfo & { shape: [number] };
+    const p = this.ptr(info);
+    if (dtype === 'bool') this.memset(p, 1, value ? 1 : 0, size);
+    else if (dtype === 'int32') this.memset(p, 4, new Int32Array([value])[0], size);
+    else this.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], size);
+    return info;
+  }
+
+  // ---------------------------------------------------------------- primitives (ops/)
+  matmul: Backend['matmul'] = (a, b, opts, outShape) => matmul(this, a, b, opts, outShape);
+  unary: Backend['unary'] = (op, x) => unary(this, op, x);
+  binary: Backend['binary'] = (op, a, b, outShape) => binary(this, op, a, b, outShape);
+  where: Backend['where'] = (c, a, b, outShape) => where(this, c, a, b, outShape);
+  cast: Backend['cast'] = (x, dtype) => cast(this, x, dtype);
+  reduce: Backend['reduce'] = (op, x, axes) => reduce(this, op, x, axes);
+  softmax: Backend['softmax'] = (x, mask) => softmax(this, x, mask);
+  logSoftmax: Backend['logSoftmax'] = (x) => logSoftmax(this, x);
+  layerNorm: Backend['layerNorm'] = (x, g, b, eps) => layerNorm(this, x, g, b, eps);
+  gather: Backend['gather'] = (t, i) => gather(this, t, i);
+  takeAlong: Backend['takeAlong'] = (x, i) => takeAlong(this, x, i);
+  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => conv2d(this, x, w, bias, opts, outShape);
+  cumsum: Backend['cumsum'] = (x, axis, ex, rev) => cumsum(this, x, axis, ex, rev);
+  resize: Backend['resize'] = (x, h, w, opts) => resize(this, x, h, w, opts);
+  transpose: Backend['transpose'] = (x, perm) => transpose(this, x, perm);
+  slice: Backend['slice'] = (x, begin, size) => slice(this, x, begin, size);
+  concat: Backend['concat'] = (xs, axis) => concat(this, xs, axis);
+  pad: Backend['pad'] = (x, pads, value) => pad(this, x, pads, value);
+  performerPrefixSum: Backend['performerPrefixSum'] = (qf, kf, v, opts) =>
+    performerPrefixSum(this, qf, kf, v, opts);
+  groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
+  stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
+  csrSddmm: Backend['csrSddmm'] = (csr, q, k, scale) => csrSddmm(this, csr, q, k, scale);
+  csrSoftmax: Backend['csrSoftmax'] = (csr, val, rs) => csrSoftmax(this, csr, val, rs);
+  csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
+}
+
+/**
+ * Opens device 0 (or SEA_CUDA_DEVICE) through its primary context. Throws
+ * BackendUnavailableError('cuda', reason) when there is no driver or no device.
+ */
+export function createCudaBackend(): CudaBackend {
+  let drv: Driver;
+  try {
+    drv = loadDriver();
+  } catch (e) {
+    throw new BackendUnavailableError('cuda', (e as Error).message);
+  }
+  const { api } = drv;
+  const ordinal = Number(process.env.SEA_CUDA_DEVICE ?? 0);
+  let dev: number;
+  let ctx: unknown;
+  let info: CudaDeviceInfo;
+  try {
+    const v: [number] = [0];
+    drv.check(api.cuDriverGetVersion(v), 'cuDriverGetVersion');
+    drv.check(api.cuInit(0), 'cuInit');
+    const n: [number] = [0];
+    drv.check(api.cuDeviceGetCount(n), 'cuDeviceGetCount');
+    if (n[0] <= ordinal) throw new Error(`no CUDA device ${ordinal} (${n[0]} found)`);
+    const d: [number] = [0];
+    drv.check(api.cuDeviceGet(d, ordinal), 'cuDeviceGet');
+    dev = d[0];
+    const nameBuf = Buffer.alloc(256);
+    drv.check(api.cuDeviceGetName(nameBuf, 256, dev), 'cuDeviceGetName');
+    const attr = (a: number): number => {
+      const o: [number] = [0];
+      drv.check(api.cuDeviceGetAttribute(o, a, dev), `cuDeviceGetAttribute(${a})`);
+      return o[0];
+    };
+    const tot: [number | bigint] = [0];
+    drv.check(api.cuDeviceTotalMem(tot, dev), 'cuDeviceTotalMem_v2');
+    info = {
+      name: nameBuf.toString('utf8', 0, Math.max(0, nameBuf.indexOf(0))),
+      computeCapability: `${attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)}.${attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)}`,
+      multiprocessors: attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),
+      totalMemoryBytes: Number(tot[0]),
+      driverVersion: v[0],
+      libcuda: drv.file,
+    };
+    const c: [unknown] = [null];
+    drv.check(api.cuDevicePrimaryCtxRetain(c, dev), 'cuDevicePrimaryCtxRetain');
+    ctx = c[0];
+    drv.check(api.cuCtxSetCurrent(ctx), 'cuCtxSetCurrent');
+  } catch (e) {
+    throw new BackendUnavailableError('cuda', `CUDA driver present but unusable: ${(e as Error).message}`);
+  }
+  return new CudaBackend(drv, dev, ctx, info);
+}

@@ -1,0 +1,99 @@
+// conv2d (PyTorch Conv2d: cross-correlation, zero padding, stride, dilation, groups) and resize
+// (F.interpolate nearest / bilinear / area) for float32. Self-contained for NVRTC.
+typedef long long ll;
+
+struct ConvP {
+  int B, C, H, W, O, Cg, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, G, hasBias;
+};
+
+// One thread per output element [b, o, oh, ow]; weights [O, C/G, kh, kw].
+extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,
+                                         float *__restrict__ y, ConvP p) {
+  ll total = (ll)p.B * p.O * p.OH * p.OW;
+  int Og = p.O / p.G;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    int ow = (int)(e % p.OW);
+    ll r = e / p.OW;
+    int oh = (int)(r % p.OH);
+    r /= p.OH;
+    int o = (int)(r % p.O);
+    int b = (int)(r / p.O);
+    int g = o / Og;
+    float acc = 0.f;
+    const float *wo = w + (ll)o * p.Cg * p.kh * p.kw;
+    for (int c = 0; c < p.Cg; ++c) {
+      const float *xc = x + ((ll)b * p.C + (ll)g * p.Cg + c) * p.H * p.W;
+      for (int i = 0; i < p.kh; ++i) {
+        int ih = oh * p.sh - p.pt + i * p.dh;
+        if (ih < 0 || ih >= p.H) continue;
+        for (int j = 0; j < p.kw; ++j) {
+          int iw = ow * p.sw - p.pl + j * p.dw;
+          if (iw < 0 || iw >= p.W) continue;
+          acc += wo[(c * p.kh + i) * p.kw + j] * xc[(ll)ih * p.W + iw];
+        }
+      }
+    }
+    if (p.hasBias) acc += bias[o];
+    y[e] = acc;
+  }
+}
+
+// Taps of output position i on an axis of `in` → `out` (mode 0 nearest, 1 bilinear); returns the
+// number of taps and fills idx/wt.
+__device__ int taps(int mode, int align, int in, int out, int i, int *idx, double *wt) {
+  if (mode == 0) {
+    int s = (int)(((ll)i * in) / out);
+    idx[0] = s < in - 1 ? s : in - 1;
+    wt[0] = 1.0;
+    return 1;
+  }
+  if (mode == 1) {
+    double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0) : (double)in / (double)out;
+    double src = align ? i * scale : fmax(scale * (i + 0.5) - 0.5, 0.0);
+    int i0 = (int)floor(src);
+    if (i0 > in - 1) i0 = in - 1;
+    int i1 = i0 < in - 1 ? i0 + 1 : i0;
+    double l1 = fmin(fmax(src - i0, 0.0), 1.0);
+    idx[0] = i0;
+    idx[1] = i1;
+    wt[0] = 1.0 - l1;
+    wt[1] = l1;
+    return 2;
+  }
+  return 0;  // area is handled by the caller (variable tap count)
+}
+
+// x [BC, H, W] → y [BC, OH, OW]; rows of taps are summed first, then columns, in double.
+extern "C" __global__ void resize2d(const float *__restrict__ x, float *__restrict__ y, ll BC, int H, int W, int OH, int OW,
+                                    int mode, int align) {
+  ll total = BC * OH * OW;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    int j = (int)(e % OW);
+    ll r = e / OW;
+    int i = (int)(r % OH);
+    ll p = r / OH;
+    const float *xp = x + p * H * W;
+    double acc = 0;
+    if (mode == 2) {
+      int hlo = (int)(((ll)i * H) / OH), hhi = (int)(((ll)(i + 1) * H + OH - 1) / OH);
+      int wlo = (int)(((ll)j * W) / OW), whi = (int)(((ll)(j + 1) * W + OW - 1) / OW);
+      double wh = 1.0 / (hhi - hlo), ww = 1.0 / (whi - wlo);
+      for (int h = hlo; h < hhi; ++h) {
+        double s = 0;
+        for (int c = wlo; c < whi; ++c) s += ww * xp[(ll)h * W + c];
+        acc += wh * s;
+      }
+    } else {
+      int hi[2], wi[2];
+      double hw[2], wwt[2];
+      int nh = taps(mode, align, H, OH, i, hi, hw);
+      int nw = taps(mode, align, W, OW, j, wi, wwt);
+      for (int a = 0; a < nh; ++a) {
+        double s = 0;
+        for (int c = 0; c < nw; ++c) s += wwt[c] * xp[(ll)hi[a] * W + wi[c]];
+        acc += hw[a] * s;
+      }
+    }
+    y[e] = (float)acc;
+  }
+}

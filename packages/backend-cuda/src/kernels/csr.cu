@@ -1,0 +1,240 @@
+// FlatCSR routines (spec §6, §7): stretch a compressed mask to CSR (count → scan → fill), SDDMM,
+// per-row per-head softmax, SpMM. One warp per query row throughout. Self-contained for NVRTC.
+typedef long long ll;
+
+// Cell boundary a_c = ⌊c·L/Kc + ½⌋ in exact integer arithmetic.
+__device__ __forceinline__ int bound(int c, int L, int Kc) { return (int)((2LL * c * L + Kc) / (2LL * Kc)); }
+
+__device__ __forceinline__ int cellCount(const unsigned char *mrow, int cell, int L, int Kc, int k) {
+  if (!mrow[cell]) return 0;
+  int c = cell % Kc;
+  int w = bound(c + 1, L, Kc) - bound(c, L, Kc);
+  return w < k ? w : k;
+}
+
+// counts[b, t] = entries of row t: Σ over selected cells of min(width, k).
+extern "C" __global__ void stretch_count(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
+                                         int *__restrict__ counts, ll rows, int H, int Kc, int k, int keys) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= rows) return;
+  int L = rowLen[row];
+  L = L < keys ? L : keys;
+  int total = 0;
+  if (L > 0) {
+    const unsigned char *m = mask + row * H * Kc;
+    for (int cell = lane; cell < H * Kc; cell += 32) total += cellCount(m, cell, L, Kc, k);
+    for (int off = 16; off > 0; off >>= 1) total += __shfl_xor_sync(0xffffffffu, total, off);
+  }
+  if (lane == 0) counts[row] = total;
+}
+
+// crow[b, 0] = 0, crow[b, t+1] = crow[b, t] + counts[b, t]; totals[b] = crow[b, T]. One block (1024) per b.
+extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__restrict__ counts, int *__restrict__ crow,
+                                                                int *__restrict__ totals, int T) {
+  __shared__ int warpSums[32];
+  __shared__ int carry;
+  const int b = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int *c = counts + (ll)b * T;
+  int *cr = crow + (ll)b * (T + 1);
+  if (threadIdx.x == 0) { carry = 0; cr[0] = 0; }
+  __syncthreads();
+  for (int t0 = 0; t0 < T; t0 += 1024) {
+    int t = t0 + threadIdx.x;
+    int v = t < T ? c[t] : 0;
+    int x = v;
+    for (int off = 1; off < 32; off <<= 1) {
+      int y = __shfl_up_sync(0xffffffffu, x, off);
+      if (lane >= off) x += y;
+    }
+    if (lane == 31) warpSums[warp] = x;
+    __syncthreads();
+    if (warp == 0) {
+      int w = warpSums[lane];
+      for (int off = 1; off < 32; off <<= 1) {
+        int y = __shfl_up_sync(0xffffffffu, w, off);
+        if (lane >= off) w += y;
+      }
+      warpSums[lane] = w;  // inclusive over warps
+    }
+    __syncthreads();
+    int incl = carry + x + (warp > 0 ? warpSums[warp - 1] : 0);
+    if (t < T) cr[t + 1] = incl;
+    __syncthreads();
+    if (threadIdx.x == 1023) carry = incl;
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) totals[b] = carry;
+}
+
+// Writes the column indices of row t at col[b, crow[b,t] ...]: heads ascending, cells ascending,
+// keys descending; a capped cell of width w takes n = k keys j_i = end − 1 − ⌊i·w/n⌋.
+extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
+                                        const int *__restrict__ crow, int *__restrict__ col, int B, int T, int H, int Kc,
+                                        int k, int keys, ll Z) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= (ll)B * T) return;
+  int b = (int)(row / T), t = (int)(row - (ll)b * T);
+  int L = rowLen[row];
+  L = L < keys ? L : keys;
+  if (L <= 0) return;
+  const unsigned char *m = mask + row * H * Kc;
+  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  int base = 0;
+  for (int c0 = 0; c0 < H * Kc; c0 += 32) {
+    int cell = c0 + lane;
+    int n = cell < H * Kc ? cellCount(m, cell, L, Kc, k) : 0;
+    int x = n;
+    for (int off = 1; off < 32; off <<= 1) {
+      int y = __shfl_up_sync(0xffffffffu, x, off);
+      if (lane >= off) x += y;
+    }
+    int excl = base + x - n;
+    if (n > 0) {
+      int h = cell / Kc, c = cell - h * Kc;
+      int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+      int w = e - a;
+      int cb = h * keys;
+      if (w <= k) {
+        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - i;
+      } else {
+        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - (int)(((ll)i * w) / n);
+      }
+    }
+    base += __shfl_sync(0xffffffffu, x, 31);
+  }
+}
+
+// val[b, z] = scale · q[b,h,t]·k[b,h,j] for entry z of row t, column c = h·Tk + j. Tails stay as they are (0).
+extern "C" __global__ void csr_sddmm(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,
+                                     const float *__restrict__ kk, float *__restrict__ val, int B, int H, int Tq, int Tk, int D,
+                                     ll Z, float scale) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= (ll)B * Tq) return;
+  int b = (int)(row / Tq), t = (int)(row - (ll)b * Tq);
+  const int *cr = crow + (ll)b * (Tq + 1);
+  int z0 = cr[t], z1 = cr[t + 1];
+  const int *cl = col + (ll)b * Z;
+  float *vo = val + (ll)b * Z;
+  bool vec = (D & 3) == 0;
+  for (int z = z0 + lane; z < z1; z += 32) {
+    int c = cl[z];
+    int h = c / Tk, j = c - h * Tk;
+    const float *qr = q + (((ll)b * H + h) * Tq + t) * D;
+    const float *kr = kk + (((ll)b * H + h) * Tk + j) * D;
+    float acc = 0.f;
+    if (vec) {
+      const float4 *q4 = (const float4 *)qr, *k4 = (const float4 *)kr;
+      for (int d = 0; d < (D >> 2); ++d) {
+        float4 a = q4[d], bb = k4[d];
+        acc = fmaf(a.x, bb.x, acc);
+        acc = fmaf(a.y, bb.y, acc);
+        acc = fmaf(a.z, bb.z, acc);
+        acc = fmaf(a.w, bb.w, acc);
+      }
+    } else {
+      for (int d = 0; d < D; ++d) acc = fmaf(qr[d], kr[d], acc);
+    }
+    vo[z] = acc * scale;
+  }
+}
+
+__device__ __forceinline__ void atomicMaxF(float *a, float v) {
+  if (v == 0.f) v = 0.f;  // −0 → +0 so the integer orderings below hold
+  if (v >= 0.f) atomicMax((int *)a, __float_as_int(v));
+  else atomicMin((unsigned *)a, __float_as_uint(v));
+}
+
+// Per-row, per-head softmax of val [B, Z], times rowScale [B, H, Tq] when given (hasScale).
+// Dynamic shared memory: 2·H floats per warp.
+extern "C" __global__ void csr_softmax(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ val,
+                                       const float *__restrict__ rowScale, float *__restrict__ out, int B, int H, int Tq, int Tk,
+                                       ll Z, int hasScale) {
+  extern __shared__ float sh[];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  float *mx = sh + warp * 2 * H, *sm = mx + H;
+  for (int h = lane; h < H; h += 32) { mx[h] = __int_as_float(0xff800000); sm[h] = 0.f; }
+  __syncwarp();
+  if (row >= (ll)B * Tq) return;
+  int b = (int)(row / Tq), t = (int)(row - (ll)b * Tq);
+  const int *cr = crow + (ll)b * (Tq + 1);
+  int z0 = cr[t], z1 = cr[t + 1];
+  const int *cl = col + (ll)b * Z;
+  const float *vi = val + (ll)b * Z;
+  float *vo = out + (ll)b * Z;
+  for (int z = z0 + lane; z < z1; z += 32) atomicMaxF(&mx[cl[z] / Tk], vi[z]);
+  __syncwarp();
+  for (int z = z0 + lane; z < z1; z += 32) {
+    int h = cl[z] / Tk;
+    atomicAdd(&sm[h], expf(vi[z] - mx[h]));
+  }
+  __syncwarp();
+  for (int h = lane; h < H; h += 32) {
+    float s = hasScale ? rowScale[((ll)b * H + h) * Tq + t] : 1.f;
+    sm[h] = sm[h] > 0.f ? s / sm[h] : 0.f;
+  }
+  __syncwarp();
+  for (int z = z0 + lane; z < z1; z += 32) {
+    int h = cl[z] / Tk;
+    vo[z] = expf(vi[z] - mx[h]) * sm[h];
+  }
+}
+
+#define DMAX_LANE 8
+// out[b,h,t,:] = Σ_{entries z of row t in head h} val[b,z]·v[b,h,j,:]; out zeroed beforehand. D ≤ 256.
+extern "C" __global__ void csr_spmm(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ val,
+                                    const float *__restrict__ v, float *__restrict__ out, int B, int H, int Tq, int Tk, int D,
+                                    ll Z) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= (ll)B * Tq) return;
+  int b = (int)(row / Tq), t = (int)(row - (ll)b * Tq);
+  const int *cr = crow + (ll)b * (Tq + 1);
+  int z0 = cr[t], z1 = cr[t + 1];
+  const int *cl = col + (ll)b * Z;
+  const float *pv = val + (ll)b * Z;
+  float acc[DMAX_LANE];
+#pragma unroll
+  for (int r = 0; r < DMAX_LANE; ++r) acc[r] = 0.f;
+  int curH = -1;
+  for (int c0 = z0; c0 < z1; c0 += 32) {
+    int z = c0 + lane;
+    int myC = z < z1 ? cl[z] : 0;
+    float myP = z < z1 ? pv[z] : 0.f;
+    int cnt = z1 - c0 < 32 ? z1 - c0 : 32;
+    for (int i = 0; i < cnt; ++i) {
+      int c = __shfl_sync(0xffffffffu, myC, i);
+      float p = __shfl_sync(0xffffffffu, myP, i);
+      int h = c / Tk, j = c - h * Tk;
+      if (h != curH) {
+        if (curH >= 0) {
+          float *o = out + (((ll)b * H + curH) * Tq + t) * D;
+#pragma unroll
+          for (int r = 0; r < DMAX_LANE; ++r) {
+            int d = lane + 32 * r;
+            if (d < D) o[d] += acc[r];
+            acc[r] = 0.f;
+          }
+        }
+        curH = h;
+      }
+      const float *vr = v + (((ll)b * H + h) * Tk + j) * D;
+#pragma unroll
+      for (int r = 0; r < DMAX_LANE; ++r) {
+        int d = lane + 32 * r;
+        if (d < D) acc[r] = fmaf(p, vr[d], acc[r]);
+      }
+    }
+  }
+  if (curH >= 0) {
+    float *o = out + (((ll)b * H + curH) * Tq + t) * D;
+#pragma unroll
+    for (int r = 0; r < DMAX_LANE; ++r) {
+      int d = lane + 32 * r;
+      if (d < D) o[d] += acc[r];
+    }
+  }
+}

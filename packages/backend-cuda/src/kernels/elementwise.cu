@@ -1,0 +1,176 @@
+// Elementwise, layout and gather kernels of the sea CUDA backend (unary, binary, where, cast,
+// strided copy for transpose/slice/pad/concat, gather, takeAlong).
+// Self-contained (no #include) so NVRTC and nvcc compile the same text.
+// dtype codes: 0 float32, 1 int32, 2 bool (uint8). Math runs in double and rounds once, like the
+// CPU oracle; int32 results wrap like a JavaScript Int32Array store (ToInt32).
+typedef long long ll;
+#define MAXR 8
+struct Idx {
+  int rank;
+  int shape[MAXR];
+  ll s[3][MAXR];
+};
+
+__device__ __forceinline__ bool nanq(double x) { return x != x; }
+__device__ __forceinline__ bool finiteq(double x) { return fabs(x) <= 1.7976931348623157e308; }
+
+__device__ __forceinline__ double ld(const void *p, int dt, ll i) {
+  if (dt == 0) return (double)((const float *)p)[i];
+  if (dt == 1) return (double)((const int *)p)[i];
+  return (double)((const unsigned char *)p)[i];
+}
+__device__ __forceinline__ int toInt32(double x) {
+  if (!finiteq(x)) return 0;
+  double m = fmod(trunc(x), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return (int)(unsigned int)m;
+}
+__device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
+  if (dt == 0) ((float *)p)[i] = (float)v;
+  else if (dt == 1) ((int *)p)[i] = toInt32(v);
+  else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
+}
+__device__ __forceinline__ void offsets(const Idx &ix, ll e, ll *o, int nops) {
+  for (int k = 0; k < nops; ++k) o[k] = 0;
+  for (int d = ix.rank - 1; d >= 0; --d) {
+    ll n = ix.shape[d];
+    ll c = e % n;
+    e /= n;
+    for (int k = 0; k < nops; ++k) o[k] += c * ix.s[k][d];
+  }
+}
+
+__device__ double unary_f(int op, double x) {
+  switch (op) {
+    case 0: return -x;
+    case 1: return fabs(x);
+    case 2: return exp(x);
+    case 3: return log(x);
+    case 4: return sqrt(x);
+    case 5: return 1.0 / sqrt(x);
+    case 6: return x * x;
+    case 7: return 1.0 / x;
+    case 8: return sin(x);
+    case 9: return cos(x);
+    case 10: return tanh(x);
+    case 11: {
+      if (x >= 0) return 1.0 / (1.0 + exp(-x));
+      double e = exp(x);
+      return e / (1.0 + e);
+    }
+    case 12: return (x > 0 || nanq(x)) ? x : 0.0;
+    case 13: return 0.5 * x * erfc(-x * 0.70710678118654752440);
+    case 14: return 0.5 * x * (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+    case 15: return erf(x);
+    case 16: return floor(x);
+    case 17: return ceil(x);
+    case 18: return rint(x);
+    case 19: return x > 0 ? 1.0 : (x < 0 ? -1.0 : x);
+    case 20: return (x != 0 && !nanq(x)) ? 0.0 : 1.0;
+  }
+  return x;
+}
+
+// y[i] = op(x[i]); y has x's dtype except 'not' (bool in, bool out).
+extern "C" __global__ void ew_unary(int op, int dt, const void *x, void *y, ll n) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    if (dt == 1 && op == 6) {
+      unsigned v = (unsigned)((const int *)x)[i];
+      ((int *)y)[i] = (int)(v * v);
+    } else {
+      st(y, dt, i, unary_f(op, ld(x, dt, i)));
+    }
+  }
+}
+
+__device__ __forceinline__ bool truthy(double x) { return x != 0 && !nanq(x); }
+
+__device__ double binary_f(int op, double a, double b) {
+  switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return (a > b || nanq(a)) ? a : b;
+    case 5: return (a < b || nanq(a)) ? a : b;
+    case 6:
+      if (nanq(b)) return b;
+      if (fabs(a) == 1.0 && !finiteq(b)) return b - b;  // JS: (±1) ** ±Infinity is NaN
+      return pow(a, b);
+    case 7: return a == b ? 1.0 : 0.0;
+    case 8: return a != b ? 1.0 : 0.0;
+    case 9: return a < b ? 1.0 : 0.0;
+    case 10: return a <= b ? 1.0 : 0.0;
+    case 11: return a > b ? 1.0 : 0.0;
+    case 12: return a >= b ? 1.0 : 0.0;
+    case 13: return (truthy(a) && truthy(b)) ? 1.0 : 0.0;
+    case 14: return (truthy(a) || truthy(b)) ? 1.0 : 0.0;
+  }
+  return a;
+}
+
+// out[i] = a[...] op b[...] with broadcast strides ix.s[0] (a) and ix.s[1] (b); out contiguous.
+extern "C" __global__ void ew_binary(int op, int dt, int odt, const void *a, const void *b, void *out, ll n, Idx ix) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    ll o[2];
+    offsets(ix, i, o, 2);
+    if (dt == 1 && op == 2) {
+      unsigned u = (unsigned)((const int *)a)[o[0]] * (unsigned)((const int *)b)[o[1]];
+      ((int *)out)[i] = (int)u;
+    } else {
+      st(out, odt, i, binary_f(op, ld(a, dt, o[0]), ld(b, dt, o[1])));
+    }
+  }
+}
+
+// out[i] = cond ? a : b, element size es (4 or 1), strides ix.s[0..2] for cond, a, b.
+extern "C" __global__ void ew_where(int es, const unsigned char *c, const void *a, const void *b, void *out, ll n, Idx ix) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    ll o[3];
+    offsets(ix, i, o, 3);
+    bool t = c[o[0]] != 0;
+    if (es == 4) ((unsigned *)out)[i] = t ? ((const unsigned *)a)[o[1]] : ((const unsigned *)b)[o[2]];
+    else ((unsigned char *)out)[i] = t ? ((const unsigned char *)a)[o[1]] : ((const unsigned char *)b)[o[2]];
+  }
+}
+
+// float -> int32 truncates toward zero (NaN -> 0, out of range wraps); anything -> bool is x != 0.
+extern "C" __global__ void ew_cast(int idt, int odt, const void *x, void *y, ll n) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    double v = ld(x, idt, i);
+    if (odt == 2) ((unsigned char *)y)[i] = v != 0 ? 1 : 0;
+    else st(y, odt, i, v);
+  }
+}
+
+// dst[dstOff + idx·s1] = src[srcOff + idx·s0] over the index space ix.shape (transpose, slice, pad, concat).
+extern "C" __global__ void copy_strided(int es, const void *src, void *dst, ll n, ll srcOff, ll dstOff, Idx ix) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    ll o[2];
+    offsets(ix, i, o, 2);
+    if (es == 4) ((unsigned *)dst)[dstOff + o[1]] = ((const unsigned *)src)[srcOff + o[0]];
+    else ((unsigned char *)dst)[dstOff + o[1]] = ((const unsigned char *)src)[srcOff + o[0]];
+  }
+}
+
+// out[i, c] = table[idx[i], c] for rows of w elements.
+extern "C" __global__ void gather_rows(int es, const void *table, const int *idx, void *out, ll total, ll w) {
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll i = e / w, c = e - i * w;
+    ll s = (ll)idx[i] * w + c;
+    if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)table)[s];
+    else ((unsigned char *)out)[e] = ((const unsigned char *)table)[s];
+  }
+}
+
+// out[r, j] = x[r, idx[r, j]] (negative indices count from the end); x rows of n, idx rows of m.
+extern "C" __global__ void take_along(int es, const void *x, const int *idx, void *out, ll total, int n, int m) {
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll r = e / m;
+    int k = idx[e];
+    if (k < 0) k += n;
+    ll s = r * n + k;
+    if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)x)[s];
+    else ((unsigned char *)out)[e] = ((const unsigned char *)x)[s];
+  }
+}

@@ -1,0 +1,156 @@
+// Reductions and row kernels of the sea CUDA backend: reduce (sum, mean, max, min, prod, argmax,
+// argmin), softmax, log-softmax, layer norm, cumsum. Self-contained for NVRTC.
+// dtype codes: 0 float32, 1 int32, 2 bool (uint8).
+typedef long long ll;
+
+__device__ __forceinline__ bool nanq(double x) { return x != x; }
+__device__ __forceinline__ double ld(const void *p, int dt, ll i) {
+  if (dt == 0) return (double)((const float *)p)[i];
+  if (dt == 1) return (double)((const int *)p)[i];
+  return (double)((const unsigned char *)p)[i];
+}
+__device__ __forceinline__ int toInt32(double x) {
+  if (!(fabs(x) <= 1.7976931348623157e308)) return 0;
+  double m = fmod(trunc(x), 4294967296.0);
+  if (m < 0) m += 4294967296.0;
+  return (int)(unsigned int)m;
+}
+__device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
+  if (dt == 0) ((float *)p)[i] = (float)v;
+  else if (dt == 1) ((int *)p)[i] = toInt32(v);
+  else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
+}
+
+// op codes: 0 sum, 1 mean, 2 max, 3 min, 4 prod, 5 argmax, 6 argmin.
+// Is candidate (v, i) better than (a, j) for max-like (want>0) or min-like ops? NaN is the extreme;
+// ties keep the lower index.
+__device__ __forceinline__ bool better(bool wantMax, double v, ll i, double a, ll j) {
+  bool nv = nanq(v), na = nanq(a);
+  if (nv || na) return (nv && na) ? i < j : nv;
+  if (v != a) return wantMax ? v > a : v < a;
+  return i < j;
+}
+
+__device__ __forceinline__ void combine(int op, double &acc, ll &arg, double v, ll i) {
+  if (op == 0 || op == 1) acc += v;
+  else if (op == 4) acc *= v;
+  else {
+    bool wantMax = (op == 2 || op == 5);
+    if (better(wantMax, v, i, acc, arg)) { acc = v; arg = i; }
+  }
+}
+
+__device__ __forceinline__ void finish(int op, int odt, void *out, ll oi, double acc, ll arg, ll len) {
+  if (op == 5 || op == 6) ((int *)out)[oi] = (int)arg;
+  else if (op == 1) st(out, odt, oi, acc / (double)len);
+  else st(out, odt, oi, acc);
+}
+
+// x viewed as [outer, len, inner]; one thread per (o, i) output.
+extern "C" __global__ void reduce_inner(int op, int dt, int odt, const void *x, void *out, ll outer, ll len, ll inner) {
+  ll total = outer * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll o = e / inner, i = e - o * inner;
+    ll base = o * len * inner + i;
+    double acc = (op == 4) ? 1.0 : (op == 0 || op == 1) ? 0.0 : ld(x, dt, base);
+    ll arg = 0;
+    for (ll r = (op == 0 || op == 1 || op == 4) ? 0 : 1; r < len; ++r) combine(op, acc, arg, ld(x, dt, base + r * inner), r);
+    finish(op, odt, out, e, acc, arg, len);
+  }
+}
+
+// x viewed as [rows, len] (inner 1); one warp per row.
+extern "C" __global__ void reduce_rows(int op, int dt, int odt, const void *x, void *out, ll rows, ll len) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= rows) return;
+  ll base = row * len;
+  bool additive = (op == 0 || op == 1), mult = (op == 4);
+  double acc = additive ? 0.0 : mult ? 1.0 : 0.0;
+  ll arg = -1;
+  for (ll r = lane; r < len; r += 32) {
+    double v = ld(x, dt, base + r);
+    if (additive || mult || arg >= 0) combine(op, acc, arg, v, r);
+    else { acc = v; arg = r; }
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    double v = __shfl_xor_sync(0xffffffffu, acc, off);
+    ll i = __shfl_xor_sync(0xffffffffu, arg, off);
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (i >= 0 && (arg < 0 || better(op == 2 || op == 5, v, i, acc, arg))) { acc = v; arg = i; }
+  }
+  if (lane == 0) finish(op, odt, out, row, acc, arg, len);
+}
+
+__device__ __forceinline__ float warpMax(float v) {
+  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+  return v;
+}
+__device__ __forceinline__ double warpSum(double v) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  return v;
+}
+
+// Softmax (logMode 0) or log-softmax (logMode 1) over rows of n float32; one warp per row.
+// Softmax of a row whose entries are all -inf gives zeros.
+extern "C" __global__ void softmax_rows(const float *x, float *y, ll rows, int n, int logMode) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= rows) return;
+  const float *xr = x + row * n;
+  float *yr = y + row * n;
+  float mx = __int_as_float(0xff800000);
+  for (int i = lane; i < n; i += 32) mx = fmaxf(mx, xr[i]);
+  mx = warpMax(mx);
+  if (!logMode && mx == __int_as_float(0xff800000)) {
+    for (int i = lane; i < n; i += 32) yr[i] = 0.f;
+    return;
+  }
+  double s = 0;
+  for (int i = lane; i < n; i += 32) s += (double)expf(xr[i] - mx);
+  s = warpSum(s);
+  if (logMode) {
+    double shift = (double)mx + log(s);
+    for (int i = lane; i < n; i += 32) yr[i] = (float)((double)xr[i] - shift);
+  } else {
+    float inv = (float)(1.0 / s);
+    for (int i = lane; i < n; i += 32) yr[i] = expf(xr[i] - mx) * inv;
+  }
+}
+
+// LayerNorm over rows of n: (x - mean) / sqrt(var + eps) * g + b, biased variance; one warp per row.
+extern "C" __global__ void layernorm_rows(const float *x, const float *g, const float *b, float *y, ll rows, int n, float eps) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= rows) return;
+  const float *xr = x + row * n;
+  float *yr = y + row * n;
+  double s = 0;
+  for (int i = lane; i < n; i += 32) s += xr[i];
+  double mean = warpSum(s) / n;
+  double v = 0;
+  for (int i = lane; i < n; i += 32) {
+    double d = xr[i] - mean;
+    v += d * d;
+  }
+  double rstd = 1.0 / sqrt(warpSum(v) / n + (double)eps);
+  for (int i = lane; i < n; i += 32) yr[i] = (float)(((double)xr[i] - mean) * rstd * g[i] + b[i]);
+}
+
+// Prefix sums along the middle axis of [outer, len, inner], in double; one thread per line.
+extern "C" __global__ void cumsum_lines(int dt, const void *x, void *y, ll outer, ll len, ll inner, int exclusive, int reverse) {
+  ll total = outer * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll o = e / inner, i = e - o * inner;
+    ll base = o * len * inner + i;
+    double acc = 0;
+    for (ll s = 0; s < len; ++s) {
+      ll r = reverse ? len - 1 - s : s;
+      ll p = base + r * inner;
+      double v = ld(x, dt, p);
+      if (exclusive) { st(y, dt, p, acc); acc += v; }
+      else { acc += v; st(y, dt, p, acc); }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// Grouped top-k (spec §5): scores [G, N] float32, budgets int32 [G] → bool [G, N] with exactly
+// min(max(budget, 0), N) entries per group: the largest scores, ties to the lower index, NaN below −∞.
+// One block per group: a 4-pass radix select (8 bits a pass) over order-preserving 32-bit keys finds
+// the kth key; entries above it are taken, and among entries equal to it the first ones by index
+// (a block-wide running count in index order).
+#define TPB 256
+
+__device__ __forceinline__ unsigned keyOf(float f) {
+  unsigned u = __float_as_uint(f);
+  if (f != f) u = 0xff800000u;  // NaN ranks as −∞ (then below it by index like the CPU oracle)
+  if (u == 0x80000000u) u = 0u;  // −0 == +0
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__restrict__ scores, const int *__restrict__ budgets,
+                                                               unsigned char *__restrict__ out, int N) {
+  __shared__ unsigned hist[256];
+  __shared__ unsigned sPrefix, sMask;
+  __shared__ int sRemain;
+  __shared__ int warpCnt[TPB / 32];
+  const long long gidx = blockIdx.x;
+  const float *s = scores + gidx * N;
+  unsigned char *o = out + gidx * N;
+  int kb = budgets[gidx];
+  kb = kb < 0 ? 0 : (kb > N ? N : kb);
+  if (kb == 0 || kb == N) {
+    for (int i = threadIdx.x; i < N; i += TPB) o[i] = kb ? 1 : 0;
+    return;
+  }
+  if (threadIdx.x == 0) { sPrefix = 0; sMask = 0; sRemain = kb; }
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int i = threadIdx.x; i < 256; i += TPB) hist[i] = 0;
+    __syncthreads();
+    unsigned prefix = sPrefix, mask = sMask;
+    for (int i = threadIdx.x; i < N; i += TPB) {
+      unsigned kk = keyOf(s[i]);
+      if ((kk & mask) == prefix) atomicAdd(&hist[(kk >> shift) & 255u], 1u);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int rem = sRemain;
+      int d = 255;
+      for (; d > 0; --d) {
+        if ((int)hist[d] >= rem) break;
+        rem -= (int)hist[d];
+      }
+      sPrefix = prefix | ((unsigned)d << shift);
+      sMask = mask | (255u << shift);
+      sRemain = rem;
+    }
+    __syncthreads();
+  }
+  const unsigned thr = sPrefix;
+  const int need = sRemain;  // how many entries equal to thr are taken, lowest indices first
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int base = 0;
+  for (int c0 = 0; c0 < N; c0 += TPB) {
+    int i = c0 + threadIdx.x;
+    unsigned kk = i < N ? keyOf(s[i]) : 0u;
+    bool eq = i < N && kk == thr;
+    unsigned ballot = __ballot_sync(0xffffffffu, eq);
+    if (lane == 0) warpCnt[warp] = __popc(ballot);
+    __syncthreads();
+    int before = base;
+    for (int w = 0; w < warp; ++w) before += warpCnt[w];
+    before += __popc(ballot & ((1u << lane) - 1u));
+    if (i < N) o[i] = (kk > thr || (eq && before < need)) ? 1 : 0;
+    int chunk = 0;
+    for (int w = 0; w < TPB / 32; ++w) chunk += warpCnt[w];
+    __syncthreads();
+    base += chunk;
+  }
+}

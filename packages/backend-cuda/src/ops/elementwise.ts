@@ -1,0 +1,162 @@
+import {
+  type BinaryOp,
+  broadcastStrides,
+  type DType,
+  type Shape,
+  sizeOf,
+  stridesOf,
+  type TensorInfo,
+  type UnaryOp,
+} from '@sea/tensor';
+import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
+import { coalesce } from './strides.js';
+
+const UNARY: readonly UnaryOp[] = [
+  'neg',
+  'abs',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'square',
+  'reciprocal',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'gelu',
+  'gelu_tanh',
+  'erf',
+  'floor',
+  'ceil',
+  'round',
+  'sign',
+  'not',
+];
+const BINARY: readonly BinaryOp[] = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'max',
+  'min',
+  'pow',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'and',
+  'or',
+];
+const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or']);
+
+export function unary(b: CudaBackend, op: UnaryOp, x: TensorInfo): TensorInfo {
+  const n = sizeOf(x.shape);
+  const out = b.output(x.shape, x.dtype, n);
+  if (n === 0) return out;
+  b.params.i32(0, UNARY.indexOf(op)).i32(1, dtypeCode(x.dtype)).ptr(2, b.ptr(x)).ptr(3, b.ptr(out)).i64(4, n);
+  b.launch(b.fn('elementwise', 'ew_unary'), [b.blocks(n)], [256]);
+  return out;
+}
+
+export function binary(
+  b: CudaBackend,
+  op: BinaryOp,
+  a: TensorInfo,
+  bt: TensorInfo,
+  outShape: Shape,
+): TensorInfo {
+  const odt: DType = COMPARE.has(op) ? 'bool' : a.dtype;
+  const n = sizeOf(outShape);
+  const out = b.output(outShape, odt, n);
+  if (n === 0) return out;
+  const plan = coalesce(outShape, [
+    broadcastStrides(a.shape, outShape),
+    broadcastStrides(bt.shape, outShape),
+  ]);
+  b.params
+    .i32(0, BINARY.indexOf(op))
+    .i32(1, dtypeCode(a.dtype))
+    .i32(2, dtypeCode(odt))
+    .ptr(3, b.ptr(a))
+    .ptr(4, b.ptr(bt))
+    .ptr(5, b.ptr(out))
+    .i64(6, n)
+    .idx(7, plan.shape, plan.strides);
+  b.launch(b.fn('elementwise', 'ew_binary'), [b.blocks(n)], [256]);
+  return out;
+}
+
+export function where(
+  b: CudaBackend,
+  cond: TensorInfo,
+  a: TensorInfo,
+  bt: TensorInfo,
+  outShape: Shape,
+): TensorInfo {
+  const n = sizeOf(outShape);
+  const out = b.output(outShape, a.dtype, n);
+  if (n === 0) return out;
+  const plan = coalesce(outShape, [
+    broadcastStrides(cond.shape, outShape),
+    broadcastStrides(a.shape, outShape),
+    broadcastStrides(bt.shape, outShape),
+  ]);
+  b.params
+    .i32(0, a.dtype === 'bool' ? 1 : 4)
+    .ptr(1, b.ptr(cond))
+    .ptr(2, b.ptr(a))
+    .ptr(3, b.ptr(bt))
+    .ptr(4, b.ptr(out))
+    .i64(5, n)
+    .idx(6, plan.shape, plan.strides);
+  b.launch(b.fn('elementwise', 'ew_where'), [b.blocks(n)], [256]);
+  return out;
+}
+
+export function cast(b: CudaBackend, x: TensorInfo, dtype: DType): TensorInfo {
+  const n = sizeOf(x.shape);
+  const out = b.output(x.shape, dtype, n);
+  if (n === 0) return out;
+  if (dtype === x.dtype) {
+    b.copyDtoD(b.ptr(out), b.ptr(x), b.buf(x).bytes);
+    return out;
+  }
+  b.params.i32(0, dtypeCode(x.dtype)).i32(1, dtypeCode(dtype)).ptr(2, b.ptr(x)).ptr(3, b.ptr(out)).i64(4, n);
+  b.launch(b.fn('elementwise', 'ew_cast'), [b.blocks(n)], [256]);
+  return out;
+}
+
+/**
+ * dst[dstOff + i·dstStrides] = src[srcOff + i·srcStrides] over the index space `shape` (elements).
+ * The shared engine of transpose, slice, pad and concat.
+ */
+export function copyStrided(
+  b: CudaBackend,
+  dtype: DType,
+  src: bigint,
+  dst: bigint,
+  shape: Shape,
+  srcStrides: number[],
+  dstStrides: number[],
+  srcOff: number,
+  dstOff: number,
+): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const plan = coalesce(shape, [srcStrides, dstStrides]);
+  b.params
+    .i32(0, dtype === 'bool' ? 1 : 4)
+    .ptr(1, src)
+    .ptr(2, dst)
+    .i64(3, n)
+    .i64(4, srcOff)
+    .i64(5, dstOff)
+    .idx(6, plan.shape, plan.strides);
+  b.launch(b.fn('elementwise', 'copy_strided'), [b.blocks(n)], [256]);
+}
+
+export { stridesOf };

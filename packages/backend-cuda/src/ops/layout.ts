@@ -1,0 +1,103 @@
+import { sizeOf, stridesOf, type TensorInfo } from '@sea/tensor';
+import type { CudaBackend } from '../cuda_backend.js';
+import { copyStrided } from './elementwise.js';
+
+export function transpose(b: CudaBackend, x: TensorInfo, perm: readonly number[]): TensorInfo {
+  const outShape = perm.map((p) => x.shape[p]);
+  const out = b.output(outShape, x.dtype);
+  const st = stridesOf(x.shape);
+  copyStrided(
+    b,
+    x.dtype,
+    b.ptr(x),
+    b.ptr(out),
+    outShape,
+    perm.map((p) => st[p]),
+    stridesOf(outShape),
+    0,
+    0,
+  );
+  return out;
+}
+
+export function slice(
+  b: CudaBackend,
+  x: TensorInfo,
+  begin: readonly number[],
+  size: readonly number[],
+): TensorInfo {
+  const out = b.output(size, x.dtype);
+  const st = stridesOf(x.shape);
+  let base = 0;
+  for (let i = 0; i < begin.length; i++) base += begin[i] * st[i];
+  copyStrided(b, x.dtype, b.ptr(x), b.ptr(out), size, st, stridesOf(size), base, 0);
+  return out;
+}
+
+export function concat(b: CudaBackend, xs: readonly TensorInfo[], axis: number): TensorInfo {
+  const first = xs[0];
+  const outShape = [...first.shape];
+  outShape[axis] = xs.reduce((s, t) => s + t.shape[axis], 0);
+  const out = b.output(outShape, first.dtype);
+  const ost = stridesOf(outShape);
+  let at = 0;
+  for (const t of xs) {
+    copyStrided(b, t.dtype, b.ptr(t), b.ptr(out), t.shape, stridesOf(t.shape), ost, 0, at * ost[axis]);
+    at += t.shape[axis];
+  }
+  return out;
+}
+
+export function pad(
+  b: CudaBackend,
+  x: TensorInfo,
+  pads: readonly (readonly [number, number])[],
+  value: number,
+): TensorInfo {
+  const outShape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  const n = sizeOf(outShape);
+  const out = b.output(outShape, x.dtype, n);
+  const p = b.ptr(out);
+  if (x.dtype === 'bool') b.memset(p, 1, value ? 1 : 0, n);
+  else if (x.dtype === 'int32') b.memset(p, 4, new Int32Array([value])[0], n);
+  else b.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], n);
+  const st = stridesOf(outShape);
+  let base = 0;
+  for (let i = 0; i < pads.length; i++) base += pads[i][0] * st[i];
+  copyStrided(b, x.dtype, b.ptr(x), p, x.shape, stridesOf(x.shape), st, 0, base);
+  return out;
+}
+
+export function gather(b: CudaBackend, table: TensorInfo, indices: TensorInfo): TensorInfo {
+  const rest = table.shape.slice(1);
+  const w = sizeOf(rest);
+  const nidx = sizeOf(indices.shape);
+  const total = nidx * w;
+  const out = b.output([...indices.shape, ...rest], table.dtype, total);
+  if (total === 0) return out;
+  b.params
+    .i32(0, table.dtype === 'bool' ? 1 : 4)
+    .ptr(1, b.ptr(table))
+    .ptr(2, b.ptr(indices))
+    .ptr(3, b.ptr(out))
+    .i64(4, total)
+    .i64(5, w);
+  b.launch(b.fn('elementwise', 'gather_rows'), [b.blocks(total)], [256]);
+  return out;
+}
+
+export function takeAlong(b: CudaBackend, x: TensorInfo, indices: TensorInfo): TensorInfo {
+  const total = sizeOf(indices.shape);
+  const out = b.output(indices.shape, x.dtype, total);
+  if (total === 0) return out;
+  b.params
+    .i32(0, x.dtype === 'bool' ? 1 : 4)
+    .ptr(1, b.ptr(x))
+    .ptr(2, b.ptr(indices))
+    .ptr(3, b.ptr(out))
+    .i64(4, total)
+    .i32(5, x.shape[x.shape.length - 1])
+    .i32(6, indices.shape[indices.shape.length - 1]);
+  b.launch(b.fn('elementwise', 'take_along'), [b.blocks(total)], [256]);
+  return out;
+}

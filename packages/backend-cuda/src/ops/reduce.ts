@@ -1,0 +1,131 @@
+import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
+import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
+import { binary } from './elementwise.js';
+import { transpose } from './layout.js';
+
+const REDUCE: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min', 'prod', 'argmax', 'argmin'];
+
+/** Reduced axes in one contiguous run reduce in place as outer × len × inner; others move last first. */
+export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readonly number[]): TensorInfo {
+  const shape = x.shape;
+  const outShape = shape.filter((_, i) => !axes.includes(i));
+  const odt = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
+  const nOut = sizeOf(outShape);
+  const out = b.output(outShape, odt, nOut);
+  if (nOut === 0) return out;
+  const len = sizeOf(axes.map((a) => shape[a]));
+  if (len === 0) {
+    const v = op === 'prod' ? 1 : op === 'mean' ? Number.NaN : 0;
+    if (odt === 'bool') b.memset(b.ptr(out), 1, v === 1 ? 1 : 0, nOut);
+    else if (odt === 'int32') b.memset(b.ptr(out), 4, v === 1 ? 1 : 0, nOut);
+    else b.memset(b.ptr(out), 4, new Uint32Array(new Float32Array([v]).buffer)[0], nOut);
+    return out;
+  }
+  let src = x;
+  let tmp: TensorInfo | null = null;
+  let outer: number;
+  let inner: number;
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  if (axes.length === 0) {
+    outer = sizeOf(shape);
+    inner = 1;
+  } else if (contiguous) {
+    outer = sizeOf(shape.slice(0, axes[0]));
+    inner = sizeOf(shape.slice(axes[axes.length - 1] + 1));
+  } else {
+    const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    tmp = transpose(b, x, [...kept, ...axes]);
+    src = tmp;
+    outer = nOut;
+    inner = 1;
+  }
+  b.params
+    .i32(0, REDUCE.indexOf(op))
+    .i32(1, dtypeCode(x.dtype))
+    .i32(2, dtypeCode(odt))
+    .ptr(3, b.ptr(src))
+    .ptr(4, b.ptr(out));
+  if (inner === 1) {
+    b.params.i64(5, outer).i64(6, len);
+    b.launch(b.fn('reduce', 'reduce_rows'), [Math.ceil(outer / 8)], [256]);
+  } else {
+    b.params.i64(5, outer).i64(6, len).i64(7, inner);
+    b.launch(b.fn('reduce', 'reduce_inner'), [b.blocks(outer * inner)], [256]);
+  }
+  if (tmp) b.free(tmp.dataId);
+  return out;
+}
+
+function rowsKernel(b: CudaBackend, x: TensorInfo, logMode: number): TensorInfo {
+  const n = x.shape[x.shape.length - 1] ?? 1;
+  const size = sizeOf(x.shape);
+  const out = b.output(x.shape, x.dtype, size);
+  if (size === 0 || n === 0) return out;
+  const rows = size / n;
+  b.params.ptr(0, b.ptr(x)).ptr(1, b.ptr(out)).i64(2, rows).i32(3, n).i32(4, logMode);
+  b.launch(b.fn('reduce', 'softmax_rows'), [Math.ceil(rows / 8)], [256]);
+  return out;
+}
+
+/** Softmax over the last axis; an additive mask is first added with broadcasting. */
+export function softmax(b: CudaBackend, x: TensorInfo, mask: TensorInfo | null): TensorInfo {
+  if (!mask) return rowsKernel(b, x, 0);
+  const sum = binary(b, 'add', x, mask, x.shape);
+  const out = rowsKernel(b, sum, 0);
+  b.free(sum.dataId);
+  return out;
+}
+
+export function logSoftmax(b: CudaBackend, x: TensorInfo): TensorInfo {
+  return rowsKernel(b, x, 1);
+}
+
+export function layerNorm(
+  b: CudaBackend,
+  x: TensorInfo,
+  gamma: TensorInfo,
+  beta: TensorInfo,
+  eps: number,
+): TensorInfo {
+  const n = x.shape[x.shape.length - 1] ?? 1;
+  const size = sizeOf(x.shape);
+  const out = b.output(x.shape, x.dtype, size);
+  if (size === 0 || n === 0) return out;
+  const rows = size / n;
+  b.params
+    .ptr(0, b.ptr(x))
+    .ptr(1, b.ptr(gamma))
+    .ptr(2, b.ptr(beta))
+    .ptr(3, b.ptr(out))
+    .i64(4, rows)
+    .i32(5, n)
+    .f32(6, eps);
+  b.launch(b.fn('reduce', 'layernorm_rows'), [Math.ceil(rows / 8)], [256]);
+  return out;
+}
+
+export function cumsum(
+  b: CudaBackend,
+  x: TensorInfo,
+  axis: number,
+  exclusive: boolean,
+  reverse: boolean,
+): TensorInfo {
+  const size = sizeOf(x.shape);
+  const out = b.output(x.shape, x.dtype, size);
+  if (size === 0) return out;
+  const len = x.shape[axis];
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  b.params
+    .i32(0, dtypeCode(x.dtype))
+    .ptr(1, b.ptr(x))
+    .ptr(2, b.ptr(out))
+    .i64(3, outer)
+    .i64(4, len)
+    .i64(5, inner)
+    .i32(6, exclusive ? 1 : 0)
+    .i32(7, reverse ? 1 : 0);
+  b.launch(b.fn('reduce', 'cumsum_lines'), [b.blocks(outer * inner, 128)], [128]);
+  return out;
+}

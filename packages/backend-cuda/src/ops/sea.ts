@@ -1,0 +1,190 @@
+import {
+  type CsrInfo,
+  DeviceError,
+  type PrefixSumOptions,
+  type StretchOptions,
+  type TensorInfo,
+} from '@sea/tensor';
+import type { CudaBackend } from '../cuda_backend.js';
+
+const WARPS = 8; // warps per block for the one-warp-per-row kernels
+
+/** Causal Performer prefix sums (spec §3); features m ≤ 512. */
+export function performerPrefixSum(
+  b: CudaBackend,
+  qf: TensorInfo,
+  kf: TensorInfo,
+  v: TensorInfo,
+  opts: PrefixSumOptions,
+): TensorInfo {
+  const [B, H, T, M] = qf.shape;
+  const E = v.shape[3];
+  const out = b.output([B, H, T, E], 'float32');
+  if (B * H * T * E === 0) return out;
+  if (M > 512) throw new DeviceError(`cuda performerPrefixSum supports at most 512 features, got ${M}`);
+  if (M === 0) {
+    b.memset(b.ptr(out), 4, 0x7fc00000, B * H * T * E); // 0/0
+    return out;
+  }
+  const G = Math.min(16, Math.max(Math.ceil(M / 32), Math.ceil(M / 8)));
+  b.params
+    .ptr(0, b.ptr(qf))
+    .ptr(1, b.ptr(kf))
+    .ptr(2, b.ptr(v))
+    .ptr(3, b.ptr(out))
+    .i32(4, T)
+    .i32(5, M)
+    .i32(6, E)
+    .f32(7, opts.eps);
+  b.launch(b.fn('performer', 'performer_prefix_sum'), [B * H, Math.ceil(E / 32)], [32, G]);
+  return out;
+}
+
+/** Grouped top-k (spec §5): one block per group, radix select with index tie-break. */
+export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorInfo): TensorInfo {
+  const [G, N] = scores.shape;
+  const out = b.output([G, N], 'bool');
+  if (G === 0 || N === 0) return out;
+  b.params.ptr(0, b.ptr(scores)).ptr(1, b.ptr(budgets)).ptr(2, b.ptr(out)).i32(3, N);
+  b.launch(b.fn('topk', 'grouped_topk'), [G], [256]);
+  return out;
+}
+
+/** Stretch to FlatCSR (spec §6): count per row → scan per batch → read back the totals → fill. */
+export async function stretchToCsr(
+  b: CudaBackend,
+  mask: TensorInfo,
+  rowLen: TensorInfo,
+  opts: StretchOptions,
+): Promise<CsrInfo> {
+  const [B, T, H, Kc] = mask.shape;
+  const rows = B * T;
+  const crow = b.output([B, T + 1], 'int32');
+  const counts = b.output([rows], 'int32');
+  const totals = b.output([B], 'int32');
+  let nnz: number[];
+  try {
+    if (rows > 0) {
+      b.params
+        .ptr(0, b.ptr(mask))
+        .ptr(1, b.ptr(rowLen))
+        .ptr(2, b.ptr(counts))
+        .i64(3, rows)
+        .i32(4, H)
+        .i32(5, Kc)
+        .i32(6, opts.k)
+        .i32(7, opts.keys);
+      b.launch(b.fn('csr', 'stretch_count'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+    }
+    if (B > 0) {
+      b.params.ptr(0, b.ptr(counts)).ptr(1, b.ptr(crow)).ptr(2, b.ptr(totals)).i32(3, T);
+      b.launch(b.fn('csr', 'stretch_scan'), [B], [1024]);
+    }
+    nnz = B > 0 ? Array.from(await b.read(totals.dataId, 'int32', B)) : [];
+  } finally {
+    b.free(counts.dataId);
+    b.free(totals.dataId);
+  }
+  const Z = nnz.reduce((m, n) => Math.max(m, n), 0);
+  const col = b.output([B, Z], 'int32');
+  b.memsetZero(col);
+  if (rows > 0 && Z > 0) {
+    b.params
+      .ptr(0, b.ptr(mask))
+      .ptr(1, b.ptr(rowLen))
+      .ptr(2, b.ptr(crow))
+      .ptr(3, b.ptr(col))
+      .i32(4, B)
+      .i32(5, T)
+      .i32(6, H)
+      .i32(7, Kc)
+      .i32(8, opts.k)
+      .i32(9, opts.keys)
+      .i64(10, Z);
+    b.launch(b.fn('csr', 'stretch_fill'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+  }
+  return { crow, col, heads: H, keys: opts.keys, nnz };
+}
+
+function csrDims(csr: CsrInfo): { B: number; Tq: number; Z: number } {
+  return { B: csr.crow.shape[0], Tq: csr.crow.shape[1] - 1, Z: csr.col.shape[1] };
+}
+
+export function csrSddmm(
+  b: CudaBackend,
+  csr: CsrInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  scale: number,
+): TensorInfo {
+  const { B, Tq, Z } = csrDims(csr);
+  const [, H, , D] = q.shape;
+  const out = b.output([B, Z], 'float32');
+  b.memsetZero(out);
+  if (B * Tq === 0 || Z === 0) return out;
+  b.params
+    .ptr(0, b.ptr(csr.crow))
+    .ptr(1, b.ptr(csr.col))
+    .ptr(2, b.ptr(q))
+    .ptr(3, b.ptr(k))
+    .ptr(4, b.ptr(out))
+    .i32(5, B)
+    .i32(6, H)
+    .i32(7, Tq)
+    .i32(8, csr.keys)
+    .i32(9, D)
+    .i64(10, Z)
+    .f32(11, scale);
+  b.launch(b.fn('csr', 'csr_sddmm'), [Math.ceil((B * Tq) / WARPS)], [32 * WARPS]);
+  return out;
+}
+
+export function csrSoftmax(
+  b: CudaBackend,
+  csr: CsrInfo,
+  val: TensorInfo,
+  rowScale: TensorInfo | null,
+): TensorInfo {
+  const { B, Tq, Z } = csrDims(csr);
+  const H = csr.heads;
+  const out = b.output([B, Z], 'float32');
+  b.memsetZero(out);
+  if (B * Tq === 0 || Z === 0) return out;
+  b.params
+    .ptr(0, b.ptr(csr.crow))
+    .ptr(1, b.ptr(csr.col))
+    .ptr(2, b.ptr(val))
+    .ptr(3, rowScale ? b.ptr(rowScale) : 0n)
+    .ptr(4, b.ptr(out))
+    .i32(5, B)
+    .i32(6, H)
+    .i32(7, Tq)
+    .i32(8, csr.keys)
+    .i64(9, Z)
+    .i32(10, rowScale ? 1 : 0);
+  b.launch(b.fn('csr', 'csr_softmax'), [Math.ceil((B * Tq) / WARPS)], [32 * WARPS], WARPS * 2 * H * 4);
+  return out;
+}
+
+export function csrSpmm(b: CudaBackend, csr: CsrInfo, val: TensorInfo, v: TensorInfo): TensorInfo {
+  const { B, Tq, Z } = csrDims(csr);
+  const [, H, Tk, D] = v.shape;
+  const out = b.output([B, H, Tq, D], 'float32');
+  b.memsetZero(out);
+  if (B * Tq === 0 || Z === 0 || D === 0) return out;
+  if (D > 256) throw new DeviceError(`cuda csrSpmm supports head dims up to 256, got ${D}`);
+  b.params
+    .ptr(0, b.ptr(csr.crow))
+    .ptr(1, b.ptr(csr.col))
+    .ptr(2, b.ptr(val))
+    .ptr(3, b.ptr(v))
+    .ptr(4, b.ptr(out))
+    .i32(5, B)
+    .i32(6, H)
+    .i32(7, Tq)
+    .i32(8, Tk)
+    .i32(9, D)
+    .i64(10, Z);
+  b.launch(b.fn('csr', 'csr_spmm'), [Math.ceil((B * Tq) / WARPS)], [32 * WARPS]);
+  return out;
+}
