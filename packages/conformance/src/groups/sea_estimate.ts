@@ -1,0 +1,133 @@
+import { groupedTopK, performerPrefixSum, tensor } from '@sea/tensor';
+import { assertClose, assertEqual, values } from '../check.js';
+import { normal, rngFor, uniform } from '../data.js';
+import type { SuiteContext } from '../suite.js';
+
+/**
+ * Quadratic masked form of the causal Performer (spec §3): out_t = Σ_{j≤t} (φq_t·φk_j) v_j /
+ * (Σ_{j≤t} φq_t·φk_j + eps·Σ_m φq_t,m). Given |v| it gives each output's error scale.
+ */
+function prefixSumRef(
+  qf: Float64Array,
+  kf: Float64Array,
+  v: Float64Array,
+  [B, H, T, M]: number[],
+  E: number,
+  eps: number,
+) {
+  const want = new Float64Array(B * H * T * E);
+  for (let bh = 0; bh < B * H; bh++) {
+    for (let t = 0; t < T; t++) {
+      const q = (bh * T + t) * M;
+      let den = 0;
+      for (let m = 0; m < M; m++) den += eps * qf[q + m];
+      const num = new Float64Array(E);
+      for (let j = 0; j <= t; j++) {
+        let w = 0;
+        for (let m = 0; m < M; m++) w += qf[q + m] * kf[(bh * T + j) * M + m];
+        den += w;
+        for (let e = 0; e < E; e++) {
+          num[e] += w * v[(bh * T + j) * E + e];
+        }
+      }
+      for (let e = 0; e < E; e++) {
+        want[(bh * T + t) * E + e] = num[e] / den;
+      }
+    }
+  }
+  return want;
+}
+
+/** Selected flags of each group: the min(max(b,0),N) largest scores, lower index first on ties. */
+function topKRef(scores: ArrayLike<number>, G: number, N: number, budgets: number[]): number[] {
+  const out = new Array<number>(G * N).fill(0);
+  for (let g = 0; g < G; g++) {
+    const order = Array.from({ length: N }, (_, i) => i).sort((a, b) => {
+      const d = scores[g * N + b] - scores[g * N + a];
+      if (d !== 0 && !Number.isNaN(d)) return d;
+      return a - b;
+    });
+    const keep = Math.min(Math.max(budgets[g], 0), N);
+    for (let r = 0; r < keep; r++) out[g * N + order[r]] = 1;
+  }
+  return out;
+}
+
+export function registerSeaEstimate(s: SuiteContext): void {
+  s.group('performerPrefixSum', 'performerPrefixSum', (test) => {
+    const cases: [number[], number, number][] = [
+      [[2, 3, 13, 5], 4, 1e-6],
+      [[1, 1, 1, 3], 2, 1e-6],
+      [[1, 2, 300, 16], 8, 1e-6],
+      [[2, 1, 129, 33], 7, 1e-6],
+      [[1, 2, 9, 4], 3, 0.5],
+    ];
+    for (const [shape, E, eps] of cases) {
+      const title = `qf[${shape}] v[…,${E}] eps ${eps}`;
+      test(title, async ({ backend, tol }) => {
+        const rng = rngFor(title);
+        // ReLU features + 0.001 (spec §3): non-negative, some exactly at the floor
+        const feat = () =>
+          uniform(rng, shape, 'float32', -0.5, 1).map((x) => Math.fround(Math.max(x, 0) + 0.001));
+        const qf = feat();
+        const kf = feat();
+        const vs = [...shape.slice(0, 3), E];
+        const v = normal(rng, vs, 'float32');
+        const out = performerPrefixSum(
+          tensor(qf, shape, { backend, dtype: 'float32' }),
+          tensor(kf, shape, { backend, dtype: 'float32' }),
+          tensor(v, vs, { backend, dtype: 'float32' }),
+          eps,
+        );
+        const want = prefixSumRef(qf, kf, v, shape, E, eps);
+        const mag = prefixSumRef(qf, kf, v.map(Math.abs), shape, E, eps);
+        // prefix sums over T steps: float32 error grows with √T
+        const t = tol('float32', 'performerPrefixSum', Math.max(2, Math.sqrt(shape[2])));
+        assertClose(await values(out, vs, 'float32', title), want, t, title, vs, mag);
+      });
+    }
+  });
+
+  s.group('groupedTopK', 'groupedTopK', (test) => {
+    const cases: [number, number, number[], string][] = [
+      [4, 10, [0, 3, 10, 15], 'budgets 0, 3, N, > N'],
+      [6, 257, [-2, 1, 128, 256, 257, 1000], 'negative budget, odd N'],
+      [1, 1, [1], 'single cell'],
+      [3, 4096, [100, 2048, 4000], 'long groups'],
+      [5, 64, [7, 7, 7, 7, 7], 'equal budgets'],
+    ];
+    for (const [G, N, budgets, note] of cases) {
+      const title = `[${G},${N}] ${note}`;
+      test(title, async ({ backend }) => {
+        // quarter steps: many ties, which must go to the lower index
+        const sv = normal(rngFor(title), [G, N], 'float32').map((x) => Math.round(x * 4) / 4);
+        const out = groupedTopK(
+          tensor(sv, [G, N], { backend, dtype: 'float32' }),
+          tensor(budgets, [G], { backend, dtype: 'int32' }),
+        );
+        assertEqual(await values(out, [G, N], 'bool', title), topKRef(sv, G, N, budgets), title, [G, N]);
+      });
+    }
+    test('all-equal and −∞ scores: lower index first', async ({ backend }) => {
+      const N = 9;
+      const inf = Number.NEGATIVE_INFINITY;
+      const sv = [
+        ...new Array(N).fill(0.5),
+        ...[inf, 1, inf, inf, 2, inf, 0, inf, inf],
+        ...new Array(N).fill(inf),
+      ];
+      const budgets = [4, 5, 3];
+      const out = groupedTopK(
+        tensor(sv, [3, N], { backend, dtype: 'float32' }),
+        tensor(budgets, [3], { backend, dtype: 'int32' }),
+      );
+      const want = [
+        ...[1, 1, 1, 1, 0, 0, 0, 0, 0],
+        ...[1, 1, 1, 0, 1, 0, 1, 0, 0],
+        ...[1, 1, 1, 0, 0, 0, 0, 0, 0],
+      ];
+      assertEqual(await values(out, [3, N], 'bool', 'ties'), want, 'ties', [3, N]);
+      assertEqual(topKRef(sv, 3, N, budgets), want, 'reference self-check');
+    });
+  });
+}
