@@ -77,7 +77,7 @@ export async function globalContext(
   causal: boolean,
   lengths: ArrayLike<number> | undefined,
 ): Promise<Tensor> {
-  const [B, H, T, D] = v.shape;
+  const [B, H, T] = v.shape;
   const backend = v.backend;
   const rv = rowValidTensor(B, T, lengths, backend);
   const vz = rv ? sea.where(rv, v, 0) : v;
