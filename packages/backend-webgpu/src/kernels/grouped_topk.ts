@@ -30,9 +30,9 @@ ${main(WG)}
   var prefix = 0u;
   var remaining = need;
   if (lid == 0u) { sel[0] = 0u; sel[1] = need; }
-  for (var pass = 0u; pass < 4u; pass++) {
-    let shift = 24u - pass * 8u;
-    let himask = select(0xffffffffu << (shift + 8u), 0u, pass == 0u);
+  for (var ps = 0u; ps < 4u; ps++) {
+    let shift = 24u - ps * 8u;
+    let himask = select(0xffffffffu << (shift + 8u), 0u, ps == 0u);
     atomicStore(&hist[lid], 0u);
     workgroupBarrier();
     for (var i = lid; i < N; i += ${WG}u) {
