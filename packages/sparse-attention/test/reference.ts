@@ -116,10 +116,10 @@ export function refSea(x: RefInputs, o: RefOptions): { context: Float64Array; ce
   const { B, H, T, D, K } = x;
   const sel = refCells(x, o);
   const out = new Float64Array(B * T * H * D);
-  const vec = (a: ArrayLike<number>, b: number, h: number, t: number) => ((b * H + h) * T + t) * D;
+  const vec = (b: number, h: number, t: number) => ((b * H + h) * T + t) * D;
   for (let b = 0; b < B; b++) {
     const L = o.lengths[b];
-    const vz = (h: number, j: number, d: number) => (j < L ? x.v[vec(x.v, b, h, j) + d] : 0);
+    const vz = (h: number, j: number, d: number) => (j < L ? x.v[vec(b, h, j) + d] : 0);
     for (let h = 0; h < H; h++) {
       // bidirectional C_avg: î = (1/T)·Σ_t Â[t,:], i_j = î[⌊(j+½)K/L − 1e-4⌋] for j < L
       const cAvgBi = new Float64Array(D);
@@ -140,7 +140,7 @@ export function refSea(x: RefInputs, o: RefOptions): { context: Float64Array; ce
         if (keys.length) {
           const s = keys.map((j) => {
             let acc = 0;
-            for (let d = 0; d < D; d++) acc += x.q[vec(x.q, b, h, t) + d] * x.k[vec(x.k, b, h, j) + d];
+            for (let d = 0; d < D; d++) acc += x.q[vec(b, h, t) + d] * x.k[vec(b, h, j) + d];
             return acc * o.scale;
           });
           const mx = Math.max(...s);
@@ -148,7 +148,7 @@ export function refSea(x: RefInputs, o: RefOptions): { context: Float64Array; ce
           const sum = e.reduce((p, v) => p + v, 0);
           const sp = x.sProb[(b * H + h) * T + t];
           keys.forEach((j, i) => {
-            for (let d = 0; d < D; d++) c[d] += ((sp * e[i]) / sum) * x.v[vec(x.v, b, h, j) + d];
+            for (let d = 0; d < D; d++) c[d] += ((sp * e[i]) / sum) * x.v[vec(b, h, j) + d];
           });
         }
         const mix = x.sMix[(b * H + h) * T + t];
