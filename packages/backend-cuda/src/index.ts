@@ -9,5 +9,6 @@ import { createCudaBackend } from './cuda_backend.js';
 registerBackend({ name: 'cuda', priority: 20, create: () => createCudaBackend() });
 
 export { DeviceError } from '@sea/tensor';
+export { CUDA_CONFORMANCE_OPTIONS } from './conformance_options.js';
 export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_backend.js';
 export { bucketOf, CudaBuffer } from './memory.js';
