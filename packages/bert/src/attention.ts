@@ -1,96 +1,31 @@
 /**
- * Attention per layer, chosen by name: exact softmax attention ('dense', in this package) or a
- * module from @sea/sparse-attention ('performer', 'sea'), all behind one `forward(q, k, v)`.
+ * Attention per layer, chosen by name through @sea/sparse-attention's `createAttention`:
+ * 'dense' (exact softmax attention, the teacher), 'performer' or 'sea', all behind one
+ * `forward(q, k, v [B,H,T,D], {keyValid}) → {context [B,T,H·D]}`.
  */
-import { type Backend, matmul, mul, softmax, type Tensor, transpose } from '@sea/tensor';
+import { type AttentionKind, type AttentionModule, createAttention } from '@sea/sparse-attention';
+import type { Backend, Tensor } from '@sea/tensor';
 import { ModelLoadError } from './errors.js';
 
-export type AttentionKind = 'dense' | 'performer' | 'sea';
+export type { AttentionKind, AttentionModule };
 /** One kind for every layer, or a kind per layer index. */
 export type AttentionChoice = AttentionKind | ((layer: number) => AttentionKind);
 
-export interface AttentionForwardOptions {
-  /** bool [B, T]: false at padding. */
-  keyValid?: Tensor;
-  /** float32 additive mask [B, 1, T, T] (0 or −∞), causal and padding; used by the dense path. */
-  additiveMask?: Tensor;
-}
-
-/** What a layer needs from an attention method: q, k, v [B, H, T, D] → context [B, T, H·D]. */
-export interface AttentionModule {
-  forward(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionForwardOptions): Promise<{ context: Tensor }>;
-  dispose?(): void;
-}
-
-export interface AttentionConfig {
+export interface LayerAttentionConfig {
+  causal: boolean;
   heads: number;
   headDim: number;
-  causal: boolean;
   /** Multiplies q·kᵀ: 1 for OPT (q is pre-scaled by D^-1/2 as in HF), 1/√D for BERT. */
   scoreScale: number;
-  [key: string]: unknown;
+  /** Rows of the SEA predictor's causal position table. */
+  maxPositions?: number;
 }
 
-export interface AttentionCreateOptions {
-  seed?: number;
-  weights?: Readonly<Record<string, Tensor>>;
-  backend?: Backend;
-}
-
-/** Exact attention: softmax(scale·q·kᵀ + mask)·v, as Hugging Face's eager attention computes it. */
-export class ExactAttention implements AttentionModule {
-  constructor(readonly scoreScale: number) {}
-
-  async forward(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    opts: AttentionForwardOptions = {},
-  ): Promise<{ context: Tensor }> {
-    const [B, H, T, D] = q.shape;
-    const raw = matmul(q, k, { transB: true });
-    let scores = raw;
-    if (this.scoreScale !== 1) {
-      scores = mul(raw, this.scoreScale);
-      raw.dispose();
-    }
-    const p = softmax(scores, opts.additiveMask ?? null);
-    scores.dispose();
-    const ctx = matmul(p, v);
-    p.dispose();
-    const t = transpose(ctx, [0, 2, 1, 3]);
-    ctx.dispose();
-    const context = t.reshape([B, T, H * D]);
-    t.dispose();
-    return { context };
-  }
-}
-
-interface SparseAttentionModule {
-  createAttention?: (
-    kind: AttentionKind,
-    config: AttentionConfig,
-    opts: AttentionCreateOptions,
-  ) => AttentionModule | Promise<AttentionModule>;
-}
-
-/** 'dense' → ExactAttention; 'performer' / 'sea' → @sea/sparse-attention's createAttention. */
-export async function createLayerAttention(
-  kind: AttentionKind,
-  config: AttentionConfig,
-  opts: AttentionCreateOptions,
-): Promise<AttentionModule> {
-  if (kind === 'dense') return new ExactAttention(config.scoreScale);
-  if (kind !== 'performer' && kind !== 'sea') {
-    throw new ModelLoadError(`unknown attention '${String(kind)}': expected 'dense', 'performer' or 'sea'`);
-  }
-  const mod = (await import('@sea/sparse-attention')) as unknown as SparseAttentionModule;
-  if (typeof mod.createAttention !== 'function') {
-    throw new ModelLoadError(
-      `attention '${kind}' needs createAttention from @sea/sparse-attention, which it does not export yet`,
-    );
-  }
-  return mod.createAttention(kind, config, opts);
+/** SEA/Performer settings the adapters fill in when not given (spec §10). */
+export interface SeaDefaults {
+  predictorLength: number;
+  k: number;
+  nbFeatureFactor: number;
 }
 
 export function attentionKindOf(choice: AttentionChoice | undefined, layer: number): AttentionKind {
@@ -101,4 +36,29 @@ export function attentionKindOf(choice: AttentionChoice | undefined, layer: numb
     );
   }
   return k;
+}
+
+/**
+ * The layer's attention module. `seaConfig` (K, k, nbf, topkMode, path, …) overrides `defaults`;
+ * the shape settings (causal, heads, headDim, scoreScale) always come from the model.
+ */
+export function createLayerAttention(
+  kind: AttentionKind,
+  layer: LayerAttentionConfig,
+  opts: {
+    seaConfig?: Readonly<Record<string, unknown>>;
+    defaults: SeaDefaults;
+    seed: number;
+    weights?: Record<string, Tensor>;
+    backend: Backend;
+  },
+): AttentionModule {
+  const config = { ...opts.defaults, ...(opts.seaConfig ?? {}), ...layer };
+  try {
+    return createAttention(kind, config, { seed: opts.seed, weights: opts.weights, backend: opts.backend });
+  } catch (e) {
+    throw new ModelLoadError(
+      `cannot create '${kind}' attention: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }

@@ -1,17 +1,17 @@
 export {
   type AttentionChoice,
-  type AttentionConfig,
-  type AttentionCreateOptions,
-  type AttentionForwardOptions,
   type AttentionKind,
   type AttentionModule,
+  attentionKindOf,
   createLayerAttention,
-  ExactAttention,
+  type LayerAttentionConfig,
+  type SeaDefaults,
 } from './attention.js';
 export { type BertActivation, type BertConfig, parseBertConfig, readBertConfig } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export type { IdsInput } from './inputs.js';
 export {
+  BERT_SEA_DEFAULTS,
   BertForSequenceClassification,
   type BertForwardOptions,
   type BertLoadOptions,

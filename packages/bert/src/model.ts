@@ -29,17 +29,24 @@ import {
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
+  type SeaDefaults,
 } from './attention.js';
 import { type BertConfig, readBertConfig } from './config.js';
 import { ModelInputError, ModelLoadError } from './errors.js';
 import { checkIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
-import { openModelCheckpoint, readWeights, type WeightSpec } from './weights.js';
+import { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
+
+/** SEA settings of the paper's BERT runs (spec §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */
+export const BERT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 128, k: 7, nbFeatureFactor: 1 };
 
 export interface BertLoadOptions {
   backend?: Backend;
   /** Attention per layer (default 'dense'). */
   attention?: AttentionChoice;
-  /** Extra settings passed to @sea/sparse-attention's createAttention for 'sea'/'performer' layers. */
+  /**
+   * SeaAttentionConfig settings for 'sea'/'performer' layers (predictorLength, k, nbFeatureFactor,
+   * topkMode, path, …), over BERT_SEA_DEFAULTS.
+   */
   seaConfig?: Readonly<Record<string, unknown>>;
   /**
    * SEA weights: a safetensors file or folder with `bert.encoder.layer.{i}.attention.self.sea.<name>`
@@ -121,6 +128,7 @@ export class BertForSequenceClassification {
     const ckpt = await openModelCheckpoint(dir);
     let weights: Map<string, Tensor> | null = null;
     const owned: Tensor[] = [];
+    const pending: Tensor[] = [];
     const layers: BertLayer[] = [];
     const seaFile = opts.seaWeights ? await openModelCheckpoint(opts.seaWeights) : null;
     try {
@@ -138,29 +146,19 @@ export class BertForSequenceClassification {
         const p = `${prefix}encoder.layer.${i}`;
         const kind = attentionKindOf(opts.attention, i);
         const attnConfig = { heads: H, headDim: D, causal: false, scoreScale: 1 / Math.sqrt(D) };
-        let attention: AttentionModule;
-        if (kind === 'dense') attention = await createLayerAttention(kind, attnConfig, {});
-        else {
-          const seaPrefix = `bert.encoder.layer.${i}.attention.self.sea.`;
-          const layerWeights: Record<string, Tensor> = {};
-          if (seaFile) {
-            for (const name of seaFile.names()) {
-              if (!name.startsWith(seaPrefix)) continue;
-              const t = await seaFile.readTensor(name, { backend, dtype: 'float32' });
-              owned.push(t);
-              layerWeights[name.slice(seaPrefix.length)] = t;
-            }
-          }
-          attention = await createLayerAttention(
-            kind,
-            { ...(opts.seaConfig ?? {}), ...attnConfig },
-            {
-              seed: (opts.seed ?? 0) + i,
-              weights: Object.keys(layerWeights).length ? layerWeights : undefined,
-              backend,
-            },
-          );
-        }
+        const layerWeights =
+          kind === 'dense'
+            ? {}
+            : await readSeaWeights(seaFile, `bert.encoder.layer.${i}.attention.self.sea.`, backend);
+        pending.push(...Object.values(layerWeights));
+        const attention = createLayerAttention(kind, attnConfig, {
+          seaConfig: opts.seaConfig,
+          defaults: BERT_SEA_DEFAULTS,
+          seed: (opts.seed ?? 0) + i,
+          weights: Object.keys(layerWeights).length ? layerWeights : undefined,
+          backend,
+        });
+        pending.length = 0; // the module owns them now
         layers.push({
           q: lin(`${p}.attention.self.query`),
           k: lin(`${p}.attention.self.key`),
@@ -176,8 +174,8 @@ export class BertForSequenceClassification {
       }
       return new BertForSequenceClassification(config, backend, weights, prefix, layers, owned);
     } catch (e) {
-      for (const l of layers) l.attention.dispose?.();
-      for (const t of owned) t.dispose();
+      for (const l of layers) l.attention.dispose();
+      for (const t of [...owned, ...pending]) t.dispose();
       for (const t of weights?.values() ?? []) t.dispose();
       throw e;
     } finally {
@@ -219,14 +217,11 @@ export class BertForSequenceClassification {
     const a = new Arena();
     const keep = new Set<Tensor>();
     try {
-      const additive = new Float32Array(B * T);
       const valid = new Uint8Array(B * T);
       for (let i = 0; i < B * T; i++) {
-        additive[i] = mask[i] ? 0 : Number.NEGATIVE_INFINITY;
         valid[i] = mask[i];
       }
       const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-      const maskT = a.k(tensor(additive, [B, 1, 1, T], { backend, dtype: 'float32' }));
       const keyValid = a.k(tensor(valid, [B, T], { backend, dtype: 'bool' }));
       const idsT = a.k(tensor(ids.values, [B, T], { backend, dtype: 'int32' }));
       const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
@@ -259,7 +254,7 @@ export class BertForSequenceClassification {
         const q = heads(a.k(linear(h, ...L.q)));
         const k = heads(a.k(linear(h, ...L.k)));
         const v = heads(a.k(linear(h, ...L.v)));
-        const { context } = await L.attention.forward(q, k, v, { keyValid, additiveMask: maskT });
+        const { context } = await L.attention.forward(q, k, v, { keyValid });
         a.k(context);
         const attnOut = a.k(
           layerNorm(
@@ -320,7 +315,7 @@ export class BertForSequenceClassification {
   }
 
   dispose(): void {
-    for (const l of this.layers) l.attention.dispose?.();
+    for (const l of this.layers) l.attention.dispose();
     for (const t of this.owned) t.dispose();
     for (const t of this.weights.values()) t.dispose();
     this.weights.clear();

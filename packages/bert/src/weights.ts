@@ -64,3 +64,18 @@ export async function readWeights(
   }
   return out;
 }
+
+/** The tensors of one layer's SEA module (names after `prefix`), when a SEA weights file was given. */
+export async function readSeaWeights(
+  file: Checkpoint | null,
+  prefix: string,
+  backend: Backend,
+): Promise<Record<string, Tensor>> {
+  const out: Record<string, Tensor> = {};
+  if (!file) return out;
+  for (const name of file.names()) {
+    if (name.startsWith(prefix))
+      out[name.slice(prefix.length)] = await file.readTensor(name, { backend, dtype: 'float32' });
+  }
+  return out;
+}

@@ -1,18 +1,18 @@
 export {
   type AttentionChoice,
-  type AttentionConfig,
-  type AttentionCreateOptions,
-  type AttentionForwardOptions,
   type AttentionKind,
   type AttentionModule,
+  attentionKindOf,
   createLayerAttention,
-  ExactAttention,
+  type LayerAttentionConfig,
+  type SeaDefaults,
 } from './attention.js';
 export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export type { IdsInput } from './inputs.js';
 export {
   OPT_POSITION_OFFSET,
+  OPT_SEA_DEFAULTS,
   OptForCausalLM,
   type OptForwardOptions,
   type OptLoadOptions,

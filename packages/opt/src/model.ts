@@ -30,20 +30,27 @@ import {
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
+  type SeaDefaults,
 } from './attention.js';
 import { type OptConfig, readOptConfig } from './config.js';
 import { ModelInputError, ModelLoadError } from './errors.js';
 import { checkIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
 import { openModelCheckpoint, readWeights, type WeightSpec } from './weights.js';
 
+/** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
+export const OPT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 256, k: 64, nbFeatureFactor: 8 };
+
 /** HF OPT's learned positions start at index 2 (fairseq's padding offset). */
 export const OPT_POSITION_OFFSET = 2;
 
 export interface OptLoadOptions {
   backend?: Backend;
-  /** Attention per layer (default 'dense'). */
+  /** Attention per layer (default 'dense'; exact attention, the parity-tested path). */
   attention?: AttentionChoice;
-  /** Extra settings passed to @sea/sparse-attention's createAttention for 'sea'/'performer' layers. */
+  /**
+   * SeaAttentionConfig settings for 'sea'/'performer' layers (predictorLength, k, nbFeatureFactor,
+   * topkMode, path, …), over OPT_SEA_DEFAULTS.
+   */
   seaConfig?: Readonly<Record<string, unknown>>;
   /**
    * SEA weights: a safetensors file or folder with `model.decoder.layers.{i}.self_attn.sea.<name>`
@@ -137,6 +144,7 @@ export class OptForCausalLM {
     opts: OptLoadOptions,
   ): Promise<OptForCausalLM> {
     const owned: Tensor[] = [];
+    const pending: Tensor[] = [];
     const layers: OptLayer[] = [];
     const seaFile = opts.seaWeights ? await openModelCheckpoint(opts.seaWeights) : null;
     try {
@@ -163,35 +171,23 @@ export class OptForCausalLM {
       for (let i = 0; i < c.numHiddenLayers; i++) {
         const p = `${prefix}decoder.layers.${i}`;
         const kind = attentionKindOf(opts.attention, i);
-        let attention: AttentionModule;
-        if (kind === 'dense') {
-          attention = await createLayerAttention(
-            kind,
-            { heads: H, headDim: D, causal: true, scoreScale: 1 },
-            {},
-          );
-        } else {
-          const seaPrefix = `model.decoder.layers.${i}.self_attn.sea.`;
-          const layerWeights: Record<string, Tensor> = {};
-          if (seaFile) {
-            for (const name of seaFile.names()) {
-              if (name.startsWith(seaPrefix)) {
-                const t = await seaFile.readTensor(name, { backend, dtype: 'float32' });
-                owned.push(t);
-                layerWeights[name.slice(seaPrefix.length)] = t;
-              }
-            }
-          }
-          attention = await createLayerAttention(
-            kind,
-            { ...(opts.seaConfig ?? {}), heads: H, headDim: D, causal: true, scoreScale: 1 },
-            {
-              seed: (opts.seed ?? 0) + i,
-              weights: Object.keys(layerWeights).length ? layerWeights : undefined,
-              backend,
-            },
-          );
-        }
+        const layerWeights =
+          kind === 'dense'
+            ? {}
+            : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
+        pending.push(...Object.values(layerWeights));
+        const attention = createLayerAttention(
+          kind,
+          { causal: true, heads: H, headDim: D, scoreScale: 1, maxPositions: c.maxPositionEmbeddings },
+          {
+            seaConfig: opts.seaConfig,
+            defaults: OPT_SEA_DEFAULTS,
+            seed: (opts.seed ?? 0) + i,
+            weights: Object.keys(layerWeights).length ? layerWeights : undefined,
+            backend,
+          },
+        );
+        pending.length = 0; // the module owns them now
         layers.push({
           q: lin(`${p}.self_attn.q_proj`),
           k: lin(`${p}.self_attn.k_proj`),
@@ -212,9 +208,8 @@ export class OptForCausalLM {
       model.finalLn = finalLn;
       return model;
     } catch (e) {
-      for (const l of layers) l.attention.dispose?.();
-      for (const t of owned) t.dispose();
-      for (const t of weights.values()) t.dispose();
+      for (const l of layers) l.attention.dispose();
+      for (const t of [...owned, ...pending, ...weights.values()]) t.dispose();
       throw e;
     } finally {
       await seaFile?.close();
@@ -246,7 +241,6 @@ export class OptForCausalLM {
     try {
       // positions: cumsum of the mask − 1 (−1 at padding), plus the offset, as HF computes them
       const pos = new Int32Array(B * T);
-      const additive = new Float32Array(B * T * T);
       const valid = new Uint8Array(B * T);
       for (let b = 0; b < B; b++) {
         let n = 0;
@@ -256,15 +250,9 @@ export class OptForCausalLM {
           pos[b * T + t] = (m ? n - 1 : -1) + OPT_POSITION_OFFSET;
           valid[b * T + t] = m;
         }
-        for (let i = 0; i < T; i++) {
-          for (let j = 0; j < T; j++) {
-            additive[(b * T + i) * T + j] = j <= i && mask[b * T + j] ? 0 : Number.NEGATIVE_INFINITY;
-          }
-        }
       }
       const idsT = a.k(tensor(ids.values, [B, T], { backend, dtype: 'int32' }));
       const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
-      const maskT = a.k(tensor(additive, [B, 1, T, T], { backend, dtype: 'float32' }));
       const keyValid = a.k(tensor(valid, [B, T], { backend, dtype: 'bool' }));
 
       let x = a.k(gather(this.w('embed_tokens.weight') as Tensor, idsT));
@@ -283,7 +271,7 @@ export class OptForCausalLM {
         const q = heads(a.k(mul(a.k(linear(y, ...L.q)), D ** -0.5)));
         const k = heads(a.k(linear(y, ...L.k)));
         const v = heads(a.k(linear(y, ...L.v)));
-        const { context } = await L.attention.forward(q, k, v, { keyValid, additiveMask: maskT });
+        const { context } = await L.attention.forward(q, k, v, { keyValid });
         a.k(context);
         h = a.k(tensorAdd(r, a.k(linear(context, ...L.o))));
         if (!c.doLayerNormBefore) h = a.k(layerNorm(h, L.attnLn.gamma, L.attnLn.beta, c.layerNormEps));
@@ -339,7 +327,7 @@ export class OptForCausalLM {
 
   /** Frees the weights and the attention modules. */
   dispose(): void {
-    for (const l of this.layers) l.attention.dispose?.();
+    for (const l of this.layers) l.attention.dispose();
     for (const t of this.owned) t.dispose();
     for (const t of this.weights.values()) t.dispose();
     this.weights.clear();
@@ -411,4 +399,19 @@ export function optWeightSpecs(c: OptConfig, prefix = 'model.'): WeightSpec[] {
     });
   }
   return specs;
+}
+
+/** The tensors of one layer's SEA module (names after `prefix`), when a SEA weights file was given. */
+export async function readSeaWeights(
+  file: Checkpoint | null,
+  prefix: string,
+  backend: Backend,
+): Promise<Record<string, Tensor>> {
+  const out: Record<string, Tensor> = {};
+  if (!file) return out;
+  for (const name of file.names()) {
+    if (name.startsWith(prefix))
+      out[name.slice(prefix.length)] = await file.readTensor(name, { backend, dtype: 'float32' });
+  }
+  return out;
 }

@@ -80,7 +80,9 @@ describe.each(['opt-preln', 'opt-preln-sharded', 'opt-postln-proj', 'opt-nobias-
       const tensors: [string, Tensor][] = [[`${c}.logits`, out.logits]];
       const hs = out.hiddenStates ?? [];
       expect(hs.length).toBe(meta.num_hidden_states);
-      hs.forEach((h, i) => tensors.push([`${c}.hidden_states.${i}`, h]));
+      hs.forEach((h, i) => {
+        tensors.push([`${c}.hidden_states.${i}`, h]);
+      });
       for (const [key, t] of tensors) {
         const want = expected.get(key) as Float32Array;
         expect(t.size, key).toBe(want.length);
