@@ -235,6 +235,16 @@ export class OptForCausalLM {
       );
     }
     const mask = await toHostMask(opts.attentionMask, ids);
+    const sparse = this.layers.find((l) => l.kind !== 'dense');
+    if (sparse) {
+      for (let i = 0; i + 1 < B * T; i++) {
+        if ((i + 1) % T !== 0 && mask[i] === 0 && mask[i + 1] === 1) {
+          throw new ModelInputError(
+            `row ${Math.floor(i / T)} is left-padded, but '${sparse.kind}' attention takes right padding only (causal SEA assumes row t sees keys 0..t); pad on the right`,
+          );
+        }
+      }
+    }
     const backend = this.backend;
     const a = new Arena();
     const keep = new Set<Tensor>();

@@ -99,6 +99,12 @@ describe('OPT attention choice', () => {
     for (const m of [fromFile, fromSeed, otherSeed]) m.dispose();
   });
 
+  it('refuses left padding with SEA layers', async () => {
+    const model = await OptForCausalLM.load(fixture, { backend, attention: 'sea', seaConfig });
+    await expect(model.forward([[1, 2, 40]], { attentionMask: [[0, 1, 1]] })).rejects.toThrow(/left-padded/);
+    model.dispose();
+  });
+
   it('says what is wrong with a bad SEA config', async () => {
     await expect(
       OptForCausalLM.load(fixture, { backend, attention: 'sea', seaConfig: { predictorLength: 30 } }),
