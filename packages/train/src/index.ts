@@ -2,8 +2,22 @@ import { registerAllGradients } from './gradients/index.js';
 
 registerAllGradients();
 
+export { type CheckpointContents, loadCheckpoint, saveCheckpoint, stepDirName } from './checkpoint.js';
+export {
+  DEFAULT_DISTILL,
+  Distiller,
+  type DistillOptions,
+  loadOptTeacher,
+  readTokenIds,
+  type StepLog,
+} from './distill.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
+export * from './losses.js';
+export * from './model/opt.js';
+export * from './model/sea_causal.js';
+export * from './optim.js';
+export { lineChartSvg, type Series } from './plot.js';
 export {
   type GradContext,
   type GradientFn,
