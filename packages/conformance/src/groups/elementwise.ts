@@ -279,7 +279,7 @@ export function registerDenseElementwise(s: SuiteContext): void {
   });
 
   s.group('where', 'where', (test) => {
-    const dtypes: DType[] = [...s.floatDTypes, ...(s.hasDType('int32') ? (['int32'] as const) : [])];
+    const dtypes: DType[] = [...s.floatDTypes, ...(['int32', 'bool'] as const).filter(s.hasDType)];
     const shapes: [number[], number[], number[]][] = [
       [
         [3, 4, 5],
@@ -296,8 +296,14 @@ export function registerDenseElementwise(s: SuiteContext): void {
         test(title, async ({ backend }) => {
           const rng = rngFor(title);
           const cv = bools(rng, cs);
-          const av = dtype === 'int32' ? ints(rng, as, -100, 100) : normal(rng, as, dtype);
-          const bv = dtype === 'int32' ? ints(rng, bs, -100, 100) : normal(rng, bs, dtype);
+          const pick = (sh: number[]) =>
+            dtype === 'bool'
+              ? bools(rng, sh)
+              : dtype === 'int32'
+                ? ints(rng, sh, -100, 100)
+                : normal(rng, sh, dtype);
+          const av = pick(as);
+          const bv = pick(bs);
           const out = where(
             tensor(cv, cs, { backend, dtype: 'bool' }),
             tensor(av, as, { backend, dtype }),

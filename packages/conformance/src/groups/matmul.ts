@@ -82,6 +82,15 @@ export function registerMatmul(s: SuiteContext): void {
           );
         });
       }
+      test(`${dtype} empty inner dimension gives zeros`, async ({ backend }) => {
+        const out = matmul(tensor([], [3, 0], { backend, dtype }), tensor([], [0, 4], { backend, dtype }));
+        assertClose(
+          await values(out, [3, 4], dtype, 'matmul'),
+          new Array(12).fill(0),
+          { rtol: 0, atol: 0 },
+          'K = 0',
+        );
+      });
       test(`${dtype} inputs unchanged and output fresh`, async ({ backend }) => {
         const av = [1, 2, 3, 4, 5, 6];
         const a = tensor(av, [2, 3], { backend, dtype: dtype as DType });

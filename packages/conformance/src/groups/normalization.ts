@@ -1,5 +1,5 @@
 import { layerNorm, logSoftmax, softmax, tensor } from '@sea/tensor';
-import { assertClose, values } from '../check.js';
+import { assertClose, assertEqual, values } from '../check.js';
 import { broadcastOffset, forEachIndex, normal, rngFor, toDType } from '../data.js';
 import type { SuiteContext } from '../suite.js';
 

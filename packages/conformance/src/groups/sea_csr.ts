@@ -329,12 +329,14 @@ export function registerSeaCsr(s: SuiteContext): void {
           );
           const ss = [h.B, h.H, h.Tq];
           const sv = withScale ? normal(rng, ss, 'float32', 0.5, 0.5) : null;
+          const val = tensor(vv, [h.B, h.Z], { backend, dtype: 'float32' });
           const out = csrSoftmax(
             upload(backend, h),
-            tensor(vv, [h.B, h.Z], { backend, dtype: 'float32' }),
+            val,
             sv ? tensor(sv, ss, { backend, dtype: 'float32' }) : null,
           );
           const got = await values(out, [h.B, h.Z], 'float32', title);
+          assertEqual(await val.data(), vv, `${title}: values after the op`, [h.B, h.Z]);
           // group entries by (b, t, h) and normalize each group on its own
           const groups = new Map<string, number[]>();
           for (const [b, t, hh, , z] of entries(h)) {
