@@ -1,13 +1,17 @@
 import {
   add,
+  CsrMatrix,
   conv2d,
+  csrSddmm,
   DTypeError,
+  gather,
   groupedTopK,
   layerNorm,
   matmul,
   performerPrefixSum,
   ShapeError,
   softmax,
+  stretchToCsr,
   TensorStateError,
   tensor,
   zeros,
@@ -111,6 +115,46 @@ export function registerErrors(s: SuiteContext): void {
       });
       if (!(caught instanceof TensorStateError))
         throw new Error(`data() of a disposed tensor gave ${String(caught)}`);
+    });
+    test('gather indices out of range (backends with host memory check them)', ({ backend }) => {
+      if (!backend.readSync) return;
+      const table = zeros([4, 2], { backend });
+      const idx = tensor([0, 4], [2], { backend, dtype: 'int32' });
+      assertThrows(() => gather(table, idx), ShapeError, 'index 4', '4 rows');
+    });
+    test('SEA routines check their CSR and mask arguments', async ({ backend }) => {
+      const mask = zeros([1, 3, 2, 4], { backend, dtype: 'bool' });
+      const rowLen = tensor([1, 2, 3], [1, 3], { backend, dtype: 'int32' });
+      const rejects = async (p: Promise<unknown>, ...parts: string[]) => {
+        const e = await p.then(
+          () => null,
+          (err: unknown) => err,
+        );
+        if (!(e instanceof ShapeError) || parts.some((x) => !e.message.includes(x))) {
+          throw new Error(`expected a ShapeError mentioning ${parts.join(', ')}, got ${String(e)}`);
+        }
+      };
+      await rejects(stretchToCsr(mask, rowLen, { k: 0, keys: 3 }), 'k must be a positive integer');
+      await rejects(
+        stretchToCsr(mask, tensor([1, 2], [1, 2], { backend, dtype: 'int32' }), { k: 2, keys: 3 }),
+        '[1,3]',
+        '[1,2]',
+      );
+      const csr = new CsrMatrix(
+        tensor([0, 0, 0, 0], [1, 4], { backend, dtype: 'int32' }),
+        tensor([], [1, 0], { backend, dtype: 'int32' }),
+        2,
+        5,
+        [0],
+      );
+      const q = zeros([1, 2, 3, 8], { backend });
+      assertThrows(
+        () => csrSddmm(csr, q, zeros([1, 3, 5, 8], { backend })),
+        ShapeError,
+        '[1,2,5,D]',
+        '[1,3,5,8]',
+      );
+      assertThrows(() => csrSddmm(csr, q, zeros([1, 2, 5, 4], { backend })), ShapeError, 'head dims');
     });
     test('a tensor does not fill its shape', ({ backend }) => {
       assertThrows(() => tensor([1, 2, 3], [2, 2], { backend }), ShapeError, '3 values', '[2,2]');
