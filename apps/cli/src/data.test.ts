@@ -17,7 +17,9 @@ describe('evaluation data', () => {
     expect(text.startsWith('\n\n = Robert Boulter = \n')).toBe(true);
   });
   it('names a missing column and a bad label', () => {
-    expect(() => parseGlueTsv('sst2', 'text\tlabel\nfoo\t1\n', 'x.tsv')).toThrow(/x.tsv: header has no column 'sentence'/);
+    expect(() => parseGlueTsv('sst2', 'text\tlabel\nfoo\t1\n', 'x.tsv')).toThrow(
+      /x.tsv: header has no column 'sentence'/,
+    );
     expect(() => parseGlueTsv('sst2', 'sentence\tlabel\nfoo\t7\n', 'x.tsv')).toThrow(/x.tsv:2: label '7'/);
   });
 });

@@ -58,12 +58,15 @@ export function parseGlueTsv(task: GlueTask, text: string, file = '<tsv>'): Glue
   const header = lines[0].split('\t');
   const col = (name: string) => {
     const i = header.indexOf(name);
-    if (i < 0) throw new SeaError('E_DATA', `${file}: header has no column '${name}' (found: ${header.join(', ')})`);
+    if (i < 0)
+      throw new SeaError('E_DATA', `${file}: header has no column '${name}' (found: ${header.join(', ')})`);
     return i;
   };
   const out: GlueExample[] = [];
   const [ia, ib, il] =
-    task === 'mrpc' ? [col('#1 String'), col('#2 String'), col('Quality')] : [col('sentence'), -1, col('label')];
+    task === 'mrpc'
+      ? [col('#1 String'), col('#2 String'), col('Quality')]
+      : [col('sentence'), -1, col('label')];
   for (let n = 1; n < lines.length; n++) {
     const line = lines[n];
     if (!line.trim()) continue;

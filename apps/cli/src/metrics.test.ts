@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { Rng } from '@sea/tensor';
+import { describe, expect, it } from 'vitest';
 import { accuracy, f1, perplexity, perplexityWindows, windowCrossEntropy } from './metrics.js';
 
 describe('perplexity windows', () => {

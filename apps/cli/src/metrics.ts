@@ -5,7 +5,8 @@
  * the GPTQ protocol). Returns the start offsets.
  */
 export function perplexityWindows(tokens: number, window: number): number[] {
-  if (!Number.isInteger(window) || window < 2) throw new Error(`window must be an integer ≥ 2, got ${window}`);
+  if (!Number.isInteger(window) || window < 2)
+    throw new Error(`window must be an integer ≥ 2, got ${window}`);
   const n = Math.floor(tokens / window);
   return Array.from({ length: n }, (_, i) => i * window);
 }
@@ -16,7 +17,8 @@ export function perplexityWindows(tokens: number, window: number): number[] {
  */
 export function windowCrossEntropy(logits: Float32Array, ids: ArrayLike<number>, vocab: number): number {
   const T = ids.length;
-  if (logits.length !== T * vocab) throw new Error(`logits hold ${logits.length} values, expected ${T}×${vocab}`);
+  if (logits.length !== T * vocab)
+    throw new Error(`logits hold ${logits.length} values, expected ${T}×${vocab}`);
   let total = 0;
   for (let t = 0; t < T - 1; t++) {
     const row = t * vocab;

@@ -1,0 +1,114 @@
+/** `sea eval`: WikiText-2 perplexity of an OPT model, window by window (spec §9c). */
+import path from 'node:path';
+import { OptForCausalLM } from '@sea/opt';
+import { OptTokenizer } from '@sea/tokenizers';
+import { chooseBackend } from '../backends.js';
+import { readText, wikitext2Test } from '../data.js';
+import { windowLoss } from '../loss.js';
+import { perplexity, perplexityWindows } from '../metrics.js';
+import { progressBar } from '../progress.js';
+import { type AttentionFlags, emit, mib, positiveOrUndefined, seaConfigOf } from './common.js';
+
+export interface EvalFlags extends AttentionFlags {
+  model: string;
+  backend: string;
+  window?: number;
+  maxWindows?: number;
+  protocol: 'sea' | 'gptq';
+  data?: string;
+  json?: boolean;
+}
+
+export type EvalResult = Awaited<ReturnType<typeof runEval>>['result'];
+
+export async function evalCommand(o: EvalFlags): Promise<void> {
+  const { result, text } = await runEval(o);
+  emit(!!o.json, result, text);
+}
+
+/** Runs the evaluation and returns the result object and its text rendering. */
+export async function runEval(o: EvalFlags) {
+  const seaConfig = seaConfigOf(o);
+  const maxWindows = positiveOrUndefined('--max-windows', o.maxWindows);
+  const backend = await chooseBackend(o.backend);
+  const t0 = performance.now();
+  const model = await OptForCausalLM.load(o.model, {
+    backend,
+    attention: o.attention,
+    seaConfig,
+    seaWeights: o.seaWeights,
+    seed: o.seed,
+  });
+  const loadMs = performance.now() - t0;
+  try {
+    const window = positiveOrUndefined('--window', o.window) ?? model.config.maxPositionEmbeddings;
+    if (window > model.config.maxPositionEmbeddings) {
+      throw new Error(
+        `--window ${window} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`,
+      );
+    }
+    const tokenizer = await OptTokenizer.load();
+    const source = o.data ? { file: path.resolve(o.data), text: readText(o.data) } : wikitext2Test();
+    const t1 = performance.now();
+    const ids = tokenizer.encode(source.text, { addBos: o.protocol === 'gptq' });
+    const tokenizeMs = performance.now() - t1;
+    let starts = perplexityWindows(ids.length, window);
+    const totalWindows = starts.length;
+    if (maxWindows !== undefined) starts = starts.slice(0, maxWindows);
+    if (starts.length === 0)
+      throw new Error(`${source.file}: ${ids.length} tokens make no full window of ${window}`);
+
+    const losses: number[] = [];
+    const bar = progressBar(starts.length * window, `eval ${o.attention}`, !o.json);
+    backend.resetPeak();
+    const baseBytes = backend.memory().bytes;
+    let forwardMs = 0;
+    for (const s of starts) {
+      const chunk = Int32Array.from(ids.slice(s, s + window));
+      const f0 = performance.now();
+      const out = await model.forward(chunk, { shape: [1, window] });
+      losses.push(await windowLoss(out.logits, chunk));
+      forwardMs += performance.now() - f0;
+      out.logits.dispose();
+      bar.tick(losses.length * window, {
+        rate: Math.round((losses.length * window) / (forwardMs / 1000)),
+        ppl: perplexity(losses).toFixed(2),
+      });
+    }
+    bar.stop();
+    const mem = backend.memory();
+    const result = {
+      model: path.resolve(o.model),
+      data: source.file,
+      protocol: o.protocol,
+      backend: backend.name,
+      attention: o.attention,
+      sea:
+        o.attention === 'dense'
+          ? undefined
+          : { ...seaConfig, seed: o.seed, weights: o.seaWeights ?? 'fresh' },
+      tokens: ids.length,
+      window,
+      windows: starts.length,
+      totalWindows,
+      perplexity: perplexity(losses),
+      meanLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
+      tokensPerSecond: (starts.length * window) / (forwardMs / 1000),
+      peakBackendBytes: mem.peakBytes,
+      weightBytes: baseBytes,
+      timings: { loadMs, tokenizeMs, forwardMs },
+    };
+    const text = [
+      `model      ${result.model}`,
+      `data       ${result.data} (${result.tokens.toLocaleString('en')} tokens, protocol ${o.protocol})`,
+      `backend    ${backend.name}   attention ${o.attention}${o.attention === 'dense' ? '' : ` (${JSON.stringify(result.sea)})`}`,
+      `windows    ${starts.length} of ${totalWindows} × ${window} tokens`,
+      `perplexity ${result.perplexity.toFixed(3)}   (mean loss ${result.meanLoss.toFixed(4)})`,
+      `throughput ${result.tokensPerSecond.toFixed(0)} tokens/s   peak backend memory ${mib(mem.peakBytes)} (weights ${mib(baseBytes)})`,
+      '',
+    ].join('\n');
+    return { result, text };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+/** The `sea` command. */
+
+import { SeaError } from '@sea/tensor';
+import { Command, Option } from 'commander';
+
+const program = new Command();
+program
+  .name('sea')
+  .description(
+    'SEA attention (sparse linear attention with an estimated attention mask) for OPT and BERT models',
+  )
+  .showHelpAfterError();
+
+const backendOpt = () =>
+  new Option('--backend <name>', 'backend: auto (best found), cpu, webgpu or cuda').default('auto');
+const attentionOpt = () =>
+  new Option('--attention <kind>', 'attention in every layer: dense (exact), performer, or sea')
+    .choices(['dense', 'performer', 'sea'])
+    .default('dense');
+
+program
+  .command('info')
+  .description('list the backends found here, and why any other is missing')
+  .option('--json', 'print JSON')
+  .action(async (o) => (await import('./commands/info.js')).infoCommand(o));
+
+program
+  .command('make-model')
+  .description(
+    'write a small OPT- or BERT-format model with RANDOM weights (speed and agreement only, not quality)',
+  )
+  .requiredOption('--out <dir>', 'output folder')
+  .addOption(
+    new Option('--arch <arch>', 'opt (causal LM) or bert (sequence classifier)')
+      .choices(['opt', 'bert'])
+      .default('opt'),
+  )
+  .option('--hidden <n>', 'hidden size', (v) => Number.parseInt(v, 10), 128)
+  .option('--layers <n>', 'decoder layers', (v) => Number.parseInt(v, 10), 2)
+  .option('--heads <n>', 'attention heads', (v) => Number.parseInt(v, 10), 4)
+  .option('--max-positions <n>', 'max_position_embeddings (default opt 2048, bert 512)', (v) =>
+    Number.parseInt(v, 10),
+  )
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
+  .action(async (o) => (await import('./commands/make_model.js')).makeModelCommand(o));
+
+program
+  .command('eval')
+  .description(
+    'WikiText-2 test perplexity of an OPT model (non-overlapping windows, last partial window dropped)',
+  )
+  .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
+  .addOption(backendOpt())
+  .addOption(attentionOpt())
+  .option('--sea-weights <file>', 'safetensors file with SEA weights (default: fresh from --seed)')
+  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 256)
+  .option('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .option('--sea-path <path>', 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)', 'sparse')
+  .option('--seed <n>', 'seed for fresh SEA / Performer weights', (v) => Number.parseInt(v, 10), 0)
+  .option('--window <n>', 'window length (default: the model max_position_embeddings)', (v) =>
+    Number.parseInt(v, 10),
+  )
+  .option('--max-windows <n>', 'evaluate only the first N windows', (v) => Number.parseInt(v, 10))
+  .addOption(
+    new Option('--protocol <p>', 'sea: no BOS (SEA trainer); gptq: BOS prepended once (the literature)')
+      .choices(['sea', 'gptq'])
+      .default('sea'),
+  )
+  .option('--data <file>', 'text file to evaluate instead of WikiText-2 test')
+  .option('--json', 'print one JSON object instead of text')
+  .action(async (o) => (await import('./commands/eval.js')).evalCommand(o));
+
+program
+  .command('glue')
+  .description('GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier')
+  .requiredOption('--model <dir>', 'Hugging Face BertForSequenceClassification folder')
+  .addOption(new Option('--task <task>', 'GLUE task').choices(['mrpc', 'sst2']).default('mrpc'))
+  .addOption(backendOpt())
+  .addOption(attentionOpt())
+  .option('--sea-weights <file>', 'safetensors file with SEA weights (default: fresh from --seed)')
+  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 128)
+  .option('--nbf <n>', 'SEA/Performer: feature factor', Number.parseFloat, 1)
+  .option('--sea-path <path>', 'SEA: sparse or dense', 'sparse')
+  .option('--seed <n>', 'seed for fresh SEA / Performer weights', (v) => Number.parseInt(v, 10), 0)
+  .option('--batch <n>', 'examples per batch', (v) => Number.parseInt(v, 10), 16)
+  .option('--max-length <n>', 'truncation length', (v) => Number.parseInt(v, 10), 256)
+  .option('--limit <n>', 'evaluate only the first N examples', (v) => Number.parseInt(v, 10))
+  .option('--json', 'print one JSON object instead of text')
+  .action(async (o) => (await import('./commands/glue.js')).glueCommand(o));
+
+program
+  .command('distill')
+  .description(
+    'distil SEA (or Performer) attention from a dense OPT teacher (spec §9 losses, AdamW, two LR groups)',
+  )
+  .requiredOption(
+    '--teacher <dir>',
+    'Hugging Face OPT folder (config.json + safetensors): the frozen teacher',
+  )
+  .requiredOption('--data <file>', 'training token ids: a JSON array, or integers separated by spaces/commas')
+  .option('--steps <n>', 'optimizer steps', (v) => Number.parseInt(v, 10), 100)
+  .option('--seq-len <n>', 'tokens per window', (v) => Number.parseInt(v, 10), 2048)
+  .option('--batch <n>', 'windows per step', (v) => Number.parseInt(v, 10), 1)
+  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option(
+    '--predictor-length <n>',
+    'SEA: compressed width K (a multiple of 4)',
+    (v) => Number.parseInt(v, 10),
+    256,
+  )
+  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .addOption(
+    new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
+  )
+  .option('--lr <x>', 'base lr: non-SEA weights at 0.2·lr, SEA weights at 10·lr', Number.parseFloat, 1e-5)
+  .option('--seed <n>', 'seed for SEA weights and batch order', (v) => Number.parseInt(v, 10), 0)
+  .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg', 'distill-out')
+  .option(
+    '--eval-every <n>',
+    'held-out perplexity every N steps (0: only at the end)',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option('--eval-windows <n>', 'held-out windows per evaluation', (v) => Number.parseInt(v, 10), 8)
+  .option(
+    '--save-every <n>',
+    'checkpoint every N steps (0: only at the end)',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option('--log <file>', 'JSON-lines loss log (default: <out>/loss.jsonl)')
+  .option('--resume', 'continue from the latest checkpoint in --out')
+  .addOption(backendOpt())
+  .action(async (o) => (await import('./commands/distill.js')).distillCommand(o));
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof SeaError) {
+    process.stderr.write(`sea: ${e.message}\n`);
+  } else {
+    process.stderr.write(`sea: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+  process.exitCode = 1;
+});
