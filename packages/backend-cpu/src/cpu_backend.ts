@@ -3,16 +3,16 @@
  * `kernels/`. It is the oracle the GPU backends are tested against, and the default backend.
  */
 import {
+  allocArray,
   type Backend,
+  bytesPerElement,
   type CsrInfo,
-  type DType,
-  DTYPES,
   type DataId,
+  DTYPES,
+  type DType,
   type MemoryInfo,
   type TensorInfo,
   type TypedArray,
-  allocArray,
-  bytesPerElement,
 } from '@sea/tensor';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
@@ -128,7 +128,9 @@ export class CpuBackend implements Backend {
   pad = pad.bind(null, this) as OmitFirst<typeof pad>;
   performerPrefixSum = performerPrefixSum.bind(null, this) as OmitFirst<typeof performerPrefixSum>;
   groupedTopK = groupedTopK.bind(null, this) as OmitFirst<typeof groupedTopK>;
-  stretchToCsr = stretchToCsr.bind(null, this) as (...a: Parameters<OmitFirst<typeof stretchToCsr>>) => Promise<CsrInfo>;
+  stretchToCsr = stretchToCsr.bind(null, this) as (
+    ...a: Parameters<OmitFirst<typeof stretchToCsr>>
+  ) => Promise<CsrInfo>;
   csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
