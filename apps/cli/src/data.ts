@@ -4,32 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SeaError } from '@sea/tensor';
+import { requireSharedData } from '@sea/tokenizers';
 
-/**
- * The shared data folder: $SEA_SHARED_DATA, else the first `shared/data` found beside this
- * checkout or one of its parents (a clone keeps `../shared` beside the repository).
- */
+/** The shared data folder (see @sea/tokenizers `requireSharedData`). */
 export function findSharedData(): string {
-  const env = process.env.SEA_SHARED_DATA;
-  if (env) {
-    if (!fs.existsSync(env)) throw new SeaError('E_DATA', `SEA_SHARED_DATA=${env} does not exist`);
-    return env;
-  }
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    for (const cand of [path.join(dir, 'shared', 'data'), path.join(dir, '..', 'shared', 'data')]) {
-      if (fs.existsSync(path.join(cand, 'SOURCE.md'))) return path.resolve(cand);
-    }
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new SeaError(
-    'E_DATA',
-    'cannot find the shared data folder (shared/data with SOURCE.md beside the repository); set SEA_SHARED_DATA',
-  );
+  return requireSharedData();
 }
 
 export function readText(file: string): string {
