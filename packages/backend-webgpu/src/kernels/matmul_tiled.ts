@@ -19,6 +19,8 @@ export const TILE_CONFIGS = {
   medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
   large: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
   wide: { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 },
+  large16: { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  tall: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
 } satisfies Record<string, TileConfig>;
 
 export function tiledMatmulBody(

@@ -1,0 +1,137 @@
+/**
+ * A minimal stand-in for `vitest` so the backend's test files run as one bundled script on a
+ * machine that has Node but no node_modules (the GPU machine): describe/it/hooks collected here
+ * and run in order, `expect` from @vitest/expect (the real matchers, on chai).
+ */
+import {
+  GLOBAL_EXPECT,
+  getState,
+  JestAsymmetricMatchers,
+  JestChaiExpect,
+  JestExtend,
+  setState,
+} from '@vitest/expect';
+import * as chai from 'chai';
+
+chai.use(JestExtend);
+chai.use(JestChaiExpect);
+chai.use(JestAsymmetricMatchers);
+
+type Fn = () => unknown;
+interface Suite {
+  name: string;
+  skip: boolean;
+  tests: { name: string; fn: Fn; skip: boolean }[];
+  before: Fn[];
+  after: Fn[];
+  children: Suite[];
+  parent: Suite | null;
+}
+const root: Suite = { name: '', skip: false, tests: [], before: [], after: [], children: [], parent: null };
+let current = root;
+
+export const expect = ((value: unknown, message?: string) => {
+  setState({ assertionCalls: 0, isExpectingAssertions: false, expectedAssertionsNumber: null }, expect);
+  return chai.expect(value, message);
+}) as unknown as typeof import('vitest').expect;
+Object.assign(expect, chai.expect);
+(globalThis as Record<symbol, unknown>)[GLOBAL_EXPECT] = expect;
+void getState;
+
+function makeDescribe(skip: boolean) {
+  return (name: string, fn: Fn) => {
+    const s: Suite = {
+      name,
+      skip: skip || current.skip,
+      tests: [],
+      before: [],
+      after: [],
+      children: [],
+      parent: current,
+    };
+    current.children.push(s);
+    const prev = current;
+    current = s;
+    try {
+      fn();
+    } finally {
+      current = prev;
+    }
+  };
+}
+type Describe = ReturnType<typeof makeDescribe> & {
+  skip: ReturnType<typeof makeDescribe>;
+  each: <T>(cases: readonly T[]) => (name: string, fn: (c: T) => void) => void;
+  skipIf: (c: boolean) => ReturnType<typeof makeDescribe>;
+};
+export const describe = Object.assign(makeDescribe(false), {
+  skip: makeDescribe(true),
+  skipIf: (c: boolean) => makeDescribe(c),
+  each:
+    <T>(cases: readonly T[]) =>
+    (name: string, fn: (c: T) => void) => {
+      for (const c of cases) makeDescribe(false)(name.replace('%s', String(c)), () => fn(c));
+    },
+}) as Describe;
+export const suite = describe;
+
+function makeIt(skip: boolean) {
+  return (name: string, fn?: Fn) => {
+    current.tests.push({ name, fn: fn ?? (() => {}), skip: skip || !fn });
+  };
+}
+export const it = Object.assign(makeIt(false), {
+  skip: makeIt(true),
+  skipIf: (c: boolean) => makeIt(c),
+  runIf: (c: boolean) => makeIt(!c),
+  each:
+    <T>(cases: readonly T[]) =>
+    (name: string, fn: (c: T) => unknown) => {
+      for (const c of cases) makeIt(false)(name.replace('%s', String(c)), () => fn(c));
+    },
+  todo: (name: string) => makeIt(true)(name),
+});
+export const test = it;
+export const beforeAll = (fn: Fn) => current.before.push(fn);
+export const afterAll = (fn: Fn) => current.after.push(fn);
+export const beforeEach = (_fn: Fn) => {};
+export const afterEach = (_fn: Fn) => {};
+
+export interface RunSummary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  failures: string[];
+}
+
+/** Runs everything registered so far; prints one line per test. */
+export async function runRegistered(): Promise<RunSummary> {
+  const sum: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  async function run(s: Suite, path: string): Promise<void> {
+    const here = s.name ? (path ? `${path} › ${s.name}` : s.name) : path;
+    if (!s.skip) for (const f of s.before) await f();
+    for (const t of s.tests) {
+      const title = `${here} › ${t.name}`;
+      if (t.skip || s.skip) {
+        sum.skipped++;
+        console.log(`  skip ${title}`);
+        continue;
+      }
+      const t0 = performance.now();
+      try {
+        await t.fn();
+        sum.passed++;
+        console.log(`  ✓ ${title} (${(performance.now() - t0).toFixed(0)} ms)`);
+      } catch (e) {
+        sum.failed++;
+        const msg = `${title}: ${(e as Error).message?.split('\n').slice(0, 6).join(' | ')}`;
+        sum.failures.push(msg);
+        console.log(`  ✗ ${msg}`);
+      }
+    }
+    for (const c of s.children) await run(c, here);
+    if (!s.skip) for (const f of s.after) await f();
+  }
+  await run(root, '');
+  return sum;
+}
