@@ -4,6 +4,7 @@
  * and run in order, `expect` from @vitest/expect (the real matchers, on chai).
  */
 import {
+  chai,
   GLOBAL_EXPECT,
   getState,
   JestAsymmetricMatchers,
@@ -11,7 +12,6 @@ import {
   JestExtend,
   setState,
 } from '@vitest/expect';
-import * as chai from 'chai';
 
 chai.use(JestExtend);
 chai.use(JestChaiExpect);
