@@ -80,6 +80,7 @@ for (const n of sizes) {
     // Workgroup-memory tiles crawl on CPU adapters; keep their runs small there.
     if (!isGpu && name !== 'register-vec4' && n > 512) continue;
     if (!isGpu && name !== 'register-vec4' && name !== 'tiled-64x64x16' && n > 256) continue;
+    if (!isGpu && name.startsWith('scalar') && n > 256) continue;
     const sec = await timed(
       () => {
         const c = backend.matmul(a, b, {}, [n, n], tuning as never);

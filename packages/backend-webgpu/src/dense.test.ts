@@ -61,13 +61,20 @@ d()('webgpu dense primitives', () => {
   });
 
   it('matmul with broadcasting batches and transposes matches float64', async () => {
-    for (const variant of ['tiled', 'register'] as const) {
+    for (const [variant, scalarTiles] of [
+      ['tiled', true],
+      ['tiled', false],
+      ['register', false],
+    ] as const) {
       for (const [aS, bS, tA, tB] of [
         [[67, 45], [45, 33], false, false],
         [[2, 3, 64, 32], [1, 32, 48], false, false],
         [[3, 32, 64], [3, 48, 64], false, true],
         [[2, 16, 20], [2, 16, 24], true, false],
         [[5, 7], [9, 5], true, true],
+        [[2, 132, 72], [2, 136, 72], false, true],
+        [[72, 132], [72, 200], true, false],
+        [[260, 68], [68, 132], false, false],
       ] as [number[], number[], boolean, boolean][]) {
         const a = rand(
           aS.reduce((x, y) => x * y, 1),
@@ -88,10 +95,16 @@ d()('webgpu dense primitives', () => {
           ],
           (b, [x, y]) =>
             b === gpu
-              ? (gpu as WebGpuBackend).matmul(x, y, { transA: tA, transB: tB }, out, { variant } as never)
+              ? (gpu as WebGpuBackend).matmul(x, y, { transA: tA, transB: tB }, out, {
+                  variant,
+                  scalarTiles,
+                } as never)
               : b.matmul(x, y, { transA: tA, transB: tB }, out),
         );
-        expect(maxAbsDiff(rg, rc), `${variant} ${aS}×${bS} ${tA} ${tB}`).toBeLessThan(1e-4);
+        expect(
+          maxAbsDiff(rg, rc),
+          `${variant}${scalarTiles ? '-scalar' : ''} ${aS}×${bS} ${tA} ${tB}`,
+        ).toBeLessThan(1e-4);
       }
     }
   });

@@ -10,10 +10,13 @@ import { broadcastStrides, type Param, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 import { REGISTER_TILE, registerMatmulBody } from './matmul_register.js';
 import { TILE_CONFIGS, type TileConfig, tiledMatmulBody } from './matmul_tiled.js';
+import { tiledVec4MatmulBody } from './matmul_tiled_vec4.js';
 
 export interface MatmulTuning {
   /** Overrides the backend's kernel choice (benchmarks). */
   variant?: 'tiled' | 'register';
+  /** Use the scalar-load tiled kernel even where the vec4 one applies (benchmarks, tests). */
+  scalarTiles?: boolean;
   tile?: TileConfig;
 }
 
@@ -63,11 +66,12 @@ export function matmul(
     });
   } else {
     const cfg = tuning.tile ?? pickTile(b, M, N);
+    const vec = aligned && !tuning.scalarTiles;
     b.run({
-      name: 'matmul_tiled',
-      body: tiledMatmulBody(cfg, transA, transB, batch.length, at),
-      inputs: inputs(false),
-      outputs: [{ name: 'c', data: out }],
+      name: vec ? 'matmul_tiled_vec4' : 'matmul_tiled',
+      body: (vec ? tiledVec4MatmulBody : tiledMatmulBody)(cfg, transA, transB, batch.length, at),
+      inputs: inputs(vec),
+      outputs: [{ name: 'c', data: out, vec4: vec }],
       params,
       grid: [Math.ceil(N / cfg.bn), Math.ceil(M / cfg.bm), nBatch],
     });
