@@ -1,0 +1,105 @@
+/**
+ * The explorer page. Workspace packages resolve to their TypeScript sources (the `source`
+ * condition). Node-only code that the shared packages import for their file readers (`node:fs`,
+ * `node:path`, …) becomes a stub whose functions throw if called; the page never calls them.
+ * Dawn (`webgpu`) is loaded by @sea/backend-webgpu through a non-literal import that only runs where
+ * `navigator.gpu` is missing, so it is never bundled; koffi is only in @sea/backend-cuda, which the
+ * page does not import. The OPT tokenizer's vocab.json and merges.txt come from the shared data
+ * folder: served in dev, emitted as assets in the build.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** shared/data: $SEA_SHARED_DATA, or the first shared/data above this folder. */
+function sharedData(): string | null {
+  const env = process.env.SEA_SHARED_DATA;
+  if (env) return existsSync(env) ? env : null;
+  for (let dir = here; ; dir = dirname(dir)) {
+    const c = join(dir, 'shared', 'data');
+    if (existsSync(c) && statSync(c).isDirectory()) return c;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+/** Page path → file under shared/data. */
+const TOKENIZER_FILES: Record<string, string> = {
+  'tokenizer/opt/vocab.json': 'tokenizers/opt/vocab.json',
+  'tokenizer/gpt2/merges.txt': 'tokenizers/gpt2/merges.txt',
+};
+
+function tokenizerAssets(): Plugin {
+  const read = (rel: string): Buffer => {
+    const data = sharedData();
+    const file = data ? join(data, rel) : null;
+    if (!file || !existsSync(file)) {
+      throw new Error(
+        `explorer: ${rel} not found (no shared/data folder above ${here}; set SEA_SHARED_DATA to the folder holding tokenizers/)`,
+      );
+    }
+    return readFileSync(file);
+  };
+  return {
+    name: 'sea-explorer-tokenizer-assets',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? '').split('?')[0].replace(/^\/+/, '');
+        const rel = TOKENIZER_FILES[path];
+        if (!rel) return next();
+        res.setHeader('content-type', path.endsWith('.json') ? 'application/json' : 'text/plain');
+        res.end(read(rel));
+      });
+    },
+    generateBundle() {
+      for (const [fileName, rel] of Object.entries(TOKENIZER_FILES)) {
+        this.emitFile({ type: 'asset', fileName, source: read(rel) });
+      }
+    },
+  };
+}
+
+const STUB = '\0sea-node-stub:';
+const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/** Node built-ins → modules with the same export names whose functions throw when called. */
+function nodeStubs(): Plugin {
+  return {
+    name: 'sea-explorer-node-stubs',
+    enforce: 'pre',
+    resolveId(id) {
+      return builtins.has(id) ? STUB + id.replace(/^node:/, '') : null;
+    },
+    async load(id) {
+      if (!id.startsWith(STUB)) return null;
+      const name = id.slice(STUB.length);
+      const mod = (await import(`node:${name}`)) as Record<string, unknown>;
+      const names = Object.keys(mod).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+      const fail = `() => { throw new Error('node:${name} is not available in the browser'); }`;
+      return [
+        `const fail = ${fail};`,
+        `const stub = new Proxy(fail, { get: () => fail });`,
+        ...names.map((k) => `export const ${k} = fail;`),
+        'export default stub;',
+      ].join('\n');
+    },
+  };
+}
+
+export default defineConfig({
+  root: here,
+  base: './',
+  plugins: [nodeStubs(), tokenizerAssets()],
+  resolve: { conditions: ['source', ...defaultClientConditions] },
+  build: {
+    outDir: resolve(here, 'dist/page'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 2048,
+  },
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
+});
