@@ -5,7 +5,11 @@ import { elementwise } from './elementwise.js';
 
 function expr(from: DType, to: DType): string {
   if (from === to) return 'x0';
-  if (to === 'bool') return from === 'float32' ? 'select(0u, 1u, x0 != 0.0)' : 'select(0u, 1u, x0 != 0i)';
+  // On the bits: NaN must give true, and shader compilers may fold NaN comparisons away.
+  if (to === 'bool')
+    return from === 'float32'
+      ? 'select(0u, 1u, (bitcast<u32>(x0) & 0x7fffffffu) != 0u)'
+      : 'select(0u, 1u, x0 != 0i)';
   if (to === 'float32') return 'f32(x0)';
   // to int32
   if (from === 'float32') return 'select(i32(trunc(x0)), 0i, x0 != x0)';

@@ -18,7 +18,9 @@ export function groupedTopK(b: WebGpuBackend, scores: TensorInfo, budgets: Tenso
 var<workgroup> sel: array<u32, 2>;
 var<workgroup> scan: array<u32, ${WG}>;
 fn key(x: f32) -> u32 {
-  let bits = bitcast<u32>(x);
+  // −0 and +0 are equal scores (a tie), so both map to the key of +0.
+  var bits = bitcast<u32>(x);
+  if ((bits & 0x7fffffffu) == 0u) { bits = 0u; }
   return select(bits ^ 0x80000000u, ~bits, (bits >> 31u) == 1u);
 }
 ${main(WG)}
