@@ -31,9 +31,20 @@ export function csrSddmm(
         const j = c - h * Tk;
         const qo = ((bi * H + h) * Tq + t) * D;
         const ko = ((bi * H + h) * Tk + j) * D;
-        let acc = 0;
-        for (let d = 0; d < D; d++) acc += qv[qo + d] * kv[ko + d];
-        out[zb + z] = acc * scale;
+        // four independent chains hide the add latency
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let d = 0;
+        for (; d + 3 < D; d += 4) {
+          a0 += qv[qo + d] * kv[ko + d];
+          a1 += qv[qo + d + 1] * kv[ko + d + 1];
+          a2 += qv[qo + d + 2] * kv[ko + d + 2];
+          a3 += qv[qo + d + 3] * kv[ko + d + 3];
+        }
+        for (; d < D; d++) a0 += qv[qo + d] * kv[ko + d];
+        out[zb + z] = (a0 + a1 + (a2 + a3)) * scale;
       }
     }
   }
