@@ -135,6 +135,35 @@ program
   .addOption(backendOpt())
   .action(async (o) => (await import('./commands/distill.js')).distillCommand(o));
 
+program
+  .command('attention-map')
+  .description(
+    'PNG pictures of one layer and head: exact attention, the SEA estimate (T×K and T×T), the mask, the sparse attention',
+  )
+  .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
+  .requiredOption('--text <text>', 'text to tokenize and run')
+  .requiredOption('--out <dir>', 'folder for the PNG files and a summary JSON')
+  .option('--layer <n>', 'layer (earlier layers run with exact attention)', (v) => Number.parseInt(v, 10), 0)
+  .option('--head <n>', 'head to draw', (v) => Number.parseInt(v, 10), 0)
+  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 4)
+  .option(
+    '--predictor-length <n>',
+    'SEA: compressed width K (ignored with trained SEA weights)',
+    (v) => Number.parseInt(v, 10),
+    64,
+  )
+  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .option(
+    '--seed <n>',
+    'seed for fresh SEA weights (layer L uses seed + L)',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option('--sea-weights <file>', 'safetensors file with model.decoder.layers.{i}.self_attn.sea.* weights')
+  .addOption(backendOpt())
+  .option('--json', 'print one JSON object instead of text')
+  .action(async (o) => (await import('./commands/attention_map.js')).attentionMapCommand(o));
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SeaError) {
     process.stderr.write(`sea: ${e.message}\n`);

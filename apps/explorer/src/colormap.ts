@@ -11,7 +11,7 @@ export type ColourScale = 'linear' | 'sqrt';
 /** Cells outside the causal triangle (key j > query t): no value exists there. */
 export const HIDDEN_RGB: Rgb = [230, 230, 230];
 
-// Polynomial fit of matplotlib's viridis (6th degree per channel); within ~1/255 of the table.
+// Polynomial fit of matplotlib's viridis (6th degree per channel); within 4/255 of the table.
 const C: readonly Rgb[] = [
   [0.2777273272234177, 0.005407344544966578, 0.3340998053353061],
   [0.1050930431085774, 1.404613529898575, 1.384590162594685],

@@ -109,13 +109,16 @@ export function glyph(ch: string): readonly number[] {
 }
 
 const REPLACE: Record<string, string> = {
-  ᵀ: 'T',
+  ᵀ: '^T',
   '…': '...',
-  '²': '2',
+  '²': '^2',
   '\u0302': '',
   '−': '-',
   '—': '-',
   '–': '-',
+  '≤': '<=',
+  '≥': '>=',
+  '’': "'",
 };
 
 /** The text with characters the font lacks spelled with ones it has. */

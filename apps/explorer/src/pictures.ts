@@ -214,12 +214,25 @@ export function cellSizeFor(rows: number, cols: number, target = 512): number {
   return Math.max(1, Math.min(16, Math.floor(target / Math.max(rows, cols))));
 }
 
+/** Cell size of a picture: T×T pictures set it; T×H keeps their height rather than growing wide cells. */
+export function pictureCell(p: MatrixPicture, target: number): number {
+  return cellSizeFor(p.rows, Math.max(p.rows, p.cols), target);
+}
+
 /**
  * A whole figure for a PNG file: title, caption, the matrix with its first and last row/column
  * numbers, the colour bar with tick labels, and what the grey cells mean.
  */
-export function figureImage(p: MatrixPicture, opts: { cell?: number; subtitle?: string } = {}): Rgba {
-  const cell = opts.cell ?? cellSizeFor(p.rows, p.cols);
+export interface Figure {
+  image: Rgba;
+  /** Where the matrix sits in the image, and its pixels per cell. */
+  x: number;
+  y: number;
+  cell: number;
+}
+
+export function figureImage(p: MatrixPicture, opts: { cell?: number; subtitle?: string } = {}): Figure {
+  const cell = opts.cell ?? pictureCell(p, 512);
   const heat = heatmapImage(p, cell);
   const pad = 16;
   const axisW = textWidth(String(p.rows - 1)) + 6;
@@ -271,5 +284,5 @@ export function figureImage(p: MatrixPicture, opts: { cell?: number; subtitle?: 
       [0, 0, 0],
     );
   }
-  return img;
+  return { image: img, x: x0, y: y0, cell };
 }

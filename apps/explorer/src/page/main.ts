@@ -8,11 +8,11 @@ import { type Backend, BackendUnavailableError } from '@sea/tensor';
 import { OptTokenizer } from '@sea/tokenizers';
 import { bundledModel, type ExplorerModel, modelFromFiles } from '../model.js';
 import {
-  cellSizeFor,
   colourBarImage,
   heatmapImage,
   legendTicks,
   type MatrixPicture,
+  pictureCell,
   picturesOf,
   scaleNote,
 } from '../pictures.js';
@@ -247,11 +247,11 @@ function drawPicture(p: MatrixPicture, maps: AttentionMaps): HTMLElement {
   const h3 = document.createElement('h3');
   h3.textContent = p.title;
   const sub = document.createElement('p');
+  sub.className = 'caption';
   sub.textContent = p.caption;
   cap.append(h3, sub);
 
-  // square T×T pictures set the size; T×H keeps their height instead of growing wide cells
-  const cell = cellSizeFor(p.rows, Math.max(p.rows, p.cols), 300);
+  const cell = pictureCell(p, 300);
   const heat = heatmapImage(p, cell);
   const canvas = document.createElement('canvas');
   canvas.className = 'heat';
@@ -369,6 +369,7 @@ function draw(): void {
   }
   els.summary.innerHTML = '';
   const p = document.createElement('p');
+  p.className = 'summary-line';
   p.textContent =
     `T = ${T} tokens · H = ${H} heads · D = ${D} · K = ${K} · k = ${k} · mask: ${nnz} keys ` +
     `(${(nnz / T).toFixed(1)} per row over all heads; exact attention uses ${dense}) · head ${head}: ` +
