@@ -48,6 +48,11 @@ export function encodePng(img: { width: number; height: number; data: Uint8Clamp
   return PNG.sync.write(png);
 }
 
+/** The line under each figure's title. */
+export function pictureSubtitle(random: boolean, layer: number, head: number, maps: AttentionMaps): string {
+  return `${random ? 'RANDOM WEIGHTS · ' : ''}layer ${layer} · head ${head} · T = ${maps.T} · K = ${maps.K} · k = ${maps.k} · ${maps.backend}`;
+}
+
 /** Reads the model folder (config.json, model.safetensors, optional vocab.json + merges.txt). */
 async function loadModel(dir: string, seaWeights: string | undefined) {
   const configPath = path.join(dir, 'config.json');
@@ -107,7 +112,7 @@ export async function runAttentionMap(
   }
   fs.mkdirSync(o.out, { recursive: true });
   const stem = `layer${o.layer}-head${o.head}`;
-  const subtitle = `${model.randomWeights ? 'RANDOM WEIGHTS · ' : ''}layer ${o.layer} · head ${o.head} · T = ${maps.T} · K = ${maps.K} · k = ${maps.k} · ${maps.backend}`;
+  const subtitle = pictureSubtitle(model.randomWeights, o.layer, o.head, maps);
   const files: string[] = [];
   for (const p of picturesOf(maps, o.head)) {
     const file = path.join(o.out, `${stem}-${p.id}.png`);
