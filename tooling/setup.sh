@@ -9,3 +9,5 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION"
 fi
 pnpm install --frozen-lockfile
 if [ -f tooling/setup-lavapipe.sh ]; then bash tooling/setup-lavapipe.sh; fi
+# Debian chromium for the explorer's headless browser test (root or CI only; without it the test skips and says why)
+if { [ "$(id -u)" = 0 ] || [ -n "${CI:-}" ]; } && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || echo "setup: chromium not installed; the explorer browser test will skip"; fi
