@@ -2,7 +2,7 @@
  * WebGPU benchmark: `pnpm --filter @sea/backend-webgpu bench [--quick] [--out DIR]`.
  *
  * 1. f32 matmul GFLOP/s for n³ up to 4096³, for each kernel (register-blocked vec4 without
- *    workgroup memory; workgroup-memory tiles 64×64, 64×128, 128×128), beside the limits: the CPU
+ *    workgroup memory; workgroup-memory tiles with vec4 loads and prefetch, and with scalar loads), beside the limits: the CPU
  *    backend's matmul measured in the same run (the peer), and on NVIDIA the fp32 numbers measured
  *    on this GPU kind (cuBLAS SGEMM 51 TFLOP/s; H100 SXM fp32 peak 67 TFLOP/s).
  * 2. Dense causal attention vs the SEA layer (sparse FlatCSR path) at the OPT-125m shape
@@ -60,6 +60,11 @@ const variants: [string, MatmulTuning][] = [
   ...Object.values(TILE_CONFIGS).map((t): [string, MatmulTuning] => [
     `tiled-${t.bm}x${t.bn}x${t.bk}`,
     { variant: 'tiled', tile: t },
+  ]),
+  // The same tiles with scalar global loads and no prefetch (the kernel for unaligned shapes).
+  ...[TILE_CONFIGS.medium, TILE_CONFIGS.large16].map((t): [string, MatmulTuning] => [
+    `scalar-${t.bm}x${t.bn}x${t.bk}`,
+    { variant: 'tiled', tile: t, scalarTiles: true },
   ]),
 ];
 const matmulRows: { n: number; kernel: string; seconds: number; gflops: number }[] = [];

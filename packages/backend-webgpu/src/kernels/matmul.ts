@@ -79,8 +79,16 @@ export function matmul(
   return b.out(out, outShape, 'float32');
 }
 
+/**
+ * Tile shape by output size, from the H100 measurements in bench/results (vec4 kernel):
+ * 128×128×16 reached 35.0 TFLOP/s at 4096³, 128×128×8 led at 2048³, 128×64×16 at 1024³.
+ */
 function pickTile(b: WebGpuBackend, M: number, N: number): TileConfig {
-  const big = TILE_CONFIGS.large;
-  const fits = big.bk * (big.bm + big.bn) * 4 <= b.maxWorkgroupStorage && !b.summary.isFallback;
-  return fits && M >= 512 && N >= 512 ? big : TILE_CONFIGS.medium;
+  if (b.summary.isFallback) return TILE_CONFIGS.medium;
+  const fits = (t: TileConfig) => t.bk * (t.bm + t.bn) * 4 <= b.maxWorkgroupStorage;
+  const s = Math.min(M, N);
+  if (s >= 3072 && fits(TILE_CONFIGS.large16)) return TILE_CONFIGS.large16;
+  if (s >= 1536) return TILE_CONFIGS.large;
+  if (s >= 768) return TILE_CONFIGS.tall;
+  return TILE_CONFIGS.medium;
 }
