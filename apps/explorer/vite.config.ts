@@ -94,6 +94,8 @@ export default defineConfig({
   base: './',
   plugins: [nodeStubs(), tokenizerAssets()],
   resolve: { conditions: ['source', ...defaultClientConditions] },
+  // scan only the page for dependencies (not a previous build under dist/)
+  optimizeDeps: { entries: ['index.html'] },
   build: {
     outDir: resolve(here, 'dist/page'),
     emptyOutDir: true,
