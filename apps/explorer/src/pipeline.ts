@@ -340,7 +340,11 @@ export class AttentionExplorer {
       const p = t + 2; // OPT's learned positions start at 2
       pos.set(posTable.subarray(p * C, p * C + C), t * C);
     }
-    let h = await this.step(`embeddings + layers 0…${layer - 1} (exact)`, steps, async () => {
+    const prefixName =
+      layer === 0
+        ? 'embeddings'
+        : `embeddings + ${layer === 1 ? 'layer 0' : `layers 0…${layer - 1}`} (exact attention)`;
+    let h = await this.step(prefixName, steps, async () => {
       let x = tidy(() => {
         const e = tensor(tok, [1, T, E], { backend });
         const pin = this.optional('project_in.weight');
@@ -366,7 +370,6 @@ export class AttentionExplorer {
       mask.dispose();
       return x;
     });
-    if (steps[0].step.endsWith('0…-1 (exact)')) steps[0].step = 'embeddings';
     const qkv = await this.step(`q, k, v projections (layer ${layer})`, steps, () =>
       tidy(() => qkvOf(h, layer)),
     );
