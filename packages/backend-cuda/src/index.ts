@@ -12,3 +12,4 @@ export { DeviceError } from '@sea/tensor';
 export { CUDA_CONFORMANCE_OPTIONS } from './conformance_options.js';
 export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_backend.js';
 export { bucketOf, CudaBuffer } from './memory.js';
+export { compileKernelSource, KERNEL_DIR } from './modules.js';

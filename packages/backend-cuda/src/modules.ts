@@ -2,8 +2,9 @@
  * Kernel modules: one CUDA C source per primitive family under `kernels/`, loaded at first use.
  * Order of preference: a prebuilt fatbin beside the source whose recorded source hash matches
  * (`<family>.sm_XY.fatbin` + `.sha256`, built by scripts/build-fatbin.sh), then the on-disk NVRTC
- * cache (keyed by source hash, arch, NVRTC version and options), then NVRTC itself. A compile error
- * becomes a DeviceError carrying the NVRTC log.
+ * cache (keyed by source hash, arch, NVRTC version and options; SEA_CUDA_CACHE names the folder), then
+ * NVRTC itself. SEA_CUDA_PREBUILT=0 ignores the fatbins. A compile error becomes a DeviceError
+ * carrying the NVRTC log.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -67,7 +68,9 @@ export class ModuleLoader {
     let origin: ModuleSourceInfo['origin'] = 'fatbin';
     const fat = path.join(KERNEL_DIR, `${family}.sm_${this.sm}.fatbin`);
     try {
-      if (fs.readFileSync(`${fat}.sha256`, 'utf8').trim() === hash) image = fs.readFileSync(fat);
+      if (process.env.SEA_CUDA_PREBUILT !== '0' && fs.readFileSync(`${fat}.sha256`, 'utf8').trim() === hash) {
+        image = fs.readFileSync(fat);
+      }
     } catch {}
     if (!image)
       image = this.#compileCached(family, src, hash, (o) => {
@@ -151,4 +154,15 @@ export function compile(api: NvrtcApi, src: string, name: string, arch: string):
   } finally {
     api.nvrtcDestroyProgram(prog);
   }
+}
+
+/** Compiles a CUDA C source with NVRTC (loaded on demand) to a CUBIN for `arch` (e.g. 'sm_90'). */
+export function compileKernelSource(src: string, name: string, arch: string): Buffer {
+  let nv: ReturnType<typeof loadNvrtc>;
+  try {
+    nv = loadNvrtc();
+  } catch (e) {
+    throw new DeviceError(`cannot compile ${name}: ${(e as Error).message}`);
+  }
+  return compile(nv.api, src, name, arch);
 }

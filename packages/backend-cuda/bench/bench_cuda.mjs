@@ -1,0 +1,315 @@
+// Benchmarks of the CUDA backend on the GPU machine (plain Node over the built packages; see
+// tooling/device/run-cuda.sh). Each number stands beside its peer (tooling/reference/bench_torch.py,
+// same shapes, same device) and the physical limit from rates measured here first:
+//   - device rates: device-to-device copy bandwidth, cuBLAS fp32 SGEMM rate;
+//   - the SEA layer (SeaAttention, OPT-125m shape H=12, D=64, K=256, k=64, nbf 8) at T = 1k … 32k:
+//     latency and peak memory, plus a per-stage breakdown of the sparse routines;
+//   - a full OPT-125m-shaped forward (random weights, T=2048): tokens/s, dense and SEA attention.
+// Writes $OUT/cuda-bench.json and prints a table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createCudaBackend } from '@sea/backend-cuda';
+import * as sea from '@sea/tensor';
+
+const OUT = process.env.OUT;
+const TS = (process.env.SEA_BENCH_T ?? '1024,2048,4096,8192,16384,32768').split(',').map(Number);
+const R = {
+  date: new Date().toISOString(),
+  node: process.version,
+  host: os.hostname(),
+  rates: {},
+  sea: [],
+  stages: [],
+  opt: [],
+  errors: [],
+};
+const log = (...a) => console.log(...a);
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const save = () => OUT && fs.writeFileSync(path.join(OUT, 'cuda-bench.json'), JSON.stringify(R, null, 1));
+
+const b = createCudaBackend();
+sea.useBackend(b);
+R.device = b.device;
+log(`device: ${b.device.name} (sm ${b.device.computeCapability}, ${b.device.multiprocessors} SMs)`);
+const rng = new sea.Rng(7);
+const randn = (shape, scale = 1) => {
+  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  rng.fillNormal(a, 0, scale);
+  return sea.tensor(a, shape);
+};
+const randu = (shape, lo = 0, hi = 1) => {
+  const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  rng.fillUniform(a, lo, hi);
+  return sea.tensor(a, shape);
+};
+async function wall(fn, reps, warm = 1) {
+  for (let i = 0; i < warm; i++) await fn();
+  await b.sync();
+  const ts = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    await b.sync();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+async function section(name, body) {
+  try {
+    await body();
+  } catch (e) {
+    R.errors.push({ section: name, error: String(e?.stack ?? e) });
+    log(`!! ${name}: ${e?.stack ?? e}`);
+  }
+  save();
+}
+
+// ---------------------------------------------------------------- device rates
+await section('rates', async () => {
+  const n = 256 << 20; // 1 GiB of float32... as bytes: 256 Mi elements
+  const src = b.alloc(n * 4);
+  const dst = b.alloc(n * 4);
+  b.copyDtoD(dst.ptr, src.ptr, n * 4);
+  const ms = median(Array.from({ length: 5 }, () => b.timeMs(() => b.copyDtoD(dst.ptr, src.ptr, n * 4))));
+  b.free(src);
+  b.free(dst);
+  R.rates.copyGBps = (2 * n * 4) / (ms / 1e3) / 1e9;
+  const S = 4096;
+  const A = randn([S, S]);
+  const B = randn([S, S]);
+  sea.matmul(A, B).dispose();
+  await b.sync();
+  const mm = median(Array.from({ length: 5 }, () => b.timeMs(() => sea.matmul(A, B).dispose())));
+  R.rates.sgemmTflops = (2 * S ** 3) / (mm / 1e3) / 1e12;
+  A.dispose();
+  B.dispose();
+  log(
+    `rates: copy ${R.rates.copyGBps.toFixed(0)} GB/s (read+write), cuBLAS SGEMM ${R.rates.sgemmTflops.toFixed(1)} TFLOP/s`,
+  );
+});
+const BW = () => (R.rates.copyGBps ?? 3000) * 1e9;
+const FL = () => (R.rates.sgemmTflops ?? 50) * 1e12;
+
+// ---------------------------------------------------------------- SEA routines at the SEA shapes
+const H = 12;
+const D = 64;
+const K = 256;
+const k = 64;
+const m = 33; // ⌊64·ln 64 / 8⌋
+function causalBudgets(T) {
+  const out = new Int32Array(T);
+  for (let t = 0; t < T; t++) {
+    const x = (H * k * K) / (t + 1);
+    let r = Math.round(x);
+    if (r - x === 0.5 && r % 2 !== 0) r -= 1; // half to even
+    out[t] = Math.min(Math.max(r, 1), H * K);
+  }
+  return out;
+}
+for (const T of TS) {
+  await section(`stages T=${T}`, async () => {
+    const q = randn([1, H, T, D], 0.125);
+    const kk = randn([1, H, T, D]);
+    const v = randn([1, H, T, D]);
+    const qf = randu([1, H, T, m]);
+    const kf = randu([1, H, T, m]);
+    const v2 = randn([1, H, T, 2 * D]);
+    const scores = randu([T, H * K]);
+    const budgets = sea.tensor(causalBudgets(T), [T], { dtype: 'int32' });
+    const rowLen = sea.tensor(
+      Int32Array.from({ length: T }, (_, t) => t + 1),
+      [1, T],
+      { dtype: 'int32' },
+    );
+    const rowScale = randu([1, H, T], 0.5, 1);
+    const st = {};
+    const gpu = (name, fn) => {
+      const xs = [];
+      let out = null;
+      for (let i = 0; i < 4; i++) {
+        if (out) b.free(out.dataId);
+        let o = null;
+        const ms = b.timeMs(() => {
+          o = fn();
+        });
+        out = o;
+        if (i > 0) xs.push(ms);
+      }
+      st[name] = median(xs);
+      return out;
+    };
+    gpu('performerPrefixSum', () => b.performerPrefixSum(qf, kf, v2, { eps: 1e-6 }));
+    const mask = gpu('groupedTopK', () => b.groupedTopK(scores, budgets));
+    const maskInfo = { dataId: mask.dataId, shape: [1, T, H, K], dtype: 'bool' };
+    let csr = null;
+    const sts = [];
+    for (let i = 0; i < 4; i++) {
+      if (csr) {
+        b.free(csr.crow.dataId);
+        b.free(csr.col.dataId);
+      }
+      await b.sync();
+      const t0 = performance.now();
+      csr = await b.stretchToCsr(maskInfo, rowLen, { k, keys: T });
+      await b.sync();
+      if (i > 0) sts.push(performance.now() - t0);
+    }
+    st.stretchToCsr_wall = median(sts);
+    const nnz = csr.nnz[0];
+    const val = gpu('csrSddmm', () => b.csrSddmm(csr, q, kk, 1));
+    const p = gpu('csrSoftmax', () => b.csrSoftmax(csr, val, rowScale));
+    const out = gpu('csrSpmm', () => b.csrSpmm(csr, p, v));
+    for (const x of [mask, val, p, out, csr.crow, csr.col]) b.free(x.dataId);
+    for (const x of [q, kk, v, qf, kf, v2, scores, budgets, rowLen, rowScale]) x.dispose();
+    // limits: SDDMM + SpMM read q/k/v rows once and col/val once each (4·nnz·D FLOPs)
+    const sddmmBytes = 4 * (2 * T * H * D) + 8 * nnz + 4 * (T + 1);
+    const spmmBytes = 4 * (2 * T * H * D) + 8 * nnz + 4 * (T + 1);
+    const row = {
+      T,
+      nnz,
+      ms: st,
+      limits_ms: {
+        csrSddmm: Math.max(sddmmBytes / BW(), (2 * nnz * D) / FL()) * 1e3,
+        csrSpmm: Math.max(spmmBytes / BW(), (2 * nnz * D) / FL()) * 1e3,
+        csrSoftmax: (((4 * 2 + 4 + 4) * nnz) / BW()) * 1e3,
+        groupedTopK: ((T * H * K * 5) / BW()) * 1e3,
+        performerPrefixSum: ((4 * (2 * T * H * m + 2 * T * H * 2 * D)) / BW()) * 1e3,
+      },
+    };
+    R.stages.push(row);
+    log(
+      `stages T=${T} nnz=${nnz}: ${Object.entries(st)
+        .map(([n, x]) => `${n} ${x.toFixed(3)}`)
+        .join(', ')} ms`,
+    );
+  });
+}
+
+// ---------------------------------------------------------------- SeaAttention layer
+let SeaAttention = null;
+try {
+  ({ SeaAttention } = await import('@sea/sparse-attention'));
+} catch (e) {
+  R.errors.push({ section: 'import @sea/sparse-attention', error: String(e) });
+}
+if (SeaAttention) {
+  for (const T of TS) {
+    await section(`SeaAttention T=${T}`, async () => {
+      const layer = SeaAttention.create(
+        { causal: true, heads: H, headDim: D, predictorLength: K, k, nbFeatureFactor: 8, maxPositions: T },
+        { seed: 1, backend: b },
+      );
+      const q = randn([1, H, T, D], 0.125);
+      const kk = randn([1, H, T, D]);
+      const v = randn([1, H, T, D]);
+      await b.sync();
+      const base = b.memory().bytes;
+      b.resetPeak();
+      const run = async () => {
+        const o = await layer.forward(q, kk, v);
+        o.context.dispose();
+      };
+      const ms = await wall(run, T >= 16384 ? 3 : 5);
+      const peak = b.memory().peakBytes;
+      q.dispose();
+      kk.dispose();
+      v.dispose();
+      layer.dispose();
+      const nnzApprox = T * H * k;
+      const row = {
+        T,
+        ms,
+        peakBytesAboveInputs: peak - base,
+        limit_ms:
+          Math.max((16 * T * H * D + T * H * K + 8 * nnzApprox) / BW(), (4 * nnzApprox * D) / FL()) * 1e3,
+      };
+      R.sea.push(row);
+      log(
+        `SeaAttention T=${T}: ${ms.toFixed(2)} ms, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB`,
+      );
+    });
+  }
+}
+
+// ---------------------------------------------------------------- OPT-125m-shaped forward
+let opt = null;
+try {
+  opt = await import('@sea/opt');
+} catch (e) {
+  R.errors.push({ section: 'import @sea/opt', error: String(e) });
+}
+if (opt && process.env.SEA_BENCH_OPT !== '0') {
+  await section('OPT-125m forward', async () => {
+    const T = 2048;
+    const raw = {
+      model_type: 'opt',
+      vocab_size: 50272,
+      hidden_size: 768,
+      word_embed_proj_dim: 768,
+      num_hidden_layers: 12,
+      num_attention_heads: 12,
+      ffn_dim: 3072,
+      max_position_embeddings: 2048,
+      do_layer_norm_before: true,
+      activation_function: 'relu',
+      enable_bias: true,
+      layer_norm_elementwise_affine: true,
+      tie_word_embeddings: true,
+      pad_token_id: 1,
+      bos_token_id: 2,
+      eos_token_id: 2,
+      torch_dtype: 'float32',
+    };
+    const config = opt.parseOptConfig(raw);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-opt125m-'));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw));
+    const tensors = {};
+    let params = 0;
+    for (const s of opt.optWeightSpecs(config, 'model.')) {
+      if (s.optional) continue;
+      const data = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
+      if (s.name.includes('layer_norm') && s.name.endsWith('weight')) data.fill(1);
+      else if (!s.name.endsWith('bias')) rng.fillNormal(data, 0, 0.02);
+      tensors[s.name] = { dtype: 'float32', shape: [...s.shape], data };
+      params += data.length;
+    }
+    await sea.writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+    const ids = Int32Array.from({ length: T }, (_, i) => 2 + ((i * 7919) % 50000));
+    const layers = 12;
+    const flops =
+      2 * (params - 50272 * 768 - 2050 * 768) * T + 2 * T * 768 * 50272 + layers * 2 * T * T * 768; // causal QK+PV halves
+    for (const attention of ['dense', 'sea']) {
+      await section(`OPT forward ${attention}`, async () => {
+        const model = await opt.OptForCausalLM.load(dir, {
+          backend: b,
+          attention,
+          seaConfig: { maxPositions: 2048 },
+        });
+        await b.sync();
+        const base = b.memory().bytes;
+        b.resetPeak();
+        const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
+        const row = {
+          attention,
+          T,
+          ms,
+          tokensPerS: T / (ms / 1e3),
+          peakBytesAboveWeights: b.memory().peakBytes - base,
+          parameters: params,
+          limit_ms: (flops / FL()) * 1e3,
+        };
+        model.dispose?.();
+        R.opt.push(row);
+        log(`OPT-125m ${attention} T=${T}: ${ms.toFixed(1)} ms = ${row.tokensPerS.toFixed(0)} tokens/s`);
+      });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+R.modules = b.modules.loaded;
+R.memoryAtEnd = b.memory();
+save();
+log(JSON.stringify({ rates: R.rates, sea: R.sea, opt: R.opt, errors: R.errors.length }, null, 1));
+b.destroy();

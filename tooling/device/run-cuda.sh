@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the repository root, with .device/cuda carried (tooling/device/pack-cuda.sh):
+#   1. the shared conformance suite on the CUDA backend, kernels compiled by NVRTC (fatbins ignored),
+#      plus the backend's own checks (compile error, out of memory, disk cache);
+#   2. the peers: tooling/reference/bench_torch.py (torch SDPA, HF OPT);
+#   3. the CUDA benchmarks (prebuilt sm_90 fatbins).
+# Writes $OUT/cuda-run.log, cuda-conformance.json, torch-bench.json, cuda-bench.json.
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+P="$ROOT/.device/cuda"
+OUTD="${OUT:-/tmp/sea-cuda-out}"
+mkdir -p "$OUTD"
+export OUT="$OUTD"
+exec > >(tee "$OUTD/cuda-run.log") 2>&1
+echo "== machine: $(uname -srm); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+TARBALL="$(ls "$P"/node-*-linux-x64.tar.xz | head -1)"
+NODE_DIR=/tmp/sea-node
+if [ ! -x "$NODE_DIR/node/bin/node" ]; then
+  mkdir -p "$NODE_DIR"
+  if command -v xz >/dev/null; then tar -xJf "$TARBALL" -C "$NODE_DIR"
+  else python3 -c 'import sys,tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$TARBALL" "$NODE_DIR"; fi
+fi
+NODE="$NODE_DIR/node/bin/node"
+echo "node: $("$NODE" --version)"
+EXTRA="$(python3 -c 'import glob,os,site
+d=[]
+for sp in site.getsitepackages()+[site.getusersitepackages()]:
+    for x in sorted(glob.glob(os.path.join(sp,"nvidia","*","lib"))):
+        d.append(x)
+print(":".join(d))' 2>/dev/null)"
+[ -n "$EXTRA" ] && export LD_LIBRARY_PATH="$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export SEA_CUDA_CACHE=/tmp/sea-cuda-cache
+START=$(date +%s)
+
+echo "== 1. conformance (NVRTC)"
+SEA_CUDA_PREBUILT=0 timeout "${SEA_CONF_TIMEOUT:-200}" "$NODE" "$P/run-conformance.mjs" | grep -v '^SKIP' 
+echo "conformance exit: ${PIPESTATUS[0]} after $(( $(date +%s) - START )) s"
+
+echo "== 2. peers (torch)"
+PYTHONUNBUFFERED=1 timeout "${SEA_TORCH_TIMEOUT:-150}" python3 "$ROOT/tooling/reference/bench_torch.py"
+echo "torch exit: $? after $(( $(date +%s) - START )) s"
+
+echo "== 3. CUDA benchmarks (fatbin)"
+LEFT=$(( ${SEA_TOTAL_S:-570} - ($(date +%s) - START) ))
+timeout "$LEFT" "$NODE" "$P/bench_cuda.mjs"
+echo "bench exit: $? after $(( $(date +%s) - START )) s"
