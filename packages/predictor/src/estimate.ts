@@ -66,7 +66,8 @@ export function estimateAttention(
         `estimateAttention: expected ${n} of shape [${B},${s.H},${T},${s.D}], got ${fmt(t.shape)}`,
       );
     }
-    if (t.dtype !== 'float32')
+    // float64 (with float64 weights) is accepted for gradient checks
+    if (t.dtype !== 'float32' && t.dtype !== 'float64')
       throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
   }
   if (

@@ -72,7 +72,7 @@ export function positionCode(
     const backend = table.backend;
     return tidy(() => {
       const p = slice(table, [0, 0], [T, s.D]).reshape([1, 1, T, s.D]);
-      const v = mul(p, ones([B, s.H, 1, 1], { backend }));
+      const v = mul(p, ones([B, s.H, 1, 1], { backend, dtype: table.dtype }));
       return keyValid ? where(keyValid.reshape([B, 1, T, 1]), v, 0) : v;
     });
   }

@@ -66,8 +66,12 @@ export function initPredictorWeights(config: PredictorConfig, opts: PredictorIni
   return out;
 }
 
-/** Throws, naming the weight, unless `weights` holds every predictor weight with its shape, float32. */
+/**
+ * Throws, naming the weight, unless `weights` holds every predictor weight with its shape, float32
+ * (or all float64, for gradient checks).
+ */
 export function checkPredictorWeights(config: PredictorConfig, weights: PredictorWeights): void {
+  let dtype: string | undefined;
   for (const spec of predictorWeightSpecs(config)) {
     const w = weights[spec.name];
     if (!w)
@@ -79,8 +83,9 @@ export function checkPredictorWeights(config: PredictorConfig, weights: Predicto
         `predictor: expected weight '${spec.name}' of shape ${fmt(spec.shape)}, got ${fmt(w.shape)}`,
       );
     }
-    if (w.dtype !== 'float32')
+    if ((w.dtype !== 'float32' && w.dtype !== 'float64') || (dtype !== undefined && w.dtype !== dtype))
       throw new DTypeError(`predictor: weight '${spec.name}' must be float32, got ${w.dtype}`);
+    dtype = w.dtype;
   }
 }
 

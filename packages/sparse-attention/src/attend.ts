@@ -11,9 +11,9 @@ import {
   stretchToDense,
   type TopKMode,
 } from '@sea/mask';
-import type { CsrMatrix, Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import type { AttentionPath } from './types.js';
+import { type CsrMatrix, fmt, ShapeError, type Tensor } from '@sea/tensor';
+import type { AttentionPath, SeaTrainingOutputs } from './types.js';
 
 export interface AttendOptions {
   causal: boolean;
@@ -87,7 +87,7 @@ export async function globalContext(
         const count = sea.tensor(
           Float32Array.from({ length: T }, (_, t) => t + 1),
           [1, 1, T, 1],
-          { backend },
+          { backend, dtype: v.dtype },
         );
         return sea.div(sea.cumsum(vz, 2), count);
       });
@@ -186,4 +186,103 @@ export async function attendWithEstimate(
   local.dispose();
   cAvg.dispose();
   return mask ? { context, mask } : { context };
+}
+
+/** Additive mask [B,1,T,T] (0 visible, FP_MIN not): key j < L_b, and j ≤ t when causal. */
+function visibleKeysMask(
+  B: number,
+  T: number,
+  causal: boolean,
+  lengths: ArrayLike<number> | undefined,
+  dtype: sea.DType,
+  backend: sea.Backend,
+): Tensor {
+  const m = new Float64Array(B * T * T);
+  for (let b = 0; b < B; b++) {
+    const L = lengths ? lengths[b] : T;
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * T;
+      for (let j = 0; j < T; j++) if (j >= L || (causal && j > t)) m[row + j] = FP_MIN;
+    }
+  }
+  return sea.tensor(m, [B, 1, T, T], { dtype, backend });
+}
+
+/**
+ * The dense path with the outputs the per-layer distillation loss needs (spec §9a): the same
+ * selection, sparse softmax, C_avg and mix as {@link attendWithEstimate}'s dense path, plus Â↑
+ * (the logits stretched to T×T), S = Q·Kᵀ·scale, the visibility mask and the keep mask. Everything
+ * differentiable is @sea/tensor ops; the selection (top-k, stretch of the cell mask) is bool and so
+ * never differentiated. `fixedMask` (bool [B,H,T,T]) replaces the selection.
+ */
+export async function attendTraining(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  est: EstimateTensors & { logits: Tensor },
+  opts: Omit<AttendOptions, 'path' | 'returnMask'> & { fixedMask?: Tensor },
+): Promise<{ context: Tensor; training: SeaTrainingOutputs }> {
+  const [B, H, T, D] = q.shape;
+  const backend = q.backend;
+  const dtype = q.dtype;
+  const rowLen = rowLengthArray(B, T, opts.causal, opts.lengths);
+  let keep: Tensor;
+  if (opts.fixedMask) {
+    const f = opts.fixedMask;
+    if (f.dtype !== 'bool' || f.rank !== 4 || f.shape.some((d, i) => d !== [B, H, T, T][i])) {
+      throw new ShapeError(
+        `SeaAttention.forward: expected fixedMask bool [${B},${H},${T},${T}], got ${f.dtype} ${fmt(f.shape)}`,
+      );
+    }
+    keep = sea.wrap(f.backend, f);
+  } else {
+    const cellMask = groupedTopK(est.probs, {
+      mode: opts.topkMode,
+      k: opts.k,
+      causal: opts.causal,
+      lengths: opts.lengths,
+      layout: 'bhtk',
+    });
+    try {
+      keep = await stretchToDense(cellMask, rowLen, { keys: T });
+    } finally {
+      cellMask.dispose();
+    }
+  }
+  const made: Tensor[] = [keep];
+  try {
+    const stretched = await stretchEstimate(est.logits, rowLen, { keys: T, fill: FP_MIN });
+    made.push(stretched);
+    const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
+    made.push(cAvg);
+    const logitMask = visibleKeysMask(B, T, opts.causal, opts.lengths, dtype, backend);
+    made.push(logitMask);
+    const out = sea.tidy(() => {
+      const studentScores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
+      const additive = sea.where(keep, sea.scalar(0, { dtype, backend }), FP_MIN);
+      // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
+      const probs = sea.where(keep, sea.softmax(studentScores, additive), 0);
+      const local = sea.matmul(sea.mul(probs, est.sProb.reshape([B, H, T, 1])), v);
+      const sMix = est.sMix.reshape([B, H, T, 1]);
+      const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(1, sMix), cAvg));
+      const context = sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
+      return { context, studentScores };
+    });
+    cAvg.dispose();
+    return {
+      context: out.context,
+      training: {
+        estimateLogits: est.logits,
+        estimateLogitsStretched: stretched,
+        studentScores: out.studentScores,
+        logitMask,
+        mask: keep,
+        sProb: est.sProb,
+        sMix: est.sMix,
+      },
+    };
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
 }

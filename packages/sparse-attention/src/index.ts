@@ -21,4 +21,10 @@ export {
   createAttention,
 } from './factory.js';
 export { SeaAttention, type SeaInitOptions } from './sea_attention.js';
-export type { AttentionForwardOptions, AttentionModule, AttentionOutput, AttentionPath } from './types.js';
+export type {
+  AttentionForwardOptions,
+  AttentionModule,
+  AttentionOutput,
+  AttentionPath,
+  SeaTrainingOutputs,
+} from './types.js';

@@ -13,7 +13,7 @@ import {
 } from '@sea/predictor';
 import * as sea from '@sea/tensor';
 import { type Backend, DTypeError, fmt, Rng, ShapeError, type Tensor } from '@sea/tensor';
-import { attendWithEstimate, estimateProbs } from './attend.js';
+import { attendTraining, attendWithEstimate, estimateProbs } from './attend.js';
 import {
   predictorConfig,
   type ResolvedSeaConfig,
@@ -116,14 +116,22 @@ export class SeaAttention implements AttentionModule {
     const path = opts.path ?? c.path;
     if (path !== 'sparse' && path !== 'dense')
       throw new RangeError(`SeaAttention.forward: path must be 'sparse' or 'dense', got '${path}'`);
+    const weights = opts.weights ? this.checkOverride(opts.weights) : this.weights;
+    if (opts.returnTraining && path !== 'dense') {
+      throw new RangeError("SeaAttention.forward: returnTraining needs path 'dense' (the training path)");
+    }
+    if (opts.fixedMask && !opts.returnTraining) {
+      throw new RangeError('SeaAttention.forward: fixedMask is used only with returnTraining');
+    }
     const lengths = opts.keyValid ? await validLengths(opts.keyValid) : undefined;
-    const est = estimateAttention(predictorConfig(c), this.weights, {
+    const est = estimateAttention(predictorConfig(c), weights, {
       q,
       k,
       v,
-      projection: this.weights[PROJECTION_WEIGHT],
+      projection: weights[PROJECTION_WEIGHT],
       keyValid: opts.keyValid,
     });
+    if (opts.returnTraining) return this.forwardTraining(q, k, v, est, lengths, opts);
     let probs: Tensor | undefined;
     try {
       probs = estimateProbs(est.logits, lengths);
@@ -154,6 +162,68 @@ export class SeaAttention implements AttentionModule {
       est.logits.dispose();
       est.sProb.dispose();
       est.sMix.dispose();
+      probs?.dispose();
+    }
+  }
+
+  /** Names and shapes of per-call weights must match the layer's own. */
+  private checkOverride(w: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
+    for (const [name, own] of Object.entries(this.weights)) {
+      const t = w[name];
+      if (!t)
+        throw new ShapeError(`SeaAttention.forward: weights override lacks '${name}' ${fmt(own.shape)}`);
+      if (t.rank !== own.rank || t.shape.some((d, i) => d !== own.shape[i])) {
+        throw new ShapeError(
+          `SeaAttention.forward: weights override '${name}' has shape ${fmt(t.shape)}, expected ${fmt(own.shape)}`,
+        );
+      }
+    }
+    for (const name of Object.keys(w)) {
+      if (!(name in this.weights)) throw new ShapeError(`SeaAttention.forward: unexpected weight '${name}'`);
+    }
+    return { ...w };
+  }
+
+  /** The dense path with the spec §9a training outputs (Â↑, S, masks); see AttentionForwardOptions.returnTraining. */
+  private async forwardTraining(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    est: { logits: Tensor; sProb: Tensor; sMix: Tensor },
+    lengths: Int32Array | undefined,
+    opts: AttentionForwardOptions,
+  ): Promise<AttentionOutput> {
+    const c = this.config;
+    let probs: Tensor | undefined;
+    try {
+      probs = estimateProbs(est.logits, lengths);
+      const res = await attendTraining(
+        q,
+        k,
+        v,
+        { logits: est.logits, probs, sProb: est.sProb, sMix: est.sMix },
+        {
+          causal: c.causal,
+          k: c.k,
+          topkMode: c.topkMode,
+          scoreScale: c.scoreScale,
+          lengths,
+          fixedMask: opts.fixedMask,
+        },
+      );
+      const out: AttentionOutput = { context: res.context, training: res.training };
+      if (opts.returnMask) out.mask = sea.wrap(res.training.mask.backend, res.training.mask);
+      if (opts.returnEstimate) {
+        out.estimate = probs;
+        probs = undefined;
+      }
+      return out;
+    } catch (e) {
+      est.logits.dispose();
+      est.sProb.dispose();
+      est.sMix.dispose();
+      throw e;
+    } finally {
       probs?.dispose();
     }
   }

@@ -12,6 +12,39 @@ export interface AttentionForwardOptions {
   returnEstimate?: boolean;
   /** SEA only: also return the attention mask (CsrMatrix on the sparse path, bool [B,H,T,T] on the dense path). */
   returnMask?: boolean;
+  /**
+   * SEA only, dense path: also return what the per-layer distillation loss needs (spec §9a) in
+   * `training`. Every differentiable output is built from @sea/tensor ops, so a gradient tape sees it.
+   */
+  returnTraining?: boolean;
+  /**
+   * SEA only, with `returnTraining`: use this keep mask (bool [B,H,T,T], e.g. an earlier
+   * `training.mask`) instead of selecting one, so the mask can be held fixed (gradient checks).
+   */
+  fixedMask?: Tensor;
+  /**
+   * SEA only: use these weights (same names and shapes as the layer's `weights`) instead of the
+   * layer's own for this call, e.g. a trainer's current parameters. float64 weights with float64
+   * q, k, v are accepted (gradient checks).
+   */
+  weights?: Readonly<Record<string, Tensor>>;
+}
+
+/** The dense path's training outputs (spec §9a), all [B,H,T,T] unless noted; the caller disposes them. */
+export interface SeaTrainingOutputs {
+  /** Â logits [B,H,T,K] (before the softmax over K). */
+  estimateLogits: Tensor;
+  /** Â↑: the logits stretched to T×T with the §6 cell map; FP_MIN past each row's visible keys. */
+  estimateLogitsStretched: Tensor;
+  /** S = Q·Kᵀ·scoreScale, unmasked (combine with `logitMask`). */
+  studentScores: Tensor;
+  /** Additive mask [B,1,T,T]: 0 where key j is visible to row t (causal, key padding), FP_MIN elsewhere. */
+  logitMask: Tensor;
+  /** The selected keys, bool [B,H,T,T] (not differentiated; pass back as `fixedMask` to hold it fixed). */
+  mask: Tensor;
+  /** s_prob and s_mix [B,H,T]. */
+  sProb: Tensor;
+  sMix: Tensor;
 }
 
 export interface AttentionOutput {
@@ -19,6 +52,8 @@ export interface AttentionOutput {
   context: Tensor;
   estimate?: Tensor;
   mask?: CsrMatrix | Tensor;
+  /** SEA dense path with `returnTraining`; `context` is then the mixed C_sea before out_proj. */
+  training?: SeaTrainingOutputs;
 }
 
 export interface AttentionModule {

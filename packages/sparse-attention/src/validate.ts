@@ -17,7 +17,9 @@ export function checkQkv(
     if (t.rank !== 4 || t.shape[1] !== heads || t.shape[3] !== headDim) {
       throw new ShapeError(`${op}: expected ${n} of shape [B,${heads},T,${headDim}], got ${fmt(t.shape)}`);
     }
-    if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${n} must be float32, got ${t.dtype}`);
+    // float64 (training gradient checks) needs q, k, v of one dtype
+    if ((t.dtype !== 'float32' && t.dtype !== 'float64') || t.dtype !== q.dtype)
+      throw new DTypeError(`${op}: ${n} must be float32, got ${t.dtype}`);
   }
   if (
     q.shape[0] !== k.shape[0] ||
