@@ -11,11 +11,14 @@ export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } fro
 export { ModelInputError, ModelLoadError } from './errors.js';
 export type { IdsInput } from './inputs.js';
 export {
+  OPT_FP_MIN,
   OPT_POSITION_OFFSET,
   OPT_SEA_DEFAULTS,
   OptForCausalLM,
   type OptForwardOptions,
+  type OptLayerCapture,
   type OptLoadOptions,
   type OptOutput,
   optWeightSpecs,
+  seaParameterName,
 } from './model.js';

@@ -5,6 +5,9 @@
  * counted from the attention mask (so left padding works), tied or separate LM head, biases and
  * LayerNorm affine parameters on or off.
  */
+
+import { PROJECTION_WEIGHT } from '@sea/linear-attention';
+import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   type Checkpoint,
@@ -15,6 +18,7 @@ import {
   geluTanh,
   layerNorm,
   linear,
+  matmul,
   mul,
   relu,
   sigmoid,
@@ -23,6 +27,7 @@ import {
   tensor,
   add as tensorAdd,
   transpose,
+  wrap,
 } from '@sea/tensor';
 import {
   type AttentionChoice,
@@ -68,6 +73,27 @@ export interface OptForwardOptions {
   shape?: readonly [number, number];
   /** Return Hugging Face's `hidden_states`: the embeddings, the input of every later layer, the final output. */
   outputHiddenStates?: boolean;
+  /**
+   * Use these tensors instead of the model's own, by the names of {@link OptForCausalLM.parameters}
+   * and {@link OptForCausalLM.buffers} (e.g. a trainer's current parameters; any subset).
+   */
+  parameters?: ReadonlyMap<string, Tensor>;
+  /**
+   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * context before out_proj; dense layers (the teacher) also their masked attention logits
+   * q·kᵀ + mask; SEA layers run their dense path with `returnTraining` (Â↑, S, masks).
+   */
+  captureAttention?: boolean;
+}
+
+/** One layer's captured attention (OptForwardOptions.captureAttention); the caller disposes the tensors. */
+export interface OptLayerCapture {
+  /** Per-head context before out_proj [B, T, H·D] (SEA: the mixed C_sea). */
+  context: Tensor;
+  /** Dense layers: q·kᵀ + mask [B, H, T, T] (q pre-scaled by D^-1/2; mask 0 / FP_MIN, causal + padding). */
+  logits?: Tensor;
+  /** SEA layers: the dense path's training outputs. */
+  training?: SeaTrainingOutputs;
 }
 
 export interface OptOutput {
@@ -75,7 +101,18 @@ export interface OptOutput {
   logits: Tensor;
   /** numHiddenLayers + 1 tensors (see OptForwardOptions.outputHiddenStates); the caller disposes them. */
   hiddenStates?: Tensor[];
+  /** With captureAttention: one entry per layer. */
+  layers?: OptLayerCapture[];
+  /** With captureAttention: the additive mask [B, 1, T, T] (0 visible, FP_MIN not) the logits use. */
+  logitMask?: Tensor;
 }
+
+/** finfo(float32).min / 2, the additive "masked" value of the SEA dense path and its losses. */
+export const OPT_FP_MIN = -1.7014117331926443e38;
+
+/** Name of layer i's SEA/Performer module tensor `name` (the naming of SEA weights files). */
+export const seaParameterName = (layer: number, name: string, prefix = 'model.') =>
+  `${prefix}decoder.layers.${layer}.self_attn.sea.${name}`;
 
 interface LayerNormWeights {
   gamma: Tensor;
@@ -121,6 +158,52 @@ export class OptForCausalLM {
     return this.layers.map((l) => l.kind);
   }
 
+  /**
+   * Builds a model from tensors by Hugging Face name (`model.decoder.…`, or `decoder.…`; `lm_head.weight`
+   * when untied), e.g. a trainer's copy of a teacher. Tensors named
+   * `model.decoder.layers.{i}.self_attn.sea.<name>` become layer i's SEA/Performer module weights
+   * (others are initialised from `seed`). The model takes ownership of every tensor.
+   */
+  static async fromWeights(
+    config: OptConfig,
+    weights: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+    opts: Omit<OptLoadOptions, 'seaWeights'> = {},
+  ): Promise<OptForCausalLM> {
+    const all = new Map(weights instanceof Map ? weights : Object.entries(weights));
+    const backend = opts.backend ?? currentBackend();
+    const prefix = all.has('model.decoder.embed_tokens.weight') ? 'model.' : '';
+    const specs = optWeightSpecs(config, prefix);
+    const known = new Set(specs.map((s) => s.name));
+    const model = new Map<string, Tensor>();
+    const sea = new Map<number, Record<string, Tensor>>();
+    const seaRe = /^(?:model\.)?decoder\.layers\.(\d+)\.self_attn\.sea\.(.+)$/;
+    for (const [name, t] of all) {
+      const m = seaRe.exec(name);
+      if (m) {
+        const i = Number(m[1]);
+        const rec = sea.get(i) ?? {};
+        rec[m[2]] = t;
+        sea.set(i, rec);
+      } else if (known.has(name)) model.set(name, t);
+      else throw new ModelLoadError(`OptForCausalLM.fromWeights: unexpected tensor '${name}'`);
+    }
+    for (const spec of specs) {
+      const t = model.get(spec.name);
+      if (!t) {
+        if (spec.optional) continue;
+        throw new ModelLoadError(
+          `OptForCausalLM.fromWeights: missing '${spec.name}' [${spec.shape}] (${spec.why})`,
+        );
+      }
+      if (t.rank !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+        throw new ModelLoadError(
+          `OptForCausalLM.fromWeights: '${spec.name}' has shape [${t.shape}], expected [${spec.shape}] (${spec.why})`,
+        );
+      }
+    }
+    return OptForCausalLM.assemble(config, backend, model, prefix, opts, (i) => sea.get(i) ?? {});
+  }
+
   /** Loads a Hugging Face OPT folder: config.json + model.safetensors (or a sharded index). */
   static async load(dir: string, opts: OptLoadOptions = {}): Promise<OptForCausalLM> {
     const config = await readOptConfig(dir);
@@ -142,6 +225,7 @@ export class OptForCausalLM {
     weights: Map<string, Tensor>,
     prefix: string,
     opts: OptLoadOptions,
+    layerWeightsOf?: (layer: number) => Record<string, Tensor>,
   ): Promise<OptForCausalLM> {
     const owned: Tensor[] = [];
     const pending: Tensor[] = [];
@@ -174,7 +258,9 @@ export class OptForCausalLM {
         const layerWeights =
           kind === 'dense'
             ? {}
-            : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
+            : layerWeightsOf
+              ? layerWeightsOf(i)
+              : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
         pending.push(...Object.values(layerWeights));
         const attention = createLayerAttention(
           kind,
@@ -223,6 +309,59 @@ export class OptForCausalLM {
     return this.weights.get(`${this.prefix}decoder.${name}`);
   }
 
+  /** Trainable tensors of the attention module of layer i (the Performer projection is a buffer). */
+  private moduleTensors(i: number, buffers: boolean): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of Object.entries(this.layers[i].attention.weights)) {
+      if ((n === PROJECTION_WEIGHT) === buffers) out.push([seaParameterName(i, n, this.prefix), t]);
+    }
+    return out;
+  }
+
+  /**
+   * Every trainable tensor by Hugging Face name, plus each SEA layer's predictor weights as
+   * `model.decoder.layers.{i}.self_attn.sea.<name>` (the SEA weights-file naming; contains `.sea.`,
+   * the spec's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
+   */
+  parameters(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.weights) out.set(n, wrap(t.backend, t).keep());
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of this.moduleTensors(i, false)) out.set(n, wrap(t.backend, t).keep());
+    }
+    return out;
+  }
+
+  /** Tensors that are saved but never trained (the Performer projection W of SEA/Performer layers), as new handles. */
+  buffers(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of this.moduleTensors(i, true)) out.set(n, wrap(t.backend, t).keep());
+    }
+    return out;
+  }
+
+  /** Checks per-call parameters against the model's own; returns a lookup from an own tensor to its replacement. */
+  private overrides(params: ReadonlyMap<string, Tensor> | undefined): (t: Tensor) => Tensor {
+    if (!params || params.size === 0) return (t) => t;
+    const own = new Map<string, Tensor>(this.weights);
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of [...this.moduleTensors(i, false), ...this.moduleTensors(i, true)]) own.set(n, t);
+    }
+    const byTensor = new Map<Tensor, Tensor>();
+    for (const [n, t] of params) {
+      const o = own.get(n);
+      if (!o) throw new ModelInputError(`parameters: '${n}' is not a parameter or buffer of this model`);
+      if (t.rank !== o.rank || t.shape.some((d, i) => d !== o.shape[i]) || t.dtype !== o.dtype) {
+        throw new ModelInputError(
+          `parameters: '${n}' is ${t.dtype} [${t.shape}], expected ${o.dtype} [${o.shape}]`,
+        );
+      }
+      byTensor.set(o, t);
+    }
+    return (t) => byTensor.get(t) ?? t;
+  }
+
   /** Logits for every position, and optionally every hidden state. */
   async forward(inputIds: IdsInput, opts: OptForwardOptions = {}): Promise<OptOutput> {
     const c = this.config;
@@ -246,6 +385,10 @@ export class OptForCausalLM {
       }
     }
     const backend = this.backend;
+    const P = this.overrides(opts.parameters);
+    const lin = ([w, b]: [Tensor, Tensor | null]): [Tensor, Tensor | null] => [P(w), b && P(b)];
+    const capture = opts.captureAttention ?? false;
+    const captured: OptLayerCapture[] = [];
     const a = new Arena();
     const keep = new Set<Tensor>();
     try {
@@ -265,42 +408,83 @@ export class OptForCausalLM {
       const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
       const keyValid = a.k(tensor(valid, [B, T], { backend, dtype: 'bool' }));
 
-      let x = a.k(gather(this.w('embed_tokens.weight') as Tensor, idsT));
+      let x = a.k(gather(P(this.w('embed_tokens.weight') as Tensor), idsT));
       const projIn = this.w('project_in.weight');
-      if (projIn) x = a.k(linear(x, projIn));
-      let h = a.k(tensorAdd(x, a.k(gather(this.w('embed_positions.weight') as Tensor, posT))));
+      if (projIn) x = a.k(linear(x, P(projIn)));
+      let h = a.k(tensorAdd(x, a.k(gather(P(this.w('embed_positions.weight') as Tensor), posT))));
+      let logitMask: Tensor | undefined;
+      if (capture) {
+        const m = new Float32Array(B * T * T);
+        for (let b = 0; b < B; b++) {
+          for (let t = 0; t < T; t++) {
+            for (let j = 0; j < T; j++) if (j > t || !valid[b * T + j]) m[(b * T + t) * T + j] = OPT_FP_MIN;
+          }
+        }
+        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
+        keep.add(logitMask);
+      }
       const hidden: Tensor[] = [];
       const H = c.numAttentionHeads;
       const D = c.hiddenSize / H;
       const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
-      for (const L of this.layers) {
+      for (let li = 0; li < this.layers.length; li++) {
+        const L = this.layers[li];
+        const attnLn = { gamma: P(L.attnLn.gamma), beta: P(L.attnLn.beta) };
+        const ffnLn = { gamma: P(L.ffnLn.gamma), beta: P(L.ffnLn.beta) };
         if (opts.outputHiddenStates) hidden.push(h);
         // self-attention block
         let r = h;
-        let y = c.doLayerNormBefore ? a.k(layerNorm(h, L.attnLn.gamma, L.attnLn.beta, c.layerNormEps)) : h;
-        const q = heads(a.k(mul(a.k(linear(y, ...L.q)), D ** -0.5)));
-        const k = heads(a.k(linear(y, ...L.k)));
-        const v = heads(a.k(linear(y, ...L.v)));
-        const { context } = await L.attention.forward(q, k, v, { keyValid });
-        a.k(context);
-        h = a.k(tensorAdd(r, a.k(linear(context, ...L.o))));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, L.attnLn.gamma, L.attnLn.beta, c.layerNormEps));
+        let y = c.doLayerNormBefore ? a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps)) : h;
+        const q = heads(a.k(mul(a.k(linear(y, ...lin(L.q))), D ** -0.5)));
+        const k = heads(a.k(linear(y, ...lin(L.k))));
+        const v = heads(a.k(linear(y, ...lin(L.v))));
+        const own = Object.entries(L.attention.weights);
+        const moduleWeights = own.some(([, t]) => P(t) !== t)
+          ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
+          : undefined;
+        const training = capture && L.kind === 'sea';
+        const out = await L.attention.forward(q, k, v, {
+          keyValid,
+          ...(moduleWeights ? { weights: moduleWeights } : {}),
+          ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
+        });
+        const context = a.k(out.context);
+        if (capture) {
+          const entry: OptLayerCapture = { context };
+          keep.add(context);
+          if (out.training) {
+            entry.training = out.training;
+            for (const t of Object.values(out.training)) keep.add(a.k(t));
+          }
+          if (L.kind === 'dense') {
+            entry.logits = a.k(tensorAdd(a.k(matmul(q, k, { transB: true })), logitMask as Tensor));
+            keep.add(entry.logits);
+          }
+          captured.push(entry);
+        } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
+        h = a.k(tensorAdd(r, a.k(linear(context, ...lin(L.o)))));
+        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps));
         // feed-forward block
         r = h;
-        y = c.doLayerNormBefore ? a.k(layerNorm(h, L.ffnLn.gamma, L.ffnLn.beta, c.layerNormEps)) : h;
-        y = a.k(this.activation(a.k(linear(y, ...L.fc1))));
-        h = a.k(tensorAdd(r, a.k(linear(y, ...L.fc2))));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, L.ffnLn.gamma, L.ffnLn.beta, c.layerNormEps));
+        y = c.doLayerNormBefore ? a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps)) : h;
+        y = a.k(this.activation(a.k(linear(y, ...lin(L.fc1)))));
+        h = a.k(tensorAdd(r, a.k(linear(y, ...lin(L.fc2)))));
+        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps));
       }
-      if (this.finalLn) h = a.k(layerNorm(h, this.finalLn.gamma, this.finalLn.beta, c.layerNormEps));
+      if (this.finalLn) h = a.k(layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps));
       const projOut = this.w('project_out.weight');
-      if (projOut) h = a.k(linear(h, projOut));
+      if (projOut) h = a.k(linear(h, P(projOut)));
       if (opts.outputHiddenStates) hidden.push(h);
-      const head = this.lmHead();
+      const head = P(this.lmHead());
       const logits = a.k(linear(h, head));
       keep.add(logits);
       for (const t of hidden) keep.add(t);
-      return opts.outputHiddenStates ? { logits, hiddenStates: hidden } : { logits };
+      const result: OptOutput = opts.outputHiddenStates ? { logits, hiddenStates: hidden } : { logits };
+      if (capture) {
+        result.layers = captured;
+        result.logitMask = logitMask;
+      }
+      return result;
     } finally {
       a.dispose(keep);
     }
