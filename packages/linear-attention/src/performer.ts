@@ -19,6 +19,7 @@ import {
   sub,
   sum,
   type Tensor,
+  tensor,
   tidy,
 } from '@sea/tensor';
 
@@ -28,6 +29,20 @@ export const FAVOR_EPS = 1e-4;
 export const RELU_KERNEL_EPS = 1e-3;
 /** Added to every element of the running key sum z in the causal form. */
 export const CAUSAL_EPS = 1e-6;
+
+/**
+ * The `performerPrefixSum` contract with dense ops: out_t = Σ_{j≤t} (φq_t·φk_j) v_j /
+ * (Σ_{j≤t} φq_t·φk_j + eps·Σ_m φq_tm). Used for float64 inputs, which the kernel does not take.
+ */
+function prefixSumDense(qf: Tensor, kf: Tensor, v: Tensor, eps: number): Tensor {
+  const T = qf.shape[2];
+  const tri = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) tri[i * T + j] = 1;
+  const causal = tensor(tri, [T, T], { backend: qf.backend, dtype: qf.dtype });
+  const scores = mul(matmul(qf, kf, { transB: true }), causal);
+  const den = add(sum(scores, -1, true), mul(sum(qf, -1, true), eps));
+  return div(matmul(scores, v), den);
+}
 
 function checkProjection(op: string, x: Tensor, projection: Tensor): void {
   if (projection.rank !== 2 || projection.shape[1] !== x.shape[3]) {
@@ -129,7 +144,10 @@ export function performerAttention(q: Tensor, k: Tensor, v: Tensor, opts: Perfor
     if (opts.causal) {
       const qf = reluFeatures(q, opts.projection);
       const kf = reluFeatures(k, opts.projection);
-      return performerPrefixSum(qf, kf, v, CAUSAL_EPS);
+      // float64 (gradient checks): the same contract written with dense ops, O(T²)
+      return qf.dtype === 'float64'
+        ? prefixSumDense(qf, kf, v, CAUSAL_EPS)
+        : performerPrefixSum(qf, kf, v, CAUSAL_EPS);
     }
     const qf = softmaxFeatures(q, opts.projection, true);
     const kf = softmaxFeatures(k, opts.projection, false);

@@ -1,23 +1,16 @@
-// A short CPU distillation of a tiny random OPT teacher: the loss must fall, and a run resumed from
+// A short CPU distillation of a tiny random OPT teacher (@sea/opt's OptForCausalLM, the student with
+// @sea/sparse-attention's SeaAttention on its dense path): the loss must fall, and a run resumed from
 // a checkpoint must take bit-identical steps to the uninterrupted run.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as sea from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
-import { Distiller, type OptConfig, randomOptWeights } from './index.js';
+import { Distiller } from './index.js';
 import { backend } from './test/gradcheck.js';
-import { sampleTokens, tinyCfg, tinyTeacher } from './test/tiny.js';
+import { randomOpt, sampleTokens, type TinyShape, tinyTeacher } from './test/tiny.js';
 
-const cfg: OptConfig = {
-  vocabSize: 64,
-  hidden: 32,
-  layers: 2,
-  heads: 2,
-  ffn: 64,
-  maxPositions: 64,
-  eps: 1e-5,
-};
+const cfg: TinyShape = { vocabSize: 64, hidden: 32, layers: 2, heads: 2, ffn: 64, maxPositions: 64 };
 
 /** A learnable token stream: a noisy periodic sequence over the small vocabulary. */
 function tokens(n: number, seed: number): Int32Array {
@@ -33,9 +26,9 @@ describe('distillation (CPU, tiny OPT, T=32, K=8, k=4)', () => {
   it('the loss decreases: mean of the last 5 steps < 0.8 × the first', async () => {
     // a peaked teacher and one window sampled from it: the loss is the distillation signal of
     // swapping SEA in (CE ≈ 0), so it must fall as the estimator and the student learn
-    const teacher = tinyTeacher(11);
-    const data = sampleTokens(teacher, 1, 34, 5);
-    const d = Distiller.create(tinyCfg, teacher, data, { ...opts, evalFraction: 0 });
+    const teacher = await tinyTeacher(11);
+    const data = await sampleTokens(teacher, 1, 34, 5);
+    const d = await Distiller.create(teacher, data, { ...opts, evalFraction: 0 });
     const losses: number[] = [];
     for (let s = 0; s < 30; s++) losses.push((await d.trainStep()).loss);
     const last5 = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
@@ -49,21 +42,21 @@ describe('distillation (CPU, tiny OPT, T=32, K=8, k=4)', () => {
     expect(last5).toBeLessThan(0.8 * losses[0]);
     expect(Number.isFinite(ev.ppl)).toBe(true);
     d.dispose();
-    for (const t of Object.values(teacher)) t.dispose();
+    teacher.dispose();
   });
 
   it('resuming from a checkpoint takes the same steps bit for bit', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sea-distill-'));
-    const teacher = randomOptWeights(cfg, 12);
+    const teacher = await randomOpt(cfg, 12);
     const data = tokens(800, 6);
     const small = { ...opts, seqLen: 16 };
-    const a = Distiller.create(cfg, teacher, data, small);
+    const a = await Distiller.create(teacher, data, small);
     for (let s = 0; s < 4; s++) await a.trainStep();
-    const b = Distiller.create(cfg, teacher, data, small);
+    const b = await Distiller.create(teacher, data, small);
     for (let s = 0; s < 2; s++) await b.trainStep();
     await b.save(dir);
     b.dispose();
-    const c = await Distiller.resume(dir, cfg, teacher, data);
+    const c = await Distiller.resume(dir, teacher, data);
     expect(c.step).toBe(2);
     for (let s = 0; s < 2; s++) await c.trainStep();
     expect(c.step).toBe(4);
@@ -80,7 +73,7 @@ describe('distillation (CPU, tiny OPT, T=32, K=8, k=4)', () => {
     }
     a.dispose();
     c.dispose();
-    for (const t of Object.values(teacher)) t.dispose();
+    teacher.dispose();
     await fs.rm(dir, { recursive: true, force: true });
     void backend;
   });

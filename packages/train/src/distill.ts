@@ -1,32 +1,26 @@
 /**
- * The distillation loop (spec §9): a frozen dense OPT teacher, a student with the teacher's weights
- * and SEA (or Performer) attention in every layer, the model-level OPT loss with the per-layer SEA
+ * The distillation loop (spec §9): a frozen dense OPT teacher (@sea/opt's OptForCausalLM), a student
+ * OptForCausalLM with the teacher's weights and SEA (or Performer) attention in every layer (SEA on
+ * its dense training path, @sea/sparse-attention), the model-level OPT loss with the per-layer SEA
  * losses, AdamW with two LR groups and clipping, perplexity evaluation, checkpoints that resume to
  * the same next step. Batches are a function of (seed, step), so a resumed run sees the same data.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
+import { type OptConfig, OptForCausalLM, type OptOutput } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
-import { causalLmLoss, distillationLoss, type LayerLoss, mse, seaLayerLoss } from './losses.js';
 import {
-  type AttentionFn,
-  denseAttention,
-  type OptConfig,
-  optConfigFromHf,
-  optForward,
-  type Weights,
-} from './model/opt.js';
-import {
-  initSeaWeights,
-  isBuffer,
-  performerCausalAttention,
-  seaCausalAttention,
-} from './model/sea_causal.js';
+  causalLmLoss,
+  distillationLoss,
+  type LayerLoss,
+  type ModelLoss,
+  mse,
+  seaLayerLoss,
+} from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
-import { valueAndGradAux } from './tape.js';
+import { valueAndGradAuxAsync } from './tape.js';
 
 export interface DistillOptions {
   attention: 'sea' | 'performer';
@@ -81,21 +75,68 @@ async function num(t: Tensor): Promise<number> {
   return (await t.data())[0];
 }
 
+/** Every tensor of a forward output (logits, hidden states, captured attention). */
+function outputTensors(o: OptOutput): Tensor[] {
+  const out = [o.logits, ...(o.hiddenStates ?? [])];
+  if (o.logitMask) out.push(o.logitMask);
+  for (const l of o.layers ?? []) {
+    out.push(l.context);
+    if (l.logits) out.push(l.logits);
+    if (l.training) out.push(...Object.values(l.training));
+  }
+  return out;
+}
+
+/**
+ * The model-level OPT loss of a student output against the teacher's (spec §9a–§9b). SEA layers give
+ * L_approx + L_prob + L_context; Performer layers (no estimate, no dense scores) only L_context.
+ */
+export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids: Tensor): ModelLoss {
+  const tl = teacher.layers ?? [];
+  const mask = teacher.logitMask;
+  if (!mask || !teacher.hiddenStates || !student.hiddenStates || !student.layers) {
+    throw new TrainError('optDistillationLoss: run both models with outputHiddenStates and captureAttention');
+  }
+  const layers: LayerLoss[] = student.layers.map((a, i) => {
+    const t = tl[i];
+    if (a.training && t.logits) {
+      return seaLayerLoss({
+        teacherLogits: t.logits,
+        approxLogits: a.training.estimateLogitsStretched,
+        studentScores: a.training.studentScores,
+        mask,
+        teacherContext: t.context,
+        context: a.context,
+        causal: true,
+      });
+    }
+    const context = mse(t.context, a.context);
+    const zero = sea.mul(context, 0);
+    return { approx: zero, prob: zero, context, total: context };
+  });
+  return distillationLoss('opt', {
+    ce: causalLmLoss(student.logits, ids),
+    teacherHidden: teacher.hiddenStates,
+    studentHidden: student.hiddenStates,
+    teacherLogits: teacher.logits,
+    studentLogits: student.logits,
+    layers,
+  });
+}
+
 export class Distiller {
   readonly opts: DistillOptions;
   params: Record<string, Tensor>;
   readonly buffers: Record<string, Tensor>;
   readonly optimizer: AdamW;
-  readonly attention: AttentionFn;
   readonly train: Int32Array;
   readonly heldOut: Int32Array;
 
   private constructor(
-    readonly cfg: OptConfig,
-    readonly teacher: Weights,
+    readonly teacher: OptForCausalLM,
+    readonly student: OptForCausalLM,
     tokens: Int32Array,
     opts: DistillOptions,
-    student: Weights,
   ) {
     this.opts = opts;
     const split = Math.max(opts.seqLen + 1, Math.floor(tokens.length * (1 - opts.evalFraction)));
@@ -106,9 +147,8 @@ export class Distiller {
         `data has ${tokens.length} tokens; need at least ${opts.seqLen} for --seq-len ${opts.seqLen}`,
       );
     }
-    this.params = {};
-    this.buffers = {};
-    for (const [n, t] of Object.entries(student)) (isBuffer(n) ? this.buffers : this.params)[n] = t;
+    this.params = Object.fromEntries(student.parameters());
+    this.buffers = Object.fromEntries(student.buffers());
     this.optimizer = new AdamW({
       lr: opts.lr,
       baseScale: opts.baseScale,
@@ -116,39 +156,61 @@ export class Distiller {
       maxGradNorm: opts.maxGradNorm,
       isSea: isSeaParam,
     });
-    const weights = () => ({ ...this.params, ...this.buffers });
-    this.attention =
-      opts.attention === 'sea'
-        ? seaCausalAttention(cfg, opts, weights).attention
-        : performerCausalAttention(cfg, weights);
   }
 
-  /** A student initialised from the teacher (weights shared until the first update) plus fresh SEA weights. */
-  static create(
-    cfg: OptConfig,
-    teacher: Weights,
+  get cfg(): OptConfig {
+    return this.teacher.config;
+  }
+
+  /**
+   * The student: the teacher's tensors (shared until the first update), with `overrides` (a
+   * checkpoint's) by name; SEA/Performer modules from `overrides`' `.sea.` tensors, else fresh from
+   * seed + 1 (+ layer).
+   */
+  private static async student(
+    teacher: OptForCausalLM,
+    opts: DistillOptions,
+    overrides: Record<string, Tensor> = {},
+  ): Promise<OptForCausalLM> {
+    const weights = teacher.parameters();
+    for (const [n, t] of Object.entries(overrides)) {
+      weights.get(n)?.dispose();
+      weights.set(n, t);
+    }
+    return OptForCausalLM.fromWeights(teacher.config, weights, {
+      backend: teacher.backend,
+      attention: opts.attention,
+      seaConfig: {
+        predictorLength: opts.predictorLength,
+        k: opts.k,
+        nbFeatureFactor: opts.nbf,
+        path: 'dense',
+      },
+      seed: opts.seed + 1,
+    });
+  }
+
+  /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
+  static async create(
+    teacher: OptForCausalLM,
     tokens: Int32Array,
     o: Partial<DistillOptions> = {},
-  ): Distiller {
+  ): Promise<Distiller> {
     const opts = { ...DEFAULT_DISTILL, ...o };
-    if (opts.seqLen > cfg.maxPositions) {
+    if (opts.seqLen > teacher.config.maxPositionEmbeddings) {
       throw new TrainError(
-        `--seq-len ${opts.seqLen} exceeds the model's max_position_embeddings ${cfg.maxPositions}`,
+        `--seq-len ${opts.seqLen} exceeds the model's max_position_embeddings ${teacher.config.maxPositionEmbeddings}`,
       );
     }
-    const dtype = teacher['model.decoder.embed_tokens.weight'].dtype === 'float64' ? 'float64' : 'float32';
-    const student: Weights = {};
-    for (const [n, t] of Object.entries(teacher)) student[n] = sea.wrap(t.backend, t).keep();
-    const seaW = initSeaWeights(cfg, opts, opts.seed + 1, dtype);
-    for (const [n, t] of Object.entries(seaW)) student[n] = t.keep();
-    return new Distiller(cfg, teacher, tokens, opts, student);
+    return new Distiller(teacher, await Distiller.student(teacher, opts), tokens, opts);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
-  static async resume(dir: string, cfg: OptConfig, teacher: Weights, tokens: Int32Array): Promise<Distiller> {
+  static async resume(dir: string, teacher: OptForCausalLM, tokens: Int32Array): Promise<Distiller> {
     const c = await loadCheckpoint(dir);
     const opts = { ...DEFAULT_DISTILL, ...(c.state.options as Partial<DistillOptions>) };
-    const d = new Distiller(cfg, teacher, tokens, opts, { ...c.model, ...c.sea });
+    const student = await Distiller.student(teacher, opts, { ...c.model, ...c.sea });
+    const d = new Distiller(teacher, student, tokens, opts);
     d.optimizer.loadState(c.optimizer, c.step);
     return d;
   }
@@ -167,53 +229,32 @@ export class Distiller {
       const s0 = rng.int(starts);
       ids.set(this.train.subarray(s0, s0 + T), b * T);
     }
-    return sea.tensor(ids, [B, T], { dtype: 'int32' });
+    return sea.tensor(ids, [B, T], { dtype: 'int32', backend: this.teacher.backend });
   }
 
   /** One optimizer step; returns the logged losses. */
   async trainStep(): Promise<StepLog> {
     const t0 = performance.now();
     const ids = this.batchIds(this.step);
-    const teacher = sea.tidy(() => {
-      const f = optForward(this.cfg, this.teacher, ids, denseAttention);
-      return {
-        logits: f.logits,
-        hidden: f.hidden,
-        scores: f.attention.map((a) => a.scores as Tensor),
-        contexts: f.attention.map((a) => a.context),
-      };
-    });
-    const weights = () => ({ ...this.params, ...this.buffers });
-    const r = valueAndGradAux(() => {
-      const f = optForward(this.cfg, weights(), ids, this.attention);
-      const ce = causalLmLoss(f.logits, ids);
-      const layers: LayerLoss[] = f.attention.map((a, i) => {
-        if (a.approxLogits && a.scores) {
-          return seaLayerLoss({
-            teacherLogits: teacher.scores[i],
-            approxLogits: a.approxLogits,
-            studentScores: a.scores,
-            mask: f.mask,
-            teacherContext: teacher.contexts[i],
-            context: a.context,
-            causal: true,
-          });
+    const capture = { outputHiddenStates: true, captureAttention: true };
+    const teacher = await this.teacher.forward(ids, capture);
+    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
+    try {
+      r = await valueAndGradAuxAsync(async () => {
+        const f = await this.student.forward(ids, {
+          ...capture,
+          parameters: new Map(Object.entries(this.params)),
+        });
+        try {
+          const loss = sea.tidy(() => optDistillationLoss(teacher, f, ids));
+          return { loss: loss.total, aux: loss };
+        } finally {
+          for (const t of outputTensors(f)) t.dispose();
         }
-        // Performer baseline: no estimate and no dense scores, only the context term
-        const context = mse(teacher.contexts[i], a.context);
-        const zero = sea.mul(context, 0);
-        return { approx: zero, prob: zero, context, total: context };
-      });
-      const loss = distillationLoss('opt', {
-        ce,
-        teacherHidden: teacher.hidden,
-        studentHidden: f.hidden,
-        teacherLogits: teacher.logits,
-        studentLogits: f.logits,
-        layers,
-      });
-      return { loss: loss.total, aux: loss };
-    }, this.params);
+      }, this.params);
+    } finally {
+      for (const t of outputTensors(teacher)) t.dispose();
+    }
     const { params, gradNorm } = this.optimizer.apply(this.params, r.grads);
     this.params = params;
     const a = r.aux;
@@ -230,21 +271,8 @@ export class Distiller {
       gradNorm: await num(gradNorm),
       ms: 0,
     };
-    for (const t of [
-      r.value,
-      a.ce,
-      a.hidden,
-      a.logitsKl,
-      a.layer,
-      a.approx,
-      a.prob,
-      a.context,
-      gradNorm,
-      ids,
-    ])
-      t.dispose();
+    for (const t of new Set([r.value, ...Object.values(a), gradNorm, ids])) t.dispose();
     for (const g of Object.values(r.grads)) g.dispose();
-    for (const t of [teacher.logits, ...teacher.hidden, ...teacher.scores, ...teacher.contexts]) t.dispose();
     log.ms = performance.now() - t0;
     return log;
   }
@@ -256,23 +284,27 @@ export class Distiller {
     const n = Math.min(this.opts.evalWindows, Math.floor(src.length / T));
     let s = 0;
     let st = 0;
-    const weights = { ...this.params, ...this.buffers };
+    const parameters = new Map(Object.entries(this.params));
     for (let w = 0; w < n; w++) {
-      const [l, lt] = sea.tidy(() => {
-        const ids = sea.tensor(src.subarray(w * T, (w + 1) * T), [1, T], { dtype: 'int32' });
-        return [
-          causalLmLoss(optForward(this.cfg, weights, ids, this.attention).logits, ids),
-          causalLmLoss(optForward(this.cfg, this.teacher, ids, denseAttention).logits, ids),
-        ];
+      const ids = sea.tensor(src.subarray(w * T, (w + 1) * T), [1, T], {
+        dtype: 'int32',
+        backend: this.teacher.backend,
       });
+      const student = await this.student.forward(ids, { parameters });
+      const teacher = await this.teacher.forward(ids);
+      const [l, lt] = sea.tidy(() => [causalLmLoss(student.logits, ids), causalLmLoss(teacher.logits, ids)]);
       s += await num(l);
       st += await num(lt);
-      l.dispose();
-      lt.dispose();
+      for (const t of [l, lt, ids, student.logits, teacher.logits]) t.dispose();
     }
     return { ppl: Math.exp(s / Math.max(n, 1)), teacherPpl: Math.exp(st / Math.max(n, 1)), windows: n };
   }
 
+  /**
+   * `model.safetensors` holds the non-SEA parameters by HF name; `sea.safetensors` the SEA
+   * parameters and buffers as `model.decoder.layers.{i}.self_attn.sea.<name>` (OptForCausalLM's
+   * `seaWeights` naming).
+   */
   async save(dir: string): Promise<string> {
     const model: Record<string, Tensor> = {};
     const seaW: Record<string, Tensor> = { ...this.buffers };
@@ -287,32 +319,13 @@ export class Distiller {
     });
   }
 
+  /** Frees the student and the trainer's tensors (not the teacher, which the caller owns). */
   dispose(): void {
     for (const t of Object.values(this.params)) t.dispose();
     for (const t of Object.values(this.buffers)) t.dispose();
     this.optimizer.dispose();
+    this.student.dispose();
   }
-}
-
-/** Reads an HF OPT folder (config.json + safetensors) as float32 teacher weights. */
-export async function loadOptTeacher(dir: string): Promise<{ cfg: OptConfig; weights: Weights }> {
-  const cfgJson = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  const cfg = optConfigFromHf(cfgJson);
-  const ck = await sea.openCheckpoint(dir);
-  const weights: Weights = {};
-  try {
-    for (const n of ck.names()) {
-      if (n === 'lm_head.weight') continue; // tied to embed_tokens
-      const name = n.startsWith('model.') ? n : `model.${n}`;
-      weights[name] = (await ck.readTensor(n, { dtype: 'float32' })).keep();
-    }
-  } finally {
-    await ck.close();
-  }
-  return { cfg, weights };
 }
 
 /** Token ids from a file: a JSON array, or integers separated by whitespace or commas. */

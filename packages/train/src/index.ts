@@ -7,15 +7,13 @@ export {
   DEFAULT_DISTILL,
   Distiller,
   type DistillOptions,
-  loadOptTeacher,
+  optDistillationLoss,
   readTokenIds,
   type StepLog,
 } from './distill.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
 export * from './losses.js';
-export * from './model/opt.js';
-export * from './model/sea_causal.js';
 export * from './optim.js';
 export { lineChartSvg, type Series } from './plot.js';
 export {
@@ -30,5 +28,6 @@ export {
   type ValueAndGradOptions,
   valueAndGrad,
   valueAndGradAux,
+  valueAndGradAuxAsync,
   vjp,
 } from './tape.js';

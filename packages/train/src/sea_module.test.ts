@@ -1,79 +1,76 @@
-// Gradients of the SEA attention module (dense path) with its mask held fixed, in float64.
+// Gradients of @sea/sparse-attention's SeaAttention (dense training path, causal OPT layer) through
+// the per-layer SEA loss, with its mask held fixed, against finite differences in float64.
 
+import { SeaAttention } from '@sea/sparse-attention';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { describe, it } from 'vitest';
-import { initSeaWeights, type OptConfig, seaCausalAttention, seaLayerLoss, type Weights } from './index.js';
-import { gradCheck, randn } from './test/gradcheck.js';
+import { seaLayerLoss } from './index.js';
+import { gradCheckAsync, randn } from './test/gradcheck.js';
 
-const cfg: OptConfig = { vocabSize: 8, hidden: 8, layers: 1, heads: 2, ffn: 8, maxPositions: 8, eps: 1e-5 };
-const o = { k: 2, predictorLength: 4, nbf: 2 };
-
-describe('SEA causal attention (dense path, mask fixed)', () => {
-  const B = 1;
-  const H = 2;
-  const T = 6;
-  const D = 4;
-  const seaW = initSeaWeights(cfg, o, 7, 'float64');
-  for (const t of Object.values(seaW)) t.keep();
+describe('SeaAttention dense path (causal, mask fixed)', () => {
+  const [B, H, T, D] = [1, 2, 6, 4];
+  const layer = SeaAttention.create(
+    { causal: true, heads: H, headDim: D, predictorLength: 4, k: 2, nbFeatureFactor: 2, maxPositions: 8 },
+    { seed: 7 },
+  );
+  const w64: Record<string, Tensor> = {};
+  for (const [n, t] of Object.entries(layer.weights)) w64[n] = sea.cast(t, 'float64').keep();
   const names = [
-    'perlin_encoder.weight',
-    'perlin_scaler.weight',
-    'perlin_nu.weight',
-    'perlin_cnn_conv1.weight',
-    'perlin_cnn_conv4.bias',
-    'perlin_cnn_norm_out.weight',
+    'encoder.linear.weight',
+    'scaler.weight',
+    'nu.weight',
+    'cnn.conv1.weight',
+    'cnn.conv_out.bias',
+    'cnn.norm_out.weight',
+    'position',
   ];
   const teacherLogits = randn(B * H * T * T);
-  const mask = new Float64Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e30;
   const teacherCtx = randn(B * T * H * D);
 
-  it('q, k, v and predictor weights through L_layer (approx + prob + context)', () => {
-    const attn = seaCausalAttention(cfg, o, () => w);
-    attn.frozen = new Map();
-    let w: Weights = { ...seaW };
-    const full = 'model.decoder.layers.0.self_attn.';
+  it('q, k, v and predictor weights through L_layer (approx + prob + context)', async () => {
     // select the mask once (from other random inputs) and hold it fixed for the whole check
-    sea.tidy(() => {
-      const x = () => sea.tensor(randn(B * H * T * D), [B, H, T, D], { dtype: 'float64' });
-      attn.attention({
-        layer: 0,
-        q: x(),
-        k: x(),
-        v: x(),
-        mask: sea.tensor(mask, [1, 1, T, T], { dtype: 'float64' }),
-      });
-    });
-    gradCheck(
+    const x = () => sea.tensor(randn(B * H * T * D), [B, H, T, D], { dtype: 'float64' });
+    const [q0, k0, v0] = [x(), x(), x()];
+    const first = await layer.forward(q0, k0, v0, { path: 'dense', returnTraining: true, weights: w64 });
+    const tr = first.training as NonNullable<typeof first.training>;
+    const mask = tr.mask;
+    for (const t of [q0, k0, v0, first.context, ...Object.values(tr)]) if (t !== mask) t.dispose();
+    await gradCheckAsync(
       [
         { shape: [B, H, T, D] },
         { shape: [B, H, T, D] },
         { shape: [B, H, T, D] },
-        ...names.map((n) => ({
-          shape: [...seaW[full + n].shape],
-          values: Float64Array.from(seaW[full + n].dataSync()),
-        })),
+        ...names.map((n) => ({ shape: [...w64[n].shape], values: Float64Array.from(w64[n].dataSync()) })),
       ],
-      (q, k, v, ...ps) => {
-        w = { ...seaW };
+      async (q, k, v, ...ps) => {
+        const weights = { ...w64 };
         names.forEach((n, i) => {
-          w[full + n] = ps[i];
+          weights[n] = ps[i];
         });
-        const m = sea.tensor(mask, [1, 1, T, T], { dtype: 'float64' });
-        const out = attn.attention({ layer: 0, q, k, v, mask: m });
-        const l = seaLayerLoss({
-          teacherLogits: sea.tensor(teacherLogits, [B, H, T, T], { dtype: 'float64' }),
-          approxLogits: out.approxLogits as Tensor,
-          studentScores: out.scores as Tensor,
-          mask: m,
-          teacherContext: sea.tensor(teacherCtx, [B, T, H * D], { dtype: 'float64' }),
-          context: out.context,
-          causal: true,
+        const out = await layer.forward(q, k, v, {
+          path: 'dense',
+          returnTraining: true,
+          fixedMask: mask,
+          weights,
         });
-        return l.total.reshape([1]);
+        const t = out.training as NonNullable<typeof out.training>;
+        const loss = sea.tidy(() =>
+          seaLayerLoss({
+            teacherLogits: sea.tensor(teacherLogits, [B, H, T, T], { dtype: 'float64' }),
+            approxLogits: t.estimateLogitsStretched,
+            studentScores: t.studentScores,
+            mask: t.logitMask,
+            teacherContext: sea.tensor(teacherCtx, [B, T, H * D], { dtype: 'float64' }),
+            context: out.context,
+            causal: true,
+          }).total.reshape([1]),
+        );
+        for (const o of [out.context, ...Object.values(t)]) o.dispose();
+        return loss;
       },
       { atol: 1e-6, rtol: 1e-5 },
     );
+    mask.dispose();
   });
 });

@@ -222,6 +222,62 @@ export function valueAndGradAux<P extends Params, A>(
   }
 }
 
+/**
+ * {@link valueAndGradAux} for an async `fn` (e.g. a model whose attention awaits host reads). The
+ * tape stays installed across `fn`'s awaits, so nothing else may run ops meanwhile; there is no
+ * `tidy` scope around `fn`: it must dispose its own intermediates (tensors the tape needs are held
+ * by the tape). `value` and the gradients are new handles; `aux` is returned as is.
+ */
+export async function valueAndGradAuxAsync<P extends Params, A>(
+  fn: () => Promise<{ loss: Tensor; aux: A }>,
+  params: P,
+  opts: ValueAndGradOptions = {},
+): Promise<{ value: Tensor; aux: A; grads: Grads<P> }> {
+  const tape = new Tape();
+  const names = Object.keys(params) as (keyof P & string)[];
+  for (const n of names) {
+    const p = params[n];
+    if (!(p instanceof Tensor)) throw new GradientError(`parameter '${n}' is not a Tensor`);
+    if (!isFloat(p.dtype))
+      throw new GradientError(`parameter '${n}' must be float32 or float64, got ${p.dtype}`);
+    tape.requires.add(p.assertLive(`parameter '${n}'`).id);
+  }
+  const prev = setTape(tape);
+  let out: { loss: Tensor; aux: A };
+  try {
+    out = await fn();
+  } catch (e) {
+    setTape(prev);
+    tape.dispose();
+    throw e;
+  }
+  setTape(prev);
+  try {
+    const value = out.loss;
+    if (!(value instanceof Tensor)) throw new GradientError('the function must return a Tensor loss');
+    if (!isFloat(value.dtype)) throw new GradientError(`the loss must be float, got ${value.dtype}`);
+    const seed = opts.dy ?? ones(value.shape, { backend: value.backend, dtype: value.dtype });
+    if (!shapesEqual(seed.shape, value.shape)) {
+      throw new GradientError(`dy [${seed.shape}] must match the value's shape [${value.shape}]`);
+    }
+    const leafIds = names.map((n) => params[n].id);
+    const g = tape.requires.has(value.id)
+      ? tape.backward(value.id, seed, leafIds)
+      : new Map<number, Tensor>();
+    if (seed !== opts.dy) seed.dispose();
+    const grads = {} as Grads<P>;
+    for (const n of names) {
+      const p = params[n];
+      const gp = g.get(p.id);
+      grads[n] = gp ? wrap(gp.backend, gp) : zeros(p.shape, { backend: p.backend, dtype: p.dtype });
+    }
+    for (const gp of g.values()) gp.dispose();
+    return { value, aux: out.aux, grads };
+  } finally {
+    tape.dispose();
+  }
+}
+
 /** Gradients only; the value is disposed. */
 export function grad<P extends Params>(
   fn: () => Tensor,

@@ -5,8 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { OptForCausalLM } from '@sea/opt';
 import { SeaError } from '@sea/tensor';
-import { Distiller, lineChartSvg, loadOptTeacher, readTokenIds, type Series, type StepLog } from '@sea/train';
+import { Distiller, lineChartSvg, readTokenIds, type Series, type StepLog } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
 
@@ -39,13 +40,13 @@ export async function distillCommand(o: DistillCommandOptions): Promise<void> {
     throw new SeaError('E_ARGS', `--attention must be sea or performer, got '${o.attention}'`);
   }
   await chooseBackend(o.backend ?? 'auto');
-  const { cfg, weights } = await loadOptTeacher(o.teacher);
-  const tokens = await readTokenIds(o.data, cfg.vocabSize);
+  const teacher = await OptForCausalLM.load(o.teacher);
+  const tokens = await readTokenIds(o.data, teacher.config.vocabSize);
   fs.mkdirSync(o.out, { recursive: true });
   const resumable = o.resume && fs.existsSync(path.join(o.out, 'latest.json'));
   const d = resumable
-    ? await Distiller.resume(o.out, cfg, weights, tokens)
-    : Distiller.create(cfg, weights, tokens, {
+    ? await Distiller.resume(o.out, teacher, tokens)
+    : await Distiller.create(teacher, tokens, {
         attention: o.attention,
         k: o.k,
         predictorLength: o.predictorLength,
@@ -102,4 +103,5 @@ export async function distillCommand(o: DistillCommandOptions): Promise<void> {
       `log ${logFile}, plot ${path.join(o.out, 'loss.svg')}, checkpoint ${o.out}\n`,
   );
   d.dispose();
+  teacher.dispose();
 }
