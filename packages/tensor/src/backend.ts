@@ -190,7 +190,13 @@ export interface Backend {
    * x [B, C, H, W], w [O, C/groups, kh, kw], bias [O] or null →
    * [B, O, ⌊(H+pt+pb−dh(kh−1)−1)/sh⌋+1, ⌊(W+pl+pr−dw(kw−1)−1)/sw⌋+1] (PyTorch Conv2d, zero padding).
    */
-  conv2d(x: TensorInfo, w: TensorInfo, bias: TensorInfo | null, opts: Conv2dOptions, outShape: Shape): TensorInfo;
+  conv2d(
+    x: TensorInfo,
+    w: TensorInfo,
+    bias: TensorInfo | null,
+    opts: Conv2dOptions,
+    outShape: Shape,
+  ): TensorInfo;
   /** Inclusive (or exclusive) prefix sum along `axis`, optionally from the end. */
   cumsum(x: TensorInfo, axis: number, exclusive: boolean, reverse: boolean): TensorInfo;
   /**

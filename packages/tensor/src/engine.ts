@@ -3,9 +3,9 @@
  * explicit `dispose()`, and scopes (`tidy`) that dispose what they created.
  */
 import type { Backend, DataId, TensorInfo } from './backend.js';
-import { type DType, type DTypeToArray, type TypedArray, bytesPerElement } from './dtype.js';
+import { bytesPerElement, type DType, type DTypeToArray, type TypedArray } from './dtype.js';
 import { TensorStateError } from './errors.js';
-import { type Shape, fmt, sizeOf } from './shape.js';
+import { fmt, type Shape, sizeOf } from './shape.js';
 
 const refCounts = new WeakMap<DataId, number>();
 
@@ -55,7 +55,8 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
 
   /** Throws if disposed; every op calls this on its inputs. */
   assertLive(what = 'tensor'): this {
-    if (this.#disposed) throw new TensorStateError(`${what} ${fmt(this.shape)} ${this.dtype} was used after dispose()`);
+    if (this.#disposed)
+      throw new TensorStateError(`${what} ${fmt(this.shape)} ${this.dtype} was used after dispose()`);
     return this;
   }
 
@@ -69,7 +70,9 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
   dataSync(): DTypeToArray[D] {
     this.assertLive();
     if (!this.backend.readSync) {
-      throw new TensorStateError(`backend '${this.backend.name}' has no synchronous read; use await tensor.data()`);
+      throw new TensorStateError(
+        `backend '${this.backend.name}' has no synchronous read; use await tensor.data()`,
+      );
     }
     return this.backend.readSync(this.dataId, this.dtype, this.size) as DTypeToArray[D];
   }
@@ -84,7 +87,8 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
     this.assertLive();
     const resolved = resolveReshape(this.shape, shape);
     const out = new Tensor(this.backend, this.dataId, resolved, this.dtype);
-    if (activeTape) activeTape.record({ op: 'reshape', inputs: [this], output: out, attrs: { shape: resolved } });
+    if (activeTape)
+      activeTape.record({ op: 'reshape', inputs: [this], output: out, attrs: { shape: resolved } });
     return out;
   }
 
@@ -125,7 +129,9 @@ export function resolveReshape(from: Shape, to: readonly number[]): number[] {
     out[infer] = size / known;
   }
   if (sizeOf(out) !== size) {
-    throw new TensorStateError(`cannot reshape ${fmt(from)} (${size} elements) to ${fmt(to)} (${sizeOf(out)} elements)`);
+    throw new TensorStateError(
+      `cannot reshape ${fmt(from)} (${size} elements) to ${fmt(to)} (${sizeOf(out)} elements)`,
+    );
   }
   return out;
 }
@@ -156,7 +162,11 @@ type Kept = Tensor | readonly Kept[] | { readonly [k: string]: Kept } | unknown;
 function collect(result: Kept, into: Set<Tensor>): void {
   if (result instanceof Tensor) into.add(result);
   else if (Array.isArray(result)) for (const r of result) collect(r, into);
-  else if (result && typeof result === 'object' && !(ArrayBuffer.isView(result) || result instanceof Promise)) {
+  else if (
+    result &&
+    typeof result === 'object' &&
+    !(ArrayBuffer.isView(result) || result instanceof Promise)
+  ) {
     for (const v of Object.values(result)) collect(v, into);
   }
 }

@@ -5,5 +5,5 @@ export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';
 export * from './registry.js';
-export * from './shape.js';
 export * from './safetensors/index.js';
+export * from './shape.js';

@@ -12,11 +12,11 @@ import type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-import { type DType, type TypedArray, assertDType, dtypeOfArray, isFloat, toTypedArray } from './dtype.js';
-import { Tensor, recordOp, wrap } from './engine.js';
+import { assertDType, type DType, dtypeOfArray, isFloat, type TypedArray, toTypedArray } from './dtype.js';
+import { recordOp, Tensor, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { currentBackend } from './registry.js';
-import { type Shape, assertShape, broadcastShapes, fmt, normAxis, shapesEqual, sizeOf } from './shape.js';
+import { assertShape, broadcastShapes, fmt, normAxis, type Shape, shapesEqual, sizeOf } from './shape.js';
 
 type Scalar = number;
 
@@ -27,7 +27,9 @@ function sameBackend(op: string, ...ts: (Tensor | null | undefined)[]): Backend 
     if (!(t instanceof Tensor)) throw new TensorStateError(`${op}: expected a Tensor, got ${typeof t}`);
     t.assertLive(`${op} input`);
     if (b && t.backend !== b) {
-      throw new TensorStateError(`${op}: inputs live on different backends ('${b.name}' and '${t.backend.name}')`);
+      throw new TensorStateError(
+        `${op}: inputs live on different backends ('${b.name}' and '${t.backend.name}')`,
+      );
     }
     b = t.backend;
   }
@@ -43,7 +45,8 @@ function requireDType(op: string, t: Tensor, dtype: DType, what: string): void {
 }
 
 function requireRank(op: string, t: Tensor, rank: number, what: string, layout: string): void {
-  if (t.rank !== rank) throw new ShapeError(`${op}: expected ${what} of shape ${layout}, got ${fmt(t.shape)}`);
+  if (t.rank !== rank)
+    throw new ShapeError(`${op}: expected ${what} of shape ${layout}, got ${fmt(t.shape)}`);
 }
 
 // ---- creation ----
@@ -66,7 +69,9 @@ export function tensor(
   const s = shape ?? [values.length];
   assertShape(s);
   if (sizeOf(s) !== values.length) {
-    throw new ShapeError(`tensor: ${values.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`);
+    throw new ShapeError(
+      `tensor: ${values.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`,
+    );
   }
   const arr =
     ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype
@@ -121,8 +126,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`matmul: expected a and b of rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   }
-  const [m, ka] = opts.transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
-  const [kb, n] = opts.transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
+  const [m, ka] = opts.transA
+    ? [a.shape[a.rank - 1], a.shape[a.rank - 2]]
+    : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
+  const [kb, n] = opts.transB
+    ? [b.shape[b.rank - 1], b.shape[b.rank - 2]]
+    : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
   if (ka !== kb) {
     throw new ShapeError(
       `matmul: inner dimensions differ: a ${fmt(a.shape)}${opts.transA ? 'ᵀ' : ''} has ${ka}, b ${fmt(b.shape)}${opts.transB ? 'ᵀ' : ''} has ${kb}`,
@@ -135,9 +144,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
 /** y = x·Wᵀ + b with W [out, in] (PyTorch/HF nn.Linear layout). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (weight.rank !== 2) throw new ShapeError(`linear: expected weight of shape [out,in], got ${fmt(weight.shape)}`);
+  if (weight.rank !== 2)
+    throw new ShapeError(`linear: expected weight of shape [out,in], got ${fmt(weight.shape)}`);
   if (x.shape[x.rank - 1] !== weight.shape[1]) {
-    throw new ShapeError(`linear: input ${fmt(x.shape)} has last dim ${x.shape[x.rank - 1]}, weight expects ${weight.shape[1]}`);
+    throw new ShapeError(
+      `linear: input ${fmt(x.shape)} has last dim ${x.shape[x.rank - 1]}, weight expects ${weight.shape[1]}`,
+    );
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new ShapeError(`linear: expected bias of shape [${weight.shape[0]}], got ${fmt(bias.shape)}`);
@@ -192,9 +204,11 @@ export function binary(op: BinaryOp, a: Tensor | Scalar, b: Tensor | Scalar): Te
   const tb = asTensor(b, ref);
   try {
     const backend = sameBackend(op, ta, tb);
-    if (ta.dtype !== tb.dtype) throw new DTypeError(`${op}: operand dtypes differ (${ta.dtype} and ${tb.dtype})`);
+    if (ta.dtype !== tb.dtype)
+      throw new DTypeError(`${op}: operand dtypes differ (${ta.dtype} and ${tb.dtype})`);
     if (op === 'and' || op === 'or') requireDType(op, ta, 'bool', 'operands');
-    else if (!COMPARE.includes(op) && ta.dtype === 'bool') throw new DTypeError(`${op}: bool operands; cast first`);
+    else if (!COMPARE.includes(op) && ta.dtype === 'bool')
+      throw new DTypeError(`${op}: bool operands; cast first`);
     const outShape = broadcastShapes(ta.shape, tb.shape, `${op} operands`);
     return recordOp(op, [ta, tb], wrap(backend, backend.binary(op, ta, tb, outShape)));
   } finally {
@@ -226,8 +240,13 @@ export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Ten
   try {
     const backend = sameBackend('where', cond, ta, tb);
     requireDType('where', cond, 'bool', 'cond');
-    if (ta.dtype !== tb.dtype) throw new DTypeError(`where: branch dtypes differ (${ta.dtype} and ${tb.dtype})`);
-    const outShape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where cond/a'), tb.shape, 'where a/b');
+    if (ta.dtype !== tb.dtype)
+      throw new DTypeError(`where: branch dtypes differ (${ta.dtype} and ${tb.dtype})`);
+    const outShape = broadcastShapes(
+      broadcastShapes(cond.shape, ta.shape, 'where cond/a'),
+      tb.shape,
+      'where a/b',
+    );
     return recordOp('where', [cond, ta, tb], wrap(backend, backend.where(cond, ta, tb, outShape)));
   } finally {
     if (ta !== a) ta.dispose();
@@ -256,7 +275,8 @@ export function reduce(op: ReduceOp, x: Tensor, axes?: number | readonly number[
     throw new ShapeError(`${op}: takes exactly one axis, got [${ax.join(',')}]`);
   }
   for (const a of ax) {
-    if (x.shape[a] === 0 && op !== 'sum') throw new ShapeError(`${op}: cannot reduce empty axis ${a} of ${fmt(x.shape)}`);
+    if (x.shape[a] === 0 && op !== 'sum')
+      throw new ShapeError(`${op}: cannot reduce empty axis ${a} of ${fmt(x.shape)}`);
   }
   const out = recordOp(op, [x], wrap(backend, backend.reduce(op, x, ax)), { axes: ax });
   if (!keepDims) return out;
@@ -266,11 +286,16 @@ export function reduce(op: ReduceOp, x: Tensor, axes?: number | readonly number[
   return r;
 }
 
-export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('sum', x, axes, keepDims);
-export const mean = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('mean', x, axes, keepDims);
-export const max = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('max', x, axes, keepDims);
-export const min = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('min', x, axes, keepDims);
-export const prod = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('prod', x, axes, keepDims);
+export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>
+  reduce('sum', x, axes, keepDims);
+export const mean = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>
+  reduce('mean', x, axes, keepDims);
+export const max = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>
+  reduce('max', x, axes, keepDims);
+export const min = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>
+  reduce('min', x, axes, keepDims);
+export const prod = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>
+  reduce('prod', x, axes, keepDims);
 export const argmax = (x: Tensor, axis: number, keepDims = false) => reduce('argmax', x, axis, keepDims);
 export const argmin = (x: Tensor, axis: number, keepDims = false) => reduce('argmin', x, axis, keepDims);
 
@@ -283,7 +308,9 @@ export function softmax(x: Tensor, mask?: Tensor | null): Tensor {
     if (mask.dtype !== x.dtype) throw new DTypeError(`softmax: mask is ${mask.dtype}, x is ${x.dtype}`);
     const b = broadcastShapes(x.shape, mask.shape, 'softmax x/mask');
     if (!shapesEqual(b, x.shape)) {
-      throw new ShapeError(`softmax: mask ${fmt(mask.shape)} must broadcast to x ${fmt(x.shape)}, not widen it`);
+      throw new ShapeError(
+        `softmax: mask ${fmt(mask.shape)} must broadcast to x ${fmt(x.shape)}, not widen it`,
+      );
     }
   }
   return recordOp('softmax', [x, mask], wrap(backend, backend.softmax(x, mask ?? null)));
@@ -304,7 +331,9 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     [beta, 'beta'],
   ] as const) {
     if (t.rank !== 1 || t.shape[0] !== n) {
-      throw new ShapeError(`layerNorm: expected ${name} of shape [${n}] for x ${fmt(x.shape)}, got ${fmt(t.shape)}`);
+      throw new ShapeError(
+        `layerNorm: expected ${name} of shape [${n}] for x ${fmt(x.shape)}, got ${fmt(t.shape)}`,
+      );
     }
     if (t.dtype !== x.dtype) throw new DTypeError(`layerNorm: ${name} is ${t.dtype}, x is ${x.dtype}`);
   }
@@ -325,7 +354,9 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
     const v = table.shape[0];
     for (let i = 0; i < idx.length; i++) {
       if (idx[i] < 0 || idx[i] >= v) {
-        throw new ShapeError(`gather: index ${idx[i]} at position ${i} is out of range for table of ${v} rows`);
+        throw new ShapeError(
+          `gather: index ${idx[i]} at position ${i} is out of range for table of ${v} rows`,
+        );
       }
     }
   }
@@ -374,9 +405,14 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dA
     throw new ShapeError(`conv2d: groups=${groups} must divide in channels ${C} and out channels ${O}`);
   }
   if (Cg !== C / groups) {
-    throw new ShapeError(`conv2d: weight ${fmt(w.shape)} expects ${Cg * groups} input channels, x ${fmt(x.shape)} has ${C}`);
+    throw new ShapeError(
+      `conv2d: weight ${fmt(w.shape)} expects ${Cg * groups} input channels, x ${fmt(x.shape)} has ${C}`,
+    );
   }
-  if ([...stride, ...dilation].some((v) => !Number.isInteger(v) || v < 1) || padding.some((v) => !Number.isInteger(v) || v < 0)) {
+  if (
+    [...stride, ...dilation].some((v) => !Number.isInteger(v) || v < 1) ||
+    padding.some((v) => !Number.isInteger(v) || v < 0)
+  ) {
     throw new ShapeError(`conv2d: bad stride ${stride}, dilation ${dilation} or padding ${padding}`);
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== O)) {
@@ -385,7 +421,9 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dA
   const oh = Math.floor((H + padding[0] + padding[1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
   const ow = Math.floor((W + padding[2] + padding[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
   if (oh <= 0 || ow <= 0) {
-    throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`);
+    throw new ShapeError(
+      `conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`,
+    );
   }
   const convOpts = { stride, dilation, padding, groups };
   const out = wrap(backend, backend.conv2d(x, w, bias ?? null, convOpts, [B, O, oh, ow]));
@@ -432,7 +470,8 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   const backend = sameBackend('slice', x);
-  if (begin.length !== x.rank) throw new ShapeError(`slice: begin [${begin}] must have ${x.rank} entries for ${fmt(x.shape)}`);
+  if (begin.length !== x.rank)
+    throw new ShapeError(`slice: begin [${begin}] must have ${x.rank} entries for ${fmt(x.shape)}`);
   const sz = size ?? x.shape.map((d, i) => d - begin[i]);
   const resolved = sz.map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s));
   resolved.forEach((s, i) => {
@@ -452,14 +491,18 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== a && d !== xs[0].shape[i])) {
       throw new ShapeError(`concat: ${fmt(t.shape)} does not match ${fmt(xs[0].shape)} outside axis ${a}`);
     }
-    if (t.dtype !== xs[0].dtype) throw new DTypeError(`concat: dtypes differ (${t.dtype} and ${xs[0].dtype})`);
+    if (t.dtype !== xs[0].dtype)
+      throw new DTypeError(`concat: dtypes differ (${t.dtype} and ${xs[0].dtype})`);
   }
   return recordOp('concat', xs, wrap(backend, backend.concat(xs, a)), { axis: a });
 }
 
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
   const backend = sameBackend('pad', x);
-  if (pads.length !== x.rank || pads.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+  if (
+    pads.length !== x.rank ||
+    pads.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)
+  ) {
     throw new ShapeError(`pad: need ${x.rank} non-negative [before, after] pairs for ${fmt(x.shape)}`);
   }
   const out = wrap(backend, backend.pad(x, pads, value));
@@ -498,7 +541,9 @@ export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
   requireDType('groupedTopK', scores, 'float32', 'scores');
   requireDType('groupedTopK', budgets, 'int32', 'budgets');
   if (budgets.rank !== 1 || budgets.shape[0] !== scores.shape[0]) {
-    throw new ShapeError(`groupedTopK: expected budgets of shape [${scores.shape[0]}], got ${fmt(budgets.shape)}`);
+    throw new ShapeError(
+      `groupedTopK: expected budgets of shape [${scores.shape[0]}], got ${fmt(budgets.shape)}`,
+    );
   }
   return recordOp('groupedTopK', [scores, budgets], wrap(backend, backend.groupedTopK(scores, budgets)));
 }
@@ -534,9 +579,12 @@ export async function stretchToCsr(
   requireDType('stretchToCsr', mask, 'bool', 'mask');
   requireDType('stretchToCsr', rowLen, 'int32', 'rowLen');
   if (!shapesEqual(rowLen.shape, mask.shape.slice(0, 2))) {
-    throw new ShapeError(`stretchToCsr: expected rowLen of shape ${fmt(mask.shape.slice(0, 2))}, got ${fmt(rowLen.shape)}`);
+    throw new ShapeError(
+      `stretchToCsr: expected rowLen of shape ${fmt(mask.shape.slice(0, 2))}, got ${fmt(rowLen.shape)}`,
+    );
   }
-  if (!Number.isInteger(opts.k) || opts.k < 1) throw new ShapeError(`stretchToCsr: k must be a positive integer, got ${opts.k}`);
+  if (!Number.isInteger(opts.k) || opts.k < 1)
+    throw new ShapeError(`stretchToCsr: k must be a positive integer, got ${opts.k}`);
   if (!Number.isInteger(opts.keys) || opts.keys < 1) {
     throw new ShapeError(`stretchToCsr: keys must be a positive integer, got ${opts.keys}`);
   }
@@ -558,7 +606,8 @@ export function csrSddmm(csr: CsrMatrix, q: Tensor, k: Tensor, scale = 1): Tenso
   const backend = sameBackend('csrSddmm', csr.crow, q, k);
   checkCsr('csrSddmm', csr, q, 'q', csr.rows);
   checkCsr('csrSddmm', csr, k, 'k', csr.keys);
-  if (q.shape[3] !== k.shape[3]) throw new ShapeError(`csrSddmm: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
+  if (q.shape[3] !== k.shape[3])
+    throw new ShapeError(`csrSddmm: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
   return recordOp('csrSddmm', [q, k], wrap(backend, backend.csrSddmm(csr, q, k, scale)), { csr, scale });
 }
 
@@ -568,7 +617,9 @@ export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null
     throw new ShapeError(`csrSoftmax: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
   }
   if (rowScale && !shapesEqual(rowScale.shape, [csr.batch, csr.heads, csr.rows])) {
-    throw new ShapeError(`csrSoftmax: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`);
+    throw new ShapeError(
+      `csrSoftmax: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`,
+    );
   }
   const out = wrap(backend, backend.csrSoftmax(csr, val, rowScale ?? null));
   return recordOp('csrSoftmax', [val, rowScale], out, { csr });

@@ -53,7 +53,8 @@ export async function getBackend(name: string): Promise<Backend> {
     p = Promise.resolve()
       .then(() => factory.create())
       .catch((e: unknown) => {
-        const reason = e instanceof BackendUnavailableError ? e.reason : e instanceof Error ? e.message : String(e);
+        const reason =
+          e instanceof BackendUnavailableError ? e.reason : e instanceof Error ? e.message : String(e);
         failures.set(name, reason);
         instances.delete(name);
         throw new BackendUnavailableError(name, reason);
@@ -104,7 +105,10 @@ export async function setBackend(name?: string): Promise<Backend> {
 /** The backend set by `setBackend`; throws when none has been set. */
 export function currentBackend(): Backend {
   if (!current) {
-    throw new SeaError('E_NO_BACKEND', 'no backend selected: call `await setBackend()` (or pass a backend) first');
+    throw new SeaError(
+      'E_NO_BACKEND',
+      'no backend selected: call `await setBackend()` (or pass a backend) first',
+    );
   }
   return current;
 }

@@ -9,7 +9,8 @@ export function sizeOf(shape: Shape): number {
 }
 
 export function assertShape(shape: Shape, what = 'shape'): void {
-  if (!Array.isArray(shape)) throw new ShapeError(`${what} must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(shape))
+    throw new ShapeError(`${what} must be an array of integers, got ${String(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new ShapeError(`${what} must hold non-negative integers, got [${shape.join(',')}]`);
@@ -43,7 +44,9 @@ export function broadcastShapes(a: Shape, b: Shape, what = 'operands'): number[]
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`cannot broadcast ${what} of shapes ${fmt(a)} and ${fmt(b)} (axis ${i}: ${da} vs ${db})`);
+      throw new ShapeError(
+        `cannot broadcast ${what} of shapes ${fmt(a)} and ${fmt(b)} (axis ${i}: ${da} vs ${db})`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }

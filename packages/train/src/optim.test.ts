@@ -39,7 +39,9 @@ describe('AdamW (PyTorch rule, spec §9c groups)', () => {
       upd('s', 0, 0, 1e-1, 1e-2);
     }
     const got = (n: string) => [...params[n].dataSync()];
-    got('layers.0.fc1.weight').forEach((x, i) => expect(x).toBeCloseTo(want.w[i], 12));
+    got('layers.0.fc1.weight').forEach((x, i) => {
+      expect(x).toBeCloseTo(want.w[i], 12);
+    });
     expect(got('layers.0.fc1.bias')[0]).toBeCloseTo(want.b[0], 12);
     expect(got('layers.0.self_attn.perlin_nu.weight')[0]).toBeCloseTo(want.s[0], 12);
   });
