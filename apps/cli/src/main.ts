@@ -3,6 +3,9 @@
 import { SeaError } from '@sea/tensor';
 import { Command, Option } from 'commander';
 
+// `pnpm sea …` runs this file from apps/cli: resolve the user's relative paths where they typed them.
+if (process.env.npm_lifecycle_event === 'sea' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 const program = new Command();
 program
   .name('sea')
@@ -91,6 +94,16 @@ program
   .action(async (o) => (await import('./commands/glue.js')).glueCommand(o));
 
 program
+  .command('tokenize')
+  .description(
+    'OPT token ids (a JSON array) from text files, GLUE MRPC/SST-2 TSV (their sentences) or WikiText (<unk> removed)',
+  )
+  .argument('<files...>', 'input files, joined with blank lines')
+  .requiredOption('--out <file>', 'output JSON file')
+  .option('--json', 'print JSON')
+  .action(async (files, o) => (await import('./commands/tokenize.js')).tokenizeCommand(files, o));
+
+program
   .command('distill')
   .description(
     'distil SEA (or Performer) attention from a dense OPT teacher (spec §9 losses, AdamW, two LR groups)',
@@ -99,7 +112,10 @@ program
     '--teacher <dir>',
     'Hugging Face OPT folder (config.json + safetensors): the frozen teacher',
   )
-  .requiredOption('--data <file>', 'training token ids: a JSON array, or integers separated by spaces/commas')
+  .requiredOption(
+    '--data <file>',
+    "training data: token ids (JSON array or integers), or text / GLUE TSV tokenized with OPT's tokenizer",
+  )
   .option('--steps <n>', 'optimizer steps', (v) => Number.parseInt(v, 10), 100)
   .option('--seq-len <n>', 'tokens per window', (v) => Number.parseInt(v, 10), 2048)
   .option('--batch <n>', 'windows per step', (v) => Number.parseInt(v, 10), 1)

@@ -9,6 +9,7 @@ import { OptForCausalLM } from '@sea/opt';
 import { SeaError } from '@sea/tensor';
 import { Distiller, lineChartSvg, readTokenIds, type Series, type StepLog } from '@sea/train';
 import { chooseBackend } from '../backends.js';
+import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
 import { progressBar } from '../progress.js';
 
 export interface DistillCommandOptions {
@@ -41,7 +42,9 @@ export async function distillCommand(o: DistillCommandOptions): Promise<void> {
   }
   await chooseBackend(o.backend ?? 'auto');
   const teacher = await OptForCausalLM.load(o.teacher);
-  const tokens = await readTokenIds(o.data, teacher.config.vocabSize);
+  const tokens = isTokenIdFile(o.data)
+    ? await readTokenIds(o.data, teacher.config.vocabSize)
+    : Int32Array.from((await tokenizeFiles([o.data])).ids);
   fs.mkdirSync(o.out, { recursive: true });
   const resumable = o.resume && fs.existsSync(path.join(o.out, 'latest.json'));
   const d = resumable
