@@ -38,7 +38,8 @@ describe('training corpus', () => {
     expect(isTokenIdFile(file('t.txt', 'Hello world 3'))).toBe(false);
     const text = 'Hello world. The tower is 324 metres tall.';
     const { ids } = await tokenizeFiles([file('a.txt', text)]);
-    expect(ids).toEqual((await OptTokenizer.load()).encode(text));
+    expect(ids).toEqual((await OptTokenizer.load()).encode(text, { addBos: false }));
+    expect(ids[0]).not.toBe(OptTokenizer.BOS_ID);
     const out = path.join(dir, 'sub', 'ids.json');
     writeIds(out, ids);
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(ids);

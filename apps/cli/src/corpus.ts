@@ -56,7 +56,7 @@ export async function tokenizeFiles(files: readonly string[]): Promise<{ ids: nu
   if (files.length === 0) throw new SeaError('E_ARGS', 'no input files');
   const text = files.map((f) => corpusText(f)).join('\n\n');
   const tokenizer = await OptTokenizer.load();
-  return { ids: tokenizer.encode(text), chars: text.length };
+  return { ids: tokenizer.encode(text, { addBos: false }), chars: text.length };
 }
 
 /** Writes ids as a JSON array atomically (temporary file, then rename). */

@@ -72,7 +72,11 @@ program
   )
   .option('--data <file>', 'text file to evaluate instead of WikiText-2 test')
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o) => (await import('./commands/eval.js')).evalCommand(o));
+  .action(async (o, cmd: Command) => {
+    const { withModelSeaDefaults } = await import('./commands/common.js');
+    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
+    await (await import('./commands/eval.js')).evalCommand(opts);
+  });
 
 program
   .command('glue')
@@ -147,6 +151,14 @@ program
     0,
   )
   .option('--log <file>', 'JSON-lines loss log (default: <out>/loss.jsonl)')
+  .addOption(
+    new Option(
+      '--export-dtype <dtype>',
+      'storage of the exported model folder <out>/model (SEA weights stay float32)',
+    )
+      .choices(['float32', 'float16'])
+      .default('float32'),
+  )
   .option('--resume', 'continue from the latest checkpoint in --out')
   .addOption(backendOpt())
   .action(async (o) => (await import('./commands/distill.js')).distillCommand(o));

@@ -1,4 +1,6 @@
 /** Options shared by the model commands. */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Backend } from '@sea/tensor';
 import { SeaError } from '@sea/tensor';
 
@@ -44,4 +46,35 @@ export function emit(json: boolean, result: Record<string, unknown>, text: strin
 
 export function describeBackend(b: Backend): string {
   return b.name;
+}
+
+/**
+ * A model folder written by `sea distill` says in config.json's `sea` block which attention it was
+ * distilled for (`attention`, `k`, `predictor_length`, `nbf`) and keeps its SEA weights in
+ * `sea.safetensors`. Flags the user left at their defaults take those values.
+ */
+export function withModelSeaDefaults<T extends AttentionFlags & { model: string }>(
+  o: T,
+  isDefault: (flag: 'attention' | 'k' | 'predictorLength' | 'nbf' | 'seaWeights') => boolean,
+): T {
+  const file = path.join(o.model, 'config.json');
+  if (!fs.existsSync(file)) return o;
+  let block: Record<string, unknown> | undefined;
+  try {
+    block = (JSON.parse(fs.readFileSync(file, 'utf8')) as { sea?: Record<string, unknown> }).sea;
+  } catch {
+    return o; // the model loader reports a broken config.json
+  }
+  if (!block || typeof block !== 'object') return o;
+  const out = { ...o };
+  const att = block.attention;
+  if (isDefault('attention') && (att === 'sea' || att === 'performer')) out.attention = att;
+  if (isDefault('k') && Number.isInteger(block.k)) out.k = block.k as number;
+  if (isDefault('predictorLength') && Number.isInteger(block.predictor_length))
+    out.predictorLength = block.predictor_length as number;
+  if (isDefault('nbf') && typeof block.nbf === 'number') out.nbf = block.nbf;
+  const seaFile = path.join(o.model, 'sea.safetensors');
+  if (isDefault('seaWeights') && out.attention !== 'dense' && fs.existsSync(seaFile))
+    out.seaWeights = seaFile;
+  return out;
 }

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OptForCausalLM } from '@sea/opt';
-import { SeaError } from '@sea/tensor';
-import { Distiller, lineChartSvg, readTokenIds, type Series, type StepLog } from '@sea/train';
+import { SeaError, type Tensor, writeSafetensors } from '@sea/tensor';
+import { Distiller, isSeaParam, lineChartSvg, readTokenIds, type Series, type StepLog } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
 import { progressBar } from '../progress.js';
@@ -31,6 +31,7 @@ export interface DistillCommandOptions {
   log?: string;
   resume?: boolean;
   backend?: string;
+  exportDtype?: 'float32' | 'float16';
   progress?: boolean;
 }
 
@@ -100,11 +101,62 @@ export async function distillCommand(o: DistillCommandOptions): Promise<void> {
   const ev = await evaluate();
   await d.save(o.out);
   plot();
+  const exported = await exportModel(d, o, ev);
   process.stdout.write(
     `distilled ${d.step} steps (${d.opts.attention}): loss ${history.at(-1)?.loss.toPrecision(4) ?? '-'}, ` +
       `held-out ppl ${ev.ppl.toFixed(3)} (teacher ${ev.teacherPpl.toFixed(3)}, ${ev.windows} windows); ` +
-      `log ${logFile}, plot ${path.join(o.out, 'loss.svg')}, checkpoint ${o.out}\n`,
+      `log ${logFile}, plot ${path.join(o.out, 'loss.svg')}, checkpoint ${o.out}, model ${exported}\n`,
   );
   d.dispose();
   teacher.dispose();
+}
+
+/**
+ * Writes `<out>/model`: a Hugging Face OPT folder (the teacher's config.json with a `sea` block naming
+ * the attention it was distilled for, model.safetensors with the student's weights in --export-dtype)
+ * and sea.safetensors (SEA / Performer weights, float32) that `sea eval --model` picks up. Written
+ * to a temporary folder first, then renamed.
+ */
+async function exportModel(
+  d: Distiller,
+  o: DistillCommandOptions,
+  ev: { ppl: number; teacherPpl: number; windows: number },
+): Promise<string> {
+  const dir = path.join(o.out, 'model');
+  const tmp = path.join(o.out, `.model.${process.pid}.tmp`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(o.teacher, 'config.json'), 'utf8'));
+    config.torch_dtype = o.exportDtype ?? 'float32';
+    config.sea = {
+      attention: d.opts.attention,
+      k: d.opts.k,
+      predictor_length: d.opts.predictorLength,
+      nbf: d.opts.nbf,
+      distilled_from: path.basename(path.resolve(o.teacher)),
+      steps: d.step,
+      seq_len: d.opts.seqLen,
+      held_out_ppl: ev.ppl,
+      teacher_held_out_ppl: ev.teacherPpl,
+    };
+    fs.writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const model: Record<string, Tensor> = {};
+    const seaW: Record<string, Tensor> = { ...d.buffers };
+    for (const [n, t] of Object.entries(d.params)) (isSeaParam(n) ? seaW : model)[n] = t;
+    const meta = { format: 'pt', steps: String(d.step) };
+    await writeSafetensors(
+      path.join(tmp, 'model.safetensors'),
+      model,
+      meta,
+      o.exportDtype === 'float16' ? { storage: (_n, dt) => (dt === 'F32' ? 'F16' : undefined) } : {},
+    );
+    await writeSafetensors(path.join(tmp, 'sea.safetensors'), seaW, meta);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
 }
