@@ -91,6 +91,190 @@ await section('rates', async () => {
 const BW = () => (R.rates.copyGBps ?? 3000) * 1e9;
 const FL = () => (R.rates.sgemmTflops ?? 50) * 1e12;
 
+// ---------------------------------------------------------------- self-check of the chunked kernels
+// The chunked performerPrefixSum / cumsum and the channel-blocked conv2d against the CPU backend on
+// fresh random inputs at sizes past the conformance suite's (several chunks, ragged tails).
+R.selfcheck = [];
+await section('selfcheck', async () => {
+  let Cpu = null;
+  try {
+    ({ CpuBackend: Cpu } = await import('@sea/backend-cpu'));
+  } catch (e) {
+    R.errors.push({ section: 'import @sea/backend-cpu', error: String(e) });
+    return;
+  }
+  const cpu = new Cpu();
+  const both = async (name, shapes, make, op) => {
+    const ins = shapes.map((sh, i) => make(sh, i));
+    const tc = ins.map(([a, sh, dt]) => sea.tensor(a, sh, { backend: b, dtype: dt }));
+    const th = ins.map(([a, sh, dt]) => sea.tensor(a, sh, { backend: cpu, dtype: dt }));
+    const got = await op(...tc).data();
+    const want = await op(...th).data();
+    let num = 0;
+    let den = 0;
+    let bad = 0;
+    for (let i = 0; i < want.length; i++) {
+      const d = got[i] - want[i];
+      if (!Number.isFinite(got[i]) && Number.isFinite(want[i])) bad++;
+      num += d * d;
+      den += want[i] * want[i];
+    }
+    const rel = Math.sqrt(num / Math.max(den, 1e-300));
+    R.selfcheck.push({ name, rel, nonFinite: bad, n: want.length });
+    log(`selfcheck ${name}: rel ${rel.toExponential(2)}${bad ? ` NONFINITE ${bad}` : ''}`);
+    for (const t of [...tc, ...th]) t.dispose();
+  };
+  const feat = (sh) => {
+    const a = new Float32Array(sh.reduce((x, y) => x * y, 1));
+    rng.fillUniform(a, -0.5, 1);
+    for (let i = 0; i < a.length; i++) a[i] = Math.fround(Math.max(a[i], 0) + 0.001);
+    return [a, sh, 'float32'];
+  };
+  const nrm = (sh) => {
+    const a = new Float32Array(sh.reduce((x, y) => x * y, 1));
+    rng.fillNormal(a, 0, 1);
+    return [a, sh, 'float32'];
+  };
+  for (const [B, H, T, M, E] of [
+    [1, 3, 1000, 33, 128],
+    [2, 2, 4097, 70, 40],
+    [1, 1, 65, 5, 3],
+  ]) {
+    await both(
+      `performerPrefixSum [${B},${H},${T},${M}] E=${E}`,
+      [
+        [B, H, T, M],
+        [B, H, T, M],
+        [B, H, T, E],
+      ],
+      (sh, i) => (i < 2 ? feat(sh) : nrm(sh)),
+      (q, k, v) => sea.performerPrefixSum(q, k, v, 1e-6),
+    );
+  }
+  for (const [sh, axis, ex, rev] of [
+    [[2, 5000, 64], 1, false, false],
+    [[3, 20000], 1, true, true],
+    [[300, 7], 0, false, true],
+  ]) {
+    await both(
+      `cumsum [${sh}] axis ${axis}${ex ? ' exclusive' : ''}${rev ? ' reverse' : ''}`,
+      [sh],
+      nrm,
+      (x) => sea.cumsum(x, axis, { exclusive: ex, reverse: rev }),
+    );
+  }
+  for (const [xs, ws, args] of [
+    [[1, 24, 300, 64], [24, 24, 3, 3], { dilation: 2, padding: [4, 0, 2, 2] }],
+    [[2, 5, 17, 13], [11, 5, 3, 2], { stride: [2, 1], padding: 1 }],
+    [[1, 24, 100, 256], [12, 24, 1, 1], { padding: [0, 0, 1, 1] }],
+  ]) {
+    await both(`conv2d x[${xs}] w[${ws}]`, [xs, ws, [ws[0]]], nrm, (x, w, bias) =>
+      sea.conv2d(x, w, bias, args),
+    );
+  }
+  cpu.destroy();
+});
+
+// ---------------------------------------------------------------- per-op GPU profile
+// Wraps every backend primitive with a pair of device events; after the body, sums the GPU time per
+// primitive and input shape. Wall minus the GPU sum is launch overhead and host work.
+const OPS = [
+  'matmul',
+  'unary',
+  'binary',
+  'where',
+  'cast',
+  'reduce',
+  'softmax',
+  'logSoftmax',
+  'layerNorm',
+  'gather',
+  'takeAlong',
+  'conv2d',
+  'cumsum',
+  'resize',
+  'transpose',
+  'slice',
+  'concat',
+  'pad',
+  'performerPrefixSum',
+  'groupedTopK',
+  'stretchToCsr',
+  'csrSddmm',
+  'csrSoftmax',
+  'csrSpmm',
+  'upload',
+];
+const evPool = [];
+const newEvent = () => {
+  const o = [null];
+  b.drv.check(b.drv.api.cuEventCreate(o, 0), 'cuEventCreate');
+  return o[0];
+};
+async function profileOps(label, body) {
+  const marks = [];
+  let used = 0;
+  const ev = () => {
+    if (used === evPool.length) evPool.push(newEvent());
+    return evPool[used++];
+  };
+  const orig = {};
+  const own = {};
+  for (const name of OPS) {
+    own[name] = Object.hasOwn(b, name) ? b[name] : null;
+    orig[name] = b[name].bind(b);
+    b[name] = (...args) => {
+      const e0 = ev();
+      b.drv.api.cuEventRecord(e0, b.stream);
+      const r = orig[name](...args);
+      const first = args.find((a) => a && typeof a === 'object' && 'shape' in a);
+      const key = `${name} ${first ? `[${first.shape}]` : ''}`;
+      const done = () => {
+        const e1 = ev();
+        b.drv.api.cuEventRecord(e1, b.stream);
+        marks.push([key, e0, e1]);
+      };
+      if (r && typeof r.then === 'function')
+        return r.then((x) => {
+          done();
+          return x;
+        });
+      done();
+      return r;
+    };
+  }
+  let wallMs = 0;
+  try {
+    await b.sync();
+    const t0 = performance.now();
+    await body();
+    await b.sync();
+    wallMs = performance.now() - t0;
+  } finally {
+    for (const name of OPS) {
+      if (own[name]) b[name] = own[name];
+      else delete b[name];
+    }
+  }
+  const per = new Map();
+  const f = [0];
+  let gpu = 0;
+  for (const [key, e0, e1] of marks) {
+    b.drv.check(b.drv.api.cuEventElapsedTime(f, e0, e1), 'cuEventElapsedTime');
+    const x = per.get(key) ?? { ms: 0, calls: 0 };
+    x.ms += f[0];
+    x.calls++;
+    per.set(key, x);
+    gpu += f[0];
+  }
+  const rows = [...per.entries()].sort((a, c) => c[1].ms - a[1].ms).map(([op, x]) => ({ op, ...x }));
+  R.profiles.push({ label, wallMs, gpuOpsMs: gpu, ops: marks.length, rows });
+  log(`profile ${label}: wall ${wallMs.toFixed(2)} ms, GPU in ops ${gpu.toFixed(2)} ms, ${marks.length} ops`);
+  for (const r of rows.slice(0, 14))
+    log(`   ${r.ms.toFixed(3).padStart(9)} ms ${String(r.calls).padStart(4)}×  ${r.op}`);
+}
+R.profiles = [];
+
 // ---------------------------------------------------------------- SEA routines at the SEA shapes
 const H = 12;
 const D = 64;
@@ -212,6 +396,7 @@ if (SeaAttention) {
       };
       const ms = await wall(run, T >= 16384 ? 3 : 5);
       const peak = b.memory().peakBytes;
+      if (T === 2048 || T === 8192 || T === 32768) await profileOps(`SeaAttention T=${T}`, run);
       q.dispose();
       kk.dispose();
       v.dispose();
@@ -290,12 +475,14 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
         const base = b.memory().bytes;
         b.resetPeak();
         const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
+        const peakBytes = b.memory().peakBytes;
+        await profileOps(`OPT forward ${attention}`, async () => (await model.forward(ids)).logits.dispose());
         const row = {
           attention,
           T,
           ms,
           tokensPerS: T / (ms / 1e3),
-          peakBytesAboveWeights: b.memory().peakBytes - base,
+          peakBytesAboveWeights: peakBytes - base,
           parameters: params,
           limit_ms: (flops / FL()) * 1e3,
         };

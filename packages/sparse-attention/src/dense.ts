@@ -51,6 +51,33 @@ export function denseAttentionMask(
   return sea.tensor(m, [nb, 1, T, T], { backend });
 }
 
+/**
+ * {@link denseAttentionMask} built by ops on the backend (no host loop, no upload of a T×T array,
+ * no read of keyValid): [1,1,T,T] causal, [B,1,1,T] keys only, [B,1,T,T] both; same values.
+ */
+export function deviceAttentionMask(
+  causal: boolean,
+  B: number,
+  T: number,
+  keyValid: Tensor | undefined,
+  backend: sea.Backend,
+): Tensor | null {
+  if (!causal && !keyValid) return null;
+  return sea.tidy(() => {
+    let visible: Tensor | null = null;
+    if (causal) {
+      const t = sea.arange(0, T, { backend }).reshape([1, 1, T, 1]);
+      const j = sea.arange(0, T, { backend }).reshape([1, 1, 1, T]);
+      visible = sea.lessEqual(j, t);
+    }
+    if (keyValid) {
+      const kv = keyValid.reshape([B, 1, 1, T]);
+      visible = visible ? sea.logicalAnd(visible, kv) : kv;
+    }
+    return sea.where(visible as Tensor, 0, Number.NEGATIVE_INFINITY);
+  });
+}
+
 export class DenseAttention implements AttentionModule {
   readonly kind = 'dense' as const;
   readonly weights: Record<string, Tensor> = {};
@@ -78,9 +105,9 @@ export class DenseAttention implements AttentionModule {
   ): Promise<AttentionOutput> {
     const [B, H, T, D] = checkQkv('DenseAttention.forward', q, k, v, this.config.heads, this.config.headDim);
     checkKeyValid('DenseAttention.forward', opts.keyValid, B, T);
-    const keyValid = opts.keyValid ? ((await opts.keyValid.data()) as Uint8Array) : null;
+    const keyValid = opts.keyValid;
     const context = sea.tidy(() => {
-      const mask = denseAttentionMask(this.config.causal, B, T, keyValid, q.backend);
+      const mask = deviceAttentionMask(this.config.causal, B, T, keyValid, q.backend);
       const scores = sea.mul(sea.matmul(q, k, { transB: true }), this.scoreScale);
       const probs = sea.softmax(scores, mask);
       const c = sea.matmul(probs, v);

@@ -38,6 +38,69 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
   }
 }
 
+// groups == 1, OB output channels per thread: the block's weights sit in shared memory as
+// [C·kh·kw][OB] (zero past O), each thread walks the taps of one output position once and
+// accumulates OB channels (same order per channel as conv2d_direct, so the same sums).
+// Dynamic shared memory: C·kh·kw·OB floats. grid (positions, ceil(O/OB)).
+#define OB 8
+extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__restrict__ x, const float *__restrict__ w,
+                                                                const float *__restrict__ bias, float *__restrict__ y, ConvP p) {
+  extern __shared__ float4 ws4[];
+  float *ws = (float *)ws4;
+  const int taps = p.C * p.kh * p.kw;
+  const int o0 = blockIdx.y * OB;
+  for (int i = threadIdx.x; i < taps * OB; i += blockDim.x) {
+    int tap = i / OB, u = i - tap * OB;
+    int o = o0 + u;
+    ws[i] = o < p.O ? w[(ll)o * taps + tap] : 0.f;
+  }
+  __syncthreads();
+  const ll total = (ll)p.B * p.OH * p.OW;
+  const ll HW = (ll)p.H * p.W;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    int ow = (int)(e % p.OW);
+    ll r = e / p.OW;
+    int oh = (int)(r % p.OH);
+    int b = (int)(r / p.OH);
+    float acc[OB];
+#pragma unroll
+    for (int u = 0; u < OB; ++u) acc[u] = 0.f;
+    const float *xb = x + (ll)b * p.C * HW;
+    for (int c = 0; c < p.C; ++c) {
+      const float *xc = xb + c * HW;
+      for (int i = 0; i < p.kh; ++i) {
+        int ih = oh * p.sh - p.pt + i * p.dh;
+        if (ih < 0 || ih >= p.H) continue;
+        const float *xr = xc + (ll)ih * p.W;
+        const float4 *wr = ws4 + (ll)(c * p.kh + i) * p.kw * 2;
+        for (int j = 0; j < p.kw; ++j) {
+          int iw = ow * p.sw - p.pl + j * p.dw;
+          if (iw < 0 || iw >= p.W) continue;
+          const float xv = xr[iw];
+          const float4 a = wr[2 * j], bq = wr[2 * j + 1];
+          acc[0] += a.x * xv;
+          acc[1] += a.y * xv;
+          acc[2] += a.z * xv;
+          acc[3] += a.w * xv;
+          acc[4] += bq.x * xv;
+          acc[5] += bq.y * xv;
+          acc[6] += bq.z * xv;
+          acc[7] += bq.w * xv;
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < OB; ++u) {
+      int o = o0 + u;
+      if (o < p.O) {
+        float v = acc[u];
+        if (p.hasBias) v += bias[o];
+        y[(((ll)b * p.O + o) * p.OH + oh) * p.OW + ow] = v;
+      }
+    }
+  }
+}
+
 // Taps of output position i on an axis of `in` → `out` (mode 0 nearest, 1 bilinear); returns the
 // number of taps and fills idx/wt.
 __device__ int taps(int mode, int align, int in, int out, int i, int *idx, double *wt) {
@@ -74,6 +137,11 @@ extern "C" __global__ void resize2d(const float *__restrict__ x, float *__restri
     ll p = r / OH;
     const float *xp = x + p * H * W;
     double acc = 0;
+    if (mode == 0) {
+      int si = (int)(((ll)i * H) / OH), sj = (int)(((ll)j * W) / OW);
+      y[e] = xp[(ll)(si < H - 1 ? si : H - 1) * W + (sj < W - 1 ? sj : W - 1)];
+      continue;
+    }
     if (mode == 2) {
       int hlo = (int)(((ll)i * H) / OH), hhi = (int)(((ll)(i + 1) * H + OH - 1) / OH);
       int wlo = (int)(((ll)j * W) / OW), whi = (int)(((ll)(j + 1) * W + OW - 1) / OW);

@@ -31,7 +31,22 @@ __device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
   else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
 }
 __device__ __forceinline__ void offsets(const Idx &ix, ll e, ll *o, int nops) {
+  if (ix.rank == 1) {
+    for (int k = 0; k < nops; ++k) o[k] = e * ix.s[k][0];
+    return;
+  }
   for (int k = 0; k < nops; ++k) o[k] = 0;
+  if (e <= 0x7fffffffLL) {  // 32-bit index arithmetic (far cheaper than 64-bit division)
+    unsigned u = (unsigned)e;
+    for (int d = ix.rank - 1; d >= 0; --d) {
+      unsigned n = (unsigned)ix.shape[d];
+      unsigned q = u / n;
+      ll c = (ll)(u - q * n);
+      u = q;
+      for (int k = 0; k < nops; ++k) o[k] += c * ix.s[k][d];
+    }
+    return;
+  }
   for (int d = ix.rank - 1; d >= 0; --d) {
     ll n = ix.shape[d];
     ll c = e % n;

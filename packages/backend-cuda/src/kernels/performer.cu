@@ -1,62 +1,209 @@
 // Causal Performer attention by prefix sums (spec §3): for each (b,h) and t,
 // out[t,e] = Σ_m qf[t,m]·S_t[m,e] / Σ_m qf[t,m]·(z_t[m] + eps), S_t = Σ_{j≤t} kf_j v_jᵀ, z_t = Σ_{j≤t} kf_j.
-// Block (32, G): lane = column e within a 32-wide tile of E, group g owns features m ≡ g (mod G) and
-// keeps their S column and z in registers; TC steps are staged in shared memory per barrier pair.
+// Chunked (parallel) form, chunks of CH rows of T:
+//   1. pps_chunk_sums: per chunk c, S^c = Σ_{j∈c} kf_j v_jᵀ [M,E] and z^c = Σ_{j∈c} kf_j [M] into `carry`;
+//   2. pps_carry_scan: exclusive scan of the chunk sums over c, in place (carry[c] = Σ_{c'<c});
+//   3. pps_chunk_out: per chunk, num = Q_c·S_prev + tril(Q_c K_cᵀ)·V_c and
+//      den = Q_c·(z_prev + eps) + rowsum(tril(Q_c K_cᵀ)), out = num / den.
+// carry layout per (bh, chunk): M·E floats of S, then M floats of z (L = M·E + M).
 typedef long long ll;
-#define MAXM 512
-#define RMAX 32
-#define TC 4
-#define GMAX 16
+#define CH 64  // chunk rows
+#define ET 64  // output columns per block
+#define MT 32  // feature tile
 
-extern "C" __global__ void __launch_bounds__(512) performer_prefix_sum(const float *__restrict__ qf, const float *__restrict__ kf,
-                                                                       const float *__restrict__ v, float *__restrict__ out,
-                                                                       int T, int M, int E, float eps) {
-  __shared__ float qs[TC][MAXM];
-  __shared__ float ks[TC][MAXM];
-  __shared__ float rn[TC][GMAX][32];
-  __shared__ float rd[TC][GMAX][32];
-  const int lane = threadIdx.x, g = threadIdx.y, G = blockDim.y;
-  const int tid = g * 32 + lane, nth = 32 * G;
-  const ll bh = blockIdx.x;
-  const int e = blockIdx.y * 32 + lane;
-  const float *q = qf + bh * T * M, *k = kf + bh * T * M;
-  const float *vv = v + bh * T * E;
-  float *o = out + bh * T * E;
-  float S[RMAX], z[RMAX];
-#pragma unroll
-  for (int r = 0; r < RMAX; ++r) { S[r] = 0.f; z[r] = 0.f; }
-  for (int t0 = 0; t0 < T; t0 += TC) {
-    int steps = T - t0 < TC ? T - t0 : TC;
-    for (int i = tid; i < steps * M; i += nth) {
-      int s = i / M, m = i - s * M;
-      qs[s][m] = q[(ll)(t0 + s) * M + m];
-      ks[s][m] = k[(ll)(t0 + s) * M + m];
+// grid (nC, ceil(E/ET), BH), block 256: thread (tx = tid&15, ty = tid>>4) owns features
+// m0 + 2ty + {0,1} and columns e0 + tx + 16j, j < 4.
+extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__restrict__ kf, const float *__restrict__ v,
+                                                                 float *__restrict__ carry, int T, int M, int E, int nC) {
+  __shared__ float Vs[CH * ET];
+  __shared__ float Ks[CH * (MT + 1)];
+  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+  const int c = blockIdx.x, e0 = blockIdx.y * ET;
+  const ll bh = blockIdx.z;
+  const int t0 = c * CH;
+  const int rows = T - t0 < CH ? T - t0 : CH;
+  const float *kb = kf + (bh * T + t0) * M;
+  const float *vb = v + (bh * T + t0) * E;
+  const ll L = (ll)M * E + M;
+  float *out = carry + (bh * nC + c) * L;
+  for (int i = tid; i < CH * ET; i += 256) {
+    int r = i / ET, col = i - r * ET;
+    Vs[i] = (r < rows && e0 + col < E) ? vb[(ll)r * E + e0 + col] : 0.f;
+  }
+  for (int m0 = 0; m0 < M; m0 += MT) {
+    __syncthreads();
+    for (int i = tid; i < CH * MT; i += 256) {
+      int r = i / MT, mm = i - r * MT;
+      Ks[r * (MT + 1) + mm] = (r < rows && m0 + mm < M) ? kb[(ll)r * M + m0 + mm] : 0.f;
     }
     __syncthreads();
-    for (int s = 0; s < steps; ++s) {
-      float ve = e < E ? vv[(ll)(t0 + s) * E + e] : 0.f;
-      float num = 0.f, den = 0.f;
+    float acc[2][4];
 #pragma unroll
-      for (int r = 0; r < RMAX; ++r) {
-        int m = g + r * G;
-        if (m < M) {
-          float km = ks[s][m], qm = qs[s][m];
-          S[r] = fmaf(km, ve, S[r]);
-          z[r] += km;
-          num = fmaf(qm, S[r], num);
-          den = fmaf(qm, z[r] + eps, den);
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc[i][j] = 0.f;
+    if (m0 + 2 * ty < M) {
+      for (int r = 0; r < rows; ++r) {
+        float k0 = Ks[r * (MT + 1) + 2 * ty], k1 = Ks[r * (MT + 1) + 2 * ty + 1];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          float vv = Vs[r * ET + tx + 16 * j];
+          acc[0][j] = fmaf(k0, vv, acc[0][j]);
+          acc[1][j] = fmaf(k1, vv, acc[1][j]);
         }
       }
-      rn[s][g][lane] = num;
-      rd[s][g][lane] = den;
     }
-    __syncthreads();
-    if (g == 0 && e < E) {
-      for (int s = 0; s < steps; ++s) {
-        float num = 0.f, den = 0.f;
-        for (int j = 0; j < G; ++j) { num += rn[s][j][lane]; den += rd[s][j][lane]; }
-        o[(ll)(t0 + s) * E + e] = num / den;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      int m = m0 + 2 * ty + i;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        int e = e0 + tx + 16 * j;
+        if (m < M && e < E) out[(ll)m * E + e] = acc[i][j];
       }
+    }
+    if (blockIdx.y == 0 && tid < MT && m0 + tid < M) {
+      float s = 0.f;
+      for (int r = 0; r < rows; ++r) s += Ks[r * (MT + 1) + tid];
+      out[(ll)M * E + m0 + tid] = s;
+    }
+  }
+}
+
+// Exclusive scan over the nC chunks of each of the L carry values of each (b,h); total = BH·L.
+extern "C" __global__ void pps_carry_scan(float *__restrict__ carry, ll L, int nC, ll total) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (ll)gridDim.x * blockDim.x) {
+    ll bh = i / L, x = i - bh * L;
+    float *p = carry + bh * nC * L + x;
+    double run = 0.0;
+    int c = 0;
+    for (; c + 4 <= nC; c += 4) {
+      float a0 = p[(ll)c * L], a1 = p[(ll)(c + 1) * L], a2 = p[(ll)(c + 2) * L], a3 = p[(ll)(c + 3) * L];
+      p[(ll)c * L] = (float)run;
+      run += a0;
+      p[(ll)(c + 1) * L] = (float)run;
+      run += a1;
+      p[(ll)(c + 2) * L] = (float)run;
+      run += a2;
+      p[(ll)(c + 3) * L] = (float)run;
+      run += a3;
+    }
+    for (; c < nC; ++c) {
+      float a = p[(ll)c * L];
+      p[(ll)c * L] = (float)run;
+      run += a;
+    }
+  }
+}
+
+// grid (nC, ceil(E/ET), BH), block 256: thread (tx, ty) owns rows 4ty + i (i < 4) and columns
+// e0 + tx + 16j (j < 4); for the chunk's A = tril(Q Kᵀ) its columns are keys tx + 16j.
+extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__restrict__ qf, const float *__restrict__ kf,
+                                                                const float *__restrict__ v, const float *__restrict__ carry,
+                                                                float *__restrict__ out, int T, int M, int E, int nC,
+                                                                float eps) {
+  __shared__ float sm[CH * (CH + 1) + CH * ET];
+  float *Qs = sm;                   // [CH][MT+1]
+  float *Ks = Qs + CH * (MT + 1);   // [CH][MT+1]
+  float *Ss = Ks + CH * (MT + 1);   // [MT][ET]
+  float *zs = Ss + MT * ET;         // [MT]
+  float *As = sm;                   // [CH][CH+1] (after the feature loop)
+  float *Vs = sm + CH * (CH + 1);   // [CH][ET]
+  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+  const int c = blockIdx.x, e0 = blockIdx.y * ET;
+  const ll bh = blockIdx.z;
+  const int t0 = c * CH;
+  const int rows = T - t0 < CH ? T - t0 : CH;
+  const float *qb = qf + (bh * T + t0) * M;
+  const float *kb = kf + (bh * T + t0) * M;
+  const float *vb = v + (bh * T + t0) * E;
+  const ll L = (ll)M * E + M;
+  const float *cb = carry + (bh * nC + c) * L;
+  float accA[4][4], accN[4][4], accD[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    accD[i] = 0.f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) { accA[i][j] = 0.f; accN[i][j] = 0.f; }
+  }
+  for (int m0 = 0; m0 < M; m0 += MT) {
+    const int mlen = M - m0 < MT ? M - m0 : MT;
+    __syncthreads();
+    for (int i = tid; i < CH * MT; i += 256) {
+      int r = i / MT, mm = i - r * MT;
+      bool ok = r < rows && mm < mlen;
+      Qs[r * (MT + 1) + mm] = ok ? qb[(ll)r * M + m0 + mm] : 0.f;
+      Ks[r * (MT + 1) + mm] = ok ? kb[(ll)r * M + m0 + mm] : 0.f;
+    }
+    for (int i = tid; i < MT * ET; i += 256) {
+      int mm = i / ET, col = i - mm * ET;
+      Ss[i] = (mm < mlen && e0 + col < E) ? cb[(ll)(m0 + mm) * E + e0 + col] : 0.f;
+    }
+    if (tid < MT) zs[tid] = tid < mlen ? cb[(ll)M * E + m0 + tid] : 0.f;
+    __syncthreads();
+    for (int mm = 0; mm < mlen; ++mm) {
+      float q[4], kk[4], s[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) q[i] = Qs[(4 * ty + i) * (MT + 1) + mm];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        kk[j] = Ks[(tx + 16 * j) * (MT + 1) + mm];
+        s[j] = Ss[mm * ET + tx + 16 * j];
+      }
+      const float zz = zs[mm] + eps;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        accD[i] = fmaf(q[i], zz, accD[i]);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          accA[i][j] = fmaf(q[i], kk[j], accA[i][j]);
+          accN[i][j] = fmaf(q[i], s[j], accN[i][j]);
+        }
+      }
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    int r = 4 * ty + i;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      int cc = tx + 16 * j;
+      As[r * (CH + 1) + cc] = cc <= r ? accA[i][j] : 0.f;
+    }
+  }
+  for (int i = tid; i < CH * ET; i += 256) {
+    int r = i / ET, col = i - r * ET;
+    Vs[i] = (r < rows && e0 + col < E) ? vb[(ll)r * E + e0 + col] : 0.f;
+  }
+  __syncthreads();
+  float den[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float d = accD[i];
+    for (int cc = 0; cc <= 4 * ty + i; ++cc) d += As[(4 * ty + i) * (CH + 1) + cc];
+    den[i] = d;
+  }
+  const int last = 4 * ty + 3 < rows - 1 ? 4 * ty + 3 : rows - 1;
+  for (int cc = 0; cc <= last; ++cc) {
+    float a[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = As[(4 * ty + i) * (CH + 1) + cc];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float vv = Vs[cc * ET + tx + 16 * j];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) accN[i][j] = fmaf(a[i], vv, accN[i][j]);
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    int r = 4 * ty + i;
+    if (r >= rows) continue;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      int e = e0 + tx + 16 * j;
+      if (e < E) out[(bh * T + t0 + r) * E + e] = accN[i][j] / den[i];
     }
   }
 }

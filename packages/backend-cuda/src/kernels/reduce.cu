@@ -154,3 +154,55 @@ extern "C" __global__ void cumsum_lines(int dt, const void *x, void *y, ll outer
     }
   }
 }
+
+// Chunked cumsum for long lines: chunks of Lc steps (in scan order, i.e. from the end when reverse).
+// 1. cumsum_chunk_sums: sums[o, c, i] = Σ of chunk c of line (o, i), in double;
+// 2. cumsum_chunk_scan: exclusive scan of sums over c per line;
+// 3. cumsum_chunk_apply: each (o, c, i) re-walks its chunk from its carry and writes.
+extern "C" __global__ void cumsum_chunk_sums(int dt, const void *x, double *sums, ll outer, ll len, ll inner, int Lc, int nC,
+                                             int reverse) {
+  ll total = outer * nC * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll i = e % inner, r = e / inner;
+    ll c = r % nC, o = r / nC;
+    ll s0 = c * Lc, s1 = s0 + Lc < len ? s0 + Lc : len;
+    double acc = 0;
+    for (ll s = s0; s < s1; ++s) {
+      ll rr = reverse ? len - 1 - s : s;
+      acc += ld(x, dt, (o * len + rr) * inner + i);
+    }
+    sums[e] = acc;
+  }
+}
+
+extern "C" __global__ void cumsum_chunk_scan(double *sums, ll outer, ll inner, int nC) {
+  ll total = outer * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll i = e % inner, o = e / inner;
+    double *p = sums + o * nC * inner + i;
+    double run = 0;
+    for (int c = 0; c < nC; ++c) {
+      double a = p[(ll)c * inner];
+      p[(ll)c * inner] = run;
+      run += a;
+    }
+  }
+}
+
+extern "C" __global__ void cumsum_chunk_apply(int dt, const void *x, void *y, const double *sums, ll outer, ll len, ll inner,
+                                              int Lc, int nC, int exclusive, int reverse) {
+  ll total = outer * nC * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll i = e % inner, r = e / inner;
+    ll c = r % nC, o = r / nC;
+    ll s0 = c * Lc, s1 = s0 + Lc < len ? s0 + Lc : len;
+    double acc = sums[e];
+    for (ll s = s0; s < s1; ++s) {
+      ll rr = reverse ? len - 1 - s : s;
+      ll p = (o * len + rr) * inner + i;
+      double v = ld(x, dt, p);
+      if (exclusive) { st(y, dt, p, acc); acc += v; }
+      else { acc += v; st(y, dt, p, acc); }
+    }
+  }
+}

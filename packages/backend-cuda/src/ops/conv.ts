@@ -12,7 +12,14 @@ function float32Only(op: string, x: TensorInfo): void {
   if (x.dtype !== 'float32') throw new DTypeError(`cuda ${op} computes in float32, got ${x.dtype}`);
 }
 
-/** PyTorch Conv2d, one thread per output element (direct convolution, float32 accumulation). */
+/** Output channels per thread of conv2d_oblock (OB in conv.cu). */
+const OBLOCK = 8;
+
+/**
+ * PyTorch Conv2d, direct, float32 accumulation. groups = 1 with the weights of 8 output channels
+ * fitting shared memory: one thread per output position and 8 channels (conv2d_oblock); otherwise
+ * one thread per output element.
+ */
 export function conv2d(
   b: CudaBackend,
   x: TensorInfo,
@@ -53,7 +60,16 @@ export function conv2d(
       opts.groups,
       bias ? 1 : 0,
     ]);
-  b.launch(b.fn('conv', 'conv2d_direct'), [b.blocks(total)], [256]);
+  const taps = C * kh * kw;
+  if (opts.groups === 1 && taps * OBLOCK * 4 <= 48 * 1024) {
+    const positions = B * OH * OW;
+    b.launch(
+      b.fn('conv', 'conv2d_oblock'),
+      [b.blocks(positions), Math.ceil(O / OBLOCK)],
+      [256],
+      taps * OBLOCK * 4,
+    );
+  } else b.launch(b.fn('conv', 'conv2d_direct'), [b.blocks(total)], [256]);
   return out;
 }
 

@@ -3,6 +3,9 @@ import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
 
+/** Steps per chunk of the chunked cumsum (×4 for lines of 64 chunks or more). */
+const CUMSUM_CHUNK = 64;
+
 const REDUCE: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min', 'prod', 'argmax', 'argmin'];
 
 /** Reduced axes in one contiguous run reduce in place as outer × len × inner; others move last first. */
@@ -117,8 +120,44 @@ export function cumsum(
   const len = x.shape[axis];
   const outer = sizeOf(x.shape.slice(0, axis));
   const inner = sizeOf(x.shape.slice(axis + 1));
+  const dt = dtypeCode(x.dtype);
+  if (len >= 2 * CUMSUM_CHUNK) {
+    // chunked: many short sequential walks instead of one per line
+    const Lc = len >= 64 * CUMSUM_CHUNK ? 4 * CUMSUM_CHUNK : CUMSUM_CHUNK;
+    const nC = Math.ceil(len / Lc);
+    const parts = outer * nC * inner;
+    const sums = b.alloc(parts * 8);
+    b.params
+      .i32(0, dt)
+      .ptr(1, b.ptr(x))
+      .ptr(2, sums.ptr)
+      .i64(3, outer)
+      .i64(4, len)
+      .i64(5, inner)
+      .i32(6, Lc)
+      .i32(7, nC)
+      .i32(8, reverse ? 1 : 0);
+    b.launch(b.fn('reduce', 'cumsum_chunk_sums'), [b.blocks(parts)], [256]);
+    b.params.ptr(0, sums.ptr).i64(1, outer).i64(2, inner).i32(3, nC);
+    b.launch(b.fn('reduce', 'cumsum_chunk_scan'), [b.blocks(outer * inner, 128)], [128]);
+    b.params
+      .i32(0, dt)
+      .ptr(1, b.ptr(x))
+      .ptr(2, b.ptr(out))
+      .ptr(3, sums.ptr)
+      .i64(4, outer)
+      .i64(5, len)
+      .i64(6, inner)
+      .i32(7, Lc)
+      .i32(8, nC)
+      .i32(9, exclusive ? 1 : 0)
+      .i32(10, reverse ? 1 : 0);
+    b.launch(b.fn('reduce', 'cumsum_chunk_apply'), [b.blocks(parts)], [256]);
+    b.free(sums); // stream-ordered reuse
+    return out;
+  }
   b.params
-    .i32(0, dtypeCode(x.dtype))
+    .i32(0, dt)
     .ptr(1, b.ptr(x))
     .ptr(2, b.ptr(out))
     .i64(3, outer)

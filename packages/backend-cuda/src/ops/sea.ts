@@ -8,8 +8,14 @@ import {
 import type { CudaBackend } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels
+/** Rows of T per chunk of the chunked Performer scan (CH in performer.cu). */
+const PPS_CHUNK = 64;
 
-/** Causal Performer prefix sums (spec §3); features m ≤ 512. */
+/**
+ * Causal Performer prefix sums (spec §3) in chunked form: per-chunk sums KᵀV and Σk, an exclusive
+ * scan of those over chunks, then per chunk Q·S_prev + tril(QKᵀ)·V (three launches, no sequential
+ * pass over T). Features m ≤ 512.
+ */
 export function performerPrefixSum(
   b: CudaBackend,
   qf: TensorInfo,
@@ -26,17 +32,28 @@ export function performerPrefixSum(
     b.memset(b.ptr(out), 4, 0x7fc00000, B * H * T * E); // 0/0
     return out;
   }
-  const G = Math.min(16, Math.max(Math.ceil(M / 32), Math.ceil(M / 8)));
+  const nC = Math.ceil(T / PPS_CHUNK);
+  const L = M * E + M;
+  const carry = b.alloc(B * H * nC * L * 4);
+  const grid = [nC, Math.ceil(E / 64), B * H];
+  b.params.ptr(0, b.ptr(kf)).ptr(1, b.ptr(v)).ptr(2, carry.ptr).i32(3, T).i32(4, M).i32(5, E).i32(6, nC);
+  b.launch(b.fn('performer', 'pps_chunk_sums'), grid, [256]);
+  const total = B * H * L;
+  b.params.ptr(0, carry.ptr).i64(1, L).i32(2, nC).i64(3, total);
+  b.launch(b.fn('performer', 'pps_carry_scan'), [b.blocks(total)], [256]);
   b.params
     .ptr(0, b.ptr(qf))
     .ptr(1, b.ptr(kf))
     .ptr(2, b.ptr(v))
-    .ptr(3, b.ptr(out))
-    .i32(4, T)
-    .i32(5, M)
-    .i32(6, E)
-    .f32(7, opts.eps);
-  b.launch(b.fn('performer', 'performer_prefix_sum'), [B * H, Math.ceil(E / 32)], [32, G]);
+    .ptr(3, carry.ptr)
+    .ptr(4, b.ptr(out))
+    .i32(5, T)
+    .i32(6, M)
+    .i32(7, E)
+    .i32(8, nC)
+    .f32(9, opts.eps);
+  b.launch(b.fn('performer', 'pps_chunk_out'), grid, [256]);
+  b.free(carry); // stream-ordered: the next user of the block runs after these kernels
   return out;
 }
 
