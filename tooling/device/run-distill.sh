@@ -7,7 +7,7 @@
 #   sea        `sea distill --attention sea --backend cuda`, then `sea eval` of the distilled model
 #   performer  the same with Performer attention
 # Knobs: SEA_STEPS (200), SEA_BATCH (4), SEA_LR (1e-4), SEA_T (512), SEA_K (128), SEA_KK (32),
-# SEA_TEACHER_STEPS (4000), SEA_EVAL_WINDOWS (all). Writes $OUT/run.log, results.tar (JSON, loss
+# SEA_TEACHER_STEPS (1500), SEA_EVAL_WINDOWS (all). Writes $OUT/run.log, results.tar (JSON, loss
 # logs and plots, configs, SEA weights) and the float16 teacher.safetensors / sea-model.safetensors.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,7 +47,7 @@ for phase in ${SEA_PHASES:-teacher eval sea performer}; do
     if [ ! -f "$TEACHER/model.safetensors" ]; then
       TEACHER="$OUTD/teacher"
       PYTHONUNBUFFERED=1 python3 "$ROOT/tooling/reference/train_teacher.py" --train "$P/train.json" \
-        --test "$P/test.json" --out "$TEACHER" --positions "$T" --steps "${SEA_TEACHER_STEPS:-4000}"
+        --test "$P/test.json" --out "$TEACHER" --positions "$T" --steps "${SEA_TEACHER_STEPS:-1500}"
     fi
     stamp teacher ;;
   eval)

@@ -3,14 +3,14 @@
 Reads OPT token ids made here by `sea tokenize` (training text and the WikiText-2 raw test split),
 trains a randomly initialised OPT (pre-LN, tied head, OPT's 50272-token vocabulary) on random windows
 of the training ids with AdamW and a cosine schedule, keeps the weights with the lowest loss on a
-held-out tail of the training ids, and saves them with `save_pretrained` (safetensors, float16 storage,
+held-out set of the training ids (every 25th window), and saves them with `save_pretrained` (safetensors, float16 storage,
 the checkpoint that is then distilled). Reports WikiText-2 test perplexity the way `sea eval` computes
 it: non-overlapping windows of max_position_embeddings tokens, the last partial window dropped, mean
 next-token cross-entropy per window, exp of the mean over windows, computed in float32 from the saved
 float16 weights.
 
   python3 tooling/reference/train_teacher.py --train .device/exp/train.json --test .device/exp/test.json \
-      --out $OUT/teacher --steps 3000
+      --out $OUT/teacher --steps 1500
 """
 
 import argparse
@@ -50,12 +50,12 @@ def main():
     ap.add_argument("--heads", type=int, default=2)
     ap.add_argument("--ffn", type=int, default=512)
     ap.add_argument("--positions", type=int, default=512)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--holdout", type=float, default=0.04)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -64,8 +64,12 @@ def main():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     train_all = json.load(open(a.train))
     test = json.load(open(a.test))
-    split = int(len(train_all) * (1 - a.holdout))
-    train, held = train_all[:split], train_all[split:]
+    # Held out: every n-th window of max_position_embeddings tokens, spread over all the sources.
+    T = a.positions
+    every = max(2, round(1 / a.holdout))
+    train, held = [], []
+    for i, s in enumerate(range(0, len(train_all), T)):
+        (held if i % every == every // 2 else train).extend(train_all[s : s + T])
     cfg = OPTConfig(
         vocab_size=50272,
         hidden_size=a.hidden,
@@ -101,7 +105,6 @@ def main():
         * (1 + math.cos(math.pi * min(1.0, s / a.steps))),
     )
     data = torch.tensor(train, dtype=torch.long, device=device)
-    T = a.positions
     gen = torch.Generator(device="cpu").manual_seed(a.seed)
     best = (float("inf"), None, 0)
     log = []

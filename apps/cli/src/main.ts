@@ -190,7 +190,11 @@ program
   .option('--sea-weights <file>', 'safetensors file with model.decoder.layers.{i}.self_attn.sea.* weights')
   .addOption(backendOpt())
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o) => (await import('./commands/attention_map.js')).attentionMapCommand(o));
+  .action(async (o, cmd: Command) => {
+    const { withModelSeaDefaults } = await import('./commands/common.js');
+    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
+    await (await import('./commands/attention_map.js')).attentionMapCommand(opts);
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SeaError) {

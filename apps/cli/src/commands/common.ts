@@ -53,10 +53,12 @@ export function describeBackend(b: Backend): string {
  * distilled for (`attention`, `k`, `predictor_length`, `nbf`) and keeps its SEA weights in
  * `sea.safetensors`. Flags the user left at their defaults take those values.
  */
-export function withModelSeaDefaults<T extends AttentionFlags & { model: string }>(
-  o: T,
-  isDefault: (flag: 'attention' | 'k' | 'predictorLength' | 'nbf' | 'seaWeights') => boolean,
-): T {
+export function withModelSeaDefaults<
+  T extends Pick<AttentionFlags, 'k' | 'predictorLength' | 'nbf' | 'seaWeights'> & {
+    model: string;
+    attention?: AttentionFlags['attention'];
+  },
+>(o: T, isDefault: (flag: 'attention' | 'k' | 'predictorLength' | 'nbf' | 'seaWeights') => boolean): T {
   const file = path.join(o.model, 'config.json');
   if (!fs.existsSync(file)) return o;
   let block: Record<string, unknown> | undefined;
