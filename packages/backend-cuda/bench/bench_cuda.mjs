@@ -172,6 +172,13 @@ await section('selfcheck', async () => {
       sea.conv2d(x, w, bias, args),
     );
   }
+  for (const [xs, oh, ow, mode] of [
+    [[1, 24, 300, 64], 300, 256, 'nearest'],
+    [[2, 3, 7, 5], 21, 10, 'nearest'],
+    [[1, 12, 300, 258], 300, 256, 'area'],
+  ]) {
+    await both(`resize ${mode} x[${xs}] → ${oh}×${ow}`, [xs], nrm, (x) => sea.resize(x, [oh, ow], mode));
+  }
   cpu.destroy();
 });
 

@@ -108,7 +108,9 @@ export class DenseAttention implements AttentionModule {
     const keyValid = opts.keyValid;
     const context = sea.tidy(() => {
       const mask = deviceAttentionMask(this.config.causal, B, T, keyValid, q.backend);
-      const scores = sea.mul(sea.matmul(q, k, { transB: true }), this.scoreScale);
+      const qk = sea.matmul(q, k, { transB: true });
+      // ×1 is exact (OPT pre-scales q): skip the pass over the T×T scores
+      const scores = this.scoreScale === 1 ? qk : sea.mul(qk, this.scoreScale);
       const probs = sea.softmax(scores, mask);
       const c = sea.matmul(probs, v);
       return sea.transpose(c, [0, 2, 1, 3]).reshape([B, T, H * D]);

@@ -38,11 +38,12 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
   }
 }
 
-// groups == 1, OB output channels per thread: the block's weights sit in shared memory as
-// [C·kh·kw][OB] (zero past O), each thread walks the taps of one output position once and
-// accumulates OB channels (same order per channel as conv2d_direct, so the same sums).
-// Dynamic shared memory: C·kh·kw·OB floats. grid (positions, ceil(O/OB)).
+// groups == 1: each thread computes OB output channels at P consecutive positions of one output
+// row; the block's weights sit in shared memory as [C·kh·kw][OB] (zero past O). Every output is
+// accumulated over (c, i, j) in the same order as conv2d_direct, so the sums are the same.
+// Dynamic shared memory: C·kh·kw·OB floats. grid (position groups, ceil(O/OB)).
 #define OB 8
+#define PP 4
 extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__restrict__ x, const float *__restrict__ w,
                                                                 const float *__restrict__ bias, float *__restrict__ y, ConvP p) {
   extern __shared__ float4 ws4[];
@@ -55,16 +56,20 @@ extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__r
     ws[i] = o < p.O ? w[(ll)o * taps + tap] : 0.f;
   }
   __syncthreads();
-  const ll total = (ll)p.B * p.OH * p.OW;
+  const int OWG = (p.OW + PP - 1) / PP;
+  const ll total = (ll)p.B * p.OH * OWG;
   const ll HW = (ll)p.H * p.W;
   for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
-    int ow = (int)(e % p.OW);
-    ll r = e / p.OW;
+    int owg = (int)(e % OWG);
+    ll r = e / OWG;
     int oh = (int)(r % p.OH);
     int b = (int)(r / p.OH);
-    float acc[OB];
+    const int ow0 = owg * PP;
+    float acc[PP][OB];
 #pragma unroll
-    for (int u = 0; u < OB; ++u) acc[u] = 0.f;
+    for (int q = 0; q < PP; ++q)
+#pragma unroll
+      for (int u = 0; u < OB; ++u) acc[q][u] = 0.f;
     const float *xb = x + (ll)b * p.C * HW;
     for (int c = 0; c < p.C; ++c) {
       const float *xc = xb + c * HW;
@@ -74,28 +79,35 @@ extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__r
         const float *xr = xc + (ll)ih * p.W;
         const float4 *wr = ws4 + (ll)(c * p.kh + i) * p.kw * 2;
         for (int j = 0; j < p.kw; ++j) {
-          int iw = ow * p.sw - p.pl + j * p.dw;
-          if (iw < 0 || iw >= p.W) continue;
-          const float xv = xr[iw];
           const float4 a = wr[2 * j], bq = wr[2 * j + 1];
-          acc[0] += a.x * xv;
-          acc[1] += a.y * xv;
-          acc[2] += a.z * xv;
-          acc[3] += a.w * xv;
-          acc[4] += bq.x * xv;
-          acc[5] += bq.y * xv;
-          acc[6] += bq.z * xv;
-          acc[7] += bq.w * xv;
+          const int iw0 = ow0 * p.sw - p.pl + j * p.dw;
+#pragma unroll
+          for (int q = 0; q < PP; ++q) {
+            int iw = iw0 + q * p.sw;
+            if (iw < 0 || iw >= p.W) continue;
+            const float xv = xr[iw];
+            acc[q][0] += a.x * xv;
+            acc[q][1] += a.y * xv;
+            acc[q][2] += a.z * xv;
+            acc[q][3] += a.w * xv;
+            acc[q][4] += bq.x * xv;
+            acc[q][5] += bq.y * xv;
+            acc[q][6] += bq.z * xv;
+            acc[q][7] += bq.w * xv;
+          }
         }
       }
     }
 #pragma unroll
     for (int u = 0; u < OB; ++u) {
       int o = o0 + u;
-      if (o < p.O) {
-        float v = acc[u];
-        if (p.hasBias) v += bias[o];
-        y[(((ll)b * p.O + o) * p.OH + oh) * p.OW + ow] = v;
+      if (o >= p.O) continue;
+      float bv = p.hasBias ? bias[o] : 0.f;
+      float *yo = y + (((ll)b * p.O + o) * p.OH + oh) * p.OW;
+#pragma unroll
+      for (int q = 0; q < PP; ++q) {
+        int ow = ow0 + q;
+        if (ow < p.OW) yo[ow] = p.hasBias ? acc[q][u] + bv : acc[q][u];
       }
     }
   }
@@ -126,25 +138,71 @@ __device__ int taps(int mode, int align, int in, int out, int i, int *idx, doubl
   return 0;  // area is handled by the caller (variable tap count)
 }
 
+// ⌊a·b/c⌋ (ceil: ⌈a·b/c⌉) for non-negative ints, in 32 bits when a·b fits.
+__device__ __forceinline__ int mulDiv(int a, int b, int c, int ceil) {
+  ll n = (ll)a * b + (ceil ? c - 1 : 0);
+  if (n <= 0x7fffffffLL) return (int)((unsigned)n / (unsigned)c);
+  return (int)(n / c);
+}
+
+// Nearest resize by whole factors (OH = fh·H, OW = fw·W): src = ⌊dst/f⌋, so each thread copies one
+// input element to its fw outputs of output row i (16-byte stores when fw = 4). total = BC·OH·W.
+extern "C" __global__ void resize_nearest_int(const float *__restrict__ x, float *__restrict__ y, ll total, int H, int W,
+                                              int OH, int fh, int fw) {
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    int jin;
+    ll r;
+    if (total <= 0x7fffffffLL) {
+      unsigned u = (unsigned)e, q = u / (unsigned)W;
+      jin = (int)(u - q * (unsigned)W);
+      r = q;
+    } else {
+      jin = (int)(e % W);
+      r = e / W;
+    }
+    ll p = r / OH;  // plane
+    int i = (int)(r - p * OH);
+    const float v = x[(p * H + i / fh) * W + jin];
+    float *yo = y + r * ((ll)W * fw) + (ll)jin * fw;
+    if (fw == 4) {
+      *(float4 *)yo = make_float4(v, v, v, v);
+    } else {
+      for (int u = 0; u < fw; ++u) yo[u] = v;
+    }
+  }
+}
+
 // x [BC, H, W] → y [BC, OH, OW]; rows of taps are summed first, then columns, in double.
 extern "C" __global__ void resize2d(const float *__restrict__ x, float *__restrict__ y, ll BC, int H, int W, int OH, int OW,
                                     int mode, int align) {
   ll total = BC * OH * OW;
+  const bool small = total <= 0x7fffffffLL;
   for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
-    int j = (int)(e % OW);
-    ll r = e / OW;
-    int i = (int)(r % OH);
-    ll p = r / OH;
+    int j, i;
+    ll p;
+    if (small) {  // 32-bit index arithmetic
+      unsigned u = (unsigned)e, r = u / (unsigned)OW;
+      j = (int)(u - r * (unsigned)OW);
+      unsigned q = r / (unsigned)OH;
+      i = (int)(r - q * (unsigned)OH);
+      p = q;
+    } else {
+      j = (int)(e % OW);
+      ll r = e / OW;
+      i = (int)(r % OH);
+      p = r / OH;
+    }
     const float *xp = x + p * H * W;
     double acc = 0;
     if (mode == 0) {
-      int si = (int)(((ll)i * H) / OH), sj = (int)(((ll)j * W) / OW);
+      int si = (ll)i * H <= 0x7fffffffLL ? (int)((unsigned)(i * H) / (unsigned)OH) : (int)(((ll)i * H) / OH);
+      int sj = (ll)j * W <= 0x7fffffffLL ? (int)((unsigned)(j * W) / (unsigned)OW) : (int)(((ll)j * W) / OW);
       y[e] = xp[(ll)(si < H - 1 ? si : H - 1) * W + (sj < W - 1 ? sj : W - 1)];
       continue;
     }
     if (mode == 2) {
-      int hlo = (int)(((ll)i * H) / OH), hhi = (int)(((ll)(i + 1) * H + OH - 1) / OH);
-      int wlo = (int)(((ll)j * W) / OW), whi = (int)(((ll)(j + 1) * W + OW - 1) / OW);
+      int hlo = mulDiv(i, H, OH, 0), hhi = mulDiv(i + 1, H, OH, 1);
+      int wlo = mulDiv(j, W, OW, 0), whi = mulDiv(j + 1, W, OW, 1);
       double wh = 1.0 / (hhi - hlo), ww = 1.0 / (whi - wlo);
       for (int h = hlo; h < hhi; ++h) {
         double s = 0;

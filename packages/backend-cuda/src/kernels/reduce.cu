@@ -206,3 +206,82 @@ extern "C" __global__ void cumsum_chunk_apply(int dt, const void *x, void *y, co
     }
   }
 }
+
+// Softmax / log-softmax of long rows, one block of SMB threads per row: the row (plus the broadcast
+// additive mask, added in float32 like the binary 'add') is read once into shared memory, then max,
+// Σ exp in double and the write. Same formulas as softmax_rows. Dynamic shared memory: n floats.
+// The mask row of row r starts at offset(ix, r) (leading axes, broadcast strides in ix.s[0]) and
+// steps by maskLast (1, or 0 for a broadcast last axis).
+#define MAXR 8
+struct Idx {
+  int rank;
+  int shape[MAXR];
+  ll s[3][MAXR];
+};
+#define SMB 256
+__device__ __forceinline__ ll rowOffset(const Idx &ix, ll e) {
+  ll o = 0;
+  if (e <= 0x7fffffffLL) {
+    unsigned u = (unsigned)e;
+    for (int d = ix.rank - 1; d >= 0; --d) {
+      unsigned n = (unsigned)ix.shape[d], q = u / n;
+      o += (ll)(u - q * n) * ix.s[0][d];
+      u = q;
+    }
+    return o;
+  }
+  for (int d = ix.rank - 1; d >= 0; --d) {
+    ll n = ix.shape[d];
+    o += (e % n) * ix.s[0][d];
+    e /= n;
+  }
+  return o;
+}
+
+extern "C" __global__ void __launch_bounds__(SMB) softmax_block(const float *__restrict__ x, const float *__restrict__ mask,
+                                                                float *__restrict__ y, ll rows, int n, int logMode, int hasMask,
+                                                                ll maskLast, Idx ix) {
+  extern __shared__ float rowv[];
+  __shared__ float redf[SMB / 32];
+  __shared__ double redd[SMB / 32];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const float NEG_INF = __int_as_float(0xff800000);
+  for (ll row = blockIdx.x; row < rows; row += gridDim.x) {
+    const float *xr = x + row * n;
+    float *yr = y + row * n;
+    const float *mr = hasMask ? mask + rowOffset(ix, row) : nullptr;
+    float mx = NEG_INF;
+#pragma unroll 4
+    for (int i = tid; i < n; i += SMB) {
+      float v = xr[i];
+      if (hasMask) v = v + mr[(ll)i * maskLast];
+      rowv[i] = v;
+      mx = fmaxf(mx, v);
+    }
+    mx = warpMax(mx);
+    if (lane == 0) redf[warp] = mx;
+    __syncthreads();
+    mx = redf[0];
+    for (int w = 1; w < SMB / 32; ++w) mx = fmaxf(mx, redf[w]);
+    __syncthreads();
+    if (!logMode && mx == NEG_INF) {
+      for (int i = tid; i < n; i += SMB) yr[i] = 0.f;
+      continue;
+    }
+    double s = 0;
+    for (int i = tid; i < n; i += SMB) s += (double)expf(rowv[i] - mx);
+    s = warpSum(s);
+    if (lane == 0) redd[warp] = s;
+    __syncthreads();
+    s = redd[0];
+    for (int w = 1; w < SMB / 32; ++w) s += redd[w];
+    if (logMode) {
+      double shift = (double)mx + log(s);
+      for (int i = tid; i < n; i += SMB) yr[i] = (float)((double)rowv[i] - shift);
+    } else {
+      float inv = (float)(1.0 / s);
+      for (int i = tid; i < n; i += SMB) yr[i] = expf(rowv[i] - mx) * inv;
+    }
+    __syncthreads();
+  }
+}

@@ -14,10 +14,12 @@ function float32Only(op: string, x: TensorInfo): void {
 
 /** Output channels per thread of conv2d_oblock (OB in conv.cu). */
 const OBLOCK = 8;
+/** Consecutive output positions per thread of conv2d_oblock (PP in conv.cu). */
+const OPOS = 4;
 
 /**
  * PyTorch Conv2d, direct, float32 accumulation. groups = 1 with the weights of 8 output channels
- * fitting shared memory: one thread per output position and 8 channels (conv2d_oblock); otherwise
+ * fitting shared memory: one thread per 4 positions of an output row and 8 channels (conv2d_oblock); otherwise
  * one thread per output element.
  */
 export function conv2d(
@@ -62,10 +64,10 @@ export function conv2d(
     ]);
   const taps = C * kh * kw;
   if (opts.groups === 1 && taps * OBLOCK * 4 <= 48 * 1024) {
-    const positions = B * OH * OW;
+    const groups = B * OH * Math.ceil(OW / OPOS);
     b.launch(
       b.fn('conv', 'conv2d_oblock'),
-      [b.blocks(positions), Math.ceil(O / OBLOCK)],
+      [b.blocks(groups), Math.ceil(O / OBLOCK)],
       [256],
       taps * OBLOCK * 4,
     );
@@ -87,6 +89,20 @@ export function resize(
   const total = B * C * outH * outW;
   const out = b.output([B, C, outH, outW], 'float32', total);
   if (total === 0) return out;
+  if (opts.mode === 'nearest' && outH % H === 0 && outW % W === 0) {
+    const n = B * C * outH * W;
+    b.params
+      .ptr(0, b.ptr(x))
+      .ptr(1, b.ptr(out))
+      .i64(2, n)
+      .i32(3, H)
+      .i32(4, W)
+      .i32(5, outH)
+      .i32(6, outH / H)
+      .i32(7, outW / W);
+    b.launch(b.fn('conv', 'resize_nearest_int'), [b.blocks(n)], [256]);
+    return out;
+  }
   b.params
     .ptr(0, b.ptr(x))
     .ptr(1, b.ptr(out))

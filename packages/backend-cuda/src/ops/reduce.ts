@@ -1,7 +1,8 @@
-import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
+import { broadcastStrides, type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
+import { coalesce } from './strides.js';
 
 /** Steps per chunk of the chunked cumsum (×4 for lines of 64 chunks or more). */
 const CUMSUM_CHUNK = 64;
@@ -59,24 +60,53 @@ export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readon
   return out;
 }
 
-function rowsKernel(b: CudaBackend, x: TensorInfo, logMode: number): TensorInfo {
+/** Rows at least this long (or masked ones) go to softmax_block, up to BLOCK_ROW_MAX (shared memory). */
+const BLOCK_ROW_MIN = 512;
+const BLOCK_ROW_MAX = 12288;
+
+function rowsKernel(
+  b: CudaBackend,
+  x: TensorInfo,
+  logMode: number,
+  mask: TensorInfo | null = null,
+): TensorInfo {
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = sizeOf(x.shape);
   const out = b.output(x.shape, x.dtype, size);
   if (size === 0 || n === 0) return out;
   const rows = size / n;
+  if (n <= BLOCK_ROW_MAX && (n >= BLOCK_ROW_MIN || mask)) {
+    const r = x.shape.length;
+    const st = mask ? broadcastStrides(mask.shape, x.shape) : new Array<number>(r).fill(0);
+    const plan = coalesce(x.shape.slice(0, -1), [st.slice(0, -1)]);
+    b.params
+      .ptr(0, b.ptr(x))
+      .ptr(1, mask ? b.ptr(mask) : 0n)
+      .ptr(2, b.ptr(out))
+      .i64(3, rows)
+      .i32(4, n)
+      .i32(5, logMode)
+      .i32(6, mask ? 1 : 0)
+      .i64(7, st[r - 1] ?? 0)
+      .idx(8, plan.shape, plan.strides);
+    b.launch(b.fn('reduce', 'softmax_block'), [Math.min(rows, 1 << 20)], [256], n * 4);
+    return out;
+  }
+  if (mask) {
+    const sum = binary(b, 'add', x, mask, x.shape);
+    const o2 = rowsKernel(b, sum, logMode);
+    b.free(sum.dataId);
+    b.free(out.dataId);
+    return o2;
+  }
   b.params.ptr(0, b.ptr(x)).ptr(1, b.ptr(out)).i64(2, rows).i32(3, n).i32(4, logMode);
   b.launch(b.fn('reduce', 'softmax_rows'), [Math.ceil(rows / 8)], [256]);
   return out;
 }
 
-/** Softmax over the last axis; an additive mask is first added with broadcasting. */
+/** Softmax over the last axis; an additive mask (broadcast) is added first, fused into softmax_block. */
 export function softmax(b: CudaBackend, x: TensorInfo, mask: TensorInfo | null): TensorInfo {
-  if (!mask) return rowsKernel(b, x, 0);
-  const sum = binary(b, 'add', x, mask, x.shape);
-  const out = rowsKernel(b, sum, 0);
-  b.free(sum.dataId);
-  return out;
+  return rowsKernel(b, x, 0, mask);
 }
 
 export function logSoftmax(b: CudaBackend, x: TensorInfo): TensorInfo {
