@@ -55,7 +55,10 @@ program
   .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
   .addOption(backendOpt())
   .addOption(attentionOpt())
-  .option('--sea-weights <file>', 'safetensors file with SEA weights (default: fresh from --seed)')
+  .option(
+    '--sea-weights <file>',
+    "safetensors file with SEA weights (default: the model folder's sea.safetensors, else fresh from --seed; 'fresh' forces fresh)",
+  )
   .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
   .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 256)
   .option('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)

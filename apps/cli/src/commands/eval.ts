@@ -36,7 +36,7 @@ export async function runEval(o: EvalFlags) {
     backend,
     attention: o.attention,
     seaConfig,
-    seaWeights: o.seaWeights,
+    seaWeights: o.seaWeights === 'fresh' ? undefined : o.seaWeights,
     seed: o.seed,
   });
   const loadMs = performance.now() - t0;

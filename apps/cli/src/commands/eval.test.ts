@@ -1,0 +1,59 @@
+/**
+ * `sea eval` on the distilled model kept in the repository (models/opt-small-wt2-sea): its config's
+ * `sea` block and sea.safetensors are picked up, the trained SEA modules beat the same modules with
+ * fresh weights on WikiText-2 test windows, and the numbers agree with the H100 run of the same
+ * model (the first windows of packages/train/experiments/2026-11-24-h100, all 561 there).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { withModelSeaDefaults } from './common.js';
+import { type EvalFlags, runEval } from './eval.js';
+
+const MODEL = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../models/opt-small-wt2-sea',
+);
+
+const flags = (o: Partial<EvalFlags> = {}): EvalFlags => ({
+  model: MODEL,
+  backend: 'cpu',
+  attention: 'dense',
+  k: 64,
+  predictorLength: 256,
+  nbf: 8,
+  seaPath: 'sparse',
+  seed: 0,
+  maxWindows: 2,
+  protocol: 'sea',
+  ...o,
+});
+
+describe('sea eval on the distilled model', () => {
+  it("takes attention, k, K and the SEA weights from the folder's config unless given", () => {
+    const o = withModelSeaDefaults(flags(), () => true);
+    expect(o).toMatchObject({ attention: 'sea', k: 32, predictorLength: 128, nbf: 8 });
+    expect(o.seaWeights).toBe(path.join(MODEL, 'sea.safetensors'));
+    const given = withModelSeaDefaults(flags({ k: 16 }), (f) => f !== 'k' && f !== 'attention');
+    expect(given).toMatchObject({ attention: 'dense', k: 16, predictorLength: 128 });
+    expect(given.seaWeights).toBeUndefined();
+  });
+
+  it('distilled SEA weights beat fresh ones on WikiText-2 test windows', async () => {
+    expect(fs.existsSync(path.join(MODEL, 'model.safetensors'))).toBe(true);
+    const sea = withModelSeaDefaults(flags(), () => true);
+    const trained = (await runEval(sea)).result;
+    const fresh = (await runEval({ ...sea, seaWeights: 'fresh' })).result;
+    console.log(
+      `ppl over ${trained.windows} windows: distilled SEA ${trained.perplexity.toFixed(2)}, fresh SEA ${fresh.perplexity.toFixed(2)}`,
+    );
+    expect(trained.windows).toBe(2);
+    expect(trained.sea).toMatchObject({ k: 32, predictorLength: 128, weights: sea.seaWeights });
+    expect(fresh.sea).toMatchObject({ weights: 'fresh' });
+    expect(Number.isFinite(trained.perplexity)).toBe(true);
+    expect(trained.perplexity).toBeLessThan(0.95 * fresh.perplexity);
+    // A trained 7.3M model: far below the vocabulary size a random model sits at (≈ 50k).
+    expect(trained.perplexity).toBeLessThan(3000);
+  }, 120_000);
+});
