@@ -8,6 +8,8 @@ ROOT="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 DEST="$ROOT/.device/cuda"
 PKGS=(tensor linear-attention mask predictor sparse-attention opt backend-cpu backend-cuda conformance)
 cd "$ROOT"
+# shellcheck source=common.sh
+source "$ROOT/tooling/device/common.sh"
 
 if [ "${SEA_PACK_SKIP_BUILD:-0}" != 1 ]; then
   for p in "${PKGS[@]}"; do
@@ -18,7 +20,7 @@ fi
 if command -v nvcc >/dev/null; then bash packages/backend-cuda/scripts/build-fatbin.sh; else echo "nvcc absent: kernels will be compiled by NVRTC on the GPU machine"; fi
 
 rm -rf "$DEST"
-mkdir -p "$DEST/node_modules/@sea" "$DEST/node_modules/@koromix" "$DEST/node_modules/vitest"
+mkdir -p "$DEST/node_modules/@sea" "$DEST/node_modules/vitest"
 for p in "${PKGS[@]}"; do
   d="$DEST/node_modules/@sea/$p"
   mkdir -p "$d"
@@ -26,24 +28,12 @@ for p in "${PKGS[@]}"; do
   cp -r "packages/$p/dist" "$d/"
   find "$d/dist" \( -name '*.map' -o -name '*.d.ts' -o -name '*.test.js' \) -delete
 done
-KOFFI="$(readlink -f packages/backend-cuda/node_modules/koffi)"
-cp -r "$KOFFI" "$DEST/node_modules/koffi"
-rm -rf "$DEST/node_modules/koffi/doc"
-KX="$(readlink -f "$KOFFI/../@koromix/koffi-linux-x64")"
-mkdir -p "$DEST/node_modules/@koromix/koffi-linux-x64"
-cp "$KX/package.json" "$KX/index.js" "$DEST/node_modules/@koromix/koffi-linux-x64/" 2>/dev/null || true
-cp -r "$KX/linux_x64" "$DEST/node_modules/@koromix/koffi-linux-x64/"
+copy_koffi "$DEST/node_modules"
 cp tooling/device/cuda/vitest-shim.mjs "$DEST/node_modules/vitest/index.js"
 echo '{"name":"vitest","version":"0.0.0-shim","type":"module","main":"index.js","exports":{".":"./index.js"}}' \
   >"$DEST/node_modules/vitest/package.json"
 cp tooling/device/cuda/run-conformance.mjs packages/backend-cuda/bench/bench_cuda.mjs "$DEST/"
 echo '{"name":"sea-cuda-device-run","private":true,"type":"module"}' >"$DEST/package.json"
 
-NODE_BIN="$(command -v node)"
-NODE_VER="$("$NODE_BIN" --version)"
-tmp="$(mktemp -d)"
-mkdir -p "$tmp/node/bin"
-cp "$NODE_BIN" "$tmp/node/bin/node"
-tar -C "$tmp" -cJf "$DEST/node-$NODE_VER-linux-x64.tar.xz" node
-rm -rf "$tmp"
-echo "packed $DEST: $(du -sh "$DEST" | cut -f1) (node $NODE_VER)"
+pack_node "$DEST"
+echo "packed $DEST: $(du -sh "$DEST" | cut -f1) (node $(node --version))"

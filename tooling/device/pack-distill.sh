@@ -4,7 +4,8 @@
 # the CUDA kernel sources beside it, koffi with its linux-x64 binary, this machine's Node as a .tar.xz,
 # OPT token ids of the training text and of the WikiText-2 test split (`sea tokenize`), and the part
 # of the shared data that `sea eval` reads (OPT vocabulary, WikiText-2 raw test). run-distill.sh uses it.
-#   bash tooling/device/pack-distill.sh [SOURCE_TREE]   (default: this checkout)
+#   bash tooling/device/pack-distill.sh [SOURCE_TREE]   (default: this checkout; another tree, e.g. a
+#   `git worktree` of a tested commit, must have had `pnpm install` run in it)
 set -euo pipefail
 ROOT="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 SRC="${1:-$ROOT}"
@@ -12,6 +13,8 @@ DEST="$ROOT/.device/exp"
 SHARED="${SEA_SHARED_DATA:-$ROOT/../shared/data}"
 mkdir -p "$DEST"
 cd "$ROOT"
+# shellcheck source=common.sh
+source "$ROOT/tooling/device/common.sh"
 
 if [ ! -f "$DEST/train.json" ]; then
   pnpm --silent sea tokenize "$SHARED/wikitext-2/valid.txt" "$SHARED/glue/MRPC/train.tsv" \
@@ -28,26 +31,12 @@ mkdir -p "$DEST/app/node_modules"
   --outfile="$DEST/app/sea.mjs")
 echo '{"name":"sea-device-app","private":true,"type":"module"}' >"$DEST/app/package.json"
 cp -r "$SRC/packages/backend-cuda/src/kernels" "$DEST/app/kernels"
-KOFFI="$(readlink -f packages/backend-cuda/node_modules/koffi)"
-cp -r "$KOFFI" "$DEST/app/node_modules/koffi"
-rm -rf "$DEST/app/node_modules/koffi/doc"
-KX="$(readlink -f "$KOFFI/../@koromix/koffi-linux-x64")"
-mkdir -p "$DEST/app/node_modules/@koromix/koffi-linux-x64"
-cp "$KX/package.json" "$KX/index.js" "$DEST/app/node_modules/@koromix/koffi-linux-x64/" 2>/dev/null || true
-cp -r "$KX/linux_x64" "$DEST/app/node_modules/@koromix/koffi-linux-x64/"
+copy_koffi "$DEST/app/node_modules"
 
 rm -rf "$DEST/shared"
 mkdir -p "$DEST/shared/tokenizers" "$DEST/shared/wikitext-2-raw"
 cp -r "$SHARED/tokenizers/opt" "$SHARED/tokenizers/gpt2" "$DEST/shared/tokenizers/"
 cp "$SHARED/wikitext-2-raw/wiki.test.hf_joined.txt" "$DEST/shared/wikitext-2-raw/"
 
-NODE_BIN="$(command -v node)"
-NODE_VER="$("$NODE_BIN" --version)"
-if [ ! -f "$DEST/node-$NODE_VER-linux-x64.tar.xz" ]; then
-  tmp="$(mktemp -d)"
-  mkdir -p "$tmp/node/bin"
-  cp "$NODE_BIN" "$tmp/node/bin/node"
-  tar -C "$tmp" -cJf "$DEST/node-$NODE_VER-linux-x64.tar.xz" node
-  rm -rf "$tmp"
-fi
-echo "packed $DEST: $(du -sh "$DEST" | cut -f1) (node $NODE_VER)"
+pack_node "$DEST"
+echo "packed $DEST: $(du -sh "$DEST" | cut -f1) (node $(node --version))"
