@@ -5,7 +5,8 @@
  * Dawn (`webgpu`) is loaded by @sea/backend-webgpu through a non-literal import that only runs where
  * `navigator.gpu` is missing, so it is never bundled; koffi is only in @sea/backend-cuda, which the
  * page does not import. The OPT tokenizer's vocab.json and merges.txt come from the shared data
- * folder: served in dev, emitted as assets in the build.
+ * folder, and the distilled model kept in the repository (models/opt-small-wt2-sea) comes from there:
+ * both served in dev, emitted as assets in the build.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -32,8 +33,21 @@ const TOKENIZER_FILES: Record<string, string> = {
   'tokenizer/gpt2/merges.txt': 'tokenizers/gpt2/merges.txt',
 };
 
+/** Page path → file of the repository: the distilled model the page offers. */
+const DISTILLED = 'opt-small-wt2-sea';
+const MODEL_FILES: Record<string, string> = Object.fromEntries(
+  ['config.json', 'model.safetensors', 'sea.safetensors'].map((f) => [
+    `model/${DISTILLED}/${f}`,
+    resolve(here, '../../models', DISTILLED, f),
+  ]),
+);
+
 function tokenizerAssets(): Plugin {
   const read = (rel: string): Buffer => {
+    if (MODEL_FILES[rel]) {
+      if (!existsSync(MODEL_FILES[rel])) throw new Error(`explorer: ${MODEL_FILES[rel]} not found`);
+      return readFileSync(MODEL_FILES[rel]);
+    }
     const data = sharedData();
     const file = data ? join(data, rel) : null;
     if (!file || !existsSync(file)) {
@@ -48,15 +62,23 @@ function tokenizerAssets(): Plugin {
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         const path = (req.url ?? '').split('?')[0].replace(/^\/+/, '');
-        const rel = TOKENIZER_FILES[path];
+        const rel = TOKENIZER_FILES[path] ?? (MODEL_FILES[path] ? path : undefined);
         if (!rel) return next();
-        res.setHeader('content-type', path.endsWith('.json') ? 'application/json' : 'text/plain');
+        const type = path.endsWith('.json')
+          ? 'application/json'
+          : path.endsWith('.safetensors')
+            ? 'application/octet-stream'
+            : 'text/plain';
+        res.setHeader('content-type', type);
         res.end(read(rel));
       });
     },
     generateBundle() {
       for (const [fileName, rel] of Object.entries(TOKENIZER_FILES)) {
         this.emitFile({ type: 'asset', fileName, source: read(rel) });
+      }
+      for (const fileName of Object.keys(MODEL_FILES)) {
+        this.emitFile({ type: 'asset', fileName, source: read(fileName) });
       }
     },
   };

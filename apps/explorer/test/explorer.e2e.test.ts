@@ -4,7 +4,9 @@
  * matrices computed here in Node on the CPU backend: each cell's colour is mapped back through the
  * colour map and compared with the value's position on the map; masks must match cell for cell
  * (up to a few near-tie cells between WebGPU and CPU floats); grey cells must be exactly the causal
- * upper triangle. Then it changes k and checks that only the mask and the sparse attention re-ran.
+ * upper triangle. Then it changes k and checks that only the mask and the sparse attention re-ran,
+ * and switches to the distilled model kept in the repository (trained SEA weights, k and K from its
+ * config) and checks its pictures the same way.
  * Saves test-results/explorer.png. Skips, saying why, when /usr/bin/chromium is missing.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { OptTokenizer } from '@sea/tokenizers';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIDDEN_RGB, invertViridis, toUnit, VIRIDIS } from '../src/colormap.js';
-import { bundledModel } from '../src/model.js';
+import { bundledModel, modelFromFiles } from '../src/model.js';
 import { type MatrixPicture, picturesOf } from '../src/pictures.js';
 import { AttentionExplorer, type AttentionMaps } from '../src/pipeline.js';
 
@@ -274,6 +276,49 @@ describe.skipIf(!!skipReason)('explorer page in headless Chromium', () => {
       expect(c.off, `${p.id} after k = ${K2}: ${c.off} of ${c.cells} off`).toBeLessThanOrEqual(
         Math.floor(c.cells * 0.01),
       );
+    }
+  });
+
+  it('runs the distilled model with its trained SEA weights and draws its values', async () => {
+    const dir = resolve(root, '../../models/opt-small-wt2-sea');
+    const configText = readFileSync(join(dir, 'config.json'), 'utf8');
+    const { k, predictor_length: K } = JSON.parse(configText).sea as { k: number; predictor_length: number };
+    await page.selectOption('#model-source', 'distilled');
+    await page.waitForFunction(() =>
+      document.querySelector('#model-label')?.textContent?.includes('distilled'),
+    );
+    await page.waitForFunction(
+      (kk) =>
+        document.querySelector('#pictures figure[data-id="mask"] h3')?.textContent?.includes(`k = ${kk}`),
+      k,
+      { timeout: 480_000 },
+    );
+    await waitDone(page, 'distilled model');
+    expect(await page.textContent('#model-label')).not.toContain('RANDOM');
+    expect(await page.textContent('#sea-note')).not.toMatch(/RANDOM/);
+    expect(await page.inputValue('#K')).toBe(String(K));
+
+    const model = modelFromFiles('distilled', configText, [
+      new Uint8Array(readFileSync(join(dir, 'model.safetensors'))),
+      new Uint8Array(readFileSync(join(dir, 'sea.safetensors'))),
+    ]);
+    const node = new AttentionExplorer(model, new CpuBackend());
+    try {
+      const maps = await node.run({ ids, layer: LAYER, k, sea: { predictorLength: K } });
+      expect(maps.seaWeights).not.toMatch(/RANDOM/);
+      const report: string[] = [];
+      for (const p of picturesOf(maps, HEAD)) {
+        const c = compare(await readCanvas(page, p.id), p, 2);
+        report.push(`${p.id}: ${c.cells} cells, ${c.off} off`);
+        expect(c.hiddenWrong, p.id).toBe(0);
+        expect(c.off, `${p.id}: ${c.off} of ${c.cells} cells off`).toBeLessThanOrEqual(
+          Math.floor(c.cells * 0.01),
+        );
+      }
+      console.log(`distilled model (${maps.seaWeights}):\n${report.join('\n')}`);
+      await page.screenshot({ path: join(root, 'test-results/explorer-distilled.png'), fullPage: true });
+    } finally {
+      node.dispose();
     }
   });
 });

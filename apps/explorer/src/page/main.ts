@@ -125,6 +125,28 @@ async function bundledTokenizer(): Promise<OptTokenizer> {
 
 const loadBundledModel = (): Promise<ExplorerModel> => bundledModel();
 
+/**
+ * The distilled model kept in the repository, served beside the page: its config.json's `sea` block
+ * gives k and K (the SEA weights fix K).
+ */
+async function loadDistilledModel(): Promise<ExplorerModel> {
+  const dir = './model/opt-small-wt2-sea/';
+  const get = async (f: string) => {
+    const r = await fetch(dir + f);
+    if (!r.ok) throw new Error(`cannot load ${dir}${f}: HTTP ${r.status}`);
+    return r;
+  };
+  const [config, model, sea] = await Promise.all(
+    ['config.json', 'model.safetensors', 'sea.safetensors'].map(get),
+  );
+  const configText = await config.text();
+  const block = (JSON.parse(configText) as { sea?: { k?: number; predictor_length?: number } }).sea;
+  if (block?.k) els.k.value = String(block.k);
+  if (block?.predictor_length) els.K.value = String(block.predictor_length);
+  const bytes = await Promise.all([model, sea].map(async (r) => new Uint8Array(await r.arrayBuffer())));
+  return modelFromFiles('opt-small-wt2-sea (distilled SEA)', configText, bytes, { randomWeights: false });
+}
+
 async function loadFolder(
   files: FileList,
 ): Promise<{ model: ExplorerModel; tokenizer: OptTokenizer | null }> {
@@ -422,10 +444,15 @@ els.modelSource.addEventListener('change', async () => {
     els.modelFiles.click();
     return;
   }
-  setStatus('Building the bundled model…');
-  useModel(await loadBundledModel());
-  state.tokenizer = await bundledTokenizer();
-  schedule();
+  try {
+    const distilled = els.modelSource.value === 'distilled';
+    setStatus(distilled ? 'Loading the distilled model…' : 'Building the bundled model…');
+    useModel(await (distilled ? loadDistilledModel() : loadBundledModel()));
+    state.tokenizer = await bundledTokenizer();
+    schedule();
+  } catch (e) {
+    setStatus(`Error: ${describeError(e)}`, 'error');
+  }
 });
 els.modelFiles.addEventListener('change', async () => {
   const files = els.modelFiles.files;
