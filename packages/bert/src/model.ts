@@ -4,6 +4,8 @@
  * layers, tanh pooler on [CLS], linear classifier; padding through an additive key mask; the
  * attention method of each layer chosen by name (SEA layers get scoreScale 1/√D, spec §8).
  */
+import { PROJECTION_WEIGHT } from '@sea/linear-attention';
+import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   type Checkpoint,
@@ -13,6 +15,7 @@ import {
   geluTanh,
   layerNorm,
   linear,
+  matmul,
   mul,
   relu,
   sigmoid,
@@ -22,6 +25,7 @@ import {
   tensor,
   add as tensorAdd,
   transpose,
+  wrap,
 } from '@sea/tensor';
 import {
   type AttentionChoice,
@@ -66,6 +70,28 @@ export interface BertForwardOptions {
   shape?: readonly [number, number];
   /** Return Hugging Face's `hidden_states`: the embeddings and every layer's output. */
   outputHiddenStates?: boolean;
+  /**
+   * Use these tensors instead of the model's own, by the names of
+   * {@link BertForSequenceClassification.parameters} and {@link BertForSequenceClassification.buffers}
+   * (e.g. a trainer's current parameters; any subset).
+   */
+  parameters?: ReadonlyMap<string, Tensor>;
+  /**
+   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * context before the output dense; dense layers (the teacher) also their masked, scaled logits
+   * q·kᵀ/√D + mask; SEA layers run their dense path with `returnTraining` (Â↑, S/√D, masks).
+   */
+  captureAttention?: boolean;
+}
+
+/** One layer's captured attention (BertForwardOptions.captureAttention); the caller disposes the tensors. */
+export interface BertLayerCapture {
+  /** Per-head context before the output dense [B, T, H·D] (SEA: the mixed C_sea). */
+  context: Tensor;
+  /** Dense layers: q·kᵀ/√D + mask [B, H, T, T] (mask 0 / FP_MIN on pad keys). */
+  logits?: Tensor;
+  /** SEA layers: the dense path's training outputs (studentScores = Q·Kᵀ/√D). */
+  training?: SeaTrainingOutputs;
 }
 
 export interface BertOutput {
@@ -75,7 +101,20 @@ export interface BertOutput {
   pooled: Tensor;
   /** numHiddenLayers + 1 tensors [B, T, hidden]; the caller disposes them. */
   hiddenStates?: Tensor[];
+  /** With captureAttention: one entry per layer. */
+  layers?: BertLayerCapture[];
+  /** With captureAttention: the additive key-padding mask [B, 1, T, T] (0 valid key, FP_MIN pad key). */
+  logitMask?: Tensor;
+  /** With captureAttention: 1 for tokens, 0 for padding, float32 [B, T] (the bidirectional KL's rows). */
+  validRows?: Tensor;
 }
+
+/** finfo(float32).min / 2, the additive "masked" value of the SEA dense path and its losses. */
+export const BERT_FP_MIN = -1.7014117331926443e38;
+
+/** Name of layer i's SEA/Performer module tensor `name` (the naming of SEA weights files). */
+export const bertSeaParameterName = (layer: number, name: string, prefix = 'bert.') =>
+  `${prefix}encoder.layer.${layer}.attention.self.sea.${name}`;
 
 type Linear = [Tensor, Tensor];
 interface LayerNormWeights {
@@ -121,19 +160,93 @@ export class BertForSequenceClassification {
     return this.layers.map((l) => l.kind);
   }
 
+  /**
+   * Builds a model from tensors by Hugging Face name (`bert.…` plus `classifier.*`, or without the
+   * `bert.` prefix), e.g. a trainer's copy of a teacher. Tensors named
+   * `bert.encoder.layer.{i}.attention.self.sea.<name>` become layer i's SEA/Performer module weights
+   * (others are initialised from `seed`). The model takes ownership of every tensor.
+   */
+  static async fromWeights(
+    config: BertConfig,
+    weights: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+    opts: Omit<BertLoadOptions, 'seaWeights'> = {},
+  ): Promise<BertForSequenceClassification> {
+    const all = new Map(weights instanceof Map ? weights : Object.entries(weights));
+    const backend = opts.backend ?? currentBackend();
+    const prefix = all.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
+    const specs = bertWeightSpecs(config, prefix);
+    const known = new Set(specs.map((s) => s.name));
+    const model = new Map<string, Tensor>();
+    const sea = new Map<number, Record<string, Tensor>>();
+    const seaRe = /^(?:bert\.)?encoder\.layer\.(\d+)\.attention\.self\.sea\.(.+)$/;
+    for (const [name, t] of all) {
+      const m = seaRe.exec(name);
+      if (m) {
+        const rec = sea.get(Number(m[1])) ?? {};
+        rec[m[2]] = t;
+        sea.set(Number(m[1]), rec);
+      } else if (known.has(name)) model.set(name, t);
+      else throw new ModelLoadError(`BertForSequenceClassification.fromWeights: unexpected tensor '${name}'`);
+    }
+    for (const spec of specs) {
+      const t = model.get(spec.name);
+      if (!t) {
+        throw new ModelLoadError(
+          `BertForSequenceClassification.fromWeights: missing '${spec.name}' [${spec.shape}] (${spec.why})`,
+        );
+      }
+      if (t.rank !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+        throw new ModelLoadError(
+          `BertForSequenceClassification.fromWeights: '${spec.name}' has shape [${t.shape}], expected [${spec.shape}] (${spec.why})`,
+        );
+      }
+    }
+    return BertForSequenceClassification.assemble(
+      config,
+      backend,
+      model,
+      prefix,
+      opts,
+      async (i) => sea.get(i) ?? {},
+    );
+  }
+
   /** Loads a Hugging Face BERT folder: config.json + model.safetensors (or a sharded index). */
   static async load(dir: string, opts: BertLoadOptions = {}): Promise<BertForSequenceClassification> {
     const config = await readBertConfig(dir);
     const backend = opts.backend ?? currentBackend();
     const ckpt = await openModelCheckpoint(dir);
-    let weights: Map<string, Tensor> | null = null;
+    const seaFile = opts.seaWeights
+      ? await openModelCheckpoint(opts.seaWeights).catch(async (e) => {
+          await ckpt.close();
+          throw e;
+        })
+      : null;
+    try {
+      const prefix = detectPrefix(ckpt);
+      const weights = await readWeights(ckpt, bertWeightSpecs(config, prefix), backend);
+      return await BertForSequenceClassification.assemble(config, backend, weights, prefix, opts, (i) =>
+        readSeaWeights(seaFile, bertSeaParameterName(i, ''), backend),
+      );
+    } finally {
+      await seaFile?.close();
+      await ckpt.close();
+    }
+  }
+
+  /** Wires the layers over `weights` (owned from here on, disposed on failure). */
+  private static async assemble(
+    config: BertConfig,
+    backend: Backend,
+    weights: Map<string, Tensor>,
+    prefix: string,
+    opts: BertLoadOptions,
+    layerWeightsOf: (layer: number) => Promise<Record<string, Tensor>>,
+  ): Promise<BertForSequenceClassification> {
     const owned: Tensor[] = [];
     const pending: Tensor[] = [];
     const layers: BertLayer[] = [];
-    const seaFile = opts.seaWeights ? await openModelCheckpoint(opts.seaWeights) : null;
     try {
-      const prefix = detectPrefix(ckpt);
-      weights = await readWeights(ckpt, bertWeightSpecs(config, prefix), backend);
       const w = weights;
       const lin = (n: string): Linear => [w.get(`${n}.weight`) as Tensor, w.get(`${n}.bias`) as Tensor];
       const ln = (n: string): LayerNormWeights => ({
@@ -146,10 +259,7 @@ export class BertForSequenceClassification {
         const p = `${prefix}encoder.layer.${i}`;
         const kind = attentionKindOf(opts.attention, i);
         const attnConfig = { heads: H, headDim: D, causal: false, scoreScale: 1 / Math.sqrt(D) };
-        const layerWeights =
-          kind === 'dense'
-            ? {}
-            : await readSeaWeights(seaFile, `bert.encoder.layer.${i}.attention.self.sea.`, backend);
+        const layerWeights = kind === 'dense' ? {} : await layerWeightsOf(i);
         pending.push(...Object.values(layerWeights));
         const attention = createLayerAttention(kind, attnConfig, {
           seaConfig: opts.seaConfig,
@@ -175,13 +285,62 @@ export class BertForSequenceClassification {
       return new BertForSequenceClassification(config, backend, weights, prefix, layers, owned);
     } catch (e) {
       for (const l of layers) l.attention.dispose();
-      for (const t of [...owned, ...pending]) t.dispose();
-      for (const t of weights?.values() ?? []) t.dispose();
+      for (const t of [...owned, ...pending, ...weights.values()]) t.dispose();
       throw e;
-    } finally {
-      await seaFile?.close();
-      await ckpt.close();
     }
+  }
+
+  /** Trainable (or, with `buffers`, saved-only) tensors of layer i's attention module, by SEA weights-file name. */
+  private moduleTensors(i: number, buffers: boolean): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of Object.entries(this.layers[i].attention.weights)) {
+      if ((n === PROJECTION_WEIGHT) === buffers) out.push([bertSeaParameterName(i, n, this.prefix), t]);
+    }
+    return out;
+  }
+
+  /**
+   * Every trainable tensor by Hugging Face name, plus each SEA/Performer layer's module weights as
+   * `bert.encoder.layer.{i}.attention.self.sea.<name>` (the SEA weights-file naming; contains `.sea.`,
+   * the spec's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
+   */
+  parameters(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.weights) out.set(n, wrap(t.backend, t).keep());
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of this.moduleTensors(i, false)) out.set(n, wrap(t.backend, t).keep());
+    }
+    return out;
+  }
+
+  /** Tensors that are saved but never trained (the Performer projection W of SEA/Performer layers), as new handles. */
+  buffers(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of this.moduleTensors(i, true)) out.set(n, wrap(t.backend, t).keep());
+    }
+    return out;
+  }
+
+  /** Checks per-call parameters against the model's own; returns a lookup from an own tensor to its replacement. */
+  private overrides(params: ReadonlyMap<string, Tensor> | undefined): (t: Tensor) => Tensor {
+    if (!params || params.size === 0) return (t) => t;
+    const own = new Map<string, Tensor>(this.weights);
+    for (let i = 0; i < this.layers.length; i++) {
+      for (const [n, t] of [...this.moduleTensors(i, false), ...this.moduleTensors(i, true)]) own.set(n, t);
+    }
+    const byTensor = new Map<Tensor, Tensor>();
+    for (const [n, t] of params) {
+      const o = own.get(n);
+      if (!o) throw new ModelInputError(`parameters: '${n}' is not a parameter or buffer of this model`);
+      if (t.rank !== o.rank || t.shape.some((d, i) => d !== o.shape[i]) || t.dtype !== o.dtype) {
+        throw new ModelInputError(
+          `parameters: '${n}' is ${t.dtype} [${t.shape}], expected ${o.dtype} [${o.shape}]`,
+        );
+      }
+      byTensor.set(o, t);
+    }
+    return (t) => byTensor.get(t) ?? t;
   }
 
   private w(name: string): Tensor {
@@ -214,6 +373,12 @@ export class BertForSequenceClassification {
       types = tt.values;
     }
     const backend = this.backend;
+    const P = this.overrides(opts.parameters);
+    const lin = ([w, b]: Linear): Linear => [P(w), P(b)];
+    const lnw = (l: LayerNormWeights): [Tensor, Tensor] => [P(l.gamma), P(l.beta)];
+    const W = (name: string) => P(this.w(name));
+    const capture = opts.captureAttention ?? false;
+    const captured: BertLayerCapture[] = [];
     const a = new Arena();
     const keep = new Set<Tensor>();
     try {
@@ -226,68 +391,106 @@ export class BertForSequenceClassification {
       const idsT = a.k(tensor(ids.values, [B, T], { backend, dtype: 'int32' }));
       const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
       const typesT = a.k(tensor(types, [B, T], { backend, dtype: 'int32' }));
+      let logitMask: Tensor | undefined;
+      let validRows: Tensor | undefined;
+      if (capture) {
+        const m = new Float32Array(B * T * T);
+        for (let b = 0; b < B; b++) {
+          for (let t = 0; t < T; t++) {
+            for (let j = 0; j < T; j++) if (!valid[b * T + j]) m[(b * T + t) * T + j] = BERT_FP_MIN;
+          }
+        }
+        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
+        validRows = a.k(tensor(Float32Array.from(valid), [B, T], { backend }));
+        keep.add(logitMask);
+        keep.add(validRows);
+      }
 
       const emb = a.k(
         tensorAdd(
           a.k(
             tensorAdd(
-              a.k(gather(this.w('embeddings.word_embeddings.weight'), idsT)),
-              a.k(gather(this.w('embeddings.token_type_embeddings.weight'), typesT)),
+              a.k(gather(W('embeddings.word_embeddings.weight'), idsT)),
+              a.k(gather(W('embeddings.token_type_embeddings.weight'), typesT)),
             ),
           ),
-          a.k(gather(this.w('embeddings.position_embeddings.weight'), posT)),
+          a.k(gather(W('embeddings.position_embeddings.weight'), posT)),
         ),
       );
       let h = a.k(
-        layerNorm(
-          emb,
-          this.w('embeddings.LayerNorm.weight'),
-          this.w('embeddings.LayerNorm.bias'),
-          c.layerNormEps,
-        ),
+        layerNorm(emb, W('embeddings.LayerNorm.weight'), W('embeddings.LayerNorm.bias'), c.layerNormEps),
       );
       const hidden: Tensor[] = opts.outputHiddenStates ? [h] : [];
       const H = c.numAttentionHeads;
       const D = c.hiddenSize / H;
       const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
       for (const L of this.layers) {
-        const q = heads(a.k(linear(h, ...L.q)));
-        const k = heads(a.k(linear(h, ...L.k)));
-        const v = heads(a.k(linear(h, ...L.v)));
-        const { context } = await L.attention.forward(q, k, v, { keyValid });
-        a.k(context);
+        const q = heads(a.k(linear(h, ...lin(L.q))));
+        const k = heads(a.k(linear(h, ...lin(L.k))));
+        const v = heads(a.k(linear(h, ...lin(L.v))));
+        const own = Object.entries(L.attention.weights);
+        const moduleWeights = own.some(([, t]) => P(t) !== t)
+          ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
+          : undefined;
+        const training = capture && L.kind === 'sea';
+        const out = await L.attention.forward(q, k, v, {
+          keyValid,
+          ...(moduleWeights ? { weights: moduleWeights } : {}),
+          ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
+        });
+        const context = a.k(out.context);
+        if (capture) {
+          const entry: BertLayerCapture = { context };
+          keep.add(context);
+          if (out.training) {
+            entry.training = out.training;
+            for (const t of Object.values(out.training)) keep.add(a.k(t));
+          }
+          if (L.kind === 'dense') {
+            const s = a.k(mul(a.k(matmul(q, k, { transB: true })), 1 / Math.sqrt(D)));
+            entry.logits = a.k(tensorAdd(s, logitMask as Tensor));
+            keep.add(entry.logits);
+          }
+          captured.push(entry);
+        } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
         const attnOut = a.k(
           layerNorm(
-            a.k(tensorAdd(a.k(linear(context, ...L.attnOut)), h)),
-            L.attnLn.gamma,
-            L.attnLn.beta,
+            a.k(tensorAdd(a.k(linear(context, ...lin(L.attnOut))), h)),
+            ...lnw(L.attnLn),
             c.layerNormEps,
           ),
         );
-        const inter = a.k(this.activation(a.k(linear(attnOut, ...L.inter))));
+        const inter = a.k(this.activation(a.k(linear(attnOut, ...lin(L.inter)))));
         h = a.k(
           layerNorm(
-            a.k(tensorAdd(a.k(linear(inter, ...L.out)), attnOut)),
-            L.outLn.gamma,
-            L.outLn.beta,
+            a.k(tensorAdd(a.k(linear(inter, ...lin(L.out))), attnOut)),
+            ...lnw(L.outLn),
             c.layerNormEps,
           ),
         );
         if (opts.outputHiddenStates) hidden.push(h);
       }
       const cls = a.k(a.k(slice(h, [0, 0, 0], [B, 1, c.hiddenSize])).reshape([B, c.hiddenSize]));
-      const pooled = a.k(tanh(a.k(linear(cls, this.w('pooler.dense.weight'), this.w('pooler.dense.bias')))));
+      const pooled = a.k(tanh(a.k(linear(cls, W('pooler.dense.weight'), W('pooler.dense.bias')))));
       const logits = a.k(
         linear(
           pooled,
-          this.weights.get('classifier.weight') as Tensor,
-          this.weights.get('classifier.bias') as Tensor,
+          P(this.weights.get('classifier.weight') as Tensor),
+          P(this.weights.get('classifier.bias') as Tensor),
         ),
       );
       keep.add(logits);
       keep.add(pooled);
       for (const t of hidden) keep.add(t);
-      return opts.outputHiddenStates ? { logits, pooled, hiddenStates: hidden } : { logits, pooled };
+      const result: BertOutput = opts.outputHiddenStates
+        ? { logits, pooled, hiddenStates: hidden }
+        : { logits, pooled };
+      if (capture) {
+        result.layers = captured;
+        result.logitMask = logitMask;
+        result.validRows = validRows;
+      }
+      return result;
     } finally {
       a.dispose(keep);
     }
