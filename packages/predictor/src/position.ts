@@ -85,6 +85,9 @@ export function positionCode(
     const bins = cast(arange(0, s.D, { backend }), 'float32').reshape([1, 1, 1, s.D]);
     const hat = relu(sub(1, abs(sub(p, bins)))); // [B,1,T,D]
     const code = keyValid ? where(keyValid.reshape([B, 1, T, 1]), hat, 0) : hat;
-    return mul(code, ones([1, s.H, 1, 1], { backend }));
+    const out = mul(code, ones([1, s.H, 1, 1], { backend }));
+    // float64 weights (gradient checks) get a float64 code; it holds no parameter
+    const dtype = weights['encoder.linear.weight']?.dtype ?? 'float32';
+    return dtype === 'float32' ? out : cast(out, dtype);
   });
 }

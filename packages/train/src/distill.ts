@@ -1,40 +1,28 @@
 /**
- * The distillation loop (spec §9): a frozen dense OPT teacher (@sea/opt's OptForCausalLM), a student
- * OptForCausalLM with the teacher's weights and SEA (or Performer) attention in every layer (SEA on
- * its dense training path, @sea/sparse-attention), the model-level OPT loss with the per-layer SEA
- * losses, AdamW with two LR groups and clipping, perplexity evaluation, checkpoints that resume to
- * the same next step. Batches are a function of (seed, step), so a resumed run sees the same data.
+ * The distillation loop (spec §9) for OPT: a frozen dense OPT teacher (@sea/opt's OptForCausalLM), a
+ * student OptForCausalLM with the teacher's weights and SEA (or Performer) attention in every layer
+ * (SEA on its dense training path, @sea/sparse-attention), the model-level OPT loss with the
+ * per-layer SEA losses, perplexity evaluation. The step, the optimizer, checkpoints and resume are
+ * DistillerCore's (distill_core.ts), shared with the BERT distiller (distill_bert.ts).
  */
 import fs from 'node:fs/promises';
 import { type OptConfig, OptForCausalLM, type OptOutput } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { TrainError } from './errors.js';
+import { loadCheckpoint } from './checkpoint.js';
 import {
-  causalLmLoss,
-  distillationLoss,
-  type LayerLoss,
-  type ModelLoss,
-  mse,
-  seaLayerLoss,
-} from './losses.js';
-import { AdamW, isSeaParam } from './optim.js';
-import { valueAndGradAuxAsync } from './tape.js';
+  type CoreDistillOptions,
+  DistillerCore,
+  layerLosses,
+  studentSeaConfig,
+  studentWeights,
+} from './distill_core.js';
+import { TrainError } from './errors.js';
+import { causalLmLoss, distillationLoss, type ModelLoss } from './losses.js';
 
-export interface DistillOptions {
-  attention: 'sea' | 'performer';
-  k: number;
-  predictorLength: number;
-  nbf: number;
+/** OPT: base lr 1e-5 with non-SEA weights at 0.2·lr and SEA weights at 10·lr (spec §9c). */
+export interface DistillOptions extends CoreDistillOptions {
   seqLen: number;
-  batch: number;
-  /** Base lr (spec: 1e-5); non-SEA weights train at baseScale·lr, SEA weights at seaScale·lr. */
-  lr: number;
-  baseScale: number;
-  seaScale: number;
-  maxGradNorm: number;
-  seed: number;
   /** Eval windows (non-overlapping, seqLen tokens) taken from the held-out tail of the data. */
   evalWindows: number;
   /** Fraction of the tokens held out for evaluation. */
@@ -57,36 +45,6 @@ export const DEFAULT_DISTILL: DistillOptions = {
   evalFraction: 0.1,
 };
 
-export interface StepLog {
-  step: number;
-  loss: number;
-  ce: number;
-  hidden: number;
-  logitsKl: number;
-  layer: number;
-  approx: number;
-  prob: number;
-  context: number;
-  gradNorm: number;
-  ms: number;
-}
-
-async function num(t: Tensor): Promise<number> {
-  return (await t.data())[0];
-}
-
-/** Every tensor of a forward output (logits, hidden states, captured attention). */
-function outputTensors(o: OptOutput): Tensor[] {
-  const out = [o.logits, ...(o.hiddenStates ?? [])];
-  if (o.logitMask) out.push(o.logitMask);
-  for (const l of o.layers ?? []) {
-    out.push(l.context);
-    if (l.logits) out.push(l.logits);
-    if (l.training) out.push(...Object.values(l.training));
-  }
-  return out;
-}
-
 /**
  * The model-level OPT loss of a student output against the teacher's (spec §9a–§9b). SEA layers give
  * L_approx + L_prob + L_context; Performer layers (no estimate, no dense scores) only L_context.
@@ -97,23 +55,7 @@ export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids:
   if (!mask || !teacher.hiddenStates || !student.hiddenStates || !student.layers) {
     throw new TrainError('optDistillationLoss: run both models with outputHiddenStates and captureAttention');
   }
-  const layers: LayerLoss[] = student.layers.map((a, i) => {
-    const t = tl[i];
-    if (a.training && t.logits) {
-      return seaLayerLoss({
-        teacherLogits: t.logits,
-        approxLogits: a.training.estimateLogitsStretched,
-        studentScores: a.training.studentScores,
-        mask,
-        teacherContext: t.context,
-        context: a.context,
-        causal: true,
-      });
-    }
-    const context = mse(t.context, a.context);
-    const zero = sea.mul(context, 0);
-    return { approx: zero, prob: zero, context, total: context };
-  });
+  const layers = layerLosses(tl, student.layers, mask, { causal: true });
   return distillationLoss('opt', {
     ce: causalLmLoss(student.logits, ids),
     teacherHidden: teacher.hiddenStates,
@@ -124,21 +66,17 @@ export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids:
   });
 }
 
-export class Distiller {
-  readonly opts: DistillOptions;
-  params: Record<string, Tensor>;
-  readonly buffers: Record<string, Tensor>;
-  readonly optimizer: AdamW;
+export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, DistillOptions> {
   readonly train: Int32Array;
   readonly heldOut: Int32Array;
 
   private constructor(
-    readonly teacher: OptForCausalLM,
-    readonly student: OptForCausalLM,
+    teacher: OptForCausalLM,
+    student: OptForCausalLM,
     tokens: Int32Array,
     opts: DistillOptions,
   ) {
-    this.opts = opts;
+    super(teacher, student, opts);
     const split = Math.max(opts.seqLen + 1, Math.floor(tokens.length * (1 - opts.evalFraction)));
     this.train = tokens.subarray(0, split);
     this.heldOut = tokens.subarray(split);
@@ -147,15 +85,6 @@ export class Distiller {
         `data has ${tokens.length} tokens; need at least ${opts.seqLen} for --seq-len ${opts.seqLen}`,
       );
     }
-    this.params = Object.fromEntries(student.parameters());
-    this.buffers = Object.fromEntries(student.buffers());
-    this.optimizer = new AdamW({
-      lr: opts.lr,
-      baseScale: opts.baseScale,
-      seaScale: opts.seaScale,
-      maxGradNorm: opts.maxGradNorm,
-      isSea: isSeaParam,
-    });
   }
 
   get cfg(): OptConfig {
@@ -163,29 +92,18 @@ export class Distiller {
   }
 
   /**
-   * The student: the teacher's tensors (shared until the first update), with `overrides` (a
-   * checkpoint's) by name; SEA/Performer modules from `overrides`' `.sea.` tensors, else fresh from
-   * seed + 1 (+ layer).
+   * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
+   * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
    */
   private static async student(
     teacher: OptForCausalLM,
     opts: DistillOptions,
     overrides: Record<string, Tensor> = {},
   ): Promise<OptForCausalLM> {
-    const weights = teacher.parameters();
-    for (const [n, t] of Object.entries(overrides)) {
-      weights.get(n)?.dispose();
-      weights.set(n, t);
-    }
-    return OptForCausalLM.fromWeights(teacher.config, weights, {
+    return OptForCausalLM.fromWeights(teacher.config, studentWeights(teacher, overrides), {
       backend: teacher.backend,
       attention: opts.attention,
-      seaConfig: {
-        predictorLength: opts.predictorLength,
-        k: opts.k,
-        nbFeatureFactor: opts.nbf,
-        path: 'dense',
-      },
+      seaConfig: studentSeaConfig(opts),
       seed: opts.seed + 1,
     });
   }
@@ -210,19 +128,13 @@ export class Distiller {
     const c = await loadCheckpoint(dir);
     const opts = { ...DEFAULT_DISTILL, ...(c.state.options as Partial<DistillOptions>) };
     const student = await Distiller.student(teacher, opts, { ...c.model, ...c.sea });
-    const d = new Distiller(teacher, student, tokens, opts);
-    d.optimizer.loadState(c.optimizer, c.step);
-    return d;
-  }
-
-  get step(): number {
-    return this.optimizer.step;
+    return new Distiller(teacher, student, tokens, opts).restore(c);
   }
 
   /** The batch of step `s`: `batch` random windows of seqLen tokens, drawn from (seed, s) alone. */
   batchIds(s: number): Tensor {
     const { seqLen: T, batch: B } = this.opts;
-    const rng = new sea.Rng((Math.imul(this.opts.seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
+    const rng = this.stepRng(s);
     const starts = this.train.length - T + 1;
     const ids = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
@@ -232,49 +144,24 @@ export class Distiller {
     return sea.tensor(ids, [B, T], { dtype: 'int32', backend: this.teacher.backend });
   }
 
-  /** One optimizer step; returns the logged losses. */
-  async trainStep(): Promise<StepLog> {
-    const t0 = performance.now();
-    const ids = this.batchIds(this.step);
-    const capture = { outputHiddenStates: true, captureAttention: true };
-    const teacher = await this.teacher.forward(ids, capture);
-    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
-    try {
-      r = await valueAndGradAuxAsync(async () => {
-        const f = await this.student.forward(ids, {
-          ...capture,
-          parameters: new Map(Object.entries(this.params)),
-        });
-        try {
-          const loss = sea.tidy(() => optDistillationLoss(teacher, f, ids));
-          return { loss: loss.total, aux: loss };
-        } finally {
-          for (const t of outputTensors(f)) t.dispose();
-        }
-      }, this.params);
-    } finally {
-      for (const t of outputTensors(teacher)) t.dispose();
-    }
-    const { params, gradNorm } = this.optimizer.apply(this.params, r.grads);
-    this.params = params;
-    const a = r.aux;
-    const log: StepLog = {
-      step: this.step,
-      loss: await num(r.value),
-      ce: await num(a.ce),
-      hidden: await num(a.hidden),
-      logitsKl: await num(a.logitsKl),
-      layer: await num(a.layer),
-      approx: await num(a.approx),
-      prob: await num(a.prob),
-      context: await num(a.context),
-      gradNorm: await num(gradNorm),
-      ms: 0,
-    };
-    for (const t of new Set([r.value, ...Object.values(a), gradNorm, ids])) t.dispose();
-    for (const g of Object.values(r.grads)) g.dispose();
-    log.ms = performance.now() - t0;
-    return log;
+  protected makeBatch(s: number): Tensor {
+    return this.batchIds(s);
+  }
+
+  protected batchTensors(ids: Tensor): Tensor[] {
+    return [ids];
+  }
+
+  protected run(
+    model: OptForCausalLM,
+    ids: Tensor,
+    parameters?: ReadonlyMap<string, Tensor>,
+  ): Promise<OptOutput> {
+    return model.forward(ids, { outputHiddenStates: true, captureAttention: true, parameters });
+  }
+
+  protected loss(teacher: OptOutput, student: OptOutput, ids: Tensor): ModelLoss {
+    return optDistillationLoss(teacher, student, ids);
   }
 
   /** Perplexity of the student (and the teacher) on non-overlapping held-out windows. */
@@ -293,38 +180,11 @@ export class Distiller {
       const student = await this.student.forward(ids, { parameters });
       const teacher = await this.teacher.forward(ids);
       const [l, lt] = sea.tidy(() => [causalLmLoss(student.logits, ids), causalLmLoss(teacher.logits, ids)]);
-      s += await num(l);
-      st += await num(lt);
+      s += (await l.data())[0];
+      st += (await lt.data())[0];
       for (const t of [l, lt, ids, student.logits, teacher.logits]) t.dispose();
     }
     return { ppl: Math.exp(s / Math.max(n, 1)), teacherPpl: Math.exp(st / Math.max(n, 1)), windows: n };
-  }
-
-  /**
-   * `model.safetensors` holds the non-SEA parameters by HF name; `sea.safetensors` the SEA
-   * parameters and buffers as `model.decoder.layers.{i}.self_attn.sea.<name>` (OptForCausalLM's
-   * `seaWeights` naming).
-   */
-  async save(dir: string): Promise<string> {
-    const model: Record<string, Tensor> = {};
-    const seaW: Record<string, Tensor> = { ...this.buffers };
-    for (const [n, t] of Object.entries(this.params)) (isSeaParam(n) ? seaW : model)[n] = t;
-    const { tensors } = this.optimizer.stateTensors();
-    return saveCheckpoint(dir, {
-      step: this.step,
-      model,
-      sea: seaW,
-      optimizer: tensors,
-      state: { options: this.opts, config: this.cfg },
-    });
-  }
-
-  /** Frees the student and the trainer's tensors (not the teacher, which the caller owns). */
-  dispose(): void {
-    for (const t of Object.values(this.params)) t.dispose();
-    for (const t of Object.values(this.buffers)) t.dispose();
-    this.optimizer.dispose();
-    this.student.dispose();
   }
 }
 

@@ -9,8 +9,23 @@ export {
   type DistillOptions,
   optDistillationLoss,
   readTokenIds,
-  type StepLog,
 } from './distill.js';
+export {
+  BertDistiller,
+  type BertDistillOptions,
+  bertDistillationLoss,
+  DEFAULT_BERT_DISTILL,
+  type GlueFeatures,
+} from './distill_bert.js';
+export {
+  type CapturedLayer,
+  type CoreDistillOptions,
+  DistillerCore,
+  type DistillForward,
+  type DistillModel,
+  layerLosses,
+  type StepLog,
+} from './distill_core.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
 export * from './losses.js';

@@ -1,9 +1,11 @@
 // Tiny random OPTs (@sea/opt's OptForCausalLM built from tensors) for the distillation tests: a
 // peaked teacher and text sampled from it, so that the student starts with a low CE and the
 // distillation terms (from swapping in SEA attention) dominate the loss.
+import { BertForSequenceClassification, bertWeightSpecs, parseBertConfig } from '@sea/bert';
 import { type OptConfig, OptForCausalLM, parseOptConfig } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import type { GlueFeatures } from '../distill_bert.js';
 
 export interface TinyShape {
   vocabSize: number;
@@ -132,4 +134,96 @@ export async function sampleTokens(
     }
   }
   return ids;
+}
+
+export type TinyBertShape = Omit<TinyShape, 'ffn'> & { intermediate: number; labels: number };
+
+/** A tiny random BertForSequenceClassification (HF-style init; `std` overrides per name). */
+export function randomBert(
+  s: TinyBertShape,
+  seed: number,
+  std: Record<string, number> = {},
+): Promise<BertForSequenceClassification> {
+  const config = parseBertConfig({
+    model_type: 'bert',
+    vocab_size: s.vocabSize,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    max_position_embeddings: s.maxPositions,
+    num_labels: s.labels,
+  });
+  const rng = new sea.Rng(seed);
+  const w = new Map<string, Tensor>();
+  for (const spec of bertWeightSpecs(config)) {
+    const a = new Float32Array(spec.shape.reduce((x, y) => x * y, 1));
+    if (spec.name.includes('LayerNorm.weight')) a.fill(1);
+    else if (!spec.name.endsWith('.bias')) rng.fillNormal(a, 0, std[spec.name] ?? 0.02);
+    w.set(spec.name, sea.tensor(a, [...spec.shape]).keep());
+  }
+  return BertForSequenceClassification.fromWeights(config, w);
+}
+
+/** Random pair-shaped examples: [CLS] a [SEP] b [SEP], 6..maxLen tokens, label 0 until labelled. */
+function pairExamples(V: number, n: number, maxLen: number, seed: number): GlueFeatures[] {
+  const rng = new sea.Rng(seed);
+  return Array.from({ length: n }, () => {
+    const len = 6 + rng.int(maxLen - 5);
+    const split = 2 + rng.int(len - 4);
+    const ids = Array.from({ length: len }, (_, t) =>
+      t === 0 ? 1 : t === split || t === len - 1 ? 2 : 3 + rng.int(V - 3),
+    );
+    return { ids, typeIds: ids.map((_, t) => (t > split ? 1 : 0)), label: 0 };
+  });
+}
+
+/** logit₁ − logit₀ of a two-label model on each example. */
+async function margins(model: BertForSequenceClassification, xs: readonly GlueFeatures[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of xs) {
+    const o = await model.forward([Array.from(e.ids)], { tokenTypeIds: [Array.from(e.typeIds)] });
+    const [a, b] = (await o.logits.data()) as Float32Array;
+    o.logits.dispose();
+    o.pooled.dispose();
+    out.push(b - a);
+  }
+  return out;
+}
+
+/**
+ * A peaked two-label teacher (larger embeddings, Q/K, pooler and classifier than the 0.02 init) whose
+ * classifier bias puts the median margin of random examples at 0, so that its labels are balanced.
+ */
+export async function tinyBertTeacher(
+  s: TinyBertShape,
+  seed: number,
+): Promise<BertForSequenceClassification> {
+  const std: Record<string, number> = {
+    'bert.embeddings.word_embeddings.weight': 0.6,
+    'bert.pooler.dense.weight': 0.5,
+    'classifier.weight': 1,
+  };
+  for (let i = 0; i < s.layers; i++) {
+    for (const n of ['query', 'key']) std[`bert.encoder.layer.${i}.attention.self.${n}.weight`] = 0.4;
+  }
+  const raw = await randomBert(s, seed, std);
+  const m = (await margins(raw, pairExamples(s.vocabSize, 64, 16, seed + 1))).sort((x, y) => x - y);
+  const w = raw.parameters();
+  raw.dispose();
+  w.get('classifier.bias')?.dispose();
+  w.set('classifier.bias', sea.tensor([0, -(m[31] + m[32]) / 2], [2]).keep());
+  return BertForSequenceClassification.fromWeights(raw.config, w);
+}
+
+/** Random pair-shaped examples labelled with `labeller`'s prediction. */
+export async function labelledExamples(
+  labeller: BertForSequenceClassification,
+  n: number,
+  maxLen: number,
+  seed: number,
+): Promise<GlueFeatures[]> {
+  const xs = pairExamples(labeller.config.vocabSize, n, maxLen, seed);
+  const m = await margins(labeller, xs);
+  return xs.map((e, i) => ({ ...e, label: m[i] > 0 ? 1 : 0 }));
 }
