@@ -14,6 +14,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
 import { concat } from './kernels/concat.js';
@@ -134,6 +135,7 @@ export class CpuBackend implements Backend {
   csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
+  attention = attention.bind(null, this) as OmitFirst<typeof attention>;
 }
 
 type OmitFirst<F> = F extends (first: CpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;

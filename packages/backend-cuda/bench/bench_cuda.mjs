@@ -179,6 +179,32 @@ await section('selfcheck', async () => {
   ]) {
     await both(`resize ${mode} x[${xs}] → ${oh}×${ow}`, [xs], nrm, (x) => sea.resize(x, [oh, ow], mode));
   }
+  // fused attention (kernels/attention.cu) against the CPU's float64-accumulated one: many tiles,
+  // ragged tails, padded keys, a head size under 64
+  const keys = (sh) => {
+    const a = new Uint8Array(sh[0] * sh[1]);
+    for (let i = 0; i < a.length; i++) a[i] = (i * 2654435761) % 7 === 3 ? 0 : 1;
+    return [a, sh, 'bool'];
+  };
+  for (const [B, H, T, Dh, causal, padded] of [
+    [1, 2, 2048, 64, true, false],
+    [2, 2, 1000, 64, true, true],
+    [1, 3, 777, 64, false, true],
+    [1, 2, 300, 48, true, false],
+  ]) {
+    const shapes = [
+      [B, H, T, Dh],
+      [B, H, T, Dh],
+      [B, H, T, Dh],
+    ];
+    if (padded) shapes.push([B, T]);
+    await both(
+      `attention [${B},${H},${T},${Dh}]${causal ? ' causal' : ''}${padded ? ' keyValid' : ''}`,
+      shapes,
+      (sh, i) => (i < 3 ? nrm(sh) : keys(sh)),
+      (q, k, v, kv) => sea.attention(q, k, v, { scale: 1 / Math.sqrt(Dh), causal, keyValid: kv ?? null }),
+    );
+  }
   cpu.destroy();
 });
 
@@ -210,6 +236,7 @@ const OPS = [
   'csrSddmm',
   'csrSoftmax',
   'csrSpmm',
+  'attention',
   'upload',
 ];
 const evPool = [];
@@ -423,6 +450,42 @@ if (SeaAttention) {
     });
   }
 }
+
+// ---------------------------------------------------------------- fused vs composed attention
+// B=1, H=12, D=64, causal (the OPT shape): the fused kernel against matmul · masked softmax · matmul
+// on this backend; peer: torch SDPA fp32 in torch-bench.json; floor: causal FLOPs at the SGEMM rate.
+R.attention = [];
+await section('attention', async () => {
+  for (const T of [1024, 2048, 4096, 8192]) {
+    const q = randn([1, 12, T, 64]);
+    const kk = randn([1, 12, T, 64]);
+    const v = randn([1, 12, T, 64]);
+    const opts = { scale: 0.125, causal: true };
+    const fused = () => sea.attention(q, kk, v, opts).dispose();
+    const composed = () =>
+      sea.tidy(() => {
+        sea.matmul(sea.attentionProbs(q, kk, 0.125, true), v);
+      });
+    fused();
+    composed();
+    await b.sync();
+    const fusedMs = median(Array.from({ length: 7 }, () => b.timeMs(fused)));
+    const composedMs = median(Array.from({ length: 5 }, () => b.timeMs(composed)));
+    const flops = 2 * 2 * 12 * 64 * ((T * (T + 1)) / 2);
+    const row = {
+      T,
+      fusedMs,
+      composedMs,
+      tflops: flops / (fusedMs / 1e3) / 1e12,
+      floorMs: (flops / FL()) * 1e3,
+    };
+    R.attention.push(row);
+    log(
+      `attention causal [1,12,${T},64]: fused ${fusedMs.toFixed(3)} ms (${row.tflops.toFixed(1)} TFLOP/s), composed ${composedMs.toFixed(3)} ms, floor ${row.floorMs.toFixed(3)} ms`,
+    );
+    for (const t of [q, kk, v]) t.dispose();
+  }
+});
 
 // ---------------------------------------------------------------- OPT-125m-shaped forward
 let opt = null;

@@ -20,6 +20,7 @@ import {
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
+import { attention } from './ops/attention.js';
 import { conv2d, resize } from './ops/conv.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
@@ -318,6 +319,7 @@ export class CudaBackend implements Backend {
   csrSddmm: Backend['csrSddmm'] = (csr, q, k, scale) => csrSddmm(this, csr, q, k, scale);
   csrSoftmax: Backend['csrSoftmax'] = (csr, val, rs) => csrSoftmax(this, csr, val, rs);
   csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
+  attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
 }
 
 /**

@@ -17,7 +17,7 @@ import { type Driver, loadNvrtc, type NvrtcApi } from './driver.js';
 export const KERNEL_DIR = fileURLToPath(new URL('./kernels/', import.meta.url));
 export const NVRTC_OPTIONS = ['-default-device', '--std=c++17'];
 
-export type Family = 'elementwise' | 'reduce' | 'conv' | 'performer' | 'topk' | 'csr';
+export type Family = 'elementwise' | 'reduce' | 'conv' | 'performer' | 'topk' | 'csr' | 'attention';
 
 export function sourceHash(src: string): string {
   return createHash('sha256').update(src).digest('hex');

@@ -16,6 +16,7 @@ import {
 } from '@sea/tensor';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Tolerance } from './check.js';
+import { registerAttention } from './groups/attention.js';
 import { registerDenseElementwise } from './groups/elementwise.js';
 import { registerErrors } from './groups/errors.js';
 import { registerLayout } from './groups/layout.js';
@@ -50,7 +51,8 @@ export interface ConformanceOptions {
   };
 }
 
-export type Group = Primitive | 'memory' | 'errors';
+/** A primitive's group, or one of the suite's own: memory, errors, and the optional fused attention. */
+export type Group = Primitive | 'memory' | 'errors' | 'attention';
 
 /** What a group body sees at run time. */
 export interface CaseContext {
@@ -202,6 +204,7 @@ export function conformanceSuite(
     registerSpatial(suite);
     registerSeaEstimate(suite);
     registerSeaCsr(suite);
+    registerAttention(suite);
 
     // the suite itself: a primitive added to the Backend interface needs tests here
     const missing = PRIMITIVES.filter((p) => !covered.has(p));

@@ -62,20 +62,7 @@ export function deviceAttentionMask(
   keyValid: Tensor | undefined,
   backend: sea.Backend,
 ): Tensor | null {
-  if (!causal && !keyValid) return null;
-  return sea.tidy(() => {
-    let visible: Tensor | null = null;
-    if (causal) {
-      const t = sea.arange(0, T, { backend }).reshape([1, 1, T, 1]);
-      const j = sea.arange(0, T, { backend }).reshape([1, 1, 1, T]);
-      visible = sea.lessEqual(j, t);
-    }
-    if (keyValid) {
-      const kv = keyValid.reshape([B, 1, 1, T]);
-      visible = visible ? sea.logicalAnd(visible, kv) : kv;
-    }
-    return sea.where(visible as Tensor, 0, Number.NEGATIVE_INFINITY);
-  });
+  return sea.attentionMask(causal, B, T, T, keyValid, backend);
 }
 
 export class DenseAttention implements AttentionModule {
@@ -107,12 +94,8 @@ export class DenseAttention implements AttentionModule {
     checkKeyValid('DenseAttention.forward', opts.keyValid, B, T);
     const keyValid = opts.keyValid;
     const context = sea.tidy(() => {
-      const mask = deviceAttentionMask(this.config.causal, B, T, keyValid, q.backend);
-      const qk = sea.matmul(q, k, { transB: true });
-      // ×1 is exact (OPT pre-scales q): skip the pass over the T×T scores
-      const scores = this.scoreScale === 1 ? qk : sea.mul(qk, this.scoreScale);
-      const probs = sea.softmax(scores, mask);
-      const c = sea.matmul(probs, v);
+      // one fused kernel where the backend has one (no T×T scores), else matmul · masked softmax · matmul
+      const c = sea.attention(q, k, v, { scale: this.scoreScale, causal: this.config.causal, keyValid });
       return sea.transpose(c, [0, 2, 1, 3]).reshape([B, T, H * D]);
     });
     return { context };

@@ -123,6 +123,14 @@ export interface StretchOptions {
   keys: number;
 }
 
+/** Options of the fused attention capability ({@link Backend.attention}). */
+export interface AttentionOptions {
+  /** Multiplies Q·Kᵀ before the mask and the softmax. */
+  scale: number;
+  /** Query t sees key j only when j ≤ t. */
+  causal: boolean;
+}
+
 export interface PrefixSumOptions {
   /** Added to every element of the running key sum z before the dot product (spec §3: 1e-6). */
   eps: number;
@@ -249,6 +257,22 @@ export interface Backend {
   csrSoftmax(csr: CsrInfo, val: TensorInfo, rowScale: TensorInfo | null): TensorInfo;
   /** CSR SpMM: out[b,h,t] = Σ_{entries z of row t in head h} val[b,z]·v[b,h,j] → [B, H, Tq, D]. No cap. */
   csrSpmm(csr: CsrInfo, val: TensorInfo, v: TensorInfo): TensorInfo;
+
+  // ---- optional fused kernels (capabilities; the op layer composes primitives when absent) ----
+  /**
+   * Fused exact attention, softmax(scale·Q·Kᵀ + mask)·V without the T×T scores in memory:
+   * q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, E], keyValid bool [B, Tk] or null → [B, H, Tq, E].
+   * Key j is visible to query t when keyValid[b, j] (if given) and, when causal, j ≤ t; a query with
+   * no visible key gives zeros. Same dtype throughout (float32/float64). Returns null for a case the
+   * backend does not fuse (a head size or dtype its kernel lacks); the op layer then composes primitives.
+   */
+  attention?(
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    keyValid: TensorInfo | null,
+    opts: AttentionOptions,
+  ): TensorInfo | null;
 }
 
 /** Names of every kernel method, for exclusion lists and error messages. */

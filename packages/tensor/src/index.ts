@@ -1,3 +1,4 @@
+export * from './attention.js';
 export * from './backend.js';
 export * from './dtype.js';
 export * from './engine.js';

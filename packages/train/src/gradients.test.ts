@@ -123,6 +123,20 @@ describe('softmax / logSoftmax / layerNorm', () => {
   });
 });
 
+describe('attention (fused op)', () => {
+  it('causal, q/k/v gradients', () => {
+    gradCheck([{ shape: [1, 2, 4, 3] }, { shape: [1, 2, 4, 3] }, { shape: [1, 2, 4, 3] }], (q, k, v) =>
+      sea.attention(q, k, v, { scale: 0.7, causal: true }),
+    );
+  });
+  it('padded keys (a batch element with none) and Tq ≠ Tk', () => {
+    const keyValid = sea.tensor(Uint8Array.from([1, 0, 1, 1, 0, 0, 0, 0]), [2, 4], { dtype: 'bool' });
+    gradCheck([{ shape: [2, 1, 3, 2] }, { shape: [2, 1, 4, 2] }, { shape: [2, 1, 4, 5] }], (q, k, v) =>
+      sea.attention(q, k, v, { keyValid }),
+    );
+  });
+});
+
 describe('gather / takeAlong', () => {
   it('gather (embedding) with repeated indices', () => {
     const idx = i32([0, 3, 3, 6, 1, 0, 2, 3], [2, 4]);

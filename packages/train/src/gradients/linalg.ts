@@ -27,4 +27,18 @@ export function registerLinalgGradients(): void {
     }
     return [ga, gb];
   });
+  // O = P·V with P = softmax(s·Q·Kᵀ + mask) (the fused attention op): P is recomputed by the composed
+  // path; dV = Pᵀ·dO, dS = P ⊙ (dO·Vᵀ − rowsum(dO ⊙ O)), dQ = s·dS·K, dK = s·dSᵀ·Q; keyValid gets none
+  registerGradient('attention', (dy, { inputs: [q, k, v, keyValid], output, attrs, needs }) => {
+    const scale = attr<number>(attrs, 'scale');
+    const p = sea.attentionProbs(q!, k!, scale, attr<boolean>(attrs, 'causal'), keyValid);
+    const gv = needs[2] ? sea.matmul(p, dy, { transA: true }) : null;
+    if (!needs[0] && !needs[1]) return [null, null, gv, null];
+    // rowsum(dP ⊙ P) = rowsum(dO ⊙ O), a [.., Tq, 1] column instead of a pass over the T×T block
+    const dp = sea.matmul(dy, v!, { transB: true });
+    const ds = sea.mul(sea.mul(p, sea.sub(dp, sea.sum(sea.mul(dy, output), -1, true))), scale);
+    const gq = needs[0] ? sea.matmul(ds, k!) : null;
+    const gk = needs[1] ? sea.matmul(ds, q!, { transA: true }) : null;
+    return [gq, gk, gv, null];
+  });
 }

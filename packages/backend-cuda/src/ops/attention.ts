@@ -1,0 +1,42 @@
+import type { AttentionOptions, TensorInfo } from '@sea/tensor';
+import type { CudaBackend } from '../cuda_backend.js';
+
+/** Query rows per block of attention_fwd (kernels/attention.cu); its head size limit. */
+const ROWS = 64;
+const MAX_HEAD = 64;
+
+/**
+ * Fused fp32 attention (kernels/attention.cu): one kernel, online softmax over key tiles, causal tiles
+ * past the diagonal skipped. Returns null (the op layer composes matmul + softmax) for head sizes the
+ * kernel lacks: D > 64, D % 4 ≠ 0, or V's head size ≠ D.
+ */
+export function attention(
+  b: CudaBackend,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  keyValid: TensorInfo | null,
+  opts: AttentionOptions,
+): TensorInfo | null {
+  const [B, H, Tq, D] = q.shape;
+  const Tk = k.shape[2];
+  const blocks = Math.ceil(Tq / ROWS);
+  if (q.dtype !== 'float32' || D > MAX_HEAD || D % 4 !== 0 || v.shape[3] !== D || blocks > 65535) return null;
+  const out = b.output([B, H, Tq, D], 'float32');
+  if (B * H * Tq * D === 0) return out;
+  b.params
+    .ptr(0, b.ptr(q))
+    .ptr(1, b.ptr(k))
+    .ptr(2, b.ptr(v))
+    .ptr(3, keyValid ? b.ptr(keyValid) : 0n)
+    .ptr(4, b.ptr(out))
+    .i32(5, H)
+    .i32(6, Tq)
+    .i32(7, Tk)
+    .i32(8, D)
+    .f32(9, opts.scale * Math.LOG2E)
+    .i32(10, opts.causal ? 1 : 0)
+    .i32(11, keyValid ? 1 : 0);
+  b.launch(b.fn('attention', 'attention_fwd'), [B * H, blocks], [256]);
+  return out;
+}

@@ -1,0 +1,119 @@
+/**
+ * Exact softmax attention as one op: softmax(scale·Q·Kᵀ + mask)·V. A backend with the fused
+ * `attention` capability runs it in one kernel (no T×T scores in memory); every other backend gets
+ * the same numbers from matmul, softmax with an additive mask, and matmul.
+ */
+import type { Backend } from './backend.js';
+import { type DType, isFloat } from './dtype.js';
+import { recordOp, type Tensor, tidy, wrap } from './engine.js';
+import { DTypeError, ShapeError, TensorStateError } from './errors.js';
+import { arange, cast, lessEqual, logicalAnd, matmul, mul, softmax, where } from './ops.js';
+import { fmt } from './shape.js';
+
+export interface AttentionOpOptions {
+  /** Multiplies Q·Kᵀ; default 1/√D. */
+  scale?: number;
+  /** Query t sees key j only when j ≤ t (default false). */
+  causal?: boolean;
+  /** bool [B, Tk]: false marks a padded key, hidden from every query. */
+  keyValid?: Tensor | null;
+}
+
+/**
+ * Additive mask of {@link attention}: 0 where key j is visible to query t, −∞ elsewhere, as
+ * [1,1,Tq,Tk] (causal), [B,1,1,Tk] (keys only) or [B,1,Tq,Tk] (both), in `dtype`; null when
+ * nothing is masked.
+ */
+export function attentionMask(
+  causal: boolean,
+  B: number,
+  Tq: number,
+  Tk: number,
+  keyValid: Tensor | null | undefined,
+  backend: Backend,
+  dtype: DType = 'float32',
+): Tensor | null {
+  if (!causal && !keyValid) return null;
+  return tidy(() => {
+    let visible: Tensor | null = null;
+    if (causal) {
+      const t = arange(0, Tq, { backend }).reshape([1, 1, Tq, 1]);
+      const j = arange(0, Tk, { backend }).reshape([1, 1, 1, Tk]);
+      visible = lessEqual(j, t);
+    }
+    if (keyValid) {
+      const kv = keyValid.reshape([B, 1, 1, Tk]);
+      visible = visible ? logicalAnd(visible, kv) : kv;
+    }
+    const m = where(visible as Tensor, 0, Number.NEGATIVE_INFINITY);
+    return m.dtype === dtype ? m : cast(m, dtype);
+  });
+}
+
+/** The attention probabilities softmax(scale·Q·Kᵀ + mask) [B,H,Tq,Tk] (the composed path; gradients). */
+export function attentionProbs(
+  q: Tensor,
+  k: Tensor,
+  scale: number,
+  causal: boolean,
+  keyValid?: Tensor | null,
+): Tensor {
+  return tidy(() => {
+    const [B, , Tq] = q.shape;
+    const mask = attentionMask(causal, B, Tq, k.shape[2], keyValid, q.backend, q.dtype);
+    const qk = matmul(q, k, { transB: true });
+    // ×1 is exact (OPT pre-scales q): skip the pass over the T×T scores
+    const scores = scale === 1 ? qk : mul(qk, scale);
+    return softmax(scores, mask);
+  });
+}
+
+/**
+ * q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,E] → [B,H,Tq,E]: softmax(scale·Q·Kᵀ + mask)·V, where the
+ * mask hides key j from query t when keyValid[b,j] is false or (causal) j > t. A query with no
+ * visible key gives zeros.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
+  const keyValid = opts.keyValid ?? null;
+  for (const [t, what] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+  ] as const) {
+    t.assertLive(`attention ${what}`);
+    if (!isFloat(t.dtype))
+      throw new DTypeError(`attention: ${what} must be float32 or float64, got ${t.dtype}`);
+    if (t.rank !== 4)
+      throw new ShapeError(`attention: expected ${what} of rank 4 [B,H,T,D], got ${fmt(t.shape)}`);
+  }
+  if (k.backend !== q.backend || v.backend !== q.backend || (keyValid && keyValid.backend !== q.backend))
+    throw new TensorStateError('attention: inputs live on different backends');
+  if (k.dtype !== q.dtype || v.dtype !== q.dtype)
+    throw new DTypeError(`attention: q, k, v must share a dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`);
+  const [B, H, , D] = q.shape;
+  const Tk = k.shape[2];
+  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== D)
+    throw new ShapeError(`attention: expected k of shape [${B},${H},Tk,${D}], got ${fmt(k.shape)}`);
+  if (v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Tk)
+    throw new ShapeError(`attention: expected v of shape [${B},${H},${Tk},E], got ${fmt(v.shape)}`);
+  if (keyValid) {
+    keyValid.assertLive('attention keyValid');
+    if (
+      keyValid.dtype !== 'bool' ||
+      keyValid.rank !== 2 ||
+      keyValid.shape[0] !== B ||
+      keyValid.shape[1] !== Tk
+    )
+      throw new ShapeError(
+        `attention: expected keyValid bool [${B},${Tk}], got ${keyValid.dtype} ${fmt(keyValid.shape)}`,
+      );
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new RangeError(`attention: scale must be a positive finite number, got ${scale}`);
+  const causal = opts.causal ?? false;
+  const backend = q.backend;
+  const fused = backend.attention?.(q, k, v, keyValid, { scale, causal }) ?? null;
+  if (fused) return recordOp('attention', [q, k, v, keyValid], wrap(backend, fused), { scale, causal });
+  return tidy(() => matmul(attentionProbs(q, k, scale, causal, keyValid), v));
+}
