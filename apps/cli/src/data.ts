@@ -60,8 +60,16 @@ export function parseGlueTsv(task: GlueTask, text: string, file = '<tsv>'): Glue
   return out;
 }
 
-export function glueDev(task: GlueTask): { file: string; examples: GlueExample[] } {
-  const dir = task === 'mrpc' ? 'MRPC' : 'SST-2';
-  const file = path.join(findSharedData(), 'glue', dir, 'dev.tsv');
+/** A task's TSV file in the shared data folder (`train` exists for MRPC only). */
+export function glueFile(task: GlueTask, split: 'train' | 'dev'): string {
+  return path.join(findSharedData(), 'glue', task === 'mrpc' ? 'MRPC' : 'SST-2', `${split}.tsv`);
+}
+
+/** The examples of a GLUE TSV file of `task`. */
+export function readGlue(task: GlueTask, file: string): { file: string; examples: GlueExample[] } {
   return { file, examples: parseGlueTsv(task, readText(file), file) };
+}
+
+export function glueDev(task: GlueTask): { file: string; examples: GlueExample[] } {
+  return readGlue(task, glueFile(task, 'dev'));
 }

@@ -98,7 +98,11 @@ program
   .option('--max-length <n>', 'truncation length', (v) => Number.parseInt(v, 10), 256)
   .option('--limit <n>', 'evaluate only the first N examples', (v) => Number.parseInt(v, 10))
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o) => (await import('./commands/glue.js')).glueCommand(o));
+  .action(async (o, cmd: Command) => {
+    const { withModelSeaDefaults } = await import('./commands/common.js');
+    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
+    await (await import('./commands/glue.js')).glueCommand(opts);
+  });
 
 program
   .command('tokenize')
@@ -113,40 +117,58 @@ program
 program
   .command('distill')
   .description(
-    'distil SEA (or Performer) attention from a dense OPT teacher (spec §9 losses, AdamW, two LR groups)',
+    'distil SEA (or Performer) attention from a dense OPT or BERT teacher (spec §9 losses, AdamW, two LR groups)',
   )
   .requiredOption(
     '--teacher <dir>',
-    'Hugging Face OPT folder (config.json + safetensors): the frozen teacher',
+    "Hugging Face OPT or BertForSequenceClassification folder (config.json's model_type picks the recipe): the frozen teacher",
   )
-  .requiredOption(
+  .option(
     '--data <file>',
-    "training data: token ids (JSON array or integers), or text / GLUE TSV tokenized with OPT's tokenizer",
+    "OPT (required): token ids (JSON array or integers), or text / GLUE TSV tokenized with OPT's tokenizer; " +
+      "BERT: a TSV of --task (default: MRPC's train.tsv, SST-2's dev.tsv)",
   )
+  .addOption(new Option('--task <task>', 'BERT: GLUE task').choices(['mrpc', 'sst2']).default('mrpc'))
   .option('--steps <n>', 'optimizer steps', (v) => Number.parseInt(v, 10), 100)
-  .option('--seq-len <n>', 'tokens per window', (v) => Number.parseInt(v, 10), 2048)
-  .option('--batch <n>', 'windows per step', (v) => Number.parseInt(v, 10), 1)
-  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option(
+    '--seq-len <n>',
+    'OPT: tokens per window; BERT: truncation length (default 128)',
+    (v) => Number.parseInt(v, 10),
+    2048,
+  )
+  .option(
+    '--batch <n>',
+    'windows (OPT) or examples (BERT, default 16) per step',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
+  .option('--k <n>', 'SEA: keys per query per head (BERT default 7)', (v) => Number.parseInt(v, 10), 64)
   .option(
     '--predictor-length <n>',
-    'SEA: compressed width K (a multiple of 4)',
+    'SEA: compressed width K (OPT: a multiple of 4; BERT default 128)',
     (v) => Number.parseInt(v, 10),
     256,
   )
-  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋; BERT default 1)', Number.parseFloat, 8)
   .addOption(
     new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
   )
-  .option('--lr <x>', 'base lr: non-SEA weights at 0.2·lr, SEA weights at 10·lr', Number.parseFloat, 1e-5)
+  .option(
+    '--lr <x>',
+    'base lr: OPT non-SEA weights at 0.2·lr, BERT at lr; SEA weights at 10·lr',
+    Number.parseFloat,
+    1e-5,
+  )
   .option('--seed <n>', 'seed for SEA weights and batch order', (v) => Number.parseInt(v, 10), 0)
   .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg', 'distill-out')
   .option(
     '--eval-every <n>',
-    'held-out perplexity every N steps (0: only at the end)',
+    'held-out evaluation (OPT perplexity, BERT accuracy/F1) every N steps (0: only at the end)',
     (v) => Number.parseInt(v, 10),
     0,
   )
-  .option('--eval-windows <n>', 'held-out windows per evaluation', (v) => Number.parseInt(v, 10), 8)
+  .option('--eval-windows <n>', 'OPT: held-out windows per evaluation', (v) => Number.parseInt(v, 10), 8)
+  .option('--eval-examples <n>', 'BERT: held-out examples per evaluation', (v) => Number.parseInt(v, 10), 256)
   .option(
     '--save-every <n>',
     'checkpoint every N steps (0: only at the end)',
@@ -164,7 +186,9 @@ program
   )
   .option('--resume', 'continue from the latest checkpoint in --out')
   .addOption(backendOpt())
-  .action(async (o) => (await import('./commands/distill.js')).distillCommand(o));
+  .action(async (o, cmd: Command) =>
+    (await import('./commands/distill.js')).distillCommand(o, (f) => cmd.getOptionValueSource(f) !== 'cli'),
+  );
 
 program
   .command('attention-map')
