@@ -8,7 +8,7 @@ import * as sea from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { Distiller } from './index.js';
 import { backend } from './test/gradcheck.js';
-import { randomOpt, sampleTokens, type TinyShape, tinyTeacher } from './test/tiny.js';
+import { expectSameState, randomOpt, sampleTokens, type TinyShape, tinyTeacher } from './test/tiny.js';
 
 const cfg: TinyShape = { vocabSize: 64, hidden: 32, layers: 2, heads: 2, ffn: 64, maxPositions: 64 };
 
@@ -60,17 +60,7 @@ describe('distillation (CPU, tiny OPT, T=32, K=8, k=4)', () => {
     expect(c.step).toBe(2);
     for (let s = 0; s < 2; s++) await c.trainStep();
     expect(c.step).toBe(4);
-    for (const [n, t] of Object.entries(a.params)) {
-      expect(
-        Buffer.from((c.params[n].dataSync() as Float32Array).buffer).equals(
-          Buffer.from((t.dataSync() as Float32Array).buffer),
-        ),
-        n,
-      ).toBe(true);
-    }
-    for (const [n, m] of a.optimizer.m) {
-      expect([...(c.optimizer.m.get(n)?.dataSync() ?? [])], n).toEqual([...m.dataSync()]);
-    }
+    expectSameState(a, c);
     a.dispose();
     c.dispose();
     teacher.dispose();

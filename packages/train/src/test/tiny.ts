@@ -5,7 +5,9 @@ import { BertForSequenceClassification, bertWeightSpecs, parseBertConfig } from 
 import { type OptConfig, OptForCausalLM, parseOptConfig } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import { expect } from 'vitest';
 import type { GlueFeatures } from '../distill_bert.js';
+import type { DistillerCore } from '../distill_core.js';
 
 export interface TinyShape {
   vocabSize: number;
@@ -226,4 +228,21 @@ export async function labelledExamples(
   const xs = pairExamples(labeller.config.vocabSize, n, maxLen, seed);
   const m = await margins(labeller, xs);
   return xs.map((e, i) => ({ ...e, label: m[i] > 0 ? 1 : 0 }));
+}
+
+type AnyDistiller = Pick<DistillerCore<never, never, never, never>, 'params' | 'optimizer'>;
+
+/** A resumed run's parameters (bit for bit) and first moments equal the uninterrupted run's. */
+export function expectSameState(a: AnyDistiller, c: AnyDistiller): void {
+  for (const [n, t] of Object.entries(a.params)) {
+    expect(
+      Buffer.from((c.params[n].dataSync() as Float32Array).buffer).equals(
+        Buffer.from((t.dataSync() as Float32Array).buffer),
+      ),
+      n,
+    ).toBe(true);
+  }
+  for (const [n, m] of a.optimizer.m) {
+    expect([...(c.optimizer.m.get(n)?.dataSync() ?? [])], n).toEqual([...m.dataSync()]);
+  }
 }
