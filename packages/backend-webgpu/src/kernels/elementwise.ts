@@ -33,7 +33,7 @@ export function elementwise(
   const same = operands.map(
     (o) => o.shape.length === outShape.length && o.shape.every((d, k) => d === outShape[k]),
   );
-  const general = operands.map((o, j) => (same[j] ? -1 : j)).filter((j) => j >= 0);
+  const general = operands.map((_o, j) => (same[j] ? -1 : j)).filter((j) => j >= 0);
   const rank = outShape.length;
   const params: Param[] = [u(n)];
   const dimAt = params.length;
