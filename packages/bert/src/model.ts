@@ -1,11 +1,10 @@
-/**
- * BERT encoder with a sequence-classification head (Hugging Face `BertForSequenceClassification`)
- * over @sea/tensor ops: word + position + token-type embeddings with LayerNorm, post-LN encoder
- * layers, tanh pooler on [CLS], linear classifier; padding through an additive key mask; the
- * attention method of each layer chosen by name (SEA layers get scoreScale 1/√D, spec §8).
- */
-import { PROJECTION_WEIGHT } from '@sea/linear-attention';
-import type { SeaTrainingOutputs } from '@sea/sparse-attention';
+import {
+  type ModelTensors,
+  modelBuffers,
+  modelParameters,
+  parameterOverrides,
+  type SeaTrainingOutputs,
+} from '@sea/sparse-attention';
 import {
   type Backend,
   type Checkpoint,
@@ -25,7 +24,6 @@ import {
   tensor,
   add as tensorAdd,
   transpose,
-  wrap,
 } from '@sea/tensor';
 import {
   type AttentionChoice,
@@ -290,13 +288,13 @@ export class BertForSequenceClassification {
     }
   }
 
-  /** Trainable (or, with `buffers`, saved-only) tensors of layer i's attention module, by SEA weights-file name. */
-  private moduleTensors(i: number, buffers: boolean): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const [n, t] of Object.entries(this.layers[i].attention.weights)) {
-      if ((n === PROJECTION_WEIGHT) === buffers) out.push([bertSeaParameterName(i, n, this.prefix), t]);
-    }
-    return out;
+  /** The model's tensors as the shared parameter bookkeeping sees them. */
+  private tensors(): ModelTensors {
+    return {
+      weights: this.weights,
+      modules: this.layers.map((l) => l.attention),
+      moduleName: (i, n) => bertSeaParameterName(i, n, this.prefix),
+    };
   }
 
   /**
@@ -305,42 +303,17 @@ export class BertForSequenceClassification {
    * the spec's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
    */
   parameters(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    for (const [n, t] of this.weights) out.set(n, wrap(t.backend, t).keep());
-    for (let i = 0; i < this.layers.length; i++) {
-      for (const [n, t] of this.moduleTensors(i, false)) out.set(n, wrap(t.backend, t).keep());
-    }
-    return out;
+    return modelParameters(this.tensors());
   }
 
   /** Tensors that are saved but never trained (the Performer projection W of SEA/Performer layers), as new handles. */
   buffers(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    for (let i = 0; i < this.layers.length; i++) {
-      for (const [n, t] of this.moduleTensors(i, true)) out.set(n, wrap(t.backend, t).keep());
-    }
-    return out;
+    return modelBuffers(this.tensors());
   }
 
   /** Checks per-call parameters against the model's own; returns a lookup from an own tensor to its replacement. */
   private overrides(params: ReadonlyMap<string, Tensor> | undefined): (t: Tensor) => Tensor {
-    if (!params || params.size === 0) return (t) => t;
-    const own = new Map<string, Tensor>(this.weights);
-    for (let i = 0; i < this.layers.length; i++) {
-      for (const [n, t] of [...this.moduleTensors(i, false), ...this.moduleTensors(i, true)]) own.set(n, t);
-    }
-    const byTensor = new Map<Tensor, Tensor>();
-    for (const [n, t] of params) {
-      const o = own.get(n);
-      if (!o) throw new ModelInputError(`parameters: '${n}' is not a parameter or buffer of this model`);
-      if (t.rank !== o.rank || t.shape.some((d, i) => d !== o.shape[i]) || t.dtype !== o.dtype) {
-        throw new ModelInputError(
-          `parameters: '${n}' is ${t.dtype} [${t.shape}], expected ${o.dtype} [${o.shape}]`,
-        );
-      }
-      byTensor.set(o, t);
-    }
-    return (t) => byTensor.get(t) ?? t;
+    return parameterOverrides(this.tensors(), params, (m) => new ModelInputError(m));
   }
 
   private w(name: string): Tensor {
