@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 DEST="$ROOT/.device/cuda"
-PKGS=(tensor linear-attention mask predictor sparse-attention opt backend-cpu backend-cuda conformance)
+PKGS=(tensor linear-attention mask predictor sparse-attention model-common opt backend-cpu backend-cuda conformance)
 cd "$ROOT"
 # shellcheck source=common.sh
 source "$ROOT/tooling/device/common.sh"

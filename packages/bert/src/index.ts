@@ -4,12 +4,13 @@ export {
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
+  type IdsInput,
   type LayerAttentionConfig,
+  ModelInputError,
+  ModelLoadError,
   type SeaDefaults,
-} from './attention.js';
+} from '@sea/model-common';
 export { type BertActivation, type BertConfig, parseBertConfig, readBertConfig } from './config.js';
-export { ModelInputError, ModelLoadError } from './errors.js';
-export type { IdsInput } from './inputs.js';
 export {
   BERT_FP_MIN,
   BERT_SEA_DEFAULTS,

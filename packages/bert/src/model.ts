@@ -1,10 +1,32 @@
+/**
+ * BERT encoder with a sequence-classification head (Hugging Face `BertForSequenceClassification`)
+ * over @sea/tensor ops: word + position + token-type embeddings with LayerNorm, post-LN encoder
+ * layers, tanh pooler on [CLS], linear classifier; padding through an additive key mask; the
+ * attention method of each layer chosen by name (SEA layers get scoreScale 1/√D, spec §8).
+ */
 import {
+  type AttentionChoice,
+  type AttentionKind,
+  type AttentionModule,
+  attentionKindOf,
+  checkIds,
+  createLayerAttention,
+  type IdsInput,
+  ModelInputError,
+  ModelLoadError,
   type ModelTensors,
   modelBuffers,
   modelParameters,
+  openModelCheckpoint,
   parameterOverrides,
-  type SeaTrainingOutputs,
-} from '@sea/sparse-attention';
+  readSeaWeights,
+  readWeights,
+  type SeaDefaults,
+  toHostIds,
+  toHostMask,
+  type WeightSpec,
+} from '@sea/model-common';
+import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   type Checkpoint,
@@ -25,18 +47,7 @@ import {
   add as tensorAdd,
   transpose,
 } from '@sea/tensor';
-import {
-  type AttentionChoice,
-  type AttentionKind,
-  type AttentionModule,
-  attentionKindOf,
-  createLayerAttention,
-  type SeaDefaults,
-} from './attention.js';
 import { type BertConfig, readBertConfig } from './config.js';
-import { ModelInputError, ModelLoadError } from './errors.js';
-import { checkIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
-import { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
 
 /** SEA settings of the paper's BERT runs (spec §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */
 export const BERT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 128, k: 7, nbFeatureFactor: 1 };

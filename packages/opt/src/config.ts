@@ -1,7 +1,7 @@
 /** OPT's Hugging Face config.json, with the defaults OPTConfig uses. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelLoadError } from './errors.js';
+import { ModelLoadError } from '@sea/model-common';
 
 export type OptActivation =
   | 'relu'

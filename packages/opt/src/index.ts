@@ -4,12 +4,13 @@ export {
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
+  type IdsInput,
   type LayerAttentionConfig,
+  ModelInputError,
+  ModelLoadError,
   type SeaDefaults,
-} from './attention.js';
+} from '@sea/model-common';
 export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } from './config.js';
-export { ModelInputError, ModelLoadError } from './errors.js';
-export type { IdsInput } from './inputs.js';
 export {
   OPT_FP_MIN,
   OPT_POSITION_OFFSET,

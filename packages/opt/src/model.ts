@@ -7,12 +7,28 @@
  */
 
 import {
+  type AttentionChoice,
+  type AttentionKind,
+  type AttentionModule,
+  attentionKindOf,
+  checkIds,
+  createLayerAttention,
+  type IdsInput,
+  ModelInputError,
+  ModelLoadError,
   type ModelTensors,
   modelBuffers,
   modelParameters,
+  openModelCheckpoint,
   parameterOverrides,
-  type SeaTrainingOutputs,
-} from '@sea/sparse-attention';
+  readSeaWeights,
+  readWeights,
+  type SeaDefaults,
+  toHostIds,
+  toHostMask,
+  type WeightSpec,
+} from '@sea/model-common';
+import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   type Checkpoint,
@@ -33,18 +49,7 @@ import {
   add as tensorAdd,
   transpose,
 } from '@sea/tensor';
-import {
-  type AttentionChoice,
-  type AttentionKind,
-  type AttentionModule,
-  attentionKindOf,
-  createLayerAttention,
-  type SeaDefaults,
-} from './attention.js';
 import { type OptConfig, readOptConfig } from './config.js';
-import { ModelInputError, ModelLoadError } from './errors.js';
-import { checkIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
-import { openModelCheckpoint, readWeights, type WeightSpec } from './weights.js';
 
 /** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
 export const OPT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 256, k: 64, nbFeatureFactor: 8 };
@@ -572,19 +577,4 @@ export function optWeightSpecs(c: OptConfig, prefix = 'model.'): WeightSpec[] {
     });
   }
   return specs;
-}
-
-/** The tensors of one layer's SEA module (names after `prefix`), when a SEA weights file was given. */
-export async function readSeaWeights(
-  file: Checkpoint | null,
-  prefix: string,
-  backend: Backend,
-): Promise<Record<string, Tensor>> {
-  const out: Record<string, Tensor> = {};
-  if (!file) return out;
-  for (const name of file.names()) {
-    if (name.startsWith(prefix))
-      out[name.slice(prefix.length)] = await file.readTensor(name, { backend, dtype: 'float32' });
-  }
-  return out;
 }

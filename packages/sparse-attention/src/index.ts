@@ -20,13 +20,6 @@ export {
   type CreateAttentionOptions,
   createAttention,
 } from './factory.js';
-export {
-  type ModelTensors,
-  modelBuffers,
-  modelParameters,
-  moduleTensors,
-  parameterOverrides,
-} from './parameters.js';
 export { SeaAttention, type SeaInitOptions } from './sea_attention.js';
 export type {
   AttentionForwardOptions,

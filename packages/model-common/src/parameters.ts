@@ -4,8 +4,8 @@
  * projection W is a buffer (saved, never trained); everything else a module holds is trainable.
  */
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
+import type { AttentionModule } from '@sea/sparse-attention';
 import { type Tensor, wrap } from '@sea/tensor';
-import type { AttentionModule } from './types.js';
 
 /** A model's tensors: its own weights and one attention module per layer, named by `moduleName(layer, name)`. */
 export interface ModelTensors {

@@ -1,0 +1,19 @@
+export {
+  type AttentionChoice,
+  type AttentionKind,
+  type AttentionModule,
+  attentionKindOf,
+  createLayerAttention,
+  type LayerAttentionConfig,
+  type SeaDefaults,
+} from './attention.js';
+export { ModelInputError, ModelLoadError } from './errors.js';
+export { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
+export {
+  type ModelTensors,
+  modelBuffers,
+  modelParameters,
+  moduleTensors,
+  parameterOverrides,
+} from './parameters.js';
+export { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
