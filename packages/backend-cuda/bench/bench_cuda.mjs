@@ -205,6 +205,39 @@ await section('selfcheck', async () => {
       (q, k, v, kv) => sea.attention(q, k, v, { scale: 1 / Math.sqrt(Dh), causal, keyValid: kv ?? null }),
     );
   }
+  // the same attention read in place from [B,T,H,D]; the fused linear layer (cuBLASLt epilogues)
+  await both(
+    'attention bthd [1,1000,3,64] causal keyValid',
+    [
+      [1, 1000, 3, 64],
+      [1, 1000, 3, 64],
+      [1, 1000, 3, 64],
+      [1, 1000],
+    ],
+    (sh, i) => (i < 3 ? nrm(sh) : keys(sh)),
+    (q, k, v, kv) => sea.attention(q, k, v, { scale: 0.125, causal: true, keyValid: kv, layout: 'bthd' }),
+  );
+  await both(
+    'linear x[2048,768] w[3072,768] +bias relu',
+    [[2048, 768], [3072, 768], [3072]],
+    nrm,
+    (x, w, bi) => sea.linear(x, w, bi, { activation: 'relu' }),
+  );
+  await both(
+    'linear x[1,333,3072] w[768,3072] +bias +residual',
+    [[1, 333, 3072], [768, 3072], [768], [1, 333, 768]],
+    nrm,
+    (x, w, bi, r) => sea.linear(x, w, bi, { residual: r }),
+  );
+  await both(
+    'linear x[77,50] w[33,50] relu',
+    [
+      [77, 50],
+      [33, 50],
+    ],
+    nrm,
+    (x, w) => sea.linear(x, w, null, { activation: 'relu' }),
+  );
   cpu.destroy();
 });
 
@@ -237,6 +270,7 @@ const OPS = [
   'csrSoftmax',
   'csrSpmm',
   'attention',
+  'linear',
   'upload',
 ];
 const evPool = [];
@@ -484,6 +518,47 @@ await section('attention', async () => {
       `attention causal [1,12,${T},64]: fused ${fusedMs.toFixed(3)} ms (${row.tflops.toFixed(1)} TFLOP/s), composed ${composedMs.toFixed(3)} ms, floor ${row.floorMs.toFixed(3)} ms`,
     );
     for (const t of [q, kk, v]) t.dispose();
+  }
+});
+
+// ---------------------------------------------------------------- fused vs composed linear
+// The OPT-125m layer's projections at T=2048: one cuBLASLt GEMM with the bias / ReLU / residual in
+// its epilogue against cuBLAS SGEMM followed by separate bias, ReLU and residual passes.
+R.linear = [];
+await section('linear', async () => {
+  for (const [name, M, N, K, relu, res] of [
+    ['q/k/v/out proj', 2048, 768, 768, false, false],
+    ['out proj + residual', 2048, 768, 768, false, true],
+    ['fc1 + relu', 2048, 3072, 768, true, false],
+    ['fc2 + residual', 2048, 768, 3072, false, true],
+  ]) {
+    const x = randn([M, K]);
+    const w = randn([N, K]);
+    const bias = randn([N]);
+    const r = res ? randn([M, N]) : null;
+    const opts = { activation: relu ? 'relu' : null, residual: r };
+    const run = () => sea.linear(x, w, bias, opts).dispose();
+    const own = b.linear;
+    const composed = () => {
+      b.linear = undefined;
+      try {
+        run();
+      } finally {
+        b.linear = own;
+      }
+    };
+    run();
+    composed();
+    await b.sync();
+    const fusedMs = median(Array.from({ length: 9 }, () => b.timeMs(run)));
+    const composedMs = median(Array.from({ length: 9 }, () => b.timeMs(composed)));
+    const flops = 2 * M * N * K;
+    const row = { name, M, N, K, fusedMs, composedMs, floorMs: (flops / FL()) * 1e3 };
+    R.linear.push(row);
+    log(
+      `linear ${name} [${M},${K}]·[${N},${K}]ᵀ: fused ${fusedMs.toFixed(3)} ms, composed ${composedMs.toFixed(3)} ms, floor ${row.floorMs.toFixed(3)} ms`,
+    );
+    for (const t of [x, w, bias, r]) t?.dispose();
   }
 });
 

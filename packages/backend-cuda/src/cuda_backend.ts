@@ -17,6 +17,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import koffi from 'koffi';
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
@@ -24,6 +25,7 @@ import { attention } from './ops/attention.js';
 import { conv2d, resize } from './ops/conv.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
+import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
 import { csrSddmm, csrSoftmax, csrSpmm, groupedTopK, performerPrefixSum, stretchToCsr } from './ops/sea.js';
@@ -65,7 +67,11 @@ export class CudaBackend implements Backend {
   readonly stream: unknown;
   readonly modules: ModuleLoader;
   readonly #alloc: CachingAllocator;
-  #cublas: { api: CublasApi; handle: unknown } | null = null;
+  #cublas: { api: CublasApi; handle: unknown; file: string } | null = null;
+  /** cuBLASLt for the fused linear layer; null until first use, false when it cannot be loaded. */
+  #lt: LtGemm | null | false = null;
+  #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
+  #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
   #ctx: unknown;
   #dev: number;
   #events: [unknown, unknown];
@@ -170,7 +176,7 @@ export class CudaBackend implements Backend {
       this.check(this.drv.api.cuMemcpyDtoDAsync(dst, src, bytes, this.stream), 'cuMemcpyDtoDAsync_v2');
   }
 
-  cublas(): { api: CublasApi; handle: unknown } {
+  cublas(): { api: CublasApi; handle: unknown; file: string } {
     if (this.#cublas) return this.#cublas;
     let lib: ReturnType<typeof loadCublas>;
     try {
@@ -182,8 +188,32 @@ export class CudaBackend implements Backend {
     const rc = lib.api.cublasCreate(h);
     if (rc !== 0) throw new DeviceError(`cublasCreate_v2 failed: ${lib.api.cublasGetStatusString(rc)}`);
     lib.api.cublasSetStream(h[0], this.stream);
-    this.#cublas = { api: lib.api, handle: h[0] };
+    this.#cublas = { api: lib.api, handle: h[0], file: lib.file };
     return this.#cublas;
+  }
+
+  /** cuBLASLt (GEMM epilogues), loaded beside cuBLAS at first use; null when it is not there. */
+  lt(): LtGemm | null {
+    if (this.#lt === null) {
+      const { file } = this.cublas();
+      try {
+        this.#lt = new LtGemm(this, file);
+      } catch (e) {
+        if (process.env.SEA_CUDA_DEBUG) console.warn(`[sea cuda] no cuBLASLt: ${(e as Error).message}`);
+        this.#lt = false;
+      }
+    }
+    return this.#lt || null;
+  }
+
+  /** Device memory outside the caching allocator (library workspaces), freed by rawFree or destroy. */
+  rawAlloc(bytes: number): bigint {
+    this.check(this.drv.api.cuMemAlloc(this.#rawScratch, bytes), `cuMemAlloc_v2(${bytes})`);
+    return this.#rawScratchView[0];
+  }
+
+  rawFree(ptr: bigint): void {
+    this.drv.api.cuMemFree(ptr);
   }
 
   #syncNow(): void {
@@ -273,6 +303,8 @@ export class CudaBackend implements Backend {
     try {
       this.#syncNow();
     } catch {}
+    if (this.#lt) this.#lt.destroy();
+    this.#lt = null;
     this.#alloc.releaseAll();
     this.modules.unloadAll();
     if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
@@ -320,6 +352,7 @@ export class CudaBackend implements Backend {
   csrSoftmax: Backend['csrSoftmax'] = (csr, val, rs) => csrSoftmax(this, csr, val, rs);
   csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
   attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
+  linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
 }
 
 /**

@@ -217,3 +217,63 @@ export function loadCublas(): { api: CublasApi; file: string } {
     throw new Error(`cuBLAS not found (${r.errors.slice(0, 3).join('; ') || 'no candidates'})`);
   return { api: cublasFunctions(r.lib), file: r.file };
 }
+
+function cublasLtFunctions(lib: KoffiLib) {
+  const fn = binder(lib);
+  return {
+    cublasLtCreate: fn('int cublasLtCreate(_Out_ void **handle)'),
+    cublasLtDestroy: fn('int cublasLtDestroy(void *handle)'),
+    cublasLtMatmulDescCreate: fn(
+      'int cublasLtMatmulDescCreate(_Out_ void **desc, int computeType, int scaleType)',
+    ),
+    cublasLtMatmulDescDestroy: fn('int cublasLtMatmulDescDestroy(void *desc)'),
+    cublasLtMatmulDescSetAttribute: fn(
+      'int cublasLtMatmulDescSetAttribute(void *desc, int attr, void *buf, size_t size)',
+    ),
+    cublasLtMatrixLayoutCreate: fn(
+      'int cublasLtMatrixLayoutCreate(_Out_ void **layout, int type, uint64_t rows, uint64_t cols, int64_t ld)',
+    ),
+    cublasLtMatrixLayoutDestroy: fn('int cublasLtMatrixLayoutDestroy(void *layout)'),
+    cublasLtMatmulPreferenceCreate: fn('int cublasLtMatmulPreferenceCreate(_Out_ void **pref)'),
+    cublasLtMatmulPreferenceDestroy: fn('int cublasLtMatmulPreferenceDestroy(void *pref)'),
+    cublasLtMatmulPreferenceSetAttribute: fn(
+      'int cublasLtMatmulPreferenceSetAttribute(void *pref, int attr, void *buf, size_t size)',
+    ),
+    cublasLtMatmulAlgoGetHeuristic: fn(
+      'int cublasLtMatmulAlgoGetHeuristic(void *handle, void *op, void *a, void *b, void *c, void *d, void *pref, int requested, void *results, _Out_ int *returned)',
+    ),
+    cublasLtMatmul: fn(
+      'int cublasLtMatmul(void *handle, void *op, const void *alpha, uint64_t A, void *Adesc, uint64_t B, void *Bdesc, const void *beta, uint64_t C, void *Cdesc, uint64_t D, void *Ddesc, void *algo, uint64_t workspace, size_t workspaceBytes, void *stream)',
+    ),
+  };
+}
+export type CublasLtApi = ReturnType<typeof cublasLtFunctions>;
+
+/**
+ * Loads cuBLASLt for GEMMs with epilogues: SEA_LIBCUBLASLT, else the one beside the cuBLAS in use
+ * (`near`, the path cuBLAS was loaded from), else the newest found.
+ */
+export function loadCublasLt(near?: string): { api: CublasLtApi; file: string } {
+  let beside: string[] = [];
+  if (near?.includes('/')) {
+    try {
+      const dir = path.dirname(near);
+      beside = fs
+        .readdirSync(dir)
+        .filter((n) => /^libcublasLt\.so\.\d+$/.test(n))
+        .map((n) => path.join(dir, n));
+    } catch {}
+  }
+  const cands = [
+    ...(process.env.SEA_LIBCUBLASLT ? [process.env.SEA_LIBCUBLASLT] : []),
+    ...beside,
+    ...findLibraries(/^libcublasLt\.so(\.\d+)*$/),
+    'libcublasLt.so.13',
+    'libcublasLt.so.12',
+    'libcublasLt.so',
+  ];
+  const r = loadFirst(cands);
+  if (!('lib' in r))
+    throw new Error(`cuBLASLt not found (${r.errors.slice(0, 3).join('; ') || 'no candidates'})`);
+  return { api: cublasLtFunctions(r.lib), file: r.file };
+}

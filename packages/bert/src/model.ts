@@ -409,9 +409,12 @@ export class BertForSequenceClassification {
       const D = c.hiddenSize / H;
       const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
       for (const L of this.layers) {
-        const q = heads(a.k(linear(h, ...lin(L.q))));
-        const k = heads(a.k(linear(h, ...lin(L.k))));
-        const v = heads(a.k(linear(h, ...lin(L.v))));
+        // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
+        const inPlace = L.kind === 'dense' && !capture;
+        const split = inPlace ? (t: Tensor) => a.k(t.reshape([B, T, H, D])) : heads;
+        const q = split(a.k(linear(h, ...lin(L.q))));
+        const k = split(a.k(linear(h, ...lin(L.k))));
+        const v = split(a.k(linear(h, ...lin(L.v))));
         const own = Object.entries(L.attention.weights);
         const moduleWeights = own.some(([, t]) => P(t) !== t)
           ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
@@ -419,6 +422,7 @@ export class BertForSequenceClassification {
         const training = capture && L.kind === 'sea';
         const out = await L.attention.forward(q, k, v, {
           keyValid,
+          ...(inPlace ? { layout: 'bthd' as const } : {}),
           ...(moduleWeights ? { weights: moduleWeights } : {}),
           ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
         });
@@ -439,7 +443,7 @@ export class BertForSequenceClassification {
         } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
         const attnOut = a.k(
           layerNorm(
-            a.k(tensorAdd(a.k(linear(context, ...lin(L.attnOut))), h)),
+            a.k(linear(context, ...lin(L.attnOut), { residual: h })),
             ...lnw(L.attnLn),
             c.layerNormEps,
           ),
@@ -447,7 +451,7 @@ export class BertForSequenceClassification {
         const inter = a.k(this.activation(a.k(linear(attnOut, ...lin(L.inter)))));
         h = a.k(
           layerNorm(
-            a.k(tensorAdd(a.k(linear(inter, ...lin(L.out))), attnOut)),
+            a.k(linear(inter, ...lin(L.out), { residual: attnOut })),
             ...lnw(L.outLn),
             c.layerNormEps,
           ),

@@ -20,6 +20,7 @@ import { registerAttention } from './groups/attention.js';
 import { registerDenseElementwise } from './groups/elementwise.js';
 import { registerErrors } from './groups/errors.js';
 import { registerLayout } from './groups/layout.js';
+import { registerLinear } from './groups/linear.js';
 import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
@@ -51,8 +52,8 @@ export interface ConformanceOptions {
   };
 }
 
-/** A primitive's group, or one of the suite's own: memory, errors, and the optional fused attention. */
-export type Group = Primitive | 'memory' | 'errors' | 'attention';
+/** A primitive's group, or one of the suite's own: memory, errors, the optional fused attention and linear. */
+export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear';
 
 /** What a group body sees at run time. */
 export interface CaseContext {
@@ -205,6 +206,7 @@ export function conformanceSuite(
     registerSeaEstimate(suite);
     registerSeaCsr(suite);
     registerAttention(suite);
+    registerLinear(suite);
 
     // the suite itself: a primitive added to the Backend interface needs tests here
     const missing = PRIMITIVES.filter((p) => !covered.has(p));

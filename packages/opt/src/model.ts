@@ -419,9 +419,12 @@ export class OptForCausalLM {
         // self-attention block
         let r = h;
         let y = c.doLayerNormBefore ? a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps)) : h;
-        const q = heads(a.k(mul(a.k(linear(y, ...lin(L.q))), D ** -0.5)));
-        const k = heads(a.k(linear(y, ...lin(L.k))));
-        const v = heads(a.k(linear(y, ...lin(L.v))));
+        // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
+        const inPlace = L.kind === 'dense' && !capture;
+        const split = inPlace ? (t: Tensor) => a.k(t.reshape([B, T, H, D])) : heads;
+        const q = split(a.k(mul(a.k(linear(y, ...lin(L.q))), D ** -0.5)));
+        const k = split(a.k(linear(y, ...lin(L.k))));
+        const v = split(a.k(linear(y, ...lin(L.v))));
         const own = Object.entries(L.attention.weights);
         const moduleWeights = own.some(([, t]) => P(t) !== t)
           ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
@@ -429,6 +432,7 @@ export class OptForCausalLM {
         const training = capture && L.kind === 'sea';
         const out = await L.attention.forward(q, k, v, {
           keyValid,
+          ...(inPlace ? { layout: 'bthd' as const } : {}),
           ...(moduleWeights ? { weights: moduleWeights } : {}),
           ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
         });
@@ -446,13 +450,17 @@ export class OptForCausalLM {
           }
           captured.push(entry);
         } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
-        h = a.k(tensorAdd(r, a.k(linear(context, ...lin(L.o)))));
+        // the residual joins the output projection (one GEMM epilogue where the backend fuses it)
+        h = a.k(linear(context, ...lin(L.o), { residual: r }));
         if (!c.doLayerNormBefore) h = a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps));
         // feed-forward block
         r = h;
         y = c.doLayerNormBefore ? a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps)) : h;
-        y = a.k(this.activation(a.k(linear(y, ...lin(L.fc1)))));
-        h = a.k(tensorAdd(r, a.k(linear(y, ...lin(L.fc2)))));
+        y =
+          c.activationFunction === 'relu'
+            ? a.k(linear(y, ...lin(L.fc1), { activation: 'relu' }))
+            : a.k(this.activation(a.k(linear(y, ...lin(L.fc1)))));
+        h = a.k(linear(y, ...lin(L.fc2), { residual: r }));
         if (!c.doLayerNormBefore) h = a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps));
       }
       if (this.finalLn) h = a.k(layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps));

@@ -83,20 +83,37 @@ export class DenseAttention implements AttentionModule {
     return 0;
   }
 
-  /** q, k, v [B,H,T,D] float32 → context [B,T,H·D]. `keyValid` masks pad keys (any pattern). */
+  /**
+   * q, k, v [B,H,T,D] (or [B,T,H,D] with `layout: 'bthd'`) float32 → context [B,T,H·D]. `keyValid`
+   * masks pad keys (any pattern).
+   */
   async forward(
     q: Tensor,
     k: Tensor,
     v: Tensor,
     opts: AttentionForwardOptions = {},
   ): Promise<AttentionOutput> {
-    const [B, H, T, D] = checkQkv('DenseAttention.forward', q, k, v, this.config.heads, this.config.headDim);
+    const layout = opts.layout ?? 'bhtd';
+    const [B, H, T, D] = checkQkv(
+      'DenseAttention.forward',
+      q,
+      k,
+      v,
+      this.config.heads,
+      this.config.headDim,
+      layout,
+    );
     checkKeyValid('DenseAttention.forward', opts.keyValid, B, T);
     const keyValid = opts.keyValid;
     const context = sea.tidy(() => {
       // one fused kernel where the backend has one (no T×T scores), else matmul · masked softmax · matmul
-      const c = sea.attention(q, k, v, { scale: this.scoreScale, causal: this.config.causal, keyValid });
-      return sea.transpose(c, [0, 2, 1, 3]).reshape([B, T, H * D]);
+      const c = sea.attention(q, k, v, {
+        scale: this.scoreScale,
+        causal: this.config.causal,
+        keyValid,
+        layout,
+      });
+      return (layout === 'bthd' ? c : sea.transpose(c, [0, 2, 1, 3])).reshape([B, T, H * D]);
     });
     return { context };
   }

@@ -6,6 +6,11 @@ export type AttentionPath = 'dense' | 'sparse';
 export interface AttentionForwardOptions {
   /** bool [B, T]: false at pad tokens (right padding). */
   keyValid?: Tensor;
+  /**
+   * Dense only: 'bthd' when q, k, v come as [B,T,H,D] (a projection reshaped to heads, not
+   * transposed); a fused kernel then reads them in place. Default 'bhtd' ([B,H,T,D]).
+   */
+  layout?: 'bhtd' | 'bthd';
   /** SEA only: the dense reference path or the FlatCSR path (default: the layer's config). */
   path?: AttentionPath;
   /** SEA only: also return Â [B, H, T, K] (softmax probabilities, padded rows zero). */

@@ -1,6 +1,9 @@
 import { DTypeError, fmt, ShapeError, type Tensor } from '@sea/tensor';
 
-/** Checks q, k, v [B, H, T, D] (self-attention: one T), float32, T ≥ 1; returns [B, H, T, D]. */
+/**
+ * Checks q, k, v [B, H, T, D] (or [B, T, H, D] with layout 'bthd'; self-attention: one T), float32,
+ * T ≥ 1; returns [B, H, T, D].
+ */
 export function checkQkv(
   op: string,
   q: Tensor,
@@ -8,14 +11,18 @@ export function checkQkv(
   v: Tensor,
   heads: number,
   headDim: number,
+  layout: 'bhtd' | 'bthd' = 'bhtd',
 ): [number, number, number, number] {
+  const bthd = layout === 'bthd';
+  const want = bthd ? `[B,T,${heads},${headDim}]` : `[B,${heads},T,${headDim}]`;
+  const [hAxis, tAxis] = bthd ? [2, 1] : [1, 2];
   for (const [t, n] of [
     [q, 'q'],
     [k, 'k'],
     [v, 'v'],
   ] as const) {
-    if (t.rank !== 4 || t.shape[1] !== heads || t.shape[3] !== headDim) {
-      throw new ShapeError(`${op}: expected ${n} of shape [B,${heads},T,${headDim}], got ${fmt(t.shape)}`);
+    if (t.rank !== 4 || t.shape[hAxis] !== heads || t.shape[3] !== headDim) {
+      throw new ShapeError(`${op}: expected ${n} of shape ${want}, got ${fmt(t.shape)}`);
     }
     // float64 (training gradient checks) needs q, k, v of one dtype
     if ((t.dtype !== 'float32' && t.dtype !== 'float64') || t.dtype !== q.dtype)
@@ -24,14 +31,14 @@ export function checkQkv(
   if (
     q.shape[0] !== k.shape[0] ||
     q.shape[0] !== v.shape[0] ||
-    q.shape[2] !== k.shape[2] ||
-    k.shape[2] !== v.shape[2]
+    q.shape[tAxis] !== k.shape[tAxis] ||
+    k.shape[tAxis] !== v.shape[tAxis]
   ) {
     throw new ShapeError(
-      `${op}: q ${fmt(q.shape)}, k ${fmt(k.shape)} and v ${fmt(v.shape)} must have one shape [B,H,T,D]`,
+      `${op}: q ${fmt(q.shape)}, k ${fmt(k.shape)} and v ${fmt(v.shape)} must have one shape ${bthd ? '[B,T,H,D]' : '[B,H,T,D]'}`,
     );
   }
-  const [B, H, T, D] = q.shape;
+  const [B, T, H, D] = [q.shape[0], q.shape[tAxis], q.shape[hAxis], q.shape[3]];
   if (B < 1 || T < 1) throw new ShapeError(`${op}: empty input ${fmt(q.shape)}: need B ≥ 1 and T ≥ 1`);
   return [B, H, T, D];
 }

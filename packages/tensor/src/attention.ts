@@ -3,11 +3,11 @@
  * `attention` capability runs it in one kernel (no T×T scores in memory); every other backend gets
  * the same numbers from matmul, softmax with an additive mask, and matmul.
  */
-import type { Backend } from './backend.js';
+import type { AttentionLayout, Backend } from './backend.js';
 import { type DType, isFloat } from './dtype.js';
-import { recordOp, type Tensor, tidy, wrap } from './engine.js';
+import { isRecording, recordOp, type Tensor, tidy, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
-import { arange, cast, lessEqual, logicalAnd, matmul, mul, softmax, where } from './ops.js';
+import { arange, cast, lessEqual, logicalAnd, matmul, mul, softmax, transpose, where } from './ops.js';
 import { fmt } from './shape.js';
 
 export interface AttentionOpOptions {
@@ -17,6 +17,12 @@ export interface AttentionOpOptions {
   causal?: boolean;
   /** bool [B, Tk]: false marks a padded key, hidden from every query. */
   keyValid?: Tensor | null;
+  /**
+   * 'bhtd' (default): q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,E] → [B,H,Tq,E]. 'bthd': q [B,Tq,H,D],
+   * k [B,Tk,H,D], v [B,Tk,H,E] → [B,Tq,H,E], the layout of a linear projection reshaped to heads,
+   * read in place by a fused kernel that has it (transposed around the composition otherwise).
+   */
+  layout?: AttentionLayout;
 }
 
 /**
@@ -71,7 +77,8 @@ export function attentionProbs(
 /**
  * q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,E] → [B,H,Tq,E]: softmax(scale·Q·Kᵀ + mask)·V, where the
  * mask hides key j from query t when keyValid[b,j] is false or (causal) j > t. A query with no
- * visible key gives zeros.
+ * visible key gives zeros. With `layout: 'bthd'` the heads axis comes after the time axis, in the
+ * inputs and in the output.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
   const keyValid = opts.keyValid ?? null;
@@ -90,12 +97,21 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
     throw new TensorStateError('attention: inputs live on different backends');
   if (k.dtype !== q.dtype || v.dtype !== q.dtype)
     throw new DTypeError(`attention: q, k, v must share a dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`);
-  const [B, H, , D] = q.shape;
-  const Tk = k.shape[2];
-  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== D)
-    throw new ShapeError(`attention: expected k of shape [${B},${H},Tk,${D}], got ${fmt(k.shape)}`);
-  if (v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Tk)
-    throw new ShapeError(`attention: expected v of shape [${B},${H},${Tk},E], got ${fmt(v.shape)}`);
+  const layout = opts.layout ?? 'bhtd';
+  if (layout !== 'bhtd' && layout !== 'bthd')
+    throw new TypeError(`attention: layout must be 'bhtd' or 'bthd', got ${String(layout)}`);
+  const bthd = layout === 'bthd';
+  const [B, H, , D] = bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const Tk = k.shape[bthd ? 1 : 2];
+  const kWant = bthd ? [B, Tk, H, D] : [B, H, Tk, D];
+  if (k.shape.some((d, i) => d !== kWant[i]))
+    throw new ShapeError(
+      `attention: expected k of shape ${bthd ? `[${B},Tk,${H},${D}]` : `[${B},${H},Tk,${D}]`}, got ${fmt(k.shape)}`,
+    );
+  if (v.shape[0] !== B || v.shape[1] !== (bthd ? Tk : H) || v.shape[2] !== (bthd ? H : Tk))
+    throw new ShapeError(
+      `attention: expected v of shape ${bthd ? `[${B},${Tk},${H},E]` : `[${B},${H},${Tk},E]`}, got ${fmt(v.shape)}`,
+    );
   if (keyValid) {
     keyValid.assertLive('attention keyValid');
     if (
@@ -113,7 +129,18 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
     throw new RangeError(`attention: scale must be a positive finite number, got ${scale}`);
   const causal = opts.causal ?? false;
   const backend = q.backend;
-  const fused = backend.attention?.(q, k, v, keyValid, { scale, causal }) ?? null;
+  // the recorded fused op is differentiated in the [B,H,T,D] layout only
+  const fused =
+    bthd && isRecording()
+      ? null
+      : (backend.attention?.(q, k, v, keyValid, { scale, causal, layout }) ?? null);
   if (fused) return recordOp('attention', [q, k, v, keyValid], wrap(backend, fused), { scale, causal });
+  if (bthd) {
+    return tidy(() => {
+      const heads = (t: Tensor) => transpose(t, [0, 2, 1, 3]);
+      const o = attention(heads(q), heads(k), heads(v), { scale, causal, keyValid });
+      return transpose(o, [0, 2, 1, 3]);
+    });
+  }
   return tidy(() => matmul(attentionProbs(q, k, scale, causal, keyValid), v));
 }

@@ -129,6 +129,20 @@ export interface AttentionOptions {
   scale: number;
   /** Query t sees key j only when j ≤ t. */
   causal: boolean;
+  /**
+   * Axis order of q, k, v and the output: 'bhtd' ([B,H,T,D], the default) or 'bthd' ([B,T,H,D], the
+   * layout a linear projection writes, so no head transposes are needed). A backend whose kernel
+   * lacks a layout returns null for it.
+   */
+  layout?: AttentionLayout;
+}
+
+export type AttentionLayout = 'bhtd' | 'bthd';
+
+/** Options of the fused linear capability ({@link Backend.linear}). */
+export interface LinearOptions {
+  /** Applied to x·wᵀ + bias before the residual is added. */
+  activation: 'none' | 'relu';
 }
 
 export interface PrefixSumOptions {
@@ -272,6 +286,18 @@ export interface Backend {
     v: TensorInfo,
     keyValid: TensorInfo | null,
     opts: AttentionOptions,
+  ): TensorInfo | null;
+  /**
+   * Fused linear layer, act(x·wᵀ + bias) + residual, in one pass over the output:
+   * x [M, K], w [N, K] (the nn.Linear layout), bias [N] or null, residual [M, N] or null → [M, N].
+   * Returns null for a case the backend does not fuse; the op layer then composes matmul and adds.
+   */
+  linear?(
+    x: TensorInfo,
+    w: TensorInfo,
+    bias: TensorInfo | null,
+    residual: TensorInfo | null,
+    opts: LinearOptions,
   ): TensorInfo | null;
 }
 

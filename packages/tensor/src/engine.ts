@@ -241,6 +241,14 @@ export function setTape(tape: TapeListener | null): TapeListener | null {
   return prev;
 }
 
+/**
+ * Whether a tape is recording ops (gradients are being taken). Fused capabilities whose gradient is
+ * not registered run only when it is not, so a recorded graph is always made of differentiable ops.
+ */
+export function isRecording(): boolean {
+  return activeTape !== null;
+}
+
 /** Called by each op wrapper after it ran; a no-op unless a tape is installed. */
 export function recordOp<T extends Tensor>(
   op: string,

@@ -13,7 +13,7 @@ import type {
   UnaryOp,
 } from './backend.js';
 import { assertDType, type DType, dtypeOfArray, isFloat, type TypedArray, toTypedArray } from './dtype.js';
-import { recordOp, Tensor, wrap } from './engine.js';
+import { isRecording, recordOp, Tensor, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { currentBackend } from './registry.js';
 import { assertShape, broadcastShapes, fmt, normAxis, type Shape, shapesEqual, sizeOf } from './shape.js';
@@ -142,10 +142,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return recordOp('matmul', [a, b], wrap(backend, backend.matmul(a, b, opts, [...batch, m, n])), attrs);
 }
 
-/** y = x·Wᵀ + b with W [out, in] (PyTorch/HF nn.Linear layout). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export interface LinearOpOptions {
+  /** Applied to x·Wᵀ + b before the residual is added (default none). */
+  activation?: 'relu' | null;
+  /** Added last, shape [..., out] equal to the output's: y = act(x·Wᵀ + b) + residual. */
+  residual?: Tensor | null;
+}
+
+/**
+ * y = act(x·Wᵀ + b) + residual with W [out, in] (PyTorch/HF nn.Linear layout). A backend with the
+ * fused `linear` capability does it in one GEMM with an epilogue (no separate bias, activation or
+ * residual pass) when no tape is recording; otherwise matmul, add and relu compose it.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: LinearOpOptions = {}): Tensor {
+  x.assertLive('linear x');
+  weight.assertLive('linear weight');
   if (weight.rank !== 2)
     throw new ShapeError(`linear: expected weight of shape [out,in], got ${fmt(weight.shape)}`);
+  if (x.rank < 1) throw new ShapeError(`linear: expected x of rank ≥ 1, got ${fmt(x.shape)}`);
   if (x.shape[x.rank - 1] !== weight.shape[1]) {
     throw new ShapeError(
       `linear: input ${fmt(x.shape)} has last dim ${x.shape[x.rank - 1]}, weight expects ${weight.shape[1]}`,
@@ -154,15 +168,51 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new ShapeError(`linear: expected bias of shape [${weight.shape[0]}], got ${fmt(bias.shape)}`);
   }
+  const act = opts.activation ?? null;
+  if (act !== null && act !== 'relu')
+    throw new TypeError(`linear: activation must be 'relu' or null, got ${String(act)}`);
   const lead = x.shape.slice(0, -1);
-  const x2 = x.reshape([sizeOf(lead), weight.shape[1]]);
-  const y = matmul(x2, weight, { transB: true });
+  const outShape = [...lead, weight.shape[0]];
+  const residual = opts.residual ?? null;
+  if (residual && !shapesEqual(residual.shape, outShape)) {
+    throw new ShapeError(`linear: expected residual of shape ${fmt(outShape)}, got ${fmt(residual.shape)}`);
+  }
+  const M = sizeOf(lead);
+  const backend = sameBackend('linear', x, weight, bias, residual);
+  if (
+    backend.linear &&
+    !isRecording() &&
+    x.dtype === weight.dtype &&
+    (!bias || bias.dtype === x.dtype) &&
+    (!residual || residual.dtype === x.dtype)
+  ) {
+    const x2 = x.reshape([M, weight.shape[1]]);
+    const r2 = residual ? residual.reshape([M, weight.shape[0]]) : null;
+    const fused = backend.linear(x2, weight, bias ?? null, r2, { activation: act ?? 'none' });
+    x2.dispose();
+    r2?.dispose();
+    if (fused) {
+      const y = wrap(backend, fused);
+      const out = y.reshape(outShape);
+      y.dispose();
+      return out;
+    }
+  }
+  const x2 = x.reshape([M, weight.shape[1]]);
+  let y = matmul(x2, weight, { transB: true });
   x2.dispose();
-  const y2 = bias ? add(y, bias) : y;
-  if (bias) y.dispose();
-  const out = y2.reshape([...lead, weight.shape[0]]);
-  y2.dispose();
-  return out;
+  const step = (next: Tensor): void => {
+    y.dispose();
+    y = next;
+  };
+  if (bias) step(add(y, bias));
+  if (act === 'relu') step(relu(y));
+  const out = y.reshape(outShape);
+  y.dispose();
+  if (!residual) return out;
+  const sum = add(out, residual);
+  out.dispose();
+  return sum;
 }
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {

@@ -14,9 +14,13 @@ export function attention(
   keyValid: TensorInfo | null,
   opts: AttentionOptions,
 ): TensorInfo {
-  const [B, H, Tq, D] = q.shape;
-  const Tk = k.shape[2];
+  // element offset of (b, h, t) in [B,H,T,·] or, with layout 'bthd', [B,T,H,·]
+  const bthd = opts.layout === 'bthd';
+  const [B, H, Tq, D] = bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const Tk = k.shape[bthd ? 1 : 2];
   const E = v.shape[3];
+  const at = (b: number, h: number, t: number, T: number, n: number): number =>
+    (bthd ? (b * T + t) * H + h : (b * H + h) * T + t) * n;
   const qv = b.values(q);
   const kv = b.values(k);
   const vv = b.values(v);
@@ -26,10 +30,9 @@ export function attention(
   const acc = new Float64Array(E);
   for (let bh = 0; bh < B * H; bh++) {
     const bi = Math.floor(bh / H);
-    const kBase = bh * Tk * D;
-    const vBase = bh * Tk * E;
+    const hi = bh % H;
     for (let t = 0; t < Tq; t++) {
-      const qo = (bh * Tq + t) * D;
+      const qo = at(bi, hi, t, Tq, D);
       const last = opts.causal ? Math.min(Tk - 1, t) : Tk - 1;
       let max = Number.NEGATIVE_INFINITY;
       for (let j = 0; j <= last; j++) {
@@ -38,7 +41,7 @@ export function attention(
           continue;
         }
         let dot = 0;
-        const ko = kBase + j * D;
+        const ko = at(bi, hi, j, Tk, D);
         for (let d = 0; d < D; d++) dot += qv[qo + d] * kv[ko + d];
         s[j] = dot * opts.scale;
         if (s[j] > max) max = s[j];
@@ -50,12 +53,12 @@ export function attention(
         if (s[j] === Number.NEGATIVE_INFINITY) continue;
         const p = Math.exp(s[j] - max);
         sum += p;
-        const vo = vBase + j * E;
+        const vo = at(bi, hi, j, Tk, E);
         for (let e = 0; e < E; e++) acc[e] += p * vv[vo + e];
       }
-      const oo = (bh * Tq + t) * E;
+      const oo = at(bi, hi, t, Tq, E);
       for (let e = 0; e < E; e++) out[oo + e] = acc[e] / sum;
     }
   }
-  return b.out(out, [B, H, Tq, E], q.dtype);
+  return b.out(out, bthd ? [B, Tq, H, E] : [B, H, Tq, E], q.dtype);
 }

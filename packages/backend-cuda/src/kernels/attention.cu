@@ -4,6 +4,8 @@
 // key columns tx·4..+3 and output rows ty·4..+3 × dims tx·4..+3. Q is pre-scaled by scale·log2(e),
 // so exp2 gives the softmax. Causal blocks stop at their diagonal tile (fully masked tiles are never
 // loaded) and start heaviest first. Head size D ≤ 64, D % 4 == 0, V's head size equal to D.
+// Layout [B,H,T,D] (bthd = 0) or [B,T,H,D] (bthd = 1: rows of one head are H·D apart), for q, k, v
+// and out alike.
 
 #define BR 64
 #define BC 64
@@ -15,7 +17,7 @@ __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); 
 extern "C" __global__ void __launch_bounds__(NT, 3)
 attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
               const unsigned char* __restrict__ key_valid, float* __restrict__ out, int H, int Tq, int Tk,
-              int D, float scale_log2, int causal, int has_valid)
+              int D, float scale_log2, int causal, int has_valid, int bthd)
 {
   // Q tile [d][r]; K tile [d][c], reused for P [c][r] once the scores are in registers; V tile [c][d]
   __shared__ __align__(16) float Qs[DM * BR];
@@ -27,19 +29,21 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
   // all heads at once (longest first), so the light blocks fill in behind the heavy ones on every SM
   const int q0 = (gridDim.y - 1 - blockIdx.y) * BR;
   const int bh = blockIdx.x;
-  const size_t qoff = (size_t)bh * Tq * D;
-  const size_t koff = (size_t)bh * Tk * D;
+  const int hb = bh / H, hh = bh - hb * H;
+  const size_t qoff = bthd ? ((size_t)hb * Tq * H + hh) * D : (size_t)bh * Tq * D;
+  const size_t koff = bthd ? ((size_t)hb * Tk * H + hh) * D : (size_t)bh * Tk * D;
+  const size_t rs = bthd ? (size_t)H * D : (size_t)D;  // elements between consecutive rows of a head
   const float* qp = q + qoff;
   const float* kp = k + koff;
   const float* vp = v + koff;
-  const unsigned char* valid = has_valid ? key_valid + (size_t)(bh / H) * Tk : nullptr;
+  const unsigned char* valid = has_valid ? key_valid + (size_t)hb * Tk : nullptr;
   const int D4 = D >> 2;
 
   // rows in the fastest index: transposed stores hit 32 different banks
   for (int i = tid; i < BR * (DM / 4); i += NT) {
     const int r = i & (BR - 1), c4 = i >> 6;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (q0 + r < Tq && c4 < D4) x = *reinterpret_cast<const float4*>(qp + (size_t)(q0 + r) * D + c4 * 4);
+    if (q0 + r < Tq && c4 < D4) x = *reinterpret_cast<const float4*>(qp + (size_t)(q0 + r) * rs + c4 * 4);
     Qs[(c4 * 4 + 0) * BR + r] = x.x * scale_log2;
     Qs[(c4 * 4 + 1) * BR + r] = x.y * scale_log2;
     Qs[(c4 * 4 + 2) * BR + r] = x.z * scale_log2;
@@ -62,14 +66,14 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
       // K: keys fastest (transposed store); V: dims fastest (row-major store)
       const int c = i & (BC - 1), c4 = i >> 6;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (kv0 + c < Tk && c4 < D4) x = *reinterpret_cast<const float4*>(kp + (size_t)(kv0 + c) * D + c4 * 4);
+      if (kv0 + c < Tk && c4 < D4) x = *reinterpret_cast<const float4*>(kp + (size_t)(kv0 + c) * rs + c4 * 4);
       KPs[(c4 * 4 + 0) * BC + c] = x.x;
       KPs[(c4 * 4 + 1) * BC + c] = x.y;
       KPs[(c4 * 4 + 2) * BC + c] = x.z;
       KPs[(c4 * 4 + 3) * BC + c] = x.w;
       const int vc = i >> 4, vd4 = i & 15;
       float4 y = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (kv0 + vc < Tk && vd4 < D4) y = *reinterpret_cast<const float4*>(vp + (size_t)(kv0 + vc) * D + vd4 * 4);
+      if (kv0 + vc < Tk && vd4 < D4) y = *reinterpret_cast<const float4*>(vp + (size_t)(kv0 + vc) * rs + vd4 * 4);
       *reinterpret_cast<float4*>(&Vs[vc * DM + vd4 * 4]) = y;
     }
     __syncthreads();
@@ -154,7 +158,7 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
       const int row = q0 + ty * 4 + i;
       if (row >= Tq) continue;
       const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
-      *reinterpret_cast<float4*>(out + qoff + (size_t)row * D + tx * 4) =
+      *reinterpret_cast<float4*>(out + qoff + (size_t)row * rs + tx * 4) =
           make_float4(o[i][0] * inv, o[i][1] * inv, o[i][2] * inv, o[i][3] * inv);
     }
   }

@@ -8,7 +8,7 @@ const MAX_HEAD = 64;
 /**
  * Fused fp32 attention (kernels/attention.cu): one kernel, online softmax over key tiles, causal tiles
  * past the diagonal skipped. Returns null (the op layer composes matmul + softmax) for head sizes the
- * kernel lacks: D > 64, D % 4 ≠ 0, or V's head size ≠ D.
+ * kernel lacks: D > 64, D % 4 ≠ 0, or V's head size ≠ D. Both layouts ([B,H,T,D] and [B,T,H,D]).
  */
 export function attention(
   b: CudaBackend,
@@ -18,11 +18,12 @@ export function attention(
   keyValid: TensorInfo | null,
   opts: AttentionOptions,
 ): TensorInfo | null {
-  const [B, H, Tq, D] = q.shape;
-  const Tk = k.shape[2];
+  const bthd = opts.layout === 'bthd';
+  const [B, H, Tq, D] = bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const Tk = k.shape[bthd ? 1 : 2];
   const blocks = Math.ceil(Tq / ROWS);
   if (q.dtype !== 'float32' || D > MAX_HEAD || D % 4 !== 0 || v.shape[3] !== D || blocks > 65535) return null;
-  const out = b.output([B, H, Tq, D], 'float32');
+  const out = b.output(bthd ? [B, Tq, H, D] : [B, H, Tq, D], 'float32');
   if (B * H * Tq * D === 0) return out;
   b.params
     .ptr(0, b.ptr(q))
@@ -36,7 +37,8 @@ export function attention(
     .i32(8, D)
     .f32(9, opts.scale * Math.LOG2E)
     .i32(10, opts.causal ? 1 : 0)
-    .i32(11, keyValid ? 1 : 0);
+    .i32(11, keyValid ? 1 : 0)
+    .i32(12, bthd ? 1 : 0);
   b.launch(b.fn('attention', 'attention_fwd'), [B * H, blocks], [256]);
   return out;
 }

@@ -99,6 +99,51 @@ export function registerAttention(s: SuiteContext): void {
           assertClose(await out.data(), want.out, tol(dtype, 'softmax', 10), title, shape, want.mag);
         });
       }
+      // layout 'bthd': the same definition, heads after time in the inputs and the output
+      for (const [dims, causal, pValid, scale] of [cases[1], cases[3], cases[4], cases[6]]) {
+        const [B, H, Tq, Tk, D, E] = dims;
+        const title = `${dtype} bthd q[${B},${Tq},${H},${D}] k[${B},${Tk},${H},${D}] v[..,${E}]${causal ? ' causal' : ''}${pValid ? ` keyValid ${pValid}` : ''} ×${scale}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const qv = normal(rng, [B, H, Tq, D], dtype);
+          const kv = normal(rng, [B, H, Tk, D], dtype);
+          const vv = normal(rng, [B, H, Tk, E], dtype);
+          const valid = pValid ? bools(rng, [B, Tk], pValid) : null;
+          if (valid && causal) valid[0] = 0;
+          const out = attention(
+            tensor(swapHT(qv, B, H, Tq, D), [B, Tq, H, D], { backend, dtype }),
+            tensor(swapHT(kv, B, H, Tk, D), [B, Tk, H, D], { backend, dtype }),
+            tensor(swapHT(vv, B, H, Tk, E), [B, Tk, H, E], { backend, dtype }),
+            {
+              scale,
+              causal,
+              layout: 'bthd',
+              keyValid: valid ? tensor(valid, [B, Tk], { backend, dtype: 'bool' }) : null,
+            },
+          );
+          const want = attentionRef(qv, kv, vv, valid, dims, scale, causal);
+          const shape = [B, Tq, H, E];
+          if (out.shape.join() !== shape.join()) throw new Error(`${title}: got shape [${out.shape}]`);
+          assertClose(
+            await out.data(),
+            swapHT(want.out, B, H, Tq, E),
+            tol(dtype, 'softmax', 10),
+            title,
+            shape,
+            swapHT(want.mag, B, H, Tq, E),
+          );
+        });
+      }
     }
   });
+}
+
+/** [B,H,T,N] → [B,T,H,N]. */
+function swapHT(x: Float64Array, B: number, H: number, T: number, N: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let t = 0; t < T; t++)
+        for (let n = 0; n < N; n++) out[((b * T + t) * H + h) * N + n] = x[((b * H + h) * T + t) * N + n];
+  return out;
 }
