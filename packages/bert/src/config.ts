@@ -1,17 +1,7 @@
 /** BERT's Hugging Face config.json, with the defaults BertConfig uses. */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ModelLoadError } from '@sea/model-common';
+import { HF_ACTIVATIONS, type HfActivation, ModelLoadError, readConfigJson } from '@sea/model-common';
 
-export type BertActivation =
-  | 'gelu'
-  | 'gelu_new'
-  | 'gelu_pytorch_tanh'
-  | 'gelu_fast'
-  | 'relu'
-  | 'silu'
-  | 'swish'
-  | 'tanh';
+export type BertActivation = HfActivation;
 
 export interface BertConfig {
   modelType: 'bert';
@@ -30,16 +20,7 @@ export interface BertConfig {
   id2label: Record<string, string> | null;
 }
 
-const ACTIVATIONS: readonly string[] = [
-  'gelu',
-  'gelu_new',
-  'gelu_pytorch_tanh',
-  'gelu_fast',
-  'relu',
-  'silu',
-  'swish',
-  'tanh',
-];
+const ACTIVATIONS: readonly string[] = HF_ACTIVATIONS;
 
 function num(raw: Record<string, unknown>, key: string, dflt: number): number {
   const v = raw[key] ?? dflt;
@@ -112,21 +93,5 @@ export function parseBertConfig(raw: unknown): BertConfig {
 }
 
 export async function readBertConfig(dir: string): Promise<BertConfig> {
-  const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory())
-    throw new ModelLoadError(`${dir} is not a folder (expected a Hugging Face model folder)`);
-  const path = join(dir, 'config.json');
-  const text = await readFile(path, 'utf8').catch(() => null);
-  if (text === null) {
-    throw new ModelLoadError(
-      `${dir} has no config.json: expected a Hugging Face model folder (config.json + model.safetensors)`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ModelLoadError(`${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return parseBertConfig(raw);
+  return parseBertConfig(await readConfigJson(dir));
 }

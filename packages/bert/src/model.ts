@@ -8,6 +8,7 @@ import {
   type AttentionChoice,
   type AttentionKind,
   type AttentionModule,
+  applyActivation,
   attentionKindOf,
   checkIds,
   createLayerAttention,
@@ -32,14 +33,10 @@ import {
   type Checkpoint,
   currentBackend,
   gather,
-  gelu,
-  geluTanh,
   layerNorm,
   linear,
   matmul,
   mul,
-  relu,
-  sigmoid,
   slice,
   type Tensor,
   tanh,
@@ -485,24 +482,7 @@ export class BertForSequenceClassification {
   }
 
   private activation(x: Tensor): Tensor {
-    switch (this.config.hiddenAct) {
-      case 'gelu':
-        return gelu(x);
-      case 'gelu_new':
-      case 'gelu_pytorch_tanh':
-      case 'gelu_fast':
-        return geluTanh(x);
-      case 'relu':
-        return relu(x);
-      case 'tanh':
-        return tanh(x);
-      default: {
-        const s = sigmoid(x);
-        const y = mul(x, s);
-        s.dispose();
-        return y;
-      }
-    }
+    return applyActivation(this.config.hiddenAct, x);
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ export {
   type LayerAttentionConfig,
   type SeaDefaults,
 } from './attention.js';
+export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
 export {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@sea/backend-cpu';
@@ -7,9 +7,11 @@ import { createAttention } from '@sea/sparse-attention';
 import { openCheckpoint, tensor, useBackend, writeSafetensors } from '@sea/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  applyActivation,
   attentionKindOf,
   checkIds,
   createLayerAttention,
+  HF_ACTIVATIONS,
   ModelInputError,
   ModelLoadError,
   type ModelTensors,
@@ -17,6 +19,7 @@ import {
   modelParameters,
   openModelCheckpoint,
   parameterOverrides,
+  readConfigJson,
   readSeaWeights,
   readWeights,
   toHostIds,
@@ -225,5 +228,56 @@ describe('attention per layer and parameter bookkeeping', () => {
     for (const t of [w, w2, wrong]) t.dispose();
     sea.dispose();
     dense.dispose();
+  });
+});
+
+describe('config.json and activations', () => {
+  it("reads a folder's config.json; a file, a folder without one and bad JSON are ModelLoadErrors", async () => {
+    const dir = join(tmp, 'cfg');
+    mkdirSync(dir, { recursive: true });
+    await expect(readConfigJson(dir)).rejects.toThrow(/has no config\.json/);
+    writeFileSync(join(dir, 'config.json'), '{"model_type": "opt", "hidden_size": 8');
+    await expect(readConfigJson(dir)).rejects.toThrow(/config\.json is not valid JSON/);
+    writeFileSync(join(dir, 'config.json'), '{"model_type": "opt", "hidden_size": 8}');
+    expect(await readConfigJson(dir)).toEqual({ model_type: 'opt', hidden_size: 8 });
+    await expect(readConfigJson(join(dir, 'config.json'))).rejects.toThrow(ModelLoadError);
+    await expect(readConfigJson(join(dir, 'config.json'))).rejects.toThrow(/is not a folder/);
+  });
+
+  it("each activation name computes transformers' definition (erf GELU, tanh GELU, SiLU)", async () => {
+    const xs = [-3.1, -1, -0.25, 0, 0.4, 1.7, 5];
+    // float64 definitions, from the formulas (not from the backend's kernels)
+    const erf = (x: number) => {
+      // Abramowitz–Stegun 7.1.26 is too coarse; a series/continued fraction to 1e-15 instead
+      let sum = x;
+      let term = x;
+      for (let n = 1; n < 200; n++) {
+        term *= (-x * x) / n;
+        sum += term / (2 * n + 1);
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum;
+    };
+    const defs: Record<string, (x: number) => number> = {
+      relu: (x) => Math.max(x, 0),
+      gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+      gelu_new: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+      silu: (x) => x / (1 + Math.exp(-x)),
+      tanh: (x) => Math.tanh(x),
+    };
+    defs.gelu_pytorch_tanh = defs.gelu_new;
+    defs.gelu_fast = defs.gelu_new;
+    defs.swish = defs.silu;
+    expect(Object.keys(defs).sort()).toEqual([...HF_ACTIVATIONS].sort());
+    for (const name of HF_ACTIVATIONS) {
+      const x = tensor(new Float64Array(xs), [xs.length], { dtype: 'float64' });
+      const y = applyActivation(name, x);
+      const got = await y.data();
+      xs.forEach((v, i) => expect(got[i], `${name}(${v})`).toBeCloseTo(defs[name](v), 12));
+      x.dispose();
+      y.dispose();
+    }
+    expect(() => applyActivation('mish' as never, tensor([1], [1]))).toThrow(
+      /activation 'mish' is not supported/,
+    );
   });
 });

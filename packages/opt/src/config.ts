@@ -1,17 +1,7 @@
 /** OPT's Hugging Face config.json, with the defaults OPTConfig uses. */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ModelLoadError } from '@sea/model-common';
+import { HF_ACTIVATIONS, type HfActivation, ModelLoadError, readConfigJson } from '@sea/model-common';
 
-export type OptActivation =
-  | 'relu'
-  | 'gelu'
-  | 'gelu_new'
-  | 'gelu_pytorch_tanh'
-  | 'gelu_fast'
-  | 'silu'
-  | 'swish'
-  | 'tanh';
+export type OptActivation = HfActivation;
 
 export interface OptConfig {
   modelType: 'opt';
@@ -35,16 +25,7 @@ export interface OptConfig {
   layerNormEps: number;
 }
 
-const ACTIVATIONS: readonly string[] = [
-  'relu',
-  'gelu',
-  'gelu_new',
-  'gelu_pytorch_tanh',
-  'gelu_fast',
-  'silu',
-  'swish',
-  'tanh',
-];
+const ACTIVATIONS: readonly string[] = HF_ACTIVATIONS;
 
 function num(raw: Record<string, unknown>, key: string, dflt?: number): number {
   const v = raw[key] ?? dflt;
@@ -115,21 +96,5 @@ export function parseOptConfig(raw: unknown): OptConfig {
 
 /** Reads and validates `<dir>/config.json`. */
 export async function readOptConfig(dir: string): Promise<OptConfig> {
-  const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory())
-    throw new ModelLoadError(`${dir} is not a folder (expected a Hugging Face model folder)`);
-  const path = join(dir, 'config.json');
-  const text = await readFile(path, 'utf8').catch(() => null);
-  if (text === null) {
-    throw new ModelLoadError(
-      `${dir} has no config.json: expected a Hugging Face model folder (config.json + model.safetensors)`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ModelLoadError(`${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return parseOptConfig(raw);
+  return parseOptConfig(await readConfigJson(dir));
 }

@@ -10,6 +10,7 @@ import {
   type AttentionChoice,
   type AttentionKind,
   type AttentionModule,
+  applyActivation,
   attentionKindOf,
   checkIds,
   createLayerAttention,
@@ -35,16 +36,11 @@ import {
   currentBackend,
   full,
   gather,
-  gelu,
-  geluTanh,
   layerNorm,
   linear,
   matmul,
   mul,
-  relu,
-  sigmoid,
   type Tensor,
-  tanh,
   tensor,
   add as tensorAdd,
   transpose,
@@ -491,24 +487,7 @@ export class OptForCausalLM {
   }
 
   private activation(x: Tensor): Tensor {
-    switch (this.config.activationFunction) {
-      case 'relu':
-        return relu(x);
-      case 'gelu':
-        return gelu(x);
-      case 'gelu_new':
-      case 'gelu_pytorch_tanh':
-      case 'gelu_fast':
-        return geluTanh(x);
-      case 'tanh':
-        return tanh(x);
-      default: {
-        const s = sigmoid(x);
-        const y = mul(x, s);
-        s.dispose();
-        return y;
-      }
-    }
+    return applyActivation(this.config.activationFunction, x);
   }
 
   /** Frees the weights and the attention modules. */
