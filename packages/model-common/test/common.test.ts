@@ -272,7 +272,7 @@ describe('config.json and activations', () => {
       const x = tensor(new Float64Array(xs), [xs.length], { dtype: 'float64' });
       const y = applyActivation(name, x);
       const got = await y.data();
-      xs.forEach((v, i) => expect(got[i], `${name}(${v})`).toBeCloseTo(defs[name](v), 12));
+      for (const [i, v] of xs.entries()) expect(got[i], `${name}(${v})`).toBeCloseTo(defs[name](v), 12);
       x.dispose();
       y.dispose();
     }
