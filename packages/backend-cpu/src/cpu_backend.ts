@@ -43,9 +43,28 @@ export interface CpuData {
   readonly values: TypedArray;
 }
 
+export interface CpuBackendOptions {
+  /**
+   * The fused `attention` runs its row-wise kernel (memory O(Tk) per row, no B·H·Tq·Tk scores) from
+   * this many scores on; below it, it declines and the op layer composes blocked matmul, masked
+   * softmax and matmul, which is faster while the scores fit comfortably. Default 2^24 (64 MiB of
+   * float32 scores); 0 always fuses.
+   */
+  fusedAttentionMinScores?: number;
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly dtypes: readonly DType[] = DTYPES;
+  readonly fusedAttentionMinScores: number;
+
+  constructor(opts: CpuBackendOptions = {}) {
+    const min = opts.fusedAttentionMinScores ?? 2 ** 24;
+    if (!(Number.isFinite(min) && min >= 0))
+      throw new RangeError(`CpuBackend: fusedAttentionMinScores must be a number ≥ 0, got ${min}`);
+    this.fusedAttentionMinScores = min;
+  }
+
   #live = new Set<CpuData>();
   #bytes = 0;
   #peak = 0;

@@ -4,7 +4,8 @@ import type { CpuBackend } from '../cpu_backend.js';
 /**
  * Fused attention, one query row at a time: scores, max, exp and the weighted sum of V rows in
  * double, only the row's Tk scores in memory. Key j is skipped when masked (keyValid false, or j > t
- * when causal); a row with no visible key stays zero.
+ * when causal); a row with no visible key stays zero. Declines (null: the op layer composes) below
+ * the backend's `fusedAttentionMinScores`, where the blocked matmuls of the composition are faster.
  */
 export function attention(
   b: CpuBackend,
@@ -13,12 +14,13 @@ export function attention(
   v: TensorInfo,
   keyValid: TensorInfo | null,
   opts: AttentionOptions,
-): TensorInfo {
+): TensorInfo | null {
   // element offset of (b, h, t) in [B,H,T,·] or, with layout 'bthd', [B,T,H,·]
   const bthd = opts.layout === 'bthd';
   const [B, H, Tq, D] = bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
   const Tk = k.shape[bthd ? 1 : 2];
   const E = v.shape[3];
+  if (B * H * Tq * Tk < b.fusedAttentionMinScores) return null;
   const at = (b: number, h: number, t: number, T: number, n: number): number =>
     (bthd ? (b * T + t) * H + h : (b * H + h) * T + t) * n;
   const qv = b.values(q);
