@@ -236,6 +236,7 @@ const OPS = [
   'csrSddmm',
   'csrSoftmax',
   'csrSpmm',
+  'csrAttention',
   'attention',
   'upload',
 ];
@@ -378,7 +379,18 @@ for (const T of TS) {
     const val = gpu('csrSddmm', () => b.csrSddmm(csr, q, kk, 1));
     const p = gpu('csrSoftmax', () => b.csrSoftmax(csr, val, rowScale));
     const out = gpu('csrSpmm', () => b.csrSpmm(csr, p, v));
-    for (const x of [mask, val, p, out, csr.crow, csr.col]) b.free(x.dataId);
+    // the fused capability against the composition at this shape
+    const fused = gpu('csrAttention', () => b.csrAttention(csr, q, kk, v, rowScale, { scale: 1 }));
+    const n = T * H * D;
+    const [got, want] = [await b.read(fused.dataId, 'float32', n), await b.read(out.dataId, 'float32', n)];
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < n; i++) {
+      num += (got[i] - want[i]) ** 2;
+      den += want[i] ** 2;
+    }
+    st.csrAttention_relToComposed = Math.sqrt(num / Math.max(den, 1e-300));
+    for (const x of [mask, val, p, out, fused, csr.crow, csr.col]) b.free(x.dataId);
     for (const x of [q, kk, v, qf, kf, v2, scores, budgets, rowLen, rowScale]) x.dispose();
     // limits: SDDMM + SpMM read q/k/v rows once and col/val once each (4·nnz·D FLOPs)
     const sddmmBytes = 4 * (2 * T * H * D) + 8 * nnz + 4 * (T + 1);
@@ -398,7 +410,7 @@ for (const T of TS) {
     R.stages.push(row);
     log(
       `stages T=${T} nnz=${nnz}: ${Object.entries(st)
-        .map(([n, x]) => `${n} ${x.toFixed(3)}`)
+        .map(([n, x]) => `${n} ${x < 1e-3 ? x.toExponential(2) : x.toFixed(3)}`)
         .join(', ')} ms`,
     );
   });
@@ -456,6 +468,7 @@ if (SeaAttention) {
 // on this backend; peer: torch SDPA fp32 in torch-bench.json; floor: causal FLOPs at the SGEMM rate.
 R.attention = [];
 await section('attention', async () => {
+  if (process.env.SEA_BENCH_ATTENTION === '0') return;
   for (const T of [1024, 2048, 4096, 8192]) {
     const q = randn([1, 12, T, 64]);
     const kk = randn([1, 12, T, 64]);

@@ -26,7 +26,15 @@ import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
-import { csrSddmm, csrSoftmax, csrSpmm, groupedTopK, performerPrefixSum, stretchToCsr } from './ops/sea.js';
+import {
+  csrAttention,
+  csrSddmm,
+  csrSoftmax,
+  csrSpmm,
+  groupedTopK,
+  performerPrefixSum,
+  stretchToCsr,
+} from './ops/sea.js';
 import { Params } from './params.js';
 
 export interface CudaDeviceInfo {
@@ -320,6 +328,8 @@ export class CudaBackend implements Backend {
   csrSoftmax: Backend['csrSoftmax'] = (csr, val, rs) => csrSoftmax(this, csr, val, rs);
   csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
   attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
+  csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
+    csrAttention(this, csr, q, k, v, rs, opts);
 }
 
 /**

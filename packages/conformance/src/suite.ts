@@ -24,7 +24,7 @@ import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
 import { registerReduce } from './groups/reduce.js';
-import { registerSeaCsr } from './groups/sea_csr.js';
+import { registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
 
@@ -52,7 +52,7 @@ export interface ConformanceOptions {
 }
 
 /** A primitive's group, or one of the suite's own: memory, errors, and the optional fused attention. */
-export type Group = Primitive | 'memory' | 'errors' | 'attention';
+export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'csrAttention';
 
 /** What a group body sees at run time. */
 export interface CaseContext {
@@ -205,6 +205,7 @@ export function conformanceSuite(
     registerSeaEstimate(suite);
     registerSeaCsr(suite);
     registerAttention(suite);
+    registerCsrAttention(suite);
 
     // the suite itself: a primitive added to the Backend interface needs tests here
     const missing = PRIMITIVES.filter((p) => !covered.has(p));

@@ -241,6 +241,11 @@ export function setTape(tape: TapeListener | null): TapeListener | null {
   return prev;
 }
 
+/** Whether a tape is installed (ops that fuse several recorded ops run their composed form then). */
+export function isRecording(): boolean {
+  return activeTape !== null;
+}
+
 /** Called by each op wrapper after it ran; a no-op unless a tape is installed. */
 export function recordOp<T extends Tensor>(
   op: string,

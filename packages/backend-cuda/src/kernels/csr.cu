@@ -238,3 +238,116 @@ extern "C" __global__ void csr_spmm(const int *__restrict__ crow, const int *__r
     }
   }
 }
+
+// First z in [lo, hi) with col[z] ≥ target (col ascending over the range), found by the whole warp:
+// 32 samples per step, so a row of n entries takes ⌈log32 n⌉ steps. Warp-uniform result.
+__device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int lo, int hi, int target, int lane) {
+  while (hi - lo > 32) {
+    int step = (hi - lo + 31) >> 5;
+    int pos = lo + lane * step;
+    bool ge = pos >= hi || col[pos] >= target;
+    unsigned m = __ballot_sync(0xffffffffu, ge);
+    int first = m ? __ffs(m) - 1 : 32;  // the answer lies in (lo + (first−1)·step, lo + first·step]
+    int nlo = first == 0 ? lo : lo + (first - 1) * step + 1;
+    int nhi = lo + first * step;
+    hi = nhi < hi ? nhi : hi;
+    lo = nlo;
+  }
+  int pos = lo + lane;
+  bool ge = pos >= hi || col[pos] >= target;
+  unsigned m = __ballot_sync(0xffffffffu, ge);
+  return m ? lo + __ffs(m) - 1 : hi;
+}
+
+// Fused CSR attention: for row t and head h, the entries of head h in row t (found by two warp
+// searches over the row's sorted columns) get s_z = scale·q[b,h,t]·k[b,h,j], then
+// out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
+// 32 entries (one entry per lane for the scores, all lanes over E for the sum). A head without
+// entries gives zeros. One warp per (row, head); a block holds 8 consecutive rows of one head, so the
+// warps of a block share most of their keys (L1). Needs D % 4 == 0, D ≤ 128, E % 2 == 0, E ≤ 128.
+// grid (⌈Tq/8⌉, H, B), block 256.
+#define CA_ROWS 8
+extern "C" __global__ void __launch_bounds__(256) csr_attention(const int *__restrict__ crow, const int *__restrict__ col,
+                                                                const float *__restrict__ q, const float *__restrict__ kk,
+                                                                const float *__restrict__ v, const float *__restrict__ rowScale,
+                                                                float *__restrict__ out, int H, int Tq, int Tk, int D, int E,
+                                                                ll Z, float scale, int hasScale) {
+  __shared__ float4 qs[CA_ROWS][32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int t = blockIdx.x * CA_ROWS + warp;
+  const int h = blockIdx.y, b = blockIdx.z;
+  if (t >= Tq) return;
+  const ll bh = (ll)b * H + h;
+  const int D4 = D >> 2;
+  // q row, pre-scaled, in shared memory (one float4 per lane; D ≤ 128)
+  if (lane < D4) {
+    float4 x = ((const float4 *)(q + (bh * Tq + t) * D))[lane];
+    x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
+    qs[warp][lane] = x;
+  }
+  __syncwarp();
+  const int *cr = crow + (ll)b * (Tq + 1);
+  const int *cl = col + (ll)b * Z;
+  int r0 = cr[t], r1 = cr[t + 1];
+  int zs = warpLowerBound(cl, r0, r1, h * Tk, lane);
+  int ze = warpLowerBound(cl, zs, r1, (h + 1) * Tk, lane);
+  const float *kb = kk + bh * Tk * D;
+  const float *vb = v + bh * Tk * E;
+  float m = __int_as_float(0xff800000);  // running max (warp-uniform)
+  float l = 0.f;                          // this lane's part of the running sum
+  float2 acc0 = make_float2(0.f, 0.f), acc1 = make_float2(0.f, 0.f);
+  const int e0 = 2 * lane, e1 = 64 + 2 * lane;
+  const bool has0 = e0 < E, has1 = e1 < E;
+  const float4 *qw = qs[warp];
+  for (int c0 = zs; c0 < ze; c0 += 32) {
+    const int z = c0 + lane;
+    const bool live = z < ze;
+    int j = 0;
+    float s = __int_as_float(0xff800000);
+    if (live) {
+      j = cl[z] - h * Tk;
+      const float4 *k4 = (const float4 *)(kb + (ll)j * D);
+      float a0 = 0.f, a1 = 0.f;
+      int d = 0;
+      for (; d + 1 < D4; d += 2) {
+        float4 x = qw[d], y = k4[d], x2 = qw[d + 1], y2 = k4[d + 1];
+        a0 = fmaf(x.x, y.x, a0); a0 = fmaf(x.y, y.y, a0); a0 = fmaf(x.z, y.z, a0); a0 = fmaf(x.w, y.w, a0);
+        a1 = fmaf(x2.x, y2.x, a1); a1 = fmaf(x2.y, y2.y, a1); a1 = fmaf(x2.z, y2.z, a1); a1 = fmaf(x2.w, y2.w, a1);
+      }
+      if (d < D4) {
+        float4 x = qw[d], y = k4[d];
+        a0 = fmaf(x.x, y.x, a0); a0 = fmaf(x.y, y.y, a0); a0 = fmaf(x.z, y.z, a0); a0 = fmaf(x.w, y.w, a0);
+      }
+      s = a0 + a1;
+    }
+    float cm = s;
+    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(0xffffffffu, cm, off));
+    const float mn = fmaxf(m, cm);
+    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
+    m = mn;
+    const float p = live ? expf(s - mn) : 0.f;
+    l = l * f + p;
+    acc0.x *= f; acc0.y *= f; acc1.x *= f; acc1.y *= f;
+    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
+#pragma unroll 4
+    for (int i = 0; i < cnt; ++i) {
+      const int ji = __shfl_sync(0xffffffffu, j, i);
+      const float pi = __shfl_sync(0xffffffffu, p, i);
+      const float *vr = vb + (ll)ji * E;
+      if (has0) {
+        float2 w = *(const float2 *)(vr + e0);
+        acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+      }
+      if (has1) {
+        float2 w = *(const float2 *)(vr + e1);
+        acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+      }
+    }
+  }
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+  float g = 0.f;
+  if (l > 0.f) g = (hasScale ? rowScale[bh * Tq + t] : 1.f) / l;
+  float *o = out + (bh * Tq + t) * E;
+  if (has0) *(float2 *)(o + e0) = make_float2(acc0.x * g, acc0.y * g);
+  if (has1) *(float2 *)(o + e1) = make_float2(acc1.x * g, acc1.y * g);
+}

@@ -1,4 +1,5 @@
 import {
+  type CsrAttentionOptions,
   type CsrInfo,
   DeviceError,
   type PrefixSumOptions,
@@ -203,5 +204,54 @@ export function csrSpmm(b: CudaBackend, csr: CsrInfo, val: TensorInfo, v: Tensor
     .i32(9, D)
     .i64(10, Z);
   b.launch(b.fn('csr', 'csr_spmm'), [Math.ceil((B * Tq) / WARPS)], [32 * WARPS]);
+  return out;
+}
+
+/** Query rows per block of csr_attention (CA_ROWS in csr.cu); its head size limits. */
+const CA_ROWS = 8;
+const CA_MAX_HEAD = 128;
+
+/**
+ * Fused CSR attention (csr_attention in kernels/csr.cu): SDDMM, per-head softmax, row scale and SpMM
+ * in one kernel, one warp per (row, head). Returns null (the op layer composes the three primitives)
+ * for head sizes the kernel lacks: D % 4 ≠ 0 or D > 128, E odd or E > 128.
+ */
+export function csrAttention(
+  b: CudaBackend,
+  csr: CsrInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  rowScale: TensorInfo | null,
+  opts: CsrAttentionOptions,
+): TensorInfo | null {
+  const { B, Tq, Z } = csrDims(csr);
+  const [, H, , D] = q.shape;
+  const E = v.shape[3];
+  if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
+  if (H > 65535 || B > 65535) return null;
+  const out = b.output([B, H, Tq, E], 'float32');
+  if (B * H * Tq * E === 0) return out;
+  if (Z === 0 || D === 0) {
+    b.memsetZero(out);
+    return out;
+  }
+  b.params
+    .ptr(0, b.ptr(csr.crow))
+    .ptr(1, b.ptr(csr.col))
+    .ptr(2, b.ptr(q))
+    .ptr(3, b.ptr(k))
+    .ptr(4, b.ptr(v))
+    .ptr(5, rowScale ? b.ptr(rowScale) : 0n)
+    .ptr(6, b.ptr(out))
+    .i32(7, H)
+    .i32(8, Tq)
+    .i32(9, csr.keys)
+    .i32(10, D)
+    .i32(11, E)
+    .i64(12, Z)
+    .f32(13, opts.scale)
+    .i32(14, rowScale ? 1 : 0);
+  b.launch(b.fn('csr', 'csr_attention'), [Math.ceil(Tq / CA_ROWS), H, B], [32 * CA_ROWS]);
   return out;
 }

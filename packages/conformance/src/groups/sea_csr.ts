@@ -1,6 +1,7 @@
 import {
   type Backend,
   CsrMatrix,
+  csrAttention,
   csrSddmm,
   csrSoftmax,
   csrSpmm,
@@ -396,6 +397,93 @@ export function registerSeaCsr(s: SuiteContext): void {
             want,
             tol('float32', 'csrSpmm'),
             title,
+            os,
+            mag,
+          );
+        });
+      }
+    }
+  });
+}
+
+/**
+ * The `csrAttention` op: a backend's fused kernel where it has the capability (CUDA: D % 4 = 0 and
+ * E even, both ≤ 128), csrSddmm → csrSoftmax → csrSpmm elsewhere; either must match the float64
+ * definition rowScale · Σ softmax_head(scale·q·k)·v, zeros for a head without entries.
+ */
+export function registerCsrAttention(s: SuiteContext): void {
+  s.group('csrAttention', 'csrAttention (fused capability or composition)', (test) => {
+    const cases: [string, (rng: Rng) => HostCsr][] = [
+      ...csrCases(),
+      [STRETCH[2].name, (rng) => stretchedCsr(STRETCH[2], rng)],
+    ];
+    for (const [name, make] of cases) {
+      for (const [D, E, scale, withScale] of [
+        [16, 16, 0.25, true],
+        [64, 64, 0.125, false],
+        [12, 6, 1, true],
+        [7, 5, 0.5, true],
+        [4, 130, 0.5, false],
+      ] as const) {
+        const title = `${name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const h = make(rng);
+          const qs = [h.B, h.H, h.Tq, D];
+          const ks = [h.B, h.H, h.Tk, D];
+          const vs = [h.B, h.H, h.Tk, E];
+          const ss = [h.B, h.H, h.Tq];
+          const qv = normal(rng, qs, 'float32');
+          const kv = normal(rng, ks, 'float32');
+          const vv = normal(rng, vs, 'float32');
+          const sv = withScale ? normal(rng, ss, 'float32', 0.5, 0.5) : null;
+          const out = csrAttention(
+            upload(backend, h),
+            tensor(qv, qs, { backend, dtype: 'float32' }),
+            tensor(kv, ks, { backend, dtype: 'float32' }),
+            tensor(vv, vs, { backend, dtype: 'float32' }),
+            { scale, rowScale: sv ? tensor(sv, ss, { backend, dtype: 'float32' }) : null },
+          );
+          // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
+          const groups = new Map<string, number[]>();
+          for (const [b, t, hh, j] of entries(h)) {
+            const key = `${b},${t},${hh}`;
+            const g = groups.get(key) ?? [];
+            g.push(j);
+            groups.set(key, g);
+          }
+          const os = [h.B, h.H, h.Tq, E];
+          const want = new Float64Array(h.B * h.H * h.Tq * E);
+          const mag = new Float64Array(want.length);
+          for (const [key, js] of groups) {
+            const [b, t, hh] = key.split(',').map(Number);
+            const bh = b * h.H + hh;
+            const sc = js.map((j) => {
+              let acc = 0;
+              for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
+              return scale * acc;
+            });
+            const m = Math.max(...sc);
+            const p = sc.map((x) => Math.exp(x - m));
+            const sum = p.reduce((a, x) => a + x, 0);
+            const rs = sv ? sv[bh * h.Tq + t] : 1;
+            for (let e = 0; e < E; e++) {
+              let acc = 0;
+              let am = 0;
+              js.forEach((j, n) => {
+                const w = vv[(bh * h.Tk + j) * E + e];
+                acc += p[n] * w;
+                am += p[n] * Math.abs(w);
+              });
+              want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
+              mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
+            }
+          }
+          assertClose(
+            await values(out, os, 'float32', title),
+            want,
+            tol('float32', 'csrSpmm', 10),
+            `${title} (empty heads 0)`,
             os,
             mag,
           );
