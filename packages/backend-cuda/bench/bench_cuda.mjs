@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCudaBackend } from '@sea/backend-cuda';
+import { CONV_OBLOCKS_ALL, conv2dWithKernel, createCudaBackend } from '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -415,6 +415,59 @@ for (const T of TS) {
     );
   });
 }
+
+// ---------------------------------------------------------------- conv2d instances
+// Each conv2d_oblock* instance at the causal predictor CNN's two conv shapes; every instance sums in
+// the same order, so their outputs must be equal bit for bit.
+R.convVariants = [];
+await section('conv2d instances', async () => {
+  for (const T of TS.filter((t) => t >= 8192)) {
+    const cases = [
+      [
+        [1, 24, T, 64],
+        [24, 24, 3, 3],
+        { stride: [1, 1], dilation: [2, 2], padding: [4, 0, 2, 2], groups: 1 },
+        64,
+      ],
+      [
+        [1, 24, T, 256],
+        [12, 24, 1, 1],
+        { stride: [1, 1], dilation: [1, 1], padding: [0, 0, 1, 1], groups: 1 },
+        258,
+      ],
+    ];
+    for (const [xs, ws, opts, OW] of cases) {
+      const x = randn(xs);
+      const w = randn(ws, 0.1);
+      const bias = randn([ws[0]]);
+      const outShape = [1, ws[0], T, OW];
+      let ref = null;
+      for (const k of CONV_OBLOCKS_ALL) {
+        const run = () => conv2dWithKernel(b, x, w, bias, opts, outShape, k);
+        const first = run();
+        const got = await b.read(first.dataId, 'float32', ws[0] * T * OW);
+        b.free(first.dataId);
+        let diff = 0;
+        if (ref) for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - ref[i]));
+        else ref = got;
+        const ms = median(
+          Array.from({ length: 5 }, () => {
+            let o = null;
+            const t = b.timeMs(() => {
+              o = run();
+            });
+            b.free(o.dataId);
+            return t;
+          }),
+        );
+        const row = { T, x: xs, w: ws, kernel: k.name, ms, maxDiffToFirst: diff };
+        R.convVariants.push(row);
+        log(`conv2d x[${xs}] w[${ws}] ${k.name}: ${ms.toFixed(3)} ms (max diff to first ${diff})`);
+      }
+      for (const t of [x, w, bias]) t.dispose();
+    }
+  }
+});
 
 // ---------------------------------------------------------------- SeaAttention layer
 let SeaAttention = null;

@@ -13,3 +13,5 @@ export { CUDA_CONFORMANCE_OPTIONS } from './conformance_options.js';
 export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_backend.js';
 export { bucketOf, CudaBuffer } from './memory.js';
 export { compileKernelSource, KERNEL_DIR } from './modules.js';
+/** The conv2d kernel instances and the op with a chosen instance (for the benchmark). */
+export { CONV_OBLOCKS_ALL, conv2d as conv2dWithKernel, convOblockFor } from './ops/conv.js';

@@ -284,8 +284,9 @@ export interface Backend {
    * [B, Z] scores and probabilities in memory: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, E],
    * rowScale [B, H, Tq] or null → out[b,h,t] = rowScale[b,h,t] · Σ_{entries z of row t in head h}
    * softmax_z(scale · q[b,h,t]·k[b,h,j_z]) · v[b,h,j_z] ([B, H, Tq, E] float32; a head with no entries
-   * in a row gives zeros). Returns null for a case the backend does not fuse (head sizes its kernel
-   * lacks); the op layer then composes the three primitives.
+   * in a row gives zeros). A kernel may rely on each row's entries being grouped by head in
+   * ascending order, as stretchToCsr writes them. Returns null for a case the backend does not fuse
+   * (head sizes its kernel lacks); the op layer then composes the three primitives.
    */
   csrAttention?(
     csr: CsrInfo,
