@@ -262,30 +262,38 @@ __device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int l
 // Fused CSR attention: for row t and head h, the entries of head h in row t (found by two warp
 // searches over the row's sorted columns) get s_z = scale·q[b,h,t]·k[b,h,j], then
 // out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
-// 32 entries (one entry per lane for the scores, all lanes over E for the sum). A head without
-// entries gives zeros. One warp per (row, head); a block holds 8 consecutive rows of one head, so the
-// warps of a block share most of their keys (L1). Needs D % 4 == 0, D ≤ 128, E % 2 == 0, E ≤ 128.
+// 32 entries. Scores: 8 lanes per entry, 4 entries at a time, so each load of a key row is one
+// contiguous 128-byte line per entry (lane part p holds q's float4s p, p+8, p+16, p+24); the score of
+// entry e then moves to lane e. Sum: all lanes over E (two floats each), entries broadcast by shuffle.
+// A head without entries gives zeros. One warp per (row, head); a block holds 8 consecutive rows of
+// one head, so its warps share most of their keys (L1). Needs D % 4 == 0, D ≤ 128, E % 2 == 0, E ≤ 128.
 // grid (⌈Tq/8⌉, H, B), block 256.
 #define CA_ROWS 8
-extern "C" __global__ void __launch_bounds__(256) csr_attention(const int *__restrict__ crow, const int *__restrict__ col,
+extern "C" __global__ void __launch_bounds__(256, 3) csr_attention(const int *__restrict__ crow, const int *__restrict__ col,
                                                                 const float *__restrict__ q, const float *__restrict__ kk,
                                                                 const float *__restrict__ v, const float *__restrict__ rowScale,
                                                                 float *__restrict__ out, int H, int Tq, int Tk, int D, int E,
                                                                 ll Z, float scale, int hasScale) {
-  __shared__ float4 qs[CA_ROWS][32];
+  const unsigned full = 0xffffffffu;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int t = blockIdx.x * CA_ROWS + warp;
   const int h = blockIdx.y, b = blockIdx.z;
   if (t >= Tq) return;
   const ll bh = (ll)b * H + h;
   const int D4 = D >> 2;
-  // q row, pre-scaled, in shared memory (one float4 per lane; D ≤ 128)
-  if (lane < D4) {
-    float4 x = ((const float4 *)(q + (bh * Tq + t) * D))[lane];
-    x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
-    qs[warp][lane] = x;
+  const int part = lane & 7, slot = lane >> 3;
+  // this lane's float4s of the q row, pre-scaled
+  float4 qr[4];
+  const float4 *q4 = (const float4 *)(q + (bh * Tq + t) * D);
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (part + 8 * u < D4) {
+      x = q4[part + 8 * u];
+      x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
+    }
+    qr[u] = x;
   }
-  __syncwarp();
   const int *cr = crow + (ll)b * (Tq + 1);
   const int *cl = col + (ll)b * Z;
   int r0 = cr[t], r1 = cr[t + 1];
@@ -298,41 +306,45 @@ extern "C" __global__ void __launch_bounds__(256) csr_attention(const int *__res
   float2 acc0 = make_float2(0.f, 0.f), acc1 = make_float2(0.f, 0.f);
   const int e0 = 2 * lane, e1 = 64 + 2 * lane;
   const bool has0 = e0 < E, has1 = e1 < E;
-  const float4 *qw = qs[warp];
   for (int c0 = zs; c0 < ze; c0 += 32) {
     const int z = c0 + lane;
     const bool live = z < ze;
-    int j = 0;
+    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
+    const int j = live ? cl[z] - h * Tk : 0;
     float s = __int_as_float(0xff800000);
-    if (live) {
-      j = cl[z] - h * Tk;
-      const float4 *k4 = (const float4 *)(kb + (ll)j * D);
-      float a0 = 0.f, a1 = 0.f;
-      int d = 0;
-      for (; d + 1 < D4; d += 2) {
-        float4 x = qw[d], y = k4[d], x2 = qw[d + 1], y2 = k4[d + 1];
-        a0 = fmaf(x.x, y.x, a0); a0 = fmaf(x.y, y.y, a0); a0 = fmaf(x.z, y.z, a0); a0 = fmaf(x.w, y.w, a0);
-        a1 = fmaf(x2.x, y2.x, a1); a1 = fmaf(x2.y, y2.y, a1); a1 = fmaf(x2.z, y2.z, a1); a1 = fmaf(x2.w, y2.w, a1);
+    for (int r = 0; 4 * r < cnt; ++r) {
+      const int e = 4 * r + slot;
+      const int je = __shfl_sync(full, j, e);
+      float a = 0.f;
+      if (e < cnt) {
+        const float4 *k4 = (const float4 *)(kb + (ll)je * D);
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+          if (part + 8 * u < D4) {
+            const float4 y = k4[part + 8 * u], x = qr[u];
+            a = fmaf(x.x, y.x, a); a = fmaf(x.y, y.y, a); a = fmaf(x.z, y.z, a); a = fmaf(x.w, y.w, a);
+          }
+        }
       }
-      if (d < D4) {
-        float4 x = qw[d], y = k4[d];
-        a0 = fmaf(x.x, y.x, a0); a0 = fmaf(x.y, y.y, a0); a0 = fmaf(x.z, y.z, a0); a0 = fmaf(x.w, y.w, a0);
-      }
-      s = a0 + a1;
+      a += __shfl_xor_sync(full, a, 1);
+      a += __shfl_xor_sync(full, a, 2);
+      a += __shfl_xor_sync(full, a, 4);
+      const float got = __shfl_sync(full, a, (lane & 3) * 8);
+      if ((lane >> 2) == r) s = got;
     }
+    if (!live) s = __int_as_float(0xff800000);
     float cm = s;
-    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(0xffffffffu, cm, off));
+    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
     const float mn = fmaxf(m, cm);
     const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
     m = mn;
     const float p = live ? expf(s - mn) : 0.f;
     l = l * f + p;
     acc0.x *= f; acc0.y *= f; acc1.x *= f; acc1.y *= f;
-    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
 #pragma unroll 4
     for (int i = 0; i < cnt; ++i) {
-      const int ji = __shfl_sync(0xffffffffu, j, i);
-      const float pi = __shfl_sync(0xffffffffu, p, i);
+      const int ji = __shfl_sync(full, j, i);
+      const float pi = __shfl_sync(full, p, i);
       const float *vr = vb + (ll)ji * E;
       if (has0) {
         float2 w = *(const float2 *)(vr + e0);
@@ -344,7 +356,7 @@ extern "C" __global__ void __launch_bounds__(256) csr_attention(const int *__res
       }
     }
   }
-  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
   float g = 0.f;
   if (l > 0.f) g = (hasScale ? rowScale[bh * Tq + t] : 1.f) / l;
   float *o = out + (bh * Tq + t) * E;
