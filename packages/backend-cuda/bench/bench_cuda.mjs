@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONV_OBLOCKS_ALL, conv2dWithKernel, createCudaBackend } from '@sea/backend-cuda';
+import { CONV_OBLOCKS_ALL, conv2dWithKernel, convOblockFits, createCudaBackend } from '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -443,6 +443,7 @@ await section('conv2d instances', async () => {
       const outShape = [1, ws[0], T, OW];
       let ref = null;
       for (const k of CONV_OBLOCKS_ALL) {
+        if (!convOblockFits(k, ws[0], ws[2], ws[3])) continue;
         const run = () => conv2dWithKernel(b, x, w, bias, opts, outShape, k);
         const first = run();
         const got = await b.read(first.dataId, 'float32', ws[0] * T * OW);

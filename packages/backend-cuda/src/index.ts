@@ -14,4 +14,10 @@ export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_back
 export { bucketOf, CudaBuffer } from './memory.js';
 export { compileKernelSource, KERNEL_DIR } from './modules.js';
 /** The conv2d kernel instances and the op with a chosen instance (for the benchmark). */
-export { CONV_OBLOCKS_ALL, conv2d as conv2dWithKernel, convOblockFor } from './ops/conv.js';
+export {
+  CONV_OBLOCKS_ALL,
+  type ConvOblock,
+  conv2d as conv2dWithKernel,
+  convOblockFits,
+  convOblockFor,
+} from './ops/conv.js';

@@ -42,12 +42,13 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
 // row; the block's weights sit in shared memory as [C·kh·kw][OB] (zero past O). Every output is
 // accumulated over (c, i, j) in the same order as conv2d_direct, so the sums are the same, whatever
 // OB. Dynamic shared memory: C·kh·kw·OB floats. grid (position groups, ceil(O/OB)).
-template <int OB, int PP>
+template <int OB, int PP, int KH, int KW>
 __device__ __forceinline__ void convOblock(const float *__restrict__ x, const float *__restrict__ w,
                                            const float *__restrict__ bias, float *__restrict__ y, const ConvP &p) {
   extern __shared__ float4 ws4[];
   float *ws = (float *)ws4;
-  const int taps = p.C * p.kh * p.kw;
+  const int kh = KH ? KH : p.kh, kw = KW ? KW : p.kw;  // compile-time kernel sizes where given
+  const int taps = p.C * kh * kw;
   const int o0 = blockIdx.y * OB;
   for (int i = threadIdx.x; i < taps * OB; i += blockDim.x) {
     int tap = i / OB, u = i - tap * OB;
@@ -72,12 +73,14 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
     const float *xb = x + (ll)b * p.C * HW;
     for (int c = 0; c < p.C; ++c) {
       const float *xc = xb + c * HW;
-      for (int i = 0; i < p.kh; ++i) {
+#pragma unroll
+      for (int i = 0; i < kh; ++i) {
         int ih = oh * p.sh - p.pt + i * p.dh;
         if (ih < 0 || ih >= p.H) continue;
         const float *xr = xc + (ll)ih * p.W;
-        const float4 *wr = ws4 + (ll)(c * p.kh + i) * p.kw * (OB / 4);
-        for (int j = 0; j < p.kw; ++j) {
+        const float4 *wr = ws4 + (ll)(c * kh + i) * kw * (OB / 4);
+#pragma unroll
+        for (int j = 0; j < kw; ++j) {
           float4 wv[OB / 4];
 #pragma unroll
           for (int u = 0; u < OB / 4; ++u) wv[u] = wr[j * (OB / 4) + u];
@@ -113,17 +116,23 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
   }
 }
 
-// The instances the op picks from (ops/conv.ts): OB output channels × PP positions per thread.
-#define CONV_OBLOCK(NAME, OB, PP)                                                                              \
+// The instances the op picks from (ops/conv.ts): OB output channels × PP positions per thread, kernel
+// KH×KW fixed at compile time (0: any, from the parameters).
+#define CONV_OBLOCK(NAME, OB, PP, KH, KW)                                                                              \
   extern "C" __global__ void __launch_bounds__(256)                                                           \
       NAME(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,           \
            float *__restrict__ y, ConvP p) {                                                                   \
-    convOblock<OB, PP>(x, w, bias, y, p);                                                                      \
+    convOblock<OB, PP, KH, KW>(x, w, bias, y, p);                                                                      \
   }
-CONV_OBLOCK(conv2d_oblock, 8, 4)
-CONV_OBLOCK(conv2d_ob12p4, 12, 4)
-CONV_OBLOCK(conv2d_ob24p2, 24, 2)
-CONV_OBLOCK(conv2d_ob24p4, 24, 4)
+CONV_OBLOCK(conv2d_oblock, 8, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob12p4, 12, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob24p2, 24, 2, 0, 0)
+CONV_OBLOCK(conv2d_ob24p4, 24, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob12p4_k3, 12, 4, 3, 3)
+CONV_OBLOCK(conv2d_ob24p2_k3, 24, 2, 3, 3)
+CONV_OBLOCK(conv2d_ob12p8_k3, 12, 8, 3, 3)
+CONV_OBLOCK(conv2d_ob12p4_k1, 12, 4, 1, 1)
+CONV_OBLOCK(conv2d_ob12p8_k1, 12, 8, 1, 1)
 
 // Taps of output position i on an axis of `in` → `out` (mode 0 nearest, 1 bilinear); returns the
 // number of taps and fills idx/wt.

@@ -12,21 +12,43 @@ function float32Only(op: string, x: TensorInfo): void {
   if (x.dtype !== 'float32') throw new DTypeError(`cuda ${op} computes in float32, got ${x.dtype}`);
 }
 
+/** One conv2d_oblock* instance: OB output channels × PP positions per thread, kernel size fixed or any. */
+export interface ConvOblock {
+  readonly name: string;
+  readonly ob: number;
+  readonly pp: number;
+  /** [kh, kw] compiled in; absent: any. */
+  readonly k?: readonly [number, number];
+}
+
 /**
- * The channel-blocked conv2d instances of conv.cu: output channels (OB) × consecutive output positions
- * (PP) per thread. The op takes the first whose OB divides O (else the last, OB 8, with a partial
- * last channel block); the benchmark times each at the SEA shapes.
+ * The channel-blocked conv2d instances of conv.cu the op picks from, in order: the first whose OB
+ * divides O and whose kernel size fits (the last, OB 8, takes any O with a partial channel block).
  */
-export const CONV_OBLOCKS = [
-  { name: 'conv2d_ob24p2', ob: 24, pp: 2 },
+export const CONV_OBLOCKS: readonly ConvOblock[] = [
+  { name: 'conv2d_ob12p4_k3', ob: 12, pp: 4, k: [3, 3] },
+  { name: 'conv2d_ob12p4_k1', ob: 12, pp: 4, k: [1, 1] },
   { name: 'conv2d_ob12p4', ob: 12, pp: 4 },
   { name: 'conv2d_oblock', ob: 8, pp: 4 },
-] as const;
-export const CONV_OBLOCKS_ALL = [...CONV_OBLOCKS, { name: 'conv2d_ob24p4', ob: 24, pp: 4 }] as const;
+];
+/** Every instance (the benchmark times each; all sum in the same order, so they agree bit for bit). */
+export const CONV_OBLOCKS_ALL: readonly ConvOblock[] = [
+  ...CONV_OBLOCKS,
+  { name: 'conv2d_ob24p2', ob: 24, pp: 2 },
+  { name: 'conv2d_ob24p4', ob: 24, pp: 4 },
+  { name: 'conv2d_ob24p2_k3', ob: 24, pp: 2, k: [3, 3] },
+  { name: 'conv2d_ob12p8_k3', ob: 12, pp: 8, k: [3, 3] },
+  { name: 'conv2d_ob12p8_k1', ob: 12, pp: 8, k: [1, 1] },
+];
 
-/** The conv2d_oblock* instance for O output channels (groups = 1). */
-export function convOblockFor(O: number): (typeof CONV_OBLOCKS_ALL)[number] {
-  return CONV_OBLOCKS.find((k) => O % k.ob === 0) ?? CONV_OBLOCKS[CONV_OBLOCKS.length - 1];
+/** Whether instance `k` computes a conv with O output channels and a kh×kw kernel. */
+export function convOblockFits(k: ConvOblock, O: number, kh: number, kw: number): boolean {
+  return (k.ob === 8 || O % k.ob === 0) && (!k.k || (k.k[0] === kh && k.k[1] === kw));
+}
+
+/** The conv2d_oblock* instance for O output channels and a kh×kw kernel (groups = 1). */
+export function convOblockFor(O: number, kh: number, kw: number): ConvOblock {
+  return CONV_OBLOCKS.find((k) => convOblockFits(k, O, kh, kw)) ?? CONV_OBLOCKS[CONV_OBLOCKS.length - 1];
 }
 
 /**
@@ -42,7 +64,7 @@ export function conv2d(
   bias: TensorInfo | null,
   opts: Conv2dOptions,
   outShape: Shape,
-  kernel?: (typeof CONV_OBLOCKS_ALL)[number],
+  kernel?: ConvOblock,
 ): TensorInfo {
   float32Only('conv2d', x);
   const [B, C, H, W] = x.shape;
@@ -77,7 +99,7 @@ export function conv2d(
       bias ? 1 : 0,
     ]);
   const taps = C * kh * kw;
-  const k = kernel ?? convOblockFor(O);
+  const k = kernel && convOblockFits(kernel, O, kh, kw) ? kernel : convOblockFor(O, kh, kw);
   if (opts.groups === 1 && taps * k.ob * 4 <= 48 * 1024) {
     const groups = B * OH * Math.ceil(OW / k.pp);
     b.launch(b.fn('conv', k.name), [b.blocks(groups), Math.ceil(O / k.ob)], [256], taps * k.ob * 4);

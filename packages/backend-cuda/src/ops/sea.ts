@@ -77,6 +77,8 @@ export async function stretchToCsr(
 ): Promise<CsrInfo> {
   const [B, T, H, Kc] = mask.shape;
   const rows = B * T;
+  // 16 mask cells per load when a row of cells is whole 16-byte vectors
+  const v16 = (H * Kc) % 16 === 0 ? '16' : '';
   const crow = b.output([B, T + 1], 'int32');
   const counts = b.output([rows], 'int32');
   const totals = b.output([B], 'int32');
@@ -92,7 +94,7 @@ export async function stretchToCsr(
         .i32(5, Kc)
         .i32(6, opts.k)
         .i32(7, opts.keys);
-      b.launch(b.fn('csr', 'stretch_count'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+      b.launch(b.fn('csr', `stretch_count${v16}`), [Math.ceil(rows / WARPS)], [32 * WARPS]);
     }
     if (B > 0) {
       b.params.ptr(0, b.ptr(counts)).ptr(1, b.ptr(crow)).ptr(2, b.ptr(totals)).i32(3, T);
@@ -119,7 +121,7 @@ export async function stretchToCsr(
       .i32(8, opts.k)
       .i32(9, opts.keys)
       .i64(10, Z);
-    b.launch(b.fn('csr', 'stretch_fill'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+    b.launch(b.fn('csr', `stretch_fill${v16}`), [Math.ceil(rows / WARPS)], [32 * WARPS]);
   }
   return { crow, col, heads: H, keys: opts.keys, nnz };
 }

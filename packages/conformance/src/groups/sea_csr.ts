@@ -139,6 +139,28 @@ const STRETCH: StretchCase[] = [
     rowLen: (_b, t) => 30 - 3 * t,
     density: [0.7],
   },
+  {
+    name: 'causal, L_t < K, rows of whole 16-cell vectors',
+    B: 2,
+    Tq: 37,
+    H: 2,
+    Kc: 8,
+    k: 2,
+    keys: 37,
+    rowLen: (_b, t) => t + 1,
+    density: [0.3, 0.05],
+  },
+  {
+    name: 'padded rows (L = 0), rows of whole 16-cell vectors',
+    B: 2,
+    Tq: 20,
+    H: 3,
+    Kc: 16,
+    k: 3,
+    keys: 20,
+    rowLen: (b, t) => (b === 0 ? 20 : t < 13 ? 13 : 0),
+    density: [0.5, 0.6],
+  },
 ];
 
 function stretchInputs(c: StretchCase, rng: Rng) {
