@@ -58,7 +58,11 @@ export function unary(b: CudaBackend, op: UnaryOp, x: TensorInfo): TensorInfo {
   const out = b.output(x.shape, x.dtype, n);
   if (n === 0) return out;
   if (x.dtype === 'float32' && n % 4 === 0 && op !== 'not') {
-    b.params.i32(0, UNARY.indexOf(op)).ptr(1, b.ptr(x)).ptr(2, b.ptr(out)).i64(3, n / 4);
+    b.params
+      .i32(0, UNARY.indexOf(op))
+      .ptr(1, b.ptr(x))
+      .ptr(2, b.ptr(out))
+      .i64(3, n / 4);
     b.launch(b.fn('elementwise', 'ew_unary_f4'), [b.blocks(n / 4)], [256]);
     return out;
   }
