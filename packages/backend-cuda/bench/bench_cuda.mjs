@@ -9,7 +9,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONV_OBLOCKS_ALL, conv2dWithKernel, convOblockFits, createCudaBackend } from '@sea/backend-cuda';
+import {
+  CONV_OBLOCKS_ALL,
+  CSR_ATTENTION_KERNELS,
+  conv2dWithKernel,
+  convOblockFits,
+  createCudaBackend,
+} from '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -379,18 +385,26 @@ for (const T of TS) {
     const val = gpu('csrSddmm', () => b.csrSddmm(csr, q, kk, 1));
     const p = gpu('csrSoftmax', () => b.csrSoftmax(csr, val, rowScale));
     const out = gpu('csrSpmm', () => b.csrSpmm(csr, p, v));
-    // the fused capability against the composition at this shape
-    const fused = gpu('csrAttention', () => b.csrAttention(csr, q, kk, v, rowScale, { scale: 1 }));
+    // the fused capability (each kernel instance) against the composition at this shape
     const n = T * H * D;
-    const [got, want] = [await b.read(fused.dataId, 'float32', n), await b.read(out.dataId, 'float32', n)];
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < n; i++) {
-      num += (got[i] - want[i]) ** 2;
-      den += want[i] ** 2;
+    const want = await b.read(out.dataId, 'float32', n);
+    const defaultKernel = b.csrAttentionKernel;
+    for (const kern of CSR_ATTENTION_KERNELS) {
+      b.csrAttentionKernel = kern.name;
+      const key = kern.name === defaultKernel ? 'csrAttention' : `csrAttention:${kern.name}`;
+      const fused = gpu(key, () => b.csrAttention(csr, q, kk, v, rowScale, { scale: 1 }));
+      const got = await b.read(fused.dataId, 'float32', n);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < n; i++) {
+        num += (got[i] - want[i]) ** 2;
+        den += want[i] ** 2;
+      }
+      st[`${key}_relToComposed`] = Math.sqrt(num / Math.max(den, 1e-300));
+      b.free(fused.dataId);
     }
-    st.csrAttention_relToComposed = Math.sqrt(num / Math.max(den, 1e-300));
-    for (const x of [mask, val, p, out, fused, csr.crow, csr.col]) b.free(x.dataId);
+    b.csrAttentionKernel = defaultKernel;
+    for (const x of [mask, val, p, out, csr.crow, csr.col]) b.free(x.dataId);
     for (const x of [q, kk, v, qf, kf, v2, scores, budgets, rowLen, rowScale]) x.dispose();
     // limits: SDDMM + SpMM read q/k/v rows once and col/val once each (4·nnz·D FLOPs)
     const sddmmBytes = 4 * (2 * T * H * D) + 8 * nnz + 4 * (T + 1);
@@ -496,6 +510,18 @@ if (SeaAttention) {
       };
       const ms = await wall(run, T >= 16384 ? 3 : 5);
       const peak = b.memory().peakBytes;
+      if (T === 8192) {
+        // the layer with each fused CSR attention instance
+        const defaultKernel = b.csrAttentionKernel;
+        R.seaKernels = [];
+        for (const kern of CSR_ATTENTION_KERNELS) {
+          b.csrAttentionKernel = kern.name;
+          const kms = await wall(run, 5);
+          R.seaKernels.push({ T, kernel: kern.name, ms: kms });
+          log(`SeaAttention T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
+        }
+        b.csrAttentionKernel = defaultKernel;
+      }
       if (T === 2048 || T === 8192 || T === 32768) await profileOps(`SeaAttention T=${T}`, run);
       q.dispose();
       kk.dispose();

@@ -31,6 +31,7 @@ import {
   csrSddmm,
   csrSoftmax,
   csrSpmm,
+  DEFAULT_CSR_ATTENTION_KERNEL,
   groupedTopK,
   performerPrefixSum,
   stretchToCsr,
@@ -79,6 +80,11 @@ export class CudaBackend implements Backend {
   #events: [unknown, unknown];
   #destroyed = false;
   /** Scalars handed to cuBLAS by pointer, allocated once. */
+  /**
+   * The csr_attention* instance the fused CSR attention runs (ops/sea.ts CSR_ATTENTION_KERNELS);
+   * settable so the benchmark can compare them. An instance that cannot take a case falls back.
+   */
+  csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   readonly one = new Float32Array([1]);
   readonly zero = new Float32Array([0]);
 

@@ -21,3 +21,5 @@ export {
   convOblockFits,
   convOblockFor,
 } from './ops/conv.js';
+/** The fused CSR attention instances (for the benchmark: set `backend.csrAttentionKernel`). */
+export { CSR_ATTENTION_KERNELS, DEFAULT_CSR_ATTENTION_KERNEL } from './ops/sea.js';

@@ -181,8 +181,16 @@ extern "C" __global__ void resize_nearest_int(const float *__restrict__ x, float
       jin = (int)(e % W);
       r = e / W;
     }
-    ll p = r / OH;  // plane
-    int i = (int)(r - p * OH);
+    ll p;  // plane
+    int i;
+    if (total <= 0x7fffffffLL) {
+      unsigned pu = (unsigned)r / (unsigned)OH;
+      i = (int)((unsigned)r - pu * (unsigned)OH);
+      p = pu;
+    } else {
+      p = r / OH;
+      i = (int)(r - p * OH);
+    }
     const float v = x[(p * H + i / fh) * W + jin];
     float *yo = y + r * ((ll)W * fw) + (ll)jin * fw;
     if (fw == 4) {

@@ -352,29 +352,30 @@ __device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int l
 // out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
 // 32 entries. Scores: 8 lanes per entry, 4 entries at a time, so each load of a key row is one
 // contiguous 128-byte line per entry (lane part p holds q's float4s p, p+8, p+16, p+24); the score of
-// entry e then moves to lane e. Sum: all lanes over E (two floats each), entries broadcast by shuffle.
-// A head without entries gives zeros. One warp per (row, head); a block holds 8 consecutive rows of
-// one head, so its warps share most of their keys (L1). Needs D % 4 == 0, D ≤ 128, E % 2 == 0, E ≤ 128.
-// grid (⌈Tq/8⌉, H, B), block 256.
-#define CA_ROWS 8
-extern "C" __global__ void __launch_bounds__(256, 3) csr_attention(const int *__restrict__ crow, const int *__restrict__ col,
-                                                                const float *__restrict__ q, const float *__restrict__ kk,
-                                                                const float *__restrict__ v, const float *__restrict__ rowScale,
-                                                                float *__restrict__ out, int H, int Tq, int Tk, int D, int E,
-                                                                ll Z, float scale, int hasScale) {
+// entry e then moves to lane e. Sum over entries: PV = 2, all 32 lanes on one entry (two floats of
+// E each, E even); PV = 4, each half-warp on every other entry (four floats each, E % 4 == 0), the
+// halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
+// ROWS consecutive rows of one head, so its warps share most of their keys (L1).
+// Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
+template <int ROWS, int PV, int QU>
+__device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
+                                                 const float *__restrict__ q, const float *__restrict__ kk,
+                                                 const float *__restrict__ v, const float *__restrict__ rowScale,
+                                                 float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
+                                                 float scale, int hasScale) {
   const unsigned full = 0xffffffffu;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int t = blockIdx.x * CA_ROWS + warp;
+  const int t = blockIdx.x * ROWS + warp;
   const int h = blockIdx.y, b = blockIdx.z;
   if (t >= Tq) return;
   const ll bh = (ll)b * H + h;
   const int D4 = D >> 2;
   const int part = lane & 7, slot = lane >> 3;
-  // this lane's float4s of the q row, pre-scaled
-  float4 qr[4];
+  // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
+  float4 qr[QU];
   const float4 *q4 = (const float4 *)(q + (bh * Tq + t) * D);
 #pragma unroll
-  for (int u = 0; u < 4; ++u) {
+  for (int u = 0; u < QU; ++u) {
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
     if (part + 8 * u < D4) {
       x = q4[part + 8 * u];
@@ -391,34 +392,44 @@ extern "C" __global__ void __launch_bounds__(256, 3) csr_attention(const int *__
   const float *vb = v + bh * Tk * E;
   float m = __int_as_float(0xff800000);  // running max (warp-uniform)
   float l = 0.f;                          // this lane's part of the running sum
-  float2 acc0 = make_float2(0.f, 0.f), acc1 = make_float2(0.f, 0.f);
-  const int e0 = 2 * lane, e1 = 64 + 2 * lane;
+  // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
+  // 4·hl … 4·hl+3 and 64 + 4·hl …
+  const int hl = PV == 4 ? (lane & 15) : lane, half = PV == 4 ? lane >> 4 : 0;
+  const int e0 = PV * hl, e1 = 64 + PV * hl;
   const bool has0 = e0 < E, has1 = e1 < E;
+  float4 acc0 = make_float4(0.f, 0.f, 0.f, 0.f), acc1 = make_float4(0.f, 0.f, 0.f, 0.f);
   for (int c0 = zs; c0 < ze; c0 += 32) {
     const int z = c0 + lane;
     const bool live = z < ze;
     const int cnt = ze - c0 < 32 ? ze - c0 : 32;
     const int j = live ? cl[z] - h * Tk : 0;
     float s = __int_as_float(0xff800000);
-    for (int r = 0; 4 * r < cnt; ++r) {
-      const int e = 4 * r + slot;
-      const int je = __shfl_sync(full, j, e);
-      float a = 0.f;
-      if (e < cnt) {
+    // rounds of 4 entries, 4 rounds per batch with all their key loads issued before any use
+    for (int r0 = 0; 4 * r0 < cnt; r0 += 4) {
+      float4 y[4][QU];
+#pragma unroll
+      for (int rr = 0; rr < 4; ++rr) {
+        const int e = 4 * (r0 + rr) + slot;
+        const int je = __shfl_sync(full, j, e & 31);
         const float4 *k4 = (const float4 *)(kb + (ll)je * D);
 #pragma unroll
-        for (int u = 0; u < 4; ++u) {
-          if (part + 8 * u < D4) {
-            const float4 y = k4[part + 8 * u], x = qr[u];
-            a = fmaf(x.x, y.x, a); a = fmaf(x.y, y.y, a); a = fmaf(x.z, y.z, a); a = fmaf(x.w, y.w, a);
-          }
-        }
+        for (int u = 0; u < QU; ++u)
+          y[rr][u] = (e < cnt && part + 8 * u < D4) ? k4[part + 8 * u] : make_float4(0.f, 0.f, 0.f, 0.f);
       }
-      a += __shfl_xor_sync(full, a, 1);
-      a += __shfl_xor_sync(full, a, 2);
-      a += __shfl_xor_sync(full, a, 4);
-      const float got = __shfl_sync(full, a, (lane & 3) * 8);
-      if ((lane >> 2) == r) s = got;
+#pragma unroll
+      for (int rr = 0; rr < 4; ++rr) {
+        float a = 0.f;
+#pragma unroll
+        for (int u = 0; u < QU; ++u) {
+          const float4 x = qr[u], w = y[rr][u];
+          a = fmaf(x.x, w.x, a); a = fmaf(x.y, w.y, a); a = fmaf(x.z, w.z, a); a = fmaf(x.w, w.w, a);
+        }
+        a += __shfl_xor_sync(full, a, 1);
+        a += __shfl_xor_sync(full, a, 2);
+        a += __shfl_xor_sync(full, a, 4);
+        const float got = __shfl_sync(full, a, (lane & 3) * 8);
+        if ((lane >> 2) == r0 + rr) s = got;
+      }
     }
     if (!live) s = __int_as_float(0xff800000);
     float cm = s;
@@ -428,19 +439,42 @@ extern "C" __global__ void __launch_bounds__(256, 3) csr_attention(const int *__
     m = mn;
     const float p = live ? expf(s - mn) : 0.f;
     l = l * f + p;
-    acc0.x *= f; acc0.y *= f; acc1.x *= f; acc1.y *= f;
-#pragma unroll 4
-    for (int i = 0; i < cnt; ++i) {
-      const int ji = __shfl_sync(full, j, i);
-      const float pi = __shfl_sync(full, p, i);
-      const float *vr = vb + (ll)ji * E;
-      if (has0) {
-        float2 w = *(const float2 *)(vr + e0);
-        acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+    acc0.x *= f; acc0.y *= f; acc0.z *= f; acc0.w *= f;
+    acc1.x *= f; acc1.y *= f; acc1.z *= f; acc1.w *= f;
+    if (PV == 2) {
+#pragma unroll 8
+      for (int i = 0; i < cnt; ++i) {
+        const int ji = __shfl_sync(full, j, i);
+        const float pi = __shfl_sync(full, p, i);
+        const float *vr = vb + (ll)ji * E;
+        if (has0) {
+          float2 w = *(const float2 *)(vr + e0);
+          acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+        }
+        if (has1) {
+          float2 w = *(const float2 *)(vr + e1);
+          acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+        }
       }
-      if (has1) {
-        float2 w = *(const float2 *)(vr + e1);
-        acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+    } else {
+#pragma unroll 4
+      for (int i0 = 0; i0 < cnt; i0 += 2) {
+        const int i = i0 + half;  // each half-warp takes every other entry
+        const int ji = __shfl_sync(full, j, i & 31);
+        const float pi = __shfl_sync(full, p, i & 31);
+        if (i < cnt) {
+          const float *vr = vb + (ll)ji * E;
+          if (has0) {
+            float4 w = *(const float4 *)(vr + e0);
+            acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+            acc0.z = fmaf(pi, w.z, acc0.z); acc0.w = fmaf(pi, w.w, acc0.w);
+          }
+          if (has1) {
+            float4 w = *(const float4 *)(vr + e1);
+            acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+            acc1.z = fmaf(pi, w.z, acc1.z); acc1.w = fmaf(pi, w.w, acc1.w);
+          }
+        }
       }
     }
   }
@@ -448,6 +482,33 @@ extern "C" __global__ void __launch_bounds__(256, 3) csr_attention(const int *__
   float g = 0.f;
   if (l > 0.f) g = (hasScale ? rowScale[bh * Tq + t] : 1.f) / l;
   float *o = out + (bh * Tq + t) * E;
-  if (has0) *(float2 *)(o + e0) = make_float2(acc0.x * g, acc0.y * g);
-  if (has1) *(float2 *)(o + e1) = make_float2(acc1.x * g, acc1.y * g);
+  if (PV == 2) {
+    if (has0) *(float2 *)(o + e0) = make_float2(acc0.x * g, acc0.y * g);
+    if (has1) *(float2 *)(o + e1) = make_float2(acc1.x * g, acc1.y * g);
+  } else {
+    acc0.x += __shfl_xor_sync(full, acc0.x, 16); acc0.y += __shfl_xor_sync(full, acc0.y, 16);
+    acc0.z += __shfl_xor_sync(full, acc0.z, 16); acc0.w += __shfl_xor_sync(full, acc0.w, 16);
+    acc1.x += __shfl_xor_sync(full, acc1.x, 16); acc1.y += __shfl_xor_sync(full, acc1.y, 16);
+    acc1.z += __shfl_xor_sync(full, acc1.z, 16); acc1.w += __shfl_xor_sync(full, acc1.w, 16);
+    if (half == 0) {
+      if (has0) *(float4 *)(o + e0) = make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g);
+      if (has1) *(float4 *)(o + e1) = make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g);
+    }
+  }
 }
+
+// The instances the op picks from (ops/sea.ts CSR_ATTENTION_KERNELS): ROWS rows per block, PV, QU
+// float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), blocks per SM.
+#define CSR_ATTENTION(NAME, ROWS, PV, QU, MINB)                                                                           \
+  extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
+      NAME(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,                    \
+           const float *__restrict__ kk, const float *__restrict__ v, const float *__restrict__ rowScale,             \
+           float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z, float scale, int hasScale) {         \
+    csrAttentionBody<ROWS, PV, QU>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);          \
+  }
+CSR_ATTENTION(csr_attention_r8v4d64, 8, 4, 2, 3)
+CSR_ATTENTION(csr_attention_r8v2d64, 8, 2, 2, 3)
+CSR_ATTENTION(csr_attention_r8v4d64b4, 8, 4, 2, 4)
+CSR_ATTENTION(csr_attention_r16v4d64, 16, 4, 2, 2)
+CSR_ATTENTION(csr_attention_r8v4, 8, 4, 4, 2)
+CSR_ATTENTION(csr_attention, 8, 2, 4, 2)

@@ -26,6 +26,7 @@ export interface ConvOblock {
  * divides O and whose kernel size fits (the last, OB 8, takes any O with a partial channel block).
  */
 export const CONV_OBLOCKS: readonly ConvOblock[] = [
+  { name: 'conv2d_ob24p2_k3', ob: 24, pp: 2, k: [3, 3] },
   { name: 'conv2d_ob12p4_k3', ob: 12, pp: 4, k: [3, 3] },
   { name: 'conv2d_ob12p4_k1', ob: 12, pp: 4, k: [1, 1] },
   { name: 'conv2d_ob12p4', ob: 12, pp: 4 },
@@ -36,7 +37,6 @@ export const CONV_OBLOCKS_ALL: readonly ConvOblock[] = [
   ...CONV_OBLOCKS,
   { name: 'conv2d_ob24p2', ob: 24, pp: 2 },
   { name: 'conv2d_ob24p4', ob: 24, pp: 4 },
-  { name: 'conv2d_ob24p2_k3', ob: 24, pp: 2, k: [3, 3] },
   { name: 'conv2d_ob12p8_k3', ob: 12, pp: 8, k: [3, 3] },
   { name: 'conv2d_ob12p8_k1', ob: 12, pp: 8, k: [1, 1] },
 ];

@@ -209,14 +209,32 @@ export function csrSpmm(b: CudaBackend, csr: CsrInfo, val: TensorInfo, v: Tensor
   return out;
 }
 
-/** Query rows per block of csr_attention (CA_ROWS in csr.cu); its head size limits. */
-const CA_ROWS = 8;
+/**
+ * The csr_attention* instances of csr.cu: query rows per block (one warp each), how the sum over
+ * entries is spread (pv 2: all lanes on one entry, two floats each, E even; pv 4: a half-warp per
+ * entry, four floats each, E % 4 == 0) and the head size D ≤ 32·qu the scores take.
+ */
+export const CSR_ATTENTION_KERNELS = [
+  { name: 'csr_attention_r8v4d64', rows: 8, pv: 4, qu: 2 },
+  { name: 'csr_attention_r8v2d64', rows: 8, pv: 2, qu: 2 },
+  { name: 'csr_attention_r8v4d64b4', rows: 8, pv: 4, qu: 2 },
+  { name: 'csr_attention_r16v4d64', rows: 16, pv: 4, qu: 2 },
+  { name: 'csr_attention_r8v4', rows: 8, pv: 4, qu: 4 },
+  { name: 'csr_attention', rows: 8, pv: 2, qu: 4 },
+] as const;
+export const DEFAULT_CSR_ATTENTION_KERNEL: string = 'csr_attention_r8v4d64';
 const CA_MAX_HEAD = 128;
+type CsrAttentionKernel = (typeof CSR_ATTENTION_KERNELS)[number];
+
+function fits(k: CsrAttentionKernel, D: number, E: number): boolean {
+  return D <= 32 * k.qu && (k.pv === 2 || E % 4 === 0);
+}
 
 /**
- * Fused CSR attention (csr_attention in kernels/csr.cu): SDDMM, per-head softmax, row scale and SpMM
- * in one kernel, one warp per (row, head). Returns null (the op layer composes the three primitives)
- * for head sizes the kernel lacks: D % 4 ≠ 0 or D > 128, E odd or E > 128.
+ * Fused CSR attention (csr_attention* in kernels/csr.cu): SDDMM, per-head softmax, row scale and
+ * SpMM in one kernel, one warp per (row, head), the instance `b.csrAttentionKernel` (the first that
+ * fits in CSR_ATTENTION_KERNELS' order when that one cannot take D or E). Returns null (the op layer composes the three primitives) for
+ * head sizes the kernels lack: D % 4 ≠ 0 or D > 128, E odd or E > 128.
  */
 export function csrAttention(
   b: CudaBackend,
@@ -254,6 +272,12 @@ export function csrAttention(
     .i64(12, Z)
     .f32(13, opts.scale)
     .i32(14, rowScale ? 1 : 0);
-  b.launch(b.fn('csr', 'csr_attention'), [Math.ceil(Tq / CA_ROWS), H, B], [32 * CA_ROWS]);
+  let kern: CsrAttentionKernel =
+    CSR_ATTENTION_KERNELS.find((x) => x.name === b.csrAttentionKernel) ?? CSR_ATTENTION_KERNELS[0];
+  if (!fits(kern, D, E))
+    kern =
+      CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
+      CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
+  b.launch(b.fn('csr', kern.name), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
   return out;
 }

@@ -430,7 +430,7 @@ export function registerSeaCsr(s: SuiteContext): void {
 
 /**
  * The `csrAttention` op: a backend's fused kernel where it has the capability (CUDA: D % 4 = 0 and
- * E even, both ≤ 128), csrSddmm → csrSoftmax → csrSpmm elsewhere; either must match the float64
+ * E even, both ≤ 128; its instances for D ≤ 64 and ≤ 128, E % 4 = 0 or not), csrSddmm → csrSoftmax → csrSpmm elsewhere; either must match the float64
  * definition rowScale · Σ softmax_head(scale·q·k)·v, zeros for a head without entries.
  */
 export function registerCsrAttention(s: SuiteContext): void {
@@ -445,6 +445,8 @@ export function registerCsrAttention(s: SuiteContext): void {
         [64, 64, 0.125, false],
         [12, 6, 1, true],
         [7, 5, 0.5, true],
+        [96, 96, 0.125, true],
+        [100, 50, 0.1, false],
         [4, 130, 0.5, false],
       ] as const) {
         const title = `${name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
