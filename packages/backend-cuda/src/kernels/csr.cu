@@ -357,7 +357,7 @@ __device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int l
 // halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
 // ROWS consecutive rows of one head, so its warps share most of their keys (L1).
 // Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
-template <int ROWS, int PV, int QU>
+template <int ROWS, int PV, int QU, int RB>
 __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
                                                  const float *__restrict__ q, const float *__restrict__ kk,
                                                  const float *__restrict__ v, const float *__restrict__ rowScale,
@@ -404,11 +404,11 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
     const int cnt = ze - c0 < 32 ? ze - c0 : 32;
     const int j = live ? cl[z] - h * Tk : 0;
     float s = __int_as_float(0xff800000);
-    // rounds of 4 entries, 4 rounds per batch with all their key loads issued before any use
-    for (int r0 = 0; 4 * r0 < cnt; r0 += 4) {
-      float4 y[4][QU];
+    // rounds of 4 entries, RB rounds per batch with all their key loads issued before any use
+    for (int r0 = 0; 4 * r0 < cnt; r0 += RB) {
+      float4 y[RB][QU];
 #pragma unroll
-      for (int rr = 0; rr < 4; ++rr) {
+      for (int rr = 0; rr < RB; ++rr) {
         const int e = 4 * (r0 + rr) + slot;
         const int je = __shfl_sync(full, j, e & 31);
         const float4 *k4 = (const float4 *)(kb + (ll)je * D);
@@ -417,7 +417,7 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
           y[rr][u] = (e < cnt && part + 8 * u < D4) ? k4[part + 8 * u] : make_float4(0.f, 0.f, 0.f, 0.f);
       }
 #pragma unroll
-      for (int rr = 0; rr < 4; ++rr) {
+      for (int rr = 0; rr < RB; ++rr) {
         float a = 0.f;
 #pragma unroll
         for (int u = 0; u < QU; ++u) {
@@ -498,17 +498,19 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
 }
 
 // The instances the op picks from (ops/sea.ts CSR_ATTENTION_KERNELS): ROWS rows per block, PV, QU
-// float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), blocks per SM.
-#define CSR_ATTENTION(NAME, ROWS, PV, QU, MINB)                                                                           \
+// float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), RB score rounds per batch of loads, blocks per SM.
+#define CSR_ATTENTION(NAME, ROWS, PV, QU, RB, MINB)                                                                           \
   extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
       NAME(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,                    \
            const float *__restrict__ kk, const float *__restrict__ v, const float *__restrict__ rowScale,             \
            float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z, float scale, int hasScale) {         \
-    csrAttentionBody<ROWS, PV, QU>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);          \
+    csrAttentionBody<ROWS, PV, QU, RB>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);          \
   }
-CSR_ATTENTION(csr_attention_r8v4d64, 8, 4, 2, 3)
-CSR_ATTENTION(csr_attention_r8v2d64, 8, 2, 2, 3)
-CSR_ATTENTION(csr_attention_r8v4d64b4, 8, 4, 2, 4)
-CSR_ATTENTION(csr_attention_r16v4d64, 16, 4, 2, 2)
-CSR_ATTENTION(csr_attention_r8v4, 8, 4, 4, 2)
-CSR_ATTENTION(csr_attention, 8, 2, 4, 2)
+CSR_ATTENTION(csr_attention_r8v4d64, 8, 4, 2, 4, 3)
+CSR_ATTENTION(csr_attention_r8v2d64, 8, 2, 2, 4, 3)
+CSR_ATTENTION(csr_attention_r8v4d64b4, 8, 4, 2, 4, 4)
+CSR_ATTENTION(csr_attention_r16v4d64, 16, 4, 2, 4, 2)
+CSR_ATTENTION(csr_attention_r8v2d64rb2b4, 8, 2, 2, 2, 4)
+CSR_ATTENTION(csr_attention_r8v2d64rb2b5, 8, 2, 2, 2, 5)
+CSR_ATTENTION(csr_attention_r8v4, 8, 4, 4, 4, 2)
+CSR_ATTENTION(csr_attention, 8, 2, 4, 4, 2)

@@ -212,13 +212,16 @@ export function csrSpmm(b: CudaBackend, csr: CsrInfo, val: TensorInfo, v: Tensor
 /**
  * The csr_attention* instances of csr.cu: query rows per block (one warp each), how the sum over
  * entries is spread (pv 2: all lanes on one entry, two floats each, E even; pv 4: a half-warp per
- * entry, four floats each, E % 4 == 0) and the head size D ≤ 32·qu the scores take.
+ * entry, four floats each, E % 4 == 0) and the head size D ≤ 32·qu the scores take (rb2: score loads
+ * 2 rounds at a time, for fewer registers; b4/b5: 4/5 blocks per SM).
  */
 export const CSR_ATTENTION_KERNELS = [
   { name: 'csr_attention_r8v4d64', rows: 8, pv: 4, qu: 2 },
   { name: 'csr_attention_r8v2d64', rows: 8, pv: 2, qu: 2 },
   { name: 'csr_attention_r8v4d64b4', rows: 8, pv: 4, qu: 2 },
   { name: 'csr_attention_r16v4d64', rows: 16, pv: 4, qu: 2 },
+  { name: 'csr_attention_r8v2d64rb2b4', rows: 8, pv: 2, qu: 2 },
+  { name: 'csr_attention_r8v2d64rb2b5', rows: 8, pv: 2, qu: 2 },
   { name: 'csr_attention_r8v4', rows: 8, pv: 4, qu: 4 },
   { name: 'csr_attention', rows: 8, pv: 2, qu: 4 },
 ] as const;
