@@ -5,9 +5,12 @@
 #   2. the peers: tooling/reference/bench_torch.py (torch SDPA, HF OPT);
 #   3. the CUDA benchmarks (prebuilt sm_90 fatbins).
 # Writes $OUT/cuda-run.log, cuda-conformance.json, torch-bench.json, cuda-bench.json.
+# Env: SEA_DEVICE_BUNDLE (the packed folder, relative to the repository root; default .device/cuda; a
+# bench_torch.py inside it is preferred to the tree's), SEA_TORCH=0 skips the peers, SEA_TOTAL_S,
+# SEA_CONF_TIMEOUT, SEA_TORCH_TIMEOUT; bench_cuda.mjs and bench_torch.py read SEA_BENCH_* / SEA_TORCH_*.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-P="$ROOT/.device/cuda"
+P="$ROOT/${SEA_DEVICE_BUNDLE:-.device/cuda}"
 OUTD="${OUT:-/tmp/sea-cuda-out}"
 mkdir -p "$OUTD"
 export OUT="$OUTD"
@@ -37,8 +40,12 @@ SEA_CUDA_PREBUILT=0 timeout "${SEA_CONF_TIMEOUT:-200}" "$NODE" "$P/run-conforman
 echo "conformance exit: ${PIPESTATUS[0]} after $(( $(date +%s) - START )) s"
 
 echo "== 2. peers (torch)"
-PYTHONUNBUFFERED=1 timeout "${SEA_TORCH_TIMEOUT:-150}" python3 "$ROOT/tooling/reference/bench_torch.py"
-echo "torch exit: $? after $(( $(date +%s) - START )) s"
+TORCH_PY="$ROOT/tooling/reference/bench_torch.py"
+[ -f "$P/bench_torch.py" ] && TORCH_PY="$P/bench_torch.py"
+if [ "${SEA_TORCH:-1}" != 0 ]; then
+  PYTHONUNBUFFERED=1 timeout "${SEA_TORCH_TIMEOUT:-150}" python3 "$TORCH_PY"
+  echo "torch exit: $? after $(( $(date +%s) - START )) s"
+else echo "skipped (SEA_TORCH=0)"; fi
 
 echo "== 3. CUDA benchmarks (fatbin)"
 LEFT=$(( ${SEA_TOTAL_S:-570} - ($(date +%s) - START) ))

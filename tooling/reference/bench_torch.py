@@ -7,6 +7,7 @@
   float32 and bfloat16, SDPA attention: tokens/s and peak memory above the weights.
 
 Writes $OUT/torch-bench.json (or ./torch-bench.json) and prints a table. No network needed.
+SEA_BENCH_T lists the T values; SEA_TORCH_OPT=0 skips the OPT forward.
 """
 
 import json
@@ -72,6 +73,8 @@ for dtype in (torch.float32, torch.bfloat16):
         save()
 
 try:
+    if os.environ.get("SEA_TORCH_OPT") == "0":
+        raise RuntimeError("skipped (SEA_TORCH_OPT=0)")
     from transformers import OPTConfig, OPTForCausalLM
 
     cfg = OPTConfig(

@@ -9,7 +9,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCudaBackend } from '@sea/backend-cuda';
+import {
+  CONV_OBLOCKS_ALL,
+  CSR_ATTENTION_KERNELS,
+  conv2dWithKernel,
+  convOblockFits,
+  createCudaBackend,
+} from '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -269,6 +275,7 @@ const OPS = [
   'csrSddmm',
   'csrSoftmax',
   'csrSpmm',
+  'csrAttention',
   'attention',
   'linear',
   'upload',
@@ -412,6 +419,25 @@ for (const T of TS) {
     const val = gpu('csrSddmm', () => b.csrSddmm(csr, q, kk, 1));
     const p = gpu('csrSoftmax', () => b.csrSoftmax(csr, val, rowScale));
     const out = gpu('csrSpmm', () => b.csrSpmm(csr, p, v));
+    // the fused capability (each kernel instance) against the composition at this shape
+    const n = T * H * D;
+    const want = await b.read(out.dataId, 'float32', n);
+    const defaultKernel = b.csrAttentionKernel;
+    for (const kern of CSR_ATTENTION_KERNELS) {
+      b.csrAttentionKernel = kern.name;
+      const key = kern.name === defaultKernel ? 'csrAttention' : `csrAttention:${kern.name}`;
+      const fused = gpu(key, () => b.csrAttention(csr, q, kk, v, rowScale, { scale: 1 }));
+      const got = await b.read(fused.dataId, 'float32', n);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < n; i++) {
+        num += (got[i] - want[i]) ** 2;
+        den += want[i] ** 2;
+      }
+      st[`${key}_relToComposed`] = Math.sqrt(num / Math.max(den, 1e-300));
+      b.free(fused.dataId);
+    }
+    b.csrAttentionKernel = defaultKernel;
     for (const x of [mask, val, p, out, csr.crow, csr.col]) b.free(x.dataId);
     for (const x of [q, kk, v, qf, kf, v2, scores, budgets, rowLen, rowScale]) x.dispose();
     // limits: SDDMM + SpMM read q/k/v rows once and col/val once each (4·nnz·D FLOPs)
@@ -432,11 +458,65 @@ for (const T of TS) {
     R.stages.push(row);
     log(
       `stages T=${T} nnz=${nnz}: ${Object.entries(st)
-        .map(([n, x]) => `${n} ${x.toFixed(3)}`)
+        .map(([n, x]) => `${n} ${x < 1e-3 ? x.toExponential(2) : x.toFixed(3)}`)
         .join(', ')} ms`,
     );
   });
 }
+
+// ---------------------------------------------------------------- conv2d instances
+// Each conv2d_oblock* instance at the causal predictor CNN's two conv shapes; every instance sums in
+// the same order, so their outputs must be equal bit for bit.
+R.convVariants = [];
+await section('conv2d instances', async () => {
+  for (const T of TS.filter((t) => t >= 8192)) {
+    const cases = [
+      [
+        [1, 24, T, 64],
+        [24, 24, 3, 3],
+        { stride: [1, 1], dilation: [2, 2], padding: [4, 0, 2, 2], groups: 1 },
+        64,
+      ],
+      [
+        [1, 24, T, 256],
+        [12, 24, 1, 1],
+        { stride: [1, 1], dilation: [1, 1], padding: [0, 0, 1, 1], groups: 1 },
+        258,
+      ],
+    ];
+    for (const [xs, ws, opts, OW] of cases) {
+      const x = randn(xs);
+      const w = randn(ws, 0.1);
+      const bias = randn([ws[0]]);
+      const outShape = [1, ws[0], T, OW];
+      let ref = null;
+      for (const k of CONV_OBLOCKS_ALL) {
+        if (!convOblockFits(k, ws[0], ws[2], ws[3])) continue;
+        const run = () => conv2dWithKernel(b, x, w, bias, opts, outShape, k);
+        const first = run();
+        const got = await b.read(first.dataId, 'float32', ws[0] * T * OW);
+        b.free(first.dataId);
+        let diff = 0;
+        if (ref) for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - ref[i]));
+        else ref = got;
+        const ms = median(
+          Array.from({ length: 5 }, () => {
+            let o = null;
+            const t = b.timeMs(() => {
+              o = run();
+            });
+            b.free(o.dataId);
+            return t;
+          }),
+        );
+        const row = { T, x: xs, w: ws, kernel: k.name, ms, maxDiffToFirst: diff };
+        R.convVariants.push(row);
+        log(`conv2d x[${xs}] w[${ws}] ${k.name}: ${ms.toFixed(3)} ms (max diff to first ${diff})`);
+      }
+      for (const t of [x, w, bias]) t.dispose();
+    }
+  }
+});
 
 // ---------------------------------------------------------------- SeaAttention layer
 let SeaAttention = null;
@@ -464,6 +544,18 @@ if (SeaAttention) {
       };
       const ms = await wall(run, T >= 16384 ? 3 : 5);
       const peak = b.memory().peakBytes;
+      if (T === 8192) {
+        // the layer with each fused CSR attention instance
+        const defaultKernel = b.csrAttentionKernel;
+        R.seaKernels = [];
+        for (const kern of CSR_ATTENTION_KERNELS) {
+          b.csrAttentionKernel = kern.name;
+          const kms = await wall(run, 5);
+          R.seaKernels.push({ T, kernel: kern.name, ms: kms });
+          log(`SeaAttention T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
+        }
+        b.csrAttentionKernel = defaultKernel;
+      }
       if (T === 2048 || T === 8192 || T === 32768) await profileOps(`SeaAttention T=${T}`, run);
       q.dispose();
       kk.dispose();
@@ -490,6 +582,7 @@ if (SeaAttention) {
 // on this backend; peer: torch SDPA fp32 in torch-bench.json; floor: causal FLOPs at the SGEMM rate.
 R.attention = [];
 await section('attention', async () => {
+  if (process.env.SEA_BENCH_ATTENTION === '0') return;
   for (const T of [1024, 2048, 4096, 8192]) {
     const q = randn([1, 12, T, 64]);
     const kk = randn([1, 12, T, 64]);

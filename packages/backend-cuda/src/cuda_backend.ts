@@ -28,7 +28,16 @@ import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.j
 import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
-import { csrSddmm, csrSoftmax, csrSpmm, groupedTopK, performerPrefixSum, stretchToCsr } from './ops/sea.js';
+import {
+  csrAttention,
+  csrSddmm,
+  csrSoftmax,
+  csrSpmm,
+  DEFAULT_CSR_ATTENTION_KERNEL,
+  groupedTopK,
+  performerPrefixSum,
+  stretchToCsr,
+} from './ops/sea.js';
 import { Params } from './params.js';
 
 export interface CudaDeviceInfo {
@@ -77,6 +86,11 @@ export class CudaBackend implements Backend {
   #events: [unknown, unknown];
   #destroyed = false;
   /** Scalars handed to cuBLAS by pointer, allocated once. */
+  /**
+   * The csr_attention* instance the fused CSR attention runs (ops/sea.ts CSR_ATTENTION_KERNELS);
+   * settable so the benchmark can compare them. An instance that cannot take a case falls back.
+   */
+  csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   readonly one = new Float32Array([1]);
   readonly zero = new Float32Array([0]);
 
@@ -353,6 +367,8 @@ export class CudaBackend implements Backend {
   csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
   attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
   linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
+  csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
+    csrAttention(this, csr, q, k, v, rs, opts);
 }
 
 /**

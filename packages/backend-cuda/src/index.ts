@@ -13,3 +13,13 @@ export { CUDA_CONFORMANCE_OPTIONS } from './conformance_options.js';
 export { CudaBackend, type CudaDeviceInfo, createCudaBackend } from './cuda_backend.js';
 export { bucketOf, CudaBuffer } from './memory.js';
 export { compileKernelSource, KERNEL_DIR } from './modules.js';
+/** The conv2d kernel instances and the op with a chosen instance (for the benchmark). */
+export {
+  CONV_OBLOCKS_ALL,
+  type ConvOblock,
+  conv2d as conv2dWithKernel,
+  convOblockFits,
+  convOblockFor,
+} from './ops/conv.js';
+/** The fused CSR attention instances (for the benchmark: set `backend.csrAttentionKernel`). */
+export { CSR_ATTENTION_KERNELS, DEFAULT_CSR_ATTENTION_KERNEL } from './ops/sea.js';

@@ -25,7 +25,7 @@ import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
 import { registerReduce } from './groups/reduce.js';
-import { registerSeaCsr } from './groups/sea_csr.js';
+import { registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
 
@@ -52,8 +52,8 @@ export interface ConformanceOptions {
   };
 }
 
-/** A primitive's group, or one of the suite's own: memory, errors, the optional fused attention and linear. */
-export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear';
+/** A primitive's group, or one of the suite's own: memory, errors, and the optional fused ops. */
+export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear' | 'csrAttention';
 
 /** What a group body sees at run time. */
 export interface CaseContext {
@@ -207,6 +207,7 @@ export function conformanceSuite(
     registerSeaCsr(suite);
     registerAttention(suite);
     registerLinear(suite);
+    registerCsrAttention(suite);
 
     // the suite itself: a primitive added to the Backend interface needs tests here
     const missing = PRIMITIVES.filter((p) => !covered.has(p));

@@ -138,11 +138,8 @@ export async function attendWithEstimate(
     if (sparse) {
       const csr = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
       try {
-        local = sea.tidy(() => {
-          const scores = sea.csrSddmm(csr, q, k, opts.scoreScale);
-          const probs = sea.csrSoftmax(csr, scores, est.sProb);
-          return sea.csrSpmm(csr, probs, v);
-        });
+        // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can
+        local = sea.csrAttention(csr, q, k, v, { scale: opts.scoreScale, rowScale: est.sProb });
       } catch (e) {
         csr.dispose();
         throw e;

@@ -92,3 +92,65 @@ describe('CSR kernels', () => {
     );
   }
 });
+
+describe('csrAttention op', () => {
+  /** A CPU backend with a csrAttention capability that records its calls (and can decline with null). */
+  class FusingCpu extends CpuBackend {
+    calls = 0;
+    decline = false;
+    csrAttention: NonNullable<sea.Backend['csrAttention']> = (csr, q, k, v, rowScale, opts) => {
+      this.calls++;
+      if (this.decline) return null;
+      const s = this.csrSddmm(csr, q, k, opts.scale);
+      const p = this.csrSoftmax(csr, s, rowScale);
+      const o = this.csrSpmm(csr, p, v);
+      this.free(s.dataId);
+      this.free(p.dataId);
+      return o;
+    };
+  }
+
+  it('runs the capability without a tape, the three recorded primitives with one or when declined', async () => {
+    const fb = new FusingCpu();
+    const rng = new sea.Rng(11);
+    const [B, H, T, K, D] = [1, 2, 20, 5, 8];
+    const m = Uint8Array.from({ length: B * T * H * K }, () => (rng.uniform() < 0.4 ? 1 : 0));
+    const mask = sea.tensor(m, [B, T, H, K], { dtype: 'bool', backend: fb });
+    const rowLen = sea.tensor(
+      Int32Array.from({ length: T }, (_, t) => t + 1),
+      [B, T],
+      { dtype: 'int32', backend: fb },
+    );
+    const csr = await stretchToCsr(mask, rowLen, { k: 64, keys: T, layout: 'bthk' });
+    const f = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const [q, k, v] = [0, 1, 2].map(() => sea.tensor(f(B * H * T * D), [B, H, T, D], { backend: fb }));
+    const rowScale = sea.tensor(f(B * H * T), [B, H, T], { backend: fb });
+    const want = await sea
+      .csrSpmm(csr, sea.csrSoftmax(csr, sea.csrSddmm(csr, q, k, 0.5), rowScale), v)
+      .data();
+
+    const fused = sea.csrAttention(csr, q, k, v, { scale: 0.5, rowScale });
+    expect(fb.calls).toBe(1);
+    expect(Array.from(await fused.data())).toEqual(Array.from(want));
+
+    const ops: string[] = [];
+    const prev = sea.setTape({ record: (r) => ops.push(r.op) });
+    let taped: sea.Tensor;
+    try {
+      taped = sea.csrAttention(csr, q, k, v, { scale: 0.5, rowScale });
+    } finally {
+      sea.setTape(prev);
+    }
+    expect(fb.calls).toBe(1);
+    expect(ops).toEqual(['csrSddmm', 'csrSoftmax', 'csrSpmm']);
+    expect(Array.from(await taped.data())).toEqual(Array.from(want));
+
+    fb.decline = true;
+    const composed = sea.csrAttention(csr, q, k, v, { scale: 0.5, rowScale });
+    expect(fb.calls).toBe(2);
+    expect(Array.from(await composed.data())).toEqual(Array.from(want));
+    expect(() =>
+      sea.csrAttention(csr, q, k, sea.tensor(f(B * H * (T + 1) * D), [B, H, T + 1, D], { backend: fb })),
+    ).toThrow(sea.ShapeError);
+  });
+});

@@ -145,6 +145,12 @@ export interface LinearOptions {
   activation: 'none' | 'relu';
 }
 
+/** Options of the fused CSR attention capability ({@link Backend.csrAttention}). */
+export interface CsrAttentionOptions {
+  /** Multiplies Q·Kᵀ before the softmax (as csrSddmm's scale). */
+  scale: number;
+}
+
 export interface PrefixSumOptions {
   /** Added to every element of the running key sum z before the dot product (spec §3: 1e-6). */
   eps: number;
@@ -298,6 +304,23 @@ export interface Backend {
     bias: TensorInfo | null,
     residual: TensorInfo | null,
     opts: LinearOptions,
+  ): TensorInfo | null;
+  /**
+   * Fused CSR attention, the composition csrSddmm → csrSoftmax → csrSpmm in one kernel without the
+   * [B, Z] scores and probabilities in memory: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, E],
+   * rowScale [B, H, Tq] or null → out[b,h,t] = rowScale[b,h,t] · Σ_{entries z of row t in head h}
+   * softmax_z(scale · q[b,h,t]·k[b,h,j_z]) · v[b,h,j_z] ([B, H, Tq, E] float32; a head with no entries
+   * in a row gives zeros). A kernel may rely on each row's entries being grouped by head in
+   * ascending order, as stretchToCsr writes them. Returns null for a case the backend does not fuse
+   * (head sizes its kernel lacks); the op layer then composes the three primitives.
+   */
+  csrAttention?(
+    csr: CsrInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    rowScale: TensorInfo | null,
+    opts: CsrAttentionOptions,
   ): TensorInfo | null;
 }
 

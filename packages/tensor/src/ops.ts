@@ -13,7 +13,7 @@ import type {
   UnaryOp,
 } from './backend.js';
 import { assertDType, type DType, dtypeOfArray, isFloat, type TypedArray, toTypedArray } from './dtype.js';
-import { isRecording, recordOp, Tensor, wrap } from './engine.js';
+import { isRecording, recordOp, Tensor, tidy, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { currentBackend } from './registry.js';
 import { assertShape, broadcastShapes, fmt, normAxis, type Shape, shapesEqual, sizeOf } from './shape.js';
@@ -682,6 +682,49 @@ export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
     throw new ShapeError(`csrSpmm: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
   }
   return recordOp('csrSpmm', [val, v], wrap(backend, backend.csrSpmm(csr, val, v)), { csr });
+}
+
+export interface CsrAttentionOpOptions {
+  /** Multiplies Q·Kᵀ (csrSddmm's scale); default 1. */
+  scale?: number;
+  /** [B, H, Tq]: multiplies each row's probabilities (csrSoftmax's rowScale). */
+  rowScale?: Tensor | null;
+}
+
+/**
+ * Sparse attention on a FlatCSR mask: csrSpmm(csr, csrSoftmax(csr, csrSddmm(csr, q, k, scale),
+ * rowScale), v) → [B, H, Tq, E]. A backend with the `csrAttention` capability runs it in one kernel
+ * (no [B, Z] scores or probabilities in memory); otherwise, and always while a tape records (so the
+ * gradients are those of the three primitives), the three primitives run.
+ */
+export function csrAttention(
+  csr: CsrMatrix,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: CsrAttentionOpOptions = {},
+): Tensor {
+  const backend = sameBackend('csrAttention', csr.crow, q, k, v, opts.rowScale);
+  const scale = opts.scale ?? 1;
+  const rowScale = opts.rowScale ?? null;
+  checkCsr('csrAttention', csr, q, 'q', csr.rows);
+  checkCsr('csrAttention', csr, k, 'k', csr.keys);
+  checkCsr('csrAttention', csr, v, 'v', csr.keys);
+  if (q.shape[3] !== k.shape[3])
+    throw new ShapeError(`csrAttention: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
+  if (rowScale) {
+    requireDType('csrAttention', rowScale, 'float32', 'rowScale');
+    if (!shapesEqual(rowScale.shape, [csr.batch, csr.heads, csr.rows])) {
+      throw new ShapeError(
+        `csrAttention: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`,
+      );
+    }
+  }
+  if (!isRecording()) {
+    const fused = backend.csrAttention?.(csr, q, k, v, rowScale, { scale }) ?? null;
+    if (fused) return wrap(backend, fused);
+  }
+  return tidy(() => csrSpmm(csr, csrSoftmax(csr, csrSddmm(csr, q, k, scale), rowScale), v));
 }
 
 export type { Shape, TensorInfo };

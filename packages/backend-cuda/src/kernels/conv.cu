@@ -38,17 +38,17 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
   }
 }
 
-// groups == 1: each thread computes OB output channels at P consecutive positions of one output
+// groups == 1: each thread computes OB output channels (a multiple of 4) at PP consecutive positions of one output
 // row; the block's weights sit in shared memory as [C·kh·kw][OB] (zero past O). Every output is
-// accumulated over (c, i, j) in the same order as conv2d_direct, so the sums are the same.
-// Dynamic shared memory: C·kh·kw·OB floats. grid (position groups, ceil(O/OB)).
-#define OB 8
-#define PP 4
-extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__restrict__ x, const float *__restrict__ w,
-                                                                const float *__restrict__ bias, float *__restrict__ y, ConvP p) {
+// accumulated over (c, i, j) in the same order as conv2d_direct, so the sums are the same, whatever
+// OB. Dynamic shared memory: C·kh·kw·OB floats. grid (position groups, ceil(O/OB)).
+template <int OB, int PP, int KH, int KW>
+__device__ __forceinline__ void convOblock(const float *__restrict__ x, const float *__restrict__ w,
+                                           const float *__restrict__ bias, float *__restrict__ y, const ConvP &p) {
   extern __shared__ float4 ws4[];
   float *ws = (float *)ws4;
-  const int taps = p.C * p.kh * p.kw;
+  const int kh = KH ? KH : p.kh, kw = KW ? KW : p.kw;  // compile-time kernel sizes where given
+  const int taps = p.C * kh * kw;
   const int o0 = blockIdx.y * OB;
   for (int i = threadIdx.x; i < taps * OB; i += blockDim.x) {
     int tap = i / OB, u = i - tap * OB;
@@ -73,27 +73,30 @@ extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__r
     const float *xb = x + (ll)b * p.C * HW;
     for (int c = 0; c < p.C; ++c) {
       const float *xc = xb + c * HW;
-      for (int i = 0; i < p.kh; ++i) {
+#pragma unroll
+      for (int i = 0; i < kh; ++i) {
         int ih = oh * p.sh - p.pt + i * p.dh;
         if (ih < 0 || ih >= p.H) continue;
         const float *xr = xc + (ll)ih * p.W;
-        const float4 *wr = ws4 + (ll)(c * p.kh + i) * p.kw * 2;
-        for (int j = 0; j < p.kw; ++j) {
-          const float4 a = wr[2 * j], bq = wr[2 * j + 1];
+        const float4 *wr = ws4 + (ll)(c * kh + i) * kw * (OB / 4);
+#pragma unroll
+        for (int j = 0; j < kw; ++j) {
+          float4 wv[OB / 4];
+#pragma unroll
+          for (int u = 0; u < OB / 4; ++u) wv[u] = wr[j * (OB / 4) + u];
           const int iw0 = ow0 * p.sw - p.pl + j * p.dw;
 #pragma unroll
           for (int q = 0; q < PP; ++q) {
             int iw = iw0 + q * p.sw;
             if (iw < 0 || iw >= p.W) continue;
             const float xv = xr[iw];
-            acc[q][0] += a.x * xv;
-            acc[q][1] += a.y * xv;
-            acc[q][2] += a.z * xv;
-            acc[q][3] += a.w * xv;
-            acc[q][4] += bq.x * xv;
-            acc[q][5] += bq.y * xv;
-            acc[q][6] += bq.z * xv;
-            acc[q][7] += bq.w * xv;
+#pragma unroll
+            for (int u = 0; u < OB / 4; ++u) {
+              acc[q][4 * u] += wv[u].x * xv;
+              acc[q][4 * u + 1] += wv[u].y * xv;
+              acc[q][4 * u + 2] += wv[u].z * xv;
+              acc[q][4 * u + 3] += wv[u].w * xv;
+            }
           }
         }
       }
@@ -112,6 +115,24 @@ extern "C" __global__ void __launch_bounds__(256) conv2d_oblock(const float *__r
     }
   }
 }
+
+// The instances the op picks from (ops/conv.ts): OB output channels × PP positions per thread, kernel
+// KH×KW fixed at compile time (0: any, from the parameters).
+#define CONV_OBLOCK(NAME, OB, PP, KH, KW)                                                                              \
+  extern "C" __global__ void __launch_bounds__(256)                                                           \
+      NAME(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,           \
+           float *__restrict__ y, ConvP p) {                                                                   \
+    convOblock<OB, PP, KH, KW>(x, w, bias, y, p);                                                                      \
+  }
+CONV_OBLOCK(conv2d_oblock, 8, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob12p4, 12, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob24p2, 24, 2, 0, 0)
+CONV_OBLOCK(conv2d_ob24p4, 24, 4, 0, 0)
+CONV_OBLOCK(conv2d_ob12p4_k3, 12, 4, 3, 3)
+CONV_OBLOCK(conv2d_ob24p2_k3, 24, 2, 3, 3)
+CONV_OBLOCK(conv2d_ob12p8_k3, 12, 8, 3, 3)
+CONV_OBLOCK(conv2d_ob12p4_k1, 12, 4, 1, 1)
+CONV_OBLOCK(conv2d_ob12p8_k1, 12, 8, 1, 1)
 
 // Taps of output position i on an axis of `in` → `out` (mode 0 nearest, 1 bilinear); returns the
 // number of taps and fills idx/wt.
@@ -160,8 +181,16 @@ extern "C" __global__ void resize_nearest_int(const float *__restrict__ x, float
       jin = (int)(e % W);
       r = e / W;
     }
-    ll p = r / OH;  // plane
-    int i = (int)(r - p * OH);
+    ll p;  // plane
+    int i;
+    if (total <= 0x7fffffffLL) {
+      unsigned pu = (unsigned)r / (unsigned)OH;
+      i = (int)((unsigned)r - pu * (unsigned)OH);
+      p = pu;
+    } else {
+      p = r / OH;
+      i = (int)(r - p * OH);
+    }
     const float v = x[(p * H + i / fh) * W + jin];
     float *yo = y + r * ((ll)W * fw) + (ll)jin * fw;
     if (fw == 4) {
@@ -221,5 +250,27 @@ extern "C" __global__ void resize2d(const float *__restrict__ x, float *__restri
       }
     }
     y[e] = (float)acc;
+  }
+}
+
+// Area resize along the width only (OH = H): output (r, j) averages inputs [⌊j·W/OW⌋, ⌈(j+1)·W/OW⌉)
+// of row r, summed in double exactly as resize2d does (its single row window has weight 1).
+// One thread per output column j (its window computed once) for ROWS_PER rows. grid (⌈OW/256⌉, ⌈rows/RP⌉).
+#define AREA_RP 16
+extern "C" __global__ void __launch_bounds__(256) resize_area_w(const float *__restrict__ x, float *__restrict__ y, ll rows,
+                                                                int W, int OW) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= OW) return;
+  const int wlo = mulDiv(j, W, OW, 0), whi = mulDiv(j + 1, W, OW, 1);
+  const double ww = 1.0 / (whi - wlo);
+  const ll r0 = (ll)blockIdx.y * AREA_RP;
+  const ll r1 = r0 + AREA_RP < rows ? r0 + AREA_RP : rows;
+  for (ll r = r0; r < r1; ++r) {
+    const float *xr = x + r * W;
+    double s = 0;
+    for (int c = wlo; c < whi; ++c) s += ww * xr[c];
+    double acc = 0;
+    acc += 1.0 * s;
+    y[r * OW + j] = (float)acc;
   }
 }

@@ -106,6 +106,94 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
   }
 }
 
+// The same two passes reading the mask 16 cells (one uint4) per lane, for H·Kc % 16 == 0: a row of
+// 3072 cells is 6 loads per lane instead of 96 byte loads per warp. Same counts, same columns.
+__device__ __forceinline__ int cells16Count(uint4 w, int cell0, int L, int Kc, int k) {
+  int n = 0;
+  const unsigned ws[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int a = 0; a < 4; ++a) {
+    if (!ws[a]) continue;
+#pragma unroll
+    for (int bb = 0; bb < 4; ++bb) {
+      if ((ws[a] >> (8 * bb)) & 0xffu) {
+        int c = (cell0 + 4 * a + bb) % Kc;
+        int wd = bound(c + 1, L, Kc) - bound(c, L, Kc);
+        n += wd < k ? wd : k;
+      }
+    }
+  }
+  return n;
+}
+
+extern "C" __global__ void stretch_count16(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
+                                           int *__restrict__ counts, ll rows, int H, int Kc, int k, int keys) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= rows) return;
+  int L = rowLen[row];
+  L = L < keys ? L : keys;
+  int total = 0;
+  if (L > 0) {
+    const uint4 *m = (const uint4 *)(mask + row * H * Kc);
+    const int n16 = (H * Kc) >> 4;
+    for (int i = lane; i < n16; i += 32) {
+      uint4 w = m[i];
+      if (w.x | w.y | w.z | w.w) total += cells16Count(w, 16 * i, L, Kc, k);
+    }
+    for (int off = 16; off > 0; off >>= 1) total += __shfl_xor_sync(0xffffffffu, total, off);
+  }
+  if (lane == 0) counts[row] = total;
+}
+
+extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
+                                          const int *__restrict__ crow, int *__restrict__ col, int B, int T, int H, int Kc,
+                                          int k, int keys, ll Z) {
+  int lane = threadIdx.x & 31;
+  ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (row >= (ll)B * T) return;
+  int b = (int)(row / T), t = (int)(row - (ll)b * T);
+  int L = rowLen[row];
+  L = L < keys ? L : keys;
+  if (L <= 0) return;
+  const uint4 *m = (const uint4 *)(mask + row * H * Kc);
+  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int n16 = (H * Kc) >> 4;
+  int base = 0;
+  for (int i0 = 0; i0 < n16; i0 += 32) {
+    const int i = i0 + lane;
+    uint4 w = i < n16 ? m[i] : make_uint4(0u, 0u, 0u, 0u);
+    const bool any = (w.x | w.y | w.z | w.w) != 0;
+    if (!__any_sync(0xffffffffu, any)) continue;
+    int n = any ? cells16Count(w, 16 * i, L, Kc, k) : 0;
+    int x = n;
+    for (int off = 1; off < 32; off <<= 1) {
+      int y = __shfl_up_sync(0xffffffffu, x, off);
+      if (lane >= off) x += y;
+    }
+    int at = base + x - n;
+    if (n > 0) {
+      const unsigned ws[4] = {w.x, w.y, w.z, w.w};
+      for (int a = 0; a < 16; ++a) {
+        if (!((ws[a >> 2] >> (8 * (a & 3))) & 0xffu)) continue;
+        int cell = 16 * i + a;
+        int h = cell / Kc, c = cell - h * Kc;
+        int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+        int wd = e - s0;
+        int cnt = wd < k ? wd : k;
+        int cb = h * keys;
+        if (wd <= k) {
+          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - q;
+        } else {
+          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - (int)(((ll)q * wd) / cnt);
+        }
+        at += cnt;
+      }
+    }
+    base += __shfl_sync(0xffffffffu, x, 31);
+  }
+}
+
 // val[b, z] = scale · q[b,h,t]·k[b,h,j] for entry z of row t, column c = h·Tk + j. Tails stay as they are (0).
 extern "C" __global__ void csr_sddmm(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,
                                      const float *__restrict__ kk, float *__restrict__ val, int B, int H, int Tq, int Tk, int D,
@@ -238,3 +326,191 @@ extern "C" __global__ void csr_spmm(const int *__restrict__ crow, const int *__r
     }
   }
 }
+
+// First z in [lo, hi) with col[z] ≥ target (col ascending over the range), found by the whole warp:
+// 32 samples per step, so a row of n entries takes ⌈log32 n⌉ steps. Warp-uniform result.
+__device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int lo, int hi, int target, int lane) {
+  while (hi - lo > 32) {
+    int step = (hi - lo + 31) >> 5;
+    int pos = lo + lane * step;
+    bool ge = pos >= hi || col[pos] >= target;
+    unsigned m = __ballot_sync(0xffffffffu, ge);
+    int first = m ? __ffs(m) - 1 : 32;  // the answer lies in (lo + (first−1)·step, lo + first·step]
+    int nlo = first == 0 ? lo : lo + (first - 1) * step + 1;
+    int nhi = lo + first * step;
+    hi = nhi < hi ? nhi : hi;
+    lo = nlo;
+  }
+  int pos = lo + lane;
+  bool ge = pos >= hi || col[pos] >= target;
+  unsigned m = __ballot_sync(0xffffffffu, ge);
+  return m ? lo + __ffs(m) - 1 : hi;
+}
+
+// Fused CSR attention: for row t and head h, the entries of head h in row t (found by two warp
+// searches over the row's sorted columns) get s_z = scale·q[b,h,t]·k[b,h,j], then
+// out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
+// 32 entries. Scores: 8 lanes per entry, 4 entries at a time, so each load of a key row is one
+// contiguous 128-byte line per entry (lane part p holds q's float4s p, p+8, p+16, p+24); the score of
+// entry e then moves to lane e. Sum over entries: PV = 2, all 32 lanes on one entry (two floats of
+// E each, E even); PV = 4, each half-warp on every other entry (four floats each, E % 4 == 0), the
+// halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
+// ROWS consecutive rows of one head, so its warps share most of their keys (L1).
+// Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
+template <int ROWS, int PV, int QU, int RB>
+__device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
+                                                 const float *__restrict__ q, const float *__restrict__ kk,
+                                                 const float *__restrict__ v, const float *__restrict__ rowScale,
+                                                 float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
+                                                 float scale, int hasScale) {
+  const unsigned full = 0xffffffffu;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int t = blockIdx.x * ROWS + warp;
+  const int h = blockIdx.y, b = blockIdx.z;
+  if (t >= Tq) return;
+  const ll bh = (ll)b * H + h;
+  const int D4 = D >> 2;
+  const int part = lane & 7, slot = lane >> 3;
+  // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
+  float4 qr[QU];
+  const float4 *q4 = (const float4 *)(q + (bh * Tq + t) * D);
+#pragma unroll
+  for (int u = 0; u < QU; ++u) {
+    float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (part + 8 * u < D4) {
+      x = q4[part + 8 * u];
+      x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
+    }
+    qr[u] = x;
+  }
+  const int *cr = crow + (ll)b * (Tq + 1);
+  const int *cl = col + (ll)b * Z;
+  int r0 = cr[t], r1 = cr[t + 1];
+  int zs = warpLowerBound(cl, r0, r1, h * Tk, lane);
+  int ze = warpLowerBound(cl, zs, r1, (h + 1) * Tk, lane);
+  const float *kb = kk + bh * Tk * D;
+  const float *vb = v + bh * Tk * E;
+  float m = __int_as_float(0xff800000);  // running max (warp-uniform)
+  float l = 0.f;                          // this lane's part of the running sum
+  // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
+  // 4·hl … 4·hl+3 and 64 + 4·hl …
+  const int hl = PV == 4 ? (lane & 15) : lane, half = PV == 4 ? lane >> 4 : 0;
+  const int e0 = PV * hl, e1 = 64 + PV * hl;
+  const bool has0 = e0 < E, has1 = e1 < E;
+  float4 acc0 = make_float4(0.f, 0.f, 0.f, 0.f), acc1 = make_float4(0.f, 0.f, 0.f, 0.f);
+  for (int c0 = zs; c0 < ze; c0 += 32) {
+    const int z = c0 + lane;
+    const bool live = z < ze;
+    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
+    const int j = live ? cl[z] - h * Tk : 0;
+    float s = __int_as_float(0xff800000);
+    // rounds of 4 entries, RB rounds per batch with all their key loads issued before any use
+    for (int r0 = 0; 4 * r0 < cnt; r0 += RB) {
+      float4 y[RB][QU];
+#pragma unroll
+      for (int rr = 0; rr < RB; ++rr) {
+        const int e = 4 * (r0 + rr) + slot;
+        const int je = __shfl_sync(full, j, e & 31);
+        const float4 *k4 = (const float4 *)(kb + (ll)je * D);
+#pragma unroll
+        for (int u = 0; u < QU; ++u)
+          y[rr][u] = (e < cnt && part + 8 * u < D4) ? k4[part + 8 * u] : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int rr = 0; rr < RB; ++rr) {
+        float a = 0.f;
+#pragma unroll
+        for (int u = 0; u < QU; ++u) {
+          const float4 x = qr[u], w = y[rr][u];
+          a = fmaf(x.x, w.x, a); a = fmaf(x.y, w.y, a); a = fmaf(x.z, w.z, a); a = fmaf(x.w, w.w, a);
+        }
+        a += __shfl_xor_sync(full, a, 1);
+        a += __shfl_xor_sync(full, a, 2);
+        a += __shfl_xor_sync(full, a, 4);
+        const float got = __shfl_sync(full, a, (lane & 3) * 8);
+        if ((lane >> 2) == r0 + rr) s = got;
+      }
+    }
+    if (!live) s = __int_as_float(0xff800000);
+    float cm = s;
+    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
+    const float mn = fmaxf(m, cm);
+    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
+    m = mn;
+    const float p = live ? expf(s - mn) : 0.f;
+    l = l * f + p;
+    acc0.x *= f; acc0.y *= f; acc0.z *= f; acc0.w *= f;
+    acc1.x *= f; acc1.y *= f; acc1.z *= f; acc1.w *= f;
+    if (PV == 2) {
+#pragma unroll 8
+      for (int i = 0; i < cnt; ++i) {
+        const int ji = __shfl_sync(full, j, i);
+        const float pi = __shfl_sync(full, p, i);
+        const float *vr = vb + (ll)ji * E;
+        if (has0) {
+          float2 w = *(const float2 *)(vr + e0);
+          acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+        }
+        if (has1) {
+          float2 w = *(const float2 *)(vr + e1);
+          acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+        }
+      }
+    } else {
+#pragma unroll 4
+      for (int i0 = 0; i0 < cnt; i0 += 2) {
+        const int i = i0 + half;  // each half-warp takes every other entry
+        const int ji = __shfl_sync(full, j, i & 31);
+        const float pi = __shfl_sync(full, p, i & 31);
+        if (i < cnt) {
+          const float *vr = vb + (ll)ji * E;
+          if (has0) {
+            float4 w = *(const float4 *)(vr + e0);
+            acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+            acc0.z = fmaf(pi, w.z, acc0.z); acc0.w = fmaf(pi, w.w, acc0.w);
+          }
+          if (has1) {
+            float4 w = *(const float4 *)(vr + e1);
+            acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+            acc1.z = fmaf(pi, w.z, acc1.z); acc1.w = fmaf(pi, w.w, acc1.w);
+          }
+        }
+      }
+    }
+  }
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
+  float g = 0.f;
+  if (l > 0.f) g = (hasScale ? rowScale[bh * Tq + t] : 1.f) / l;
+  float *o = out + (bh * Tq + t) * E;
+  if (PV == 2) {
+    if (has0) *(float2 *)(o + e0) = make_float2(acc0.x * g, acc0.y * g);
+    if (has1) *(float2 *)(o + e1) = make_float2(acc1.x * g, acc1.y * g);
+  } else {
+    acc0.x += __shfl_xor_sync(full, acc0.x, 16); acc0.y += __shfl_xor_sync(full, acc0.y, 16);
+    acc0.z += __shfl_xor_sync(full, acc0.z, 16); acc0.w += __shfl_xor_sync(full, acc0.w, 16);
+    acc1.x += __shfl_xor_sync(full, acc1.x, 16); acc1.y += __shfl_xor_sync(full, acc1.y, 16);
+    acc1.z += __shfl_xor_sync(full, acc1.z, 16); acc1.w += __shfl_xor_sync(full, acc1.w, 16);
+    if (half == 0) {
+      if (has0) *(float4 *)(o + e0) = make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g);
+      if (has1) *(float4 *)(o + e1) = make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g);
+    }
+  }
+}
+
+// The instances the op picks from (ops/sea.ts CSR_ATTENTION_KERNELS): ROWS rows per block, PV, QU
+// float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), RB score rounds per batch of loads, blocks per SM.
+#define CSR_ATTENTION(NAME, ROWS, PV, QU, RB, MINB)                                                                           \
+  extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
+      NAME(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,                    \
+           const float *__restrict__ kk, const float *__restrict__ v, const float *__restrict__ rowScale,             \
+           float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z, float scale, int hasScale) {         \
+    csrAttentionBody<ROWS, PV, QU, RB>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);          \
+  }
+CSR_ATTENTION(csr_attention_r8v4d64, 8, 4, 2, 4, 3)
+CSR_ATTENTION(csr_attention_r8v2d64, 8, 2, 2, 4, 3)
+CSR_ATTENTION(csr_attention_r8v4d64b4, 8, 4, 2, 4, 4)
+CSR_ATTENTION(csr_attention_r16v4d64, 16, 4, 2, 4, 2)
+CSR_ATTENTION(csr_attention_r8v2d64rb2b4, 8, 2, 2, 2, 4)
+CSR_ATTENTION(csr_attention_r8v2d64rb2b5, 8, 2, 2, 2, 5)
+CSR_ATTENTION(csr_attention_r8v4, 8, 4, 4, 4, 2)
+CSR_ATTENTION(csr_attention, 8, 2, 4, 4, 2)

@@ -138,6 +138,34 @@ extern "C" __global__ void ew_binary(int op, int dt, int odt, const void *a, con
   }
 }
 
+// float32 forms of ew_unary / ew_binary, 4 elements per thread with 16-byte loads and stores; each
+// element is computed by the same double-precision unary_f / binary_f, so the numbers are the same.
+extern "C" __global__ void ew_unary_f4(int op, const float4 *x, float4 *y, ll n4) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += (ll)gridDim.x * blockDim.x) {
+    float4 v = x[i];
+    y[i] = make_float4((float)unary_f(op, v.x), (float)unary_f(op, v.y), (float)unary_f(op, v.z),
+                       (float)unary_f(op, v.w));
+  }
+}
+
+// Binary ops with a float32 result over an index space whose innermost axis is a multiple of 4:
+// operand k is read as a float4 when its innermost stride is 1 (aVec/bVec), else (stride 0) as one
+// value repeated.
+extern "C" __global__ void ew_binary_f4(int op, const float *a, const float *b, float4 *out, ll n4, Idx ix, int aVec,
+                                        int bVec) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += (ll)gridDim.x * blockDim.x) {
+    ll o[2];
+    offsets(ix, 4 * i, o, 2);
+    float4 av, bv;
+    if (aVec) av = *(const float4 *)(a + o[0]);
+    else { float t = a[o[0]]; av = make_float4(t, t, t, t); }
+    if (bVec) bv = *(const float4 *)(b + o[1]);
+    else { float t = b[o[1]]; bv = make_float4(t, t, t, t); }
+    out[i] = make_float4((float)binary_f(op, av.x, bv.x), (float)binary_f(op, av.y, bv.y), (float)binary_f(op, av.z, bv.z),
+                         (float)binary_f(op, av.w, bv.w));
+  }
+}
+
 // out[i] = cond ? a : b, element size es (4 or 1), strides ix.s[0..2] for cond, a, b.
 extern "C" __global__ void ew_where(int es, const unsigned char *c, const void *a, const void *b, void *out, ll n, Idx ix) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
@@ -165,6 +193,16 @@ extern "C" __global__ void copy_strided(int es, const void *src, void *dst, ll n
     offsets(ix, i, o, 2);
     if (es == 4) ((unsigned *)dst)[dstOff + o[1]] = ((const unsigned *)src)[srcOff + o[0]];
     else ((unsigned char *)dst)[dstOff + o[1]] = ((const unsigned char *)src)[srcOff + o[0]];
+  }
+}
+
+// copy_strided in 16-byte units: the op uses it when the innermost axis is contiguous on both sides
+// with a length, strides, offsets and addresses that are multiples of 4 floats.
+extern "C" __global__ void copy_strided16(const uint4 *src, uint4 *dst, ll n, ll srcOff, ll dstOff, Idx ix) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    ll o[2];
+    offsets(ix, i, o, 2);
+    dst[dstOff + o[1]] = src[srcOff + o[0]];
   }
 }
 

@@ -9,10 +9,10 @@
 typedef long long ll;
 #define CH 64  // chunk rows
 #define ET 64  // output columns per block
-#define MT 32  // feature tile
+#define MT 48  // feature tile (M ≤ 48, e.g. 33, in one pass)
 
 // grid (nC, ceil(E/ET), BH), block 256: thread (tx = tid&15, ty = tid>>4) owns features
-// m0 + 2ty + {0,1} and columns e0 + tx + 16j, j < 4.
+// m0 + 3ty + {0,1,2} and columns e0 + tx + 16j, j < 4.
 extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__restrict__ kf, const float *__restrict__ v,
                                                                  float *__restrict__ carry, int T, int M, int E, int nC) {
   __shared__ float Vs[CH * ET];
@@ -37,25 +37,26 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__
       Ks[r * (MT + 1) + mm] = (r < rows && m0 + mm < M) ? kb[(ll)r * M + m0 + mm] : 0.f;
     }
     __syncthreads();
-    float acc[2][4];
+    float acc[3][4];
 #pragma unroll
-    for (int i = 0; i < 2; ++i)
+    for (int i = 0; i < 3; ++i)
 #pragma unroll
       for (int j = 0; j < 4; ++j) acc[i][j] = 0.f;
-    if (m0 + 2 * ty < M) {
+    if (m0 + 3 * ty < M) {
       for (int r = 0; r < rows; ++r) {
-        float k0 = Ks[r * (MT + 1) + 2 * ty], k1 = Ks[r * (MT + 1) + 2 * ty + 1];
+        float k0 = Ks[r * (MT + 1) + 3 * ty], k1 = Ks[r * (MT + 1) + 3 * ty + 1], k2 = Ks[r * (MT + 1) + 3 * ty + 2];
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
           float vv = Vs[r * ET + tx + 16 * j];
           acc[0][j] = fmaf(k0, vv, acc[0][j]);
           acc[1][j] = fmaf(k1, vv, acc[1][j]);
+          acc[2][j] = fmaf(k2, vv, acc[2][j]);
         }
       }
     }
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      int m = m0 + 2 * ty + i;
+    for (int i = 0; i < 3; ++i) {
+      int m = m0 + 3 * ty + i;
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         int e = e0 + tx + 16 * j;
@@ -102,7 +103,9 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__r
                                                                 const float *__restrict__ v, const float *__restrict__ carry,
                                                                 float *__restrict__ out, int T, int M, int E, int nC,
                                                                 float eps) {
-  __shared__ float sm[CH * (CH + 1) + CH * ET];
+  // feature loop: Q, K tiles [CH][MT+1], S tile [MT][ET], z [MT]; afterwards A [CH][CH+1], V [CH][ET]
+  __shared__ float sm[2 * CH * (MT + 1) + MT * ET + MT > CH * (CH + 1) + CH * ET ? 2 * CH * (MT + 1) + MT * ET + MT
+                                                                                 : CH * (CH + 1) + CH * ET];
   float *Qs = sm;                   // [CH][MT+1]
   float *Ks = Qs + CH * (MT + 1);   // [CH][MT+1]
   float *Ss = Ks + CH * (MT + 1);   // [MT][ET]

@@ -159,14 +159,15 @@ extern "C" __global__ void cumsum_lines(int dt, const void *x, void *y, ll outer
 // 1. cumsum_chunk_sums: sums[o, c, i] = Σ of chunk c of line (o, i), in double;
 // 2. cumsum_chunk_scan: exclusive scan of sums over c per line;
 // 3. cumsum_chunk_apply: each (o, c, i) re-walks its chunk from its carry and writes.
-extern "C" __global__ void cumsum_chunk_sums(int dt, const void *x, double *sums, ll outer, ll len, ll inner, int Lc, int nC,
-                                             int reverse) {
+extern "C" __global__ void cumsum_chunk_sums(int dt, const void *__restrict__ x, double *__restrict__ sums, ll outer, ll len,
+                                             ll inner, int Lc, int nC, int reverse) {
   ll total = outer * nC * inner;
   for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
     ll i = e % inner, r = e / inner;
     ll c = r % nC, o = r / nC;
     ll s0 = c * Lc, s1 = s0 + Lc < len ? s0 + Lc : len;
     double acc = 0;
+#pragma unroll 8
     for (ll s = s0; s < s1; ++s) {
       ll rr = reverse ? len - 1 - s : s;
       acc += ld(x, dt, (o * len + rr) * inner + i);
@@ -189,14 +190,17 @@ extern "C" __global__ void cumsum_chunk_scan(double *sums, ll outer, ll inner, i
   }
 }
 
-extern "C" __global__ void cumsum_chunk_apply(int dt, const void *x, void *y, const double *sums, ll outer, ll len, ll inner,
-                                              int Lc, int nC, int exclusive, int reverse) {
+// x and y never overlap (a kernel output is a fresh buffer), so the loads run ahead of the stores.
+extern "C" __global__ void cumsum_chunk_apply(int dt, const void *__restrict__ x, void *__restrict__ y,
+                                              const double *__restrict__ sums, ll outer, ll len, ll inner, int Lc, int nC,
+                                              int exclusive, int reverse) {
   ll total = outer * nC * inner;
   for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
     ll i = e % inner, r = e / inner;
     ll c = r % nC, o = r / nC;
     ll s0 = c * Lc, s1 = s0 + Lc < len ? s0 + Lc : len;
     double acc = sums[e];
+#pragma unroll 8
     for (ll s = s0; s < s1; ++s) {
       ll rr = reverse ? len - 1 - s : s;
       ll p = (o * len + rr) * inner + i;

@@ -1,7 +1,7 @@
 // Grouped top-k (spec §5): scores [G, N] float32, budgets int32 [G] → bool [G, N] with exactly
 // min(max(budget, 0), N) entries per group: the largest scores, ties to the lower index, NaN below −∞.
-// One block per group: a 4-pass radix select (8 bits a pass) over order-preserving 32-bit keys finds
-// the kth key; entries above it are taken, and among entries equal to it the first ones by index
+// One block per group: a 4-pass radix select (8 bits a pass; warp-aggregated histogram, bins picked by
+// a warp suffix scan) over order-preserving 32-bit keys finds the kth key; entries above it are taken, and among entries equal to it the first ones by index
 // (a block-wide running count in index order).
 #define TPB 256
 
@@ -19,6 +19,7 @@ extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__re
   __shared__ int sRemain;
   __shared__ int warpCnt[TPB / 32];
   const long long gidx = blockIdx.x;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const float *s = scores + gidx * N;
   unsigned char *o = out + gidx * N;
   int kb = budgets[gidx];
@@ -32,27 +33,61 @@ extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__re
     for (int i = threadIdx.x; i < 256; i += TPB) hist[i] = 0;
     __syncthreads();
     unsigned prefix = sPrefix, mask = sMask;
-    for (int i = threadIdx.x; i < N; i += TPB) {
-      unsigned kk = keyOf(s[i]);
-      if ((kk & mask) == prefix) atomicAdd(&hist[(kk >> shift) & 255u], 1u);
+    // histogram, one atomic per distinct bin per warp (scores bunch into few bins on the first passes)
+    for (int c0 = 0; c0 < N; c0 += TPB) {
+      int i = c0 + threadIdx.x;
+      unsigned kk = i < N ? keyOf(s[i]) : 0u;
+      bool act = i < N && (kk & mask) == prefix;
+      unsigned bin = act ? (kk >> shift) & 255u : 256u;
+      unsigned peers = __match_any_sync(0xffffffffu, bin);
+      if (act && __ffs(peers) - 1 == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-      int rem = sRemain;
-      int d = 255;
-      for (; d > 0; --d) {
-        if ((int)hist[d] >= rem) break;
-        rem -= (int)hist[d];
+    if (warp == 0) {
+      // the highest bin d whose count with the bins above reaches rem (d = 0 when none does), by a
+      // suffix scan: lane L holds bins 8L … 8L+7
+      const int rem = sRemain;
+      unsigned h[8];
+      int own = 0;
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        h[u] = hist[8 * lane + u];
+        own += (int)h[u];
       }
-      sPrefix = prefix | ((unsigned)d << shift);
-      sMask = mask | (255u << shift);
-      sRemain = rem;
+      int suf = own;  // Σ over lanes ≥ lane
+      for (int off = 1; off < 32; off <<= 1) {
+        int y = __shfl_down_sync(0xffffffffu, suf, off);
+        if (lane + off < 32) suf += y;
+      }
+      int above = suf - own;  // Σ over lanes > lane
+      int best = -1, bestAbove = 0;
+      int run = above;
+#pragma unroll
+      for (int u = 7; u >= 0; --u) {
+        if (best < 0 && run + (int)h[u] >= rem) {
+          best = 8 * lane + u;
+          bestAbove = run;
+        }
+        run += (int)h[u];
+      }
+      unsigned found = __ballot_sync(0xffffffffu, best >= 0);
+      int src = found ? 31 - __clz(found) : 0;
+      int d = __shfl_sync(0xffffffffu, best, src);
+      int dAbove = __shfl_sync(0xffffffffu, bestAbove, src);
+      if (!found) {
+        d = 0;
+        dAbove = __shfl_sync(0xffffffffu, suf, 0) - (int)__shfl_sync(0xffffffffu, h[0], 0);
+      }
+      if (lane == 0) {
+        sPrefix = prefix | ((unsigned)d << shift);
+        sMask = mask | (255u << shift);
+        sRemain = rem - dAbove;
+      }
     }
     __syncthreads();
   }
   const unsigned thr = sPrefix;
   const int need = sRemain;  // how many entries equal to thr are taken, lowest indices first
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int base = 0;
   for (int c0 = 0; c0 < N; c0 += TPB) {
     int i = c0 + threadIdx.x;

@@ -12,15 +12,50 @@ function float32Only(op: string, x: TensorInfo): void {
   if (x.dtype !== 'float32') throw new DTypeError(`cuda ${op} computes in float32, got ${x.dtype}`);
 }
 
-/** Output channels per thread of conv2d_oblock (OB in conv.cu). */
-const OBLOCK = 8;
-/** Consecutive output positions per thread of conv2d_oblock (PP in conv.cu). */
-const OPOS = 4;
+/** One conv2d_oblock* instance: OB output channels × PP positions per thread, kernel size fixed or any. */
+export interface ConvOblock {
+  readonly name: string;
+  readonly ob: number;
+  readonly pp: number;
+  /** [kh, kw] compiled in; absent: any. */
+  readonly k?: readonly [number, number];
+}
 
 /**
- * PyTorch Conv2d, direct, float32 accumulation. groups = 1 with the weights of 8 output channels
- * fitting shared memory: one thread per 4 positions of an output row and 8 channels (conv2d_oblock); otherwise
- * one thread per output element.
+ * The channel-blocked conv2d instances of conv.cu the op picks from, in order: the first whose OB
+ * divides O and whose kernel size fits (the last, OB 8, takes any O with a partial channel block).
+ */
+export const CONV_OBLOCKS: readonly ConvOblock[] = [
+  { name: 'conv2d_ob24p2_k3', ob: 24, pp: 2, k: [3, 3] },
+  { name: 'conv2d_ob12p4_k3', ob: 12, pp: 4, k: [3, 3] },
+  { name: 'conv2d_ob12p4_k1', ob: 12, pp: 4, k: [1, 1] },
+  { name: 'conv2d_ob12p4', ob: 12, pp: 4 },
+  { name: 'conv2d_oblock', ob: 8, pp: 4 },
+];
+/** Every instance (the benchmark times each; all sum in the same order, so they agree bit for bit). */
+export const CONV_OBLOCKS_ALL: readonly ConvOblock[] = [
+  ...CONV_OBLOCKS,
+  { name: 'conv2d_ob24p2', ob: 24, pp: 2 },
+  { name: 'conv2d_ob24p4', ob: 24, pp: 4 },
+  { name: 'conv2d_ob12p8_k3', ob: 12, pp: 8, k: [3, 3] },
+  { name: 'conv2d_ob12p8_k1', ob: 12, pp: 8, k: [1, 1] },
+];
+
+/** Whether instance `k` computes a conv with O output channels and a kh×kw kernel. */
+export function convOblockFits(k: ConvOblock, O: number, kh: number, kw: number): boolean {
+  return (k.ob === 8 || O % k.ob === 0) && (!k.k || (k.k[0] === kh && k.k[1] === kw));
+}
+
+/** The conv2d_oblock* instance for O output channels and a kh×kw kernel (groups = 1). */
+export function convOblockFor(O: number, kh: number, kw: number): ConvOblock {
+  return CONV_OBLOCKS.find((k) => convOblockFits(k, O, kh, kw)) ?? CONV_OBLOCKS[CONV_OBLOCKS.length - 1];
+}
+
+/**
+ * PyTorch Conv2d, direct, float32 accumulation. groups = 1 with the weights of a channel block
+ * fitting shared memory: one thread per PP positions of an output row and OB channels
+ * (conv2d_oblock*, {@link convOblockFor}; `kernel` overrides the choice); otherwise one thread per
+ * output element.
  */
 export function conv2d(
   b: CudaBackend,
@@ -29,6 +64,7 @@ export function conv2d(
   bias: TensorInfo | null,
   opts: Conv2dOptions,
   outShape: Shape,
+  kernel?: ConvOblock,
 ): TensorInfo {
   float32Only('conv2d', x);
   const [B, C, H, W] = x.shape;
@@ -63,14 +99,10 @@ export function conv2d(
       bias ? 1 : 0,
     ]);
   const taps = C * kh * kw;
-  if (opts.groups === 1 && taps * OBLOCK * 4 <= 48 * 1024) {
-    const groups = B * OH * Math.ceil(OW / OPOS);
-    b.launch(
-      b.fn('conv', 'conv2d_oblock'),
-      [b.blocks(groups), Math.ceil(O / OBLOCK)],
-      [256],
-      taps * OBLOCK * 4,
-    );
+  const k = kernel && convOblockFits(kernel, O, kh, kw) ? kernel : convOblockFor(O, kh, kw);
+  if (opts.groups === 1 && taps * k.ob * 4 <= 48 * 1024) {
+    const groups = B * OH * Math.ceil(OW / k.pp);
+    b.launch(b.fn('conv', k.name), [b.blocks(groups), Math.ceil(O / k.ob)], [256], taps * k.ob * 4);
   } else b.launch(b.fn('conv', 'conv2d_direct'), [b.blocks(total)], [256]);
   return out;
 }
@@ -101,6 +133,13 @@ export function resize(
       .i32(6, outH / H)
       .i32(7, outW / W);
     b.launch(b.fn('conv', 'resize_nearest_int'), [b.blocks(n)], [256]);
+    return out;
+  }
+  const rows = B * C * H;
+  if (opts.mode === 'area' && outH === H && Math.ceil(rows / 16) <= 65535) {
+    // width only: one thread per output column over 16 rows (AREA_RP in conv.cu)
+    b.params.ptr(0, b.ptr(x)).ptr(1, b.ptr(out)).i64(2, rows).i32(3, W).i32(4, outW);
+    b.launch(b.fn('conv', 'resize_area_w'), [Math.ceil(outW / 256), Math.ceil(rows / 16)], [256]);
     return out;
   }
   b.params

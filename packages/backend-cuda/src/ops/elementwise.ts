@@ -57,6 +57,15 @@ export function unary(b: CudaBackend, op: UnaryOp, x: TensorInfo): TensorInfo {
   const n = sizeOf(x.shape);
   const out = b.output(x.shape, x.dtype, n);
   if (n === 0) return out;
+  if (x.dtype === 'float32' && n % 4 === 0 && op !== 'not') {
+    b.params
+      .i32(0, UNARY.indexOf(op))
+      .ptr(1, b.ptr(x))
+      .ptr(2, b.ptr(out))
+      .i64(3, n / 4);
+    b.launch(b.fn('elementwise', 'ew_unary_f4'), [b.blocks(n / 4)], [256]);
+    return out;
+  }
   b.params.i32(0, UNARY.indexOf(op)).i32(1, dtypeCode(x.dtype)).ptr(2, b.ptr(x)).ptr(3, b.ptr(out)).i64(4, n);
   b.launch(b.fn('elementwise', 'ew_unary'), [b.blocks(n)], [256]);
   return out;
@@ -77,6 +86,31 @@ export function binary(
     broadcastStrides(a.shape, outShape),
     broadcastStrides(bt.shape, outShape),
   ]);
+  const r = plan.shape.length - 1;
+  const vec = (k: number, ptr: bigint): number | null => {
+    const st = plan.strides[k];
+    if (st[r] === 0) return 0;
+    if (st[r] === 1 && ptr % 16n === 0n && st.every((x, i) => i === r || x % 4 === 0)) return 1;
+    return null;
+  };
+  if (a.dtype === 'float32' && odt === 'float32' && plan.shape[r] % 4 === 0) {
+    const av = vec(0, b.ptr(a));
+    const bv = vec(1, b.ptr(bt));
+    if (av !== null && bv !== null) {
+      // 4 outputs per thread, float4 loads where an operand runs along the innermost axis
+      b.params
+        .i32(0, BINARY.indexOf(op))
+        .ptr(1, b.ptr(a))
+        .ptr(2, b.ptr(bt))
+        .ptr(3, b.ptr(out))
+        .i64(4, n / 4)
+        .idx(5, plan.shape, plan.strides)
+        .i32(6, av)
+        .i32(7, bv);
+      b.launch(b.fn('elementwise', 'ew_binary_f4'), [b.blocks(n / 4)], [256]);
+      return out;
+    }
+  }
   b.params
     .i32(0, BINARY.indexOf(op))
     .i32(1, dtypeCode(a.dtype))
@@ -148,6 +182,31 @@ export function copyStrided(
   const n = sizeOf(shape);
   if (n === 0) return;
   const plan = coalesce(shape, [srcStrides, dstStrides]);
+  const r = plan.shape.length - 1;
+  if (
+    dtype !== 'bool' &&
+    plan.strides[0][r] === 1 &&
+    plan.strides[1][r] === 1 &&
+    plan.shape[r] % 4 === 0 &&
+    srcOff % 4 === 0 &&
+    dstOff % 4 === 0 &&
+    src % 16n === 0n &&
+    dst % 16n === 0n &&
+    plan.strides.every((st) => st.every((x, i) => i === r || x % 4 === 0))
+  ) {
+    // whole 16-byte vectors: the innermost axis is contiguous on both sides and everything is aligned
+    const shape4 = plan.shape.map((d, i) => (i === r ? d / 4 : d));
+    const strides4 = plan.strides.map((st) => st.map((x, i) => (i === r ? 1 : x / 4)));
+    b.params
+      .ptr(0, src)
+      .ptr(1, dst)
+      .i64(2, n / 4)
+      .i64(3, srcOff / 4)
+      .i64(4, dstOff / 4)
+      .idx(5, shape4, strides4);
+    b.launch(b.fn('elementwise', 'copy_strided16'), [b.blocks(n / 4)], [256]);
+    return;
+  }
   b.params
     .i32(0, dtype === 'bool' ? 1 : 4)
     .ptr(1, src)

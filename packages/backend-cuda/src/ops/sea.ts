@@ -1,4 +1,5 @@
 import {
+  type CsrAttentionOptions,
   type CsrInfo,
   DeviceError,
   type PrefixSumOptions,
@@ -76,6 +77,8 @@ export async function stretchToCsr(
 ): Promise<CsrInfo> {
   const [B, T, H, Kc] = mask.shape;
   const rows = B * T;
+  // 16 mask cells per load when a row of cells is whole 16-byte vectors
+  const v16 = (H * Kc) % 16 === 0 ? '16' : '';
   const crow = b.output([B, T + 1], 'int32');
   const counts = b.output([rows], 'int32');
   const totals = b.output([B], 'int32');
@@ -91,7 +94,7 @@ export async function stretchToCsr(
         .i32(5, Kc)
         .i32(6, opts.k)
         .i32(7, opts.keys);
-      b.launch(b.fn('csr', 'stretch_count'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+      b.launch(b.fn('csr', `stretch_count${v16}`), [Math.ceil(rows / WARPS)], [32 * WARPS]);
     }
     if (B > 0) {
       b.params.ptr(0, b.ptr(counts)).ptr(1, b.ptr(crow)).ptr(2, b.ptr(totals)).i32(3, T);
@@ -118,7 +121,7 @@ export async function stretchToCsr(
       .i32(8, opts.k)
       .i32(9, opts.keys)
       .i64(10, Z);
-    b.launch(b.fn('csr', 'stretch_fill'), [Math.ceil(rows / WARPS)], [32 * WARPS]);
+    b.launch(b.fn('csr', `stretch_fill${v16}`), [Math.ceil(rows / WARPS)], [32 * WARPS]);
   }
   return { crow, col, heads: H, keys: opts.keys, nnz };
 }
@@ -203,5 +206,81 @@ export function csrSpmm(b: CudaBackend, csr: CsrInfo, val: TensorInfo, v: Tensor
     .i32(9, D)
     .i64(10, Z);
   b.launch(b.fn('csr', 'csr_spmm'), [Math.ceil((B * Tq) / WARPS)], [32 * WARPS]);
+  return out;
+}
+
+/**
+ * The csr_attention* instances of csr.cu: query rows per block (one warp each), how the sum over
+ * entries is spread (pv 2: all lanes on one entry, two floats each, E even; pv 4: a half-warp per
+ * entry, four floats each, E % 4 == 0) and the head size D ≤ 32·qu the scores take (rb2: score loads
+ * 2 rounds at a time, for fewer registers; b4/b5: 4/5 blocks per SM).
+ */
+export const CSR_ATTENTION_KERNELS = [
+  { name: 'csr_attention_r8v4d64', rows: 8, pv: 4, qu: 2 },
+  { name: 'csr_attention_r8v2d64', rows: 8, pv: 2, qu: 2 },
+  { name: 'csr_attention_r8v4d64b4', rows: 8, pv: 4, qu: 2 },
+  { name: 'csr_attention_r16v4d64', rows: 16, pv: 4, qu: 2 },
+  { name: 'csr_attention_r8v2d64rb2b4', rows: 8, pv: 2, qu: 2 },
+  { name: 'csr_attention_r8v2d64rb2b5', rows: 8, pv: 2, qu: 2 },
+  { name: 'csr_attention_r8v4', rows: 8, pv: 4, qu: 4 },
+  { name: 'csr_attention', rows: 8, pv: 2, qu: 4 },
+] as const;
+export const DEFAULT_CSR_ATTENTION_KERNEL: string = 'csr_attention_r8v2d64';
+const CA_MAX_HEAD = 128;
+type CsrAttentionKernel = (typeof CSR_ATTENTION_KERNELS)[number];
+
+function fits(k: CsrAttentionKernel, D: number, E: number): boolean {
+  return D <= 32 * k.qu && (k.pv === 2 || E % 4 === 0);
+}
+
+/**
+ * Fused CSR attention (csr_attention* in kernels/csr.cu): SDDMM, per-head softmax, row scale and
+ * SpMM in one kernel, one warp per (row, head), the instance `b.csrAttentionKernel` (the first that
+ * fits in CSR_ATTENTION_KERNELS' order when that one cannot take D or E). Returns null (the op layer composes the three primitives) for
+ * head sizes the kernels lack: D % 4 ≠ 0 or D > 128, E odd or E > 128.
+ */
+export function csrAttention(
+  b: CudaBackend,
+  csr: CsrInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  rowScale: TensorInfo | null,
+  opts: CsrAttentionOptions,
+): TensorInfo | null {
+  const { B, Tq, Z } = csrDims(csr);
+  const [, H, , D] = q.shape;
+  const E = v.shape[3];
+  if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
+  if (H > 65535 || B > 65535) return null;
+  const out = b.output([B, H, Tq, E], 'float32');
+  if (B * H * Tq * E === 0) return out;
+  if (Z === 0 || D === 0) {
+    b.memsetZero(out);
+    return out;
+  }
+  b.params
+    .ptr(0, b.ptr(csr.crow))
+    .ptr(1, b.ptr(csr.col))
+    .ptr(2, b.ptr(q))
+    .ptr(3, b.ptr(k))
+    .ptr(4, b.ptr(v))
+    .ptr(5, rowScale ? b.ptr(rowScale) : 0n)
+    .ptr(6, b.ptr(out))
+    .i32(7, H)
+    .i32(8, Tq)
+    .i32(9, csr.keys)
+    .i32(10, D)
+    .i32(11, E)
+    .i64(12, Z)
+    .f32(13, opts.scale)
+    .i32(14, rowScale ? 1 : 0);
+  let kern: CsrAttentionKernel =
+    CSR_ATTENTION_KERNELS.find((x) => x.name === b.csrAttentionKernel) ?? CSR_ATTENTION_KERNELS[0];
+  if (!fits(kern, D, E))
+    kern =
+      CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
+      CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
+  b.launch(b.fn('csr', kern.name), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
   return out;
 }

@@ -111,6 +111,11 @@ const BROADCASTS: [number[], number[]][] = [
     [2, 1, 3, 1],
     [5, 1, 4],
   ],
+  [[6, 8], [8]],
+  [
+    [2, 4, 1],
+    [2, 4, 12],
+  ],
 ];
 
 /** Element values for operand `side` of `op` in `dtype`. */
@@ -142,20 +147,24 @@ function binaryRef(op: BinaryOp, av: ArrayLike<number>, as: number[], bv: ArrayL
 
 export function registerDenseElementwise(s: SuiteContext): void {
   s.group('unary', 'unary', (test) => {
-    const shape = [3, 17, 5];
-    const n = 3 * 17 * 5;
+    // [3,17,5] and a length that is whole 4-element vectors
     for (const dtype of s.floatDTypes) {
-      for (const [op, spec] of Object.entries(UNARY) as [Exclude<UnaryOp, 'not'>, UnarySpec][]) {
-        const title = `${op} ${dtype}`;
-        test(title, async ({ backend, tol }) => {
-          const xv = spec.input(rngFor(title), n).map((x) => toDType(x, dtype));
-          const out = unary(op, tensor(xv, shape, { backend, dtype }));
-          const want = xv.map(spec.f);
-          const got = await values(out, shape, dtype, title);
-          if (spec.exact) assertEqual(got, want, title, shape);
-          else assertClose(got, want, tol(dtype, 'unary'), title, shape);
-        });
-      }
+      for (const [op, spec] of Object.entries(UNARY) as [Exclude<UnaryOp, 'not'>, UnarySpec][])
+        for (const shape of [
+          [3, 17, 5],
+          [2, 3, 8],
+        ]) {
+          const n = shape[0] * shape[1] * shape[2];
+          const title = shape[2] === 5 ? `${op} ${dtype}` : `${op} ${dtype} [${shape}]`;
+          test(title, async ({ backend, tol }) => {
+            const xv = spec.input(rngFor(title), n).map((x) => toDType(x, dtype));
+            const out = unary(op, tensor(xv, shape, { backend, dtype }));
+            const want = xv.map(spec.f);
+            const got = await values(out, shape, dtype, title);
+            if (spec.exact) assertEqual(got, want, title, shape);
+            else assertClose(got, want, tol(dtype, 'unary'), title, shape);
+          });
+        }
       test(`round is half-to-even ${dtype}`, async ({ backend }) => {
         const xv = [0.5, 1.5, 2.5, 3.5, -0.5, -1.5, -2.5, -3.5, 2.4999998, 2.5000002, 1e7 + 0.5];
         const want = [0, 2, 2, 4, -0, -2, -2, -4, 2, 3, 1e7];

@@ -176,6 +176,11 @@ export function registerLayout(s: SuiteContext): void {
         [4, -1],
       ],
       [[17], [5], [11]],
+      [
+        [3, 5, 16],
+        [1, 0, 4],
+        [2, 5, 8],
+      ],
     ];
     for (const dtype of dtypes) {
       for (const [xs, begin, size] of cases) {
@@ -230,6 +235,13 @@ export function registerLayout(s: SuiteContext): void {
       ],
       [[[5, 2]], 0],
       [[[3], [9], [1], [2]], 0],
+      [
+        [
+          [2, 3, 8],
+          [2, 3, 4],
+        ],
+        -1,
+      ],
     ];
     for (const dtype of dtypes) {
       for (const [shapes, axisIn] of cases) {
@@ -287,6 +299,15 @@ export function registerLayout(s: SuiteContext): void {
           [1, 1],
         ],
         1,
+      ],
+      [
+        [2, 3, 8],
+        [
+          [0, 0],
+          [1, 0],
+          [4, 4],
+        ],
+        2,
       ],
     ];
     for (const dtype of dtypes) {

@@ -1,6 +1,7 @@
 import {
   type Backend,
   CsrMatrix,
+  csrAttention,
   csrSddmm,
   csrSoftmax,
   csrSpmm,
@@ -137,6 +138,28 @@ const STRETCH: StretchCase[] = [
     keys: 30,
     rowLen: (_b, t) => 30 - 3 * t,
     density: [0.7],
+  },
+  {
+    name: 'causal, L_t < K, rows of whole 16-cell vectors',
+    B: 2,
+    Tq: 37,
+    H: 2,
+    Kc: 8,
+    k: 2,
+    keys: 37,
+    rowLen: (_b, t) => t + 1,
+    density: [0.3, 0.05],
+  },
+  {
+    name: 'padded rows (L = 0), rows of whole 16-cell vectors',
+    B: 2,
+    Tq: 20,
+    H: 3,
+    Kc: 16,
+    k: 3,
+    keys: 20,
+    rowLen: (b, t) => (b === 0 ? 20 : t < 13 ? 13 : 0),
+    density: [0.5, 0.6],
   },
 ];
 
@@ -396,6 +419,95 @@ export function registerSeaCsr(s: SuiteContext): void {
             want,
             tol('float32', 'csrSpmm'),
             title,
+            os,
+            mag,
+          );
+        });
+      }
+    }
+  });
+}
+
+/**
+ * The `csrAttention` op: a backend's fused kernel where it has the capability (CUDA: D % 4 = 0 and
+ * E even, both ≤ 128; its instances for D ≤ 64 and ≤ 128, E % 4 = 0 or not), csrSddmm → csrSoftmax → csrSpmm elsewhere; either must match the float64
+ * definition rowScale · Σ softmax_head(scale·q·k)·v, zeros for a head without entries.
+ */
+export function registerCsrAttention(s: SuiteContext): void {
+  s.group('csrAttention', 'csrAttention (fused capability or composition)', (test) => {
+    const cases: [string, (rng: Rng) => HostCsr][] = [
+      ...csrCases(),
+      [STRETCH[2].name, (rng) => stretchedCsr(STRETCH[2], rng)],
+    ];
+    for (const [name, make] of cases) {
+      for (const [D, E, scale, withScale] of [
+        [16, 16, 0.25, true],
+        [64, 64, 0.125, false],
+        [12, 6, 1, true],
+        [7, 5, 0.5, true],
+        [96, 96, 0.125, true],
+        [100, 50, 0.1, false],
+        [4, 130, 0.5, false],
+      ] as const) {
+        const title = `${name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const h = make(rng);
+          const qs = [h.B, h.H, h.Tq, D];
+          const ks = [h.B, h.H, h.Tk, D];
+          const vs = [h.B, h.H, h.Tk, E];
+          const ss = [h.B, h.H, h.Tq];
+          const qv = normal(rng, qs, 'float32');
+          const kv = normal(rng, ks, 'float32');
+          const vv = normal(rng, vs, 'float32');
+          const sv = withScale ? normal(rng, ss, 'float32', 0.5, 0.5) : null;
+          const out = csrAttention(
+            upload(backend, h),
+            tensor(qv, qs, { backend, dtype: 'float32' }),
+            tensor(kv, ks, { backend, dtype: 'float32' }),
+            tensor(vv, vs, { backend, dtype: 'float32' }),
+            { scale, rowScale: sv ? tensor(sv, ss, { backend, dtype: 'float32' }) : null },
+          );
+          // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
+          const groups = new Map<string, number[]>();
+          for (const [b, t, hh, j] of entries(h)) {
+            const key = `${b},${t},${hh}`;
+            const g = groups.get(key) ?? [];
+            g.push(j);
+            groups.set(key, g);
+          }
+          const os = [h.B, h.H, h.Tq, E];
+          const want = new Float64Array(h.B * h.H * h.Tq * E);
+          const mag = new Float64Array(want.length);
+          for (const [key, js] of groups) {
+            const [b, t, hh] = key.split(',').map(Number);
+            const bh = b * h.H + hh;
+            const sc = js.map((j) => {
+              let acc = 0;
+              for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
+              return scale * acc;
+            });
+            const m = Math.max(...sc);
+            const p = sc.map((x) => Math.exp(x - m));
+            const sum = p.reduce((a, x) => a + x, 0);
+            const rs = sv ? sv[bh * h.Tq + t] : 1;
+            for (let e = 0; e < E; e++) {
+              let acc = 0;
+              let am = 0;
+              js.forEach((j, n) => {
+                const w = vv[(bh * h.Tk + j) * E + e];
+                acc += p[n] * w;
+                am += p[n] * Math.abs(w);
+              });
+              want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
+              mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
+            }
+          }
+          assertClose(
+            await values(out, os, 'float32', title),
+            want,
+            tol('float32', 'csrSpmm', 10),
+            `${title} (empty heads 0)`,
             os,
             mag,
           );
