@@ -2,7 +2,20 @@
  * The predictor CNNs that turn the channel-split encoder output Ẑ into the compressed attention
  * logits Â [B, H, T, K] (spec §4a causal, §4b bidirectional).
  */
-import { conv2d, fmt, layerNorm, relu, resize, ShapeError, slice, type Tensor, tidy } from '@sea/tensor';
+import {
+  concat,
+  conv2d,
+  fmt,
+  layerNorm,
+  mul,
+  ones,
+  relu,
+  resize,
+  ShapeError,
+  slice,
+  type Tensor,
+  tidy,
+} from '@sea/tensor';
 import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
 import type { PredictorWeights } from './weights.js';
 
@@ -12,7 +25,8 @@ export const LAYER_NORM_EPS = 1e-5;
 /**
  * Causal CNN, input [B, 2H, T, K/4]:
  * LN over K/4 → conv1 (3×3, dilation 2, taps t−4, t−2, t × w−2, w, w+2) → ReLU → conv2 (same) → ReLU
- * → nearest ×4 width → 1×1 conv 2H→H with one zero column each side (K+2) → area resize to K → LN over K.
+ * → nearest ×4 width → 1×1 conv 2H→H with one zero column each side (K+2) → area resize to K → LN over K
+ * (the 1×1 conv runs before the upsampling, which it commutes with).
  * The official 5×3 causal kernel with its bottom two rows masked equals the top 3×3 taps with time
  * padding [4, 0], which is what runs here.
  */
@@ -24,8 +38,17 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
     const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
     y = relu(conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] }));
   }
-  y = resize(y, [T, s.K], 'nearest');
-  y = conv2d(y, w['cnn.conv_out.weight'], w['cnn.conv_out.bias'], { padding: [0, 0, 1, 1] });
+  // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
+  // over one input pixel's channels), so it runs on the K/4-wide map: 4× fewer products, the same
+  // values. Its two zero-padded columns give the bias alone; they are put back before the area resize.
+  const B = x.shape[0];
+  const bias = w['cnn.conv_out.bias'];
+  y = resize(conv2d(y, w['cnn.conv_out.weight'], bias), [T, s.K], 'nearest');
+  const edge = mul(
+    ones([B, s.H, T, 1], { backend: y.backend, dtype: y.dtype }),
+    bias.reshape([1, s.H, 1, 1]),
+  );
+  y = concat([edge, y, edge], 3); // [B, H, T, K+2], what conv_out with width padding 1 writes
   y = resize(y, [T, s.K], 'area');
   return layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
 }
