@@ -542,7 +542,7 @@ if (SeaAttention) {
         const o = await layer.forward(q, kk, v);
         o.context.dispose();
       };
-      const ms = await wall(run, T >= 16384 ? 3 : 5);
+      const ms = await wall(run, T >= 16384 ? 5 : 9, 3);
       const peak = b.memory().peakBytes;
       if (T === 8192) {
         // the layer with each fused CSR attention instance

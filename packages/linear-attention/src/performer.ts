@@ -9,11 +9,11 @@ import {
   div,
   exp,
   fmt,
+  linear,
   matmul,
   max,
   mul,
   performerPrefixSum,
-  relu,
   ShapeError,
   square,
   sub,
@@ -87,8 +87,9 @@ export function reluFeatures(x: Tensor, projection: Tensor): Tensor {
   checkProjection('reluFeatures', x, projection);
   return tidy(() => {
     const D = x.shape[3];
-    const proj = matmul(mul(x, D ** -0.25), projection, { transB: true });
-    return add(relu(proj), RELU_KERNEL_EPS);
+    // one GEMM with the ReLU in its epilogue where the backend fuses linear layers
+    const proj = linear(mul(x, D ** -0.25), projection, null, { activation: 'relu' });
+    return add(proj, RELU_KERNEL_EPS);
   });
 }
 

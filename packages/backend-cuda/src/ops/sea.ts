@@ -225,7 +225,7 @@ export const CSR_ATTENTION_KERNELS = [
   { name: 'csr_attention_r8v4', rows: 8, pv: 4, qu: 4 },
   { name: 'csr_attention', rows: 8, pv: 2, qu: 4 },
 ] as const;
-export const DEFAULT_CSR_ATTENTION_KERNEL: string = 'csr_attention_r8v2d64';
+export const DEFAULT_CSR_ATTENTION_KERNEL: string = 'csr_attention_r8v2d64rb2b5';
 const CA_MAX_HEAD = 128;
 type CsrAttentionKernel = (typeof CSR_ATTENTION_KERNELS)[number];
 
