@@ -87,8 +87,9 @@ export function reluFeatures(x: Tensor, projection: Tensor): Tensor {
   checkProjection('reluFeatures', x, projection);
   return tidy(() => {
     const D = x.shape[3];
-    // one GEMM with the ReLU in its epilogue where the backend fuses linear layers
-    const proj = linear(mul(x, D ** -0.25), projection, null, { activation: 'relu' });
+    // one GEMM with the ReLU in its epilogue where the backend fuses linear layers; the D^(-1/4)
+    // scale goes on the m×D projection rather than on every row of x
+    const proj = linear(x, mul(projection, D ** -0.25), null, { activation: 'relu' });
     return add(proj, RELU_KERNEL_EPS);
   });
 }

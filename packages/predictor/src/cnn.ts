@@ -7,6 +7,7 @@ import {
   conv2d,
   fmt,
   layerNorm,
+  linear,
   mul,
   ones,
   relu,
@@ -14,6 +15,7 @@ import {
   ShapeError,
   slice,
   type Tensor,
+  tensor,
   tidy,
 } from '@sea/tensor';
 import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
@@ -21,6 +23,22 @@ import type { PredictorWeights } from './weights.js';
 
 /** PyTorch LayerNorm default eps. */
 export const LAYER_NORM_EPS = 1e-5;
+
+/**
+ * The causal CNN's tail along the width as a matrix M [K, W+2] (out = M·[b, z_0 … z_{W−1}, b]): nearest
+ * upsampling W → K (source ⌊j·W/K⌋), one column of the conv's bias on each side (K+2), then PyTorch's
+ * area resize K+2 → K (window [⌊i(K+2)/K⌋, ⌈(i+1)(K+2)/K⌉), the mean of its columns).
+ */
+export function widthMap(W: number, K: number): Float32Array {
+  const m = new Float32Array(K * (W + 2));
+  const src = (j: number): number => (j === 0 ? 0 : j === K + 1 ? W + 1 : 1 + Math.floor(((j - 1) * W) / K));
+  for (let i = 0; i < K; i++) {
+    const a = Math.floor((i * (K + 2)) / K);
+    const e = Math.ceil(((i + 1) * (K + 2)) / K);
+    for (let j = a; j < e; j++) m[i * (W + 2) + src(j)] += 1 / (e - a);
+  }
+  return m;
+}
 
 /**
  * Causal CNN, input [B, 2H, T, K/4]:
@@ -39,17 +57,18 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
     y = relu(conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] }));
   }
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
-  // over one input pixel's channels), so it runs on the K/4-wide map: 4× fewer products, the same
-  // values. Its two zero-padded columns give the bias alone; they are put back before the area resize.
+  // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
+  // the bias alone. Nearest ×4, those two columns and the area resize K+2 → K are then one fixed linear
+  // map along the width (widthMap), applied as one GEMM: the same sums of the same terms.
   const B = x.shape[0];
   const bias = w['cnn.conv_out.bias'];
-  y = resize(conv2d(y, w['cnn.conv_out.weight'], bias), [T, s.K], 'nearest');
+  const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
   const edge = mul(
-    ones([B, s.H, T, 1], { backend: y.backend, dtype: y.dtype }),
+    ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
     bias.reshape([1, s.H, 1, 1]),
   );
-  y = concat([edge, y, edge], 3); // [B, H, T, K+2], what conv_out with width padding 1 writes
-  y = resize(y, [T, s.K], 'area');
+  const map = tensor(widthMap(s.width, s.K), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
+  y = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
   return layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
 }
 
