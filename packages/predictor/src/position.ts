@@ -71,7 +71,9 @@ export function positionCode(
     }
     const backend = table.backend;
     return tidy(() => {
-      const p = slice(table, [0, 0], [T, s.D]).reshape([1, 1, T, s.D]);
+      // the whole table when T is its length: a view, not a copy
+      const rows = T === s.maxPositions ? table : slice(table, [0, 0], [T, s.D]);
+      const p = rows.reshape([1, 1, T, s.D]);
       const v = mul(p, ones([B, s.H, 1, 1], { backend, dtype: table.dtype }));
       return keyValid ? where(keyValid.reshape([B, 1, T, 1]), v, 0) : v;
     });
