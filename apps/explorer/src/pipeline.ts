@@ -17,6 +17,7 @@
 
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { FP_MIN, groupedTopK, rowLengthArray, stretchEstimate, stretchToCsr } from '@sea/mask';
+import { applyActivation } from '@sea/model-common';
 import { estimateAttention, type PredictorConfig } from '@sea/predictor';
 import { estimateProbs, SeaAttention } from '@sea/sparse-attention';
 import {
@@ -28,17 +29,12 @@ import {
   csrSpmm,
   cumsum,
   div,
-  gelu,
-  geluTanh,
   layerNorm,
   linear,
   matmul,
   mul,
-  relu,
-  sigmoid,
   softmax,
   type Tensor,
-  tanh,
   tensor,
   tidy,
   transpose,
@@ -312,22 +308,7 @@ export class AttentionExplorer {
         v: heads(lin(y, `${p}.self_attn.v_proj`)),
       };
     };
-    const act = (x: Tensor) => {
-      switch (c.activationFunction) {
-        case 'relu':
-          return relu(x);
-        case 'gelu':
-          return gelu(x);
-        case 'gelu_new':
-        case 'gelu_pytorch_tanh':
-        case 'gelu_fast':
-          return geluTanh(x);
-        case 'tanh':
-          return tanh(x);
-        default:
-          return mul(x, sigmoid(x));
-      }
-    };
+    const act = (x: Tensor) => applyActivation(c.activationFunction, x);
 
     // embeddings: gathered on the host, so the vocabulary table never goes to the device
     const E = c.wordEmbedProjDim;
