@@ -16,12 +16,14 @@ class FusingCpu extends CpuBackend {
     const [M] = x.shape;
     const N = w.shape[0];
     const y = this.matmul(x, w, { transB: true }, [M, N]);
-    const steps: sea.TensorInfo[] = [y];
     let out = y;
-    if (bias) steps.push((out = this.binary('add', out, bias, [M, N])));
-    if (opts.activation === 'relu') steps.push((out = this.unary('relu', out)));
-    if (residual) steps.push((out = this.binary('add', out, residual, [M, N])));
-    for (const t of steps) if (t !== out) this.free(t.dataId);
+    const step = (next: sea.TensorInfo): void => {
+      this.free(out.dataId);
+      out = next;
+    };
+    if (bias) step(this.binary('add', out, bias, [M, N]));
+    if (opts.activation === 'relu') step(this.unary('relu', out));
+    if (residual) step(this.binary('add', out, residual, [M, N]));
     return out;
   };
 }
