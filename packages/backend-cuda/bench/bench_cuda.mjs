@@ -250,36 +250,8 @@ await section('selfcheck', async () => {
 // ---------------------------------------------------------------- per-op GPU profile
 // Wraps every backend primitive with a pair of device events; after the body, sums the GPU time per
 // primitive and input shape. Wall minus the GPU sum is launch overhead and host work.
-const OPS = [
-  'matmul',
-  'unary',
-  'binary',
-  'where',
-  'cast',
-  'reduce',
-  'softmax',
-  'logSoftmax',
-  'layerNorm',
-  'gather',
-  'takeAlong',
-  'conv2d',
-  'cumsum',
-  'resize',
-  'transpose',
-  'slice',
-  'concat',
-  'pad',
-  'performerPrefixSum',
-  'groupedTopK',
-  'stretchToCsr',
-  'csrSddmm',
-  'csrSoftmax',
-  'csrSpmm',
-  'csrAttention',
-  'attention',
-  'linear',
-  'upload',
-];
+// the primitives, the optional fused capabilities and uploads
+const OPS = [...sea.PRIMITIVES, 'csrAttention', 'attention', 'linear', 'upload'];
 const evPool = [];
 const newEvent = () => {
   const o = [null];

@@ -24,12 +24,18 @@ import type { PredictorWeights } from './weights.js';
 /** PyTorch LayerNorm default eps. */
 export const LAYER_NORM_EPS = 1e-5;
 
+/** widthMap per (W, K), built once (read-only: `tensor()` copies it to the backend). */
+const widthMaps = new Map<string, Float32Array>();
+
 /**
  * The causal CNN's tail along the width as a matrix M [K, W+2] (out = M·[b, z_0 … z_{W−1}, b]): nearest
  * upsampling W → K (source ⌊j·W/K⌋), one column of the conv's bias on each side (K+2), then PyTorch's
  * area resize K+2 → K (window [⌊i(K+2)/K⌋, ⌈(i+1)(K+2)/K⌉), the mean of its columns).
  */
 export function widthMap(W: number, K: number): Float32Array {
+  const key = `${W},${K}`;
+  const cached = widthMaps.get(key);
+  if (cached) return cached;
   const m = new Float32Array(K * (W + 2));
   const src = (j: number): number => (j === 0 ? 0 : j === K + 1 ? W + 1 : 1 + Math.floor(((j - 1) * W) / K));
   for (let i = 0; i < K; i++) {
@@ -37,6 +43,7 @@ export function widthMap(W: number, K: number): Float32Array {
     const e = Math.ceil(((i + 1) * (K + 2)) / K);
     for (let j = a; j < e; j++) m[i * (W + 2) + src(j)] += 1 / (e - a);
   }
+  widthMaps.set(key, m);
   return m;
 }
 

@@ -179,6 +179,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   }
   const M = sizeOf(lead);
   const backend = sameBackend('linear', x, weight, bias, residual);
+  const x2 = x.reshape([M, weight.shape[1]]);
   if (
     backend.linear &&
     !isRecording() &&
@@ -186,19 +187,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
     (!bias || bias.dtype === x.dtype) &&
     (!residual || residual.dtype === x.dtype)
   ) {
-    const x2 = x.reshape([M, weight.shape[1]]);
     const r2 = residual ? residual.reshape([M, weight.shape[0]]) : null;
     const fused = backend.linear(x2, weight, bias ?? null, r2, { activation: act ?? 'none' });
-    x2.dispose();
     r2?.dispose();
     if (fused) {
-      const y = wrap(backend, fused);
-      const out = y.reshape(outShape);
-      y.dispose();
-      return out;
+      x2.dispose();
+      return wrap(backend, { ...fused, shape: outShape });
     }
   }
-  const x2 = x.reshape([M, weight.shape[1]]);
   let y = matmul(x2, weight, { transB: true });
   x2.dispose();
   const step = (next: Tensor): void => {
