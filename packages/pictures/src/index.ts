@@ -4,7 +4,7 @@
  * pictures as RGBA images with titles, colour bars and scales; the explorer page draws them in a
  * browser, `sea attention-map` writes them as PNG files. Nothing here reads files or touches the DOM.
  *
- * @packageDocumentation
+ * @module @sea/pictures
  */
 export * from './colormap.js';
 export * from './model.js';

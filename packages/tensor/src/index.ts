@@ -4,7 +4,7 @@
  * bytes is `@sea/tensor/safetensors`, reading and writing files in Node `@sea/tensor/node`.
  * Nothing here imports a `node:` module, so the entry bundles for the browser as is.
  *
- * @packageDocumentation
+ * @module @sea/tensor
  */
 export * from './attention.js';
 export type {

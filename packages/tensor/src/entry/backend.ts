@@ -4,7 +4,7 @@
  * as a `Tensor`, and the shape and dtype planning helpers the op API uses (strides, broadcasting,
  * axis normalisation, reshape resolution, typed-array allocation, half-precision bit conversion).
  *
- * @packageDocumentation
+ * @module @sea/tensor/backend
  */
 export * from '../backend.js';
 export {

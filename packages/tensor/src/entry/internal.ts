@@ -3,6 +3,6 @@
  * names and shapes change with the training code, without notice and outside semantic
  * versioning. Programs use `@sea/train`'s gradient API instead.
  *
- * @packageDocumentation
+ * @module @sea/tensor/internal
  */
 export { isRecording, recordOp, setTape, type TapeListener, type TapeRecord } from '../engine.js';

@@ -4,7 +4,7 @@
  * lazily by name, and writing a file atomically (a temporary file renamed into place, so a failed
  * write leaves nothing behind). The format over bytes is `@sea/tensor/safetensors`.
  *
- * @packageDocumentation
+ * @module @sea/tensor/node
  */
 export {
   Checkpoint,

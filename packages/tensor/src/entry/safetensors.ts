@@ -4,7 +4,7 @@
  * stored dtype or converted to a sea dtype, and serialising tensors to bytes. Reading and writing
  * files and checkpoint folders in Node is `@sea/tensor/node`.
  *
- * @packageDocumentation
+ * @module @sea/tensor/safetensors
  */
 export {
   bf16ToFloat32,
