@@ -117,7 +117,7 @@ program
 program
   .command('distill')
   .description(
-    'distil SEA (or Performer) attention from a dense OPT or BERT teacher (spec §9 losses, AdamW, two LR groups)',
+    'distil SEA (or Performer) attention from a dense OPT or BERT teacher (docs/algorithm.md §9 losses, AdamW, two LR groups)',
   )
   .requiredOption(
     '--teacher <dir>',

@@ -1,7 +1,7 @@
 /** Evaluation arithmetic: perplexity windows, cross-entropy from logits, accuracy and F1. */
 
 /**
- * Non-overlapping windows of `window` tokens; the last partial window is dropped (spec §9c and
+ * Non-overlapping windows of `window` tokens; the last partial window is dropped (docs/algorithm.md §9c and
  * the GPTQ protocol). Returns the start offsets.
  */
 export function perplexityWindows(tokens: number, window: number): number[] {

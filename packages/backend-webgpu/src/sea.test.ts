@@ -1,5 +1,5 @@
 /**
- * SEA routines on WebGPU against float64 definitions of spec §3, §5, §6 and §7 written here, on
+ * SEA routines on WebGPU against float64 definitions of docs/algorithm.md §3, §5, §6 and §7 written here, on
  * random inputs, and a whole sparse-attention pass leaving no memory behind.
  */
 import type { CsrInfo, TensorInfo, TypedArray } from '@sea/tensor';
@@ -21,7 +21,7 @@ async function get(t: TensorInfo): Promise<TypedArray> {
   );
 }
 
-/** Spec §3 causal prefix sum, in float64. */
+/** docs/algorithm.md §3 causal prefix sum, in float64. */
 function prefixSumRef(
   qf: Float32Array,
   kf: Float32Array,
@@ -55,7 +55,7 @@ function prefixSumRef(
   return out;
 }
 
-/** Spec §6 cell stretching, straight from the formulas. */
+/** docs/algorithm.md §6 cell stretching, straight from the formulas. */
 function stretchRef(
   mask: Uint8Array,
   rowLen: Int32Array,
@@ -134,7 +134,7 @@ d('webgpu SEA routines', () => {
     }
   });
 
-  it('stretchToCsr, csrSddmm, csrSoftmax, csrSpmm match the spec formulas', async () => {
+  it('stretchToCsr, csrSddmm, csrSoftmax, csrSpmm match the formulas of docs/algorithm.md', async () => {
     const g = gpu as WebGpuBackend;
     const [B, Tq, H, Kc, D, k] = [2, 23, 3, 8, 16, 3];
     const Tk = Tq;

@@ -2,7 +2,7 @@
  * BERT encoder with a sequence-classification head (Hugging Face `BertForSequenceClassification`)
  * over @sea/tensor ops: word + position + token-type embeddings with LayerNorm, post-LN encoder
  * layers, tanh pooler on [CLS], linear classifier; padding through an additive key mask; the
- * attention method of each layer chosen by name (SEA layers get scoreScale 1/√D, spec §8).
+ * attention method of each layer chosen by name (SEA layers get scoreScale 1/√D, docs/algorithm.md §8).
  */
 import {
   type AttentionChoice,
@@ -46,7 +46,7 @@ import {
 import type { Checkpoint } from '@sea/tensor/node';
 import { type BertConfig, readBertConfig } from './config.js';
 
-/** SEA settings of the paper's BERT runs (spec §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */
+/** SEA settings of the paper's BERT runs (docs/algorithm.md §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */
 export const BERT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 128, k: 7, nbFeatureFactor: 1 };
 
 export interface BertLoadOptions {
@@ -83,7 +83,7 @@ export interface BertForwardOptions {
    */
   parameters?: ReadonlyMap<string, Tensor>;
   /**
-   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * Return per-layer attention outputs for distillation (docs/algorithm.md §8–§9a) in `layers`: every layer's
    * context before the output dense; dense layers (the teacher) also their masked, scaled logits
    * q·kᵀ/√D + mask; SEA layers run their dense path with `returnTraining` (Â↑, S/√D, masks).
    */
@@ -308,7 +308,7 @@ export class BertForSequenceClassification {
   /**
    * Every trainable tensor by Hugging Face name, plus each SEA/Performer layer's module weights as
    * `bert.encoder.layer.{i}.attention.self.sea.<name>` (the SEA weights-file naming; contains `.sea.`,
-   * the spec's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
+   * docs/algorithm.md's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
    */
   parameters(): Map<string, Tensor> {
     return modelParameters(this.tensors());

@@ -53,7 +53,7 @@ export function geluTanh(x: number): number {
   return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 }
 
-/** Cell bounds of spec §6: a_m = ⌊m·L/K + ½⌋, computed exactly in integers. */
+/** Cell bounds of docs/algorithm.md §6: a_m = ⌊m·L/K + ½⌋, computed exactly in integers. */
 export function cellStart(m: number, rowLen: number, cells: number): number {
   return Math.floor((2 * m * rowLen + cells) / (2 * cells));
 }

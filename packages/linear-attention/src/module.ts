@@ -73,7 +73,7 @@ export class PerformerAttention {
   /**
    * q, k, v [B, H, T, D] float32 (OPT passes q already × D^(-1/2), BERT passes it unscaled) →
    * context [B, T, H·D]. `keyValid` bool [B, T] zeroes V at pad positions; keys are not masked
-   * (spec §3 quirk), so pad keys still add to the denominator.
+   * (docs/algorithm.md §3 quirk), so pad keys still add to the denominator.
    */
   async forward(
     q: Tensor,

@@ -1,4 +1,4 @@
-// The Performer against float64 re-derivations of the spec §3 formulas, written out here with loops.
+// The Performer against float64 re-derivations of the docs/algorithm.md §3 formulas, written out here with loops.
 import { CpuBackend } from '@sea/backend-cpu';
 import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';

@@ -1,5 +1,5 @@
 /**
- * The Performer estimator (spec §3) over the @sea/tensor op API: FAVOR+ positive softmax features
+ * The Performer estimator (docs/algorithm.md §3) over the @sea/tensor op API: FAVOR+ positive softmax features
  * with bidirectional linear attention, and ReLU ("generalized attention") features with causal
  * prefix sums. Inputs [B, H, T, D] float32; the projection W is [m, D].
  */
@@ -118,7 +118,7 @@ export interface PerformerOptions {
 /**
  * Performer(Q, K, V): q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,E] → [B,H,Tq,E] (E may differ from D;
  * SEA passes V_cat of width 2D). Causal needs Tq = Tk. Keys are not masked here: a caller that
- * pads zeroes V at pad positions (spec §3 quirk: pad keys still count in the denominator).
+ * pads zeroes V at pad positions (docs/algorithm.md §3 quirk: pad keys still count in the denominator).
  */
 export function performerAttention(q: Tensor, k: Tensor, v: Tensor, opts: PerformerOptions): Tensor {
   const op = 'performerAttention';

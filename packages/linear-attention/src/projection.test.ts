@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { orthogonalRandomProjection, performerFeatureCount, qrQ } from './projection.js';
 
 describe('performerFeatureCount', () => {
-  it('is ⌊D·ln D / nbf⌋ (spec §3 numbers)', () => {
+  it('is ⌊D·ln D / nbf⌋ (docs/algorithm.md §3 numbers)', () => {
     expect(performerFeatureCount(64, 1)).toBe(266);
     expect(performerFeatureCount(64, 8)).toBe(33);
     expect(performerFeatureCount(80, 1)).toBe(350);

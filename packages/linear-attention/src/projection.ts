@@ -1,10 +1,10 @@
 /**
  * Host-side setup of the Performer: the feature count and the orthogonal random projection
- * (spec §3, "orthogonal random features"). Plain JS in float64; the result is uploaded once.
+ * (docs/algorithm.md §3, "orthogonal random features"). Plain JS in float64; the result is uploaded once.
  */
 import type { Rng } from '@sea/tensor';
 
-/** m = ⌊D·ln(D)/nbf⌋ (spec §3): D=64 gives 266 (nbf 1) or 33 (nbf 8); D=80, nbf 8 gives 43. */
+/** m = ⌊D·ln(D)/nbf⌋ (docs/algorithm.md §3): D=64 gives 266 (nbf 1) or 33 (nbf 8); D=80, nbf 8 gives 43. */
 export function performerFeatureCount(headDim: number, nbFeatureFactor: number): number {
   if (!Number.isInteger(headDim) || headDim < 2) {
     throw new RangeError(`performerFeatureCount: head dim must be an integer ≥ 2, got ${headDim}`);

@@ -1,5 +1,5 @@
 /**
- * Grouped top-k budgets (spec §5), counted in compressed cells per group.
+ * Grouped top-k budgets (docs/algorithm.md §5), counted in compressed cells per group.
  *
  * The official code computes the budgets with torch float32 division and `torch.round`
  * (half to even), then clamps them to ≥ 1. We divide in double precision, which gives the same
@@ -68,14 +68,14 @@ export function checkTopKMode(mode: string, causal: boolean): asserts mode is To
   }
   if (causal && mode !== 'causal_batch') {
     throw new ShapeError(
-      `top-k mode '${mode}' lets selection cross the time axis; causal attention needs 'causal_batch' (spec §5)`,
+      `top-k mode '${mode}' lets selection cross the time axis; causal attention needs 'causal_batch' (docs/algorithm.md §5)`,
     );
   }
 }
 
 /**
  * Budgets, one per group in the mode's group order, each round(…) half-to-even then clamped ≥ 1
- * (spec §5, k_oversample 1):
+ * (docs/algorithm.md §5, k_oversample 1):
  * - query, groups (b,h,t): round(k·K/L_b);
  * - head, groups (b,h): k·K;
  * - batch, groups b: H·k·K;

@@ -1,4 +1,4 @@
-/** Valid lengths and per-row visible-key counts L_t (spec §6). */
+/** Valid lengths and per-row visible-key counts L_t (docs/algorithm.md §6). */
 import { type Backend, ShapeError, type Tensor, tensor } from '@sea/tensor';
 
 /**

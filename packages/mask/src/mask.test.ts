@@ -1,5 +1,5 @@
-// @sea/mask against the spec (§5 budgets and grouped top-k, §6 stretching). References are written
-// here in float64 straight from the spec's formulas, not by calling the package's helpers.
+// @sea/mask against docs/algorithm.md (§5 budgets and grouped top-k, §6 stretching). References are written
+// here in float64 straight from docs/algorithm.md's formulas, not by calling the package's helpers.
 import { CpuBackend } from '@sea/backend-cpu';
 import * as sea from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
@@ -41,14 +41,14 @@ function randomEstimate(rng: sea.Rng, B: number, H: number, T: number, K: number
   return Float32Array.from(softmaxRows(x, K));
 }
 
-/** Indices of the top `budget` of `s` by (score desc, index asc) (spec §5 with our tie-break). */
+/** Indices of the top `budget` of `s` by (score desc, index asc) (docs/algorithm.md §5 with our tie-break). */
 function refTop(s: ArrayLike<number>, budget: number): Set<number> {
   const idx = Array.from({ length: s.length }, (_, i) => i);
   idx.sort((a, b) => (s[b] !== s[a] ? s[b] - s[a] : a - b));
   return new Set(idx.slice(0, Math.max(0, Math.min(budget, s.length))));
 }
 
-/** Spec §5 budgets written out per mode (float64, half-to-even, clamp ≥ 1). */
+/** docs/algorithm.md §5 budgets written out per mode (float64, half-to-even, clamp ≥ 1). */
 function refBudget(
   mode: TopKMode,
   k: number,
@@ -65,7 +65,7 @@ function refBudget(
   return r((H * k * K) / (causal ? t + 1 : L));
 }
 
-/** Reference grouped top-k from the spec: mask [B,H,T,K] as 0/1 numbers. */
+/** Reference grouped top-k from docs/algorithm.md: mask [B,H,T,K] as 0/1 numbers. */
 function refGroupedTopK(
   est: Float32Array,
   [B, H, T, K]: number[],
@@ -117,7 +117,7 @@ function refGroupedTopK(
   return out;
 }
 
-/** Spec §6 sparse stretch, float64: a_m = ⌊m·L/K + ½⌋, n = min(w,k), j_i = b−1−⌊i·w/n⌋. */
+/** docs/algorithm.md §6 sparse stretch, float64: a_m = ⌊m·L/K + ½⌋, n = min(w,k), j_i = b−1−⌊i·w/n⌋. */
 function refCsrRows(
   maskBHTK: Uint8Array,
   [B, H, T, K]: number[],
@@ -165,7 +165,7 @@ async function csrRows(csr: sea.CsrMatrix): Promise<number[][][]> {
   return out;
 }
 
-describe('budgets (spec §5)', () => {
+describe('budgets (docs/algorithm.md §5)', () => {
   it('round is half to even', () => {
     expect([0.5, 1.5, 2.5, 3.5, 2.4999, 2.5001, 7].map(roundHalfEven)).toEqual([0, 2, 2, 4, 2, 3, 7]);
   });
@@ -276,7 +276,7 @@ describe('budgets (spec §5)', () => {
   });
 });
 
-describe('groupedTopK (spec §5)', () => {
+describe('groupedTopK (docs/algorithm.md §5)', () => {
   const rng = new sea.Rng(11);
   const cases: [TopKMode, boolean, number[]][] = [
     ['query', false, [9, 6]],
@@ -396,7 +396,7 @@ describe('groupedTopK (spec §5)', () => {
     e.dispose();
   });
 
-  it('spec §2 statistic: causal_batch H=12, k=64, K=256, T=2048 gives ≈H·k keys per row for t ≥ k', async () => {
+  it('docs/algorithm.md §2 statistic: causal_batch H=12, k=64, K=256, T=2048 gives ≈H·k keys per row for t ≥ k', async () => {
     const [H, T, K, k] = [12, 2048, 256, 64];
     const est = randomEstimate(new sea.Rng(2024), 1, H, T, K, 1);
     const e = sea.tensor(est, [1, H, T, K]);
@@ -426,7 +426,7 @@ describe('groupedTopK (spec §5)', () => {
       }
     }
     const avg = sum / (T - k);
-    // The spec reports 766–769 on a sample of rows against H·k = 768. Over every row the spread is
+    // docs/algorithm.md §2 reports 766–769 on a sample of rows against H·k = 768. Over every row the spread is
     // wider: cells are ⌊L/K⌋ or ⌈L/K⌉ keys wide (0 or 1 below t = K), and which widths a random Â
     // selects varies, so we pin the mean, a ±6% band, and the rows where every cell has the same
     // width (t+1 a multiple of K), which must hold exactly H·k.
@@ -435,7 +435,7 @@ describe('groupedTopK (spec §5)', () => {
     expect(hi).toBeLessThanOrEqual(1.06 * H * k);
     for (const t of [K - 1, 2 * K - 1, 3 * K - 1, 4 * K - 1, T - 1])
       expect(crow[t + 1] - crow[t]).toBe(H * k);
-    expect(maxHead - minHead).toBeGreaterThan(20); // uneven per-head counts (spec: 14–125)
+    expect(maxHead - minHead).toBeGreaterThan(20); // uneven per-head counts (docs/algorithm.md §2: 14–125)
     console.log(
       `§2 statistic: rows t ≥ k have ${lo}–${hi} entries (mean ${avg.toFixed(2)}), per head ${minHead}–${maxHead}`,
     );
@@ -444,7 +444,7 @@ describe('groupedTopK (spec §5)', () => {
   }, 60_000);
 });
 
-describe('stretching (spec §6)', () => {
+describe('stretching (docs/algorithm.md §6)', () => {
   it('cell(j) is the exact inverse of the half-up boundaries and equals ⌊(j+½)K/L − 1e-4⌋ for L ≤ 5000', () => {
     let bad = 0;
     let checked = 0;

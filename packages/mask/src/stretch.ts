@@ -1,5 +1,5 @@
 /**
- * Mask interpolation (spec §6): K compressed cells tile the visible keys [0, L_t) of each row.
+ * Mask interpolation (docs/algorithm.md §6): K compressed cells tile the visible keys [0, L_t) of each row.
  * Cell m covers [a_m, a_{m+1}) with a_m = ⌊m·L_t/K + ½⌋ (round half up). Key j < L_t belongs to cell
  * ⌊(j+½)·K/L_t − 10⁻⁴⌋ in the official dense path; we compute the same map exactly in integers,
  * cell(j) = ⌊((2j+1)·K − 1) / (2·L_t)⌋, which is the inverse of the half-up boundaries for every
@@ -162,7 +162,7 @@ export interface StretchCsrOptions {
 }
 
 /**
- * Sparse-path stretch to FlatCSR (spec §6): one CSR matrix (T, H·Tk) per batch element, entries
+ * Sparse-path stretch to FlatCSR (docs/algorithm.md §6): one CSR matrix (T, H·Tk) per batch element, entries
  * grouped by head, cells ascending, keys descending within a cell; a cell wider than k keeps k keys
  * spread from its end. rowLen int32 [B,T] gives L_t (0 for padded rows). Unlike the official
  * kernel, which always stretches over the padded width T, padded keys are honoured (L_t = L_b), so

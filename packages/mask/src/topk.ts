@@ -1,4 +1,4 @@
-/** Grouped top-k̂ over the estimated attention Â (spec §5). */
+/** Grouped top-k̂ over the estimated attention Â (docs/algorithm.md §5). */
 import * as sea from '@sea/tensor';
 import { ShapeError, type Tensor } from '@sea/tensor';
 import { checkTopKMode, type TopKMode, topkBudgets } from './budgets.js';

@@ -21,7 +21,7 @@ export interface LayerAttentionConfig {
   maxPositions?: number;
 }
 
-/** SEA/Performer settings the adapters fill in when not given (spec §10). */
+/** SEA/Performer settings the adapters fill in when not given (docs/algorithm.md §10). */
 export interface SeaDefaults {
   predictorLength: number;
   k: number;

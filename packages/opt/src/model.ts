@@ -47,7 +47,7 @@ import {
 import type { Checkpoint } from '@sea/tensor/node';
 import { type OptConfig, readOptConfig } from './config.js';
 
-/** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
+/** SEA settings of the paper's OPT runs (docs/algorithm.md §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
 export const OPT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 256, k: 64, nbFeatureFactor: 8 };
 
 /** HF OPT's learned positions start at index 2 (fairseq's padding offset). */
@@ -84,7 +84,7 @@ export interface OptForwardOptions {
    */
   parameters?: ReadonlyMap<string, Tensor>;
   /**
-   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * Return per-layer attention outputs for distillation (docs/algorithm.md §8–§9a) in `layers`: every layer's
    * context before out_proj; dense layers (the teacher) also their masked attention logits
    * q·kᵀ + mask; SEA layers run their dense path with `returnTraining` (Â↑, S, masks).
    */
@@ -326,7 +326,7 @@ export class OptForCausalLM {
   /**
    * Every trainable tensor by Hugging Face name, plus each SEA layer's predictor weights as
    * `model.decoder.layers.{i}.self_attn.sea.<name>` (the SEA weights-file naming; contains `.sea.`,
-   * the spec's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
+   * docs/algorithm.md's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
    */
   parameters(): Map<string, Tensor> {
     return modelParameters(this.tensors());

@@ -1,4 +1,4 @@
-// The CNNs against float64 loops written from spec §4a/§4b (test/ref64.ts), plus causality and
+// The CNNs against float64 loops written from docs/algorithm.md §4a/§4b (test/ref64.ts), plus causality and
 // receptive field of the causal CNN.
 import { CpuBackend } from '@sea/backend-cpu';
 import * as sea from '@sea/tensor';
@@ -36,7 +36,7 @@ function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return worst / scale;
 }
 
-describe('causal CNN (spec §4a)', () => {
+describe('causal CNN (docs/algorithm.md §4a)', () => {
   const cfg = { causal: true, heads: 2, headDim: 4, predictorLength: 16, maxPositions: 32 };
   const [B, H, T, K] = [2, 2, 11, 16];
 
@@ -87,7 +87,7 @@ describe('causal CNN (spec §4a)', () => {
   });
 });
 
-describe('bidirectional CNN (spec §4b)', () => {
+describe('bidirectional CNN (docs/algorithm.md §4b)', () => {
   const cfg = { causal: false, heads: 2, headDim: 4, predictorLength: 8 };
   const [B, H, K] = [2, 2, 8];
   for (const T of [7, 8, 1, 2]) {

@@ -1,6 +1,6 @@
 /**
  * The predictor CNNs that turn the channel-split encoder output Ẑ into the compressed attention
- * logits Â [B, H, T, K] (spec §4a causal, §4b bidirectional).
+ * logits Â [B, H, T, K] (docs/algorithm.md §4a causal, §4b bidirectional).
  */
 import {
   concat,

@@ -7,7 +7,7 @@ const backend = new CpuBackend();
 const opt125m = { causal: true, heads: 12, headDim: 64, predictorLength: 256 };
 const bertBase = { causal: false, heads: 12, headDim: 64, predictorLength: 128 };
 
-describe('parameter counts (spec §4c)', () => {
+describe('parameter counts (docs/algorithm.md §4c)', () => {
   it('OPT-125m: 191,070 per layer, 59,998 without the position table', () => {
     expect(predictorParameterCount(opt125m)).toBe(191_070);
     expect(predictorParameterCount(opt125m, { position: false })).toBe(59_998);
@@ -15,7 +15,7 @@ describe('parameter counts (spec §4c)', () => {
   it('BERT-base: 105,006 per layer', () => {
     expect(predictorParameterCount(bertBase)).toBe(105_006);
   });
-  it('the other OPT sizes of the spec table', () => {
+  it('the other OPT sizes of docs/algorithm.md §4c', () => {
     expect(predictorParameterCount({ ...opt125m, heads: 16 })).toBe(204_754);
     expect(predictorParameterCount({ ...opt125m, heads: 32 })).toBe(298_530);
     expect(predictorParameterCount({ ...opt125m, heads: 32, headDim: 80 })).toBe(349_378);

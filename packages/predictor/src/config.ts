@@ -1,5 +1,5 @@
 /**
- * The predictor's configuration, its derived sizes (spec §4: c_s/c_h) and the named weights with
+ * The predictor's configuration, its derived sizes (docs/algorithm.md §4: c_s/c_h) and the named weights with
  * their shapes and the official checkpoint parameter each corresponds to.
  */
 
@@ -182,7 +182,7 @@ export function predictorWeightSpecs(config: PredictorConfig): WeightSpec[] {
   return specs;
 }
 
-/** Number of stored predictor parameters per layer (spec §4c: OPT-125m 191,070; BERT-base 105,006). */
+/** Number of stored predictor parameters per layer (docs/algorithm.md §4c: OPT-125m 191,070; BERT-base 105,006). */
 export function predictorParameterCount(config: PredictorConfig, opts: { position?: boolean } = {}): number {
   return predictorWeightSpecs(config)
     .filter((w) => opts.position !== false || w.name !== 'position')

@@ -1,4 +1,4 @@
-// estimateAttention end to end against the float64 re-derivation of spec steps 2–12 (test/ref64.ts),
+// estimateAttention end to end against the float64 re-derivation of docs/algorithm.md §3–§4 (test/ref64.ts),
 // plus shapes, causality and the padding behaviour.
 import { CpuBackend } from '@sea/backend-cpu';
 import { orthogonalRandomProjection, performerFeatureCount } from '@sea/linear-attention';
@@ -135,7 +135,7 @@ describe('estimateAttention shapes', () => {
     });
   }
 
-  it('OPT-125m-sized layer at T=64 runs with the spec shapes', () => {
+  it('OPT-125m-sized layer at T=64 runs with the shapes of docs/algorithm.md §2', () => {
     const cfg = { causal: true, heads: 12, headDim: 64, predictorLength: 256 };
     const weights = initPredictorWeights(cfg, { seed: 1, backend });
     const m = performerFeatureCount(64, 8);
@@ -206,7 +206,7 @@ describe('estimateAttention padding (bidirectional)', () => {
     expect(Array.from(p.logits)).toEqual(Array.from(base.logits));
   });
 
-  it('K at pad positions still counts in the Performer denominator (spec §3 quirk)', () => {
+  it('K at pad positions still counts in the Performer denominator (docs/algorithm.md §3 quirk)', () => {
     const y = { ...x, k: x.k.slice() };
     for (let h = 0; h < 2; h++) for (let d = 0; d < 8; d++) y.k[(h * T + 5) * 8 + d] += 3;
     const p = run(c, B, T, y, valid);

@@ -1,5 +1,5 @@
 /**
- * `estimateAttention`: spec steps 2–12, from the layer's Q, K, V to the compressed attention
+ * `estimateAttention`: the steps of docs/algorithm.md §2 (position code to estimate), from the layer's Q, K, V to the compressed attention
  * logits Â [B, H, T, K] and the two per-row scalers.
  */
 import { performerAttention } from '@sea/linear-attention';
@@ -30,7 +30,7 @@ export interface EstimateInputs {
   v: Tensor;
   /** Performer projection W [m, D] (@sea/linear-attention). */
   projection: Tensor;
-  /** bool [B, T]: false at pad tokens. V and V_cat are zeroed there; K is not masked (spec §3). */
+  /** bool [B, T]: false at pad tokens. V and V_cat are zeroed there; K is not masked (docs/algorithm.md §3). */
   keyValid?: Tensor;
 }
 

@@ -7,7 +7,7 @@ import { disposePredictorWeights, initPredictorWeights } from './weights.js';
 
 const backend = new CpuBackend();
 
-describe('positionCode, bidirectional V_I (spec §3)', () => {
+describe('positionCode, bidirectional V_I (docs/algorithm.md §3)', () => {
   const cfg = { causal: false, heads: 3, headDim: 8, predictorLength: 8 };
   const weights = initPredictorWeights(cfg, { seed: 1, backend });
 
@@ -28,7 +28,7 @@ describe('positionCode, bidirectional V_I (spec §3)', () => {
         for (let i = 0; i < T * D; i++)
           expect(Math.abs(v[(b * H + h) * T * D + i] - want[i])).toBeLessThan(1e-6);
     }
-    // spec example: 4 valid tokens over D = 8 bins → p = 0, 7/3, 14/3, 7
+    // docs/algorithm.md §3 example: 4 valid tokens over D = 8 bins → p = 0, 7/3, 14/3, 7
     const row = (t: number) => Array.from(v.subarray((1 * H * T + t) * D, (1 * H * T + t + 1) * D));
     expect(row(0)[0]).toBeCloseTo(1, 6);
     expect(row(1)[2]).toBeCloseTo(2 / 3, 6);
@@ -54,7 +54,7 @@ describe('positionCode, bidirectional V_I (spec §3)', () => {
   });
 });
 
-describe('positionCode, causal learned table (spec §3)', () => {
+describe('positionCode, causal learned table (docs/algorithm.md §3)', () => {
   const cfg = { causal: true, heads: 2, headDim: 4, predictorLength: 8, maxPositions: 10 };
   const weights = initPredictorWeights(cfg, { seed: 2, backend });
 

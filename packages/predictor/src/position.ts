@@ -1,5 +1,5 @@
 /**
- * The position code V_I that SEA concatenates to V before the Performer (spec §3, "V_I
+ * The position code V_I that SEA concatenates to V before the Performer (docs/algorithm.md §3, "V_I
  * construction" and "Position code").
  */
 import {

@@ -1,4 +1,4 @@
-// Float64 re-derivations of the predictor, written from the formulas of spec §3–§4 with plain loops.
+// Float64 re-derivations of the predictor, written from the formulas of docs/algorithm.md §3–§4 with plain loops.
 // Arrays are row-major; `W` maps our weight names to their values.
 
 export type W = Record<string, ArrayLike<number>>;
@@ -108,7 +108,7 @@ function conv64(
 
 const relu64 = (x: Float64Array) => x.map((v) => Math.max(v, 0));
 
-/** Causal CNN (spec §4a) on x [B, 2H, T, K/4] → [B, H, T, K]. */
+/** Causal CNN (docs/algorithm.md §4a) on x [B, 2H, T, K/4] → [B, H, T, K]. */
 export function causalCnn64(
   x: ArrayLike<number>,
   B: number,
@@ -159,7 +159,7 @@ export function causalCnn64(
   return layerNorm64(area, K, w['cnn.norm_out.weight'], w['cnn.norm_out.bias']);
 }
 
-/** Bidirectional CNN (spec §4b) on x [B, 4H, T, K/2] → [B, H, T, K]. */
+/** Bidirectional CNN (docs/algorithm.md §4b) on x [B, 4H, T, K/2] → [B, H, T, K]. */
 export function bidirectionalCnn64(
   x: ArrayLike<number>,
   B: number,
@@ -217,7 +217,7 @@ export function bidirectionalCnn64(
   return out;
 }
 
-/** Spec §3 V_I for one sequence: valid flags → [T, D] (zero rows at pads). */
+/** docs/algorithm.md §3 V_I for one sequence: valid flags → [T, D] (zero rows at pads). */
 export function vIdentity64(valid: ArrayLike<number>, D: number): Float64Array {
   const T = valid.length;
   let L = 0;

@@ -1,4 +1,4 @@
-// attendWithEstimate (spec §5–§7 after the estimator) against the float64 reference in
+// attendWithEstimate (docs/algorithm.md §5–§7 after the estimator) against the float64 reference in
 // test/reference.ts, on random Q, K, V, Â and scalers.
 import { CpuBackend } from '@sea/backend-cpu';
 import { csrToDense } from '@sea/mask';
@@ -85,7 +85,7 @@ async function run(
   return { context, maskDense };
 }
 
-describe('attendWithEstimate vs the float64 spec reference', () => {
+describe('attendWithEstimate vs the float64 reference of docs/algorithm.md', () => {
   const cases: [string, boolean, Mode, number[], number][] = [
     ['causal, causal_batch', true, 'causal_batch', [24, 24], 1],
     ['causal, causal_batch, padded tail', true, 'causal_batch', [24, 15], 1],

@@ -1,5 +1,5 @@
 /**
- * SEA after the estimator (spec §5–§7): grouped top-k̂ on Â, stretching, exact softmax attention on
+ * SEA after the estimator (docs/algorithm.md §5–§7): grouped top-k̂ on Â, stretching, exact softmax attention on
  * the selected keys scaled by s_prob, the global context C_avg, and the s_mix blend.
  */
 import {
@@ -44,7 +44,7 @@ export interface AttendResult {
   mask?: CsrMatrix | Tensor;
 }
 
-/** Â from the predictor logits: softmax over K with padded query rows zeroed (spec §5). */
+/** Â from the predictor logits: softmax over K with padded query rows zeroed (docs/algorithm.md §5). */
 export function estimateProbs(logits: Tensor, lengths: ArrayLike<number> | undefined): Tensor {
   const [B, , T] = logits.shape;
   return sea.tidy(() => {
@@ -68,7 +68,7 @@ function rowValidTensor(
 }
 
 /**
- * The global context C_avg (spec §7.5). Causal: running mean of V over 0..t, pad rows of V zeroed →
+ * The global context C_avg (docs/algorithm.md §7.5). Causal: running mean of V over 0..t, pad rows of V zeroed →
  * [B,H,T,D]. Bidirectional: î = (1/T)·Σ_t Â[b,h,t,:] (padded rows are zero in Â), i_j = î[cell(j)] for
  * j < L_b else 0, C_avg = Σ_j i_j v_j (not renormalized) → [B,H,1,D].
  */
@@ -108,7 +108,7 @@ export async function globalContext(
 }
 
 /**
- * Runs spec §5–§7 on given estimator outputs. q, k, v [B,H,T,D] float32. Both paths build the same
+ * Runs docs/algorithm.md §5–§7 on given estimator outputs. q, k, v [B,H,T,D] float32. Both paths build the same
  * mask (the sparse path caps a cell at k keys, which changes nothing while every cell is at most k
  * keys wide, i.e. ⌈L/K⌉ ≤ k).
  */
@@ -207,7 +207,7 @@ function visibleKeysMask(
 }
 
 /**
- * The dense path with the outputs the per-layer distillation loss needs (spec §9a): the same
+ * The dense path with the outputs the per-layer distillation loss needs (docs/algorithm.md §9a): the same
  * selection, sparse softmax, C_avg and mix as {@link attendWithEstimate}'s dense path, plus Â↑
  * (the logits stretched to T×T), S = Q·Kᵀ·scale, the visibility mask and the keep mask. Everything
  * differentiable is @sea/tensor ops; the selection (top-k, stretch of the cell mask) is bool and so

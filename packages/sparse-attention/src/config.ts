@@ -19,7 +19,7 @@ export interface SeaAttentionConfig {
   k: number;
   /** performer_nb_feature_factor: m = ⌊D·ln D / nbf⌋ (OPT 8, BERT 1). */
   nbFeatureFactor: number;
-  /** Grouping of the top-k (spec §5); default 'causal_batch', the only mode allowed when causal. */
+  /** Grouping of the top-k (docs/algorithm.md §5); default 'causal_batch', the only mode allowed when causal. */
   topkMode?: TopKMode;
   /** Rows of the causal position table (default 2048). */
   maxPositions?: number;

@@ -1,5 +1,5 @@
 // SeaAttention as a whole: dense and sparse paths agree (masks and outputs), causality, padding,
-// T = 1, parameter counts from spec §4c, weight validation, config errors, memory hygiene.
+// T = 1, parameter counts from docs/algorithm.md §4c, weight validation, config errors, memory hygiene.
 import { CpuBackend } from '@sea/backend-cpu';
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { csrToDense } from '@sea/mask';
@@ -195,7 +195,7 @@ describe('SeaAttention: edges, weights and errors', () => {
     });
   }
 
-  it('parameter counts match spec §4c (OPT-125m 191,070; BERT-base 105,006); the projection is a buffer', () => {
+  it('parameter counts match docs/algorithm.md §4c (OPT-125m 191,070; BERT-base 105,006); the projection is a buffer', () => {
     const opt = SeaAttention.create({
       causal: true,
       heads: 12,

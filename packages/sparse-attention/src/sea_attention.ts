@@ -1,5 +1,5 @@
 /**
- * `SeaAttention`: the whole SEA op for one layer (spec §1). The estimator (position code,
+ * `SeaAttention`: the whole SEA op for one layer (docs/algorithm.md §1). The estimator (position code,
  * Performer, encoder, scalers, CNN) is @sea/predictor's `estimateAttention`; the projection W is
  * @sea/linear-attention's; this module adds top-k, stretching, sparse attention and mixing.
  */
@@ -86,7 +86,7 @@ export class SeaAttention implements AttentionModule {
     return new SeaAttention(c, { ...weights });
   }
 
-  /** Trainable parameters per layer; the projection W is a buffer and not counted (spec §4c: OPT-125m 191,070). */
+  /** Trainable parameters per layer; the projection W is a buffer and not counted (docs/algorithm.md §4c: OPT-125m 191,070). */
   parameterCount(): number {
     let n = 0;
     for (const [name, w] of Object.entries(this.weights)) if (name !== PROJECTION_WEIGHT) n += w.size;
@@ -185,7 +185,7 @@ export class SeaAttention implements AttentionModule {
     return { ...w };
   }
 
-  /** The dense path with the spec §9a training outputs (Â↑, S, masks); see AttentionForwardOptions.returnTraining. */
+  /** The dense path with the docs/algorithm.md §9a training outputs (Â↑, S, masks); see AttentionForwardOptions.returnTraining. */
   private async forwardTraining(
     q: Tensor,
     k: Tensor,

@@ -1,5 +1,5 @@
 // SeaAttention's training outputs (dense path, returnTraining): the same context and mask as the plain
-// dense path, S = Q·Kᵀ·scale, Â↑ = the logits repeated over each cell's keys (spec §6 map written out
+// dense path, S = Q·Kᵀ·scale, Â↑ = the logits repeated over each cell's keys (docs/algorithm.md §6 map written out
 // here), the visibility mask, a held-fixed mask, per-call weights, and no leaked memory.
 import { CpuBackend } from '@sea/backend-cpu';
 import * as sea from '@sea/tensor';
@@ -69,7 +69,7 @@ describe('SeaAttention.forward({ path: dense, returnTraining })', () => {
                 s += qv[((b * H + h) * T + i) * D + d] * kv[((b * H + h) * T + j) * D + d];
               const at = ((b * H + h) * T + i) * T + j;
               expect(S[at]).toBeCloseTo(s * scale, 4);
-              // spec §6: key j of a row with L visible keys lies in cell ⌊(j+½)·K/L − 10⁻⁴⌋
+              // docs/algorithm.md §6: key j of a row with L visible keys lies in cell ⌊(j+½)·K/L − 10⁻⁴⌋
               const want =
                 j < L ? lg[((b * H + h) * T + i) * K + Math.floor(((j + 0.5) * K) / L - 1e-4)] : FP_MIN;
               expect(up[at]).toBeCloseTo(want, 5);

@@ -18,7 +18,7 @@ export interface AttentionForwardOptions {
   /** SEA only: also return the attention mask (CsrMatrix on the sparse path, bool [B,H,T,T] on the dense path). */
   returnMask?: boolean;
   /**
-   * SEA only, dense path: also return what the per-layer distillation loss needs (spec §9a) in
+   * SEA only, dense path: also return what the per-layer distillation loss needs (docs/algorithm.md §9a) in
    * `training`. Every differentiable output is built from @sea/tensor ops, so a gradient tape sees it.
    */
   returnTraining?: boolean;
@@ -35,7 +35,7 @@ export interface AttentionForwardOptions {
   weights?: Readonly<Record<string, Tensor>>;
 }
 
-/** The dense path's training outputs (spec §9a), all [B,H,T,T] unless noted; the caller disposes them. */
+/** The dense path's training outputs (docs/algorithm.md §9a), all [B,H,T,T] unless noted; the caller disposes them. */
 export interface SeaTrainingOutputs {
   /** Â logits [B,H,T,K] (before the softmax over K). */
   estimateLogits: Tensor;

@@ -1,4 +1,4 @@
-// Float64 references of spec §5–§7 written from the spec's formulas, for the tests. Nothing here
+// Float64 references of docs/algorithm.md §5–§7 written from docs/algorithm.md's formulas, for the tests. Nothing here
 // calls the package code.
 
 /** PyTorch round: half to even. */
@@ -34,7 +34,7 @@ export interface RefOptions {
   cap: boolean;
 }
 
-/** Spec §5: selected cells [B,H,T,K] (0/1), top by (Â desc, flat index asc), padded rows never. */
+/** docs/algorithm.md §5: selected cells [B,H,T,K] (0/1), top by (Â desc, flat index asc), padded rows never. */
 export function refCells(x: RefInputs, o: RefOptions): Uint8Array {
   const { B, H, T, K } = x;
   const sel = new Uint8Array(B * H * T * K);
@@ -87,7 +87,7 @@ export function refCells(x: RefInputs, o: RefOptions): Uint8Array {
   return sel;
 }
 
-/** Spec §6: the selected keys of (b,h,t), in CSR order (cells ascending, keys descending). */
+/** docs/algorithm.md §6: the selected keys of (b,h,t), in CSR order (cells ascending, keys descending). */
 export function refKeys(
   sel: Uint8Array,
   x: RefInputs,
@@ -111,7 +111,7 @@ export function refKeys(
   return keys;
 }
 
-/** Spec §5–§7 end to end: context [B,T,H·D] in float64. */
+/** docs/algorithm.md §5–§7 end to end: context [B,T,H·D] in float64. */
 export function refSea(x: RefInputs, o: RefOptions): { context: Float64Array; cells: Uint8Array } {
   const { B, H, T, D, K } = x;
   const sel = refCells(x, o);

@@ -102,7 +102,7 @@ export interface ResizeOptions {
   alignCorners?: boolean;
 }
 
-/** A batch of FlatCSR matrices (spec §6): one CSR matrix of shape (Tq, H·Tk) per batch element. */
+/** A batch of FlatCSR matrices (docs/algorithm.md §6): one CSR matrix of shape (Tq, H·Tk) per batch element. */
 export interface CsrInfo {
   /** int32 [B, Tq+1]: crow[b,0] = 0, crow[b,t+1]-crow[b,t] = entries of row t. */
   readonly crow: TensorInfo;
@@ -152,7 +152,7 @@ export interface CsrAttentionOptions {
 }
 
 export interface PrefixSumOptions {
-  /** Added to every element of the running key sum z before the dot product (spec §3: 1e-6). */
+  /** Added to every element of the running key sum z before the dot product (docs/algorithm.md §3: 1e-6). */
   eps: number;
 }
 
@@ -244,21 +244,21 @@ export interface Backend {
   /** A new tensor of `size` elements all equal to `value`. */
   fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] };
 
-  // ---- SEA routines (spec §3–§7) ----
+  // ---- SEA routines (docs/algorithm.md §3–§7) ----
   /**
-   * Causal linear attention by prefix sums (spec §3, causal Performer):
+   * Causal linear attention by prefix sums (docs/algorithm.md §3, causal Performer):
    * qf, kf [B, H, T, M] (non-negative features), v [B, H, T, E] →
    * out[b,h,t] = φq_t·S_t / (φq_t·(z_t + eps)), S_t = Σ_{j≤t} φk_j v_jᵀ, z_t = Σ_{j≤t} φk_j. float32.
    */
   performerPrefixSum(qf: TensorInfo, kf: TensorInfo, v: TensorInfo, opts: PrefixSumOptions): TensorInfo;
   /**
-   * Grouped top-k selection (spec §5): scores [G, N] float32, budgets int32 [G] →
+   * Grouped top-k selection (docs/algorithm.md §5): scores [G, N] float32, budgets int32 [G] →
    * bool [G, N] with exactly min(max(budget_g, 0), N) entries set in group g: the largest scores,
    * ties broken by lower index first (deterministic).
    */
   groupedTopK(scores: TensorInfo, budgets: TensorInfo): TensorInfo;
   /**
-   * Stretch a compressed mask to FlatCSR (spec §6, sparse path): mask bool [B, Tq, H, Kc] (cell m of
+   * Stretch a compressed mask to FlatCSR (docs/algorithm.md §6, sparse path): mask bool [B, Tq, H, Kc] (cell m of
    * head h selected for query row t), rowLen int32 [B, Tq] (L_t, visible keys of row t; 0 for padded rows).
    * Cell m of row t covers keys [round(m·L_t/Kc), round((m+1)·L_t/Kc)) with round = ⌊x+½⌋; a selected
    * cell of width w contributes n = min(w, k) keys j_i = end−1−⌊i·w/n⌋. Row entries are grouped by head

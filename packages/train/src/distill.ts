@@ -1,5 +1,5 @@
 /**
- * The distillation loop (spec §9) for OPT: a frozen dense OPT teacher (@sea/opt's OptForCausalLM), a
+ * The distillation loop (docs/algorithm.md §9) for OPT: a frozen dense OPT teacher (@sea/opt's OptForCausalLM), a
  * student OptForCausalLM with the teacher's weights and SEA (or Performer) attention in every layer
  * (SEA on its dense training path, @sea/sparse-attention), the model-level OPT loss with the
  * per-layer SEA losses, perplexity evaluation. The step, the optimizer, checkpoints and resume are
@@ -20,7 +20,7 @@ import {
 import { TrainError } from './errors.js';
 import { causalLmLoss, distillationLoss, type ModelLoss } from './losses.js';
 
-/** OPT: base lr 1e-5 with non-SEA weights at 0.2·lr and SEA weights at 10·lr (spec §9c). */
+/** OPT: base lr 1e-5 with non-SEA weights at 0.2·lr and SEA weights at 10·lr (docs/algorithm.md §9c). */
 export interface DistillOptions extends CoreDistillOptions {
   seqLen: number;
   /** Eval windows (non-overlapping, seqLen tokens) taken from the held-out tail of the data. */
@@ -46,7 +46,7 @@ export const DEFAULT_DISTILL: DistillOptions = {
 };
 
 /**
- * The model-level OPT loss of a student output against the teacher's (spec §9a–§9b). SEA layers give
+ * The model-level OPT loss of a student output against the teacher's (docs/algorithm.md §9a–§9b). SEA layers give
  * L_approx + L_prob + L_context; Performer layers (no estimate, no dense scores) only L_context.
  */
 export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids: Tensor): ModelLoss {

@@ -1,5 +1,5 @@
 /**
- * The BERT distillation recipe (spec §8–§9, glue_trainer.py): a frozen dense
+ * The BERT distillation recipe (docs/algorithm.md §8–§9, glue_trainer.py): a frozen dense
  * BertForSequenceClassification teacher (@sea/bert), a student built from the teacher's tensors with
  * SEA (or Performer) attention in every layer (bidirectional SEA, scores scaled by 1/√D, right
  * padding through the key mask), trained on GLUE examples with
@@ -35,7 +35,7 @@ export interface BertDistillOptions extends CoreDistillOptions {
   maxLength: number;
 }
 
-/** Spec §10 BERT row: K=128, k=7, nbf=1; lr 1e-5 (original weights) / 1e-4 (SEA weights). */
+/** docs/algorithm.md §10 BERT row: K=128, k=7, nbf=1; lr 1e-5 (original weights) / 1e-4 (SEA weights). */
 export const DEFAULT_BERT_DISTILL: BertDistillOptions = {
   attention: 'sea',
   k: 7,
@@ -59,7 +59,7 @@ interface BertBatch {
   labels: Tensor;
 }
 
-/** The GLUE/BERT model-level loss of a student output against the teacher's (spec §9a–§9b). */
+/** The GLUE/BERT model-level loss of a student output against the teacher's (docs/algorithm.md §9a–§9b). */
 export function bertDistillationLoss(teacher: BertOutput, student: BertOutput, labels: Tensor): ModelLoss {
   const { logitMask: mask, validRows } = teacher;
   if (!mask || !validRows || !teacher.hiddenStates || !student.hiddenStates || !student.layers) {
@@ -251,7 +251,7 @@ export class BertDistiller extends DistillerCore<
   }
 
   /**
-   * Accuracy and F1 of the student (its SEA layers on the dense training path, as the spec's eval)
+   * Accuracy and F1 of the student (its SEA layers on the dense training path, as docs/algorithm.md's eval)
    * and of the teacher on the first `evalExamples` held-out examples (the training ones when none).
    */
   async evalGlue(): Promise<GlueEval> {

@@ -1,5 +1,5 @@
 /**
- * What the OPT and BERT distillers share (spec §9): the student's weights from the teacher's, the
+ * What the OPT and BERT distillers share (docs/algorithm.md §9): the student's weights from the teacher's, the
  * per-layer loss of captured teacher / student attention, one optimizer step (teacher forward with
  * captured attention, student forward under the tape with its current parameters by Hugging Face
  * name, AdamW with two LR groups and clipping), checkpoints and their restore. Batches are a function
@@ -81,7 +81,7 @@ export function outputTensors(o: DistillForward): Tensor[] {
 }
 
 /**
- * Per-layer losses of the student's captured attention against the teacher's (spec §9a). SEA layers
+ * Per-layer losses of the student's captured attention against the teacher's (docs/algorithm.md §9a). SEA layers
  * give L_approx + L_prob + L_context; Performer layers (no estimate, no dense scores) only L_context.
  */
 export function layerLosses(

@@ -1,5 +1,5 @@
 /**
- * Distillation losses (spec §9): the per-layer SEA loss and the model-level OPT/BERT losses, written
+ * Distillation losses (docs/algorithm.md §9): the per-layer SEA loss and the model-level OPT/BERT losses, written
  * with @sea/tensor ops so they differentiate through the tape. Masks are additive (0 / FP_MIN);
  * P(x) = softmax(x + mask) over keys.
  */
@@ -32,7 +32,7 @@ export function klBatchmean(teacherLogits: Tensor, studentLogits: Tensor, mask?:
 }
 
 /**
- * Bidirectional KL_row (spec §9a): Σ over b, h, valid rows of the row KL, divided by the number of
+ * Bidirectional KL_row (docs/algorithm.md §9a): Σ over b, h, valid rows of the row KL, divided by the number of
  * valid tokens in the batch (so summed over heads, averaged over rows). validRows [B, T] is 1/0.
  */
 export function klValidTokens(
@@ -72,7 +72,7 @@ export interface LayerLoss {
 }
 
 /**
- * L_layer = L_approx + L_prob + L_context (spec §9a):
+ * L_layer = L_approx + L_prob + L_context (docs/algorithm.md §9a):
  * L_approx = 0.1·KL(P(Ã) ‖ P(Â↑)) + MSE(P(Â↑), P(Ã)), L_prob the same with S, L_context = MSE(C̃, C_sea).
  * Causal: KL batchmean over the B·H·T rows; bidirectional: summed over heads, averaged over valid tokens.
  */
@@ -127,7 +127,7 @@ export interface ModelLoss {
   context: Tensor;
 }
 
-/** Weights of the model-level loss (spec §9b). */
+/** Weights of the model-level loss (docs/algorithm.md §9b). */
 export const LOSS_WEIGHTS = {
   opt: { ce: 0.1, hidden: 5, kl: 0.2 },
   bert: { ce: 0.1, hidden: 10, kl: 0.1 },

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AdamW, klBatchmean } from './index.js';
 import './test/gradcheck.js';
 
-describe('AdamW (PyTorch rule, spec §9c groups)', () => {
+describe('AdamW (PyTorch rule, docs/algorithm.md §9c groups)', () => {
   it('two steps match the formula: decay by name, LR groups, global-norm clipping', () => {
     const opt = new AdamW({ lr: 1e-2, maxGradNorm: 1 });
     let params: Record<string, sea.Tensor> = {

@@ -1,5 +1,5 @@
 /**
- * AdamW with the spec's parameter groups (§9c): betas 0.9/0.999, eps 1e-8, weight decay 1e-2 except
+ * AdamW with docs/algorithm.md's parameter groups (§9c): betas 0.9/0.999, eps 1e-8, weight decay 1e-2 except
  * for names containing 'bias' or 'LayerNorm' (OPT/SEA norms are not named LayerNorm, so they decay),
  * non-SEA parameters at 0.2·lr and SEA parameters at 10·lr (base lr 1e-5 for OPT 125m-class),
  * global-norm gradient clipping at 1.0. Parameters are float32 master weights updated in place of

@@ -3,7 +3,7 @@
  * engine sees every op call, keeps those that depend on a parameter, and the gradient registered
  * for each op name (written with @sea/tensor ops, so it runs on any backend) carries the output
  * gradient back to the inputs. Ops whose output is not float (comparisons, top-k masks, indices)
- * stop gradients, so the SEA mask selection is never differentiated (spec §5).
+ * stop gradients, so the SEA mask selection is never differentiated (docs/algorithm.md §5).
  */
 import { add, isFloat, ones, shapesEqual, Tensor, tidy, zeros } from '@sea/tensor';
 import { wrap } from '@sea/tensor/backend';

@@ -60,6 +60,12 @@ describe('README examples', () => {
     expect(ALL.length).toBeGreaterThanOrEqual(10);
   });
 
+  it('cite the algorithm as docs/algorithm.md, a file of the repository', () => {
+    expect(existsSync(join(ROOT, 'docs/algorithm.md'))).toBe(true);
+    const cites = readmes().filter((f) => /\bspec §|sea-spec\.md/.test(readFileSync(f, 'utf8')));
+    expect(cites.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
   for (const ex of ALL) {
     const name = `${ex.readme}:${ex.line}`;
     const file = /(?:^|\s)file=(\S+)/.exec(ex.info)?.[1];

@@ -1,5 +1,5 @@
 /**
- * `sea distill`: teaches SEA (or Performer) attention from a dense teacher (spec §9) on the CPU or
+ * `sea distill`: teaches SEA (or Performer) attention from a dense teacher (docs/algorithm.md §9) on the CPU or
  * any backend, with a progress bar, a JSON-lines loss log, an SVG plot of the loss curves, evaluation
  * every N steps, resumable checkpoints in --out and an exported model folder <out>/model. The teacher's
  * config.json says which recipe runs: OPT (model_type 'opt': token windows, held-out perplexity) or
@@ -56,7 +56,7 @@ export interface DistillCommandOptions {
   progress?: boolean;
 }
 
-/** Which flags the user left at their (OPT) defaults; BERT then takes the spec's BERT values. */
+/** Which flags the user left at their (OPT) defaults; BERT then takes docs/algorithm.md's BERT values. */
 export type FlagIsDefault = (flag: 'seqLen' | 'batch' | 'k' | 'predictorLength' | 'nbf') => boolean;
 
 const CURVES: (keyof StepLog)[] = ['loss', 'ce', 'hidden', 'logitsKl', 'layer', 'approx', 'prob', 'context'];

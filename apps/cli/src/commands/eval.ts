@@ -1,4 +1,4 @@
-/** `sea eval`: WikiText-2 perplexity of an OPT model, window by window (spec §9c). */
+/** `sea eval`: WikiText-2 perplexity of an OPT model, window by window (docs/algorithm.md §9c). */
 import path from 'node:path';
 import { OptForCausalLM } from '@sea/opt';
 import { OptTokenizer } from '@sea/tokenizers';

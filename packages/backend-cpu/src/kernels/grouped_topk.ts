@@ -2,7 +2,7 @@ import type { TensorInfo } from '@sea/tensor';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**
- * Grouped top-k (spec §5): scores [G, N] float32, budgets int32 [G] → bool [G, N] with exactly
+ * Grouped top-k (docs/algorithm.md §5): scores [G, N] float32, budgets int32 [G] → bool [G, N] with exactly
  * min(max(budget_g, 0), N) entries set per group: the largest scores, ties broken by the lower
  * index (NaN ranks below −∞). The order is total, so the selection is deterministic.
  *

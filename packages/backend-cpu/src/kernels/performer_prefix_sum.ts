@@ -3,7 +3,7 @@ import type { PrefixSumOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**
- * Causal linear attention by prefix sums (spec §3): per (b, h), walk t = 0..T−1 carrying
+ * Causal linear attention by prefix sums (docs/algorithm.md §3): per (b, h), walk t = 0..T−1 carrying
  * S = Σ_{j≤t} φk_j v_jᵀ (M×E) and z = Σ_{j≤t} φk_j in float64, and write
  * out_t = φq_t·S / (φq_t·(z + eps)). float32 in and out.
  */

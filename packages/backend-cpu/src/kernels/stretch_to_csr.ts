@@ -3,7 +3,7 @@ import type { StretchOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**
- * Stretches a compressed mask to FlatCSR (spec §6, sparse path). mask bool [B, Tq, H, Kc],
+ * Stretches a compressed mask to FlatCSR (docs/algorithm.md §6, sparse path). mask bool [B, Tq, H, Kc],
  * rowLen int32 [B, Tq] (L_t; 0 for padded rows). Cell m of row t covers keys
  * [a_m, a_{m+1}) with a_m = ⌊m·L_t/Kc + ½⌋, computed exactly in integers as
  * ⌊(2·m·L_t + Kc) / (2·Kc)⌋. A selected cell of width w contributes n = min(w, k) keys

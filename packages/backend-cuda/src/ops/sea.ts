@@ -7,7 +7,7 @@ const WARPS = 8; // warps per block for the one-warp-per-row kernels
 const PPS_CHUNK = 64;
 
 /**
- * Causal Performer prefix sums (spec §3) in chunked form: per-chunk sums KᵀV and Σk, an exclusive
+ * Causal Performer prefix sums (docs/algorithm.md §3) in chunked form: per-chunk sums KᵀV and Σk, an exclusive
  * scan of those over chunks, then per chunk Q·S_prev + tril(QKᵀ)·V (three launches, no sequential
  * pass over T). Features m ≤ 512.
  */
@@ -52,7 +52,7 @@ export function performerPrefixSum(
   return out;
 }
 
-/** Grouped top-k (spec §5): one block per group, radix select with index tie-break. */
+/** Grouped top-k (docs/algorithm.md §5): one block per group, radix select with index tie-break. */
 export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorInfo): TensorInfo {
   const [G, N] = scores.shape;
   const out = b.output([G, N], 'bool');
@@ -62,7 +62,7 @@ export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorI
   return out;
 }
 
-/** Stretch to FlatCSR (spec §6): count per row → scan per batch → read back the totals → fill. */
+/** Stretch to FlatCSR (docs/algorithm.md §6): count per row → scan per batch → read back the totals → fill. */
 export async function stretchToCsr(
   b: CudaBackend,
   mask: TensorInfo,

@@ -1,4 +1,4 @@
-/** WGSL shared by the CSR routines: cell bounds (spec §6) and a row's head segment lookup. */
+/** WGSL shared by the CSR routines: cell bounds (docs/algorithm.md §6) and a row's head segment lookup. */
 
 /**
  * Cell m of a row with L visible keys and Kc cells covers [start, end), start = ⌊m·L/Kc + ½⌋,

@@ -1,5 +1,5 @@
 /**
- * Grouped top-k (spec §5): scores [G, N], budgets [G] → bool [G, N] with exactly
+ * Grouped top-k (docs/algorithm.md §5): scores [G, N], budgets [G] → bool [G, N] with exactly
  * min(max(budget, 0), N) entries set per group: the largest scores, ties to the lower index.
  * One workgroup per group. A 4-pass radix select over order-preserving u32 keys finds the
  * threshold key and how many of its ties to keep; a final pass in index order scans the tie flags

@@ -1,5 +1,5 @@
 /**
- * Causal linear attention by prefix sums (spec §3): out_t = φq_t·S_t / (φq_t·(z_t + eps)).
+ * Causal linear attention by prefix sums (docs/algorithm.md §3): out_t = φq_t·S_t / (φq_t·(z_t + eps)).
  * One workgroup per (b·h, 4 value columns). Each of its 64 threads owns features m = lid + 64r and
  * keeps their running S[m, e..e+3] and z[m] in registers while walking t; every block of TB rows
  * the per-thread partial dot products go through workgroup memory and TB threads finish the sums.

@@ -1,5 +1,5 @@
 /**
- * Stretch a compressed mask to FlatCSR (spec §6) in two passes with a scan between them:
+ * Stretch a compressed mask to FlatCSR (docs/algorithm.md §6) in two passes with a scan between them:
  * count (entries of each (b, t, h)) → exclusive scan per batch element over (t, h) → read back the
  * per-batch totals (they size `col`) → fill (each (b, t, h) writes its keys at its offset: heads
  * ascending, cells ascending, keys descending within a cell).

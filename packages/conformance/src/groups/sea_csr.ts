@@ -47,7 +47,7 @@ function pack(keys: RowKeys, H: number, Tk: number): HostCsr {
 }
 
 /**
- * Spec §6 from its formulas: cell m of a row with L visible keys covers [⌊m·L/K+½⌋, ⌊(m+1)·L/K+½⌋);
+ * docs/algorithm.md §6 from its formulas: cell m of a row with L visible keys covers [⌊m·L/K+½⌋, ⌊(m+1)·L/K+½⌋);
  * a selected cell of width w gives n = min(w, k) keys j_i = end−1−⌊i·w/n⌋; heads ascending, cells
  * ascending, keys descending within a cell.
  */

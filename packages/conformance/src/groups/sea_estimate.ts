@@ -4,7 +4,7 @@ import { normal, rngFor, uniform } from '../data.js';
 import type { SuiteContext } from '../suite.js';
 
 /**
- * Quadratic masked form of the causal Performer (spec §3): out_t = Σ_{j≤t} (φq_t·φk_j) v_j /
+ * Quadratic masked form of the causal Performer (docs/algorithm.md §3): out_t = Σ_{j≤t} (φq_t·φk_j) v_j /
  * (Σ_{j≤t} φq_t·φk_j + eps·Σ_m φq_t,m). Given |v| it gives each output's error scale.
  */
 function prefixSumRef(
@@ -66,7 +66,7 @@ export function registerSeaEstimate(s: SuiteContext): void {
       const title = `qf[${shape}] v[…,${E}] eps ${eps}`;
       test(title, async ({ backend, tol }) => {
         const rng = rngFor(title);
-        // ReLU features + 0.001 (spec §3): non-negative, some exactly at the floor
+        // ReLU features + 0.001 (docs/algorithm.md §3): non-negative, some exactly at the floor
         const feat = () =>
           uniform(rng, shape, 'float32', -0.5, 1).map((x) => Math.fround(Math.max(x, 0) + 0.001));
         const qf = feat();

@@ -54,7 +54,7 @@ const CONV: ConvCase[] = [
     dilation: [1, 1],
     padding: [0, 0, 1, 1],
     groups: 1,
-    note: '1×1 with width padding (spec §4a step 5)',
+    note: '1×1 with width padding (docs/algorithm.md §4a step 5)',
   },
   {
     x: [1, 2, 9, 8],
@@ -64,7 +64,7 @@ const CONV: ConvCase[] = [
     dilation: [2, 2],
     padding: [4, 0, 2, 2],
     groups: 1,
-    note: 'causal dilated (spec §4a step 2)',
+    note: 'causal dilated (docs/algorithm.md §4a step 2)',
   },
   {
     x: [3, 2, 1, 1],
@@ -114,7 +114,7 @@ const CONV: ConvCase[] = [
     dilation: [1, 1],
     padding: [0, 0, 1, 1],
     groups: 1,
-    note: '1×1, O = 12, one zero column each side (spec §4a step 5)',
+    note: '1×1, O = 12, one zero column each side (docs/algorithm.md §4a step 5)',
   },
   {
     x: [2, 3, 6, 5],
@@ -213,18 +213,18 @@ function resizeRef(xv: Float64Array, xs: number[], oh: number, ow: number, mode:
 }
 
 const RESIZE: [ResizeMode, boolean, number[], [number, number], string][] = [
-  ['nearest', false, [1, 2, 3, 4], [3, 16], '×4 width (spec §4a step 4)'],
+  ['nearest', false, [1, 2, 3, 4], [3, 16], '×4 width (docs/algorithm.md §4a step 4)'],
   ['nearest', false, [2, 3, 7, 5], [3, 2], 'down, non-integer'],
   ['nearest', false, [1, 1, 4, 4], [9, 6], 'up, non-integer'],
-  ['nearest', false, [1, 2, 3, 5], [6, 5], '×2 time (spec §4b step 3)'],
+  ['nearest', false, [1, 2, 3, 5], [6, 5], '×2 time (docs/algorithm.md §4b step 3)'],
   ['bilinear', false, [2, 2, 5, 4], [9, 7], 'up'],
   ['bilinear', false, [1, 3, 8, 6], [3, 4], 'down'],
-  ['bilinear', false, [1, 1, 4, 64], [3, 128], 'K/2 → K, odd T (spec §4b step 5)'],
+  ['bilinear', false, [1, 1, 4, 64], [3, 128], 'K/2 → K, odd T (docs/algorithm.md §4b step 5)'],
   ['bilinear', false, [1, 1, 1, 3], [4, 5], 'from one row'],
   ['bilinear', true, [2, 2, 5, 4], [9, 7], 'up'],
   ['bilinear', true, [1, 3, 8, 6], [3, 4], 'down'],
   ['bilinear', true, [1, 1, 1, 3], [4, 1], 'to one column'],
-  ['area', false, [1, 2, 3, 10], [3, 8], 'K+2 → K (spec §4a step 6)'],
+  ['area', false, [1, 2, 3, 10], [3, 8], 'K+2 → K (docs/algorithm.md §4a step 6)'],
   ['area', false, [1, 1, 4, 258], [4, 256], 'K+2 → K, K = 256'],
   ['area', false, [2, 3, 37, 258], [37, 256], 'K+2 → K, rows past one block'],
   ['area', false, [2, 1, 19, 3], [19, 7], 'up along the width only'],
