@@ -6,9 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
+import { dataFile } from '@sea/data';
 import { type BatchEncoding, type PaddingSide, padRows } from './batch.js';
+import { fileExists } from './files.js';
 import { parseVocabTxt, wordPiece } from './hf.js';
-import { fileExists, requireSharedData } from './shared_data.js';
 
 /**
  * `true`/'longest_first': trim the longer segment first (HF tokenizers' LongestFirst);
@@ -83,10 +84,10 @@ export class BertTokenizer {
     return new BertTokenizer(tok, ids);
   }
 
-  /** Loads vocab.txt from a path, a folder holding it, or the shared data's bert-base-uncased. */
+  /** Loads vocab.txt from a path, a folder holding it, or (no argument) the repository data folder's bert-base-uncased. */
   static async load(from?: string, opts: BertTokenizerOptions = {}): Promise<BertTokenizer> {
     let path: string;
-    if (from === undefined) path = join(requireSharedData(), 'tokenizers/bert-base-uncased/vocab.txt');
+    if (from === undefined) path = dataFile('bertUncasedVocab');
     else path = from.endsWith('.txt') ? from : join(from, 'vocab.txt');
     if (!fileExists(path)) throw new Error(`BERT tokenizer: missing ${path} (a WordPiece vocab.txt)`);
     return BertTokenizer.fromVocabTxt(await readFile(path, 'utf8'), opts);

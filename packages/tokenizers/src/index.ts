@@ -10,4 +10,3 @@ export {
   truncatePair,
 } from './bert.js';
 export { type OptBatchOptions, type OptDecodeOptions, type OptEncodeOptions, OptTokenizer } from './opt.js';
-export { findSharedData, requireSharedData } from './shared_data.js';

@@ -6,9 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
+import { dataFile } from '@sea/data';
 import { type BatchEncoding, type PaddingSide, padRows } from './batch.js';
+import { fileExists } from './files.js';
 import { byteLevelBpe, parseMerges } from './hf.js';
-import { fileExists, requireSharedData } from './shared_data.js';
 
 export interface OptEncodeOptions {
   /** Prepend `</s>` (id 2) as BOS, like HF's OPT tokenizer (default true). */
@@ -60,7 +61,8 @@ export class OptTokenizer {
 
   /**
    * Loads from files: `{vocab, merges}` paths, a folder holding vocab.json + merges.txt, or (no
-   * argument) the shared data folder's tokenizers/opt/vocab.json + tokenizers/gpt2/merges.txt.
+   * argument) the vocabularies kept in the repository's data folder (`@sea/data`: tokenizers/opt/vocab.json +
+   * tokenizers/gpt2/merges.txt).
    */
   static async load(from?: string | { vocab: string; merges: string }): Promise<OptTokenizer> {
     let paths: { vocab: string; merges: string };
@@ -68,11 +70,7 @@ export class OptTokenizer {
     else if (typeof from === 'string')
       paths = { vocab: join(from, 'vocab.json'), merges: join(from, 'merges.txt') };
     else {
-      const data = requireSharedData();
-      paths = {
-        vocab: join(data, 'tokenizers/opt/vocab.json'),
-        merges: join(data, 'tokenizers/gpt2/merges.txt'),
-      };
+      paths = { vocab: dataFile('optVocab'), merges: dataFile('gpt2Merges') };
     }
     for (const p of [paths.vocab, paths.merges]) {
       if (!fileExists(p))
