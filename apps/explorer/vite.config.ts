@@ -4,11 +4,11 @@
  * `node:path`, …) becomes a stub whose functions throw if called; the page never calls them.
  * Dawn (`webgpu`) is loaded by @sea/backend-webgpu through a non-literal import that only runs where
  * `navigator.gpu` is missing, so it is never bundled; koffi is only in @sea/backend-cuda, which the
- * page does not import. The OPT tokenizer's vocab.json and merges.txt come from the shared data
- * folder, and the distilled model kept in the repository (models/opt-small-wt2-sea) comes from there:
+ * page does not import. The OPT tokenizer's vocab.json and merges.txt come from the repository's
+ * data folder (`<repo>/data`, or `$SEA_DATA`), and the distilled model kept in the repository (models/opt-small-wt2-sea) comes from there:
  * both served in dev, emitted as assets in the build.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,18 +16,12 @@ import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** shared/data: $SEA_SHARED_DATA, or the first shared/data above this folder. */
-function sharedData(): string | null {
-  const env = process.env.SEA_SHARED_DATA;
-  if (env) return existsSync(env) ? env : null;
-  for (let dir = here; ; dir = dirname(dir)) {
-    const c = join(dir, 'shared', 'data');
-    if (existsSync(c) && statSync(c).isDirectory()) return c;
-    if (dirname(dir) === dir) return null;
-  }
+/** The repository's data folder (`<repo>/data`), or `$SEA_DATA` (see @sea/data). */
+function dataDir(): string {
+  return process.env.SEA_DATA || resolve(here, '../../data');
 }
 
-/** Page path → file under shared/data. */
+/** Page path → file under the data folder. */
 const TOKENIZER_FILES: Record<string, string> = {
   'tokenizer/opt/vocab.json': 'tokenizers/opt/vocab.json',
   'tokenizer/gpt2/merges.txt': 'tokenizers/gpt2/merges.txt',
@@ -48,12 +42,9 @@ function tokenizerAssets(): Plugin {
       if (!existsSync(MODEL_FILES[rel])) throw new Error(`explorer: ${MODEL_FILES[rel]} not found`);
       return readFileSync(MODEL_FILES[rel]);
     }
-    const data = sharedData();
-    const file = data ? join(data, rel) : null;
-    if (!file || !existsSync(file)) {
-      throw new Error(
-        `explorer: ${rel} not found (no shared/data folder above ${here}; set SEA_SHARED_DATA to the folder holding tokenizers/)`,
-      );
+    const file = join(dataDir(), rel);
+    if (!existsSync(file)) {
+      throw new Error(`explorer: ${file} not found (the data folder is <repo>/data, or $SEA_DATA when set)`);
     }
     return readFileSync(file);
   };

@@ -33,7 +33,7 @@ NODE="$NODE_DIR/node/bin/node"
 EXTRA="$(python3 -c 'import glob,os,site
 print(":".join(x for sp in site.getsitepackages() for x in sorted(glob.glob(os.path.join(sp,"nvidia","*","lib")))))' 2>/dev/null)"
 [ -n "$EXTRA" ] && export LD_LIBRARY_PATH="$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export SEA_SHARED_DATA="$P/shared" SEA_CUDA_CACHE=/tmp/sea-cuda-cache
+export SEA_DATA="$P/data" SEA_CUDA_CACHE=/tmp/sea-cuda-cache
 SEA="$NODE $P/app/sea.mjs"
 T=${SEA_T:-512}; K=${SEA_K:-128}; KK=${SEA_KK:-32}; STEPS=${SEA_STEPS:-200}; BATCH=${SEA_BATCH:-4}; LR=${SEA_LR:-1e-4}
 EW=${SEA_EVAL_WINDOWS:+--max-windows $SEA_EVAL_WINDOWS}

@@ -4,13 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { dataDir } from '@sea/data';
 import { SeaError } from '@sea/tensor';
-import { requireSharedData } from '@sea/tokenizers';
-
-/** The shared data folder (see @sea/tokenizers `requireSharedData`). */
-export function findSharedData(): string {
-  return requireSharedData();
-}
 
 export function readText(file: string): string {
   if (!fs.existsSync(file)) throw new SeaError('E_DATA', `data file not found: ${file}`);
@@ -19,7 +14,7 @@ export function readText(file: string): string {
 
 /** The WikiText-2 raw test split joined with "\n\n" (what GPTQ and the SEA trainer tokenize). */
 export function wikitext2Test(): { file: string; text: string } {
-  const file = path.join(findSharedData(), 'wikitext-2-raw', 'wiki.test.hf_joined.txt');
+  const file = path.join(dataDir(), 'wikitext-2-raw', 'wiki.test.hf_joined.txt');
   return { file, text: readText(file) };
 }
 
@@ -60,9 +55,9 @@ export function parseGlueTsv(task: GlueTask, text: string, file = '<tsv>'): Glue
   return out;
 }
 
-/** A task's TSV file in the shared data folder (`train` exists for MRPC only). */
+/** A task's TSV file in the repository's data folder (`train` exists for MRPC only). */
 export function glueFile(task: GlueTask, split: 'train' | 'dev'): string {
-  return path.join(findSharedData(), 'glue', task === 'mrpc' ? 'MRPC' : 'SST-2', `${split}.tsv`);
+  return path.join(dataDir(), 'glue', task === 'mrpc' ? 'MRPC' : 'SST-2', `${split}.tsv`);
 }
 
 /** The examples of a GLUE TSV file of `task`. */

@@ -5,10 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { dataFile } from '@sea/data';
 import { type BatchEncoding, type PaddingSide, padRows } from './batch.js';
+import { fileExists } from './files.js';
 import { parseVocabTxt, wordPiece } from './hf.js';
-import { fileExists, requireSharedData } from './shared_data.js';
+import { parseJson } from './opt.js';
 
 /**
  * `true`/'longest_first': trim the longer segment first (HF tokenizers' LongestFirst);
@@ -83,10 +85,50 @@ export class BertTokenizer {
     return new BertTokenizer(tok, ids);
   }
 
-  /** Loads vocab.txt from a path, a folder holding it, or the shared data's bert-base-uncased. */
+  /**
+   * From a Hugging Face `tokenizer.json` (its text or parsed object) of a WordPiece tokenizer with
+   * BERT's special tokens, with `tokenizer_config.json`'s settings when given. Its normalizer
+   * (lowercasing, accents) is the file's own; `[CLS]`/`[SEP]`, truncation and padding are added here.
+   */
+  static fromTokenizerJson(
+    tokenizerJson: string | Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown> = {},
+    source = 'tokenizer.json',
+  ): BertTokenizer {
+    const json = typeof tokenizerJson === 'string' ? parseJson(tokenizerJson, source) : tokenizerJson;
+    const model = json.model as { type?: unknown } | undefined;
+    if (model?.type !== 'WordPiece') {
+      throw new Error(
+        `${source}: model type is '${String(model?.type)}', expected 'WordPiece' for a BERT tokenizer`,
+      );
+    }
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(json, { clean_up_tokenization_spaces: true, ...tokenizerConfig });
+    } catch (e) {
+      throw new Error(
+        `${source}: not a tokenizer the tokenizers library reads: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    const ids = {} as Record<(typeof SPECIALS)[number], number>;
+    for (const s of SPECIALS) {
+      const id = tok.token_to_id(s);
+      if (id === undefined)
+        throw new Error(`${source} has no ${s} token: this is not a BERT WordPiece vocabulary`);
+      ids[s] = id;
+    }
+    return new BertTokenizer(tok, ids);
+  }
+
+  /** Vocabulary size, added tokens included. */
+  get vocabSize(): number {
+    return this.tok.get_vocab(true).size;
+  }
+
+  /** Loads vocab.txt from a path, a folder holding it, or (no argument) the repository data folder's bert-base-uncased. */
   static async load(from?: string, opts: BertTokenizerOptions = {}): Promise<BertTokenizer> {
     let path: string;
-    if (from === undefined) path = join(requireSharedData(), 'tokenizers/bert-base-uncased/vocab.txt');
+    if (from === undefined) path = dataFile('bertUncasedVocab');
     else path = from.endsWith('.txt') ? from : join(from, 'vocab.txt');
     if (!fileExists(path)) throw new Error(`BERT tokenizer: missing ${path} (a WordPiece vocab.txt)`);
     return BertTokenizer.fromVocabTxt(await readFile(path, 'utf8'), opts);

@@ -15,5 +15,13 @@ export {
   type Truncation,
   truncatePair,
 } from './bert.js';
+export {
+  type LoadTokenizerOptions,
+  loadTokenizer,
+  type ModelTokenizer,
+  TOKENIZER_FILES,
+  type TokenizerKind,
+  tokenizerFilesIn,
+  writeTokenizerFiles,
+} from './folder.js';
 export { type OptBatchOptions, type OptDecodeOptions, type OptEncodeOptions, OptTokenizer } from './opt.js';
-export { findSharedData, requireSharedData } from './shared_data.js';

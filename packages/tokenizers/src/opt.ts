@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { dataFile } from '@sea/data';
 import { type BatchEncoding, type PaddingSide, padRows } from './batch.js';
+import { fileExists } from './files.js';
 import { byteLevelBpe, parseMerges } from './hf.js';
-import { fileExists, requireSharedData } from './shared_data.js';
 
 export interface OptEncodeOptions {
   /** Prepend `</s>` (id 2) as BOS, like HF's OPT tokenizer (default true). */
@@ -59,8 +60,47 @@ export class OptTokenizer {
   }
 
   /**
+   * From a Hugging Face `tokenizer.json` (its text or parsed object) of an OPT/RoBERTa-layout BPE
+   * tokenizer, with `tokenizer_config.json`'s settings when given. Its post-processor is not used:
+   * `encode` prepends `</s>` itself (`addBos`), as for the vocab-file tokenizer.
+   */
+  static fromTokenizerJson(
+    tokenizerJson: string | Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown> = {},
+    source = 'tokenizer.json',
+  ): OptTokenizer {
+    const json = typeof tokenizerJson === 'string' ? parseJson(tokenizerJson, source) : tokenizerJson;
+    const model = json.model as { type?: unknown } | undefined;
+    if (model?.type !== 'BPE') {
+      throw new Error(
+        `${source}: model type is '${String(model?.type)}', expected 'BPE' for an OPT tokenizer`,
+      );
+    }
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(json, { clean_up_tokenization_spaces: false, ...tokenizerConfig });
+    } catch (e) {
+      throw new Error(
+        `${source}: not a tokenizer the tokenizers library reads: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    for (const [t, id] of [
+      ['<pad>', OptTokenizer.PAD_ID],
+      ['</s>', OptTokenizer.BOS_ID],
+    ] as const) {
+      if (tok.token_to_id(t) !== id) {
+        throw new Error(
+          `${source} maps ${t} to ${tok.token_to_id(t)}, expected ${id}: this is not an OPT/RoBERTa vocabulary`,
+        );
+      }
+    }
+    return new OptTokenizer(tok);
+  }
+
+  /**
    * Loads from files: `{vocab, merges}` paths, a folder holding vocab.json + merges.txt, or (no
-   * argument) the shared data folder's tokenizers/opt/vocab.json + tokenizers/gpt2/merges.txt.
+   * argument) the vocabularies kept in the repository's data folder (`@sea/data`: tokenizers/opt/vocab.json +
+   * tokenizers/gpt2/merges.txt).
    */
   static async load(from?: string | { vocab: string; merges: string }): Promise<OptTokenizer> {
     let paths: { vocab: string; merges: string };
@@ -68,11 +108,7 @@ export class OptTokenizer {
     else if (typeof from === 'string')
       paths = { vocab: join(from, 'vocab.json'), merges: join(from, 'merges.txt') };
     else {
-      const data = requireSharedData();
-      paths = {
-        vocab: join(data, 'tokenizers/opt/vocab.json'),
-        merges: join(data, 'tokenizers/gpt2/merges.txt'),
-      };
+      paths = { vocab: dataFile('optVocab'), merges: dataFile('gpt2Merges') };
     }
     for (const p of [paths.vocab, paths.merges]) {
       if (!fileExists(p))
@@ -80,6 +116,11 @@ export class OptTokenizer {
     }
     const [v, m] = await Promise.all([readFile(paths.vocab, 'utf8'), readFile(paths.merges, 'utf8')]);
     return OptTokenizer.fromVocabFiles(v, m);
+  }
+
+  /** Vocabulary size, added tokens included. */
+  get vocabSize(): number {
+    return this.tok.get_vocab(true).size;
   }
 
   /** Byte-level BPE pieces (GPT-2's `Ġ` marks a leading space). */
@@ -124,5 +165,13 @@ export class OptTokenizer {
 
   idToToken(id: number): string | undefined {
     return this.tok.id_to_token(id);
+  }
+}
+
+export function parseJson(text: string, source: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${source} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

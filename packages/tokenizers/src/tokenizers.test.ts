@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataFile } from '@sea/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BertTokenizer } from './bert.js';
 import { OptTokenizer } from './opt.js';
-import { findSharedData } from './shared_data.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const data = findSharedData(here);
 // Ids written by Hugging Face transformers (tooling/reference/make_model_fixtures.py --only-tokenizers).
 const hf = JSON.parse(readFileSync(join(here, '../test/fixtures/hf_tokenizer_ids.json'), 'utf8')) as {
   opt: {
@@ -30,9 +29,7 @@ const hf = JSON.parse(readFileSync(join(here, '../test/fixtures/hf_tokenizer_ids
   };
 };
 
-if (!data) console.warn('tokenizer tests skipped: no shared/data folder found (set SEA_SHARED_DATA)');
-
-describe.skipIf(!data)('OPT tokenizer (GPT-2 BPE, fairseq ids)', () => {
+describe('OPT tokenizer (GPT-2 BPE, fairseq ids)', () => {
   let tok: OptTokenizer;
   beforeAll(async () => {
     tok = await OptTokenizer.load();
@@ -94,14 +91,14 @@ describe.skipIf(!data)('OPT tokenizer (GPT-2 BPE, fairseq ids)', () => {
   });
 
   it('round-trips WikiText text', () => {
-    const text = readFileSync(join(data as string, 'wikitext-2-raw/wiki.test.raw'), 'utf8').slice(0, 4000);
+    const text = readFileSync(dataFile('wikitext2RawTest'), 'utf8').slice(0, 4000);
     const ids = tok.encode(text);
     expect(ids[0]).toBe(2);
     expect(tok.decode(ids.slice(1))).toBe(text);
   });
 });
 
-describe.skipIf(!data)('BERT uncased WordPiece tokenizer', () => {
+describe('BERT uncased WordPiece tokenizer', () => {
   let tok: BertTokenizer;
   beforeAll(async () => {
     tok = await BertTokenizer.load();
@@ -167,9 +164,7 @@ describe.skipIf(!data)('BERT uncased WordPiece tokenizer', () => {
   });
 
   it('reads GLUE MRPC pairs', () => {
-    const lines = readFileSync(join(data as string, 'glue/MRPC/dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1, 4);
+    const lines = readFileSync(dataFile('mrpcDev'), 'utf8').split('\n').slice(1, 4);
     const pairs = lines.map((l) => {
       const c = l.split('\t');
       return [c[3], c[4]] as const;

@@ -1,0 +1,5 @@
+import { existsSync } from 'node:fs';
+
+export function fileExists(p: string): boolean {
+  return existsSync(p);
+}
