@@ -85,7 +85,13 @@ function seaClosure(names: string[], manifests: Map<string, PackageJson>): strin
 }
 
 /** The packages the Node and browser checks import; their @sea dependencies come along. */
-const INSTALLED = ['@sea/tensor', '@sea/backend-cpu', '@sea/backend-webgpu', '@sea/sparse-attention'];
+const INSTALLED = [
+  '@sea/tensor',
+  '@sea/backend-cpu',
+  '@sea/backend-webgpu',
+  '@sea/sparse-attention',
+  '@sea/models',
+];
 
 const manifests = new Map<string, PackageJson>();
 
@@ -211,6 +217,28 @@ describe('installed tarballs', () => {
     expect(nodeResult.nnz).toEqual(workspace.nnz);
     expect(nodeResult.values.every(Number.isFinite)).toBe(true);
     expect(nodeResult.values).toEqual(workspace.values);
+  });
+
+  it('load the bundled model with loadModel and evaluate a window with its SEA settings in plain Node', async () => {
+    const dir = join(ROOT, 'models/opt-small-wt2-sea');
+    const { stdout } = await run('node', ['node_model.mjs', dir], { cwd: app, maxBuffer: 64 << 20 });
+    const got = JSON.parse(stdout) as Record<string, number | string>;
+    const { evalWindow } = (await import('../fixtures/model_eval.mjs')) as {
+      evalWindow: (dir: string) => Promise<typeof got>;
+    };
+    const workspace = await evalWindow(dir);
+    // the folder's sea block: SEA with k = 32, K = 128
+    expect(got.attention).toBe('sea');
+    expect(got.k).toBe(32);
+    expect(got.predictorLength).toBe(128);
+    expect(got.tokens).toBe(workspace.tokens);
+    expect(Number.isFinite(got.sea) && Number.isFinite(got.dense)).toBe(true);
+    // a trained model on English text: far below the uniform 50272-way loss (10.8 nats)
+    expect(got.sea as number).toBeLessThan(9);
+    // SEA, not dense attention, ran: the two differ on the same weights
+    expect(Math.abs((got.sea as number) - (got.dense as number))).toBeGreaterThan(1e-4);
+    expect(got.sea as number).toBeCloseTo(workspace.sea as number, 9);
+    expect(got.dense as number).toBeCloseTo(workspace.dense as number, 9);
   });
 
   it('bundle for the browser with no node: import and run in headless Chromium as in Node', async () => {
