@@ -204,6 +204,35 @@ describe('packed packages', () => {
 });
 
 describe('installed tarballs', () => {
+  it('type-check in a user project under moduleResolution node10, node16 and bundler', async () => {
+    const src = [
+      "import { matmul, tensor, type Tensor } from '@sea/tensor';",
+      "import type { Backend } from '@sea/tensor/backend';",
+      "import { openCheckpoint } from '@sea/tensor/node';",
+      "import { parseSafetensors } from '@sea/tensor/safetensors';",
+      "import { createWebGpuBackend } from '@sea/backend-webgpu';",
+      "import { SeaAttention } from '@sea/sparse-attention';",
+      "import { loadModel } from '@sea/models';",
+      'export const used: unknown[] = [matmul, tensor, openCheckpoint, parseSafetensors, createWebGpuBackend, SeaAttention, loadModel];',
+      'export type T = [Tensor, Backend];',
+    ].join('\n');
+    writeFileSync(join(app, 'types_check.ts'), `${src}\n`);
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const common = ['--noEmit', '--strict', '--target', 'es2022', 'types_check.ts'];
+    common.push('--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node');
+    for (const [module, resolution] of [
+      ['commonjs', 'node10'],
+      ['node16', 'node16'],
+      ['esnext', 'bundler'],
+    ]) {
+      await run('node', [tsc, ...common, '--module', module, '--moduleResolution', resolution], {
+        cwd: app,
+      }).catch((e: { stdout?: string; message: string }) => {
+        throw new Error(`moduleResolution ${resolution}:\n${e.stdout || e.message}`);
+      });
+    }
+  });
+
   let nodeResult: { shape: number[]; nnz: number; values: number[] };
 
   it('run SEA attention in plain Node, as the workspace sources do', async () => {
