@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * `@sea/backend-webgpu`: importing this package registers the 'webgpu' backend (priority 10). Where
  * no adapter exists (or the device is lost) creation fails with the reason and the registry falls
