@@ -107,11 +107,26 @@ program
 program
   .command('tokenize')
   .description(
-    'OPT token ids (a JSON array) from text files, GLUE MRPC/SST-2 TSV (their sentences) or WikiText (<unk> removed)',
+    'token ids (a JSON array) from text files, GLUE MRPC/SST-2 TSV (their sentences), WikiText (<unk> removed), - (stdin) or --text; --decode turns ids back into text',
   )
-  .argument('<files...>', 'input files, joined with blank lines')
-  .requiredOption('--out <file>', 'output JSON file')
-  .option('--json', 'print JSON')
+  .argument(
+    '[files...]',
+    'input files (joined with blank lines), or - for stdin; with --decode: token id files',
+  )
+  .option('--out <file>', 'write the ids (or with --decode the text) here instead of printing them')
+  .option('--text <text>', 'tokenize (or with --decode: decode) this instead of files')
+  .option('--decode', 'decode token ids to text')
+  .addOption(
+    new Option('--tokenizer <name>', "the vocabulary bundled with sea: OPT's BPE or BERT's WordPiece")
+      .choices(['opt', 'bert'])
+      .default('opt'),
+  )
+  .option(
+    '--model <dir>',
+    "use this model folder's tokenizer (tokenizer.json or its vocabulary files) instead",
+  )
+  .option('--special', 'add special tokens (OPT: the </s> BOS; BERT: [CLS] … [SEP]); keep them when decoding')
+  .option('--json', 'print one JSON object')
   .action(async (files, o) => (await import('./commands/tokenize.js')).tokenizeCommand(files, o));
 
 program

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
+import { dataFile } from '@sea/data';
 import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeRandomBert } from '../make_model.js';
@@ -78,6 +79,23 @@ describe('sea distill --teacher <bert> --task mrpc', () => {
     expect(fs.existsSync(path.join(out, 'loss.svg'))).toBe(true);
 
     const model = path.join(out, 'model');
+    // complete folders: config, weights and the tokenizer (make-model writes the bundled vocabulary,
+    // the export copies the teacher's)
+    expect(fs.readdirSync(teacher).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'vocab.txt',
+    ]);
+    expect(fs.readdirSync(model).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'sea.safetensors',
+      'vocab.txt',
+    ]);
+    expect(fs.readFileSync(path.join(model, 'vocab.txt'), 'utf8')).toBe(
+      fs.readFileSync(dataFile('bertUncasedVocab'), 'utf8'),
+    );
     const cfg = JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8'));
     expect(cfg.model_type).toBe('bert');
     expect(cfg.sea).toMatchObject({

@@ -11,7 +11,7 @@ import { BertForSequenceClassification } from '@sea/bert';
 import { OptForCausalLM } from '@sea/opt';
 import { SeaError } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
-import { BertTokenizer } from '@sea/tokenizers';
+import { type BertTokenizer, writeTokenizerFiles } from '@sea/tokenizers';
 import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
@@ -26,6 +26,7 @@ import { chooseBackend } from '../backends.js';
 import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
 import { GLUE_TASKS, type GlueExample, type GlueTask, glueFile, readGlue } from '../data.js';
 import { progressBar } from '../progress.js';
+import { loadCliTokenizer } from './common.js';
 
 export interface DistillCommandOptions {
   teacher: string;
@@ -243,7 +244,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
       `${task} is a two-class task but the teacher has ${teacher.config.numLabels} labels`,
     );
   }
-  const tok = await BertTokenizer.load();
+  const tok = await loadCliTokenizer(o.teacher, 'bert');
   const splits = glueSplits(task, o.data);
   const train = featurize(tok, splits.train, Math.min(maxLength, teacher.config.maxPositionEmbeddings));
   const heldOut = featurize(tok, splits.heldOut, Math.min(maxLength, teacher.config.maxPositionEmbeddings));
@@ -298,7 +299,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
  * Writes `<out>/model`: a Hugging Face folder (the teacher's config.json with a `sea` block naming the
  * attention it was distilled for, model.safetensors with the student's weights in --export-dtype) and
  * sea.safetensors (SEA / Performer weights, float32) that `sea eval --model` (OPT) and `sea glue
- * --model` (BERT) pick up. Written to a temporary folder first, then renamed.
+ * --model` (BERT) pick up, and the tokenizer files (the teacher's, else the bundled vocabulary). Written to a temporary folder first, then renamed.
  */
 async function exportModel(
   d: Distiller | BertDistiller,
@@ -331,6 +332,7 @@ async function exportModel(
       o.exportDtype === 'float16' ? { storage: (_n, dt) => (dt === 'F32' ? 'F16' : undefined) } : {},
     );
     await writeSafetensors(path.join(tmp, 'sea.safetensors'), seaW, meta);
+    await writeTokenizerFiles(tmp, d instanceof Distiller ? 'opt' : 'bert', o.teacher);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   } catch (e) {
