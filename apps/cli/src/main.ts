@@ -1,7 +1,19 @@
 /** The `sea` command. */
 
+import fs from 'node:fs';
 import { SeaError } from '@sea/tensor';
 import { Command, Option } from 'commander';
+import { setVerbose } from './quiet.js';
+
+/** The version of @sea/cli (its package.json beside src/ or dist/). */
+function version(): string {
+  try {
+    const pkg = new URL('../package.json', import.meta.url);
+    return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 // `pnpm sea …` runs this file from apps/cli: resolve the user's relative paths where they typed them.
 if (process.env.npm_lifecycle_event === 'sea' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
@@ -12,6 +24,9 @@ program
   .description(
     'SEA attention (sparse linear attention with an estimated attention mask) for OPT and BERT models',
   )
+  .version(`sea ${version()} (Node ${process.version})`, '-V, --version', 'print the version')
+  .option('--verbose', "also show native libraries' messages on stderr (Dawn, the Vulkan loader)")
+  .hook('preAction', (cmd) => setVerbose(!!cmd.opts().verbose || !!process.env.SEA_VERBOSE))
   .showHelpAfterError();
 
 const backendOpt = () =>
