@@ -1,7 +1,19 @@
 /** The `sea` command. */
 
+import fs from 'node:fs';
 import { SeaError } from '@sea/tensor';
 import { Command, Option } from 'commander';
+import { setVerbose } from './quiet.js';
+
+/** The version of @sea/cli (its package.json beside src/ or dist/). */
+function version(): string {
+  try {
+    const pkg = new URL('../package.json', import.meta.url);
+    return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 // `pnpm sea …` runs this file from apps/cli: resolve the user's relative paths where they typed them.
 if (process.env.npm_lifecycle_event === 'sea' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
@@ -12,14 +24,35 @@ program
   .description(
     'SEA attention (sparse linear attention with an estimated attention mask) for OPT and BERT models',
   )
+  .version(`sea ${version()} (Node ${process.version})`, '-V, --version', 'print the version')
+  .option('--verbose', "also show native libraries' messages on stderr (Dawn, the Vulkan loader)")
+  .hook('preAction', (cmd) => setVerbose(!!cmd.opts().verbose || !!process.env.SEA_VERBOSE))
   .showHelpAfterError();
 
+const int = (v: string) => Number.parseInt(v, 10);
+/** An option whose default is described (e.g. "the folder's sea.k, else 64") rather than only shown. */
+const described = (
+  flags: string,
+  text: string,
+  value: unknown,
+  shown: string,
+  parse?: (v: string) => unknown,
+) => {
+  const o = new Option(flags, text).default(value, shown);
+  return parse ? o.argParser(parse) : o;
+};
+const folderFlag = (flags: string, text: string, key: string, value: number, parse: (v: string) => unknown) =>
+  described(flags, text, value, `the model folder's sea.${key}, else ${value}`, parse);
+
 const backendOpt = () =>
-  new Option('--backend <name>', 'backend: auto (best found), cpu, webgpu or cuda').default('auto');
+  new Option(
+    '--backend <name>',
+    'backend: auto (the best found; a GPU on a software adapter loses to the CPU), cpu, webgpu or cuda',
+  ).default('auto');
 const attentionOpt = () =>
   new Option('--attention <kind>', 'attention in every layer: dense (exact), performer, or sea')
     .choices(['dense', 'performer', 'sea'])
-    .default('dense');
+    .default('dense', "the model folder's sea.attention, else dense");
 
 program
   .command('info')
@@ -32,7 +65,7 @@ program
   .description(
     'write a small OPT- or BERT-format model with RANDOM weights (speed and agreement only, not quality)',
   )
-  .requiredOption('--out <dir>', 'output folder')
+  .requiredOption('--out <dir>', 'output folder (required)')
   .addOption(
     new Option('--arch <arch>', 'opt (causal LM) or bert (sequence classifier)')
       .choices(['opt', 'bert'])
@@ -41,9 +74,7 @@ program
   .option('--hidden <n>', 'hidden size', (v) => Number.parseInt(v, 10), 128)
   .option('--layers <n>', 'decoder layers', (v) => Number.parseInt(v, 10), 2)
   .option('--heads <n>', 'attention heads', (v) => Number.parseInt(v, 10), 4)
-  .option('--max-positions <n>', 'max_position_embeddings (default opt 2048, bert 512)', (v) =>
-    Number.parseInt(v, 10),
-  )
+  .option('--max-positions <n>', 'max_position_embeddings (default: opt 2048, bert 512)', int)
   .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
   .action(async (o) => (await import('./commands/make_model.js')).makeModelCommand(o));
 
@@ -52,28 +83,39 @@ program
   .description(
     'WikiText-2 test perplexity of an OPT model (non-overlapping windows, last partial window dropped)',
   )
-  .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
+  .requiredOption(
+    '--model <dir>',
+    'Hugging Face OPT folder: config.json, weights, tokenizer files (required)',
+  )
   .addOption(backendOpt())
   .addOption(attentionOpt())
   .option(
     '--sea-weights <file>',
-    "safetensors file with SEA weights (default: the model folder's sea.safetensors, else fresh from --seed; 'fresh' forces fresh)",
+    "safetensors file with SEA weights, or 'fresh' (default: the model folder's sea.safetensors, else fresh from --seed)",
   )
-  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
-  .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 256)
-  .option('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 64, int))
+  .addOption(folderFlag('--predictor-length <n>', 'SEA: compressed width K', 'predictor_length', 256, int))
+  .addOption(
+    folderFlag(
+      '--nbf <n>',
+      'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)',
+      'nbf',
+      8,
+      Number.parseFloat,
+    ),
+  )
   .option('--sea-path <path>', 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)', 'sparse')
   .option('--seed <n>', 'seed for fresh SEA / Performer weights', (v) => Number.parseInt(v, 10), 0)
   .option('--window <n>', 'window length (default: the model max_position_embeddings)', (v) =>
     Number.parseInt(v, 10),
   )
-  .option('--max-windows <n>', 'evaluate only the first N windows', (v) => Number.parseInt(v, 10))
+  .option('--max-windows <n>', 'evaluate only the first N windows (default: all)', int)
   .addOption(
     new Option('--protocol <p>', 'sea: no BOS (SEA trainer); gptq: BOS prepended once (the literature)')
       .choices(['sea', 'gptq'])
       .default('sea'),
   )
-  .option('--data <file>', 'text file to evaluate instead of WikiText-2 test')
+  .option('--data <file>', "text file to evaluate (default: WikiText-2's raw test split in data/)")
   .option('--json', 'print one JSON object instead of text')
   .action(async (o, cmd: Command) => {
     const { withModelSeaDefaults } = await import('./commands/common.js');
@@ -84,19 +126,22 @@ program
 program
   .command('glue')
   .description('GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier')
-  .requiredOption('--model <dir>', 'Hugging Face BertForSequenceClassification folder')
+  .requiredOption('--model <dir>', 'Hugging Face BertForSequenceClassification folder (required)')
   .addOption(new Option('--task <task>', 'GLUE task').choices(['mrpc', 'sst2']).default('mrpc'))
   .addOption(backendOpt())
   .addOption(attentionOpt())
-  .option('--sea-weights <file>', 'safetensors file with SEA weights (default: fresh from --seed)')
-  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
-  .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 128)
-  .option('--nbf <n>', 'SEA/Performer: feature factor', Number.parseFloat, 1)
+  .option(
+    '--sea-weights <file>',
+    "safetensors file with SEA weights, or 'fresh' (default: the model folder's sea.safetensors, else fresh from --seed)",
+  )
+  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 64, int))
+  .addOption(folderFlag('--predictor-length <n>', 'SEA: compressed width K', 'predictor_length', 128, int))
+  .addOption(folderFlag('--nbf <n>', 'SEA/Performer: feature factor', 'nbf', 1, Number.parseFloat))
   .option('--sea-path <path>', 'SEA: sparse or dense', 'sparse')
   .option('--seed <n>', 'seed for fresh SEA / Performer weights', (v) => Number.parseInt(v, 10), 0)
   .option('--batch <n>', 'examples per batch', (v) => Number.parseInt(v, 10), 16)
   .option('--max-length <n>', 'truncation length', (v) => Number.parseInt(v, 10), 256)
-  .option('--limit <n>', 'evaluate only the first N examples', (v) => Number.parseInt(v, 10))
+  .option('--limit <n>', 'evaluate only the first N examples (default: all)', int)
   .option('--json', 'print one JSON object instead of text')
   .action(async (o, cmd: Command) => {
     const { withModelSeaDefaults } = await import('./commands/common.js');
@@ -107,11 +152,26 @@ program
 program
   .command('tokenize')
   .description(
-    'OPT token ids (a JSON array) from text files, GLUE MRPC/SST-2 TSV (their sentences) or WikiText (<unk> removed)',
+    'token ids (a JSON array) from text files, GLUE MRPC/SST-2 TSV (their sentences), WikiText (<unk> removed), - (stdin) or --text; --decode turns ids back into text',
   )
-  .argument('<files...>', 'input files, joined with blank lines')
-  .requiredOption('--out <file>', 'output JSON file')
-  .option('--json', 'print JSON')
+  .argument(
+    '[files...]',
+    'input files (joined with blank lines), or - for stdin; with --decode: token id files',
+  )
+  .option('--out <file>', 'write the ids (or with --decode the text) to this file (default: print them)')
+  .option('--text <text>', 'tokenize (or with --decode: decode) this text (default: the files)')
+  .option('--decode', 'decode token ids to text')
+  .addOption(
+    new Option('--tokenizer <name>', "the vocabulary bundled with sea: OPT's BPE or BERT's WordPiece")
+      .choices(['opt', 'bert'])
+      .default('opt'),
+  )
+  .option(
+    '--model <dir>',
+    "use this model folder's tokenizer: tokenizer.json or its vocabulary files (default: --tokenizer's)",
+  )
+  .option('--special', 'add special tokens (OPT: the </s> BOS; BERT: [CLS] … [SEP]); keep them when decoding')
+  .option('--json', 'print one JSON object')
   .action(async (files, o) => (await import('./commands/tokenize.js')).tokenizeCommand(files, o));
 
 program
@@ -121,35 +181,44 @@ program
   )
   .requiredOption(
     '--teacher <dir>',
-    "Hugging Face OPT or BertForSequenceClassification folder (config.json's model_type picks the recipe): the frozen teacher",
+    "Hugging Face OPT or BertForSequenceClassification folder (config.json's model_type picks the recipe): the frozen teacher (required)",
   )
   .option(
     '--data <file>',
-    "OPT (required): token ids (JSON array or integers), or text / GLUE TSV tokenized with OPT's tokenizer; " +
-      "BERT: a TSV of --task (default: MRPC's train.tsv, SST-2's dev.tsv)",
+    "OPT: token ids (JSON array or integers), or text / GLUE TSV tokenized with OPT's tokenizer; " +
+      "BERT: a TSV of --task (default: OPT none, it is required; BERT MRPC's train.tsv, SST-2's dev.tsv)",
   )
   .addOption(new Option('--task <task>', 'BERT: GLUE task').choices(['mrpc', 'sst2']).default('mrpc'))
   .option('--steps <n>', 'optimizer steps', (v) => Number.parseInt(v, 10), 100)
-  .option(
-    '--seq-len <n>',
-    'OPT: tokens per window; BERT: truncation length (default 128)',
-    (v) => Number.parseInt(v, 10),
-    2048,
+  .addOption(
+    described(
+      '--seq-len <n>',
+      'OPT: tokens per window; BERT: truncation length',
+      2048,
+      'OPT 2048, BERT 128',
+      int,
+    ),
   )
-  .option(
-    '--batch <n>',
-    'windows (OPT) or examples (BERT, default 16) per step',
-    (v) => Number.parseInt(v, 10),
-    1,
+  .addOption(described('--batch <n>', 'windows (OPT) or examples (BERT) per step', 1, 'OPT 1, BERT 16', int))
+  .addOption(described('--k <n>', 'SEA: keys per query per head', 64, 'OPT 64, BERT 7', int))
+  .addOption(
+    described(
+      '--predictor-length <n>',
+      'SEA: compressed width K (OPT: a multiple of 4)',
+      256,
+      'OPT 256, BERT 128',
+      int,
+    ),
   )
-  .option('--k <n>', 'SEA: keys per query per head (BERT default 7)', (v) => Number.parseInt(v, 10), 64)
-  .option(
-    '--predictor-length <n>',
-    'SEA: compressed width K (OPT: a multiple of 4; BERT default 128)',
-    (v) => Number.parseInt(v, 10),
-    256,
+  .addOption(
+    described(
+      '--nbf <n>',
+      'Performer feature factor (m = ⌊D ln D / nbf⌋)',
+      8,
+      'OPT 8, BERT 1',
+      Number.parseFloat,
+    ),
   )
-  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋; BERT default 1)', Number.parseFloat, 8)
   .addOption(
     new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
   )
@@ -195,26 +264,34 @@ program
   .description(
     'PNG pictures of one layer and head: exact attention, the SEA estimate (T×K and T×T), the mask, the sparse attention',
   )
-  .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
-  .requiredOption('--text <text>', 'text to tokenize and run')
-  .requiredOption('--out <dir>', 'folder for the PNG files and a summary JSON')
+  .requiredOption('--model <dir>', 'Hugging Face OPT folder: config.json, model.safetensors (required)')
+  .requiredOption('--text <text>', 'text to tokenize and run (required)')
+  .requiredOption('--out <dir>', 'folder for the PNG files and a summary JSON (required)')
   .option('--layer <n>', 'layer (earlier layers run with exact attention)', (v) => Number.parseInt(v, 10), 0)
   .option('--head <n>', 'head to draw', (v) => Number.parseInt(v, 10), 0)
-  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 4)
-  .option(
-    '--predictor-length <n>',
-    'SEA: compressed width K (ignored with trained SEA weights)',
-    (v) => Number.parseInt(v, 10),
-    64,
+  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 4, int))
+  .addOption(
+    folderFlag(
+      '--predictor-length <n>',
+      'SEA: compressed width K (ignored with trained SEA weights)',
+      'predictor_length',
+      64,
+      int,
+    ),
   )
-  .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .addOption(
+    folderFlag('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', 'nbf', 8, Number.parseFloat),
+  )
   .option(
     '--seed <n>',
     'seed for fresh SEA weights (layer L uses seed + L)',
     (v) => Number.parseInt(v, 10),
     0,
   )
-  .option('--sea-weights <file>', 'safetensors file with model.decoder.layers.{i}.self_attn.sea.* weights')
+  .option(
+    '--sea-weights <file>',
+    "safetensors file with model.decoder.layers.{i}.self_attn.sea.* weights (default: the model folder's sea.safetensors, else fresh from --seed)",
+  )
   .addOption(backendOpt())
   .option('--json', 'print one JSON object instead of text')
   .action(async (o, cmd: Command) => {

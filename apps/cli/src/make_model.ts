@@ -1,5 +1,6 @@
 /**
- * Builds a small OPT-format model folder (config.json + model.safetensors) with RANDOM weights,
+ * Builds a small OPT-format model folder (config.json + model.safetensors + the bundled tokenizer
+ * files) with RANDOM weights,
  * initialised as Hugging Face does (normal(0, 0.02), zero biases, unit LayerNorms). It uses the
  * real OPT vocabulary size, so the real tokenizer applies. It measures speed and agreement between
  * attention methods, not language quality: its perplexity is about the vocabulary size.
@@ -8,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
+import { writeTokenizerFiles } from '@sea/tokenizers';
 
 export interface RandomOptOptions {
   hidden?: number;
@@ -84,6 +86,7 @@ export async function writeRandomOpt(
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt', note: cfg.sea_note });
+  await writeTokenizerFiles(dir, 'opt');
   fs.writeFileSync(
     path.join(dir, 'README.md'),
     `# sea-random-opt\n\n${cfg.sea_note}.\n\nBuilt by \`sea make-model\` (seed ${o.seed ?? 0}); ${parameters.toLocaleString('en')} parameters.\n`,
@@ -165,6 +168,7 @@ export async function writeRandomBert(
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt', note: cfg.sea_note });
+  await writeTokenizerFiles(dir, 'bert');
   fs.writeFileSync(
     path.join(dir, 'README.md'),
     `# sea-random-bert\n\n${cfg.sea_note}.\n\nBuilt by \`sea make-model --arch bert\` (seed ${o.seed ?? 0}); ${parameters.toLocaleString('en')} parameters.\n`,

@@ -1,4 +1,7 @@
-/** A progress bar on stderr (cli-progress), silent when --json or not a TTY unless forced. */
+/**
+ * Progress on stderr: a bar (cli-progress) on a terminal, or plain lines (`progressLines`) where
+ * stderr is a file or a pipe (logs, CI), so a long run shows it is alive either way.
+ */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -31,6 +34,35 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
     },
     stop() {
       bar.stop();
+    },
+  };
+}
+
+/**
+ * Progress as plain lines on stderr, for runs whose stderr is not a terminal: one line every
+ * `every` units (and at the end), e.g. `distill 40/200 | 512 tok/s | loss 3.21`.
+ */
+export function progressLines(total: number, label: string, every: number): Progress {
+  let last = 0;
+  let lastLine = '';
+  const line = (n: number, extra: Record<string, string | number>) => {
+    const rest = Object.entries(extra)
+      .filter(([k]) => k !== 'rate')
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' ');
+    return `${label} ${n}/${total}${extra.rate !== undefined ? ` | ${extra.rate} tok/s` : ''}${rest ? ` | ${rest}` : ''}\n`;
+  };
+  return {
+    tick(n, extra = {}) {
+      lastLine = line(n, extra);
+      if (n - last >= every || n === total) {
+        last = n;
+        process.stderr.write(lastLine);
+        lastLine = '';
+      }
+    },
+    stop() {
+      if (lastLine) process.stderr.write(lastLine);
     },
   };
 }

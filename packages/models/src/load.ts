@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BertForSequenceClassification, type BertLoadOptions } from '@sea/bert';
 import { type AttentionChoice, ModelLoadError, readConfigJson } from '@sea/model-common';
 import { OptForCausalLM, type OptLoadOptions } from '@sea/opt';
-import { type Backend, currentBackend } from '@sea/tensor';
+import { type Backend, currentBackend, SeaError, setBackend } from '@sea/tensor';
 
 /** The compute dtypes a model may be loaded in (float32 everywhere; half precision where a backend has it). */
 export type ModelDtype = 'float32' | 'float16' | 'bfloat16';
@@ -23,7 +23,10 @@ export type SeaModel = OptForCausalLM | BertForSequenceClassification;
 type ModelOf<T extends ModelType> = T extends 'opt' ? OptForCausalLM : BertForSequenceClassification;
 
 export interface LoadModelOptions {
-  /** Backend to hold the weights and run (default: the current backend). */
+  /**
+   * Backend to hold the weights and run (default: the current backend; when none is set, the best
+   * registered one, which becomes the current backend).
+   */
   backend?: Backend;
   /**
    * Compute dtype (default 'float32'). Another dtype is refused, naming what is missing, unless
@@ -244,6 +247,16 @@ export async function modelSettings(dir: string, opts: LoadModelOptions = {}): P
   };
 }
 
+/** The backend set with setBackend, else the best one registered (which becomes the current one). */
+async function selectedOrBest(): Promise<Backend> {
+  try {
+    return currentBackend();
+  } catch (e) {
+    if (e instanceof SeaError && e.code === 'E_NO_BACKEND') return setBackend();
+    throw e;
+  }
+}
+
 /** Refuses a dtype the backend does not compute in. */
 function checkBackendDtype(backend: Backend, dtype: ModelDtype): void {
   if (dtype === 'float32') return;
@@ -269,7 +282,7 @@ export async function loadModel<T extends ModelType>(
 export async function loadModel(dir: string, opts?: LoadModelOptions): Promise<SeaModel>;
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<SeaModel> {
   const s = await modelSettings(dir, opts);
-  const backend = opts.backend ?? currentBackend();
+  const backend = opts.backend ?? (await selectedOrBest());
   checkBackendDtype(backend, s.dtype);
   const warn = opts.onWarning ?? ((m: string) => console.warn(`sea: ${m}`));
   for (const w of s.warnings) warn(w);

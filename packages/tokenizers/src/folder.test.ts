@@ -193,6 +193,9 @@ describe('loadTokenizer', () => {
     await expect(loadTokenizer(mismatch)).rejects.toThrow(
       /OPT tokenizer but config.json's model_type is 'bert'/,
     );
+    await expect(loadTokenizer(files, { kind: 'bert' })).rejects.toThrow(
+      /its tokenizer is OPT's, but a BERT tokenizer/,
+    );
     const other = folder('other', { 'config.json': { model_type: 'llama' } });
     await expect(loadTokenizer(other)).rejects.toThrow(/model_type 'llama'/);
     const broken = folder('broken', { 'tokenizer.json': '{"model": ' });

@@ -30,6 +30,8 @@ export interface LoadTokenizerOptions {
    * a folder without tokenizer files is an error.
    */
   bundled?: boolean | TokenizerKind;
+  /** The tokenizer expected: another kind is an error (and the return type narrows to it). */
+  kind?: TokenizerKind;
 }
 
 async function readJsonIf(path: string): Promise<Record<string, unknown> | undefined> {
@@ -50,7 +52,28 @@ export function tokenizerFilesIn(dir: string): string[] {
  * The tokenizer of a model folder (see the module comment for the order). config.json's
  * `model_type` ('opt' or 'bert'), when present, must agree with the tokenizer found.
  */
+export async function loadTokenizer(
+  dir: string,
+  opts: LoadTokenizerOptions & { kind: 'opt' },
+): Promise<OptTokenizer>;
+export async function loadTokenizer(
+  dir: string,
+  opts: LoadTokenizerOptions & { kind: 'bert' },
+): Promise<BertTokenizer>;
+export async function loadTokenizer(dir: string, opts?: LoadTokenizerOptions): Promise<ModelTokenizer>;
 export async function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}): Promise<ModelTokenizer> {
+  const tok = await findTokenizer(dir, opts);
+  if (opts.kind) {
+    const got: TokenizerKind = tok instanceof OptTokenizer ? 'opt' : 'bert';
+    if (got !== opts.kind)
+      throw new Error(
+        `${dir}: its tokenizer is ${got.toUpperCase()}'s, but a ${opts.kind.toUpperCase()} tokenizer was asked for`,
+      );
+  }
+  return tok;
+}
+
+async function findTokenizer(dir: string, opts: LoadTokenizerOptions): Promise<ModelTokenizer> {
   const config = await readJsonIf(join(dir, 'config.json'));
   const modelType = config?.model_type;
   const expected = kindOfModelType(modelType);

@@ -4,7 +4,70 @@ export interface Series {
   points: readonly (readonly [number, number])[];
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+/** Ten distinct colours (matplotlib's tab10) and ten marker shapes: series i gets colour i and marker i. */
+const COLORS = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
+const MARKERS = [
+  'circle',
+  'square',
+  'triangle',
+  'diamond',
+  'down',
+  'plus',
+  'cross',
+  'star',
+  'pentagon',
+  'hexagon',
+];
+
+/** SVG element of marker `kind` centred at (x, y). */
+function marker(kind: string, x: number, y: number, c: string): string {
+  const r = 3.5;
+  const poly = (n: number, rot: number, rr = r * 1.15) =>
+    Array.from({ length: n }, (_, k) => {
+      const a = rot + (2 * Math.PI * k) / n;
+      return `${(x + rr * Math.cos(a)).toFixed(1)},${(y + rr * Math.sin(a)).toFixed(1)}`;
+    }).join(' ');
+  const filled = `fill="${c}" stroke="${c}"`;
+  switch (kind) {
+    case 'circle':
+      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" ${filled}/>`;
+    case 'square':
+      return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${2 * r}" ${filled}/>`;
+    case 'triangle':
+      return `<polygon points="${poly(3, -Math.PI / 2)}" ${filled}/>`;
+    case 'down':
+      return `<polygon points="${poly(3, Math.PI / 2)}" ${filled}/>`;
+    case 'diamond':
+      return `<polygon points="${poly(4, 0)}" ${filled}/>`;
+    case 'pentagon':
+      return `<polygon points="${poly(5, -Math.PI / 2)}" ${filled}/>`;
+    case 'hexagon':
+      return `<polygon points="${poly(6, 0)}" ${filled}/>`;
+    case 'plus':
+      return `<path d="M${x - r},${y}H${x + r}M${x},${y - r}V${y + r}" stroke="${c}" stroke-width="2" fill="none"/>`;
+    case 'cross':
+      return `<path d="M${x - r},${y - r}L${x + r},${y + r}M${x - r},${y + r}L${x + r},${y - r}" stroke="${c}" stroke-width="2" fill="none"/>`;
+    default: {
+      const pts = Array.from({ length: 10 }, (_, k) => {
+        const a = -Math.PI / 2 + (Math.PI * k) / 5;
+        const rr = k % 2 ? r * 0.55 : r * 1.4;
+        return `${(x + rr * Math.cos(a)).toFixed(1)},${(y + rr * Math.sin(a)).toFixed(1)}`;
+      }).join(' ');
+      return `<polygon points="${pts}" ${filled}/>`;
+    }
+  }
+}
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -69,15 +132,22 @@ export function lineChartSvg(
   );
   series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length];
-    const d = s.points
-      .filter(([, y]) => Number.isFinite(y))
+    const mk = MARKERS[i % MARKERS.length];
+    const finite = s.points.filter(([, y]) => Number.isFinite(y));
+    const d = finite
       .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(fy(y)).toFixed(1)}`)
       .join(' ');
     if (d) out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+    // markers on at most 24 points, offset per series so that overlapping curves stay apart
+    const every = Math.max(1, Math.ceil(finite.length / 24));
+    finite.forEach(([x, y], j) => {
+      if ((j + i) % every === 0 || j === finite.length - 1) out.push(marker(mk, px(x), py(fy(y)), c));
+    });
     const ly = m.t + 8 + i * 18;
     out.push(
       `<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 36}" y2="${ly}" stroke="${c}" stroke-width="2"/>`,
     );
+    out.push(marker(mk, W - m.r + 24, ly, c));
     out.push(`<text x="${W - m.r + 42}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');

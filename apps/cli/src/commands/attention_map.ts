@@ -15,10 +15,9 @@ import {
   picturesOf,
 } from '@sea/pictures';
 import { SeaError } from '@sea/tensor';
-import { OptTokenizer } from '@sea/tokenizers';
 import { PNG } from 'pngjs';
 import { chooseBackend } from '../backends.js';
-import { emit, mib } from './common.js';
+import { emit, loadCliTokenizer, mib } from './common.js';
 
 export interface AttentionMapFlags {
   model: string;
@@ -53,8 +52,8 @@ export function pictureSubtitle(random: boolean, layer: number, head: number, ma
   return `${random ? 'RANDOM WEIGHTS · ' : ''}layer ${layer} · head ${head} · T = ${maps.T} · K = ${maps.K} · k = ${maps.k} · ${maps.backend}`;
 }
 
-/** Reads the model folder (config.json, model.safetensors, optional vocab.json + merges.txt). */
-async function loadModel(dir: string, seaWeights: string | undefined) {
+/** Reads the model folder (config.json, model.safetensors, its tokenizer files). */
+async function readModelFolder(dir: string, seaWeights: string | undefined) {
   const configPath = path.join(dir, 'config.json');
   const weightsPath = path.join(dir, 'model.safetensors');
   for (const f of [configPath, weightsPath]) {
@@ -67,12 +66,7 @@ async function loadModel(dir: string, seaWeights: string | undefined) {
   const files = [new Uint8Array(fs.readFileSync(weightsPath))];
   if (seaWeights) files.push(new Uint8Array(fs.readFileSync(seaWeights)));
   const model = modelFromFiles(path.resolve(dir), fs.readFileSync(configPath, 'utf8'), files);
-  const vocab = path.join(dir, 'vocab.json');
-  const merges = path.join(dir, 'merges.txt');
-  const tokenizer =
-    fs.existsSync(vocab) && fs.existsSync(merges)
-      ? await OptTokenizer.load({ vocab, merges })
-      : await OptTokenizer.load();
+  const tokenizer = await loadCliTokenizer(dir, 'opt');
   return { model, tokenizer };
 }
 
@@ -85,7 +79,7 @@ export async function runAttentionMap(
   intArg('--head', o.head, 0);
   if (!o.text) throw new SeaError('E_ARGS', '--text is empty');
   const backend = await chooseBackend(o.backend);
-  const { model, tokenizer } = await loadModel(o.model, o.seaWeights);
+  const { model, tokenizer } = await readModelFolder(o.model, o.seaWeights);
   const c = model.config;
   if (o.layer >= c.numHiddenLayers)
     throw new SeaError(

@@ -80,3 +80,39 @@ export function withModelSeaDefaults<
     out.seaWeights = seaFile;
   return out;
 }
+
+/** Loads `--model` through @sea/models with the command's attention flags; warnings go to stderr. */
+export async function loadCliModel<T extends 'opt' | 'bert'>(
+  modelType: T,
+  o: AttentionFlags & { model: string },
+  backend: Backend,
+) {
+  const { loadModel } = await import('@sea/models');
+  return loadModel(o.model, {
+    modelType,
+    backend,
+    attention: o.attention,
+    k: o.k,
+    predictorLength: o.predictorLength,
+    nbFeatureFactor: o.nbf,
+    seaPath: o.seaPath as 'sparse' | 'dense',
+    seaWeights: o.seaWeights,
+    seed: o.seed,
+    onWarning: (m) => process.stderr.write(`sea: ${m}\n`),
+  });
+}
+
+/**
+ * The model folder's tokenizer (tokenizer.json, else its vocabulary files); a folder without any
+ * uses the vocabulary bundled with sea for its architecture, and says so on stderr.
+ */
+export async function loadCliTokenizer<T extends 'opt' | 'bert'>(dir: string, kind: T) {
+  const { loadTokenizer, tokenizerFilesIn } = await import('@sea/models');
+  if (fs.existsSync(dir) && tokenizerFilesIn(dir).length === 0)
+    process.stderr.write(
+      `sea: ${dir} has no tokenizer files; using the ${kind.toUpperCase()} vocabulary bundled with sea\n`,
+    );
+  return loadTokenizer(dir, { kind: kind as 'opt', bundled: kind }) as Promise<
+    T extends 'opt' ? import('@sea/tokenizers').OptTokenizer : import('@sea/tokenizers').BertTokenizer
+  >;
+}

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
+import { dataFile } from '@sea/data';
 import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeRandomBert } from '../make_model.js';
@@ -66,8 +67,29 @@ describe('sea distill --teacher <bert> --task mrpc', () => {
     const first = await stdoutOf(() => distillCommand(flags));
     expect(first).toMatch(/distilled 2 steps \(sea\).*held-out mrpc accuracy [\d.]+% F1 [\d.]+ \(teacher/);
     expect(first).toMatch(/MRPC\/train\.tsv, held out .*MRPC\/dev\.tsv/);
-    const resumed = await stdoutOf(() => distillCommand({ ...flags, steps: 3, resume: true }));
+    // the resumed run has no terminal: it prints progress lines on stderr
+    const errs: string[] = [];
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      errs.push(String(s));
+      return true;
+    });
+    const wasTTY = process.stderr.isTTY;
+    Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true });
+    let resumed: string;
+    try {
+      resumed = await stdoutOf(() =>
+        distillCommand({ ...flags, steps: 3, resume: true, progress: undefined }),
+      );
+    } finally {
+      errSpy.mockRestore();
+      Object.defineProperty(process.stderr, 'isTTY', { value: wasTTY, configurable: true });
+    }
     expect(resumed).toMatch(/distilled 3 steps/);
+    expect(errs.join('')).toMatch(/^distill 3\/3 \| \d+ tok\/s \| loss [\d.]+/m);
+    // loss.svg after the resume draws the whole run: steps 1, 2 (first run) and 3
+    const svg = fs.readFileSync(path.join(out, 'loss.svg'), 'utf8');
+    const curve = /<path d="(M[^"]*)" fill="none" stroke="#1f77b4"/.exec(svg)?.[1] ?? '';
+    expect(curve.split(/[ML]/).filter(Boolean)).toHaveLength(3);
     const log = fs
       .readFileSync(path.join(out, 'loss.jsonl'), 'utf8')
       .trim()
@@ -78,6 +100,23 @@ describe('sea distill --teacher <bert> --task mrpc', () => {
     expect(fs.existsSync(path.join(out, 'loss.svg'))).toBe(true);
 
     const model = path.join(out, 'model');
+    // complete folders: config, weights and the tokenizer (make-model writes the bundled vocabulary,
+    // the export copies the teacher's)
+    expect(fs.readdirSync(teacher).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'vocab.txt',
+    ]);
+    expect(fs.readdirSync(model).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'sea.safetensors',
+      'vocab.txt',
+    ]);
+    expect(fs.readFileSync(path.join(model, 'vocab.txt'), 'utf8')).toBe(
+      fs.readFileSync(dataFile('bertUncasedVocab'), 'utf8'),
+    );
     const cfg = JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8'));
     expect(cfg.model_type).toBe('bert');
     expect(cfg.sea).toMatchObject({

@@ -11,7 +11,7 @@ import { BertForSequenceClassification } from '@sea/bert';
 import { OptForCausalLM } from '@sea/opt';
 import { SeaError } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
-import { BertTokenizer } from '@sea/tokenizers';
+import { type BertTokenizer, writeTokenizerFiles } from '@sea/tokenizers';
 import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
@@ -25,7 +25,8 @@ import {
 import { chooseBackend } from '../backends.js';
 import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
 import { GLUE_TASKS, type GlueExample, type GlueTask, glueFile, readGlue } from '../data.js';
-import { progressBar } from '../progress.js';
+import { type Progress, progressBar, progressLines } from '../progress.js';
+import { loadCliTokenizer } from './common.js';
 
 export interface DistillCommandOptions {
   teacher: string;
@@ -106,10 +107,16 @@ export async function distillCommand(
     );
   const { d } = run;
   const logFile = o.log ?? path.join(o.out, 'loss.jsonl');
-  if (!resumable) fs.writeFileSync(logFile, '');
   const history: StepLog[] = [];
   const evals: [number, number][] = [];
-  const bar = progressBar(o.steps, 'distill', o.progress ?? process.stderr.isTTY);
+  if (!resumable) fs.writeFileSync(logFile, '');
+  else resumeLog(logFile, d.step, history, evals, run.evalName);
+  const bar: Progress =
+    o.progress === false
+      ? progressBar(0, '', false)
+      : (o.progress ?? process.stderr.isTTY)
+        ? progressBar(o.steps, 'distill', true)
+        : progressLines(o.steps, 'distill', Math.max(1, Math.round(o.steps / 20)));
   const plot = () => {
     const series: Series[] = CURVES.map((c) => ({
       name: c,
@@ -152,6 +159,51 @@ export async function distillCommand(
       `${ev.line}; log ${logFile}, plot ${path.join(o.out, 'loss.svg')}, checkpoint ${o.out}, model ${exported}\n`,
   );
   run.dispose();
+}
+
+/**
+ * On --resume: keeps the log lines of the steps the checkpoint holds (later ones were lost with the
+ * run that wrote them and are run again), rewriting the file, and loads them into the plotted
+ * history, so that loss.svg shows the whole run.
+ */
+function resumeLog(
+  logFile: string,
+  step: number,
+  history: StepLog[],
+  evals: [number, number][],
+  evalName: string,
+): void {
+  if (!fs.existsSync(logFile)) {
+    fs.writeFileSync(logFile, '');
+    return;
+  }
+  const kept: string[] = [];
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let entry: { step?: unknown; eval?: Record<string, unknown> };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by the interrupted run
+    }
+    if (typeof entry.step !== 'number' || entry.step > step) continue;
+    kept.push(line);
+    if (entry.eval) {
+      const v = plotValueOf(entry.eval, evalName);
+      if (v !== undefined) evals.push([entry.step, v]);
+    } else history.push(entry as unknown as StepLog);
+  }
+  const tmp = `${logFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, kept.length ? `${kept.join('\n')}\n` : '');
+  fs.renameSync(tmp, logFile);
+}
+
+/** The plotted number of a logged evaluation (perplexity for OPT, accuracy for BERT). */
+function plotValueOf(ev: Record<string, unknown>, evalName: string): number | undefined {
+  for (const key of [evalName, 'perplexity', 'ppl', 'accuracy']) {
+    if (typeof ev[key] === 'number') return ev[key] as number;
+  }
+  return undefined;
 }
 
 async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run> {
@@ -243,7 +295,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
       `${task} is a two-class task but the teacher has ${teacher.config.numLabels} labels`,
     );
   }
-  const tok = await BertTokenizer.load();
+  const tok = await loadCliTokenizer(o.teacher, 'bert');
   const splits = glueSplits(task, o.data);
   const train = featurize(tok, splits.train, Math.min(maxLength, teacher.config.maxPositionEmbeddings));
   const heldOut = featurize(tok, splits.heldOut, Math.min(maxLength, teacher.config.maxPositionEmbeddings));
@@ -298,7 +350,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
  * Writes `<out>/model`: a Hugging Face folder (the teacher's config.json with a `sea` block naming the
  * attention it was distilled for, model.safetensors with the student's weights in --export-dtype) and
  * sea.safetensors (SEA / Performer weights, float32) that `sea eval --model` (OPT) and `sea glue
- * --model` (BERT) pick up. Written to a temporary folder first, then renamed.
+ * --model` (BERT) pick up, and the tokenizer files (the teacher's, else the bundled vocabulary). Written to a temporary folder first, then renamed.
  */
 async function exportModel(
   d: Distiller | BertDistiller,
@@ -331,6 +383,7 @@ async function exportModel(
       o.exportDtype === 'float16' ? { storage: (_n, dt) => (dt === 'F32' ? 'F16' : undefined) } : {},
     );
     await writeSafetensors(path.join(tmp, 'sea.safetensors'), seaW, meta);
+    await writeTokenizerFiles(tmp, d instanceof Distiller ? 'opt' : 'bert', o.teacher);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   } catch (e) {

@@ -1,13 +1,19 @@
 /** `sea eval`: WikiText-2 perplexity of an OPT model, window by window (docs/algorithm.md §9c). */
 import path from 'node:path';
-import { OptForCausalLM } from '@sea/opt';
-import { OptTokenizer } from '@sea/tokenizers';
 import { chooseBackend } from '../backends.js';
 import { readText, wikitext2Test } from '../data.js';
 import { windowLoss } from '../loss.js';
 import { perplexity, perplexityWindows } from '../metrics.js';
 import { progressBar } from '../progress.js';
-import { type AttentionFlags, emit, mib, positiveOrUndefined, seaConfigOf } from './common.js';
+import {
+  type AttentionFlags,
+  emit,
+  loadCliModel,
+  loadCliTokenizer,
+  mib,
+  positiveOrUndefined,
+  seaConfigOf,
+} from './common.js';
 
 export interface EvalFlags extends AttentionFlags {
   model: string;
@@ -32,13 +38,7 @@ export async function runEval(o: EvalFlags) {
   const maxWindows = positiveOrUndefined('--max-windows', o.maxWindows);
   const backend = await chooseBackend(o.backend);
   const t0 = performance.now();
-  const model = await OptForCausalLM.load(o.model, {
-    backend,
-    attention: o.attention,
-    seaConfig,
-    seaWeights: o.seaWeights === 'fresh' ? undefined : o.seaWeights,
-    seed: o.seed,
-  });
+  const model = await loadCliModel('opt', o, backend);
   const loadMs = performance.now() - t0;
   try {
     const window = positiveOrUndefined('--window', o.window) ?? model.config.maxPositionEmbeddings;
@@ -47,7 +47,7 @@ export async function runEval(o: EvalFlags) {
         `--window ${window} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`,
       );
     }
-    const tokenizer = await OptTokenizer.load();
+    const tokenizer = await loadCliTokenizer(o.model, 'opt');
     const source = o.data ? { file: path.resolve(o.data), text: readText(o.data) } : wikitext2Test();
     const t1 = performance.now();
     const ids = tokenizer.encode(source.text, { addBos: o.protocol === 'gptq' });

@@ -1,12 +1,18 @@
 /** `sea glue`: GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier. */
 import path from 'node:path';
-import { BertForSequenceClassification } from '@sea/bert';
-import { BertTokenizer } from '@sea/tokenizers';
 import { chooseBackend } from '../backends.js';
 import { type GlueTask, glueDev } from '../data.js';
 import { accuracy, f1 } from '../metrics.js';
 import { progressBar } from '../progress.js';
-import { type AttentionFlags, emit, mib, positiveOrUndefined, seaConfigOf } from './common.js';
+import {
+  type AttentionFlags,
+  emit,
+  loadCliModel,
+  loadCliTokenizer,
+  mib,
+  positiveOrUndefined,
+  seaConfigOf,
+} from './common.js';
 
 export interface GlueFlags extends AttentionFlags {
   model: string;
@@ -24,18 +30,12 @@ export async function glueCommand(o: GlueFlags): Promise<void> {
   const maxLength = positiveOrUndefined('--max-length', o.maxLength) ?? 256;
   const limit = positiveOrUndefined('--limit', o.limit);
   const backend = await chooseBackend(o.backend);
-  const model = await BertForSequenceClassification.load(o.model, {
-    backend,
-    attention: o.attention,
-    seaConfig,
-    seaWeights: o.seaWeights,
-    seed: o.seed,
-  });
+  const model = await loadCliModel('bert', o, backend);
   try {
     if (model.config.numLabels !== 2) {
       throw new Error(`${o.task} is a two-class task but the model has ${model.config.numLabels} labels`);
     }
-    const tokenizer = await BertTokenizer.load();
+    const tokenizer = await loadCliTokenizer(o.model, 'bert');
     const { file, examples: all } = glueDev(o.task);
     const examples = limit ? all.slice(0, limit) : all;
     const pred: number[] = [];
