@@ -251,7 +251,7 @@ describe('installed tarballs', () => {
   it('load the bundled model with loadModel and evaluate a window with its SEA settings in plain Node', async () => {
     const dir = join(ROOT, 'models/opt-small-wt2-sea');
     const { stdout } = await run('node', ['node_model.mjs', dir], { cwd: app, maxBuffer: 64 << 20 });
-    const got = JSON.parse(stdout) as Record<string, number | string>;
+    const got = JSON.parse(stdout) as Record<string, number | string | string[]>;
     const { evalWindow } = (await import('../fixtures/model_eval.mjs')) as {
       evalWindow: (dir: string) => Promise<typeof got>;
     };
@@ -260,6 +260,8 @@ describe('installed tarballs', () => {
     expect(got.attention).toBe('sea');
     expect(got.k).toBe(32);
     expect(got.predictorLength).toBe(128);
+    expect(got.kinds).toEqual(['sea', 'sea', 'sea', 'sea']);
+    expect(got.denseKinds).toEqual(['dense', 'dense', 'dense', 'dense']);
     expect(got.tokens).toBe(workspace.tokens);
     expect(Number.isFinite(got.sea) && Number.isFinite(got.dense)).toBe(true);
     // a trained model on English text: far below the uniform 50272-way loss (10.8 nats)
