@@ -11,6 +11,7 @@ import {
   DTYPES,
   type DType,
   type MemoryInfo,
+  type SliceRun,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
@@ -155,6 +156,14 @@ export class CpuBackend implements Backend {
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
   attention = attention.bind(null, this) as OmitFirst<typeof attention>;
+
+  writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
+    const d = this.values(dst);
+    const s = this.values(src);
+    for (const r of runs)
+      (d as Float64Array).set((s as Float64Array).subarray(r.src, r.src + r.length), r.dst);
+    return true;
+  }
 }
 
 type OmitFirst<F> = F extends (first: CpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;
