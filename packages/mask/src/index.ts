@@ -1,5 +1,6 @@
 export {
   type BudgetSpec,
+  causalRowBudget,
   checkTopKMode,
   groupCount,
   groupSize,
@@ -22,4 +23,4 @@ export {
   stretchToCsr,
   stretchToDense,
 } from './stretch.js';
-export { type GroupedTopKOptions, groupedTopK } from './topk.js';
+export { causalRowTopK, type GroupedTopKOptions, groupedTopK } from './topk.js';
