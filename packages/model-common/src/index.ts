@@ -17,4 +17,24 @@ export {
   moduleTensors,
   parameterOverrides,
 } from './parameters.js';
+export {
+  type ForwardCache,
+  type ForwardRun,
+  type LayerCapture,
+  type LayerHooks,
+  type LayerLoopOutput,
+  type LayerRun,
+  type LayerState,
+  type LayerView,
+  type Linear,
+  loadTransformer,
+  MODEL_FP_MIN,
+  Transformer,
+  type TransformerFamily,
+  type TransformerForwardOptions,
+  type TransformerLayer,
+  type TransformerLoadOptions,
+  type TransformerParts,
+  transformerFromWeights,
+} from './skeleton.js';
 export { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';

@@ -12,6 +12,7 @@ export {
 } from '@sea/model-common';
 export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } from './config.js';
 export {
+  OPT_FAMILY,
   OPT_FP_MIN,
   OPT_POSITION_OFFSET,
   OPT_SEA_DEFAULTS,
