@@ -13,6 +13,7 @@ import type {
   AttentionForwardOptions,
   AttentionKind,
   AttentionModule,
+  DecodeState,
   SeaTrainingOutputs,
 } from '@sea/sparse-attention';
 import {
@@ -64,6 +65,8 @@ export interface LayerState {
 export interface ForwardCache {
   layers: (LayerState | undefined)[];
   pastLength: number;
+  /** Rows to reserve per layer's K/V cache at the first call (prompt + new tokens); grows past it. */
+  capacity?: number;
 }
 
 /** What `onLayer` sees of layer i: tensors live until the hook returns (`keep()` what you hold on to). */
@@ -143,6 +146,8 @@ export interface ForwardRun {
   readonly pastLength: number;
   /** 0/1 [B, pastLength + T]. */
   readonly mask: Int32Array;
+  /** With a cache: valid tokens per row among these T (left padding: the row's last ones). */
+  readonly validCounts?: Int32Array;
   /** bool [B, pastLength + T]: false at padding. */
   readonly keyValid: Tensor;
   /** The per-call replacement of a model tensor (identity without `parameters`). */
@@ -380,8 +385,75 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
   }
 
   /** A fresh incremental-decoding cache: no layer state, no tokens run. */
-  createCache(): ForwardCache {
-    return { layers: this.layers.map(() => undefined), pastLength: 0 };
+  createCache(capacity?: number): ForwardCache {
+    const cache: ForwardCache = { layers: this.layers.map(() => undefined), pastLength: 0 };
+    if (capacity !== undefined) cache.capacity = capacity;
+    return cache;
+  }
+
+  /** Frees a cache's layer states (the cache can be used again from scratch). */
+  disposeCache(cache: ForwardCache): void {
+    for (const s of cache.layers) s?.dispose();
+    cache.layers = this.layers.map(() => undefined);
+    cache.pastLength = 0;
+  }
+
+  /**
+   * Self-attention of layer `li` with a cache: the first call prefills (the whole prompt at once;
+   * left padding allowed, each row's tokens last) and stores the layer's decoding state; later calls
+   * run one new token per row against it.
+   */
+  private async cachedAttention(
+    li: number,
+    run: ForwardRun,
+    opts: FO,
+    y: Tensor,
+    proj: { q: Linear; k: Linear; v: Linear },
+    qScale: number | undefined,
+    input: Tensor,
+  ): Promise<Tensor> {
+    const cache = opts.cache as ForwardCache;
+    const L = this.layers[li];
+    const { B, T } = run;
+    const { heads: H, headDim: D } = this.family.attention(this.config);
+    const module = L.attention;
+    if (!module.prefill || !module.step) {
+      throw new ModelInputError(
+        `'${L.kind}' attention keeps no incremental state: forward with a cache is not supported for it`,
+      );
+    }
+    const lin = (x: Tensor, [w, b]: Linear) => linear(x, run.p(w), b && run.p(b));
+    const split = (t: Tensor) => transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
+    const qp = lin(y, proj.q);
+    const q = split(qScale === undefined ? qp : mul(qp, qScale));
+    const k = split(lin(y, proj.k));
+    const v = split(lin(y, proj.v));
+    const state = cache.layers[li] as DecodeState | undefined;
+    let context: Tensor;
+    let estimate: Tensor | undefined;
+    let mask: CsrMatrix | undefined;
+    if (!state) {
+      const r = await module.prefill(q, k, v, { lengths: run.validCounts, capacity: cache.capacity });
+      cache.layers[li] = r.state;
+      context = r.context;
+    } else {
+      const want = opts.onLayer !== undefined && L.kind === 'sea';
+      const r = await module.step(state, q, k, v, { returnEstimate: want, returnMask: want });
+      context = r.context;
+      estimate = r.estimate;
+      mask = r.mask;
+    }
+    if (opts.onLayer) {
+      const view: LayerView = { hidden: input, q, k, v, context };
+      if (estimate) view.estimate = estimate;
+      if (mask) view.mask = mask;
+      try {
+        await opts.onLayer(li, view);
+      } finally {
+        mask?.dispose();
+      }
+    }
+    return context;
   }
 
   /** The hidden state [B, T, hidden] entering layer 0. */
@@ -473,7 +545,17 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
       }
       mask = await toHostMask(m.values, { values: m.values, B, T: S });
     }
-    if (f.attention(c).causal) {
+    let validCounts: Int32Array | undefined;
+    if (cache)
+      validCounts = this.checkCachedMask(
+        cache,
+        mask,
+        B,
+        T,
+        opts.stopAfterLayer,
+        opts.captureAttention ?? false,
+      );
+    else if (f.attention(c).causal) {
       const sparse = this.layers.find((l) => l.kind !== 'dense');
       if (sparse) {
         for (let i = 0; i + 1 < B * S; i++) {
@@ -501,11 +583,58 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
       T,
       pastLength,
       mask,
+      ...(validCounts ? { validCounts } : {}),
       keyValid,
       p,
       capture: opts.captureAttention ?? false,
       backend: this.backend,
     };
+  }
+
+  /**
+   * The mask rules of cached (incremental) calls: the first call (the prompt) may be left-padded,
+   * each row's tokens last; later calls add one token per row, none of them padding.
+   */
+  private checkCachedMask(
+    cache: ForwardCache,
+    mask: Int32Array,
+    B: number,
+    T: number,
+    stopAfterLayer: number | undefined,
+    capture: boolean,
+  ): Int32Array {
+    if (stopAfterLayer !== undefined) throw new ModelInputError('stopAfterLayer cannot be used with a cache');
+    if (capture) throw new ModelInputError('captureAttention cannot be used with a cache');
+    const S = cache.pastLength + T;
+    const started = cache.layers.map((l) => l !== undefined);
+    if (started.some((x) => x !== started[0]) || started[0] !== cache.pastLength > 0) {
+      throw new ModelInputError(
+        `cache is inconsistent: pastLength ${cache.pastLength} but ${started.filter(Boolean).length} of ${started.length} layers hold state`,
+      );
+    }
+    const counts = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      for (let s = cache.pastLength; s < S; s++) {
+        const m = mask[b * S + s];
+        if (s > cache.pastLength && mask[b * S + s - 1] === 1 && m === 0) {
+          throw new ModelInputError(
+            `row ${b} is right-padded; with a cache, pad on the left (each row's tokens last) so new tokens follow them`,
+          );
+        }
+        counts[b] += m;
+      }
+      if (cache.pastLength === 0 && counts[b] === 0)
+        throw new ModelInputError(`row ${b} has no tokens (all padding)`);
+      if (cache.pastLength > 0 && counts[b] !== T) {
+        throw new ModelInputError(`row ${b}: new tokens after the prompt cannot be padding`);
+      }
+    }
+    if (cache.pastLength > 0 && T !== 1) {
+      throw new ModelInputError(
+        `with a filled cache, forward takes one new token per row, got ${T} (run the prompt in the first call)`,
+      );
+    }
+    return counts;
   }
 
   /**
@@ -545,12 +674,7 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
           proj: { q: Linear; k: Linear; v: Linear },
           qScale?: number,
         ) => {
-          if (opts.cache) {
-            // incremental decoding: the attention module reads and updates opts.cache.layers[li]
-            throw new ModelInputError(
-              `'${L.kind}' attention keeps no incremental state: forward with a cache is not supported for it`,
-            );
-          }
+          if (opts.cache) return this.cachedAttention(li, run, opts, y, proj, qScale, input);
           // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
           const inPlace = L.kind === 'dense' && !run.capture && !hooks;
           const split = (t: Tensor) =>
@@ -602,6 +726,7 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
       out.hidden = step.hidden;
       if (step.captured) out.layers?.push(step.captured);
     }
+    if (opts.cache) opts.cache.pastLength += T;
     return out;
   }
 }

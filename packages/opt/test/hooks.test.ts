@@ -137,7 +137,7 @@ describe('OPT layer hooks', () => {
     );
   });
 
-  it('a cache is checked against the model and the mask, then refused while no attention keeps state', async () => {
+  it('a cache is checked against the model, the mask and its own layer states', async () => {
     const before = backend.memory().buffers;
     const ids = [[5, 6, 7]];
     await expect(model.forward(ids, { cache: { layers: [undefined], pastLength: 0 } })).rejects.toThrow(
@@ -149,7 +149,9 @@ describe('OPT layer hooks', () => {
       /with 4 cached tokens it must be \[1,7\]/,
     );
     await expect(model.forward(ids, { cache })).rejects.toThrow(ModelInputError);
-    await expect(model.forward(ids, { cache })).rejects.toThrow(/keeps no incremental state/);
+    await expect(model.forward(ids, { cache })).rejects.toThrow(
+      /cache is inconsistent: pastLength 4 but 0 of 2 layers hold state/,
+    );
     cache.pastLength = 126;
     await expect(model.forward(ids, { cache })).rejects.toThrow(
       /126 cached \+ 3 new tokens but max_position_embeddings is 128/,
