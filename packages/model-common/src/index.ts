@@ -9,6 +9,13 @@ export {
 } from './attention.js';
 export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
+export {
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerativeModel,
+  generate,
+} from './generate.js';
 export { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
 export {
   type ModelTensors,

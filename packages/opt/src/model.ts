@@ -9,12 +9,16 @@
 import {
   applyActivation,
   type ForwardRun,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
   type IdsInput,
   type LayerCapture,
   type LayerRun,
   type Linear,
   loadTransformer,
   MODEL_FP_MIN,
+  ModelInputError,
   ModelLoadError,
   type SeaDefaults,
   Transformer,
@@ -25,7 +29,17 @@ import {
   transformerFromWeights,
   type WeightSpec,
 } from '@sea/model-common';
-import { add, type Checkpoint, gather, layerNorm, linear, type Tensor, tensor, tidyAsync } from '@sea/tensor';
+import {
+  add,
+  type Checkpoint,
+  gather,
+  layerNorm,
+  linear,
+  slice,
+  type Tensor,
+  tensor,
+  tidyAsync,
+} from '@sea/tensor';
 import { type OptConfig, readOptConfig } from './config.js';
 
 /** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
@@ -48,7 +62,10 @@ export type OptLoadOptions = TransformerLoadOptions;
  * by D^-1/2), hooks, and the incremental-decoding cache (positions then count from the mask of
  * past and new tokens).
  */
-export type OptForwardOptions = TransformerForwardOptions;
+export type OptForwardOptions = TransformerForwardOptions & {
+  /** Logits for the last n positions only ([B, n, vocab]; decoding needs 1). Default: all. */
+  logitsToKeep?: number;
+};
 
 /** One layer's captured attention (OptForwardOptions.captureAttention); the caller disposes the tensors. */
 export type OptLayerCapture = LayerCapture;
@@ -183,6 +200,13 @@ export class OptForCausalLM extends Transformer<OptConfig, OptLayerWeights> {
       if (this.finalLn) h = layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps);
       const projOut = this.w('project_out.weight');
       if (projOut) h = linear(h, P(projOut));
+      const keep = opts.logitsToKeep;
+      if (keep !== undefined) {
+        if (!Number.isInteger(keep) || keep < 1)
+          throw new ModelInputError(`logitsToKeep must be a positive integer, got ${keep}`);
+        const [B, T, E] = h.shape;
+        if (keep < T) h = slice(h, [0, T - keep, 0], [B, keep, E]);
+      }
       const logits = linear(h, P(this.lmHead()));
       const result: OptOutput = { logits };
       if (body.hiddenStates) result.hiddenStates = [...body.hiddenStates, h];
@@ -192,6 +216,23 @@ export class OptForCausalLM extends Transformer<OptConfig, OptLayerWeights> {
       }
       return result;
     });
+  }
+
+  /** max_position_embeddings: prompt plus generated tokens fit in it. */
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
+  /**
+   * Generates tokens after `prompt` (ids, or left-padded rows with `attentionMask`): the prompt runs
+   * at once (SEA: its sparse path), then one token per step through the layers' decoding state.
+   * Greedy by default; temperature / topK / topP sample with a seeded PRNG on the host.
+   */
+  async generate(
+    prompt: readonly number[] | readonly (readonly number[])[],
+    opts: GenerateOptions = {},
+  ): Promise<GenerateResult> {
+    return generate(this, prompt, opts);
   }
 
   /** Token embeddings (through project_in) plus learned positions counted from the attention mask. */

@@ -136,3 +136,26 @@ describe('OPT decoding errors', () => {
     model.dispose();
   });
 });
+
+describe.each(['dense', 'performer', 'sea'] as const)('OPT generate with %s attention', (kind) => {
+  it('greedy tokens equal the argmax chain of whole-sequence forwards (no cache)', async () => {
+    const config = randomOptConfig({ postLn: true, project: true });
+    const model = await randomOpt(config, kind, backend, 6);
+    const prompt = randomIds(new Rng(3), 13, config.vocabSize);
+    const streamed: number[] = [];
+    const r = await model.generate(prompt, { maxNewTokens: 24, onToken: ([t]) => void streamed.push(t) });
+    const seq = [...prompt];
+    for (let i = 0; i < 24; i++) {
+      const logits = await fullLogits(model, seq);
+      const V = config.vocabSize;
+      const last = logits.subarray((seq.length - 1) * V);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+      seq.push(best);
+    }
+    expect(r.tokens[0]).toEqual(seq.slice(prompt.length));
+    expect(streamed).toEqual(r.tokens[0]);
+    expect(r.timings.decodeSteps).toBe(23);
+    model.dispose();
+  });
+});
