@@ -6,14 +6,19 @@
  */
 import { Rng, type Tensor } from '@sea/tensor';
 import { ModelInputError } from './errors.js';
-import type { ForwardCache } from './skeleton.js';
+import type { ForwardCache, LayerHooks } from './skeleton.js';
 
 /** What `generate` needs of a model. */
 export interface GenerativeModel {
   /** Logits [B, T, V] of the new tokens, or of the last `logitsToKeep` of them. */
   forward(
     ids: number[][],
-    opts: { cache: ForwardCache; attentionMask?: number[][]; logitsToKeep?: number },
+    opts: {
+      cache: ForwardCache;
+      attentionMask?: number[][];
+      logitsToKeep?: number;
+      onLayer?: LayerHooks['onLayer'];
+    },
   ): Promise<{ logits: Tensor }>;
   createCache(capacity?: number): ForwardCache;
   disposeCache(cache: ForwardCache): void;
@@ -52,6 +57,11 @@ export interface GenerateOptions {
   onToken?: (tokens: readonly number[], step: number) => void | Promise<void>;
   /** Stops between steps; what was generated so far is returned with finish reason 'aborted'. */
   signal?: AbortSignal;
+  /**
+   * Called in every forward (the prompt's, then each step's) once per layer with its inputs and
+   * attention (SEA steps: the new row's estimate Â [B,H,1,K] and its FlatCSR mask row).
+   */
+  onLayer?: LayerHooks['onLayer'];
   /** Batched prompts: 1 for tokens, 0 for padding, [B, T]; padding must be on the left. */
   attentionMask?: number[][];
 }
@@ -208,6 +218,7 @@ export async function generate(
         cache,
         logitsToKeep: 1,
         ...(mask ? { attentionMask: mask } : {}),
+        ...(opts.onLayer ? { onLayer: opts.onLayer } : {}),
       });
       const V = out.logits.shape[2];
       const logits = (await out.logits.data()) as Float32Array;
