@@ -4,10 +4,10 @@
  * through the skeleton's layer hook.
  */
 import { CpuBackend } from '@sea/backend-cpu';
+import { bundledModel } from '@sea/pictures';
 import type { CsrMatrix } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { generateWithRows, type NewRowView, seaModelOf } from './generate.js';
-import { bundledModel } from './model.js';
 
 const backend = new CpuBackend();
 

@@ -6,8 +6,8 @@
  */
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { OptForCausalLM } from '@sea/opt';
+import type { ExplorerModel } from '@sea/pictures';
 import { type Backend, type CsrMatrix, type Tensor, tensor } from '@sea/tensor';
-import type { ExplorerModel } from './model.js';
 
 export interface NewRowView {
   /** Position of the new token in the sequence (prompt + generated). */

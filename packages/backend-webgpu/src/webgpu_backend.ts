@@ -7,15 +7,14 @@
 import {
   type Backend,
   type CsrInfo,
-  type DataId,
   DeviceError,
   type DType,
   DTypeError,
   type MemoryInfo,
-  type SliceRun,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import type { DataId, SliceRun } from '@sea/tensor/backend';
 import {
   type BindingSpec,
   declareBindings,

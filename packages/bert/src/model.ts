@@ -25,18 +25,8 @@ import {
   transformerFromWeights,
   type WeightSpec,
 } from '@sea/model-common';
-import {
-  add,
-  type Checkpoint,
-  gather,
-  layerNorm,
-  linear,
-  slice,
-  type Tensor,
-  tanh,
-  tensor,
-  tidyAsync,
-} from '@sea/tensor';
+import { add, gather, layerNorm, linear, slice, type Tensor, tanh, tensor, tidyAsync } from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
 import { type BertConfig, readBertConfig } from './config.js';
 
 /** SEA settings of the paper's BERT runs (spec §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */

@@ -19,7 +19,6 @@ import type {
 import {
   add,
   type Backend,
-  type Checkpoint,
   type CsrMatrix,
   currentBackend,
   full,
@@ -31,6 +30,7 @@ import {
   tidyAsync,
   transpose,
 } from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
 import {
   type AttentionChoice,
   attentionKindOf,

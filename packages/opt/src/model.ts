@@ -29,17 +29,8 @@ import {
   transformerFromWeights,
   type WeightSpec,
 } from '@sea/model-common';
-import {
-  add,
-  type Checkpoint,
-  gather,
-  layerNorm,
-  linear,
-  slice,
-  type Tensor,
-  tensor,
-  tidyAsync,
-} from '@sea/tensor';
+import { add, gather, layerNorm, linear, slice, type Tensor, tensor, tidyAsync } from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
 import { type OptConfig, readOptConfig } from './config.js';
 
 /** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */

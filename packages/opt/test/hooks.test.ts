@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@sea/backend-cpu';
-import { openCheckpoint, useBackend } from '@sea/tensor';
+import { useBackend } from '@sea/tensor';
+import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelInputError, OptForCausalLM } from '../src/index.js';
 
