@@ -13,7 +13,7 @@ Models:
 - `opt-gen-preln`: pre-LN, hidden 64, 4 heads, 2 layers, ffn 128, vocab 512, 512 positions, relu, tied head.
 - `opt-gen-postln-proj`: post-LN, word_embed_proj_dim 40 != hidden 64 (project_in/out), gelu, untied head.
 
-Usage (on the GPU machine; CPU is enough):
+Usage (CPU is enough; the GPU machine has torch and transformers):
   PYTHONUNBUFFERED=1 CUDA_VISIBLE_DEVICES= python3 make_generate_fixtures.py --out OUT_DIR
 then unpack OUT_DIR/generate_fixtures.tgz into packages/opt/test/fixtures/.
 """
@@ -31,7 +31,7 @@ SEED = 20261203
 NEW_TOKENS = 48
 
 
-def perturb_(model, seed):
+def perturb_(model, seed, embed_std=0.5, gain=1.0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -42,14 +42,14 @@ def perturb_(model, seed):
             elif name.endswith("bias"):
                 p.copy_(0.05 * noise)
             elif "embed" in lname:
-                p.copy_(0.5 * noise)
+                p.copy_(embed_std * noise)
             elif p.dim() > 1:
-                p.copy_(noise * (1.0 / p.shape[-1]) ** 0.5)
+                p.copy_(gain * noise * (1.0 / p.shape[-1]) ** 0.5)
             else:
                 p.copy_(0.1 * noise)
 
 
-def build(name, **kw):
+def build(name, embed_std=0.5, gain=1.0, **kw):
     config = OPTConfig(
         vocab_size=512,
         hidden_size=64,
@@ -70,7 +70,7 @@ def build(name, **kw):
         model.set_attn_implementation("eager")
     except Exception:
         pass
-    perturb_(model, SEED + len(name))
+    perturb_(model, SEED + len(name), embed_std, gain)
     model.eval()
     return model
 
@@ -91,7 +91,7 @@ def greedy(model, ids):
             output_scores=True,
             return_dict_in_generate=True,
         )
-    new = out.sequences[0, len(ids):].tolist()
+    new = out.sequences[0, len(ids) :].tolist()
     gaps = []
     for s in out.scores:
         top = torch.topk(s[0].float(), 2).values
@@ -114,7 +114,9 @@ def main():
     }
     result = {"versions": {"torch": torch.__version__, "transformers": transformers.__version__}, "models": {}}
     specs = {
-        "opt-gen-preln": dict(do_layer_norm_before=True, activation_function="relu", tie_word_embeddings=True),
+        "opt-gen-preln": dict(
+            do_layer_norm_before=True, activation_function="relu", tie_word_embeddings=True, embed_std=0.1, gain=2.0
+        ),
         "opt-gen-postln-proj": dict(
             do_layer_norm_before=False,
             word_embed_proj_dim=40,
