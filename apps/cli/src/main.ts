@@ -124,6 +124,41 @@ program
   });
 
 program
+  .command('generate')
+  .description('text from an OPT model: the prompt at once, then one token per step, streamed')
+  .requiredOption('--model <dir>', 'Hugging Face OPT folder (config.json + model.safetensors)')
+  .requiredOption('--prompt <text>', 'text to continue')
+  .option('--max-new-tokens <n>', 'tokens to generate', (v) => Number(v), 40)
+  .option('--temperature <x>', 'sample with this temperature (0: greedy; default greedy)', Number)
+  .option('--top-k <n>', 'sample from the k most likely tokens', Number)
+  .option('--top-p <p>', 'sample from the smallest set of tokens with probability ≥ p', Number)
+  .option('--repetition-penalty <x>', 'divide the logits of tokens already seen (HF; 1 = off)', Number)
+  .option('--sample-seed <n>', 'seed of the sampling PRNG (same tokens on every backend)', Number, 0)
+  .option('--stop <text...>', 'stop when the generated text contains one of these')
+  .option('--no-eos', "do not stop at the model's end-of-sequence token")
+  .addOption(backendOpt())
+  .addOption(attentionOpt())
+  .option(
+    '--sea-weights <file>',
+    "safetensors file with SEA weights (default: the model folder's sea.safetensors, else fresh from --seed; 'fresh' forces fresh)",
+  )
+  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 256)
+  .option('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
+  .option(
+    '--sea-path <path>',
+    'SEA: the prompt runs on the sparse path (decoding is always sparse)',
+    'sparse',
+  )
+  .option('--seed <n>', 'seed for fresh SEA / Performer weights', (v) => Number.parseInt(v, 10), 0)
+  .option('--json', 'print one JSON object (ids, text, timings) instead of streaming text')
+  .action(async (o, cmd: Command) => {
+    const { withModelSeaDefaults } = await import('./commands/common.js');
+    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
+    await (await import('./commands/generate.js')).generateCommand(opts);
+  });
+
+program
   .command('glue')
   .description('GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier')
   .requiredOption('--model <dir>', 'Hugging Face BertForSequenceClassification folder (required)')

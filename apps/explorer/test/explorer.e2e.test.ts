@@ -329,6 +329,46 @@ describe.skipIf(!!skipReason)('explorer page in headless Chromium', () => {
       node.dispose();
     }
   });
+
+  it("generates text and shows the newest token's estimated row and attended keys", async () => {
+    // on the page's CPU backend: generation on Chromium's software WebGPU adapter (SwiftShader) did
+    // not finish 6 tokens in 8 minutes here, while Node's WebGPU (lavapipe) runs them in a second
+    await page.selectOption('#backend-choice', 'cpu');
+    await waitDone(page, 'switch to the CPU backend');
+    await page.fill('#gen-n', '6');
+    await page.click('#gen-run');
+    await page.waitForFunction(
+      () =>
+        /^Generated \d+ tokens/.test(document.querySelector('#status')?.textContent ?? '') ||
+        document.body.dataset.state === 'error',
+      undefined,
+      { timeout: 480_000 },
+    );
+    await waitDone(page, 'generate');
+    expect(await page.textContent('#status')).toMatch(/^Generated 6 tokens in/);
+    const out = (await page.textContent('#gen-out')) ?? '';
+    expect(out.startsWith(TEXT)).toBe(true);
+    expect(out.length).toBeGreaterThan(TEXT.length);
+    const keys = (await page.textContent('#gen-keys')) ?? '';
+    const m = /^token (\d+) .* attended (\d+) keys: (.*)$/.exec(keys);
+    expect(m, keys).not.toBeNull();
+    const position = Number(m?.[1]);
+    const list = (m?.[3] ?? '').split(', ').map((x) => Number(x.split(' ')[0]));
+    expect(list.length).toBe(Number(m?.[2]));
+    for (const j of list) expect(j).toBeLessThanOrEqual(position);
+    // the strip is drawn: not all one colour
+    const px = await page.$eval('#gen-row', (c) => {
+      const d = (c as HTMLCanvasElement)
+        .getContext('2d')
+        ?.getImageData(0, 0, (c as HTMLCanvasElement).width, 1).data;
+      return d
+        ? new Set(
+            Array.from({ length: d.length / 4 }, (_, i) => `${d[4 * i]},${d[4 * i + 1]},${d[4 * i + 2]}`),
+          ).size
+        : 0;
+    });
+    expect(px).toBeGreaterThan(1);
+  });
 });
 
 describe.skipIf(!skipReason)('explorer page in headless Chromium (skipped)', () => {

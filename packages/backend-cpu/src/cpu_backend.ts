@@ -12,6 +12,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import type { SliceRun } from '@sea/tensor/backend';
 import { allocArray, type DataId } from '@sea/tensor/backend';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
@@ -154,6 +155,14 @@ export class CpuBackend implements Backend {
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
   attention = attention.bind(null, this) as OmitFirst<typeof attention>;
+
+  writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
+    const d = this.values(dst);
+    const s = this.values(src);
+    for (const r of runs)
+      (d as Float64Array).set((s as Float64Array).subarray(r.src, r.src + r.length), r.dst);
+    return true;
+  }
 }
 
 type OmitFirst<F> = F extends (first: CpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;

@@ -368,6 +368,14 @@ export class CudaBackend implements Backend {
   linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
   csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
     csrAttention(this, csr, q, k, v, rs, opts);
+  /** In-place slice write: one device-to-device copy per contiguous run, queued on the stream. */
+  writeSlice: NonNullable<Backend['writeSlice']> = (dst, src, runs) => {
+    const e = bytesPerElement(dst.dtype);
+    const d = this.ptr(dst);
+    const s = this.ptr(src);
+    for (const r of runs) this.copyDtoD(d + BigInt(r.dst * e), s + BigInt(r.src * e), r.length * e);
+    return true;
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import type { DataId } from '@sea/tensor/backend';
+import type { DataId, SliceRun } from '@sea/tensor/backend';
 import {
   type BindingSpec,
   declareBindings,
@@ -451,6 +451,33 @@ export class WebGpuBackend implements Backend {
   csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
+
+  /** In-place slice write: buffer-to-buffer copies of each contiguous run, split at chunk edges. */
+  writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
+    this.#check();
+    const d = dst.dataId as GpuData;
+    const s = src.dataId as GpuData;
+    const n = this.chunkElems;
+    const enc = this.#enc();
+    for (const r of runs) {
+      let done = 0;
+      while (done < r.length) {
+        const so = r.src + done;
+        const dof = r.dst + done;
+        const len = Math.min(r.length - done, n - (so % n), n - (dof % n));
+        enc.copyBufferToBuffer(
+          s.chunks[Math.floor(so / n)],
+          (so % n) * 4,
+          d.chunks[Math.floor(dof / n)],
+          (dof % n) * 4,
+          len * 4,
+        );
+        done += len;
+      }
+    }
+    this.#bump();
+    return true;
+  }
 }
 
 type OmitFirst<F> = F extends (first: WebGpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;

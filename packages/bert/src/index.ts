@@ -18,6 +18,7 @@ export {
 } from '@sea/model-common';
 export { type BertActivation, type BertConfig, parseBertConfig, readBertConfig } from './config.js';
 export {
+  BERT_FAMILY,
   BERT_FP_MIN,
   BERT_SEA_DEFAULTS,
   BertForSequenceClassification,

@@ -46,7 +46,7 @@ export interface ConformanceOptions {
 }
 
 /** A primitive's group, or one of the suite's own: memory, errors, and the optional fused ops. */
-export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear' | 'csrAttention';
+export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear' | 'csrAttention' | 'writeSlice';
 
 /** What a group body sees at run time. */
 export interface CaseContext {

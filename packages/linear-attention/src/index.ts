@@ -21,3 +21,4 @@ export {
   softmaxFeatures,
 } from './performer.js';
 export { orthogonalRandomProjection, performerFeatureCount, qrQ } from './projection.js';
+export { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from './state.js';

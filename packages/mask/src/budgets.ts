@@ -74,6 +74,17 @@ export function checkTopKMode(mode: string, causal: boolean): asserts mode is To
 }
 
 /**
+ * The causal 'causal_batch' budget of one query row that sees L keys: round(H·k·K/L) half-to-even,
+ * clamped to [1, H·K]. It depends on the row's own length only, so a decoded row gets the budget
+ * the whole-sequence forward gives it.
+ */
+export function causalRowBudget(k: number, cells: number, heads: number, L: number): number {
+  if (!Number.isInteger(L) || L < 1)
+    throw new ShapeError(`causalRowBudget: row length must be a positive integer, got ${L}`);
+  return Math.min(Math.max(roundHalfEven((heads * k * cells) / L), 1), heads * cells);
+}
+
+/**
  * Budgets, one per group in the mode's group order, each round(…) half-to-even then clamped ≥ 1
  * (docs/algorithm.md §5, k_oversample 1):
  * - query, groups (b,h,t): round(k·K/L_b);
@@ -121,7 +132,7 @@ export function topkBudgets(spec: BudgetSpec): Int32Array {
         out[b] = cap(H * k * K);
         break;
       case 'causal_batch':
-        if (causal) for (let t = 0; t < L; t++) out[b * T + t] = cap((H * k * K) / (t + 1));
+        if (causal) for (let t = 0; t < L; t++) out[b * T + t] = causalRowBudget(k, K, H, t + 1);
         else out.fill(cap((H * k * K) / L), b * T, b * T + L);
         break;
     }

@@ -6,6 +6,7 @@
  */
 export {
   type BudgetSpec,
+  causalRowBudget,
   checkTopKMode,
   groupCount,
   groupSize,
@@ -28,4 +29,4 @@ export {
   stretchToCsr,
   stretchToDense,
 } from './stretch.js';
-export { type GroupedTopKOptions, groupedTopK } from './topk.js';
+export { causalRowTopK, type GroupedTopKOptions, groupedTopK } from './topk.js';

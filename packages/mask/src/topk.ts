@@ -1,7 +1,7 @@
 /** Grouped top-k̂ over the estimated attention Â (docs/algorithm.md §5). */
 import * as sea from '@sea/tensor';
 import { ShapeError, type Tensor } from '@sea/tensor';
-import { checkTopKMode, type TopKMode, topkBudgets } from './budgets.js';
+import { causalRowBudget, checkTopKMode, type TopKMode, topkBudgets } from './budgets.js';
 
 export interface GroupedTopKOptions {
   mode: TopKMode;
@@ -53,5 +53,30 @@ export function groupedTopK(estimate: Tensor, opts: GroupedTopKOptions): Tensor 
     if (outBT !== btFirst) mask = sea.transpose(mask, [0, 2, 1, 3]);
     if (rowValid) mask = sea.logicalAnd(mask, outBT ? rowValid.reshape([B, T, 1, 1]) : rowValid);
     return mask;
+  });
+}
+
+/**
+ * Causal-per-batch top-k̂ of one new query row per sequence (decoding): estimate Â [B,H,1,K], the
+ * row's visible-key count L_b (its absolute position + 1) per sequence → bool [B,1,H,K] (the
+ * stretch's 'bthk' layout). Same budget, grouping and tie-break as `groupedTopK` gives that row in
+ * the whole-sequence forward.
+ */
+export function causalRowTopK(estimate: Tensor, rowLengths: ArrayLike<number>, k: number): Tensor {
+  if (estimate.rank !== 4 || estimate.shape[2] !== 1)
+    throw new ShapeError(`causalRowTopK: expected estimate of shape [B,H,1,K], got [${estimate.shape}]`);
+  const [B, H, , K] = estimate.shape;
+  if (rowLengths.length !== B)
+    throw new ShapeError(`causalRowTopK: expected ${B} row lengths, got ${rowLengths.length}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new ShapeError(`causalRowTopK: k must be a positive integer, got ${k}`);
+  const budgets = Int32Array.from({ length: B }, (_, b) => causalRowBudget(k, K, H, rowLengths[b]));
+  const backend = estimate.backend;
+  return sea.tidy(() => {
+    const scores = estimate.dtype === 'float32' ? estimate : sea.cast(estimate, 'float32');
+    const grouped =
+      H === 1 ? scores.reshape([B, K]) : sea.transpose(scores, [0, 2, 1, 3]).reshape([B, H * K]);
+    const sel = sea.groupedTopK(grouped, sea.tensor(budgets, [B], { dtype: 'int32', backend }));
+    return sel.reshape([B, 1, H, K]);
   });
 }

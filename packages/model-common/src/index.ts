@@ -16,6 +16,13 @@ export {
 } from './attention.js';
 export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
+export {
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerativeModel,
+  generate,
+} from './generate.js';
 export { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
 export {
   type ModelTensors,
@@ -24,4 +31,24 @@ export {
   moduleTensors,
   parameterOverrides,
 } from './parameters.js';
+export {
+  type ForwardCache,
+  type ForwardRun,
+  type LayerCapture,
+  type LayerHooks,
+  type LayerLoopOutput,
+  type LayerRun,
+  type LayerState,
+  type LayerView,
+  type Linear,
+  loadTransformer,
+  MODEL_FP_MIN,
+  Transformer,
+  type TransformerFamily,
+  type TransformerForwardOptions,
+  type TransformerLayer,
+  type TransformerLoadOptions,
+  type TransformerParts,
+  transformerFromWeights,
+} from './skeleton.js';
 export { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';

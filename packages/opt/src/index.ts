@@ -10,6 +10,9 @@ export {
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
   type IdsInput,
   type LayerAttentionConfig,
   ModelInputError,
@@ -18,6 +21,7 @@ export {
 } from '@sea/model-common';
 export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } from './config.js';
 export {
+  OPT_FAMILY,
   OPT_FP_MIN,
   OPT_POSITION_OFFSET,
   OPT_SEA_DEFAULTS,

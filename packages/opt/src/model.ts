@@ -7,43 +7,29 @@
  */
 
 import {
-  type AttentionChoice,
-  type AttentionKind,
-  type AttentionModule,
   applyActivation,
-  attentionKindOf,
-  checkIds,
-  createLayerAttention,
+  type ForwardRun,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
   type IdsInput,
+  type LayerCapture,
+  type LayerRun,
+  type Linear,
+  loadTransformer,
+  MODEL_FP_MIN,
   ModelInputError,
   ModelLoadError,
-  type ModelTensors,
-  modelBuffers,
-  modelParameters,
-  openModelCheckpoint,
-  parameterOverrides,
-  readSeaWeights,
-  readWeights,
   type SeaDefaults,
-  toHostIds,
-  toHostMask,
+  Transformer,
+  type TransformerFamily,
+  type TransformerForwardOptions,
+  type TransformerLoadOptions,
+  type TransformerParts,
+  transformerFromWeights,
   type WeightSpec,
 } from '@sea/model-common';
-import type { SeaTrainingOutputs } from '@sea/sparse-attention';
-import {
-  type Backend,
-  currentBackend,
-  full,
-  gather,
-  layerNorm,
-  linear,
-  matmul,
-  mul,
-  type Tensor,
-  tensor,
-  add as tensorAdd,
-  transpose,
-} from '@sea/tensor';
+import { add, gather, layerNorm, linear, slice, type Tensor, tensor, tidyAsync } from '@sea/tensor';
 import type { Checkpoint } from '@sea/tensor/node';
 import { type OptConfig, readOptConfig } from './config.js';
 
@@ -53,53 +39,27 @@ export const OPT_SEA_DEFAULTS: SeaDefaults = { predictorLength: 256, k: 64, nbFe
 /** HF OPT's learned positions start at index 2 (fairseq's padding offset). */
 export const OPT_POSITION_OFFSET = 2;
 
-export interface OptLoadOptions {
-  backend?: Backend;
-  /** Attention per layer (default 'dense'; exact attention, the parity-tested path). */
-  attention?: AttentionChoice;
-  /**
-   * SeaAttentionConfig settings for 'sea'/'performer' layers (predictorLength, k, nbFeatureFactor,
-   * topkMode, path, …), over OPT_SEA_DEFAULTS.
-   */
-  seaConfig?: Readonly<Record<string, unknown>>;
-  /**
-   * SEA weights: a safetensors file or folder with `model.decoder.layers.{i}.self_attn.sea.<name>`
-   * tensors. Layers without them are initialised from `seed`.
-   */
-  seaWeights?: string;
-  /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
-  seed?: number;
-}
+/**
+ * Loading options: backend, attention per layer (default 'dense'), `seaConfig` over
+ * OPT_SEA_DEFAULTS, SEA weights (`model.decoder.layers.{i}.self_attn.sea.<name>` tensors; layers
+ * without them are initialised from `seed` + i).
+ */
+export type OptLoadOptions = TransformerLoadOptions;
 
-export interface OptForwardOptions {
-  /** 1 for tokens, 0 for padding, [B, T] (default all ones). Left and right padding both work. */
-  attentionMask?: IdsInput;
-  /** Shape [B, T] of flat `inputIds` (default [1, length]). */
-  shape?: readonly [number, number];
-  /** Return Hugging Face's `hidden_states`: the embeddings, the input of every later layer, the final output. */
-  outputHiddenStates?: boolean;
-  /**
-   * Use these tensors instead of the model's own, by the names of {@link OptForCausalLM.parameters}
-   * and {@link OptForCausalLM.buffers} (e.g. a trainer's current parameters; any subset).
-   */
-  parameters?: ReadonlyMap<string, Tensor>;
-  /**
-   * Return per-layer attention outputs for distillation (docs/algorithm.md §8–§9a) in `layers`: every layer's
-   * context before out_proj; dense layers (the teacher) also their masked attention logits
-   * q·kᵀ + mask; SEA layers run their dense path with `returnTraining` (Â↑, S, masks).
-   */
-  captureAttention?: boolean;
-}
+/**
+ * Forward options (see TransformerForwardOptions): attention mask (left and right padding both
+ * work with dense attention), hidden states (the embeddings, the input of every later layer, the
+ * final output), per-call parameters, distillation capture (dense layers: q·kᵀ + mask, q pre-scaled
+ * by D^-1/2), hooks, and the incremental-decoding cache (positions then count from the mask of
+ * past and new tokens).
+ */
+export type OptForwardOptions = TransformerForwardOptions & {
+  /** Logits for the last n positions only ([B, n, vocab]; decoding needs 1). Default: all. */
+  logitsToKeep?: number;
+};
 
 /** One layer's captured attention (OptForwardOptions.captureAttention); the caller disposes the tensors. */
-export interface OptLayerCapture {
-  /** Per-head context before out_proj [B, T, H·D] (SEA: the mixed C_sea). */
-  context: Tensor;
-  /** Dense layers: q·kᵀ + mask [B, H, T, T] (q pre-scaled by D^-1/2; mask 0 / FP_MIN, causal + padding). */
-  logits?: Tensor;
-  /** SEA layers: the dense path's training outputs. */
-  training?: SeaTrainingOutputs;
-}
+export type OptLayerCapture = LayerCapture;
 
 export interface OptOutput {
   /** [B, T, vocab_size] */
@@ -113,7 +73,7 @@ export interface OptOutput {
 }
 
 /** finfo(float32).min / 2, the additive "masked" value of the SEA dense path and its losses. */
-export const OPT_FP_MIN = -1.7014117331926443e38;
+export const OPT_FP_MIN = MODEL_FP_MIN;
 
 /** Name of layer i's SEA/Performer module tensor `name` (the naming of SEA weights files). */
 export const seaParameterName = (layer: number, name: string, prefix = 'model.') =>
@@ -124,43 +84,76 @@ interface LayerNormWeights {
   beta: Tensor;
 }
 
-interface OptLayer {
-  q: [Tensor, Tensor | null];
-  k: [Tensor, Tensor | null];
-  v: [Tensor, Tensor | null];
-  o: [Tensor, Tensor | null];
-  fc1: [Tensor, Tensor | null];
-  fc2: [Tensor, Tensor | null];
+interface OptLayerWeights {
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  fc1: Linear;
+  fc2: Linear;
   attnLn: LayerNormWeights;
   ffnLn: LayerNormWeights;
-  attention: AttentionModule;
-  kind: AttentionKind;
 }
 
-/** Keeps what one forward pass creates, to dispose it at the end. */
-class Arena {
-  readonly #ts: Tensor[] = [];
-  k(t: Tensor): Tensor {
-    this.#ts.push(t);
-    return t;
-  }
-  dispose(keep: ReadonlySet<Tensor>): void {
-    for (const t of this.#ts) if (!keep.has(t)) t.dispose();
-  }
-}
+/** OPT as the transformer skeleton sees it. */
+export const OPT_FAMILY: TransformerFamily<OptConfig, OptLayerWeights> = {
+  className: 'OptForCausalLM',
+  prefixes: ['model.', ''],
+  probe: 'decoder.embed_tokens.weight',
+  seaDefaults: OPT_SEA_DEFAULTS,
+  seaPattern: /^(?:model\.)?decoder\.layers\.(\d+)\.self_attn\.sea\.(.+)$/,
+  seaName: seaParameterName,
+  detectPrefix,
+  weightSpecs: optWeightSpecs,
+  numLayers: (c) => c.numHiddenLayers,
+  maxPositions: (c) => c.maxPositionEmbeddings,
+  tooLongHint: (max) => `split it into windows of at most ${max} tokens`,
+  vocabSize: (c) => c.vocabSize,
+  attention: (c) => ({
+    causal: true,
+    heads: c.numAttentionHeads,
+    headDim: c.hiddenSize / c.numAttentionHeads,
+    scoreScale: 1,
+    maxPositions: c.maxPositionEmbeddings,
+  }),
+  layerWeights(c, get, prefix, i, constant) {
+    const p = `${prefix}decoder.layers.${i}`;
+    const lin = (name: string): Linear => [get(`${name}.weight`) as Tensor, get(`${name}.bias`) ?? null];
+    const ln = (name: string): LayerNormWeights => ({
+      gamma: get(`${name}.weight`) ?? constant(c.hiddenSize, 1),
+      beta: get(`${name}.bias`) ?? constant(c.hiddenSize, 0),
+    });
+    return {
+      q: lin(`${p}.self_attn.q_proj`),
+      k: lin(`${p}.self_attn.k_proj`),
+      v: lin(`${p}.self_attn.v_proj`),
+      o: lin(`${p}.self_attn.out_proj`),
+      fc1: lin(`${p}.fc1`),
+      fc2: lin(`${p}.fc2`),
+      attnLn: ln(`${p}.self_attn_layer_norm`),
+      ffnLn: ln(`${p}.final_layer_norm`),
+    };
+  },
+};
 
-export class OptForCausalLM {
-  private constructor(
-    readonly config: OptConfig,
-    readonly backend: Backend,
-    private readonly weights: Map<string, Tensor>,
-    private readonly layers: OptLayer[],
-    private readonly owned: Tensor[],
-  ) {}
+/**
+ * OPT causal language model (Hugging Face `OPTForCausalLM`) on the transformer skeleton: OPT's
+ * embeddings (learned positions counted from the attention mask), its layer, its final norm,
+ * project_out and LM head.
+ */
+export class OptForCausalLM extends Transformer<OptConfig, OptLayerWeights> {
+  private readonly finalLn: LayerNormWeights | null;
 
-  /** Attention kind of each layer. */
-  get attentionKinds(): AttentionKind[] {
-    return this.layers.map((l) => l.kind);
+  private constructor(parts: TransformerParts<OptConfig, OptLayerWeights>) {
+    super(OPT_FAMILY, parts);
+    const c = this.config;
+    this.finalLn =
+      c.doLayerNormBefore && !c.removeFinalLayerNorm
+        ? {
+            gamma: this.w('final_layer_norm.weight') ?? this.constant(c.hiddenSize, 1),
+            beta: this.w('final_layer_norm.bias') ?? this.constant(c.hiddenSize, 0),
+          }
+        : null;
   }
 
   /**
@@ -174,308 +167,110 @@ export class OptForCausalLM {
     weights: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
     opts: Omit<OptLoadOptions, 'seaWeights'> = {},
   ): Promise<OptForCausalLM> {
-    const all = new Map(weights instanceof Map ? weights : Object.entries(weights));
-    const backend = opts.backend ?? currentBackend();
-    const prefix = all.has('model.decoder.embed_tokens.weight') ? 'model.' : '';
-    const specs = optWeightSpecs(config, prefix);
-    const known = new Set(specs.map((s) => s.name));
-    const model = new Map<string, Tensor>();
-    const sea = new Map<number, Record<string, Tensor>>();
-    const seaRe = /^(?:model\.)?decoder\.layers\.(\d+)\.self_attn\.sea\.(.+)$/;
-    for (const [name, t] of all) {
-      const m = seaRe.exec(name);
-      if (m) {
-        const i = Number(m[1]);
-        const rec = sea.get(i) ?? {};
-        rec[m[2]] = t;
-        sea.set(i, rec);
-      } else if (known.has(name)) model.set(name, t);
-      else throw new ModelLoadError(`OptForCausalLM.fromWeights: unexpected tensor '${name}'`);
-    }
-    for (const spec of specs) {
-      const t = model.get(spec.name);
-      if (!t) {
-        if (spec.optional) continue;
-        throw new ModelLoadError(
-          `OptForCausalLM.fromWeights: missing '${spec.name}' [${spec.shape}] (${spec.why})`,
-        );
-      }
-      if (t.rank !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-        throw new ModelLoadError(
-          `OptForCausalLM.fromWeights: '${spec.name}' has shape [${t.shape}], expected [${spec.shape}] (${spec.why})`,
-        );
-      }
-    }
-    return OptForCausalLM.assemble(config, backend, model, prefix, opts, (i) => sea.get(i) ?? {});
+    return new OptForCausalLM(await transformerFromWeights(OPT_FAMILY, config, weights, opts));
   }
 
   /** Loads a Hugging Face OPT folder: config.json + model.safetensors (or a sharded index). */
   static async load(dir: string, opts: OptLoadOptions = {}): Promise<OptForCausalLM> {
     const config = await readOptConfig(dir);
-    const backend = opts.backend ?? currentBackend();
-    const ckpt = await openModelCheckpoint(dir);
-    try {
-      const prefix = detectPrefix(ckpt);
-      const specs = optWeightSpecs(config, prefix);
-      const weights = await readWeights(ckpt, specs, backend);
-      return await OptForCausalLM.assemble(config, backend, weights, prefix, opts);
-    } finally {
-      await ckpt.close();
-    }
+    return new OptForCausalLM(await loadTransformer(OPT_FAMILY, config, dir, opts));
   }
-
-  private static async assemble(
-    c: OptConfig,
-    backend: Backend,
-    weights: Map<string, Tensor>,
-    prefix: string,
-    opts: OptLoadOptions,
-    layerWeightsOf?: (layer: number) => Record<string, Tensor>,
-  ): Promise<OptForCausalLM> {
-    const owned: Tensor[] = [];
-    const pending: Tensor[] = [];
-    const layers: OptLayer[] = [];
-    const seaFile = opts.seaWeights ? await openModelCheckpoint(opts.seaWeights) : null;
-    try {
-      const ln = (name: string): LayerNormWeights => {
-        const n = c.hiddenSize;
-        let gamma = weights.get(`${name}.weight`);
-        let beta = weights.get(`${name}.bias`);
-        if (!gamma) {
-          gamma = full([n], 1, { backend });
-          owned.push(gamma);
-        }
-        if (!beta) {
-          beta = full([n], 0, { backend });
-          owned.push(beta);
-        }
-        return { gamma, beta };
-      };
-      const lin = (name: string): [Tensor, Tensor | null] => [
-        weights.get(`${name}.weight`) as Tensor,
-        weights.get(`${name}.bias`) ?? null,
-      ];
-      const H = c.numAttentionHeads;
-      const D = c.hiddenSize / H;
-      for (let i = 0; i < c.numHiddenLayers; i++) {
-        const p = `${prefix}decoder.layers.${i}`;
-        const kind = attentionKindOf(opts.attention, i);
-        const layerWeights =
-          kind === 'dense'
-            ? {}
-            : layerWeightsOf
-              ? layerWeightsOf(i)
-              : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
-        pending.push(...Object.values(layerWeights));
-        const attention = createLayerAttention(
-          kind,
-          { causal: true, heads: H, headDim: D, scoreScale: 1, maxPositions: c.maxPositionEmbeddings },
-          {
-            seaConfig: opts.seaConfig,
-            defaults: OPT_SEA_DEFAULTS,
-            seed: (opts.seed ?? 0) + i,
-            weights: Object.keys(layerWeights).length ? layerWeights : undefined,
-            backend,
-          },
-        );
-        pending.length = 0; // the module owns them now
-        layers.push({
-          q: lin(`${p}.self_attn.q_proj`),
-          k: lin(`${p}.self_attn.k_proj`),
-          v: lin(`${p}.self_attn.v_proj`),
-          o: lin(`${p}.self_attn.out_proj`),
-          fc1: lin(`${p}.fc1`),
-          fc2: lin(`${p}.fc2`),
-          attnLn: ln(`${p}.self_attn_layer_norm`),
-          ffnLn: ln(`${p}.final_layer_norm`),
-          attention,
-          kind,
-        });
-      }
-      const finalLn =
-        c.doLayerNormBefore && !c.removeFinalLayerNorm ? ln(`${prefix}decoder.final_layer_norm`) : null;
-      const model = new OptForCausalLM(c, backend, weights, layers, owned);
-      model.prefix = prefix;
-      model.finalLn = finalLn;
-      return model;
-    } catch (e) {
-      for (const l of layers) l.attention.dispose();
-      for (const t of [...owned, ...pending, ...weights.values()]) t.dispose();
-      throw e;
-    } finally {
-      await seaFile?.close();
-    }
-  }
-
-  private prefix = 'model.';
-  private finalLn: LayerNormWeights | null = null;
 
   private w(name: string): Tensor | undefined {
     return this.weights.get(`${this.prefix}decoder.${name}`);
   }
 
-  /** The model's tensors as the shared parameter bookkeeping sees them. */
-  private tensors(): ModelTensors {
-    return {
-      weights: this.weights,
-      modules: this.layers.map((l) => l.attention),
-      moduleName: (i, n) => seaParameterName(i, n, this.prefix),
-    };
+  /** Logits for every position, and optionally every hidden state. */
+  async forward(inputIds: IdsInput, opts: OptForwardOptions = {}): Promise<OptOutput> {
+    return tidyAsync(async () => {
+      const run = await this.begin(inputIds, opts);
+      const { p: P } = run;
+      const body = await this.layerLoop(run, opts);
+      let h = body.hidden;
+      const c = this.config;
+      if (this.finalLn) h = layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps);
+      const projOut = this.w('project_out.weight');
+      if (projOut) h = linear(h, P(projOut));
+      const keep = opts.logitsToKeep;
+      if (keep !== undefined) {
+        if (!Number.isInteger(keep) || keep < 1)
+          throw new ModelInputError(`logitsToKeep must be a positive integer, got ${keep}`);
+        const [B, T, E] = h.shape;
+        if (keep < T) h = slice(h, [0, T - keep, 0], [B, keep, E]);
+      }
+      const logits = linear(h, P(this.lmHead()));
+      const result: OptOutput = { logits };
+      if (body.hiddenStates) result.hiddenStates = [...body.hiddenStates, h];
+      if (body.layers) {
+        result.layers = body.layers;
+        result.logitMask = body.logitMask;
+      }
+      return result;
+    });
+  }
+
+  /** max_position_embeddings: prompt plus generated tokens fit in it. */
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
   }
 
   /**
-   * Every trainable tensor by Hugging Face name, plus each SEA layer's predictor weights as
-   * `model.decoder.layers.{i}.self_attn.sea.<name>` (the SEA weights-file naming; contains `.sea.`,
-   * docs/algorithm.md's SEA learning-rate group). New handles on the model's buffers: the caller disposes them.
+   * Generates tokens after `prompt` (ids, or left-padded rows with `attentionMask`): the prompt runs
+   * at once (SEA: its sparse path), then one token per step through the layers' decoding state.
+   * Greedy by default; temperature / topK / topP sample with a seeded PRNG on the host.
    */
-  parameters(): Map<string, Tensor> {
-    return modelParameters(this.tensors());
+  async generate(
+    prompt: readonly number[] | readonly (readonly number[])[],
+    opts: GenerateOptions = {},
+  ): Promise<GenerateResult> {
+    return generate(this, prompt, opts);
   }
 
-  /** Tensors that are saved but never trained (the Performer projection W of SEA/Performer layers), as new handles. */
-  buffers(): Map<string, Tensor> {
-    return modelBuffers(this.tensors());
+  /** Token embeddings (through project_in) plus learned positions counted from the attention mask. */
+  protected async embed(run: ForwardRun): Promise<Tensor> {
+    const { B, T, pastLength, mask, p: P, backend } = run;
+    const S = pastLength + T;
+    // positions: cumsum of the mask − 1 (−1 at padding), plus the offset, as HF computes them;
+    // with a cache the count runs over the past tokens' mask too
+    const pos = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let n = 0;
+      for (let s = 0; s < S; s++) {
+        const m = mask[b * S + s];
+        n += m;
+        if (s >= pastLength) pos[b * T + s - pastLength] = (m ? n - 1 : -1) + OPT_POSITION_OFFSET;
+      }
+    }
+    const idsT = tensor(run.ids.values, [B, T], { backend, dtype: 'int32' });
+    const posT = tensor(pos, [B, T], { backend, dtype: 'int32' });
+    let x = gather(P(this.w('embed_tokens.weight') as Tensor), idsT);
+    const projIn = this.w('project_in.weight');
+    if (projIn) x = linear(x, P(projIn));
+    return add(x, gather(P(this.w('embed_positions.weight') as Tensor), posT));
   }
 
-  /** Checks per-call parameters against the model's own; returns a lookup from an own tensor to its replacement. */
-  private overrides(params: ReadonlyMap<string, Tensor> | undefined): (t: Tensor) => Tensor {
-    return parameterOverrides(this.tensors(), params, (m) => new ModelInputError(m));
-  }
-
-  /** Logits for every position, and optionally every hidden state. */
-  async forward(inputIds: IdsInput, opts: OptForwardOptions = {}): Promise<OptOutput> {
+  /** Pre- or post-LN self-attention and feed-forward blocks, residuals fused into the GEMMs. */
+  protected async layer(L: LayerRun<OptLayerWeights>, h: Tensor): Promise<Tensor> {
     const c = this.config;
-    const ids = await toHostIds(inputIds, 'inputIds', opts.shape);
-    checkIds(ids, c.vocabSize);
-    const { B, T } = ids;
-    if (T > c.maxPositionEmbeddings) {
-      throw new ModelInputError(
-        `input has ${T} tokens but max_position_embeddings is ${c.maxPositionEmbeddings}; split it into windows of at most ${c.maxPositionEmbeddings} tokens`,
-      );
-    }
-    const mask = await toHostMask(opts.attentionMask, ids);
-    const sparse = this.layers.find((l) => l.kind !== 'dense');
-    if (sparse) {
-      for (let i = 0; i + 1 < B * T; i++) {
-        if ((i + 1) % T !== 0 && mask[i] === 0 && mask[i + 1] === 1) {
-          throw new ModelInputError(
-            `row ${Math.floor(i / T)} is left-padded, but '${sparse.kind}' attention takes right padding only (causal SEA assumes row t sees keys 0..t); pad on the right`,
-          );
-        }
-      }
-    }
-    const backend = this.backend;
-    const P = this.overrides(opts.parameters);
-    const lin = ([w, b]: [Tensor, Tensor | null]): [Tensor, Tensor | null] => [P(w), b && P(b)];
-    const capture = opts.captureAttention ?? false;
-    const captured: OptLayerCapture[] = [];
-    const a = new Arena();
-    const keep = new Set<Tensor>();
-    try {
-      // positions: cumsum of the mask − 1 (−1 at padding), plus the offset, as HF computes them
-      const pos = new Int32Array(B * T);
-      const valid = new Uint8Array(B * T);
-      for (let b = 0; b < B; b++) {
-        let n = 0;
-        for (let t = 0; t < T; t++) {
-          const m = mask[b * T + t];
-          n += m;
-          pos[b * T + t] = (m ? n - 1 : -1) + OPT_POSITION_OFFSET;
-          valid[b * T + t] = m;
-        }
-      }
-      const idsT = a.k(tensor(ids.values, [B, T], { backend, dtype: 'int32' }));
-      const posT = a.k(tensor(pos, [B, T], { backend, dtype: 'int32' }));
-      const keyValid = a.k(tensor(valid, [B, T], { backend, dtype: 'bool' }));
-
-      let x = a.k(gather(P(this.w('embed_tokens.weight') as Tensor), idsT));
-      const projIn = this.w('project_in.weight');
-      if (projIn) x = a.k(linear(x, P(projIn)));
-      let h = a.k(tensorAdd(x, a.k(gather(P(this.w('embed_positions.weight') as Tensor), posT))));
-      let logitMask: Tensor | undefined;
-      if (capture) {
-        const m = new Float32Array(B * T * T);
-        for (let b = 0; b < B; b++) {
-          for (let t = 0; t < T; t++) {
-            for (let j = 0; j < T; j++) if (j > t || !valid[b * T + j]) m[(b * T + t) * T + j] = OPT_FP_MIN;
-          }
-        }
-        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
-        keep.add(logitMask);
-      }
-      const hidden: Tensor[] = [];
-      const H = c.numAttentionHeads;
-      const D = c.hiddenSize / H;
-      const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
-      for (let li = 0; li < this.layers.length; li++) {
-        const L = this.layers[li];
-        const attnLn = { gamma: P(L.attnLn.gamma), beta: P(L.attnLn.beta) };
-        const ffnLn = { gamma: P(L.ffnLn.gamma), beta: P(L.ffnLn.beta) };
-        if (opts.outputHiddenStates) hidden.push(h);
-        // self-attention block
-        let r = h;
-        let y = c.doLayerNormBefore ? a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps)) : h;
-        // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
-        const inPlace = L.kind === 'dense' && !capture;
-        const split = inPlace ? (t: Tensor) => a.k(t.reshape([B, T, H, D])) : heads;
-        const q = split(a.k(mul(a.k(linear(y, ...lin(L.q))), D ** -0.5)));
-        const k = split(a.k(linear(y, ...lin(L.k))));
-        const v = split(a.k(linear(y, ...lin(L.v))));
-        const own = Object.entries(L.attention.weights);
-        const moduleWeights = own.some(([, t]) => P(t) !== t)
-          ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
-          : undefined;
-        const training = capture && L.kind === 'sea';
-        const out = await L.attention.forward(q, k, v, {
-          keyValid,
-          ...(inPlace ? { layout: 'bthd' as const } : {}),
-          ...(moduleWeights ? { weights: moduleWeights } : {}),
-          ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
-        });
-        const context = a.k(out.context);
-        if (capture) {
-          const entry: OptLayerCapture = { context };
-          keep.add(context);
-          if (out.training) {
-            entry.training = out.training;
-            for (const t of Object.values(out.training)) keep.add(a.k(t));
-          }
-          if (L.kind === 'dense') {
-            entry.logits = a.k(tensorAdd(a.k(matmul(q, k, { transB: true })), logitMask as Tensor));
-            keep.add(entry.logits);
-          }
-          captured.push(entry);
-        } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
-        // the residual joins the output projection (one GEMM epilogue where the backend fuses it)
-        h = a.k(linear(context, ...lin(L.o), { residual: r }));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps));
-        // feed-forward block
-        r = h;
-        y = c.doLayerNormBefore ? a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps)) : h;
-        y =
-          c.activationFunction === 'relu'
-            ? a.k(linear(y, ...lin(L.fc1), { activation: 'relu' }))
-            : a.k(this.activation(a.k(linear(y, ...lin(L.fc1)))));
-        h = a.k(linear(y, ...lin(L.fc2), { residual: r }));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps));
-      }
-      if (this.finalLn) h = a.k(layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps));
-      const projOut = this.w('project_out.weight');
-      if (projOut) h = a.k(linear(h, P(projOut)));
-      if (opts.outputHiddenStates) hidden.push(h);
-      const head = P(this.lmHead());
-      const logits = a.k(linear(h, head));
-      keep.add(logits);
-      for (const t of hidden) keep.add(t);
-      const result: OptOutput = opts.outputHiddenStates ? { logits, hiddenStates: hidden } : { logits };
-      if (capture) {
-        result.layers = captured;
-        result.logitMask = logitMask;
-      }
-      return result;
-    } finally {
-      a.dispose(keep);
-    }
+    const { p: P, weights: W } = L;
+    const attnLn = [P(W.attnLn.gamma), P(W.attnLn.beta)] as const;
+    const ffnLn = [P(W.ffnLn.gamma), P(W.ffnLn.beta)] as const;
+    const pre = c.doLayerNormBefore;
+    const D = c.hiddenSize / c.numAttentionHeads;
+    // self-attention block
+    let y = pre ? layerNorm(h, ...attnLn, c.layerNormEps) : h;
+    const context = await L.selfAttention(y, W, D ** -0.5);
+    // the residual joins the output projection (one GEMM epilogue where the backend fuses it)
+    let r = L.linear(context, W.o, { residual: h });
+    if (!pre) r = layerNorm(r, ...attnLn, c.layerNormEps);
+    // feed-forward block
+    y = pre ? layerNorm(r, ...ffnLn, c.layerNormEps) : r;
+    y =
+      c.activationFunction === 'relu'
+        ? L.linear(y, W.fc1, { activation: 'relu' })
+        : applyActivation(c.activationFunction, L.linear(y, W.fc1));
+    const out = L.linear(y, W.fc2, { residual: r });
+    return pre ? out : layerNorm(out, ...ffnLn, c.layerNormEps);
   }
 
   private lmHead(): Tensor {
@@ -484,18 +279,6 @@ export class OptForCausalLM {
       if (w) return w;
     }
     return this.w('embed_tokens.weight') as Tensor;
-  }
-
-  private activation(x: Tensor): Tensor {
-    return applyActivation(this.config.activationFunction, x);
-  }
-
-  /** Frees the weights and the attention modules. */
-  dispose(): void {
-    for (const l of this.layers) l.attention.dispose();
-    for (const t of this.owned) t.dispose();
-    for (const t of this.weights.values()) t.dispose();
-    this.weights.clear();
   }
 }
 

@@ -56,18 +56,34 @@ export function widthMap(W: number, K: number): Float32Array {
  * padding [4, 0], which is what runs here.
  */
 function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
-  const [, , T] = x.shape;
-  const C = 2 * s.H;
   let y = layerNorm(x, w['cnn.norm_in.weight'], w['cnn.norm_in.bias'], LAYER_NORM_EPS);
-  for (const name of ['cnn.conv1', 'cnn.conv2']) {
-    const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
-    y = relu(conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] }));
-  }
+  for (const name of ['cnn.conv1', 'cnn.conv2'] as const) y = causalConv(s, w, name, y, 4);
+  return causalCnnHead(s, w, y);
+}
+
+/**
+ * One of the causal CNN's dilated convs with its ReLU: the top 3×3 taps, dilation 2, `timePad`
+ * zero rows before the first (4 for a whole sequence; 0 when the caller supplies the 4 rows before).
+ */
+export function causalConv(
+  s: PredictorShape,
+  w: PredictorWeights,
+  name: 'cnn.conv1' | 'cnn.conv2',
+  x: Tensor,
+  timePad: number,
+): Tensor {
+  const C = 2 * s.H;
+  const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
+  return relu(conv2d(x, taps, w[`${name}.bias`], { dilation: 2, padding: [timePad, 0, 2, 2] }));
+}
+
+/** The causal CNN after conv2 (row by row): 1×1 conv, width map to K, LN → [B, H, T, K]. */
+export function causalCnnHead(s: PredictorShape, w: PredictorWeights, y: Tensor): Tensor {
+  const [B, , T] = y.shape;
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
   // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
   // the bias alone. Nearest ×4, those two columns and the area resize K+2 → K are then one fixed linear
   // map along the width (widthMap), applied as one GEMM: the same sums of the same terms.
-  const B = x.shape[0];
   const bias = w['cnn.conv_out.bias'];
   const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
   const edge = mul(
@@ -75,8 +91,8 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
     bias.reshape([1, s.H, 1, 1]),
   );
   const map = tensor(widthMap(s.width, s.K), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
-  y = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
-  return layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  const out = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
+  return layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
 }
 
 /**

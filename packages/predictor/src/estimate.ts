@@ -19,7 +19,7 @@ import {
   where,
 } from '@sea/tensor';
 import { LAYER_NORM_EPS, predictorCnn } from './cnn.js';
-import { type PredictorConfig, predictorShape } from './config.js';
+import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
 import { positionCode } from './position.js';
 import { checkPredictorWeights, type PredictorWeights } from './weights.js';
 
@@ -41,6 +41,35 @@ export interface EstimateOutputs {
   sProb: Tensor;
   /** σ(f_scale(Z))[1]: weight of the sparse context against C_avg [B, H, T]. */
   sMix: Tensor;
+}
+
+/**
+ * V'_cat = [C_perf ; V] → Z = GELU(LN(Linear(V'_cat))) → (s_prob, s_mix) = σ(Linear(Z)) [B,H,T] and
+ * Ẑ = channel-split(ν(Z)) [B, H·c_h, T, K/c_s]. Row by row, so one new row computes alone.
+ */
+export function encode(
+  s: PredictorShape,
+  weights: PredictorWeights,
+  cPerf: Tensor,
+  vz: Tensor,
+): { sProb: Tensor; sMix: Tensor; zHat: Tensor } {
+  const [B, , T] = vz.shape;
+  const vCat2 = concat([cPerf, vz], -1); // [B,H,T,3D]
+  const z = gelu(
+    layerNorm(
+      linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']),
+      weights['encoder.norm.weight'],
+      weights['encoder.norm.bias'],
+      LAYER_NORM_EPS,
+    ),
+  );
+  const scales = sigmoid(linear(z, weights['scaler.weight'], weights['scaler.bias'])); // [B,H,T,2]
+  const sProb = slice(scales, [0, 0, 0, 0], [B, s.H, T, 1]).reshape([B, s.H, T]);
+  const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);
+  // ν(Z)[b,h,t, c·W + w] → Ẑ[b, h·c_h + c, t, w]
+  const nu = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H, T, s.ch, s.width]);
+  const zHat = transpose(nu, [0, 1, 3, 2, 4]).reshape([B, s.H * s.ch, T, s.width]);
+  return { sProb, sMix, zHat };
 }
 
 /**
@@ -84,21 +113,7 @@ export function estimateAttention(
     const vI = positionCode(config, weights, { batch: B, T, keyValid });
     const vCat = concat([vI, vz], -1); // [B,H,T,2D]; both halves are already zero at pads
     const cPerf = performerAttention(q, k, vCat, { causal: s.causal, projection });
-    const vCat2 = concat([cPerf, vz], -1); // [B,H,T,3D]
-    const z = gelu(
-      layerNorm(
-        linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']),
-        weights['encoder.norm.weight'],
-        weights['encoder.norm.bias'],
-        LAYER_NORM_EPS,
-      ),
-    );
-    const scales = sigmoid(linear(z, weights['scaler.weight'], weights['scaler.bias'])); // [B,H,T,2]
-    const sProb = slice(scales, [0, 0, 0, 0], [B, s.H, T, 1]).reshape([B, s.H, T]);
-    const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);
-    // ν(Z)[b,h,t, c·W + w] → Ẑ[b, h·c_h + c, t, w]
-    const nu = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H, T, s.ch, s.width]);
-    const zHat = transpose(nu, [0, 1, 3, 2, 4]).reshape([B, s.H * s.ch, T, s.width]);
+    const { sProb, sMix, zHat } = encode(s, weights, cPerf, vz);
     const logits = predictorCnn(config, weights, zHat);
     return { logits, sProb, sMix };
   });

@@ -5,6 +5,14 @@
 
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import {
+  type DecodeState,
+  DenseDecodeState,
+  densePrefill,
+  denseStep,
+  type PrefillOptions,
+  type StepOutput,
+} from './decode.js';
 import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from './types.js';
 import { checkKeyValid, checkQkv, positiveInt } from './validate.js';
 
@@ -116,6 +124,29 @@ export class DenseAttention implements AttentionModule {
       return (layout === 'bthd' ? c : sea.transpose(c, [0, 2, 1, 3])).reshape([B, T, H * D]);
     });
     return { context };
+  }
+
+  /** Causal only: the prompt's context and a K/V cache (see decode.ts). */
+  async prefill(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts: PrefillOptions = {},
+  ): Promise<{ context: Tensor; state: DecodeState }> {
+    this.checkCausal('prefill');
+    checkQkv('DenseAttention.prefill', q, k, v, this.config.heads, this.config.headDim);
+    return densePrefill(async (qb, kb, vb) => (await this.forward(qb, kb, vb)).context, q, k, v, opts);
+  }
+
+  /** One new row per sequence against the cache. */
+  async step(state: DecodeState, q1: Tensor, k1: Tensor, v1: Tensor): Promise<StepOutput> {
+    if (!(state instanceof DenseDecodeState))
+      throw new TypeError(`DenseAttention.step: expected the state of a dense layer, got '${state.kind}'`);
+    return { context: denseStep(state, q1, k1, v1, this.scoreScale) };
+  }
+
+  private checkCausal(op: string): void {
+    if (!this.config.causal) throw new RangeError(`DenseAttention.${op}: decoding needs a causal layer`);
   }
 
   dispose(): void {}

@@ -1,10 +1,19 @@
 /** Attention by name, so model adapters can choose per layer ('dense' | 'performer' | 'sea'). */
-import { PerformerAttention } from '@sea/linear-attention';
+import { PerformerAttention, PROJECTION_WEIGHT } from '@sea/linear-attention';
 import type { Backend, Tensor } from '@sea/tensor';
 import type { SeaAttentionConfig } from './config.js';
+import {
+  type DecodeState,
+  PerformerDecodeState,
+  type PrefillOptions,
+  performerPrefill,
+  performerStep,
+  type StepOutput,
+} from './decode.js';
 import { DenseAttention, type DenseAttentionConfig } from './dense.js';
 import { SeaAttention } from './sea_attention.js';
 import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from './types.js';
+import { checkQkv } from './validate.js';
 
 export type AttentionKind = 'dense' | 'performer' | 'sea';
 
@@ -31,6 +40,25 @@ class PerformerModule implements AttentionModule {
   }
   forward(q: Tensor, k: Tensor, v: Tensor, opts: AttentionForwardOptions = {}): Promise<AttentionOutput> {
     return this.layer.forward(q, k, v, opts.keyValid ? { keyValid: opts.keyValid } : {});
+  }
+  /** Causal only: the prompt's context and the running sums (see decode.ts). */
+  async prefill(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts: PrefillOptions = {},
+  ): Promise<{ context: Tensor; state: DecodeState }> {
+    if (!this.layer.config.causal)
+      throw new RangeError('PerformerAttention.prefill: decoding needs a causal layer');
+    checkQkv('PerformerAttention.prefill', q, k, v, this.layer.config.heads, this.layer.config.headDim);
+    return performerPrefill(this.layer.weights[PROJECTION_WEIGHT], q, k, v, opts);
+  }
+  async step(state: DecodeState, q1: Tensor, k1: Tensor, v1: Tensor): Promise<StepOutput> {
+    if (!(state instanceof PerformerDecodeState))
+      throw new TypeError(
+        `PerformerAttention.step: expected the state of a performer layer, got '${state.kind}'`,
+      );
+    return { context: performerStep(state, this.layer.weights[PROJECTION_WEIGHT], q1, k1, v1) };
   }
   dispose(): void {
     this.layer.dispose();

@@ -18,6 +18,16 @@ export {
   officialWeightNames,
   weightsToTensors,
 } from './convert.js';
+export {
+  type DecodeState,
+  DenseDecodeState,
+  KvCache,
+  PerformerDecodeState,
+  type PrefillOptions,
+  SeaDecodeState,
+  type StepOptions,
+  type StepOutput,
+} from './decode.js';
 export { DenseAttention, type DenseAttentionConfig, defaultScoreScale, denseAttentionMask } from './dense.js';
 export {
   type AttentionConfig,

@@ -21,6 +21,16 @@ import {
   resolveSeaConfig,
   type SeaAttentionConfig,
 } from './config.js';
+import {
+  type DecodeState,
+  type PrefillOptions,
+  type SeaDecodeSettings,
+  SeaDecodeState,
+  type StepOptions,
+  type StepOutput,
+  seaPrefill,
+  seaStep,
+} from './decode.js';
 import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from './types.js';
 import { checkKeyValid, checkQkv } from './validate.js';
 
@@ -165,6 +175,70 @@ export class SeaAttention implements AttentionModule {
       est.sMix.dispose();
       probs?.dispose();
     }
+  }
+
+  /**
+   * Causal only: the whole prompt on the sparse path (q, k, v [B,H,T,D]; `lengths` for left
+   * padding) → its context [B,T,H·D] and the decoding state (estimator state, Σv, K/V cache).
+   */
+  async prefill(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts: PrefillOptions = {},
+  ): Promise<{ context: Tensor; state: DecodeState }> {
+    const s = this.decodeSettings('prefill');
+    const [, , T] = checkQkv('SeaAttention.prefill', q, k, v, this.config.heads, this.config.headDim);
+    const P = this.weights.position?.shape[0];
+    if (P !== undefined && T > P) {
+      throw new ShapeError(
+        `SeaAttention.prefill: T = ${T} exceeds the causal position table (${P} rows, maxPositions)`,
+      );
+    }
+    return seaPrefill(s, q, k, v, opts);
+  }
+
+  /**
+   * One new row per sequence (q1, k1, v1 [B,H,1,D]) → its context [B,1,H·D] (and, on request, its
+   * Â row and its FlatCSR mask row); equals the sparse forward's row at that position.
+   */
+  async step(
+    state: DecodeState,
+    q1: Tensor,
+    k1: Tensor,
+    v1: Tensor,
+    opts: StepOptions = {},
+  ): Promise<StepOutput> {
+    if (!(state instanceof SeaDecodeState))
+      throw new TypeError(`SeaAttention.step: expected the state of a SEA layer, got '${state.kind}'`);
+    return seaStep(this.decodeSettings('step'), state, q1, k1, v1, opts);
+  }
+
+  private decodeSettings(op: string): SeaDecodeSettings {
+    const c = this.config;
+    if (!c.causal) throw new RangeError(`SeaAttention.${op}: decoding needs a causal layer`);
+    return {
+      predictor: predictorConfig(c),
+      weights: this.weights,
+      projection: this.weights[PROJECTION_WEIGHT],
+      k: c.k,
+      scoreScale: c.scoreScale,
+      attend: async (q, k, v, est) => {
+        const probs = estimateProbs(est.logits, undefined);
+        try {
+          const res = await attendWithEstimate(
+            q,
+            k,
+            v,
+            { probs, sProb: est.sProb, sMix: est.sMix },
+            { causal: true, k: c.k, topkMode: c.topkMode, scoreScale: c.scoreScale, path: 'sparse' },
+          );
+          return res.context;
+        } finally {
+          probs.dispose();
+        }
+      },
+    };
   }
 
   /** Names and shapes of per-call weights must match the layer's own. */

@@ -1,5 +1,6 @@
 /** What every attention layer here takes and returns, so model adapters can pick one per layer. */
 import type { CsrMatrix, Tensor } from '@sea/tensor';
+import type { DecodeState, PrefillOptions, StepOptions, StepOutput } from './decode.js';
 
 export type AttentionPath = 'dense' | 'sparse';
 
@@ -67,5 +68,17 @@ export interface AttentionModule {
   /** Trainable parameters (buffers such as the Performer projection are not counted). */
   parameterCount(): number;
   forward(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionForwardOptions): Promise<AttentionOutput>;
+  /**
+   * Causal layers: the whole prompt at once (q, k, v [B,H,T,D]; SEA runs its sparse path), returning
+   * its context [B,T,H·D] and the decoding state after it.
+   */
+  prefill?(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    opts?: PrefillOptions,
+  ): Promise<{ context: Tensor; state: DecodeState }>;
+  /** One new row per sequence (q1, k1, v1 [B,H,1,D]) → its context [B,1,H·D]; the state moves on. */
+  step?(state: DecodeState, q1: Tensor, k1: Tensor, v1: Tensor, opts?: StepOptions): Promise<StepOutput>;
   dispose(): void;
 }

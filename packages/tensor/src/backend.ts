@@ -322,6 +322,55 @@ export interface Backend {
     rowScale: TensorInfo | null,
     opts: CsrAttentionOptions,
   ): TensorInfo | null;
+  /**
+   * In-place write: dst[begin + i] = src[i] for every index i of src (same dtype, same rank,
+   * begin + src.shape ≤ dst.shape per axis), queued in order with the kernels; `runs` lists the
+   * contiguous pieces (element offsets into src and dst, lengths), from {@link sliceRuns}. Returns
+   * false for a case the backend does not write in place; the op layer then builds a new tensor.
+   * Lets decoding caches (K/V, rolling windows) grow by one row without copying the rest.
+   */
+  writeSlice?(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean;
+}
+
+/** A contiguous piece of an in-place slice write: `length` elements from src offset `src` to dst offset `dst`. */
+export interface SliceRun {
+  src: number;
+  dst: number;
+  length: number;
+}
+
+/**
+ * The contiguous runs of writing a block of shape `srcShape` into `dstShape` at `begin` (both
+ * row-major): trailing axes the block spans fully merge into one run.
+ */
+export function sliceRuns(
+  dstShape: readonly number[],
+  srcShape: readonly number[],
+  begin: readonly number[],
+): SliceRun[] {
+  const rank = dstShape.length;
+  // the innermost axis that the block does not span fully (runs are contiguous below it)
+  let inner = rank - 1;
+  while (inner > 0 && srcShape[inner] === dstShape[inner] && begin[inner] === 0) inner--;
+  let length = 1;
+  for (let a = inner; a < rank; a++) length *= srcShape[a];
+  const dstStride = new Array<number>(rank).fill(1);
+  for (let a = rank - 2; a >= 0; a--) dstStride[a] = dstStride[a + 1] * dstShape[a + 1];
+  const outer = srcShape.slice(0, inner);
+  const count = outer.reduce((x, y) => x * y, 1);
+  const runs: SliceRun[] = [];
+  const idx = new Array<number>(inner).fill(0);
+  for (let r = 0; r < count; r++) {
+    let dst = begin[inner] * dstStride[inner];
+    for (let a = 0; a < inner; a++) dst += (begin[a] + idx[a]) * dstStride[a];
+    for (let a = inner + 1; a < rank; a++) dst += begin[a] * dstStride[a];
+    runs.push({ src: r * length, dst, length });
+    for (let a = inner - 1; a >= 0; a--) {
+      if (++idx[a] < outer[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return runs;
 }
 
 /** Names of every kernel method, for exclusion lists and error messages. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, DataId, MemoryInfo, TensorInfo } from './backend.js';
 import { allocArray, type DType, type TypedArray } from './dtype.js';
-import { resolveReshape, type Tensor, tidy } from './engine.js';
+import { resolveReshape, type Tensor, tidy, tidyAsync } from './engine.js';
 import { TensorStateError, UnsupportedOpError } from './errors.js';
 import { add, neg, tensor, zeros } from './ops.js';
 
@@ -218,6 +218,94 @@ describe('tidy', () => {
       }),
     ).rejects.toThrow('late');
     expect(mem(b).buffers).toBe(0);
+  });
+});
+
+describe('tidyAsync', () => {
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+
+  it('disposes what was created across awaits and keeps the resolved tensors', async () => {
+    const b = fakeBackend('fake', false);
+    const x = tensor([1, 2, 3], [3], { backend: b });
+    const made: Tensor[] = [];
+    const out = await tidyAsync(async () => {
+      const y = neg(x);
+      made.push(y);
+      await tick();
+      const z = add(y, x);
+      made.push(z);
+      const v = await z.data();
+      await tick();
+      return { sum: tensor([v[0] + v[1] + v[2]], [1], { backend: b }), list: [add(y, y)] };
+    });
+    expect(made.every((t) => t.isDisposed)).toBe(true);
+    expect(x.isDisposed).toBe(false);
+    expect([...(await out.sum.data())]).toEqual([0]);
+    expect([...(await out.list[0].data())]).toEqual([-2, -4, -6]);
+    expect(mem(b).buffers).toBe(3);
+    for (const t of [x, out.sum, out.list[0]]) t.dispose();
+    expect(mem(b)).toEqual({ bytes: 0, buffers: 0 });
+  });
+
+  it('on a rejection after an await disposes every tensor of the scope and rethrows', async () => {
+    const b = fakeBackend();
+    const kept = zeros([2], { backend: b });
+    await expect(
+      tidyAsync(async () => {
+        add(kept, kept);
+        await tick();
+        zeros([4], { backend: b });
+        throw new RangeError('late');
+      }),
+    ).rejects.toThrow(RangeError);
+    expect(mem(b).buffers).toBe(1);
+    expect(kept.isDisposed).toBe(false);
+    kept.dispose();
+  });
+
+  it('nested: the inner result belongs to the outer scope; keep() survives both', async () => {
+    const b = fakeBackend();
+    let inner: Tensor | null = null;
+    let survivor: Tensor | null = null;
+    const result = await tidyAsync(async () => {
+      inner = await tidyAsync(async () => {
+        zeros([5], { backend: b });
+        await tick();
+        survivor = zeros([7], { backend: b }).keep();
+        return zeros([2], { backend: b });
+      });
+      expect(mem(b).buffers).toBe(2); // inner result + kept
+      await tick();
+      const r = tidy(() => add(inner as Tensor, 1));
+      return r;
+    });
+    expect(inner!.isDisposed).toBe(true);
+    expect(survivor!.isDisposed).toBe(false);
+    expect([...result.dataSync()]).toEqual([1, 1]);
+    expect(mem(b).buffers).toBe(2);
+    result.dispose();
+    survivor!.dispose();
+    expect(mem(b).buffers).toBe(0);
+  });
+
+  it('an inner scope that throws disposes only its own tensors; the outer one continues', async () => {
+    const b = fakeBackend();
+    const out = await tidyAsync(async () => {
+      const a = zeros([3], { backend: b });
+      await expect(
+        tidyAsync(async () => {
+          zeros([9], { backend: b });
+          await tick();
+          throw new Error('inner');
+        }),
+      ).rejects.toThrow('inner');
+      expect(a.isDisposed).toBe(false);
+      expect(mem(b).buffers).toBe(1);
+      return add(a, 2);
+    });
+    expect([...out.dataSync()]).toEqual([2, 2, 2]);
+    expect(mem(b).buffers).toBe(1);
+    out.dispose();
   });
 });
 

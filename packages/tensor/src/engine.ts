@@ -212,6 +212,28 @@ export function tidy<R>(fn: () => R): R {
   return result;
 }
 
+/**
+ * The async form of {@link tidy}: awaits `fn`, then disposes every tensor created while it ran except
+ * those reachable from its resolved value (tensors, arrays and plain objects of tensors, `keep()`ed
+ * ones); when `fn` rejects, disposes them all and rethrows. Nested scopes work as with `tidy` (an
+ * inner result belongs to the outer scope). Scopes form one stack per engine, so run async scopes
+ * one after another (await each) rather than concurrently: a tensor that concurrent code creates
+ * while this scope is open counts as this scope's.
+ */
+export async function tidyAsync<R>(fn: () => Promise<R>): Promise<R> {
+  const scope = new Set<Tensor>();
+  scopeStack.push(scope);
+  let result: R;
+  try {
+    result = await fn();
+  } catch (e) {
+    closeScope(scope, undefined);
+    throw e;
+  }
+  closeScope(scope, result);
+  return result;
+}
+
 /** Wraps a kernel output as a Tensor. */
 export function wrap<D extends DType>(backend: Backend, info: TensorInfo): Tensor<D> {
   return new Tensor(backend, info.dataId, info.shape, info.dtype as D);

@@ -20,7 +20,7 @@ export type {
   UnaryOp,
 } from './backend.js';
 export { bytesPerElement, DTYPES, type DType, type DTypeToArray, isFloat, type TypedArray } from './dtype.js';
-export { Tensor, tidy } from './engine.js';
+export { Tensor, tidy, tidyAsync } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';

@@ -12,6 +12,7 @@ import type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
+import { sliceRuns } from './backend.js';
 import { assertDType, type DType, dtypeOfArray, isFloat, type TypedArray, toTypedArray } from './dtype.js';
 import { isRecording, recordOp, Tensor, tidy, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
@@ -553,6 +554,36 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   }
   const out = wrap(backend, backend.pad(x, pads, value));
   return recordOp('pad', [x], out, { pads: pads.map(([p0, p1]) => [p0, p1]), value });
+}
+
+/**
+ * Writes src into dst at `begin` (dst[begin + i] = src[i]; same dtype and rank): in place where the
+ * backend has the `writeSlice` capability, and then the result is `dst` itself; otherwise a new
+ * tensor (dst with the block replaced), and dst is left as it was. Decoding caches use it to add a
+ * row without copying what they hold. Not recorded on a gradient tape.
+ */
+export function writeSlice(dst: Tensor, src: Tensor, begin: readonly number[]): Tensor {
+  const backend = sameBackend('writeSlice', dst, src);
+  if (src.dtype !== dst.dtype) throw new DTypeError(`writeSlice: src is ${src.dtype}, dst is ${dst.dtype}`);
+  if (src.rank !== dst.rank || begin.length !== dst.rank) {
+    throw new ShapeError(
+      `writeSlice: src ${fmt(src.shape)} and begin [${begin}] must have the rank of dst ${fmt(dst.shape)}`,
+    );
+  }
+  for (let a = 0; a < dst.rank; a++) {
+    if (!Number.isInteger(begin[a]) || begin[a] < 0 || begin[a] + src.shape[a] > dst.shape[a]) {
+      throw new ShapeError(
+        `writeSlice: block ${fmt(src.shape)} at [${begin}] exceeds axis ${a} of dst ${fmt(dst.shape)}`,
+      );
+    }
+  }
+  if (src.size === 0) return dst;
+  if (!isRecording() && backend.writeSlice?.(dst, src, sliceRuns(dst.shape, src.shape, begin))) return dst;
+  return tidy(() => {
+    const pads = dst.shape.map((d, a) => [begin[a], d - begin[a] - src.shape[a]] as const);
+    const inside = pad(ones(src.shape, { dtype: 'bool', backend }), pads, 0);
+    return where(inside, pad(src, pads, 0), dst);
+  });
 }
 
 // ---- SEA routines ----

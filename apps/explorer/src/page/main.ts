@@ -19,9 +19,11 @@ import {
   picturesOf,
   type Rgba,
   scaleNote,
+  viridis,
 } from '@sea/pictures';
 import { type Backend, BackendUnavailableError } from '@sea/tensor';
 import { OptTokenizer } from '@sea/tokenizers';
+import { generateWithRows, seaModelOf } from '../generate.js';
 
 export const DEFAULT_TEXT =
   'SEA estimates attention with a Performer and a small CNN, keeps the top cells for each query, and runs exact attention only there.';
@@ -46,6 +48,12 @@ const els = {
   pictures: $<HTMLElement>('pictures'),
   steps: $<HTMLTableElement>('steps'),
   tooltip: $<HTMLDivElement>('tooltip'),
+  genN: $<HTMLInputElement>('gen-n'),
+  genRun: $<HTMLButtonElement>('gen-run'),
+  genStop: $<HTMLButtonElement>('gen-stop'),
+  genOut: $<HTMLPreElement>('gen-out'),
+  genRow: $<HTMLCanvasElement>('gen-row'),
+  genKeys: $<HTMLParagraphElement>('gen-keys'),
 };
 
 interface State {
@@ -471,6 +479,80 @@ els.modelFiles.addEventListener('change', async () => {
     setStatus(`Error: ${describeError(e)}`, 'error');
   }
 });
+
+// ---- generate box ----
+
+let genAbort: AbortController | null = null;
+
+/** Draws Â's row (K cells) as a strip of viridis cells scaled to the row's maximum. */
+function drawEstimateRow(row: Float32Array): void {
+  const c = els.genRow;
+  const ctx = c.getContext('2d');
+  if (!ctx) return;
+  const max = Math.max(...row) || 1;
+  const w = c.width / row.length;
+  for (let i = 0; i < row.length; i++) {
+    const [r, g, b] = viridis(row[i] / max);
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect(Math.floor(i * w), 0, Math.ceil(w), c.height);
+  }
+}
+
+async function runGenerate(): Promise<void> {
+  const { tokenizer, model, backend } = state;
+  if (!tokenizer || !model || !backend) return;
+  genAbort = new AbortController();
+  els.genRun.disabled = true;
+  els.genStop.disabled = false;
+  const ids = tokenizer.encode(els.text.value);
+  const layer = Number(els.layer.value);
+  const head = Number(els.head.value);
+  const settings = {
+    k: Number(els.k.value),
+    predictorLength: Number(els.K.value),
+    nbFeatureFactor: EXPLORER_SEA.nbFeatureFactor,
+    seed: EXPLORER_SEA.seed,
+  };
+  els.genOut.textContent = els.text.value;
+  els.genKeys.textContent = '';
+  const all = [...ids];
+  const generated: number[] = [];
+  let sea: Awaited<ReturnType<typeof seaModelOf>> | null = null;
+  try {
+    setStatus(`Generating on ${backend.name}…`);
+    sea = await seaModelOf(model, backend, settings);
+    const t0 = performance.now();
+    await generateWithRows(sea, ids, {
+      ...settings,
+      layer,
+      head,
+      maxNewTokens: Number(els.genN.value),
+      signal: genAbort.signal,
+      onToken: (id, view) => {
+        generated.push(id);
+        all.push(id);
+        els.genOut.textContent = els.text.value + tokenizer.decode(generated);
+        if (view) {
+          drawEstimateRow(view.estimate);
+          els.genKeys.textContent = `token ${view.position} (${JSON.stringify(tokenText(all[view.position]))}), layer ${layer}, head ${head}: attended ${view.keys.length} keys: ${view.keys.map((j) => `${j} ${JSON.stringify(tokenText(all[j]))}`).join(', ')}`;
+        }
+      },
+    });
+    const s = (performance.now() - t0) / 1000;
+    setStatus(`Generated ${generated.length} tokens in ${s.toFixed(1)} s on ${backend.name}.`, 'done');
+  } catch (e) {
+    setStatus(`Error: ${describeError(e)}`, 'error');
+    console.error(e);
+  } finally {
+    sea?.dispose();
+    els.genRun.disabled = false;
+    els.genStop.disabled = true;
+    genAbort = null;
+  }
+}
+
+els.genRun.addEventListener('click', () => void runGenerate());
+els.genStop.addEventListener('click', () => genAbort?.abort());
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);

@@ -9,6 +9,7 @@ import {
   takeAlong,
   tensor,
   transpose,
+  writeSlice,
   zeros,
 } from '@sea/tensor';
 import { assertEqual, values } from '../check.js';
@@ -353,6 +354,54 @@ export function registerLayout(s: SuiteContext): void {
         const out = zeros([3, 7], { backend, dtype });
         assertEqual(await values(out, [3, 7], dtype, 'zeros'), new Array(21).fill(0), `zeros ${dtype}`);
       });
+    }
+  });
+
+  s.group('writeSlice', 'writeSlice (in-place block write, decoding caches)', (test) => {
+    const cases: [number[], number[], number[]][] = [
+      [
+        [2, 3, 7, 5],
+        [1, 3, 1, 5],
+        [1, 0, 4, 0],
+      ],
+      [
+        [2, 3, 7, 5],
+        [2, 3, 2, 5],
+        [0, 0, 5, 0],
+      ],
+      [
+        [3, 4, 6],
+        [2, 1, 3],
+        [1, 2, 2],
+      ],
+      [[9], [4], [5]],
+    ];
+    for (const dtype of dtypes) {
+      for (const [ds, ss, begin] of cases) {
+        const title = `${dtype} dst[${ds}] src[${ss}] at [${begin}]`;
+        test(title, async ({ backend }) => {
+          const rng = rngFor(title);
+          const dv = anyValues(rng, ds, dtype);
+          const sv = anyValues(rng, ss, dtype);
+          const want = Array.from(dv);
+          const dStr = stridesOf(ds);
+          const sStr = stridesOf(ss);
+          forEachIndex(ss, (idx) => {
+            let d = 0;
+            let s0 = 0;
+            idx.forEach((v, a) => {
+              d += (v + begin[a]) * dStr[a];
+              s0 += v * sStr[a];
+            });
+            want[d] = sv[s0];
+          });
+          const dst = tensor(dv, ds, { backend, dtype });
+          const out = writeSlice(dst, tensor(sv, ss, { backend, dtype }), begin);
+          if (backend.writeSlice && out !== dst)
+            throw new Error(`${title}: the backend's writeSlice did not write in place`);
+          assertEqual(await values(out, ds, dtype, title), want, title, ds);
+        });
+      }
     }
   });
 }

@@ -1,0 +1,65 @@
+// The incremental causal Performer against the whole-sequence forward, row by row.
+import { CpuBackend } from '@sea/backend-cpu';
+import * as sea from '@sea/tensor';
+import { Rng } from '@sea/tensor';
+import { describe, expect, it } from 'vitest';
+import { performerAttention } from './performer.js';
+import { orthogonalRandomProjection } from './projection.js';
+import { causalPerformerPrefill, causalPerformerStep } from './state.js';
+
+const backend = new CpuBackend();
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  return worst / scale;
+}
+
+describe('causal Performer state', () => {
+  it('prefill + one row at a time equals the whole-sequence forward at every row', async () => {
+    const [B, H, T, D, E, P] = [2, 3, 41, 7, 11, 5];
+    const rng = new Rng(3);
+    const mk = (n: number) => rng.fillNormal(new Float32Array(n), 0, 1) as Float32Array;
+    const q = sea.tensor(mk(B * H * T * D), [B, H, T, D], { backend });
+    const k = sea.tensor(mk(B * H * T * D), [B, H, T, D], { backend });
+    const v = sea.tensor(mk(B * H * T * E), [B, H, T, E], { backend });
+    const m = 13;
+    const w = sea.tensor(orthogonalRandomProjection(m, D, new Rng(9)), [m, D], { backend });
+    const full = (await performerAttention(q, k, v, { causal: true, projection: w }).data()) as Float32Array;
+    const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [B, H, n, x.shape[3]]);
+    const pre = causalPerformerPrefill(rows(q, 0, P), rows(k, 0, P), rows(v, 0, P), w);
+    const preOut = (await pre.out.data()) as Float32Array;
+    const want = (t: number) => {
+      const o = new Float32Array(B * H * E);
+      for (let bh = 0; bh < B * H; bh++) o.set(full.subarray((bh * T + t) * E, (bh * T + t + 1) * E), bh * E);
+      return o;
+    };
+    for (let t = 0; t < P; t++) {
+      const got = new Float32Array(B * H * E);
+      for (let bh = 0; bh < B * H; bh++)
+        got.set(preOut.subarray((bh * P + t) * E, (bh * P + t + 1) * E), bh * E);
+      expect(relErr(got, want(t))).toBeLessThan(1e-6);
+    }
+    let worst = 0;
+    for (let t = P; t < T; t++) {
+      const out = sea.tidy(() =>
+        causalPerformerStep(pre.state, rows(q, t, 1), rows(k, t, 1), rows(v, t, 1), w),
+      );
+      worst = Math.max(worst, relErr((await out.data()) as Float32Array, want(t)));
+      out.dispose();
+    }
+    expect(worst).toBeLessThan(1e-5);
+    expect(pre.state.bytes()).toBe((B * H * m * E + B * H * m) * 4);
+    pre.state.dispose();
+  });
+
+  it('rejects more than one new row', () => {
+    const w = sea.tensor(orthogonalRandomProjection(4, 3, new Rng(1)), [4, 3], { backend });
+    const x = sea.zeros([1, 2, 3, 3], { backend });
+    const { state } = causalPerformerPrefill(x, x, x, w);
+    expect(() => causalPerformerStep(state, x, x, x, w)).toThrow(/one new row/);
+    state.dispose();
+  });
+});

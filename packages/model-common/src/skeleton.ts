@@ -1,0 +1,732 @@
+/**
+ * The transformer skeleton the model adapters share: loading (a folder or tensors by name), the
+ * parameter bookkeeping, dispose, the layer loop with one attention module per layer, the
+ * distillation capture, hooks, and the seam for incremental decoding. An adapter (OPT, BERT) keeps
+ * only its config, its weight specs, its embeddings, its layer function and its head.
+ *
+ * Incremental decoding plugs in here: `forward(ids, { cache })` runs the new tokens after the
+ * `cache.pastLength` tokens the cache has seen; layer i receives `cache.layers[i]` as `state` and
+ * the position offset `pastLength`, and position embeddings count from the offset (OPT: from the
+ * attention mask, which then covers the past tokens too, [B, pastLength + T]).
+ */
+import type {
+  AttentionForwardOptions,
+  AttentionKind,
+  AttentionModule,
+  DecodeState,
+  SeaTrainingOutputs,
+} from '@sea/sparse-attention';
+import {
+  add,
+  type Backend,
+  type CsrMatrix,
+  currentBackend,
+  full,
+  linear,
+  matmul,
+  mul,
+  type Tensor,
+  tensor,
+  tidyAsync,
+  transpose,
+} from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
+import {
+  type AttentionChoice,
+  attentionKindOf,
+  createLayerAttention,
+  type LayerAttentionConfig,
+  type SeaDefaults,
+} from './attention.js';
+import { ModelInputError, ModelLoadError } from './errors.js';
+import { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
+import { type ModelTensors, modelBuffers, modelParameters, parameterOverrides } from './parameters.js';
+import { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
+
+/** finfo(float32).min / 2, the additive "masked" value of the SEA dense path and its losses. */
+export const MODEL_FP_MIN = -1.7014117331926443e38;
+
+/** A linear layer's weight [out, in] and bias [out] (null when the model has none). */
+export type Linear = readonly [Tensor, Tensor | null];
+
+/**
+ * What one layer keeps between incremental calls (dense attention: the past keys and values;
+ * SEA/Performer: their recurrent sums). Created and updated by the layer's attention.
+ */
+export interface LayerState {
+  /** Frees the state's tensors. */
+  dispose(): void;
+}
+
+/**
+ * Per-call state of incremental decoding, passed as `forward(ids, { cache })`: one entry per layer
+ * (undefined until the layer has run once) and the number of tokens already run.
+ */
+export interface ForwardCache {
+  layers: (LayerState | undefined)[];
+  pastLength: number;
+  /** Rows to reserve per layer's K/V cache at the first call (prompt + new tokens); grows past it. */
+  capacity?: number;
+}
+
+/** What `onLayer` sees of layer i: tensors live until the hook returns (`keep()` what you hold on to). */
+export interface LayerView {
+  /** The layer's input [B, T, hidden]. */
+  hidden: Tensor;
+  /** q, k, v [B, H, T, D] as the attention module gets them (OPT: q already × D^-1/2). */
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  /** SEA layers: Â [B, H, T, K]. */
+  estimate?: Tensor;
+  /** SEA layers: the attention mask (CsrMatrix on the sparse path, bool [B,H,T,T] on the dense path). */
+  mask?: CsrMatrix | Tensor;
+  /** The attention output [B, T, H·D] before the output projection. */
+  context: Tensor;
+}
+
+/** Hooks into the layer loop. */
+export interface LayerHooks {
+  /** Called once per layer after its attention ran. */
+  onLayer?: (layer: number, view: LayerView) => void | Promise<void>;
+  /** Run layers 0…n only ({@link Transformer.forwardLayers}). */
+  stopAfterLayer?: number;
+}
+
+export interface TransformerForwardOptions extends LayerHooks {
+  /** 1 for tokens, 0 for padding, [B, T] (with a cache [B, pastLength + T]; default all ones). */
+  attentionMask?: IdsInput;
+  /** Shape [B, T] of flat `inputIds` (default [1, length]). */
+  shape?: readonly [number, number];
+  /** Return Hugging Face's `hidden_states`: every layer's input, then the final output. */
+  outputHiddenStates?: boolean;
+  /**
+   * Use these tensors instead of the model's own, by the names of `parameters()` and `buffers()`
+   * (e.g. a trainer's current parameters; any subset).
+   */
+  parameters?: ReadonlyMap<string, Tensor>;
+  /**
+   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * context before the output projection; dense layers (the teacher) also their masked attention
+   * logits q·kᵀ·scoreScale + mask; SEA layers run their dense path with `returnTraining`.
+   */
+  captureAttention?: boolean;
+  /** Incremental decoding state (see {@link ForwardCache}). */
+  cache?: ForwardCache;
+}
+
+/** One layer's captured attention (captureAttention); the caller disposes the tensors. */
+export interface LayerCapture {
+  /** Per-head context before the output projection [B, T, H·D] (SEA: the mixed C_sea). */
+  context: Tensor;
+  /** Dense layers: q·kᵀ·scoreScale + mask [B, H, T, T]. */
+  logits?: Tensor;
+  /** SEA layers: the dense path's training outputs. */
+  training?: SeaTrainingOutputs;
+}
+
+/** What the layer loop returns inside a forward. */
+export interface LayerLoopOutput {
+  /** The last layer's output. */
+  hidden: Tensor;
+  /** With outputHiddenStates: every layer's input. */
+  hiddenStates?: Tensor[];
+  /** With captureAttention: one entry per layer. */
+  layers?: LayerCapture[];
+  /** With captureAttention: the additive mask [B, 1, T, T] (0 visible, MODEL_FP_MIN not) of the logits. */
+  logitMask?: Tensor;
+}
+
+/** The inputs of one forward, checked, on the host and on the backend. */
+export interface ForwardRun {
+  readonly ids: HostIds;
+  readonly B: number;
+  readonly T: number;
+  /** Tokens run before these (the cache's pastLength; 0 without a cache). */
+  readonly pastLength: number;
+  /** 0/1 [B, pastLength + T]. */
+  readonly mask: Int32Array;
+  /** With a cache: valid tokens per row among these T (left padding: the row's last ones). */
+  readonly validCounts?: Int32Array;
+  /** bool [B, pastLength + T]: false at padding. */
+  readonly keyValid: Tensor;
+  /** The per-call replacement of a model tensor (identity without `parameters`). */
+  readonly p: (t: Tensor) => Tensor;
+  readonly capture: boolean;
+  readonly backend: Backend;
+}
+
+/** What a layer function gets besides the hidden state. */
+export interface LayerRun<LW> {
+  readonly layerIndex: number;
+  readonly weights: LW;
+  readonly p: (t: Tensor) => Tensor;
+  /** The layer's incremental state (undefined without a cache, or before the layer first ran). */
+  readonly state: LayerState | undefined;
+  /** Position of the first token of this call (the cache's pastLength). */
+  readonly positionOffset: number;
+  /**
+   * The self-attention of the layer on its (normed) input `y`: q, k, v projections (q × `qScale`),
+   * heads, the layer's attention module, capture and the `onLayer` hook. Returns the context
+   * [B, T, H·D] before the output projection.
+   */
+  selfAttention(y: Tensor, proj: { q: Linear; k: Linear; v: Linear }, qScale?: number): Promise<Tensor>;
+  /** `linear(x, w, b)` with the per-call replacements applied. */
+  linear(x: Tensor, l: Linear, opts?: Parameters<typeof linear>[3]): Tensor;
+}
+
+/** One layer of an assembled model. */
+export interface TransformerLayer<LW> {
+  weights: LW;
+  attention: AttentionModule;
+  kind: AttentionKind;
+}
+
+/** What the skeleton needs to know about an architecture. */
+export interface TransformerFamily<C, LW> {
+  /** The class name errors start with. */
+  readonly className: string;
+  /** Checkpoint name prefixes, first tried first (`model.` / `` for OPT). */
+  readonly prefixes: readonly string[];
+  /** A tensor name after the prefix that every checkpoint of the family holds. */
+  readonly probe: string;
+  readonly seaDefaults: SeaDefaults;
+  /** Matches a SEA module tensor's full name; groups: layer index, name inside the module. */
+  readonly seaPattern: RegExp;
+  /** Full name of layer i's SEA/Performer module tensor `name` (the naming of SEA weights files). */
+  seaName(layer: number, name: string, prefix?: string): string;
+  /** The prefix of a checkpoint; a ModelLoadError naming what is missing when none fits. */
+  detectPrefix(ckpt: Checkpoint): string;
+  weightSpecs(c: C, prefix: string): WeightSpec[];
+  numLayers(c: C): number;
+  maxPositions(c: C): number;
+  /** What to do about too many tokens (ends the error message). */
+  tooLongHint(max: number): string;
+  vocabSize(c: C): number;
+  attention(c: C): LayerAttentionConfig;
+  /**
+   * Layer i's weights from the model's tensors by full name; `constant(n, value)` makes a
+   * model-owned [n] tensor (e.g. a LayerNorm without affine parameters).
+   */
+  layerWeights(
+    c: C,
+    get: (name: string) => Tensor | undefined,
+    prefix: string,
+    layer: number,
+    constant: (n: number, value: number) => Tensor,
+  ): LW;
+}
+
+export interface TransformerLoadOptions {
+  backend?: Backend;
+  /** Attention per layer (default 'dense'; exact attention, the parity-tested path). */
+  attention?: AttentionChoice;
+  /** SeaAttentionConfig settings for 'sea'/'performer' layers over the family's defaults. */
+  seaConfig?: Readonly<Record<string, unknown>>;
+  /** SEA weights: a safetensors file or folder with tensors named by the family's `seaName`. */
+  seaWeights?: string;
+  /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
+  seed?: number;
+}
+
+/** An assembled model's parts, owned by the model built from them. */
+export interface TransformerParts<C, LW> {
+  config: C;
+  backend: Backend;
+  weights: Map<string, Tensor>;
+  prefix: string;
+  layers: TransformerLayer<LW>[];
+  owned: Tensor[];
+}
+
+/** Loads a Hugging Face folder (config.json already parsed as `config`) and its optional SEA weights. */
+export async function loadTransformer<C, LW>(
+  family: TransformerFamily<C, LW>,
+  config: C,
+  dir: string,
+  opts: TransformerLoadOptions = {},
+): Promise<TransformerParts<C, LW>> {
+  const backend = opts.backend ?? currentBackend();
+  const ckpt = await openModelCheckpoint(dir);
+  const seaFile = opts.seaWeights
+    ? await openModelCheckpoint(opts.seaWeights).catch(async (e) => {
+        await ckpt.close();
+        throw e;
+      })
+    : null;
+  try {
+    const prefix = family.detectPrefix(ckpt);
+    const weights = await readWeights(ckpt, family.weightSpecs(config, prefix), backend);
+    return await assemble(family, config, backend, weights, prefix, opts, (i) =>
+      readSeaWeights(seaFile, family.seaName(i, ''), backend),
+    );
+  } finally {
+    await seaFile?.close();
+    await ckpt.close();
+  }
+}
+
+/**
+ * A model from tensors by full name (any of the family's prefixes), e.g. a trainer's copy of a
+ * teacher; SEA module tensors (the family's `seaPattern`) become their layer's module weights. The
+ * model takes ownership of every tensor.
+ */
+export async function transformerFromWeights<C, LW>(
+  family: TransformerFamily<C, LW>,
+  config: C,
+  weights: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+  opts: Omit<TransformerLoadOptions, 'seaWeights'> = {},
+): Promise<TransformerParts<C, LW>> {
+  const all = new Map(weights instanceof Map ? weights : Object.entries(weights));
+  const backend = opts.backend ?? currentBackend();
+  const [first, ...rest] = family.prefixes;
+  const prefix = all.has(`${first}${family.probe}`) ? first : (rest[0] ?? first);
+  const specs = family.weightSpecs(config, prefix);
+  const known = new Set(specs.map((s) => s.name));
+  const model = new Map<string, Tensor>();
+  const sea = new Map<number, Record<string, Tensor>>();
+  const where = `${family.className}.fromWeights`;
+  for (const [name, t] of all) {
+    const m = family.seaPattern.exec(name);
+    if (m) {
+      const rec = sea.get(Number(m[1])) ?? {};
+      rec[m[2]] = t;
+      sea.set(Number(m[1]), rec);
+    } else if (known.has(name)) model.set(name, t);
+    else throw new ModelLoadError(`${where}: unexpected tensor '${name}'`);
+  }
+  for (const spec of specs) {
+    const t = model.get(spec.name);
+    if (!t) {
+      if (spec.optional) continue;
+      throw new ModelLoadError(`${where}: missing '${spec.name}' [${spec.shape}] (${spec.why})`);
+    }
+    if (t.rank !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      throw new ModelLoadError(
+        `${where}: '${spec.name}' has shape [${t.shape}], expected [${spec.shape}] (${spec.why})`,
+      );
+    }
+  }
+  return assemble(family, config, backend, model, prefix, opts, async (i) => sea.get(i) ?? {});
+}
+
+/** Wires the layers over `weights` (owned from here on, disposed on failure). */
+async function assemble<C, LW>(
+  family: TransformerFamily<C, LW>,
+  config: C,
+  backend: Backend,
+  weights: Map<string, Tensor>,
+  prefix: string,
+  opts: TransformerLoadOptions,
+  layerWeightsOf: (layer: number) => Promise<Record<string, Tensor>>,
+): Promise<TransformerParts<C, LW>> {
+  const owned: Tensor[] = [];
+  const pending: Tensor[] = [];
+  const layers: TransformerLayer<LW>[] = [];
+  const constant = (n: number, value: number) => {
+    const t = full([n], value, { backend });
+    owned.push(t);
+    return t;
+  };
+  try {
+    const attnConfig = family.attention(config);
+    for (let i = 0; i < family.numLayers(config); i++) {
+      const kind = attentionKindOf(opts.attention, i);
+      const layerWeights = kind === 'dense' ? {} : await layerWeightsOf(i);
+      pending.push(...Object.values(layerWeights));
+      const attention = createLayerAttention(kind, attnConfig, {
+        seaConfig: opts.seaConfig,
+        defaults: family.seaDefaults,
+        seed: (opts.seed ?? 0) + i,
+        weights: Object.keys(layerWeights).length ? layerWeights : undefined,
+        backend,
+      });
+      pending.length = 0; // the module owns them now
+      const lw = family.layerWeights(config, (n) => weights.get(n), prefix, i, constant);
+      layers.push({ weights: lw, attention, kind });
+    }
+    return { config, backend, weights, prefix, layers, owned };
+  } catch (e) {
+    for (const l of layers) l.attention.dispose();
+    for (const t of [...owned, ...pending, ...weights.values()]) t.dispose();
+    throw e;
+  }
+}
+
+/**
+ * A transformer over an assembled model: parameters, dispose, the layer loop. Subclasses give the
+ * embeddings (`embed`), one layer (`layer`) and their forward's head.
+ */
+export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = TransformerForwardOptions> {
+  readonly config: C;
+  readonly backend: Backend;
+  protected readonly weights: Map<string, Tensor>;
+  protected readonly prefix: string;
+  protected readonly layers: readonly TransformerLayer<LW>[];
+  readonly #owned: Tensor[];
+
+  protected constructor(
+    protected readonly family: TransformerFamily<C, LW>,
+    parts: TransformerParts<C, LW>,
+  ) {
+    this.config = parts.config;
+    this.backend = parts.backend;
+    this.weights = parts.weights;
+    this.prefix = parts.prefix;
+    this.layers = parts.layers;
+    this.#owned = parts.owned;
+  }
+
+  /** A model-owned [n] tensor filled with `value` (freed with the model). */
+  protected constant(n: number, value: number): Tensor {
+    const t = full([n], value, { backend: this.backend });
+    this.#owned.push(t);
+    return t;
+  }
+
+  /** A fresh incremental-decoding cache: no layer state, no tokens run. */
+  createCache(capacity?: number): ForwardCache {
+    const cache: ForwardCache = { layers: this.layers.map(() => undefined), pastLength: 0 };
+    if (capacity !== undefined) cache.capacity = capacity;
+    return cache;
+  }
+
+  /** Frees a cache's layer states (the cache can be used again from scratch). */
+  disposeCache(cache: ForwardCache): void {
+    for (const s of cache.layers) s?.dispose();
+    cache.layers = this.layers.map(() => undefined);
+    cache.pastLength = 0;
+  }
+
+  /**
+   * Self-attention of layer `li` with a cache: the first call prefills (the whole prompt at once;
+   * left padding allowed, each row's tokens last) and stores the layer's decoding state; later calls
+   * run one new token per row against it.
+   */
+  private async cachedAttention(
+    li: number,
+    run: ForwardRun,
+    opts: FO,
+    y: Tensor,
+    proj: { q: Linear; k: Linear; v: Linear },
+    qScale: number | undefined,
+    input: Tensor,
+  ): Promise<Tensor> {
+    const cache = opts.cache as ForwardCache;
+    const L = this.layers[li];
+    const { B, T } = run;
+    const { heads: H, headDim: D } = this.family.attention(this.config);
+    const module = L.attention;
+    if (!module.prefill || !module.step) {
+      throw new ModelInputError(
+        `'${L.kind}' attention keeps no incremental state: forward with a cache is not supported for it`,
+      );
+    }
+    const lin = (x: Tensor, [w, b]: Linear) => linear(x, run.p(w), b && run.p(b));
+    const split = (t: Tensor) => transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
+    const qp = lin(y, proj.q);
+    const q = split(qScale === undefined ? qp : mul(qp, qScale));
+    const k = split(lin(y, proj.k));
+    const v = split(lin(y, proj.v));
+    const state = cache.layers[li] as DecodeState | undefined;
+    let context: Tensor;
+    let estimate: Tensor | undefined;
+    let mask: CsrMatrix | undefined;
+    if (!state) {
+      const r = await module.prefill(q, k, v, { lengths: run.validCounts, capacity: cache.capacity });
+      cache.layers[li] = r.state;
+      context = r.context;
+    } else {
+      const want = opts.onLayer !== undefined && L.kind === 'sea';
+      const r = await module.step(state, q, k, v, { returnEstimate: want, returnMask: want });
+      context = r.context;
+      estimate = r.estimate;
+      mask = r.mask;
+    }
+    if (opts.onLayer) {
+      const view: LayerView = { hidden: input, q, k, v, context };
+      if (estimate) view.estimate = estimate;
+      if (mask) view.mask = mask;
+      try {
+        await opts.onLayer(li, view);
+      } finally {
+        mask?.dispose();
+      }
+    }
+    return context;
+  }
+
+  /** The hidden state [B, T, hidden] entering layer 0. */
+  protected abstract embed(run: ForwardRun, opts: FO): Promise<Tensor>;
+
+  /** One layer: its input hidden state → its output. */
+  protected abstract layer(run: LayerRun<LW>, h: Tensor): Promise<Tensor>;
+
+  /** Attention kind of each layer. */
+  get attentionKinds(): AttentionKind[] {
+    return this.layers.map((l) => l.kind);
+  }
+
+  /** The model's tensors as the shared parameter bookkeeping sees them. */
+  protected tensors(): ModelTensors {
+    return {
+      weights: this.weights,
+      modules: this.layers.map((l) => l.attention),
+      moduleName: (i, n) => this.family.seaName(i, n, this.prefix),
+    };
+  }
+
+  /**
+   * Every trainable tensor by Hugging Face name, plus each SEA/Performer layer's module weights
+   * under the SEA weights-file naming (names contain `.sea.`, the spec's SEA learning-rate group).
+   * New handles on the model's buffers: the caller disposes them.
+   */
+  parameters(): Map<string, Tensor> {
+    return modelParameters(this.tensors());
+  }
+
+  /** Tensors that are saved but never trained (the Performer projection W of SEA/Performer layers), as new handles. */
+  buffers(): Map<string, Tensor> {
+    return modelBuffers(this.tensors());
+  }
+
+  /** Frees the weights and the attention modules. */
+  dispose(): void {
+    for (const l of this.layers) l.attention.dispose();
+    for (const t of this.#owned) t.dispose();
+    for (const t of this.weights.values()) t.dispose();
+    this.weights.clear();
+  }
+
+  /**
+   * Embeddings and layers 0…`stopAfterLayer` (default all) with the hooks, and nothing after them:
+   * `hidden` is the last layer's output (before any final norm or head). The caller disposes it.
+   */
+  async forwardLayers(inputIds: IdsInput, opts: FO): Promise<LayerLoopOutput> {
+    return tidyAsync(async () => this.layerLoop(await this.begin(inputIds, opts), opts));
+  }
+
+  /** Checks the inputs and brings them to the backend (call it inside the forward's memory scope). */
+  protected async begin(inputIds: IdsInput, opts: FO): Promise<ForwardRun> {
+    const f = this.family;
+    const c = this.config;
+    const ids = await toHostIds(inputIds, 'inputIds', opts.shape);
+    checkIds(ids, f.vocabSize(c));
+    const { B, T } = ids;
+    const cache = opts.cache;
+    const pastLength = cache?.pastLength ?? 0;
+    if (cache) {
+      if (!Number.isInteger(pastLength) || pastLength < 0) {
+        throw new ModelInputError(`cache.pastLength must be a whole number ≥ 0, got ${pastLength}`);
+      }
+      if (cache.layers.length !== this.layers.length) {
+        throw new ModelInputError(
+          `cache has ${cache.layers.length} layer states, the model ${this.layers.length} layers`,
+        );
+      }
+    }
+    const max = f.maxPositions(c);
+    if (pastLength + T > max) {
+      const what = pastLength ? `${pastLength} cached + ${T} new tokens` : `${T} tokens`;
+      throw new ModelInputError(
+        `input has ${what} but max_position_embeddings is ${max}; ${f.tooLongHint(max)}`,
+      );
+    }
+    const S = pastLength + T;
+    let mask: Int32Array;
+    if (pastLength === 0) mask = await toHostMask(opts.attentionMask, ids);
+    else if (opts.attentionMask === undefined) mask = new Int32Array(B * S).fill(1);
+    else {
+      const m = await toHostIds(opts.attentionMask, 'attentionMask', [B, S]);
+      if (m.B !== B || m.T !== S) {
+        throw new ModelInputError(
+          `attentionMask has shape [${m.B},${m.T}]; with ${pastLength} cached tokens it must be [${B},${S}] (past and new tokens)`,
+        );
+      }
+      mask = await toHostMask(m.values, { values: m.values, B, T: S });
+    }
+    let validCounts: Int32Array | undefined;
+    if (cache)
+      validCounts = this.checkCachedMask(
+        cache,
+        mask,
+        B,
+        T,
+        opts.stopAfterLayer,
+        opts.captureAttention ?? false,
+      );
+    else if (f.attention(c).causal) {
+      const sparse = this.layers.find((l) => l.kind !== 'dense');
+      if (sparse) {
+        for (let i = 0; i + 1 < B * S; i++) {
+          if ((i + 1) % S !== 0 && mask[i] === 0 && mask[i + 1] === 1) {
+            throw new ModelInputError(
+              `row ${Math.floor(i / S)} is left-padded, but '${sparse.kind}' attention takes right padding only (causal SEA assumes row t sees keys 0..t); pad on the right`,
+            );
+          }
+        }
+      }
+    }
+    if (opts.stopAfterLayer !== undefined) {
+      const n = opts.stopAfterLayer;
+      if (!Number.isInteger(n) || n < 0 || n >= this.layers.length) {
+        throw new ModelInputError(
+          `stopAfterLayer must be a layer index in [0, ${this.layers.length - 1}], got ${n}`,
+        );
+      }
+    }
+    const p = parameterOverrides(this.tensors(), opts.parameters, (m) => new ModelInputError(m));
+    const keyValid = tensor(Uint8Array.from(mask), [B, S], { backend: this.backend, dtype: 'bool' });
+    return {
+      ids,
+      B,
+      T,
+      pastLength,
+      mask,
+      ...(validCounts ? { validCounts } : {}),
+      keyValid,
+      p,
+      capture: opts.captureAttention ?? false,
+      backend: this.backend,
+    };
+  }
+
+  /**
+   * The mask rules of cached (incremental) calls: the first call (the prompt) may be left-padded,
+   * each row's tokens last; later calls add one token per row, none of them padding.
+   */
+  private checkCachedMask(
+    cache: ForwardCache,
+    mask: Int32Array,
+    B: number,
+    T: number,
+    stopAfterLayer: number | undefined,
+    capture: boolean,
+  ): Int32Array {
+    if (stopAfterLayer !== undefined) throw new ModelInputError('stopAfterLayer cannot be used with a cache');
+    if (capture) throw new ModelInputError('captureAttention cannot be used with a cache');
+    const S = cache.pastLength + T;
+    const started = cache.layers.map((l) => l !== undefined);
+    if (started.some((x) => x !== started[0]) || started[0] !== cache.pastLength > 0) {
+      throw new ModelInputError(
+        `cache is inconsistent: pastLength ${cache.pastLength} but ${started.filter(Boolean).length} of ${started.length} layers hold state`,
+      );
+    }
+    const counts = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      for (let s = cache.pastLength; s < S; s++) {
+        const m = mask[b * S + s];
+        if (s > cache.pastLength && mask[b * S + s - 1] === 1 && m === 0) {
+          throw new ModelInputError(
+            `row ${b} is right-padded; with a cache, pad on the left (each row's tokens last) so new tokens follow them`,
+          );
+        }
+        counts[b] += m;
+      }
+      if (cache.pastLength === 0 && counts[b] === 0)
+        throw new ModelInputError(`row ${b} has no tokens (all padding)`);
+      if (cache.pastLength > 0 && counts[b] !== T) {
+        throw new ModelInputError(`row ${b}: new tokens after the prompt cannot be padding`);
+      }
+    }
+    if (cache.pastLength > 0 && T !== 1) {
+      throw new ModelInputError(
+        `with a filled cache, forward takes one new token per row, got ${T} (run the prompt in the first call)`,
+      );
+    }
+    return counts;
+  }
+
+  /**
+   * Embeddings, then the layers (each in its own memory scope), with capture and hooks. Runs inside
+   * the caller's scope: what it returns belongs to the caller.
+   */
+  protected async layerLoop(run: ForwardRun, opts: FO): Promise<LayerLoopOutput> {
+    const { B, T, backend } = run;
+    const attn = this.family.attention(this.config);
+    const { heads: H, headDim: D } = attn;
+    const hooks = opts.onLayer;
+    const out: LayerLoopOutput = { hidden: await this.embed(run, opts) };
+    if (opts.outputHiddenStates) out.hiddenStates = [];
+    if (run.capture) {
+      out.layers = [];
+      const m = new Float32Array(B * T * T);
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let j = 0; j < T; j++) {
+            if ((attn.causal && j > t) || !run.mask[b * T + j]) m[(b * T + t) * T + j] = MODEL_FP_MIN;
+          }
+        }
+      }
+      out.logitMask = tensor(m, [B, 1, T, T], { backend });
+    }
+    const last = opts.stopAfterLayer ?? this.layers.length - 1;
+    for (let li = 0; li <= last; li++) {
+      const L = this.layers[li];
+      const input = out.hidden;
+      out.hiddenStates?.push(input);
+      const step = await tidyAsync(async () => {
+        let captured: LayerCapture | undefined;
+        const lin = (x: Tensor, [w, b]: Linear, o?: Parameters<typeof linear>[3]) =>
+          linear(x, run.p(w), b && run.p(b), o);
+        const selfAttention = async (
+          y: Tensor,
+          proj: { q: Linear; k: Linear; v: Linear },
+          qScale?: number,
+        ) => {
+          if (opts.cache) return this.cachedAttention(li, run, opts, y, proj, qScale, input);
+          // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
+          const inPlace = L.kind === 'dense' && !run.capture && !hooks;
+          const split = (t: Tensor) =>
+            inPlace ? t.reshape([B, T, H, D]) : transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
+          const qp = lin(y, proj.q);
+          const q = split(qScale === undefined ? qp : mul(qp, qScale));
+          const k = split(lin(y, proj.k));
+          const v = split(lin(y, proj.v));
+          const own = Object.entries(L.attention.weights);
+          const moduleWeights = own.some(([, t]) => run.p(t) !== t)
+            ? Object.fromEntries(own.map(([n, t]) => [n, run.p(t)]))
+            : undefined;
+          const training = run.capture && L.kind === 'sea';
+          const extra: AttentionForwardOptions = {};
+          if (inPlace) extra.layout = 'bthd';
+          if (moduleWeights) extra.weights = moduleWeights;
+          if (training) Object.assign(extra, { path: 'dense', returnTraining: true });
+          if (hooks && L.kind === 'sea') Object.assign(extra, { returnEstimate: true, returnMask: true });
+          const res = await L.attention.forward(q, k, v, { keyValid: run.keyValid, ...extra });
+          if (run.capture) {
+            captured = { context: res.context };
+            if (res.training) captured.training = res.training;
+            if (L.kind === 'dense') {
+              const s = matmul(q, k, { transB: true });
+              const scaled = attn.scoreScale === 1 ? s : mul(s, attn.scoreScale);
+              captured.logits = add(scaled, out.logitMask as Tensor);
+            }
+          }
+          if (hooks) {
+            const view: LayerView = { hidden: input, q, k, v, context: res.context };
+            if (res.estimate) view.estimate = res.estimate;
+            if (res.mask) view.mask = res.mask;
+            await hooks(li, view);
+          }
+          return res.context;
+        };
+        const layerRun: LayerRun<LW> = {
+          layerIndex: li,
+          weights: L.weights,
+          p: run.p,
+          state: opts.cache?.layers[li],
+          positionOffset: run.pastLength,
+          selfAttention,
+          linear: lin,
+        };
+        const hidden = await this.layer(layerRun, input);
+        return { hidden, captured };
+      });
+      out.hidden = step.hidden;
+      if (step.captured) out.layers?.push(step.captured);
+    }
+    if (opts.cache) opts.cache.pastLength += T;
+    return out;
+  }
+}

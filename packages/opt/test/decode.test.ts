@@ -1,0 +1,198 @@
+/**
+ * Incremental decoding through the skeleton's cache: the logits of every decoded position equal the
+ * whole-sequence forward's logits at that position (dense, Performer, SEA on its sparse path), on
+ * random OPT models of odd sizes (pre-LN; post-LN with project_in/out), over 200+ tokens that cross
+ * SEA's cell widths; and a left-padded batch decodes each row as that sequence alone. On the CPU
+ * backend (1e-5) and on WebGPU where an adapter is found (lavapipe here; 1e-4), else listed as
+ * skipped with the reason.
+ */
+import { CpuBackend } from '@sea/backend-cpu';
+import { createWebGpuBackend } from '@sea/backend-webgpu';
+import { type Backend, BackendUnavailableError, Rng } from '@sea/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { OptForCausalLM } from '../src/index.js';
+import { randomOpt, randomOptConfig } from './random_model.js';
+
+const cpu = new CpuBackend();
+let webgpu: Backend | null = null;
+let webgpuSkip = '';
+try {
+  webgpu = await createWebGpuBackend();
+} catch (e) {
+  if (!(e instanceof BackendUnavailableError)) throw e;
+  webgpuSkip = e.reason;
+}
+let backend: Backend = cpu;
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  return worst / Math.max(scale, 1e-30);
+}
+
+function randomIds(rng: Rng, n: number, vocab: number): number[] {
+  return Array.from({ length: n }, () => 3 + Math.floor(rng.uniform() * (vocab - 3)));
+}
+
+async function fullLogits(model: OptForCausalLM, ids: number[]): Promise<Float32Array> {
+  const out = await model.forward([ids]);
+  const v = (await out.logits.data()) as Float32Array;
+  out.logits.dispose();
+  return v;
+}
+
+const variants = [
+  { name: 'pre-LN', opts: {} },
+  { name: 'post-LN, project_in/out', opts: { postLn: true, project: true } },
+];
+
+for (const [name, b, T, tol] of [
+  ['cpu', cpu, 214, 1e-5],
+  ['webgpu', webgpu, 214, 1e-4],
+] as const) {
+  if (!b) {
+    describe.skip(`OPT decoding (${name}) [skipped: ${webgpuSkip}]`, () => {
+      it('skipped', () => {});
+    });
+    continue;
+  }
+  describe.each(['dense', 'performer', 'sea'] as const)(
+    `OPT decoding with %s attention (${name})`,
+    (kind) => {
+      beforeAll(() => {
+        backend = b as Backend;
+      });
+      for (const variant of variants) {
+        it(`${variant.name}: prompt then ${T - 9} tokens, logits equal the full forward at every position`, async () => {
+          const config = randomOptConfig(variant.opts);
+          const model = await randomOpt(config, kind, backend, 4);
+          const V = config.vocabSize;
+          const P = 9;
+          const ids = randomIds(new Rng(12), T, V);
+          const want = await fullLogits(model, ids);
+          const before = backend.memory().bytes;
+          const cache = model.createCache(64);
+          const pre = await model.forward([ids.slice(0, P)], { cache });
+          expect(relErr((await pre.logits.data()) as Float32Array, want.subarray(0, P * V))).toBeLessThan(
+            tol,
+          );
+          pre.logits.dispose();
+          expect(cache.pastLength).toBe(P);
+          let worst = 0;
+          for (let t = P; t < T; t++) {
+            const out = await model.forward([[ids[t]]], { cache });
+            worst = Math.max(
+              worst,
+              relErr((await out.logits.data()) as Float32Array, want.subarray(t * V, (t + 1) * V)),
+            );
+            out.logits.dispose();
+          }
+          expect(worst).toBeLessThan(tol);
+          expect(cache.pastLength).toBe(T);
+          model.disposeCache(cache);
+          expect(backend.memory().bytes).toBe(before);
+          model.dispose();
+        });
+      }
+
+      it('a left-padded batch: each row decodes as its sequence alone', async () => {
+        const config = randomOptConfig({ postLn: true, project: true });
+        const model = await randomOpt(config, kind, backend, 9);
+        const V = config.vocabSize;
+        const rng = new Rng(31);
+        const lens = [17, 6, 12];
+        const steps = 14;
+        const seqs = lens.map((L) => randomIds(rng, L + steps, V));
+        const wants: Float32Array[] = [];
+        for (const s of seqs) wants.push(await fullLogits(model, s)); // one scope at a time
+        const Tp = Math.max(...lens);
+        const ids = seqs.map((s, b) => [
+          ...new Array(Tp - lens[b]).fill(config.padTokenId),
+          ...s.slice(0, lens[b]),
+        ]);
+        const mask = lens.map((L) => [...new Array(Tp - L).fill(0), ...new Array(L).fill(1)]);
+        const cache = model.createCache();
+        const pre = await model.forward(ids, { attentionMask: mask, cache });
+        const pl = (await pre.logits.data()) as Float32Array;
+        pre.logits.dispose();
+        for (let b = 0; b < lens.length; b++) {
+          const L = lens[b];
+          expect(
+            relErr(pl.subarray((b * Tp + Tp - L) * V, (b + 1) * Tp * V), wants[b].subarray(0, L * V)),
+          ).toBeLessThan(tol);
+        }
+        let worst = 0;
+        const fullMask = mask.map((m) => [...m]);
+        for (let i = 0; i < steps; i++) {
+          for (const m of fullMask) m.push(1);
+          const out = await model.forward(
+            seqs.map((s, b) => [s[lens[b] + i]]),
+            { attentionMask: fullMask, cache },
+          );
+          const got = (await out.logits.data()) as Float32Array;
+          out.logits.dispose();
+          for (let b = 0; b < lens.length; b++) {
+            const t = lens[b] + i;
+            worst = Math.max(
+              worst,
+              relErr(got.subarray(b * V, (b + 1) * V), wants[b].subarray(t * V, (t + 1) * V)),
+            );
+          }
+        }
+        expect(worst).toBeLessThan(tol);
+        model.disposeCache(cache);
+        model.dispose();
+      });
+    },
+  );
+}
+
+describe('OPT decoding errors', () => {
+  beforeAll(() => {
+    backend = cpu;
+  });
+  it('names a second token per row, right padding with a cache, and a prompt past the table', async () => {
+    const config = randomOptConfig({ maxPositions: 12 });
+    const model = await randomOpt(config, 'sea', backend, 2);
+    const cache = model.createCache();
+    await expect(model.forward([[5, 6, 7]], { attentionMask: [[1, 1, 0]], cache })).rejects.toThrow(
+      /row 0 is right-padded; with a cache, pad on the left/,
+    );
+    (await model.forward([[5, 6, 7]], { cache })).logits.dispose();
+    await expect(model.forward([[5, 6]], { cache })).rejects.toThrow(/one new token per row, got 2/);
+    for (let i = 0; i < 9; i++) (await model.forward([[5]], { cache })).logits.dispose();
+    await expect(model.forward([[5]], { cache })).rejects.toThrow(
+      /12 cached \+ 1 new tokens but max_position_embeddings is 12/,
+    );
+    model.disposeCache(cache);
+    model.dispose();
+  });
+});
+
+describe.each(['dense', 'performer', 'sea'] as const)('OPT generate with %s attention', (kind) => {
+  beforeAll(() => {
+    backend = cpu;
+  });
+  it('greedy tokens equal the argmax chain of whole-sequence forwards (no cache)', async () => {
+    const config = randomOptConfig({ postLn: true, project: true });
+    const model = await randomOpt(config, kind, backend, 6);
+    const prompt = randomIds(new Rng(3), 13, config.vocabSize);
+    const streamed: number[] = [];
+    const r = await model.generate(prompt, { maxNewTokens: 24, onToken: ([t]) => void streamed.push(t) });
+    const seq = [...prompt];
+    for (let i = 0; i < 24; i++) {
+      const logits = await fullLogits(model, seq);
+      const V = config.vocabSize;
+      const last = logits.subarray((seq.length - 1) * V);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+      seq.push(best);
+    }
+    expect(r.tokens[0]).toEqual(seq.slice(prompt.length));
+    expect(streamed).toEqual(r.tokens[0]);
+    expect(r.timings.decodeSteps).toBe(23);
+    model.dispose();
+  });
+});

@@ -1,0 +1,154 @@
+// The incremental causal estimator against the whole-sequence estimateAttention, row by row. The
+// whole-sequence estimator is itself checked against the float64 spec re-derivation (estimate.test.ts).
+import { CpuBackend } from '@sea/backend-cpu';
+import { orthogonalRandomProjection, performerFeatureCount } from '@sea/linear-attention';
+import * as sea from '@sea/tensor';
+import { Rng } from '@sea/tensor';
+import { describe, expect, it } from 'vitest';
+import type { PredictorConfig } from './config.js';
+import { estimateAttention } from './estimate.js';
+import { estimatePrefill, estimateStep, PredictorState } from './state.js';
+import { disposePredictorWeights, initPredictorWeights } from './weights.js';
+
+const backend = new CpuBackend();
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  return worst / Math.max(scale, 1e-30);
+}
+
+/** Row t of x [B, H, T, X] as a flat array. */
+function row(x: Float32Array, B: number, H: number, T: number, X: number, t: number): Float32Array {
+  const o = new Float32Array(B * H * X);
+  for (let bh = 0; bh < B * H; bh++) o.set(x.subarray((bh * T + t) * X, (bh * T + t + 1) * X), bh * X);
+  return o;
+}
+
+describe('incremental causal estimator', () => {
+  const cfg: PredictorConfig = { causal: true, heads: 3, headDim: 6, predictorLength: 20, maxPositions: 64 };
+  for (const prompt of [1, 3, 9]) {
+    it(`prompt of ${prompt} rows, then one row at a time, equals estimateAttention at every row`, async () => {
+      const [B, H, T, D, K] = [2, cfg.heads, 37, cfg.headDim, cfg.predictorLength];
+      const weights = initPredictorWeights(cfg, { seed: 7 + prompt, backend });
+      const m = performerFeatureCount(D, 1);
+      const projection = sea.tensor(orthogonalRandomProjection(m, D, new Rng(5)), [m, D], { backend });
+      const rng = new Rng(11 + prompt);
+      const mk = () =>
+        sea.tensor(rng.fillNormal(new Float32Array(B * H * T * D), 0, 1), [B, H, T, D], { backend });
+      const [q, k, v] = [mk(), mk(), mk()];
+      const full = estimateAttention(cfg, weights, { q, k, v, projection });
+      const fl = (await full.logits.data()) as Float32Array;
+      const fp = (await full.sProb.data()) as Float32Array;
+      const fm = (await full.sMix.data()) as Float32Array;
+      const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [B, H, n, D]);
+      const pre = estimatePrefill(cfg, weights, {
+        q: rows(q, 0, prompt),
+        k: rows(k, 0, prompt),
+        v: rows(v, 0, prompt),
+        projection,
+      });
+      const pl = (await pre.estimate.logits.data()) as Float32Array;
+      for (let t = 0; t < prompt; t++) {
+        expect(relErr(row(pl, B, H, prompt, K, t), row(fl, B, H, T, K, t))).toBeLessThan(1e-6);
+      }
+      let worst = 0;
+      for (let t = prompt; t < T; t++) {
+        const est = estimateStep(cfg, weights, pre.state, {
+          q: rows(q, t, 1),
+          k: rows(k, t, 1),
+          v: rows(v, t, 1),
+          projection,
+          positions: [t, t],
+        });
+        worst = Math.max(
+          worst,
+          relErr((await est.logits.data()) as Float32Array, row(fl, B, H, T, K, t)),
+          relErr((await est.sProb.data()) as Float32Array, row(fp, B, H, T, 1, t)),
+          relErr((await est.sMix.data()) as Float32Array, row(fm, B, H, T, 1, t)),
+        );
+        est.logits.dispose();
+        est.sProb.dispose();
+        est.sMix.dispose();
+      }
+      expect(worst).toBeLessThan(1e-5);
+      // the state does not grow with T: S, z, and two 4-row windows
+      expect(pre.state.bytes()).toBe((B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4)) * 4);
+      pre.state.dispose();
+      disposePredictorWeights(weights);
+    });
+  }
+
+  it('sequences of different lengths step together after per-sequence prefills', async () => {
+    const [H, D, K] = [cfg.heads, cfg.headDim, cfg.predictorLength];
+    const weights = initPredictorWeights(cfg, { seed: 2, backend });
+    const m = performerFeatureCount(D, 1);
+    const projection = sea.tensor(orthogonalRandomProjection(m, D, new Rng(4)), [m, D], { backend });
+    const rng = new Rng(8);
+    const lens = [6, 13];
+    const steps = 9;
+    const seqs = lens.map((L) => {
+      const n = H * (L + steps) * D;
+      const mk = () =>
+        sea.tensor(rng.fillNormal(new Float32Array(n), 0, 1), [1, H, L + steps, D], { backend });
+      return { L, q: mk(), k: mk(), v: mk() };
+    });
+    const fulls = await Promise.all(
+      seqs.map(
+        async (s) =>
+          (await estimateAttention(cfg, weights, { ...s, projection }).logits.data()) as Float32Array,
+      ),
+    );
+    const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [1, H, n, D]);
+    const state = PredictorState.concat(
+      seqs.map(
+        (s) =>
+          estimatePrefill(cfg, weights, {
+            q: rows(s.q, 0, s.L),
+            k: rows(s.k, 0, s.L),
+            v: rows(s.v, 0, s.L),
+            projection,
+          }).state,
+      ),
+    );
+    for (let i = 0; i < steps; i++) {
+      const pick = (name: 'q' | 'k' | 'v') =>
+        sea.concat(
+          seqs.map((s) => rows(s[name], s.L + i, 1)),
+          0,
+        );
+      const est = estimateStep(cfg, weights, state, {
+        q: pick('q'),
+        k: pick('k'),
+        v: pick('v'),
+        projection,
+        positions: lens.map((L) => L + i),
+      });
+      const got = (await est.logits.data()) as Float32Array;
+      for (let b = 0; b < 2; b++) {
+        const T = lens[b] + steps;
+        expect(
+          relErr(got.subarray(b * H * K, (b + 1) * H * K), row(fulls[b], 1, H, T, K, lens[b] + i)),
+        ).toBeLessThan(1e-5);
+      }
+    }
+    state.dispose();
+    disposePredictorWeights(weights);
+  });
+
+  it('names a position past the table', () => {
+    const weights = initPredictorWeights(cfg, { seed: 1, backend });
+    const m = performerFeatureCount(cfg.headDim, 1);
+    const projection = sea.tensor(orthogonalRandomProjection(m, cfg.headDim, new Rng(4)), [m, cfg.headDim], {
+      backend,
+    });
+    const x = sea.zeros([1, cfg.heads, 1, cfg.headDim], { backend });
+    const { state } = estimatePrefill(cfg, weights, { q: x, k: x, v: x, projection });
+    expect(() =>
+      estimateStep(cfg, weights, state, { q: x, k: x, v: x, projection, positions: [64] }),
+    ).toThrow(/position 64 of sequence 0 is outside the position table's 64 rows/);
+    state.dispose();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Incremental (decoding) form of the causal estimator (spec §3–§4a, §8 "Incremental decoding"): what
+ * row t's Â logits and scalers need from the rows before it, and nothing more.
+ * - the causal Performer's running sums over [V_I ; V] (@sea/linear-attention);
+ * - the CNN's rolling windows: conv1 reads rows t−4, t−2, t of LN(Ẑ) and conv2 the same rows of
+ *   ReLU(conv1), so the last 4 rows of each map are kept ([B, 2H, 4, K/4] each; rows before the
+ *   sequence start are zero, as the conv's time padding is).
+ * Everything else (position code, encoder, scalers, ν, the CNN's head) is row by row.
+ */
+import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
+import {
+  concat,
+  DTypeError,
+  fmt,
+  gather,
+  layerNorm,
+  mul,
+  ones,
+  pad,
+  ShapeError,
+  slice,
+  type Tensor,
+  tensor,
+  tidy,
+} from '@sea/tensor';
+import { causalCnnHead, causalConv, LAYER_NORM_EPS } from './cnn.js';
+import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
+import { type EstimateOutputs, encode } from './estimate.js';
+import { positionCode } from './position.js';
+import { checkPredictorWeights, type PredictorWeights } from './weights.js';
+
+/** Rows of each CNN feature map the next row's receptive field reads (taps t−4, t−2). */
+export const CNN_WINDOW = 4;
+
+/** The causal estimator's decoding state for a batch; owns its tensors. */
+export class PredictorState {
+  constructor(
+    readonly performer: CausalPerformerState,
+    /** LN(Ẑ) rows t−4 … t−1 [B, 2H, 4, K/4] */
+    public window0: Tensor,
+    /** ReLU(conv1) rows t−4 … t−1 [B, 2H, 4, K/4] */
+    public window1: Tensor,
+  ) {}
+
+  bytes(): number {
+    return this.performer.bytes() + (this.window0.size + this.window1.size) * 4;
+  }
+
+  /** One state from per-sequence states along the batch axis (the inputs are disposed). */
+  static concat(states: readonly PredictorState[]): PredictorState {
+    if (states.length === 1) return states[0];
+    const performer = CausalPerformerState.concat(states.map((s) => s.performer));
+    const w0 = concat(
+      states.map((s) => s.window0),
+      0,
+    ).keep();
+    const w1 = concat(
+      states.map((s) => s.window1),
+      0,
+    ).keep();
+    for (const s of states) {
+      s.window0.dispose();
+      s.window1.dispose();
+    }
+    return new PredictorState(performer, w0, w1);
+  }
+
+  dispose(): void {
+    this.performer.dispose();
+    this.window0.dispose();
+    this.window1.dispose();
+  }
+}
+
+function checkCausal(op: string, config: PredictorConfig): PredictorShape {
+  const s = predictorShape(config);
+  if (!s.causal) throw new RangeError(`${op}: incremental estimation needs the causal predictor`);
+  return s;
+}
+
+function checkRows(op: string, s: PredictorShape, x: Tensor, name: string, B: number, T: number): void {
+  if (x.rank !== 4 || x.shape[0] !== B || x.shape[1] !== s.H || x.shape[2] !== T || x.shape[3] !== s.D) {
+    throw new ShapeError(`${op}: expected ${name} of shape [${B},${s.H},${T},${s.D}], got ${fmt(x.shape)}`);
+  }
+  if (x.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${x.dtype}`);
+}
+
+/** The last `n` rows of x [B, C, T, W], zero rows in front where T < n. */
+function lastRows(x: Tensor, n: number): Tensor {
+  const [B, C, T, W] = x.shape;
+  if (T >= n) return slice(x, [0, 0, T - n, 0], [B, C, n, W]);
+  return pad(
+    x,
+    [
+      [0, 0],
+      [0, 0],
+      [n - T, 0],
+      [0, 0],
+    ],
+    0,
+  );
+}
+
+/**
+ * The causal estimator over a whole prompt (no padding): the same outputs as `estimateAttention`
+ * and the state after its last row. q, k, v [B, H, T, D] float32.
+ */
+export function estimatePrefill(
+  config: PredictorConfig,
+  weights: PredictorWeights,
+  inputs: { q: Tensor; k: Tensor; v: Tensor; projection: Tensor },
+): { estimate: EstimateOutputs; state: PredictorState } {
+  const s = checkCausal('estimatePrefill', config);
+  checkPredictorWeights(config, weights);
+  const { q, k, v, projection } = inputs;
+  const [B, , T] = q.shape;
+  for (const [x, n] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+  ] as const)
+    checkRows('estimatePrefill', s, x, n, B, T);
+  return tidy(() => {
+    const vI = positionCode(config, weights, { batch: B, T });
+    const vCat = concat([vI, v], -1);
+    const perf = causalPerformerPrefill(q, k, vCat, projection);
+    const { sProb, sMix, zHat } = encode(s, weights, perf.out, v);
+    // the whole sequence through the CNN, as estimateAttention runs it
+    let y = layerNorm(zHat, weights['cnn.norm_in.weight'], weights['cnn.norm_in.bias'], LAYER_NORM_EPS);
+    const y0 = y;
+    y = causalConv(s, weights, 'cnn.conv1', y, 4);
+    const y1 = y;
+    y = causalConv(s, weights, 'cnn.conv2', y, 4);
+    const logits = causalCnnHead(s, weights, y);
+    const window0 = lastRows(y0, CNN_WINDOW).keep();
+    const window1 = lastRows(y1, CNN_WINDOW).keep();
+    return { estimate: { logits, sProb, sMix }, state: new PredictorState(perf.state, window0, window1) };
+  });
+}
+
+/**
+ * One new row per sequence: q1, k1, v1 [B, H, 1, D] at absolute positions `positions` (one per
+ * sequence: the number of rows before it) → Â logits [B, H, 1, K] and the scalers [B, H, 1]; the
+ * state moves on by one row.
+ */
+export function estimateStep(
+  config: PredictorConfig,
+  weights: PredictorWeights,
+  state: PredictorState,
+  inputs: { q: Tensor; k: Tensor; v: Tensor; projection: Tensor; positions: ArrayLike<number> },
+): EstimateOutputs {
+  const s = checkCausal('estimateStep', config);
+  const { q, k, v, projection, positions } = inputs;
+  const B = state.window0.shape[0];
+  for (const [x, n] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+  ] as const)
+    checkRows('estimateStep', s, x, n, B, 1);
+  if (positions.length !== B)
+    throw new ShapeError(`estimateStep: expected ${B} positions, got ${positions.length}`);
+  for (let b = 0; b < B; b++) {
+    const p = positions[b];
+    if (!Number.isInteger(p) || p < 0 || p >= s.maxPositions) {
+      throw new RangeError(
+        `estimateStep: position ${p} of sequence ${b} is outside the position table's ${s.maxPositions} rows (maxPositions)`,
+      );
+    }
+  }
+  const table = weights.position;
+  const next = tidy(() => {
+    const idx = tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend });
+    const vI = mul(
+      gather(table, idx).reshape([B, 1, 1, s.D]),
+      ones([1, s.H, 1, 1], { backend: table.backend }),
+    );
+    const vCat = concat([vI, v], -1);
+    const cPerf = causalPerformerStep(state.performer, q, k, vCat, projection);
+    const { sProb, sMix, zHat } = encode(s, weights, cPerf, v);
+    const x0 = layerNorm(zHat, weights['cnn.norm_in.weight'], weights['cnn.norm_in.bias'], LAYER_NORM_EPS);
+    const in0 = concat([state.window0, x0], 2); // rows t−4 … t
+    const x1 = causalConv(s, weights, 'cnn.conv1', in0, 0);
+    const in1 = concat([state.window1, x1], 2);
+    const x2 = causalConv(s, weights, 'cnn.conv2', in1, 0);
+    const logits = causalCnnHead(s, weights, x2);
+    const shape = [B, 2 * s.H, CNN_WINDOW, s.width];
+    const window0 = slice(in0, [0, 0, 1, 0], shape).keep();
+    const window1 = slice(in1, [0, 0, 1, 0], shape).keep();
+    return { logits, sProb, sMix, window0, window1 };
+  });
+  state.window0.dispose();
+  state.window1.dispose();
+  state.window0 = next.window0;
+  state.window1 = next.window1;
+  return { logits: next.logits, sProb: next.sProb, sMix: next.sMix };
+}

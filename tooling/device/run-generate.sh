@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Decoding benchmark on the GPU machine, from the repository root, with the CUDA bundle carried
+# (bash tooling/device/pack-cuda.sh here first; carry [".device/cuda"]):
+#   1. packages/opt/bench/bench_generate.mjs: this project's dense (K/V cache) and SEA decoding, CUDA;
+#   2. tooling/reference/bench_generate_torch.py: Hugging Face generate, bf16 and fp32 (the peer).
+# Writes $OUT/generate-run.log, generate-bench.json, generate-torch.json.
+# Env: SEA_BENCH_T (default 1024,4096,16384,32768), SEA_BENCH_NEW (64), SEA_BENCH_KINDS (dense,sea),
+# SEA_TORCH=0 skips the peer, SEA_GEN_TIMEOUT / SEA_TORCH_TIMEOUT (seconds, default 360 / 200).
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+P="$ROOT/${SEA_DEVICE_BUNDLE:-.device/cuda}"
+OUTD="${OUT:-/tmp/sea-generate-out}"
+mkdir -p "$OUTD"
+export OUT="$OUTD"
+exec > >(tee "$OUTD/generate-run.log") 2>&1
+echo "== machine: $(uname -srm); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+TARBALL="$(ls "$P"/node-*-linux-x64.tar.xz | head -1)"
+NODE_DIR=/tmp/sea-node
+if [ ! -x "$NODE_DIR/node/bin/node" ]; then
+  mkdir -p "$NODE_DIR"
+  if command -v xz >/dev/null; then tar -xJf "$TARBALL" -C "$NODE_DIR"
+  else python3 -c 'import sys,tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$TARBALL" "$NODE_DIR"; fi
+fi
+NODE="$NODE_DIR/node/bin/node"
+EXTRA="$(python3 -c 'import glob,os,site
+d=[]
+for sp in site.getsitepackages()+[site.getusersitepackages()]:
+    for x in sorted(glob.glob(os.path.join(sp,"nvidia","*","lib"))):
+        d.append(x)
+print(":".join(d))' 2>/dev/null)"
+[ -n "$EXTRA" ] && export LD_LIBRARY_PATH="$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export SEA_CUDA_CACHE=/tmp/sea-cuda-cache
+# the bench resolves @sea/* from the bundle's node_modules
+cp "$ROOT/packages/opt/bench/bench_generate.mjs" "$P/"
+echo "== 1. sea decoding (CUDA)"
+timeout "${SEA_GEN_TIMEOUT:-360}" "$NODE" "$P/bench_generate.mjs"
+echo "sea exit: $?"
+echo "== 2. peer: Hugging Face generate"
+if [ "${SEA_TORCH:-1}" != 0 ]; then
+  PYTHONUNBUFFERED=1 timeout "${SEA_TORCH_TIMEOUT:-200}" python3 "$ROOT/tooling/reference/bench_generate_torch.py"
+  echo "torch exit: $?"
+else echo "skipped (SEA_TORCH=0)"; fi
