@@ -8,6 +8,7 @@ import {
   DTypeError,
   fmt,
   gelu,
+  isFloat,
   layerNorm,
   linear,
   ShapeError,
@@ -67,8 +68,7 @@ export function estimateAttention(
       );
     }
     // float64 (with float64 weights) is accepted for gradient checks
-    if (t.dtype !== 'float32' && t.dtype !== 'float64')
-      throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
+    if (!isFloat(t.dtype)) throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
   }
   if (
     keyValid &&

@@ -1,6 +1,7 @@
 import {
   type BinaryOp,
   broadcastStrides,
+  bytesPerElement,
   type DType,
   type Shape,
   sizeOf,
@@ -140,7 +141,7 @@ export function where(
     broadcastStrides(bt.shape, outShape),
   ]);
   b.params
-    .i32(0, a.dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(a.dtype))
     .ptr(1, b.ptr(cond))
     .ptr(2, b.ptr(a))
     .ptr(3, b.ptr(bt))
@@ -184,7 +185,7 @@ export function copyStrided(
   const plan = coalesce(shape, [srcStrides, dstStrides]);
   const r = plan.shape.length - 1;
   if (
-    dtype !== 'bool' &&
+    bytesPerElement(dtype) === 4 &&
     plan.strides[0][r] === 1 &&
     plan.strides[1][r] === 1 &&
     plan.shape[r] % 4 === 0 &&
@@ -208,7 +209,7 @@ export function copyStrided(
     return;
   }
   b.params
-    .i32(0, dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(dtype))
     .ptr(1, src)
     .ptr(2, dst)
     .i64(3, n)
