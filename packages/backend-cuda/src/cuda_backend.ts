@@ -4,21 +4,19 @@
  * every other primitive. Host code for each primitive family lives under `ops/`.
  */
 import {
-  allocArray,
   type Backend,
   BackendUnavailableError,
   bytesPerElement,
   type CsrInfo,
-  type DataId,
   DeviceError,
   type DType,
   DTypeError,
   isHalf,
   type MemoryInfo,
-  numbersToHalfBits,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import { allocArray, type DataId, numbersToHalfBits } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';

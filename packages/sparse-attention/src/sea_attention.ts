@@ -22,6 +22,7 @@ import {
   ShapeError,
   type Tensor,
 } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
 import { attendTraining, attendWithEstimate, estimateProbs } from './attend.js';
 import {
   predictorConfig,
@@ -235,7 +236,7 @@ export class SeaAttention implements AttentionModule {
         },
       );
       const out: AttentionOutput = { context: res.context, training: res.training };
-      if (opts.returnMask) out.mask = sea.wrap(res.training.mask.backend, res.training.mask);
+      if (opts.returnMask) out.mask = wrap(res.training.mask.backend, res.training.mask);
       if (opts.returnEstimate) {
         out.estimate = probs;
         probs = undefined;

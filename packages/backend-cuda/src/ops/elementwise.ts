@@ -1,14 +1,13 @@
 import {
   type BinaryOp,
-  broadcastStrides,
   bytesPerElement,
   type DType,
   type Shape,
   sizeOf,
-  stridesOf,
   type TensorInfo,
   type UnaryOp,
 } from '@sea/tensor';
+import { broadcastStrides, stridesOf } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { coalesce } from './strides.js';
 

@@ -1,4 +1,5 @@
-import { bytesPerElement, isHalf, numbersToHalfBits, sizeOf, stridesOf, type TensorInfo } from '@sea/tensor';
+import { bytesPerElement, isHalf, sizeOf, type TensorInfo } from '@sea/tensor';
+import { numbersToHalfBits, stridesOf } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 import { copyStrided } from './elementwise.js';
 
