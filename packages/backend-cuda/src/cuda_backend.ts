@@ -425,9 +425,8 @@ export class CudaBackend implements Backend {
   csrSpmm: Backend['csrSpmm'] = this.#via32((csr, val, v) => csrSpmm(this, csr, val, v));
   attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
   linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
-  csrAttention: NonNullable<Backend['csrAttention']> = this.#via32((csr, q, k, v, rs, opts) =>
-    csrAttention(this, csr, q, k, v, rs, opts),
-  );
+  csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
+    csrAttention(this, csr, q, k, v, rs, opts);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type CsrInfo, DeviceError, type TensorInfo } from '@sea/tensor';
 import type { CsrAttentionOptions, PrefixSumOptions, StretchOptions } from '@sea/tensor/backend';
-import type { CudaBackend } from '../cuda_backend.js';
+import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels
 /** Rows of T per chunk of the chunked Performer scan (CH in performer.cu). */
@@ -247,7 +247,8 @@ export function csrAttention(
   const E = v.shape[3];
   if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
   if (H > 65535 || B > 65535) return null;
-  const out = b.output([B, H, Tq, E], 'float32');
+  const sfx = floatSuffix('csrAttention', q.dtype);
+  const out = b.output([B, H, Tq, E], q.dtype);
   if (B * H * Tq * E === 0) return out;
   if (Z === 0 || D === 0) {
     b.memsetZero(out);
@@ -275,6 +276,6 @@ export function csrAttention(
     kern =
       CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
       CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
-  b.launch(b.fn('csr', kern.name), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
+  b.launch(b.fn('csr', `${kern.name}${sfx}`), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
   return out;
 }
