@@ -779,33 +779,40 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
     const layers = 12;
     const flops =
       2 * (params - 50272 * 768 - 2050 * 768) * T + 2 * T * 768 * 50272 + layers * 2 * T * T * 768; // causal QK+PV halves
-    for (const attention of ['dense', 'sea']) {
-      await section(`OPT forward ${attention}`, async () => {
-        const model = await opt.OptForCausalLM.load(dir, {
-          backend: b,
-          attention,
-          seaConfig: { maxPositions: 2048 },
+    for (const dtype of DTYPES)
+      for (const attention of ['dense', 'sea']) {
+        await section(`OPT forward ${attention} ${dtype}`, async () => {
+          const model = await opt.OptForCausalLM.load(dir, {
+            backend: b,
+            attention,
+            dtype,
+            seaConfig: { maxPositions: 2048 },
+          });
+          await b.sync();
+          const base = b.memory().bytes;
+          b.resetPeak();
+          const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
+          const peakBytes = b.memory().peakBytes;
+          await profileOps(`OPT forward ${attention} ${dtype}`, async () =>
+            (await model.forward(ids)).logits.dispose(),
+          );
+          const row = {
+            attention,
+            dtype,
+            T,
+            ms,
+            tokensPerS: T / (ms / 1e3),
+            peakBytesAboveWeights: peakBytes - base,
+            parameters: params,
+            limit_ms: (flops / (dtype === 'float32' ? FL() : FL16())) * 1e3,
+          };
+          model.dispose?.();
+          R.opt.push(row);
+          log(
+            `OPT-125m ${attention} ${dtype} T=${T}: ${ms.toFixed(1)} ms = ${row.tokensPerS.toFixed(0)} tokens/s`,
+          );
         });
-        await b.sync();
-        const base = b.memory().bytes;
-        b.resetPeak();
-        const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
-        const peakBytes = b.memory().peakBytes;
-        await profileOps(`OPT forward ${attention}`, async () => (await model.forward(ids)).logits.dispose());
-        const row = {
-          attention,
-          T,
-          ms,
-          tokensPerS: T / (ms / 1e3),
-          peakBytesAboveWeights: peakBytes - base,
-          parameters: params,
-          limit_ms: (flops / FL()) * 1e3,
-        };
-        model.dispose?.();
-        R.opt.push(row);
-        log(`OPT-125m ${attention} T=${T}: ${ms.toFixed(1)} ms = ${row.tokensPerS.toFixed(0)} tokens/s`);
-      });
-    }
+      }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 }
