@@ -415,10 +415,9 @@ export class CudaBackend implements Backend {
   slice: Backend['slice'] = (x, begin, size) => slice(this, x, begin, size);
   concat: Backend['concat'] = (xs, axis) => concat(this, xs, axis);
   pad: Backend['pad'] = (x, pads, value) => pad(this, x, pads, value);
-  performerPrefixSum: Backend['performerPrefixSum'] = this.#via32((qf, kf, v, opts) =>
-    performerPrefixSum(this, qf, kf, v, opts),
-  );
-  groupedTopK: Backend['groupedTopK'] = this.#via32((s, b) => groupedTopK(this, s, b));
+  performerPrefixSum: Backend['performerPrefixSum'] = (qf, kf, v, opts) =>
+    performerPrefixSum(this, qf, kf, v, opts);
+  groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
   stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
   csrSddmm: Backend['csrSddmm'] = this.#via32((csr, q, k, scale) => csrSddmm(this, csr, q, k, scale));
   csrSoftmax: Backend['csrSoftmax'] = this.#via32((csr, val, rs) => csrSoftmax(this, csr, val, rs));
