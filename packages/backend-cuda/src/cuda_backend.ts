@@ -22,7 +22,7 @@ import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
-import { conv2d, resize } from './ops/conv.js';
+import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
@@ -406,9 +406,13 @@ export class CudaBackend implements Backend {
   layerNorm: Backend['layerNorm'] = (x, g, b, eps) => layerNorm(this, x, g, b, eps);
   gather: Backend['gather'] = (t, i) => gather(this, t, i);
   takeAlong: Backend['takeAlong'] = (x, i) => takeAlong(this, x, i);
-  conv2d: Backend['conv2d'] = this.#via32((x, w, bias, opts, outShape) =>
+  readonly #conv2dVia32: Backend['conv2d'] = this.#via32((x, w, bias, opts, outShape) =>
     conv2d(this, x, w, bias, opts, outShape),
   );
+  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) =>
+    isHalf(x.dtype) && !conv2dHalfFits(x, w, opts)
+      ? this.#conv2dVia32(x, w, bias, opts, outShape)
+      : conv2d(this, x, w, bias, opts, outShape);
   cumsum: Backend['cumsum'] = (x, axis, ex, rev) => cumsum(this, x, axis, ex, rev);
   resize: Backend['resize'] = this.#via32((x, h, w, opts) => resize(this, x, h, w, opts));
   transpose: Backend['transpose'] = (x, perm) => transpose(this, x, perm);
