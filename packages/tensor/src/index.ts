@@ -33,7 +33,7 @@ export {
   type TypedArray,
   unitRoundoff,
 } from './dtype.js';
-export { Tensor, tidy } from './engine.js';
+export { releaseEarly, Tensor, tidy } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';
