@@ -5,6 +5,7 @@
 import {
   concat,
   conv2d,
+  type DType,
   fmt,
   layerNorm,
   linear,
@@ -16,9 +17,11 @@ import {
   ShapeError,
   slice,
   type Tensor,
+  type TypedArray,
   tensor,
   tidy,
 } from '@sea/tensor';
+import { toTypedArray } from '@sea/tensor/backend';
 import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
 import type { PredictorWeights } from './weights.js';
 
@@ -45,6 +48,19 @@ export function widthMap(W: number, K: number): Float32Array {
     for (let j = a; j < e; j++) m[i * (W + 2) + src(j)] += 1 / (e - a);
   }
   widthMaps.set(key, m);
+  return m;
+}
+
+/** widthMap in a dtype's storage (16-bit bit patterns for float16/bfloat16), converted once per dtype. */
+const widthMapsIn = new Map<string, TypedArray>();
+function widthMapIn(W: number, K: number, dtype: DType): TypedArray {
+  if (dtype === 'float32') return widthMap(W, K);
+  const key = `${W},${K},${dtype}`;
+  let m = widthMapsIn.get(key);
+  if (!m) {
+    m = toTypedArray(widthMap(W, K), dtype);
+    widthMapsIn.set(key, m);
+  }
   return m;
 }
 
@@ -79,7 +95,10 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
     ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
     bias.reshape([1, s.H, 1, 1]),
   );
-  const map = tensor(widthMap(s.width, s.K), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
+  const map = tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
+    backend: z.backend,
+    dtype: z.dtype,
+  });
   const zPad = concat([edge, z, edge], 3);
   releaseEarly(z, edge);
   y = linear(zPad, map); // [B, H, T, K]

@@ -154,9 +154,14 @@ export function arange(start: number, stop: number, opts: CreateOptions = {}): T
   return tensor(vals, [n], { ...opts, dtype });
 }
 
+/**
+ * A number operand as a 0-d tensor of `like`'s dtype, made by the backend's `fill` (a device memset)
+ * rather than an upload: a host-to-device copy from pageable memory in the middle of a chain of
+ * kernels makes the host wait for the device, which leaves the device idle between launches.
+ */
 function asTensor(x: Tensor | Scalar, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  return tensor([x], [], { backend: like.backend, dtype: like.dtype === 'bool' ? 'float32' : like.dtype });
+  return full([], x, { backend: like.backend, dtype: like.dtype === 'bool' ? 'float32' : like.dtype });
 }
 
 // ---- dense ops ----
@@ -324,8 +329,8 @@ export const logicalOr = (a: Tensor, b: Tensor) => binary('or', a, b);
 
 export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
   const ref = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
-  const ta = ref ? asTensor(a, ref) : scalar(a as number, { backend: cond.backend });
-  const tb = ref ? asTensor(b, ref) : scalar(b as number, { backend: cond.backend });
+  const ta = ref ? asTensor(a, ref) : full([], a as number, { backend: cond.backend });
+  const tb = ref ? asTensor(b, ref) : full([], b as number, { backend: cond.backend });
   try {
     const backend = sameBackend('where', cond, ta, tb);
     requireDType('where', cond, 'bool', 'cond');
