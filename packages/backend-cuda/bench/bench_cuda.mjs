@@ -42,7 +42,8 @@ const R = {
 };
 const log = (...a) => console.log(...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const save = () => OUT && fs.writeFileSync(path.join(OUT, 'cuda-bench.json'), JSON.stringify(R, null, 1));
+const JSON_NAME = process.env.SEA_BENCH_JSON ?? 'cuda-bench.json';
+const save = () => OUT && fs.writeFileSync(path.join(OUT, JSON_NAME), JSON.stringify(R, null, 1));
 
 const b = createCudaBackend();
 sea.useBackend(b);
@@ -818,6 +819,10 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
 }
 
 R.modules = b.modules.loaded;
+// which convolution path the 16-bit runs took: cuDNN (tensor cores) or the backend's own kernels
+const dnn = process.env.SEA_CUDA_CUDNN === '0' ? null : b.cudnn();
+R.cudnn = { file: dnn?.file ?? null, unavailable: b.cudnnUnavailable, lastError: dnn?.lastError ?? null };
+log(`cuDNN: ${JSON.stringify(R.cudnn)}`);
 R.memoryAtEnd = b.memory();
 save();
 log(JSON.stringify({ rates: R.rates, sea: R.sea, opt: R.opt, errors: R.errors.length }, null, 1));

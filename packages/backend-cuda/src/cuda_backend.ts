@@ -23,6 +23,7 @@ import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
+import { CudnnConv } from './ops/cudnn.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
@@ -96,6 +97,10 @@ export class CudaBackend implements Backend {
   #cublas: { api: CublasApi; handle: unknown; file: string } | null = null;
   /** cuBLASLt for the fused linear layer; null until first use, false when it cannot be loaded. */
   #lt: LtGemm | null | false = null;
+  /** cuDNN for 16-bit conv2d on the tensor cores; null until first use, false when it cannot be loaded. */
+  #cudnn: CudnnConv | null | false = null;
+  /** Why cuDNN is not used (not found, SEA_CUDA_CUDNN=0), once a 16-bit conv2d asked for it. */
+  cudnnUnavailable: string | null = null;
   #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
   #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
   #ctx: unknown;
@@ -239,6 +244,25 @@ export class CudaBackend implements Backend {
     return this.#lt || null;
   }
 
+  /** cuDNN (16-bit convolutions on the tensor cores), loaded at first use; null when absent or disabled. */
+  cudnn(): CudnnConv | null {
+    if (this.#cudnn === null) {
+      if (process.env.SEA_CUDA_CUDNN === '0') {
+        this.cudnnUnavailable = 'disabled (SEA_CUDA_CUDNN=0)';
+        this.#cudnn = false;
+      } else {
+        try {
+          this.#cudnn = new CudnnConv(this);
+        } catch (e) {
+          this.cudnnUnavailable = (e as Error).message;
+          if (process.env.SEA_CUDA_DEBUG) console.warn(`[sea cuda] no cuDNN: ${this.cudnnUnavailable}`);
+          this.#cudnn = false;
+        }
+      }
+    }
+    return this.#cudnn || null;
+  }
+
   /** Device memory outside the caching allocator (library workspaces), freed by rawFree or destroy. */
   rawAlloc(bytes: number): bigint {
     this.check(this.drv.api.cuMemAlloc(this.#rawScratch, bytes), `cuMemAlloc_v2(${bytes})`);
@@ -338,6 +362,8 @@ export class CudaBackend implements Backend {
     } catch {}
     if (this.#lt) this.#lt.destroy();
     this.#lt = null;
+    if (this.#cudnn) this.#cudnn.destroy();
+    this.#cudnn = null;
     this.#alloc.releaseAll();
     this.modules.unloadAll();
     if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
@@ -409,10 +435,15 @@ export class CudaBackend implements Backend {
   readonly #conv2dVia32: Backend['conv2d'] = this.#via32((x, w, bias, opts, outShape) =>
     conv2d(this, x, w, bias, opts, outShape),
   );
-  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) =>
-    isHalf(x.dtype) && !conv2dHalfFits(x, w, opts)
-      ? this.#conv2dVia32(x, w, bias, opts, outShape)
-      : conv2d(this, x, w, bias, opts, outShape);
+  /** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
+  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => {
+    if (!isHalf(x.dtype)) return conv2d(this, x, w, bias, opts, outShape);
+    const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
+    if (viaCudnn) return viaCudnn;
+    return conv2dHalfFits(x, w, opts)
+      ? conv2d(this, x, w, bias, opts, outShape)
+      : this.#conv2dVia32(x, w, bias, opts, outShape);
+  };
   cumsum: Backend['cumsum'] = (x, axis, ex, rev) => cumsum(this, x, axis, ex, rev);
   resize: Backend['resize'] = this.#via32((x, h, w, opts) => resize(this, x, h, w, opts));
   transpose: Backend['transpose'] = (x, perm) => transpose(this, x, perm);
