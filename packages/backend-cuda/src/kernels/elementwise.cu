@@ -103,6 +103,50 @@ extern "C" __global__ void ew_unary(int op, int dt, const void *x, void *y, ll n
   }
 }
 
+// float math for 16-bit elements (the result keeps 8 or 11 bits, so float32's own error is far below it)
+__device__ float unary_ff(int op, float x) {
+  switch (op) {
+    case 0: return -x;
+    case 1: return fabsf(x);
+    case 2: return expf(x);
+    case 3: return logf(x);
+    case 4: return sqrtf(x);
+    case 5: return 1.f / sqrtf(x);
+    case 6: return x * x;
+    case 7: return 1.f / x;
+    case 8: return sinf(x);
+    case 9: return cosf(x);
+    case 10: return tanhf(x);
+    case 11: {
+      if (x >= 0) return 1.f / (1.f + expf(-x));
+      float e = expf(x);
+      return e / (1.f + e);
+    }
+    case 12: return (x > 0 || x != x) ? x : 0.f;
+    case 13: return 0.5f * x * erfcf(-x * 0.70710678118654752440f);
+    case 14: return 0.5f * x * (1.f + tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+    case 15: return erff(x);
+    case 16: return floorf(x);
+    case 17: return ceilf(x);
+    case 18: return rintf(x);
+    case 19: return x > 0 ? 1.f : (x < 0 ? -1.f : x);
+  }
+  return x;
+}
+
+// ew_unary for float16 (dt 3) / bfloat16 (dt 4), two elements per thread (n even), float math.
+extern "C" __global__ void ew_unary_h2(int op, int dt, const unsigned *x, unsigned *y, ll n2) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n2; i += (ll)gridDim.x * blockDim.x) {
+    unsigned w = x[i];
+    u16 lo = (u16)(w & 0xffffu), hi = (u16)(w >> 16);
+    float a = dt == 4 ? bf2f(lo) : h2f(lo), c = dt == 4 ? bf2f(hi) : h2f(hi);
+    a = unary_ff(op, a);
+    c = unary_ff(op, c);
+    u16 ra = dt == 4 ? f2bf(a) : f2h(a), rc = dt == 4 ? f2bf(c) : f2h(c);
+    y[i] = (unsigned)ra | ((unsigned)rc << 16);
+  }
+}
+
 __device__ __forceinline__ bool truthy(double x) { return x != 0 && !nanq(x); }
 
 __device__ double binary_f(int op, double a, double b) {

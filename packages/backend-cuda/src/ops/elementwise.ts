@@ -66,6 +66,16 @@ export function unary(b: CudaBackend, op: UnaryOp, x: TensorInfo): TensorInfo {
     b.launch(b.fn('elementwise', 'ew_unary_f4'), [b.blocks(n / 4)], [256]);
     return out;
   }
+  if ((x.dtype === 'bfloat16' || x.dtype === 'float16') && n % 2 === 0) {
+    b.params
+      .i32(0, UNARY.indexOf(op))
+      .i32(1, dtypeCode(x.dtype))
+      .ptr(2, b.ptr(x))
+      .ptr(3, b.ptr(out))
+      .i64(4, n / 2);
+    b.launch(b.fn('elementwise', 'ew_unary_h2'), [b.blocks(n / 2)], [256]);
+    return out;
+  }
   b.params.i32(0, UNARY.indexOf(op)).i32(1, dtypeCode(x.dtype)).ptr(2, b.ptr(x)).ptr(3, b.ptr(out)).i64(4, n);
   b.launch(b.fn('elementwise', 'ew_unary'), [b.blocks(n)], [256]);
   return out;
@@ -183,28 +193,31 @@ export function copyStrided(
   if (n === 0) return;
   const plan = coalesce(shape, [srcStrides, dstStrides]);
   const r = plan.shape.length - 1;
+  // elements per 16-byte vector: 4 of float32/int32, 8 of float16/bfloat16
+  const es = bytesPerElement(dtype);
+  const v = es === 4 || es === 2 ? 16 / es : 0;
   if (
-    bytesPerElement(dtype) === 4 &&
+    v > 0 &&
     plan.strides[0][r] === 1 &&
     plan.strides[1][r] === 1 &&
-    plan.shape[r] % 4 === 0 &&
-    srcOff % 4 === 0 &&
-    dstOff % 4 === 0 &&
+    plan.shape[r] % v === 0 &&
+    srcOff % v === 0 &&
+    dstOff % v === 0 &&
     src % 16n === 0n &&
     dst % 16n === 0n &&
-    plan.strides.every((st) => st.every((x, i) => i === r || x % 4 === 0))
+    plan.strides.every((st) => st.every((x, i) => i === r || x % v === 0))
   ) {
     // whole 16-byte vectors: the innermost axis is contiguous on both sides and everything is aligned
-    const shape4 = plan.shape.map((d, i) => (i === r ? d / 4 : d));
-    const strides4 = plan.strides.map((st) => st.map((x, i) => (i === r ? 1 : x / 4)));
+    const shapeV = plan.shape.map((d, i) => (i === r ? d / v : d));
+    const stridesV = plan.strides.map((st) => st.map((x, i) => (i === r ? 1 : x / v)));
     b.params
       .ptr(0, src)
       .ptr(1, dst)
-      .i64(2, n / 4)
-      .i64(3, srcOff / 4)
-      .i64(4, dstOff / 4)
-      .idx(5, shape4, strides4);
-    b.launch(b.fn('elementwise', 'copy_strided16'), [b.blocks(n / 4)], [256]);
+      .i64(2, n / v)
+      .i64(3, srcOff / v)
+      .i64(4, dstOff / v)
+      .idx(5, shapeV, stridesV);
+    b.launch(b.fn('elementwise', 'copy_strided16'), [b.blocks(n / v)], [256]);
     return;
   }
   b.params
