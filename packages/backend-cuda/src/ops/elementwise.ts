@@ -121,6 +121,31 @@ export function binary(
       return out;
     }
   }
+  if ((a.dtype === 'bfloat16' || a.dtype === 'float16') && odt === a.dtype && plan.shape[r] % 4 === 0) {
+    // 4 outputs per thread, 8-byte loads where an operand runs along the innermost axis
+    const vec2 = (k: number, ptr: bigint): number | null => {
+      const st = plan.strides[k];
+      if (st[r] === 0) return 0;
+      if (st[r] === 1 && ptr % 8n === 0n && st.every((x, i) => i === r || x % 4 === 0)) return 1;
+      return null;
+    };
+    const av = vec2(0, b.ptr(a));
+    const bv = vec2(1, b.ptr(bt));
+    if (av !== null && bv !== null) {
+      b.params
+        .i32(0, BINARY.indexOf(op))
+        .i32(1, dtypeCode(a.dtype))
+        .ptr(2, b.ptr(a))
+        .ptr(3, b.ptr(bt))
+        .ptr(4, b.ptr(out))
+        .i64(5, n / 4)
+        .idx(6, plan.shape, plan.strides)
+        .i32(7, av)
+        .i32(8, bv);
+      b.launch(b.fn('elementwise', 'ew_binary_h4'), [b.blocks(n / 4)], [256]);
+      return out;
+    }
+  }
   b.params
     .i32(0, BINARY.indexOf(op))
     .i32(1, dtypeCode(a.dtype))
