@@ -1,10 +1,18 @@
 // Benchmarks of the CUDA backend on the GPU machine (plain Node over the built packages; see
 // tooling/device/run-cuda.sh). Each number stands beside its peer (tooling/reference/bench_torch.py,
 // same shapes, same device) and the physical limit from rates measured here first:
-//   - device rates: device-to-device copy bandwidth, cuBLAS fp32 SGEMM rate;
+//   - device rates: device-to-device copy bandwidth, cuBLAS fp32 SGEMM and 8192³ bf16 GEMM rates;
 //   - the SEA layer (SeaAttention, OPT-125m shape H=12, D=64, K=256, k=64, nbf 8) at T = 1k … 32k:
 //     latency and peak memory, plus a per-stage breakdown of the sparse routines;
 //   - a full OPT-125m-shaped forward (random weights, T=2048): tokens/s, dense and SEA attention.
+//   - the per-stage table (SEA_BENCH_PROFILE_T): each primitive's GPU time, achieved bandwidth
+//     (bytes of its inputs and outputs) and FLOP/s beside the copy and GEMM ceilings measured first;
+//   - float32 and bfloat16 (SEA_BENCH_DTYPES) for the SEA layer and the OPT forward; the entries per
+//     query row of the stretched mask.
+// Env: SEA_BENCH_T (T values), SEA_BENCH_SECTIONS (rates, selfcheck, stages, conv, sea, attention,
+// linear, opt), SEA_BENCH_DTYPES, SEA_BENCH_PROFILE_T, SEA_BENCH_SWEEP=<dtype>@<T> (the layer with each
+// fused CSR attention instance), SEA_BENCH_JSON (file name), SEA_CUDA_CUDNN=0 (16-bit convs on the
+// backend's own kernels instead of cuDNN).
 // Writes $OUT/cuda-bench.json and prints a table.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -618,15 +626,15 @@ if (SeaAttention) {
           b.stretchToCsr = ownStretch;
         }
         const peak = b.memory().peakBytes;
-        if (T === 8192 && dtype === 'float32' && process.env.SEA_BENCH_SWEEP === '1') {
+        if (process.env.SEA_BENCH_SWEEP && process.env.SEA_BENCH_SWEEP === `${dtype}@${T}`) {
           // the layer with each fused CSR attention instance
           const defaultKernel = b.csrAttentionKernel;
           R.seaKernels = [];
           for (const kern of CSR_ATTENTION_KERNELS) {
             b.csrAttentionKernel = kern.name;
             const kms = await wall(run, 5);
-            R.seaKernels.push({ T, kernel: kern.name, ms: kms });
-            log(`SeaAttention T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
+            R.seaKernels.push({ dtype, T, kernel: kern.name, ms: kms });
+            log(`SeaAttention ${dtype} T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
           }
           b.csrAttentionKernel = defaultKernel;
         }
