@@ -36,6 +36,7 @@ echo '{"name":"vitest","version":"0.0.0-shim","type":"module","main":"index.js",
 cp tooling/device/cuda/run-conformance.mjs packages/backend-cuda/bench/bench_cuda.mjs "$DEST/"
 # the runner and the torch peers travel too, so a bundle packed here runs from any checkout
 cp tooling/device/run-cuda.sh "$DEST/run.sh"
+cp tooling/device/run-cuda-half.sh "$DEST/run-half.sh"
 cp tooling/reference/bench_torch.py "$DEST/"
 echo '{"name":"sea-cuda-device-run","private":true,"type":"module"}' >"$DEST/package.json"
 

@@ -11,8 +11,8 @@
 //     query row of the stretched mask.
 // Env: SEA_BENCH_T (T values), SEA_BENCH_SECTIONS (rates, selfcheck, stages, conv, sea, attention,
 // linear, opt), SEA_BENCH_DTYPES, SEA_BENCH_PROFILE_T, SEA_BENCH_SWEEP=<dtype>@<T> (the layer with each
-// fused CSR attention instance), SEA_BENCH_JSON (file name), SEA_CUDA_CUDNN=0 (16-bit convs on the
-// backend's own kernels instead of cuDNN).
+// fused CSR attention instance), SEA_BENCH_JSON (file name), SEA_CUDA_CUDNN=1 (16-bit convs through
+// cuDNN instead of the backend's own kernels).
 // Writes $OUT/cuda-bench.json and prints a table.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -828,7 +828,7 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
 
 R.modules = b.modules.loaded;
 // which convolution path the 16-bit runs took: cuDNN (tensor cores) or the backend's own kernels
-const dnn = process.env.SEA_CUDA_CUDNN === '0' ? null : b.cudnn();
+const dnn = b.cudnn();
 R.cudnn = { file: dnn?.file ?? null, unavailable: b.cudnnUnavailable, lastError: dnn?.lastError ?? null };
 log(`cuDNN: ${JSON.stringify(R.cudnn)}`);
 R.memoryAtEnd = b.memory();

@@ -99,7 +99,7 @@ export class CudaBackend implements Backend {
   #lt: LtGemm | null | false = null;
   /** cuDNN for 16-bit conv2d on the tensor cores; null until first use, false when it cannot be loaded. */
   #cudnn: CudnnConv | null | false = null;
-  /** Why cuDNN is not used (not found, SEA_CUDA_CUDNN=0), once a 16-bit conv2d asked for it. */
+  /** Why cuDNN is not used (not enabled, not found), once a 16-bit conv2d asked for it. */
   cudnnUnavailable: string | null = null;
   #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
   #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
@@ -244,11 +244,14 @@ export class CudaBackend implements Backend {
     return this.#lt || null;
   }
 
-  /** cuDNN (16-bit convolutions on the tensor cores), loaded at first use; null when absent or disabled. */
+  /**
+   * cuDNN (16-bit convolutions on the tensor cores), loaded at first use when SEA_CUDA_CUDNN=1; null
+   * when absent or not enabled (its speed against the own kernels is still to be measured).
+   */
   cudnn(): CudnnConv | null {
     if (this.#cudnn === null) {
-      if (process.env.SEA_CUDA_CUDNN === '0') {
-        this.cudnnUnavailable = 'disabled (SEA_CUDA_CUDNN=0)';
+      if (process.env.SEA_CUDA_CUDNN !== '1') {
+        this.cudnnUnavailable = 'not enabled (SEA_CUDA_CUDNN=1 turns it on)';
         this.#cudnn = false;
       } else {
         try {
