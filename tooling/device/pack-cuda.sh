@@ -2,7 +2,11 @@
 # Packs what a CUDA run on the GPU machine needs into .device/cuda/ (git-ignored; name it in the
 # device run's carry list): this machine's Node as a .tar.xz, the built packages (dist/ + package.json)
 # in a flat node_modules, koffi with its linux-x64 binary, the prebuilt sm_90 kernels, a vitest
-# stand-in for the shared conformance suite, the runners and the benchmark. run-cuda.sh uses it.
+# stand-in for the shared conformance suite, the runners and the benchmark. run-cuda.sh uses it; the
+# bundle carries its own copies as run.sh and run-half.sh (the half-precision benchmark), plus
+# bench_torch.py, so a bundle packed from one checkout runs from another:
+#   SEA_PACK_DEST=/path/to/checkout/.device/half bash tooling/device/pack-cuda.sh
+#   (GPU machine, .device/half carried)  bash .device/half/run-half.sh
 set -euo pipefail
 ROOT="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 # SEA_PACK_DEST: where to pack (default .device/cuda; an absolute path packs into another checkout)
