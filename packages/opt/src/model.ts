@@ -412,7 +412,9 @@ export class OptForCausalLM {
             for (let j = 0; j < T; j++) if (j > t || !valid[b * T + j]) m[(b * T + t) * T + j] = OPT_FP_MIN;
           }
         }
-        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
+        // in the model's dtype (float32 unless loaded with { dtype })
+        const dt = (this.w('embed_tokens.weight') as Tensor).dtype;
+        logitMask = a.k(tensor(m, [B, 1, T, T], { backend, dtype: dt }));
         keep.add(logitMask);
       }
       const hidden: Tensor[] = [];
