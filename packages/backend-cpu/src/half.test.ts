@@ -1,6 +1,6 @@
 // float16/bfloat16 on the CPU backend (by conversion: float64 compute, one rounding per output), and
 // the op layer's refusal on a backend that does not list a dtype.
-import { astype, cast, DTypeError, matmul, softmax, tensor, tidy } from '@sea/tensor';
+import { astype, cast, conv2d, DTypeError, matmul, softmax, tensor, tidy } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from './cpu_backend.js';
 
@@ -45,8 +45,10 @@ describe('16-bit dtypes on the cpu backend', () => {
     const a = tensor([1, 2], [1, 2], { backend, dtype: 'bfloat16' });
     const b = tensor([1, 2], [2, 1], { backend, dtype: 'float32' });
     expect(() => matmul(a, b)).toThrow(/bfloat16 but b is float32/);
-    a.dispose();
-    b.dispose();
+    const x = tensor(new Array(4).fill(1), [1, 1, 2, 2], { backend, dtype: 'float16' });
+    const w = tensor([1], [1, 1, 1, 1], { backend, dtype: 'float32' });
+    expect(() => conv2d(x, w)).toThrow('conv2d: weight must be float16, got float32');
+    for (const t of [a, b, x, w]) t.dispose();
   });
 });
 

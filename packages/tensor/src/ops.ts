@@ -493,6 +493,8 @@ function pair(v: number | [number, number] | undefined, d: number): [number, num
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dArgs = {}): Tensor {
   const backend = sameBackend('conv2d', x, w, bias);
   requireFloat('conv2d', x);
+  requireDType('conv2d', w, x.dtype, 'weight');
+  if (bias) requireDType('conv2d', bias, x.dtype, 'bias');
   requireRank('conv2d', x, 4, 'x', '[B,C,H,W]');
   requireRank('conv2d', w, 4, 'weight', '[O,C/groups,kh,kw]');
   const groups = args.groups ?? 1;
