@@ -116,6 +116,11 @@ program
       .default('sea'),
   )
   .option('--data <file>', "text file to evaluate (default: WikiText-2's raw test split in data/)")
+  .addOption(
+    new Option('--dtype <d>', 'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)')
+      .choices(['f32', 'bf16', 'f16'])
+      .default('f32'),
+  )
   .option('--json', 'print one JSON object instead of text')
   .action(async (o, cmd: Command) => {
     const { withModelSeaDefaults } = await import('./commands/common.js');

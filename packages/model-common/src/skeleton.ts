@@ -20,6 +20,7 @@ import {
   add,
   type Backend,
   type CsrMatrix,
+  type DType,
   currentBackend,
   full,
   linear,
@@ -227,6 +228,11 @@ export interface TransformerLoadOptions {
   seaWeights?: string;
   /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
   seed?: number;
+  /**
+   * The float dtype the model computes in (default float32): weights are read as it (bfloat16/float16
+   * rounded once from the checkpoint's values) and every activation follows. The backend must list it.
+   */
+  dtype?: DType;
 }
 
 /** An assembled model's parts, owned by the model built from them. */
@@ -256,9 +262,10 @@ export async function loadTransformer<C, LW>(
     : null;
   try {
     const prefix = family.detectPrefix(ckpt);
-    const weights = await readWeights(ckpt, family.weightSpecs(config, prefix), backend);
+    const dtype = opts.dtype ?? 'float32';
+    const weights = await readWeights(ckpt, family.weightSpecs(config, prefix), backend, dtype);
     return await assemble(family, config, backend, weights, prefix, opts, (i) =>
-      readSeaWeights(seaFile, family.seaName(i, ''), backend),
+      readSeaWeights(seaFile, family.seaName(i, ''), backend, dtype),
     );
   } finally {
     await seaFile?.close();
@@ -324,7 +331,7 @@ async function assemble<C, LW>(
   const pending: Tensor[] = [];
   const layers: TransformerLayer<LW>[] = [];
   const constant = (n: number, value: number) => {
-    const t = full([n], value, { backend });
+    const t = full([n], value, { backend, dtype: opts.dtype ?? 'float32' });
     owned.push(t);
     return t;
   };
@@ -340,6 +347,7 @@ async function assemble<C, LW>(
         seed: (opts.seed ?? 0) + i,
         weights: Object.keys(layerWeights).length ? layerWeights : undefined,
         backend,
+        dtype: opts.dtype,
       });
       pending.length = 0; // the module owns them now
       const lw = family.layerWeights(config, (n) => weights.get(n), prefix, i, constant);
@@ -379,7 +387,8 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
 
   /** A model-owned [n] tensor filled with `value` (freed with the model). */
   protected constant(n: number, value: number): Tensor {
-    const t = full([n], value, { backend: this.backend });
+    const dtype = this.weights.values().next().value?.dtype ?? 'float32';
+    const t = full([n], value, { backend: this.backend, dtype });
     this.#owned.push(t);
     return t;
   }

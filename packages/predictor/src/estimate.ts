@@ -8,8 +8,10 @@ import {
   DTypeError,
   fmt,
   gelu,
+  isFloat,
   layerNorm,
   linear,
+  releaseEarly,
   ShapeError,
   sigmoid,
   slice,
@@ -96,8 +98,7 @@ export function estimateAttention(
       );
     }
     // float64 (with float64 weights) is accepted for gradient checks
-    if (t.dtype !== 'float32' && t.dtype !== 'float64')
-      throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
+    if (!isFloat(t.dtype)) throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
   }
   if (
     keyValid &&
@@ -110,11 +111,16 @@ export function estimateAttention(
   return tidy(() => {
     const rowValid = keyValid?.reshape([B, 1, T, 1]);
     const vz = rowValid ? where(rowValid, v, 0) : v;
+    // each intermediate is released as soon as the chain is past it (releaseEarly), so the peak
+    // holds a few [B,H,T,·] tensors rather than all of them
     const vI = positionCode(config, weights, { batch: B, T, keyValid });
     const vCat = concat([vI, vz], -1); // [B,H,T,2D]; both halves are already zero at pads
+    releaseEarly(vI);
     const cPerf = performerAttention(q, k, vCat, { causal: s.causal, projection });
+    releaseEarly(vCat);
     const { sProb, sMix, zHat } = encode(s, weights, cPerf, vz);
     const logits = predictorCnn(config, weights, zHat);
+    releaseEarly(zHat);
     return { logits, sProb, sMix };
   });
 }

@@ -86,11 +86,13 @@ export async function loadCliModel<T extends 'opt' | 'bert'>(
   modelType: T,
   o: AttentionFlags & { model: string },
   backend: Backend,
+  dtype: 'float32' | 'bfloat16' | 'float16' = 'float32',
 ) {
   const { loadModel } = await import('@sea/models');
   return loadModel(o.model, {
     modelType,
     backend,
+    dtype,
     attention: o.attention,
     k: o.k,
     predictorLength: o.predictorLength,

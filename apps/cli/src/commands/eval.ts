@@ -22,8 +22,12 @@ export interface EvalFlags extends AttentionFlags {
   maxWindows?: number;
   protocol: 'sea' | 'gptq';
   data?: string;
+  /** f32 (default), bf16 or f16: the dtype the model computes in. */
+  dtype?: 'f32' | 'bf16' | 'f16';
   json?: boolean;
 }
+
+const DTYPES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const;
 
 export type EvalResult = Awaited<ReturnType<typeof runEval>>['result'];
 
@@ -38,7 +42,7 @@ export async function runEval(o: EvalFlags) {
   const maxWindows = positiveOrUndefined('--max-windows', o.maxWindows);
   const backend = await chooseBackend(o.backend);
   const t0 = performance.now();
-  const model = await loadCliModel('opt', o, backend);
+  const model = await loadCliModel('opt', o, backend, DTYPES[o.dtype ?? 'f32']);
   const loadMs = performance.now() - t0;
   try {
     const window = positiveOrUndefined('--window', o.window) ?? model.config.maxPositionEmbeddings;
@@ -82,6 +86,7 @@ export async function runEval(o: EvalFlags) {
       data: source.file,
       protocol: o.protocol,
       backend: backend.name,
+      dtype: DTYPES[o.dtype ?? 'f32'],
       attention: o.attention,
       sea:
         o.attention === 'dense'
