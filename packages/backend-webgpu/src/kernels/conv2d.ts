@@ -20,7 +20,7 @@ export function conv2d(
   const [O, Cg, kh, kw] = w.shape;
   const [, , OH, OW] = outShape;
   const n = outShape.reduce((a, d) => a * d, 1);
-  const out = b.alloc(n, 'float32');
+  const out = b.alloc(n, x.dtype);
   const params = [
     n,
     C,
@@ -74,5 +74,5 @@ export function conv2d(
     params,
     grid: b.grid(Math.ceil(n / WG)),
   });
-  return b.out(out, outShape, 'float32');
+  return b.out(out, outShape, x.dtype);
 }

@@ -1,6 +1,6 @@
 /** Inclusive or exclusive prefix sums along one axis, optionally from the end: one thread per line. */
 import type { TensorInfo } from '@sea/tensor';
-import { main, u, wgslType } from '../codegen.js';
+import { computeType, main, u, wgslType } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 
 const WG = 128;
@@ -18,7 +18,7 @@ export function cumsum(
   const lines = outer * inner;
   const n = lines * len;
   const out = b.alloc(n, x.dtype);
-  const t = wgslType(x.dtype);
+  const t = computeType(wgslType(x.dtype, b.nativeF16));
   b.run({
     name: 'cumsum',
     body: `${main(WG)}

@@ -16,7 +16,7 @@ export function layerNorm(
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, d) => a * d, 1);
   const rows = n === 0 ? 0 : size / n;
-  const out = b.alloc(size, 'float32');
+  const out = b.alloc(size, x.dtype);
   const body = `${rowReduceWgsl(WG)}
 ${main(WG)}
   let row = wg;
@@ -43,5 +43,5 @@ ${main(WG)}
     params: [u(rows), u(n), f(eps)],
     grid: b.grid(rows),
   });
-  return b.out(out, x.shape, 'float32');
+  return b.out(out, x.shape, x.dtype);
 }

@@ -20,7 +20,7 @@ export function performerPrefixSum(
 ): TensorInfo {
   const [B, H, T, M] = qf.shape;
   const E = v.shape[3];
-  const out = b.alloc(B * H * T * E, 'float32');
+  const out = b.alloc(B * H * T * E, qf.dtype);
   const tiles = Math.ceil(E / 4);
   const R = Math.max(1, Math.ceil(M / WG));
   const body = `var<workgroup> sn: array<vec4<f32>, ${TB * WG}>;
@@ -83,5 +83,5 @@ ${main(WG)}
     params: [u(B * H), u(T), u(M), u(E), f(opts.eps), u(tiles)],
     grid: b.grid(B * H * tiles),
   });
-  return b.out(out, [B, H, T, E], 'float32');
+  return b.out(out, [B, H, T, E], qf.dtype);
 }

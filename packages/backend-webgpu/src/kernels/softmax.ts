@@ -21,7 +21,7 @@ function run(b: WebGpuBackend, x: TensorInfo, mask: TensorInfo | null, log: bool
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, d) => a * d, 1);
   const rows = n === 0 ? 0 : size / n;
-  const out = b.alloc(size, 'float32');
+  const out = b.alloc(size, x.dtype);
   const params: Param[] = [u(rows), u(n)];
   let load = 'x_ld(base + c)';
   let decl = '';
@@ -66,7 +66,7 @@ ${main(WG)}
     params,
     grid: b.grid(rows),
   });
-  return b.out(out, x.shape, 'float32');
+  return b.out(out, x.shape, x.dtype);
 }
 
 export function softmax(b: WebGpuBackend, x: TensorInfo, mask: TensorInfo | null): TensorInfo {

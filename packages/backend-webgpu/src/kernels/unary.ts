@@ -77,6 +77,9 @@ function floatExpr(op: UnaryOp): string {
   }
 }
 
+/** Ops computed in f16 where the device has shader-f16 (exact or one rounding, like f32 math). */
+const HALF_MATH = new Set<UnaryOp>(['neg', 'abs', 'square', 'relu', 'sign', 'floor', 'ceil', 'round']);
+
 function intExpr(op: UnaryOp): string {
   switch (op) {
     case 'neg':
@@ -103,6 +106,7 @@ export function unary(b: WebGpuBackend, op: UnaryOp, x: TensorInfo): TensorInfo 
     outDtype,
     expr,
     ERF_WGSL,
+    HALF_MATH.has(op),
   );
   return b.out(out, x.shape, outDtype);
 }
