@@ -68,7 +68,14 @@ for (const T of Ts) {
     await backend.sync();
     out.context.dispose();
   };
-  await once();
+  try {
+    await once();
+  } catch (e) {
+    console.log(`\nSEA layer T=${T} ${dtype}: failed: ${(e as Error).message.slice(0, 300)}`);
+    rows.push({ T, dtype, error: (e as Error).message.slice(0, 300) });
+    for (const t of [q, kk, v]) t.dispose();
+    continue;
+  }
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();

@@ -7,7 +7,7 @@
  * with a flat element index, and for a one-chunk tensor (the common case) the accessor is a plain
  * array access. Pipelines are specialised (and cached) by the chunk counts of their arguments.
  */
-import type { DType } from '@sea/tensor';
+import { type DType, isHalf } from '@sea/tensor';
 
 /**
  * Storage of a tensor in WGSL. 16-bit floats come in three forms: `f16` (an `array<f16>`, where the
@@ -18,18 +18,13 @@ import type { DType } from '@sea/tensor';
  */
 export type WgslType = 'f32' | 'i32' | 'u32' | 'f16' | 'f16p' | 'bf16p';
 
-/** A 16-bit float dtype. */
-export function isHalf(dtype: DType | string): dtype is 'float16' | 'bfloat16' {
-  return dtype === 'float16' || dtype === 'bfloat16';
-}
-
 /** A float dtype of this backend (float32 or one of the 16-bit ones). */
-export function isFloatDType(dtype: DType | string): boolean {
+export function isFloatDType(dtype: DType): boolean {
   return dtype === 'float32' || isHalf(dtype);
 }
 
 /** Bytes per element on the GPU. */
-export function gpuBytesPerElement(dtype: DType | string): number {
+export function gpuBytesPerElement(dtype: DType): number {
   return isHalf(dtype) ? 2 : 4;
 }
 
@@ -37,7 +32,7 @@ export function gpuBytesPerElement(dtype: DType | string): number {
  * Storage type of a dtype on the GPU: bool is stored as one u32 per element; float16 as `f16` when
  * the device computes in f16 (`nativeF16`), packed in u32 words otherwise; bfloat16 always packed.
  */
-export function wgslType(dtype: DType | string, nativeF16 = false): WgslType {
+export function wgslType(dtype: DType, nativeF16 = false): WgslType {
   switch (dtype) {
     case 'float32':
       return 'f32';

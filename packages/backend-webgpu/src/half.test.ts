@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rand, tryBackend } from '../test/setup.js';
 import type { WebGpuBackend } from './webgpu_backend.js';
 
-const F16 = 'float16' as DType;
-const BF16 = 'bfloat16' as DType;
+const F16: DType = 'float16';
+const BF16: DType = 'bfloat16';
 
 const packed = (await tryBackend({ float16: 'packed' })).backend;
 const hasF16 = !!packed?.summary.features.includes('shader-f16');
@@ -109,7 +109,7 @@ describe.each(cases)('16-bit storage (%s)', (mode, get) => {
     run(`${name} → float32 is exact for every bit pattern`, async () => {
       const g = b as WebGpuBackend;
       const bits = new Uint16Array(65536).map((_, i) => i);
-      const x = { dataId: g.upload(bits as never, dtype), shape: [65536], dtype };
+      const x = { dataId: g.upload(bits, dtype), shape: [65536], dtype };
       const y = g.cast(x, 'float32');
       const got = (await g.read(y.dataId, 'float32', 65536)) as Float32Array;
       const decode = dtype === F16 ? f16BitsToNumber : bf16BitsToNumber;
@@ -137,7 +137,7 @@ describe('packed 16-bit stores', () => {
     const vals = rand(R * C, 3);
     const bits = Uint16Array.from(vals, (v) => Math.round(Math.abs(v) * 1000) + 1024);
     for (const dtype of [F16, BF16]) {
-      const x = { dataId: g.upload(bits as never, dtype), shape: [R, C], dtype };
+      const x = { dataId: g.upload(bits, dtype), shape: [R, C], dtype };
       const y = g.transpose(x, [1, 0]);
       expect(g.data(y).chunks.length).toBe(Math.ceil((R * C) / 16384));
       const got = await bitsOf(g, y, R * C);

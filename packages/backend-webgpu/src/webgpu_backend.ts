@@ -11,9 +11,8 @@ import {
   DeviceError,
   type DType,
   DTypeError,
+  isHalf,
   type MemoryInfo,
-  numberToBf16Bits,
-  numberToF16Bits,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
@@ -23,7 +22,6 @@ import {
   declareParams,
   gpuBytesPerElement,
   halfPrelude,
-  isHalf,
   type Param,
   packParams,
   type WgslType,
@@ -110,7 +108,7 @@ const UNIFORM_BYTES = 64 * 1024;
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
-  readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'] as DType[];
+  readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
   /** float16 tensors are `array<f16>` (shader-f16) rather than packed u32 words. */
   readonly nativeF16: boolean;
   readonly summary: AdapterSummary;
@@ -235,7 +233,7 @@ export class WebGpuBackend implements Backend {
     else if (isHalf(dtype)) {
       // Whole words: an odd count gets a zero pad half (writeBuffer moves multiples of 4 bytes).
       words = new Uint16Array(values.length + (values.length & 1));
-      words.set(toHalfBits(values, dtype));
+      words.set(values as Uint16Array);
     } else words = values as Float32Array | Int32Array;
     for (let c = 0; c < d.chunks.length; c++) {
       const start = c * this.chunkElems;
@@ -296,7 +294,7 @@ export class WebGpuBackend implements Backend {
       case 'bool':
         return Uint8Array.from(new Uint32Array(raw, 0, size), (v) => (v ? 1 : 0));
       default:
-        if (isHalf(dtype)) return fromHalfBits(new Uint16Array(raw, 0, size), dtype);
+        if (isHalf(dtype)) return new Uint16Array(raw, 0, size);
         throw new DTypeError(`webgpu: cannot read dtype ${dtype}`);
     }
   }
@@ -593,17 +591,3 @@ export class WebGpuBackend implements Backend {
 }
 
 type OmitFirst<F> = F extends (first: WebGpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;
-
-/** Host values of a 16-bit dtype as their bits (a Uint16Array is taken as bits already). */
-function toHalfBits(values: TypedArray | Uint16Array, dtype: 'float16' | 'bfloat16'): Uint16Array {
-  if (values instanceof Uint16Array) return values;
-  const conv = dtype === 'float16' ? numberToF16Bits : numberToBf16Bits;
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = conv(Number(values[i]));
-  return out;
-}
-
-/** The host array of a 16-bit dtype from its bits. */
-function fromHalfBits(bits: Uint16Array, _dtype: 'float16' | 'bfloat16'): TypedArray {
-  return new Uint16Array(bits) as unknown as TypedArray;
-}

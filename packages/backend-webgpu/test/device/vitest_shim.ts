@@ -50,6 +50,20 @@ function makeDescribe(skip: boolean) {
       parent: current,
     };
     current.children.push(s);
+    if (fn.constructor.name === 'AsyncFunction') {
+      // An async body (the conformance suite creates its backend first) registers its children
+      // after an await: run such bodies one after another, each with itself as the current suite.
+      pending = pending.then(async () => {
+        const prev = current;
+        current = s;
+        try {
+          await fn();
+        } finally {
+          current = prev;
+        }
+      });
+      return;
+    }
     const prev = current;
     current = s;
     try {
@@ -59,6 +73,7 @@ function makeDescribe(skip: boolean) {
     }
   };
 }
+let pending: Promise<void> = Promise.resolve();
 type Describe = ReturnType<typeof makeDescribe> & {
   skip: ReturnType<typeof makeDescribe>;
   each: <T>(cases: readonly T[]) => (name: string, fn: (c: T) => void) => void;
@@ -106,6 +121,7 @@ export interface RunSummary {
 
 /** Runs everything registered so far; prints one line per test. */
 export async function runRegistered(): Promise<RunSummary> {
+  await pending;
   const sum: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
   async function run(s: Suite, path: string): Promise<void> {
     const here = s.name ? (path ? `${path} › ${s.name}` : s.name) : path;
