@@ -8,11 +8,9 @@
  * the reference a 16-bit GPU kernel is held to. Such a buffer takes 8 bytes per element here.
  */
 import {
-  allocArray,
   type Backend,
   bytesPerElement,
   type CsrInfo,
-  type DataId,
   DTYPES,
   type DType,
   type HalfDType,
@@ -24,6 +22,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import { allocArray, type DataId } from '@sea/tensor/backend';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';

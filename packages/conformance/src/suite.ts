@@ -12,10 +12,9 @@ import {
   type FloatDType,
   isFloat,
   type MemoryInfo,
-  PRIMITIVES,
-  type Primitive,
   tidy,
 } from '@sea/tensor';
+import { PRIMITIVES, type Primitive } from '@sea/tensor/backend';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Tolerance } from './check.js';
 import { registerAttention } from './groups/attention.js';

@@ -5,7 +5,8 @@
  * covers 256 consecutive pixels of one channel block: its weight loads are the same address
  * across the workgroup and its input loads are coalesced.
  */
-import type { Conv2dOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { Conv2dOptions } from '@sea/tensor/backend';
 import { main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 

@@ -10,7 +10,8 @@
  * z[m] in registers; every block of TB rows the per-thread partial dot products go through
  * workgroup memory and TB threads finish the sums. All sums are float32, whatever the storage dtype.
  */
-import type { PrefixSumOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { PrefixSumOptions } from '@sea/tensor/backend';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 
