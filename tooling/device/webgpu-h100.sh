@@ -5,7 +5,8 @@
 # the adapter has shader-f16, native; bfloat16 packed), the SEA layer profile (sea-profile.mjs:
 # wall time and each kernel's GPU time at T=16384, float32 and float16) and the benchmark. Logs and
 # JSON go to $OUT (or .device/webgpu/out when OUT is unset). Knobs: CHECK=0 skips the tests,
-# BENCH=0 the benchmark; PROFILE_T, PROFILE_DTYPES, *_TIMEOUT.
+# PROFILE=0 the profile, BENCH=0 the benchmark; PROFILE_T, PROFILE_DTYPES, *_TIMEOUT. One device
+# call runs at most 600 s: run the tests alone (PROFILE=0 BENCH=0), then CHECK=0.
 set -uo pipefail
 W=.device/webgpu
 OUT=${OUT:-$W/out}
@@ -22,11 +23,12 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 "$NODE" --version
 cd "$W"
 if [ "${CHECK:-1}" = 1 ]; then
-  timeout "${CHECK_TIMEOUT:-240}" "$NODE" device-check.mjs 2>&1 | grep -v 'artificially reduced' | tee "$OUT/webgpu-check.log"
+  timeout "${CHECK_TIMEOUT:-540}" "$NODE" device-check.mjs 2>&1 | grep -v 'artificially reduced' | tee "$OUT/webgpu-check.log"
   echo "device-check exit: ${PIPESTATUS[0]}"
 fi
 # The SEA layer at T (default 16384) with each kernel's GPU time, float32 and packed float16.
-for dt in ${PROFILE_DTYPES:-float32 float16}; do
+[ "${PROFILE:-1}" = 1 ] || PROFILE_DTYPES=""
+for dt in ${PROFILE_DTYPES-float32 float16}; do
   timeout "${PROFILE_TIMEOUT:-120}" "$NODE" sea-profile.mjs --T "${PROFILE_T:-16384}" --dtype "$dt" --out "$OUT" 2>&1 |
     grep -v 'artificially reduced' | tee "$OUT/webgpu-sea-profile-$dt.log"
   echo "sea-profile $dt exit: ${PIPESTATUS[0]}"

@@ -227,6 +227,8 @@ export function declareParams(words: number, binding: number): string {
     // WGSL rejects non-finite constants; a `var` makes these runtime values.
     'fn inf_f32() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }',
     'fn nan_f32() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }',
+    // On the bits: compilers may fold NaN comparisons away.
+    'fn isnan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
   ].join('\n');
 }
 

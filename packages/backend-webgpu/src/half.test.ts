@@ -5,7 +5,8 @@
  * neighbouring threads and across binding chunks never lose each other's halves. Each check runs
  * on the packed path (every adapter) and on the shader-f16 path where the device offers it.
  */
-import { bf16BitsToNumber, type DType, f16BitsToNumber, type TensorInfo } from '@sea/tensor';
+import type { DType, TensorInfo } from '@sea/tensor';
+import { bf16BitsToNumber, f16BitsToNumber } from '@sea/tensor/backend';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rand, tryBackend } from '../test/setup.js';
 import type { WebGpuBackend } from './webgpu_backend.js';

@@ -32,6 +32,7 @@ import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
 import { concat } from './kernels/concat.js';
 import { conv2d } from './kernels/conv2d.js';
+import { csrAttention } from './kernels/csr_attention.js';
 import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
@@ -588,6 +589,7 @@ export class WebGpuBackend implements Backend {
   csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
+  csrAttention = csrAttention.bind(null, this) as OmitFirst<typeof csrAttention>;
 }
 
 type OmitFirst<F> = F extends (first: WebGpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;

@@ -31,6 +31,7 @@ ${main(WG)}
   let need = u32(clamp(bu_ld(g), 0i, i32(N)));
   var prefix = 0u;
   var remaining = need;
+  if (lid == 0u) { sel[0] = 0u; sel[1] = need; }
   for (var ps = 0u; ps < 4u; ps++) {
     let shift = 24u - ps * 8u;
     let himask = select(0xffffffffu << (shift + 8u), 0u, ps == 0u);
