@@ -14,15 +14,13 @@ import {
   DTYPES,
   type DType,
   type HalfDType,
-  halfBitsToFloat32,
   isHalf,
   type MemoryInfo,
-  numbersToHalfBits,
   roundToDType,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import { allocArray, type DataId } from '@sea/tensor/backend';
+import { allocArray, type DataId, halfBitsToFloat32, numbersToHalfBits } from '@sea/tensor/backend';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';

@@ -4,7 +4,7 @@
  * `forward(q, k, v [B,H,T,D], {keyValid}) → {context [B,T,H·D]}`.
  */
 import { type AttentionKind, type AttentionModule, createAttention } from '@sea/sparse-attention';
-import type { Backend, Tensor } from '@sea/tensor';
+import type { Backend, DType, Tensor } from '@sea/tensor';
 import { ModelLoadError } from './errors.js';
 
 export type { AttentionKind, AttentionModule };
@@ -51,11 +51,18 @@ export function createLayerAttention(
     seed: number;
     weights?: Record<string, Tensor>;
     backend: Backend;
+    /** Float dtype of freshly initialised SEA weights (the model's dtype; default float32). */
+    dtype?: DType;
   },
 ): AttentionModule {
   const config = { ...opts.defaults, ...(opts.seaConfig ?? {}), ...layer };
   try {
-    return createAttention(kind, config, { seed: opts.seed, weights: opts.weights, backend: opts.backend });
+    return createAttention(kind, config, {
+      seed: opts.seed,
+      weights: opts.weights,
+      backend: opts.backend,
+      dtype: opts.dtype,
+    });
   } catch (e) {
     throw new ModelLoadError(
       `cannot create '${kind}' attention: ${e instanceof Error ? e.message : String(e)}`,

@@ -33,6 +33,7 @@ import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   currentBackend,
+  type DType,
   full,
   gather,
   layerNorm,
@@ -69,6 +70,11 @@ export interface OptLoadOptions {
   seaWeights?: string;
   /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
   seed?: number;
+  /**
+   * The float dtype the model computes in (default float32): weights are read as it (bfloat16/float16
+   * rounded once from the checkpoint's values) and every activation follows. The backend must list it.
+   */
+  dtype?: DType;
 }
 
 export interface OptForwardOptions {
@@ -217,7 +223,7 @@ export class OptForCausalLM {
     try {
       const prefix = detectPrefix(ckpt);
       const specs = optWeightSpecs(config, prefix);
-      const weights = await readWeights(ckpt, specs, backend);
+      const weights = await readWeights(ckpt, specs, backend, opts.dtype ?? 'float32');
       return await OptForCausalLM.assemble(config, backend, weights, prefix, opts);
     } finally {
       await ckpt.close();
@@ -242,11 +248,11 @@ export class OptForCausalLM {
         let gamma = weights.get(`${name}.weight`);
         let beta = weights.get(`${name}.bias`);
         if (!gamma) {
-          gamma = full([n], 1, { backend });
+          gamma = full([n], 1, { backend, dtype: opts.dtype ?? 'float32' });
           owned.push(gamma);
         }
         if (!beta) {
-          beta = full([n], 0, { backend });
+          beta = full([n], 0, { backend, dtype: opts.dtype ?? 'float32' });
           owned.push(beta);
         }
         return { gamma, beta };
@@ -265,7 +271,12 @@ export class OptForCausalLM {
             ? {}
             : layerWeightsOf
               ? layerWeightsOf(i)
-              : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
+              : await readSeaWeights(
+                  seaFile,
+                  `model.decoder.layers.${i}.self_attn.sea.`,
+                  backend,
+                  opts.dtype ?? 'float32',
+                );
         pending.push(...Object.values(layerWeights));
         const attention = createLayerAttention(
           kind,
@@ -276,6 +287,7 @@ export class OptForCausalLM {
             seed: (opts.seed ?? 0) + i,
             weights: Object.keys(layerWeights).length ? layerWeights : undefined,
             backend,
+            dtype: opts.dtype,
           },
         );
         pending.length = 0; // the module owns them now

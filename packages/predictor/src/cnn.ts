@@ -10,6 +10,7 @@ import {
   linear,
   mul,
   ones,
+  releaseEarly,
   relu,
   resize,
   ShapeError,
@@ -61,7 +62,10 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
   let y = layerNorm(x, w['cnn.norm_in.weight'], w['cnn.norm_in.bias'], LAYER_NORM_EPS);
   for (const name of ['cnn.conv1', 'cnn.conv2']) {
     const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
-    y = relu(conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] }));
+    const c = conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] });
+    releaseEarly(y, taps);
+    y = relu(c);
+    releaseEarly(c);
   }
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
   // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
@@ -70,13 +74,19 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
   const B = x.shape[0];
   const bias = w['cnn.conv_out.bias'];
   const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
+  releaseEarly(y);
   const edge = mul(
     ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
     bias.reshape([1, s.H, 1, 1]),
   );
   const map = tensor(widthMap(s.width, s.K), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
-  y = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
-  return layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  const zPad = concat([edge, z, edge], 3);
+  releaseEarly(z, edge);
+  y = linear(zPad, map); // [B, H, T, K]
+  releaseEarly(zPad);
+  const out = layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  releaseEarly(y);
+  return out;
 }
 
 /**

@@ -272,6 +272,16 @@ export function isRecording(): boolean {
   return activeTape !== null;
 }
 
+/**
+ * Disposes intermediates that a computation no longer needs, before its `tidy` scope ends (so a long
+ * chain does not hold every intermediate at once), unless a tape is recording: a recorded graph keeps
+ * them for the backward pass and its scope disposes them. Null and undefined are skipped.
+ */
+export function releaseEarly(...ts: (Tensor | null | undefined)[]): void {
+  if (activeTape) return;
+  for (const t of ts) t?.dispose();
+}
+
 /** Called by each op wrapper after it ran; a no-op unless a tape is installed. */
 export function recordOp<T extends Tensor>(
   op: string,

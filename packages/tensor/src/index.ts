@@ -27,15 +27,13 @@ export {
   type DTypeToHostArray,
   type FloatDType,
   type HalfDType,
-  halfBitsToFloat32,
   isFloat,
   isHalf,
-  numbersToHalfBits,
   roundToDType,
   type TypedArray,
   unitRoundoff,
 } from './dtype.js';
-export { Tensor, tidy } from './engine.js';
+export { releaseEarly, Tensor, tidy } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';

@@ -1,7 +1,7 @@
 // Elementwise, layout and gather kernels of the sea CUDA backend (unary, binary, where, cast,
 // strided copy for transpose/slice/pad/concat, gather, takeAlong).
 // Self-contained (no #include) so NVRTC and nvcc compile the same text.
-// dtype codes: 0 float32, 1 int32, 2 bool (uint8). Math runs in double and rounds once, like the
+// dtype codes: 0 float32, 1 int32, 2 bool (uint8), 3 float16, 4 bfloat16 (half.cuh). Math runs in double and rounds once, like the
 // CPU oracle; int32 results wrap like a JavaScript Int32Array store (ToInt32).
 typedef long long ll;
 #define MAXR 8
@@ -17,6 +17,8 @@ __device__ __forceinline__ bool finiteq(double x) { return fabs(x) <= 1.79769313
 __device__ __forceinline__ double ld(const void *p, int dt, ll i) {
   if (dt == 0) return (double)((const float *)p)[i];
   if (dt == 1) return (double)((const int *)p)[i];
+  if (dt == 3) return (double)h2f(((const u16 *)p)[i]);
+  if (dt == 4) return (double)bf2f(((const u16 *)p)[i]);
   return (double)((const unsigned char *)p)[i];
 }
 __device__ __forceinline__ int toInt32(double x) {
@@ -28,6 +30,9 @@ __device__ __forceinline__ int toInt32(double x) {
 __device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
   if (dt == 0) ((float *)p)[i] = (float)v;
   else if (dt == 1) ((int *)p)[i] = toInt32(v);
+  // double -> float -> 16 bits rounds as double -> 16 bits directly would (24 >= 2*11 + 2)
+  else if (dt == 3) ((u16 *)p)[i] = f2h((float)v);
+  else if (dt == 4) ((u16 *)p)[i] = f2bf((float)v);
   else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
 }
 __device__ __forceinline__ void offsets(const Idx &ix, ll e, ll *o, int nops) {
@@ -173,6 +178,7 @@ extern "C" __global__ void ew_where(int es, const unsigned char *c, const void *
     offsets(ix, i, o, 3);
     bool t = c[o[0]] != 0;
     if (es == 4) ((unsigned *)out)[i] = t ? ((const unsigned *)a)[o[1]] : ((const unsigned *)b)[o[2]];
+    else if (es == 2) ((u16 *)out)[i] = t ? ((const u16 *)a)[o[1]] : ((const u16 *)b)[o[2]];
     else ((unsigned char *)out)[i] = t ? ((const unsigned char *)a)[o[1]] : ((const unsigned char *)b)[o[2]];
   }
 }
@@ -192,6 +198,7 @@ extern "C" __global__ void copy_strided(int es, const void *src, void *dst, ll n
     ll o[2];
     offsets(ix, i, o, 2);
     if (es == 4) ((unsigned *)dst)[dstOff + o[1]] = ((const unsigned *)src)[srcOff + o[0]];
+    else if (es == 2) ((u16 *)dst)[dstOff + o[1]] = ((const u16 *)src)[srcOff + o[0]];
     else ((unsigned char *)dst)[dstOff + o[1]] = ((const unsigned char *)src)[srcOff + o[0]];
   }
 }
@@ -212,6 +219,7 @@ extern "C" __global__ void gather_rows(int es, const void *table, const int *idx
     ll i = e / w, c = e - i * w;
     ll s = (ll)idx[i] * w + c;
     if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)table)[s];
+    else if (es == 2) ((u16 *)out)[e] = ((const u16 *)table)[s];
     else ((unsigned char *)out)[e] = ((const unsigned char *)table)[s];
   }
 }
@@ -224,6 +232,7 @@ extern "C" __global__ void take_along(int es, const void *x, const int *idx, voi
     if (k < 0) k += n;
     ll s = r * n + k;
     if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)x)[s];
+    else if (es == 2) ((u16 *)out)[e] = ((const u16 *)x)[s];
     else ((unsigned char *)out)[e] = ((const unsigned char *)x)[s];
   }
 }

@@ -1,4 +1,12 @@
-import { type BinaryOp, type DType, type Shape, sizeOf, type TensorInfo, type UnaryOp } from '@sea/tensor';
+import {
+  type BinaryOp,
+  bytesPerElement,
+  type DType,
+  type Shape,
+  sizeOf,
+  type TensorInfo,
+  type UnaryOp,
+} from '@sea/tensor';
 import { broadcastStrides, stridesOf } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { coalesce } from './strides.js';
@@ -132,7 +140,7 @@ export function where(
     broadcastStrides(bt.shape, outShape),
   ]);
   b.params
-    .i32(0, a.dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(a.dtype))
     .ptr(1, b.ptr(cond))
     .ptr(2, b.ptr(a))
     .ptr(3, b.ptr(bt))
@@ -176,7 +184,7 @@ export function copyStrided(
   const plan = coalesce(shape, [srcStrides, dstStrides]);
   const r = plan.shape.length - 1;
   if (
-    dtype !== 'bool' &&
+    bytesPerElement(dtype) === 4 &&
     plan.strides[0][r] === 1 &&
     plan.strides[1][r] === 1 &&
     plan.shape[r] % 4 === 0 &&
@@ -200,7 +208,7 @@ export function copyStrided(
     return;
   }
   b.params
-    .i32(0, dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(dtype))
     .ptr(1, src)
     .ptr(2, dst)
     .i64(3, n)
