@@ -49,7 +49,7 @@ const layer = SeaAttention.create(
     nbFeatureFactor: 8,
     maxPositions: Math.max(...Ts),
   },
-  { backend, seed: 0 },
+  { backend, seed: 0, dtype },
 );
 const rows: Record<string, unknown>[] = [];
 for (const T of Ts) {
