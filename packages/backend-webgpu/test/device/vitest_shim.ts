@@ -76,7 +76,7 @@ function makeDescribe(skip: boolean) {
 let pending: Promise<void> = Promise.resolve();
 type Describe = ReturnType<typeof makeDescribe> & {
   skip: ReturnType<typeof makeDescribe>;
-  each: <T>(cases: readonly T[]) => (name: string, fn: (c: T) => void) => void;
+  each: <T>(cases: readonly T[]) => (name: string, fn: (...c: never[]) => void) => void;
   skipIf: (c: boolean) => ReturnType<typeof makeDescribe>;
 };
 export const describe = Object.assign(makeDescribe(false), {
@@ -84,10 +84,20 @@ export const describe = Object.assign(makeDescribe(false), {
   skipIf: (c: boolean) => makeDescribe(c),
   each:
     <T>(cases: readonly T[]) =>
-    (name: string, fn: (c: T) => void) => {
-      for (const c of cases) makeDescribe(false)(name.replace('%s', String(c)), () => fn(c));
+    (name: string, fn: (...c: unknown[]) => void) => {
+      for (const c of cases) makeDescribe(false)(title(name, c), () => fn(...args(c)));
     },
 }) as Describe;
+
+// As vitest: an array case is spread into the arguments and fills the %s slots in order.
+function args(c: unknown): unknown[] {
+  return Array.isArray(c) ? c : [c];
+}
+function title(name: string, c: unknown): string {
+  let i = 0;
+  const a = args(c);
+  return name.replace(/%s/g, () => String(a[i++]));
+}
 export const suite = describe;
 
 function makeIt(skip: boolean) {
@@ -101,8 +111,8 @@ export const it = Object.assign(makeIt(false), {
   runIf: (c: boolean) => makeIt(!c),
   each:
     <T>(cases: readonly T[]) =>
-    (name: string, fn: (c: T) => unknown) => {
-      for (const c of cases) makeIt(false)(name.replace('%s', String(c)), () => fn(c));
+    (name: string, fn: (...c: unknown[]) => unknown) => {
+      for (const c of cases) makeIt(false)(title(name, c), () => fn(...args(c)));
     },
   todo: (name: string) => makeIt(true)(name),
 });
