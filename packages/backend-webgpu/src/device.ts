@@ -69,7 +69,9 @@ async function entryPoint(): Promise<GPU> {
     );
   }
   Object.assign(globalThis, mod.globals);
-  return mod.create([]);
+  // Timestamp queries at full resolution (Dawn rounds them to 2^16 ns by default, a browser
+  // privacy measure); only the profiler reads them.
+  return mod.create(['disable-dawn-features=timestamp_quantization']);
 }
 
 /** Requests an adapter and a device with the adapter's real limits and the optional features it has. */

@@ -93,9 +93,13 @@ const d = gpu ? describe : describe.skip;
 
 d('webgpu SEA routines', () => {
   it('performerPrefixSum matches the float64 prefix sums (M not a multiple of 64, E not of 4)', async () => {
-    for (const [B, H, T, M, E] of [
-      [1, 2, 37, 33, 6],
-      [2, 1, 20, 130, 64],
+    // [B, H, T, M, E, chunk]: T in one chunk, in chunks of √T rows (the last one partial), and in
+    // chunks of 7 rows (not a multiple of the 8-row blocks).
+    for (const [B, H, T, M, E, chunk] of [
+      [1, 2, 37, 33, 6, 64],
+      [2, 1, 20, 130, 64, 32],
+      [1, 3, 300, 33, 128, 0],
+      [1, 2, 61, 70, 10, 7],
     ]) {
       const qf = rand(B * H * T * M, 1, 0.001, 1);
       const kf = rand(B * H * T * M, 2, 0.001, 1);
@@ -105,6 +109,7 @@ d('webgpu SEA routines', () => {
         put(kf, [B, H, T, M]),
         put(v, [B, H, T, E]),
         { eps: 1e-6 },
+        ...(chunk ? [chunk] : []),
       );
       expect(y.shape).toEqual([B, H, T, E]);
       expect(maxAbsDiff(await get(y), prefixSumRef(qf, kf, v, B * H, T, M, E, 1e-6))).toBeLessThan(1e-5);

@@ -10,6 +10,7 @@ import {
   DeviceError,
   type DType,
   DTypeError,
+  isHalf,
   type MemoryInfo,
   type TensorInfo,
   type TypedArray,
@@ -19,6 +20,8 @@ import {
   type BindingSpec,
   declareBindings,
   declareParams,
+  gpuBytesPerElement,
+  halfPrelude,
   type Param,
   packParams,
   type WgslType,
@@ -29,6 +32,7 @@ import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
 import { concat } from './kernels/concat.js';
 import { conv2d } from './kernels/conv2d.js';
+import { csrAttention } from './kernels/csr_attention.js';
 import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
@@ -50,7 +54,7 @@ import { transpose } from './kernels/transpose.js';
 import { unary } from './kernels/unary.js';
 import { where } from './kernels/where.js';
 
-/** A tensor's device memory: one buffer per chunk of `chunkElems` elements (4 bytes each). */
+/** A tensor's device memory: one buffer per chunk of `chunkElems` elements (4 bytes each; 2 for 16-bit floats). */
 export interface GpuData {
   readonly chunks: GPUBuffer[];
   readonly size: number;
@@ -67,6 +71,12 @@ export interface WebGpuBackendOptions {
   matmul?: MatmulVariant;
   /** Bytes of freed buffers kept for reuse (default 256 MiB). */
   poolBytes?: number;
+  /**
+   * float16 storage: 'native' (`array<f16>`, needs the device's `shader-f16`), 'packed' (two
+   * halves per u32 word through pack2x16float/unpack2x16float, every adapter). Default: native
+   * where the device has `shader-f16`, packed otherwise. bfloat16 is always packed.
+   */
+  float16?: 'native' | 'packed';
 }
 
 export interface KernelArg {
@@ -75,6 +85,8 @@ export interface KernelArg {
   /** Overrides the storage type derived from the dtype (e.g. u32 scratch). */
   type?: WgslType;
   vec4?: boolean;
+  /** A packed 16-bit output the kernel writes only through NAME_st2 (whole words; see codegen). */
+  pairs?: boolean;
 }
 
 export interface RunSpec {
@@ -91,10 +103,15 @@ export interface RunSpec {
 
 const USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const FLUSH_EVERY = 64;
+const PROFILE_QUERIES = 4096;
+/** Bytes of parameter blocks per submit (FLUSH_EVERY dispatches at the 256-byte offset alignment). */
+const UNIFORM_BYTES = 64 * 1024;
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
-  readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
+  readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
+  /** float16 tensors are `array<f16>` (shader-f16) rather than packed u32 words. */
+  readonly nativeF16: boolean;
   readonly summary: AdapterSummary;
   readonly chunkElems: number;
   readonly maxStorageBuffers: number;
@@ -104,7 +121,7 @@ export class WebGpuBackend implements Backend {
   /** Owns the device; `gpu` inside it must outlive every pending device promise. */
   #ctx: GpuContext | null;
   #device: GPUDevice;
-  #pipelines = new Map<string, GPUComputePipeline>();
+  #pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   #pool = new Map<number, GPUBuffer[]>();
   #poolBytes = 0;
   #poolCap: number;
@@ -112,9 +129,16 @@ export class WebGpuBackend implements Backend {
   #bytes = 0;
   #peak = 0;
   #encoder: GPUCommandEncoder | null = null;
+  /** The open compute pass: consecutive dispatches share it (Dawn orders them within the pass). */
+  #pass: GPUComputePassEncoder | null = null;
+  /** Parameter blocks of the pending dispatches, written to #uniforms once per submit. */
+  #uData = new Uint8Array(UNIFORM_BYTES);
+  #uUsed = 0;
+  #uniforms: GPUBuffer | null = null;
   #encoded = 0;
   #transient: GPUBuffer[] = [];
   #errors: string[] = [];
+  #prof: { sets: GPUQuerySet[]; names: string[] } | null = null;
   #lost: string | null = null;
 
   constructor(ctx: GpuContext, opts: WebGpuBackendOptions = {}) {
@@ -133,6 +157,12 @@ export class WebGpuBackend implements Backend {
     this.maxWorkgroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
     this.matmulVariant = opts.matmul ?? (ctx.summary.isFallback ? 'register' : 'tiled');
     this.#poolCap = opts.poolBytes ?? 256 * 2 ** 20;
+    const hasF16 = ctx.device.features.has('shader-f16');
+    if (opts.float16 === 'native' && !hasF16)
+      throw new DeviceError(
+        "webgpu: float16: 'native' needs the device feature 'shader-f16', which this adapter lacks; use 'packed'",
+      );
+    this.nativeF16 = hasF16 && opts.float16 !== 'packed';
     ctx.device.lost.then((info) => {
       if (this.#ctx) this.#lost = `device lost (${info.reason}): ${info.message}`;
     });
@@ -173,7 +203,7 @@ export class WebGpuBackend implements Backend {
     let bytes = 0;
     for (let c = 0; c < n; c++) {
       const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
-      const b = Math.max(16, Math.ceil(Math.max(elems, 1) / 4) * 16);
+      const b = Math.max(16, Math.ceil((Math.max(elems, 1) * gpuBytesPerElement(dtype)) / 16) * 16);
       chunks.push(this.#buffer(b));
       bytes += b;
     }
@@ -198,15 +228,20 @@ export class WebGpuBackend implements Backend {
     const d = this.alloc(values.length, dtype);
     // Pending commands may still read a pooled buffer that writeBuffer is about to overwrite.
     this.flush();
-    const words =
-      dtype === 'bool'
-        ? Uint32Array.from(values as Uint8Array, (v) => (v ? 1 : 0))
-        : (values as Float32Array | Int32Array);
+    const bpe = gpuBytesPerElement(dtype);
+    let words: Uint32Array | Float32Array | Int32Array | Uint16Array;
+    if (dtype === 'bool') words = Uint32Array.from(values as Uint8Array, (v) => (v ? 1 : 0));
+    else if (isHalf(dtype)) {
+      // Whole words: an odd count gets a zero pad half (writeBuffer moves multiples of 4 bytes).
+      words = new Uint16Array(values.length + (values.length & 1));
+      words.set(values as Uint16Array);
+    } else words = values as Float32Array | Int32Array;
     for (let c = 0; c < d.chunks.length; c++) {
       const start = c * this.chunkElems;
       const len = Math.min(this.chunkElems, values.length - start);
       if (len <= 0) continue;
-      this.#device.queue.writeBuffer(d.chunks[c], 0, words.buffer, words.byteOffset + start * 4, len * 4);
+      const bytes = Math.ceil((len * bpe) / 4) * 4;
+      this.#device.queue.writeBuffer(d.chunks[c], 0, words.buffer, words.byteOffset + start * bpe, bytes);
     }
     return d;
   }
@@ -227,14 +262,16 @@ export class WebGpuBackend implements Backend {
   async read(dataId: DataId, dtype: DType, size: number): Promise<TypedArray> {
     this.#check();
     const d = dataId as GpuData;
-    const bytes = size * 4;
+    const bpe = gpuBytesPerElement(dtype);
+    // Whole words per chunk (a chunk holds an even number of elements, so only the last pads).
+    const bytes = Math.ceil((size * bpe) / 4) * 4;
     const raw = new ArrayBuffer(Math.max(4, bytes));
     if (size > 0) {
-      const staging = this.#device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: 0x01 | 0x08 });
+      const staging = this.#device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
       const enc = this.#enc();
       for (let c = 0; c < d.chunks.length; c++) {
-        const start = c * this.chunkElems * 4;
-        const len = Math.min(this.chunkElems * 4, bytes - start);
+        const start = c * this.chunkElems * bpe;
+        const len = Math.min(this.chunkElems * bpe, bytes - start);
         if (len > 0) enc.copyBufferToBuffer(d.chunks[c], 0, staging, start, len);
       }
       this.flush();
@@ -258,6 +295,7 @@ export class WebGpuBackend implements Backend {
       case 'bool':
         return Uint8Array.from(new Uint32Array(raw, 0, size), (v) => (v ? 1 : 0));
       default:
+        if (isHalf(dtype)) return new Uint16Array(raw, 0, size);
         throw new DTypeError(`webgpu: cannot read dtype ${dtype}`);
     }
   }
@@ -296,6 +334,9 @@ export class WebGpuBackend implements Backend {
   destroy(): void {
     if (!this.#ctx) return;
     this.#encoder = null;
+    this.#pass = null;
+    this.#uniforms?.destroy();
+    this.#uniforms = null;
     for (const d of this.#live) for (const b of d.chunks) b.destroy();
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     for (const b of this.#transient) b.destroy();
@@ -317,10 +358,19 @@ export class WebGpuBackend implements Backend {
 
   // ---- dispatch ----
 
+  /** The pending command encoder, for commands outside compute passes (the open pass ends). */
   #enc(): GPUCommandEncoder {
     this.#check();
+    this.#endPass();
     if (!this.#encoder) this.#encoder = this.#device.createCommandEncoder();
     return this.#encoder;
+  }
+
+  #endPass(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
   }
 
   #bump(): void {
@@ -330,6 +380,18 @@ export class WebGpuBackend implements Backend {
   /** Submits the pending command encoder. */
   flush(): void {
     if (!this.#encoder || !this.#ctx) return;
+    this.#endPass();
+    if (this.#uUsed > 0 && this.#uniforms) {
+      // Queue-ordered: lands after earlier submits have run and before this one.
+      this.#device.queue.writeBuffer(
+        this.#uniforms,
+        0,
+        this.#uData.buffer,
+        0,
+        Math.ceil(this.#uUsed / 4) * 4,
+      );
+      this.#uUsed = 0;
+    }
     this.#device.queue.submit([this.#encoder.finish()]);
     this.#encoder = null;
     this.#encoded = 0;
@@ -346,12 +408,12 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  #pipeline(name: string, code: string): GPUComputePipeline {
+  #pipeline(name: string, code: string): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     let p = this.#pipelines.get(code);
     if (!p) {
       this.#device.pushErrorScope('validation');
       const module = this.#device.createShaderModule({ code, label: name });
-      p = this.#device.createComputePipeline({
+      const pipeline = this.#device.createComputePipeline({
         layout: 'auto',
         compute: { module, entryPoint: 'main' },
         label: name,
@@ -359,6 +421,7 @@ export class WebGpuBackend implements Backend {
       this.#device.popErrorScope().then((err) => {
         if (err) this.#errors.push(`kernel '${name}' failed to compile: ${err.message}`);
       });
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.#pipelines.set(code, p);
     }
     return p;
@@ -375,10 +438,11 @@ export class WebGpuBackend implements Backend {
     ];
     const specs: BindingSpec[] = args.map(([a, write]) => ({
       name: a.name,
-      type: a.type ?? wgslType(a.data.dtype),
+      type: a.type ?? wgslType(a.data.dtype, this.nativeF16),
       chunks: a.data.chunks.length,
       write,
       vec4: a.vec4,
+      pairs: a.pairs,
     }));
     const nStorage = specs.reduce((s, b) => s + b.chunks, 0);
     if (nStorage > this.maxStorageBuffers) {
@@ -387,28 +451,102 @@ export class WebGpuBackend implements Backend {
       );
     }
     const params = packParams(spec.params ?? []);
-    const code = `${declareBindings(specs, this.chunkElems)}\n${declareParams(params.length, nStorage)}\n${spec.body}`;
-    const pipeline = this.#pipeline(spec.name, code);
-    const ub = this.#device.createBuffer({
-      size: params.byteLength,
-      usage: 0x40 /* UNIFORM */,
-      mappedAtCreation: true,
-    });
-    new Uint32Array(ub.getMappedRange()).set(params);
-    ub.unmap();
-    this.#transient.push(ub);
+    const code = `${halfPrelude(specs.map((x) => x.type))}\n${declareBindings(specs, this.chunkElems)}\n${declareParams(params.length, nStorage)}\n${spec.body}`;
+    const { pipeline, layout } = this.#pipeline(spec.name, code);
+    const align = this.#device.limits.minUniformBufferOffsetAlignment;
+    let at = Math.ceil(this.#uUsed / align) * align;
+    if (at + params.byteLength > UNIFORM_BYTES) {
+      this.flush();
+      at = 0;
+    }
+    this.#uniforms ??= this.#device.createBuffer({ size: UNIFORM_BYTES, usage: 0x40 /* UNIFORM */ | 0x08 });
+    this.#uData.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), at);
+    this.#uUsed = at + params.byteLength;
     const entries: GPUBindGroupEntry[] = [];
     let binding = 0;
     for (const [a] of args)
       for (const buf of a.data.chunks) entries.push({ binding: binding++, resource: { buffer: buf } });
-    entries.push({ binding: binding, resource: { buffer: ub } });
-    const bindGroup = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.#enc().beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(gx, gy, gz);
-    pass.end();
+    entries.push({
+      binding: binding,
+      resource: { buffer: this.#uniforms, offset: at, size: params.byteLength },
+    });
+    const bindGroup = this.#device.createBindGroup({ layout, entries });
+    let timestampWrites: GPUComputePassTimestampWrites | undefined;
+    if (this.#prof) {
+      const k = this.#prof.names.length;
+      const slot = k % (PROFILE_QUERIES / 2);
+      if (slot === 0)
+        this.#prof.sets.push(this.#device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }));
+      this.#prof.names.push(spec.name);
+      timestampWrites = {
+        querySet: this.#prof.sets[this.#prof.sets.length - 1],
+        beginningOfPassWriteIndex: 2 * slot,
+        endOfPassWriteIndex: 2 * slot + 1,
+      };
+    }
+    if (timestampWrites) {
+      // One pass per dispatch while profiling: the timestamps bracket exactly this kernel.
+      const pass = this.#enc().beginComputePass({ timestampWrites });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(gx, gy, gz);
+      pass.end();
+    } else {
+      if (!this.#pass) {
+        if (!this.#encoder) this.#encoder = this.#device.createCommandEncoder();
+        this.#pass = this.#encoder.beginComputePass();
+      }
+      this.#pass.setPipeline(pipeline);
+      this.#pass.setBindGroup(0, bindGroup);
+      this.#pass.dispatchWorkgroups(gx, gy, gz);
+    }
     this.#bump();
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (timestamp queries; benchmarks). Returns false, and
+   * times nothing, where the device lacks 'timestamp-query'.
+   */
+  startProfile(): boolean {
+    this.#check();
+    if (!this.#device.features.has('timestamp-query')) return false;
+    this.#prof = { sets: [], names: [] };
+    return true;
+  }
+
+  /** Stops timing; GPU milliseconds and dispatch counts per kernel name, slowest first. */
+  async stopProfile(): Promise<{ kernel: string; dispatches: number; ms: number }[]> {
+    const prof = this.#prof;
+    this.#prof = null;
+    if (!prof) return [];
+    const per = PROFILE_QUERIES / 2;
+    const totals = new Map<string, { dispatches: number; ns: number }>();
+    for (let si = 0; si < prof.sets.length; si++) {
+      const n = Math.min(per, prof.names.length - si * per);
+      const resolve = this.#device.createBuffer({ size: n * 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 });
+      const staging = this.#device.createBuffer({ size: n * 16, usage: 0x01 | 0x08 });
+      const enc = this.#enc();
+      enc.resolveQuerySet(prof.sets[si], 0, 2 * n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, staging, 0, n * 16);
+      this.flush();
+      await staging.mapAsync(0x0001);
+      const t = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      resolve.destroy();
+      prof.sets[si].destroy();
+      for (let j = 0; j < n; j++) {
+        const name = prof.names[si * per + j];
+        const ns = Number(t[2 * j + 1] - t[2 * j]);
+        const e = totals.get(name) ?? { dispatches: 0, ns: 0 };
+        e.dispatches++;
+        if (ns > 0 && ns < 1e11) e.ns += ns;
+        totals.set(name, e);
+      }
+    }
+    return [...totals]
+      .map(([kernel, e]) => ({ kernel, dispatches: e.dispatches, ms: e.ns / 1e6 }))
+      .sort((a, b) => b.ms - a.ms);
   }
 
   /** A 2-D grid of at least `n` workgroups (x·y ≥ n) within the per-dimension limit. */
@@ -451,10 +589,13 @@ export class WebGpuBackend implements Backend {
   csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
   csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
+  csrAttention = csrAttention.bind(null, this) as OmitFirst<typeof csrAttention>;
 
   /** In-place slice write: buffer-to-buffer copies of each contiguous run, split at chunk edges. */
   writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
     this.#check();
+    // 16-bit tensors share u32 words; callers fall back to a new tensor
+    if (dst.dtype === 'float16' || dst.dtype === 'bfloat16') return false;
     const d = dst.dataId as GpuData;
     const s = src.dataId as GpuData;
     const n = this.chunkElems;

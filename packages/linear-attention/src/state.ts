@@ -1,5 +1,5 @@
 /**
- * Incremental (decoding) form of the causal Performer (spec §3, causal): the running sums
+ * Incremental (decoding) form of the causal Performer (docs/algorithm.md §3, causal): the running sums
  * S_t = Σ_{j≤t} φ(k_j) v_jᵀ [m × E] and z_t = Σ_{j≤t} φ(k_j) [m], so a new row costs O(m·E)
  * whatever t is: out_t = φ(q_t)ᵀ S_t / (φ(q_t)ᵀ (z_t + 1e-6·1)), the same formula as the prefix sums.
  */

@@ -1,5 +1,5 @@
 // One decoded row's top-k̂ against the row of the whole-sequence grouped top-k̂, and the causal
-// budget against the spec §5 formula written out here.
+// budget against the docs/algorithm.md §5 formula written out here.
 import { CpuBackend } from '@sea/backend-cpu';
 import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';

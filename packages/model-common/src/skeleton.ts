@@ -107,7 +107,7 @@ export interface TransformerForwardOptions extends LayerHooks {
    */
   parameters?: ReadonlyMap<string, Tensor>;
   /**
-   * Return per-layer attention outputs for distillation (spec §8–§9a) in `layers`: every layer's
+   * Return per-layer attention outputs for distillation (docs/algorithm.md §8–§9a) in `layers`: every layer's
    * context before the output projection; dense layers (the teacher) also their masked attention
    * logits q·kᵀ·scoreScale + mask; SEA layers run their dense path with `returnTraining`.
    */

@@ -1,5 +1,5 @@
 /**
- * Incremental (decoding) form of the causal estimator (spec §3–§4a, §8 "Incremental decoding"): what
+ * Incremental (decoding) form of the causal estimator (docs/algorithm.md §3–§4a, §8 "Incremental decoding"): what
  * row t's Â logits and scalers need from the rows before it, and nothing more.
  * - the causal Performer's running sums over [V_I ; V] (@sea/linear-attention);
  * - the CNN's rolling windows: conv1 reads rows t−4, t−2, t of LN(Ẑ) and conv2 the same rows of

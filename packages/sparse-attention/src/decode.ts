@@ -9,7 +9,7 @@
  *   the number of rows before it except the k keys it attends.
  *
  * Every decoded row equals the row of the whole-sequence (sparse-path) forward at the same
- * position: nothing a row computes depends on the rows after it (spec §5 budgets round(H·k·K/(t+1)),
+ * position: nothing a row computes depends on the rows after it (docs/algorithm.md §5 budgets round(H·k·K/(t+1)),
  * §6 cells tile [0, t+1), §7 C_avg is the mean over 0..t, §4a the CNN is causal in time).
  *
  * Batches with left padding: `lengths[b]` counts the valid tokens of row b, which are its last

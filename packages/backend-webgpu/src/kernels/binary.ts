@@ -80,8 +80,9 @@ export function binary(
     ],
     outShape,
     outDtype,
-    expr(op, a.dtype as 'float32' | 'int32' | 'bool'),
+    expr(op, a.dtype === 'int32' || a.dtype === 'bool' ? a.dtype : 'float32'),
     POW_WGSL,
+    op !== 'pow',
   );
   return b.out(out, outShape, outDtype);
 }

@@ -18,9 +18,9 @@ export function csrSddmm(
   const [B, H, Tq, D] = q.shape;
   const Tk = k.shape[2];
   const Z = csr.col.shape[1];
-  const out = b.alloc(B * Z, 'float32');
+  const out = b.alloc(B * Z, q.dtype);
   b.clear(out);
-  if (B * Z === 0) return b.out(out, [B, Z], 'float32');
+  if (B * Z === 0) return b.out(out, [B, Z], q.dtype);
   b.run({
     name: 'csrSddmm',
     body: `${main(WG)}
@@ -50,5 +50,5 @@ export function csrSddmm(
     params: [u(Z), u(Tq), u(H), u(Tk), u(D), f(scale), u(B)],
     grid: b.grid(Math.ceil((B * Z) / WG)),
   });
-  return b.out(out, [B, Z], 'float32');
+  return b.out(out, [B, Z], q.dtype);
 }

@@ -18,10 +18,10 @@ export function csrSoftmax(
   const [B, Z] = val.shape;
   const Tq = csr.crow.shape[1] - 1;
   const H = csr.heads;
-  const out = b.alloc(B * Z, 'float32');
+  const out = b.alloc(B * Z, val.dtype);
   b.clear(out);
   const n = B * Tq * H;
-  if (n === 0 || Z === 0) return b.out(out, [B, Z], 'float32');
+  if (n === 0 || Z === 0) return b.out(out, [B, Z], val.dtype);
   b.run({
     name: 'csrSoftmax',
     body: `${LOWER_BOUND_WGSL}
@@ -52,5 +52,5 @@ ${main(WG)}
     params: [u(n), u(Tq), u(H), u(csr.keys), u(Z)],
     grid: b.grid(Math.ceil(n / WG)),
   });
-  return b.out(out, [B, Z], 'float32');
+  return b.out(out, [B, Z], val.dtype);
 }

@@ -14,11 +14,11 @@ export function csrSpmm(b: WebGpuBackend, csr: CsrInfo, val: TensorInfo, v: Tens
   const [B, H, Tk, D] = v.shape;
   const Tq = csr.crow.shape[1] - 1;
   const Z = val.shape[1];
-  const out = b.alloc(B * H * Tq * D, 'float32');
+  const out = b.alloc(B * H * Tq * D, v.dtype);
   const n = B * Tq * H;
   if (Z === 0) {
     b.clear(out);
-    return b.out(out, [B, H, Tq, D], 'float32');
+    return b.out(out, [B, H, Tq, D], v.dtype);
   }
   b.run({
     name: 'csrSpmm',
@@ -53,5 +53,5 @@ ${main(WG)}
     params: [u(n), u(Tq), u(H), u(Tk), u(Z), u(D)],
     grid: b.grid(n),
   });
-  return b.out(out, [B, H, Tq, D], 'float32');
+  return b.out(out, [B, H, Tq, D], v.dtype);
 }

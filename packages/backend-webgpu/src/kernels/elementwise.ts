@@ -4,7 +4,15 @@
  * read at the flat index directly; the rank and that choice are baked into the shader.
  */
 import type { DType } from '@sea/tensor';
-import { broadcastStrides, main, offsetsFromIndex, type Param, u, wgslType } from '../codegen.js';
+import {
+  broadcastStrides,
+  computeType,
+  main,
+  offsetsFromIndex,
+  type Param,
+  u,
+  wgslType,
+} from '../codegen.js';
 import type { GpuData, WebGpuBackend } from '../webgpu_backend.js';
 
 export interface Operand {
@@ -17,6 +25,11 @@ const WG = 256;
 /**
  * Runs `expr` (WGSL over `x0..x{n-1}`, the operand values) for every output element.
  * Returns the output buffer of `outSize` elements of `outDtype`.
+ *
+ * A 16-bit output is written a pair of elements per thread (one whole u32 word when packed).
+ * Operands are read as f32 (16-bit storage converts on load) and `expr` computes in f32, unless
+ * `halfMath` is set and the device stores float16 natively with every float operand float16: then
+ * operands are f16 and `expr` computes in f16 (shader-f16 arithmetic).
  */
 export function elementwise(
   b: WebGpuBackend,
@@ -26,6 +39,7 @@ export function elementwise(
   outDtype: DType,
   expr: string,
   helpers = '',
+  halfMath = false,
 ): GpuData {
   const n = outShape.reduce((a, d) => a * d, 1);
   const out = b.alloc(n, outDtype);
@@ -42,27 +56,56 @@ export function elementwise(
     for (const j of general) for (const s of broadcastStrides(operands[j].shape, outShape)) params.push(u(s));
   }
   const strAt = dimAt + rank;
+  const outType = wgslType(outDtype, b.nativeF16);
+  const f16Math =
+    halfMath &&
+    outType === 'f16' &&
+    operands.every((o) => o.data.dtype === 'bool' || wgslType(o.data.dtype, b.nativeF16) === 'f16');
   const reads = operands.map((o, j) => {
     const g = general.indexOf(j);
-    const t = wgslType(o.data.dtype);
+    const st = wgslType(o.data.dtype, b.nativeF16);
+    const t = f16Math && st === 'f16' ? 'f16' : computeType(st);
     const inBounds = o.data.size === 1 ? '0u' : g < 0 ? 'idx' : `o${g}`;
-    return `let x${j}: ${t} = in${j}_ld(${inBounds});`;
+    return t === 'f16'
+      ? `let x${j}: f16 = f16(in${j}_ld(${inBounds}));`
+      : `let x${j}: ${t} = in${j}_ld(${inBounds});`;
   });
-  const body = `${helpers}
+  const offsets = general.length ? offsetsFromIndex(rank, general.length, dimAt, strAt) : '';
+  let body: string;
+  let threads = n;
+  if (outType === 'f16' || outType === 'f16p' || outType === 'bf16p') {
+    threads = Math.ceil(n / 2);
+    body = `${helpers}
+fn elem(idx: u32) -> ${f16Math ? 'f16' : 'f32'} {
+  ${offsets}
+  ${reads.join('\n  ')}
+  return ${expr};
+}
+${main(WG)}
+  let p = wg * ${WG}u + lid;
+  if (2u * p >= pu(0u)) { return; }
+  let v0 = elem(2u * p);
+  var v1 = v0;
+  if (2u * p + 1u < pu(0u)) { v1 = elem(2u * p + 1u); }
+  y_st2(p, vec2<f32>(f32(v0), f32(v1)));
+}`;
+  } else {
+    body = `${helpers}
 ${main(WG)}
   let idx = wg * ${WG}u + lid;
   if (idx >= pu(0u)) { return; }
-  ${general.length ? offsetsFromIndex(rank, general.length, dimAt, strAt) : ''}
+  ${offsets}
   ${reads.join('\n  ')}
   y_st(idx, ${expr});
 }`;
+  }
   b.run({
     name,
     body,
     inputs: operands.map((o, j) => ({ name: `in${j}`, data: o.data })),
-    outputs: [{ name: 'y', data: out }],
+    outputs: [{ name: 'y', data: out, pairs: true }],
     params,
-    grid: b.grid(Math.ceil(n / WG)),
+    grid: b.grid(Math.ceil(threads / WG)),
   });
   return out;
 }

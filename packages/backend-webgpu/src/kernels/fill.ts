@@ -12,8 +12,9 @@ export function fill(
   dtype: DType,
 ): TensorInfo & { shape: [number] } {
   const out = b.alloc(size, dtype);
-  const v: Param = dtype === 'float32' ? f(value) : dtype === 'int32' ? i(value) : u(value ? 1 : 0);
-  const t = dtype === 'float32' ? 'pf' : dtype === 'int32' ? 'pi' : 'pu';
+  const v: Param =
+    dtype !== 'int32' && dtype !== 'bool' ? f(value) : dtype === 'int32' ? i(value) : u(value ? 1 : 0);
+  const t = dtype !== 'int32' && dtype !== 'bool' ? 'pf' : dtype === 'int32' ? 'pi' : 'pu';
   b.run({
     name: 'fill',
     body: `${main(WG)}

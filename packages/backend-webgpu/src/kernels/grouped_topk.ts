@@ -42,17 +42,23 @@ ${main(WG)}
       if ((k & himask) == (prefix & himask)) { atomicAdd(&hist[(k >> shift) & 255u], 1u); }
     }
     workgroupBarrier();
-    if (lid == 0u) {
-      var cum = 0u;
-      var digit = 0u;
-      var rem = sel[1];
-      for (var d = 255i; d >= 0i; d--) {
-        let h = atomicLoad(&hist[u32(d)]);
-        if (cum + h >= rem) { digit = u32(d); rem = rem - cum; break; }
-        cum += h;
-      }
-      sel[0] = sel[0] | (digit << shift);
-      sel[1] = rem;
+    // Counts of keys with digit ≥ d, as an inclusive scan over lid of digit 255 − lid: the thread
+    // whose range [excl, incl) holds the remaining rank owns the digit.
+    let own = atomicLoad(&hist[255u - lid]);
+    scan[lid] = own;
+    workgroupBarrier();
+    for (var s = 1u; s < 256u; s <<= 1u) {
+      var add = 0u;
+      if (lid >= s) { add = scan[lid - s]; }
+      workgroupBarrier();
+      scan[lid] += add;
+      workgroupBarrier();
+    }
+    let incl = scan[lid];
+    let excl = incl - own;
+    if (excl < remaining && incl >= remaining) {
+      sel[0] = sel[0] | ((255u - lid) << shift);
+      sel[1] = remaining - excl;
     }
     workgroupBarrier();
     prefix = workgroupUniformLoad(&sel[0]);

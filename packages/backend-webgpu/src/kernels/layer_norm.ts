@@ -16,8 +16,25 @@ export function layerNorm(
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, d) => a * d, 1);
   const rows = n === 0 ? 0 : size / n;
-  const out = b.alloc(size, 'float32');
-  const body = `${rowReduceWgsl(WG)}
+  const out = b.alloc(size, x.dtype);
+  // Many short rows: one thread per row (three passes over the row, from cache after the first);
+  // otherwise one workgroup per row with tree sums.
+  const perThread = n <= 256 && rows >= 4096;
+  const body = perThread
+    ? `${main(WG)}
+  let row = wg * ${WG}u + lid;
+  if (row >= pu(0u)) { return; }
+  let n = pu(1u);
+  let base = row * n;
+  var s0 = 0.0;
+  for (var c = 0u; c < n; c++) { s0 += x_ld(base + c); }
+  let mean = s0 / f32(n);
+  var s1 = 0.0;
+  for (var c = 0u; c < n; c++) { let d = x_ld(base + c) - mean; s1 += d * d; }
+  let rstd = 1.0 / sqrt(s1 / f32(n) + pf(2u));
+  for (var c = 0u; c < n; c++) { y_st(base + c, (x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)); }
+}`
+    : `${rowReduceWgsl(WG)}
 ${main(WG)}
   let row = wg;
   if (row >= pu(0u)) { return; }
@@ -41,7 +58,7 @@ ${main(WG)}
     ],
     outputs: [{ name: 'y', data: out }],
     params: [u(rows), u(n), f(eps)],
-    grid: b.grid(rows),
+    grid: b.grid(perThread ? Math.ceil(rows / WG) : rows),
   });
-  return b.out(out, x.shape, 'float32');
+  return b.out(out, x.shape, x.dtype);
 }

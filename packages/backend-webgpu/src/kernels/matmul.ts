@@ -35,11 +35,11 @@ export function matmul(
   const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
   const batch = outShape.slice(0, -2);
   const nBatch = batch.reduce((x, d) => x * d, 1);
-  const out = b.alloc(nBatch * M * N, 'float32');
-  if (nBatch * M * N === 0) return b.out(out, outShape, 'float32');
+  const out = b.alloc(nBatch * M * N, a.dtype);
+  if (nBatch * M * N === 0) return b.out(out, outShape, a.dtype);
   if (K === 0) {
     b.clear(out);
-    return b.out(out, outShape, 'float32');
+    return b.out(out, outShape, a.dtype);
   }
   // Batch strides in elements (0 on broadcast axes).
   const aStr = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * M * K);
@@ -76,7 +76,7 @@ export function matmul(
       grid: [Math.ceil(N / cfg.bn), Math.ceil(M / cfg.bm), nBatch],
     });
   }
-  return b.out(out, outShape, 'float32');
+  return b.out(out, outShape, a.dtype);
 }
 
 /**

@@ -16,8 +16,9 @@ export function pad(
   const out = b.alloc(n, x.dtype);
   const rank = x.shape.length;
   const st = stridesOf(x.shape);
-  const v: Param = x.dtype === 'float32' ? f(value) : x.dtype === 'int32' ? i(value) : u(value ? 1 : 0);
-  const rd = x.dtype === 'float32' ? 'pf' : x.dtype === 'int32' ? 'pi' : 'pu';
+  const v: Param =
+    x.dtype !== 'int32' && x.dtype !== 'bool' ? f(value) : x.dtype === 'int32' ? i(value) : u(value ? 1 : 0);
+  const rd = x.dtype !== 'int32' && x.dtype !== 'bool' ? 'pf' : x.dtype === 'int32' ? 'pi' : 'pu';
   const params: Param[] = [u(n), v];
   for (let k = 0; k < rank; k++) params.push(u(outShape[k]), u(pads[k][0]), u(x.shape[k]), u(st[k]));
   b.run({

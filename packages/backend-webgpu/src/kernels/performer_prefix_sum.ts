@@ -1,8 +1,14 @@
 /**
- * Causal linear attention by prefix sums (docs/algorithm.md §3): out_t = φq_t·S_t / (φq_t·(z_t + eps)).
- * One workgroup per (b·h, 4 value columns). Each of its 64 threads owns features m = lid + 64r and
- * keeps their running S[m, e..e+3] and z[m] in registers while walking t; every block of TB rows
- * the per-thread partial dot products go through workgroup memory and TB threads finish the sums.
+ * Causal linear attention by prefix sums (docs/algorithm.md §3): out_t = φq_t·S_t / (φq_t·(z_t + eps)),
+ * S_t = Σ_{j≤t} φk_j v_jᵀ, z_t = Σ_{j≤t} φk_j.
+ *
+ * Chunked, so the walk along T runs in parallel: T is cut into chunks of C rows. (1) Each chunk's
+ * own sums S_c, z_c (one workgroup per (b·h, 4 value columns, chunk)) into float32 scratch;
+ * (2) an exclusive scan over the chunks turns them into the sums before each chunk; (3) one
+ * workgroup per (b·h, 4 value columns, chunk) starts from those and walks its C rows. In (1) and
+ * (3) each of the 64 threads owns features m = lid + 64r and keeps their running S[m, e..e+3] and
+ * z[m] in registers; every block of TB rows the per-thread partial dot products go through
+ * workgroup memory and TB threads finish the sums. All sums are float32, whatever the storage dtype.
  */
 import type { TensorInfo } from '@sea/tensor';
 import type { PrefixSumOptions } from '@sea/tensor/backend';
@@ -12,37 +18,133 @@ import type { WebGpuBackend } from '../webgpu_backend.js';
 const WG = 64;
 const TB = 8;
 
+/** Chunk length: about √T rows, so the chunk walk and the scan over chunks are both short. */
+export function prefixChunk(T: number): number {
+  return Math.min(256, Math.max(16, 2 ** Math.round(Math.log2(Math.sqrt(Math.max(T, 1))))));
+}
+
 export function performerPrefixSum(
   b: WebGpuBackend,
   qf: TensorInfo,
   kf: TensorInfo,
   v: TensorInfo,
   opts: PrefixSumOptions,
+  chunk = prefixChunk(qf.shape[2]),
 ): TensorInfo {
   const [B, H, T, M] = qf.shape;
   const E = v.shape[3];
-  const out = b.alloc(B * H * T * E, 'float32');
+  const BH = B * H;
+  const out = b.alloc(BH * T * E, qf.dtype);
   const tiles = Math.ceil(E / 4);
   const R = Math.max(1, Math.ceil(M / WG));
+  const nC = Math.max(1, Math.ceil(T / chunk));
+  if (BH * T * E === 0) return b.out(out, [B, H, T, E], qf.dtype);
+  // params: 0 BH, 1 T, 2 M, 3 E, 4 eps, 5 tiles, 6 chunk, 7 nC
+  const params = [u(BH), u(T), u(M), u(E), f(opts.eps), u(tiles), u(chunk), u(nC)];
+  const head = `let T = pu(1u); let M = pu(2u); let E = pu(3u); let eps = pf(4u); let tiles = pu(5u);
+  let C = pu(6u); let nC = pu(7u);
+  let c = wg % nC; let rest = wg / nC;
+  if (rest >= pu(0u) * tiles) { return; }
+  let bh = rest / tiles; let e0 = (rest - bh * tiles) * 4u;
+  let t0 = c * C; let t1 = min(t0 + C, T);
+  var S: array<vec4<f32>, ${R}>;
+  var z: array<f32, ${R}>;`;
+  const loadV = `let vb = (bh * T + t) * E + e0;
+        var v4 = vec4<f32>(0.0);
+        for (var q = 0u; q < 4u; q++) { if (e0 + q < E) { v4[q] = v_ld(vb + q); } }
+        let fb = (bh * T + t) * M;`;
+  let scratch: ReturnType<WebGpuBackend['alloc']> | null = null;
+  if (nC > 1) {
+    // Scratch: S sums [BH, nC, M, E] then z sums [BH, nC, M], float32.
+    scratch = b.alloc(BH * nC * M * (E + 1), 'float32');
+    const zAt = BH * nC * M * E;
+    b.run({
+      name: 'performerPrefixSum_chunks',
+      body: `${main(WG)}
+  ${head}
+  if (c + 1u >= nC) { return; }
+  for (var r = 0u; r < ${R}u; r++) { S[r] = vec4<f32>(0.0); z[r] = 0.0; }
+  for (var t = t0; t < t1; t++) {
+    ${loadV}
+    for (var r = 0u; r < ${R}u; r++) {
+      let m = lid + r * ${WG}u;
+      if (m < M) {
+        let kv = kf_ld(fb + m);
+        S[r] = fma(vec4<f32>(kv), v4, S[r]);
+        z[r] += kv;
+      }
+    }
+  }
+  for (var r = 0u; r < ${R}u; r++) {
+    let m = lid + r * ${WG}u;
+    if (m < M) {
+      let sb = ((bh * nC + c) * M + m) * E + e0;
+      for (var q = 0u; q < 4u; q++) { if (e0 + q < E) { sc_st(sb + q, S[r][q]); } }
+      if (e0 == 0u) { sc_st(${zAt}u + (bh * nC + c) * M + m, z[r]); }
+    }
+  }
+}`,
+      inputs: [
+        { name: 'kf', data: b.data(kf) },
+        { name: 'v', data: b.data(v) },
+      ],
+      outputs: [{ name: 'sc', data: scratch }],
+      params,
+      grid: b.grid(BH * tiles * nC),
+    });
+    // Exclusive scan over chunks: one thread per (b·h, m, e) line of S and per (b·h, m) of z.
+    const lines = BH * M * (E + 1);
+    b.run({
+      name: 'performerPrefixSum_scan',
+      body: `${main(256)}
+  let i = wg * 256u + lid;
+  let BH = pu(0u); let M = pu(2u); let E = pu(3u); let nC = pu(7u);
+  if (i >= BH * M * (E + 1u)) { return; }
+  var base = 0u; var stride = 0u;
+  if (i < BH * M * E) {
+    let bh = i / (M * E); let me = i - bh * M * E;
+    base = bh * nC * M * E + me; stride = M * E;
+  } else {
+    let j = i - BH * M * E; let bh = j / M; let m = j - bh * M;
+    base = ${zAt}u + bh * nC * M + m; stride = M;
+  }
+  var run = 0.0;
+  for (var c = 0u; c < nC; c++) {
+    let x = sc_ld(base + c * stride);
+    sc_st(base + c * stride, run);
+    run += x;
+  }
+}`,
+      inputs: [],
+      outputs: [{ name: 'sc', data: scratch }],
+      params,
+      grid: b.grid(Math.ceil(lines / 256)),
+    });
+  }
+  const zAt = BH * nC * M * E;
+  const init = scratch
+    ? `for (var r = 0u; r < ${R}u; r++) {
+    let m = lid + r * ${WG}u;
+    S[r] = vec4<f32>(0.0); z[r] = 0.0;
+    if (m < M) {
+      let sb = ((bh * nC + c) * M + m) * E + e0;
+      for (var q = 0u; q < 4u; q++) { if (e0 + q < E) { S[r][q] = sc_ld(sb + q); } }
+      z[r] = sc_ld(${zAt}u + (bh * nC + c) * M + m);
+    }
+  }`
+    : `for (var r = 0u; r < ${R}u; r++) { S[r] = vec4<f32>(0.0); z[r] = 0.0; }`;
   const body = `var<workgroup> sn: array<vec4<f32>, ${TB * WG}>;
 var<workgroup> sd: array<f32, ${TB * WG}>;
 ${main(WG)}
-  let T = pu(1u); let M = pu(2u); let E = pu(3u); let eps = pf(4u); let tiles = pu(5u);
-  if (wg >= pu(0u) * tiles) { return; }
-  let bh = wg / tiles; let e0 = (wg - bh * tiles) * 4u;
-  var S: array<vec4<f32>, ${R}>;
-  var z: array<f32, ${R}>;
-  for (var r = 0u; r < ${R}u; r++) { S[r] = vec4<f32>(0.0); z[r] = 0.0; }
-  for (var t0 = 0u; t0 < T; t0 += ${TB}u) {
+  ${head}
+  ${init}
+  for (var tb = t0; tb < t1; tb += ${TB}u) {
     for (var tt = 0u; tt < ${TB}u; tt++) {
-      let t = t0 + tt;
+      let t = tb + tt;
       var pn = vec4<f32>(0.0);
       var pd = 0.0;
-      if (t < T) {
-        let vb = (bh * T + t) * E + e0;
-        var v4 = vec4<f32>(0.0);
-        for (var q = 0u; q < 4u; q++) { if (e0 + q < E) { v4[q] = v_ld(vb + q); } }
-        let fb = (bh * T + t) * M;
+      if (t < t1) {
+        ${loadV}
         for (var r = 0u; r < ${R}u; r++) {
           let m = lid + r * ${WG}u;
           if (m < M) {
@@ -60,8 +162,8 @@ ${main(WG)}
     }
     workgroupBarrier();
     if (lid < ${TB}u) {
-      let t = t0 + lid;
-      if (t < T) {
+      let t = tb + lid;
+      if (t < t1) {
         var n = vec4<f32>(0.0);
         var d = 0.0;
         for (var j = 0u; j < ${WG}u; j++) { n += sn[lid * ${WG}u + j]; d += sd[lid * ${WG}u + j]; }
@@ -79,10 +181,12 @@ ${main(WG)}
       { name: 'qf', data: b.data(qf) },
       { name: 'kf', data: b.data(kf) },
       { name: 'v', data: b.data(v) },
+      ...(scratch ? [{ name: 'sc', data: scratch }] : []),
     ],
     outputs: [{ name: 'y', data: out }],
-    params: [u(B * H), u(T), u(M), u(E), f(opts.eps), u(tiles)],
-    grid: b.grid(B * H * tiles),
+    params,
+    grid: b.grid(BH * tiles * nC),
   });
-  return b.out(out, [B, H, T, E], 'float32');
+  if (scratch) b.free(scratch);
+  return b.out(out, [B, H, T, E], qf.dtype);
 }

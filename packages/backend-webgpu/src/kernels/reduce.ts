@@ -5,7 +5,7 @@
  * treat NaN as the extreme (PyTorch); max/min propagate NaN.
  */
 import type { ReduceOp, TensorInfo } from '@sea/tensor';
-import { main, type Param, stridesOf, u, wgslType } from '../codegen.js';
+import { computeType, main, type Param, stridesOf, u, wgslType } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 
 const WG = 128;
@@ -42,7 +42,7 @@ export function reduce(b: WebGpuBackend, op: ReduceOp, x: TensorInfo, axes: read
   const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
   const out = b.alloc(nOut, outDtype);
   if (nOut === 0) return b.out(out, outShape, outDtype);
-  const t = wgslType(x.dtype);
+  const t = computeType(wgslType(x.dtype, b.nativeF16));
   const params: Param[] = [u(nOut), u(R)];
   const kAt = params.length;
   for (const k of kept) params.push(u(shape[k]), u(st[k]));

@@ -46,7 +46,7 @@ export function resize(
 ): TensorInfo {
   const [B, C, H, W] = x.shape;
   const n = B * C * outH * outW;
-  const out = b.alloc(n, 'float32');
+  const out = b.alloc(n, x.dtype);
   b.run({
     name: `resize_${opts.mode}`,
     body: `${main(WG)}
@@ -62,5 +62,5 @@ export function resize(
     params: [u(n), u(H), u(W), u(outH), u(outW)],
     grid: b.grid(Math.ceil(n / WG)),
   });
-  return b.out(out, [B, C, outH, outW], 'float32');
+  return b.out(out, [B, C, outH, outW], x.dtype);
 }

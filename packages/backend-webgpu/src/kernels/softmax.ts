@@ -21,7 +21,7 @@ function run(b: WebGpuBackend, x: TensorInfo, mask: TensorInfo | null, log: bool
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, d) => a * d, 1);
   const rows = n === 0 ? 0 : size / n;
-  const out = b.alloc(size, 'float32');
+  const out = b.alloc(size, x.dtype);
   const params: Param[] = [u(rows), u(n)];
   let load = 'x_ld(base + c)';
   let decl = '';
@@ -33,10 +33,33 @@ function run(b: WebGpuBackend, x: TensorInfo, mask: TensorInfo | null, log: bool
     decl = rowOffsetWgsl(x.shape.length - 1, at);
     load = 'x_ld(base + c) + m_ld(mrow + c * pu(2u))';
   }
+  // A NaN or +∞ in the row makes every output NaN (∞ − ∞ in the definition); checked on the bits,
+  // since drivers differ on max() and exp() of NaN.
   const write = log
-    ? 'y_st(base + c, v - mx - ls);'
-    : 'y_st(base + c, select(exp(v - mx) / s, 0.0, mx == NEG));';
-  const body = `${rowReduceWgsl(WG)}
+    ? 'y_st(base + c, select(v - mx - ls, nan_f32(), poison));'
+    : 'y_st(base + c, select(select(exp(v - mx) / s, 0.0, mx == NEG), nan_f32(), poison));';
+  const bad = 'bad = bad || isnan_f32(xv) || bitcast<u32>(xv) == 0x7f800000u;';
+  // Many short rows: one thread per row (three passes over the row, from cache after the first);
+  // otherwise one workgroup per row with tree reductions.
+  const perThread = n <= 256 && rows >= 4096;
+  const body = perThread
+    ? `${main(WG)}
+  let row = wg * ${WG}u + lid;
+  if (row >= pu(0u)) { return; }
+  let NEG = ${NEG_INF};
+  let n = pu(1u);
+  let base = row * n;
+  ${decl}
+  var mx = NEG;
+  var bad = false;
+  for (var c = 0u; c < n; c++) { let xv = ${load}; mx = max(mx, xv); ${bad} }
+  let poison = bad;
+  var s = 0.0;
+  for (var c = 0u; c < n; c++) { s += exp(${load} - mx); }
+  let ls = log(s);
+  for (var c = 0u; c < n; c++) { let v = ${load}; ${write} }
+}`
+    : `${rowReduceWgsl(WG)}
 ${main(WG)}
   let row = wg;
   if (row >= pu(0u)) { return; }
@@ -45,8 +68,10 @@ ${main(WG)}
   let base = row * n;
   ${decl}
   var m = NEG;
-  for (var c = lid; c < n; c += ${WG}u) { m = max(m, ${load}); }
+  var bad = false;
+  for (var c = lid; c < n; c += ${WG}u) { let xv = ${load}; m = max(m, xv); ${bad} }
   let mx = wg_max(m, lid);
+  let poison = wg_max(select(0.0, 1.0, bad), lid) > 0.0;
   var s0 = 0.0;
   for (var c = lid; c < n; c += ${WG}u) { s0 += exp(${load} - mx); }
   let s = wg_sum(s0, lid);
@@ -64,9 +89,9 @@ ${main(WG)}
       : [{ name: 'x', data: b.data(x) }],
     outputs: [{ name: 'y', data: out }],
     params,
-    grid: b.grid(rows),
+    grid: b.grid(perThread ? Math.ceil(rows / WG) : rows),
   });
-  return b.out(out, x.shape, 'float32');
+  return b.out(out, x.shape, x.dtype);
 }
 
 export function softmax(b: WebGpuBackend, x: TensorInfo, mask: TensorInfo | null): TensorInfo {

@@ -21,6 +21,30 @@ fn erf_f32(x: f32) -> f32 {
   }
   return select(r - 1.0, 1.0 - r, x >= 0.0);
 }
+fn log_f32(x: f32) -> f32 {
+  // The limits on the bits: some drivers give a large negative number for log(0).
+  let b = bitcast<u32>(x);
+  if ((b & 0x7fffffffu) == 0u) { return -inf_f32(); }
+  if (isnan_f32(x) || (b >> 31u) == 1u) { return nan_f32(); }
+  if (b == 0x7f800000u) { return x; }
+  return log(x);
+}
+// sin and cos with their own range reduction (three-part π/2, Cody–Waite) and minimax polynomials
+// on [−π/4, π/4] (Cephes sinf/cosf): driver sin/cos may err by 2⁻¹¹ (Vulkan's bound; SwiftShader).
+fn sincos_r(x: f32) -> vec2<f32> {
+  let k = round(x * 0.63661977236758134);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+  let z = r * r;
+  let sn = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+  let cs = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  let q = i32(k - 4.0 * floor(k * 0.25));
+  if (q == 0) { return vec2<f32>(sn, cs); }
+  if (q == 1) { return vec2<f32>(cs, -sn); }
+  if (q == 2) { return vec2<f32>(-sn, -cs); }
+  return vec2<f32>(-cs, sn);
+}
+fn sin_f32(x: f32) -> f32 { if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return nan_f32(); } return sincos_r(x).x; }
+fn cos_f32(x: f32) -> f32 { if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return nan_f32(); } return sincos_r(x).y; }
 fn tanh_f32(x: f32) -> f32 {
   // Some drivers overflow exp inside tanh for large |x|; tanh is ±1 to f32 precision past 10.
   let c = clamp(x, -10.0, 10.0);
@@ -39,7 +63,7 @@ function floatExpr(op: UnaryOp): string {
     case 'exp':
       return 'exp(x0)';
     case 'log':
-      return 'log(x0)';
+      return 'log_f32(x0)';
     case 'sqrt':
       return 'sqrt(x0)';
     case 'rsqrt':
@@ -49,9 +73,9 @@ function floatExpr(op: UnaryOp): string {
     case 'reciprocal':
       return '1.0 / x0';
     case 'sin':
-      return 'sin(x0)';
+      return 'sin_f32(x0)';
     case 'cos':
-      return 'cos(x0)';
+      return 'cos_f32(x0)';
     case 'tanh':
       return 'tanh_f32(x0)';
     case 'sigmoid':
@@ -76,6 +100,9 @@ function floatExpr(op: UnaryOp): string {
       return 'select(0u, 1u, x0 == 0u)';
   }
 }
+
+/** Ops computed in f16 where the device has shader-f16 (exact or one rounding, like f32 math). */
+const HALF_MATH = new Set<UnaryOp>(['neg', 'abs', 'square', 'relu', 'sign', 'floor', 'ceil', 'round']);
 
 function intExpr(op: UnaryOp): string {
   switch (op) {
@@ -103,6 +130,7 @@ export function unary(b: WebGpuBackend, op: UnaryOp, x: TensorInfo): TensorInfo 
     outDtype,
     expr,
     ERF_WGSL,
+    HALF_MATH.has(op),
   );
   return b.out(out, x.shape, outDtype);
 }

@@ -17,6 +17,8 @@ export function where(
     outShape,
     x.dtype,
     'select(x2, x1, x0 != 0u)',
+    '',
+    true,
   );
   return b.out(out, outShape, x.dtype);
 }

@@ -8,6 +8,7 @@ const files = [
   () => import('../../src/dense.test.js'),
   () => import('../../src/sea.test.js'),
   () => import('../../src/backend.test.js'),
+  () => import('../../src/half.test.js'),
   () => import('../../src/conformance.test.js'),
 ];
 let failed = 0;

@@ -50,6 +50,20 @@ function makeDescribe(skip: boolean) {
       parent: current,
     };
     current.children.push(s);
+    if (fn.constructor.name === 'AsyncFunction') {
+      // An async body (the conformance suite creates its backend first) registers its children
+      // after an await: run such bodies one after another, each with itself as the current suite.
+      pending = pending.then(async () => {
+        const prev = current;
+        current = s;
+        try {
+          await fn();
+        } finally {
+          current = prev;
+        }
+      });
+      return;
+    }
     const prev = current;
     current = s;
     try {
@@ -59,9 +73,10 @@ function makeDescribe(skip: boolean) {
     }
   };
 }
+let pending: Promise<void> = Promise.resolve();
 type Describe = ReturnType<typeof makeDescribe> & {
   skip: ReturnType<typeof makeDescribe>;
-  each: <T>(cases: readonly T[]) => (name: string, fn: (c: T) => void) => void;
+  each: <T>(cases: readonly T[]) => (name: string, fn: (...c: never[]) => void) => void;
   skipIf: (c: boolean) => ReturnType<typeof makeDescribe>;
 };
 export const describe = Object.assign(makeDescribe(false), {
@@ -69,10 +84,20 @@ export const describe = Object.assign(makeDescribe(false), {
   skipIf: (c: boolean) => makeDescribe(c),
   each:
     <T>(cases: readonly T[]) =>
-    (name: string, fn: (c: T) => void) => {
-      for (const c of cases) makeDescribe(false)(name.replace('%s', String(c)), () => fn(c));
+    (name: string, fn: (...c: unknown[]) => void) => {
+      for (const c of cases) makeDescribe(false)(title(name, c), () => fn(...args(c)));
     },
 }) as Describe;
+
+// As vitest: an array case is spread into the arguments and fills the %s slots in order.
+function args(c: unknown): unknown[] {
+  return Array.isArray(c) ? c : [c];
+}
+function title(name: string, c: unknown): string {
+  let i = 0;
+  const a = args(c);
+  return name.replace(/%s/g, () => String(a[i++]));
+}
 export const suite = describe;
 
 function makeIt(skip: boolean) {
@@ -86,8 +111,8 @@ export const it = Object.assign(makeIt(false), {
   runIf: (c: boolean) => makeIt(!c),
   each:
     <T>(cases: readonly T[]) =>
-    (name: string, fn: (c: T) => unknown) => {
-      for (const c of cases) makeIt(false)(name.replace('%s', String(c)), () => fn(c));
+    (name: string, fn: (...c: unknown[]) => unknown) => {
+      for (const c of cases) makeIt(false)(title(name, c), () => fn(...args(c)));
     },
   todo: (name: string) => makeIt(true)(name),
 });
@@ -106,6 +131,7 @@ export interface RunSummary {
 
 /** Runs everything registered so far; prints one line per test. */
 export async function runRegistered(): Promise<RunSummary> {
+  await pending;
   const sum: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
   async function run(s: Suite, path: string): Promise<void> {
     const here = s.name ? (path ? `${path} › ${s.name}` : s.name) : path;

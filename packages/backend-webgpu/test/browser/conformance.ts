@@ -1,0 +1,26 @@
+/**
+ * Browser entry running the shared conformance suite on WebGPU through navigator.gpu, in float32,
+ * float16 and bfloat16 (16-bit storage packed in u32 words where the adapter has no shader-f16, as
+ * SwiftShader in headless Chromium), with the vitest stand-in of the device bundle. Leaves the
+ * counts and failures in `globalThis.__seaResult`.
+ */
+import { conformanceSuite } from '@sea/conformance';
+import { createWebGpuBackend } from '../../src/index.js';
+import { runRegistered } from '../device/vitest_shim.js';
+
+let adapter: unknown = null;
+conformanceSuite('webgpu (browser)', async () => {
+  const b = await createWebGpuBackend();
+  adapter = { ...b.summary, float16: b.nativeF16 ? 'native' : 'packed' };
+  return b;
+});
+
+const g = globalThis as { __seaResult?: unknown };
+runRegistered().then(
+  (s) => {
+    g.__seaResult = { adapter, ...s };
+  },
+  (e: unknown) => {
+    g.__seaResult = { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  },
+);
