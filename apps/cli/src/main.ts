@@ -117,7 +117,10 @@ program
   )
   .option('--data <file>', "text file to evaluate (default: WikiText-2's raw test split in data/)")
   .addOption(
-    new Option('--dtype <d>', 'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)')
+    new Option(
+      '--dtype <d>',
+      'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)',
+    )
       .choices(['f32', 'bf16', 'f16'])
       .default('f32'),
   )

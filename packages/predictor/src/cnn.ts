@@ -111,7 +111,10 @@ export function causalCnnHead(s: PredictorShape, w: PredictorWeights, y: Tensor)
     ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
     bias.reshape([1, s.H, 1, 1]),
   );
-  const map = tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
+  const map = tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
+    backend: z.backend,
+    dtype: z.dtype,
+  });
   const out = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
   return layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
 }
