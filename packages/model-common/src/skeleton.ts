@@ -90,7 +90,7 @@ export interface LayerView {
 export interface LayerHooks {
   /** Called once per layer after its attention ran. */
   onLayer?: (layer: number, view: LayerView) => void | Promise<void>;
-  /** Run layers 0…n only ({@link Transformer.forwardLayers}). */
+  /** Run layers 0…n only (`forwardLayers`). */
   stopAfterLayer?: number;
 }
 
