@@ -9,6 +9,17 @@ export {
 } from './attention.js';
 export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
+export {
+  assertFinite,
+  assertFiniteTensors,
+  checkedForward,
+  countNonFinite,
+  describeNonFinite,
+  type GuardedModel,
+  NonFiniteError,
+  nonFiniteIn,
+  nonFiniteTensors,
+} from './finite.js';
 export { checkIds, type HostIds, type IdsInput, toHostIds, toHostMask } from './inputs.js';
 export {
   type ModelTensors,
@@ -17,4 +28,13 @@ export {
   moduleTensors,
   parameterOverrides,
 } from './parameters.js';
-export { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
+export {
+  checkWeights,
+  FLOAT_WEIGHT_DTYPES,
+  openModelCheckpoint,
+  readSeaWeights,
+  readWeights,
+  type TensorListing,
+  type WeightSpec,
+  weightProblems,
+} from './weights.js';
