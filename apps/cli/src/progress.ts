@@ -1,9 +1,27 @@
-/** A progress bar on stderr (cli-progress), silent when --json or not a TTY unless forced. */
+/**
+ * A progress bar on stderr (cli-progress), silent when --json or not a TTY unless forced. Every bar
+ * started is registered until stopped, and `stopAllProgress` (run by the command runner whatever
+ * happens) stops the rest, so no redraw timer outlives a failed command.
+ */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
   tick(n: number, extra?: Record<string, string | number>): void;
   stop(): void;
+}
+
+const active = new Set<Progress>();
+
+/** Stops every bar still running (after an error); returns how many were. */
+export function stopAllProgress(): number {
+  const n = active.size;
+  for (const p of [...active]) p.stop();
+  return n;
+}
+
+/** Bars started and not yet stopped (tests). */
+export function activeProgressCount(): number {
+  return active.size;
 }
 
 export function progressBar(total: number, label: string, enabled: boolean): Progress {
@@ -19,7 +37,7 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { rate: '-', extra: '' });
-  return {
+  const p: Progress = {
     tick(n, extra = {}) {
       bar.update(n, {
         rate: extra.rate ?? '-',
@@ -30,7 +48,10 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
       });
     },
     stop() {
+      if (!active.delete(p)) return;
       bar.stop();
     },
   };
+  active.add(p);
+  return p;
 }
