@@ -217,6 +217,11 @@ export function errorLine(e: unknown): string {
   if (e instanceof SeaError) return `sea: ${oneLine(e.message)}`;
   if (e instanceof CommanderError)
     return `sea: ${oneLine(e.message.replace(/^error: /, ''))} (see sea --help)`;
+  const sys = e as NodeJS.ErrnoException & { dest?: string };
+  if (e instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+    // a file-system error on a path the user gave (missing, a file where a folder is needed, …)
+    return `sea: cannot ${sys.syscall}${sys.path ? ` ${sys.path}` : ''}: ${sys.code}${sys.dest ? ` (to ${sys.dest})` : ''}`;
+  }
   const msg = e instanceof Error ? e.message : String(e);
   return `sea: internal error: ${oneLine(msg)}${process.env.SEA_DEBUG ? '' : ' (SEA_DEBUG=1 prints the stack)'}`;
 }

@@ -54,6 +54,8 @@ export async function runEval(o: EvalFlags) {
     }
     const tokenizer = await OptTokenizer.load();
     const source = o.data ? { file: path.resolve(o.data), text: readText(o.data) } : wikitext2Test();
+    if (!source.text.trim())
+      throw new SeaError('E_DATA', `${source.file} is empty or blank: nothing to evaluate`);
     const t1 = performance.now();
     const ids = tokenizer.encode(source.text, { addBos: o.protocol === 'gptq' });
     const tokenizeMs = performance.now() - t1;
@@ -61,10 +63,7 @@ export async function runEval(o: EvalFlags) {
     const totalWindows = starts.length;
     if (maxWindows !== undefined) starts = starts.slice(0, maxWindows);
     if (starts.length === 0)
-      throw new SeaError(
-        'E_DATA',
-        `${source.file}: ${ids.length} tokens make no full window of ${window}${ids.length === 0 ? ' (the text is empty or blank)' : ''}`,
-      );
+      throw new SeaError('E_DATA', `${source.file}: ${ids.length} tokens make no full window of ${window}`);
 
     const losses: number[] = [];
     const bar = progressBar(starts.length * window, `eval ${o.attention}`, !o.json);
