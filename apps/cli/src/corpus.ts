@@ -68,6 +68,11 @@ export async function tokenizeFiles(files: readonly string[]): Promise<{ ids: nu
 export function writeIds(file: string, ids: readonly number[]): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `[${ids.join(',')}]\n`);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, `[${ids.join(',')}]\n`);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

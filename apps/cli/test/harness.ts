@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openCheckpoint, writeSafetensors } from '@sea/tensor';
 import { writeRandomBert, writeRandomOpt } from '../src/make_model.js';
 import { runCli } from '../src/program.js';
@@ -26,7 +27,13 @@ export interface CliResult {
 }
 
 /** Runs `sea ...args` in this process with stdout and stderr captured. */
-export async function runInProcess(args: readonly string[], timeoutMs = 10_000): Promise<CliResult> {
+export async function runInProcess(
+  args: readonly string[],
+  timeoutMs = 10_000,
+  cwd?: string,
+): Promise<CliResult> {
+  const home = process.cwd();
+  if (cwd) process.chdir(cwd);
   const out: string[] = [];
   const err: string[] = [];
   const realOut = process.stdout.write;
@@ -62,6 +69,7 @@ export async function runInProcess(args: readonly string[], timeoutMs = 10_000):
     clearTimeout(timer);
     process.stdout.write = realOut;
     process.stderr.write = realErr;
+    if (cwd) process.chdir(home);
   }
 }
 
@@ -80,11 +88,11 @@ export interface SpawnResult {
 /** Runs `sea ...args` as its own process (tsx on the sources), killed after `timeoutMs`. */
 export function runProcess(
   args: readonly string[],
-  opts: { inject?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { inject?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<SpawnResult> {
   const node = [
     '--import',
-    'tsx',
+    pathToFileURL(createRequire(path.join(CLI_DIR, 'package.json')).resolve('tsx')).href,
     '--conditions=source',
     ...(opts.inject ? ['--import', path.join(CLI_DIR, 'test', 'inject.ts')] : []),
     path.join(CLI_DIR, 'src', 'main.ts'),
@@ -93,7 +101,7 @@ export function runProcess(
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, node, {
-      cwd: CLI_DIR,
+      cwd: opts.cwd ?? CLI_DIR,
       env: { ...process.env, ...opts.env, ...(opts.inject ? { SEA_TEST_INJECT: opts.inject } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

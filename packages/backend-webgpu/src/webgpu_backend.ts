@@ -92,6 +92,9 @@ export interface RunSpec {
 const USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const FLUSH_EVERY = 64;
 
+/** Contexts of destroyed devices, held until their `lost` promise settles (see destroy()). */
+const retiring = new Set<GpuContext>();
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
@@ -305,9 +308,14 @@ export class WebGpuBackend implements Backend {
     this.#bytes = 0;
     this.#poolBytes = 0;
     this.#pipelines.clear();
-    this.#device.destroy();
-    // Dropped only now: the GPU object must outlive the device (Dawn's instance owner).
+    const ctx = this.#ctx;
     this.#ctx = null;
+    ctx.device.destroy();
+    // The GPU object (Dawn's instance owner) must outlive every callback of the device: destroying
+    // the device settles `lost` once Dawn has run the pending callbacks (mapAsync, work-done), so the
+    // context is held until then, never dropped (and collected) while Dawn's threads still use it.
+    retiring.add(ctx);
+    void ctx.device.lost.finally(() => retiring.delete(ctx));
   }
 
   /** Number of distinct compiled pipelines (tests). */
