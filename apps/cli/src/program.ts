@@ -232,6 +232,10 @@ export function errorLine(e: unknown): string {
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
+    // (a real process cannot receive one: argv entries are C strings)
+    const nul = argv.findIndex((a) => a.includes('\u0000'));
+    if (nul >= 2)
+      throw new SeaError('E_ARGS', `argument ${nul - 1} (${JSON.stringify(argv[nul])}) holds a NUL byte`);
     await program.parseAsync([...argv]);
     return 0;
   } catch (e) {

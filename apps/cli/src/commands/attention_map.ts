@@ -85,6 +85,8 @@ export async function runAttentionMap(
   intArg('--predictor-length', o.predictorLength, 4);
   intArg('--layer', o.layer, 0);
   intArg('--head', o.head, 0);
+  if (!(Number.isFinite(o.nbf) && o.nbf > 0))
+    throw new SeaError('E_ARGS', `--nbf must be a positive number, got ${o.nbf}`);
   if (!o.text) throw new SeaError('E_ARGS', '--text is empty');
   const backend = await chooseBackend(o.backend);
   const { model, tokenizer } = await loadModel(o.model, o.seaWeights);

@@ -97,13 +97,13 @@ function modelType(teacher: string): string {
 
 /** Checks the numeric flags before anything is loaded. */
 function checkFlags(o: DistillCommandOptions): void {
-  const atLeast = (flag: string, v: number, min: number) => {
-    if (!Number.isSafeInteger(v) || v < min)
-      throw new SeaError('E_ARGS', `${flag} must be an integer ≥ ${min}, got ${v}`);
+  const atLeast = (flag: string, v: number, min: number, max = 2 ** 31 - 1) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max)
+      throw new SeaError('E_ARGS', `${flag} must be an integer from ${min} to ${max}, got ${v}`);
   };
   atLeast('--steps', o.steps, 1);
-  atLeast('--seq-len', o.seqLen, 2);
-  atLeast('--batch', o.batch, 1);
+  atLeast('--seq-len', o.seqLen, 2, 1 << 20);
+  atLeast('--batch', o.batch, 1, 1 << 16);
   atLeast('--k', o.k, 1);
   atLeast('--predictor-length', o.predictorLength, 1);
   atLeast('--eval-every', o.evalEvery, 0);
