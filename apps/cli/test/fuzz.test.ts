@@ -639,10 +639,13 @@ describe('fuzz: the sea command line and config.json', () => {
   it('a sample of the cases gives the same outcome as a real process, which exits promptly', async () => {
     expect(outcomes.length).toBe(cases.length);
     // every 40th case, spread over the commands and config fields
-    const sample = cases.map((c, i) => [c, i] as const).filter(([, i]) => i % 40 === 7);
+    // (a process cannot be given a NUL byte in its arguments: those cases stay in-process)
+    const sample = cases
+      .map((c, i) => [c, i] as const)
+      .filter(([c, i]) => i % 40 === 7 && !c.args(root).some((a) => a.includes('\u0000')));
     expect(sample.length).toBeGreaterThanOrEqual(5);
     for (const [c, i] of sample) {
-      const dir = path.join(root, `spawn-${i}`);
+      const dir = path.join(root, `case-${i}`); // the in-process run's folder (removed), for equal messages
       fs.mkdirSync(dir, { recursive: true });
       c.setup?.(dir);
       fs.writeFileSync(path.join(dir, 'a-file'), 'not a folder\n');

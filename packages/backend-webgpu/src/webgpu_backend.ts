@@ -67,6 +67,19 @@ export interface WebGpuBackendOptions {
   matmul?: MatmulVariant;
   /** Bytes of freed buffers kept for reuse (default 256 MiB). */
   poolBytes?: number;
+  /**
+   * Bytes the backend may hold at once; an allocation beyond it is a DeviceError before any buffer
+   * is made. WebGPU reports no memory size, so the default is the host's memory in Node (lavapipe
+   * and SwiftShader allocate there; a GPU has less) and unlimited in browsers.
+   */
+  maxBytes?: number;
+}
+
+/** The host's memory in Node (os.totalmem), undefined in browsers. */
+function hostMemory(): number | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const os = p?.getBuiltinModule?.('os') as { totalmem(): number } | undefined;
+  return os?.totalmem();
 }
 
 export interface KernelArg {
@@ -97,6 +110,8 @@ const retiring = new Set<GpuContext>();
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  /** See WebGpuBackendOptions.maxBytes. */
+  readonly maxBytes: number;
   readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
   readonly summary: AdapterSummary;
   readonly chunkElems: number;
@@ -136,6 +151,7 @@ export class WebGpuBackend implements Backend {
     this.maxWorkgroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
     this.matmulVariant = opts.matmul ?? (ctx.summary.isFallback ? 'register' : 'tiled');
     this.#poolCap = opts.poolBytes ?? 256 * 2 ** 20;
+    this.maxBytes = opts.maxBytes ?? hostMemory() ?? Number.POSITIVE_INFINITY;
     ctx.device.lost.then((info) => {
       if (this.#ctx) this.#lost = `device lost (${info.reason}): ${info.message}`;
     });
@@ -172,13 +188,25 @@ export class WebGpuBackend implements Backend {
     if (dtype === 'float64')
       throw new DTypeError("webgpu: float64 is not supported; cast to float32 or use the 'cpu' backend");
     const n = Math.max(1, Math.ceil(size / this.chunkElems));
+    const want = size * 4;
+    if (this.#bytes + want > this.maxBytes) {
+      throw new DeviceError(
+        `webgpu: cannot allocate ${want} bytes (${size} ${dtype} values): ${this.#bytes} bytes are in use of at most ${this.maxBytes} (WebGpuBackendOptions.maxBytes)`,
+      );
+    }
     const chunks: GPUBuffer[] = [];
     let bytes = 0;
-    for (let c = 0; c < n; c++) {
-      const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
-      const b = Math.max(16, Math.ceil(Math.max(elems, 1) / 4) * 16);
-      chunks.push(this.#buffer(b));
-      bytes += b;
+    try {
+      for (let c = 0; c < n; c++) {
+        const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
+        const b = Math.max(16, Math.ceil(Math.max(elems, 1) / 4) * 16);
+        chunks.push(this.#buffer(b));
+        bytes += b;
+      }
+    } catch (e) {
+      // give back what this allocation got before it failed
+      for (const b of chunks) b.destroy();
+      throw e;
     }
     const d: GpuData = { chunks, size, dtype, bytes };
     this.#live.add(d);

@@ -179,8 +179,11 @@ export function registerErrors(s: SuiteContext): void {
       let caught: unknown = null;
       try {
         tidy(() => {
-          const a = tensor(normal(rng, [8, 16], 'float32'), [8, 16], { backend });
-          const b = matmul(a, tensor(normal(rng, [16, 4], 'float32'), [16, 4], { backend }));
+          const a = tensor(normal(rng, [8, 16], 'float32'), [8, 16], { backend, dtype: 'float32' });
+          const b = matmul(
+            a,
+            tensor(normal(rng, [16, 4], 'float32'), [16, 4], { backend, dtype: 'float32' }),
+          );
           const c = softmax(add(b, 1));
           return matmul(c, a); // [8,4]·[8,16]: the inner dimensions differ
         });
