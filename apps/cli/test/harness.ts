@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openCheckpoint, writeSafetensors } from '@sea/tensor';
+import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { writeRandomBert, writeRandomOpt } from '../src/make_model.js';
 import { runCli } from '../src/program.js';
 import { activeProgressCount } from '../src/progress.js';

@@ -4,8 +4,8 @@
  * the time of the throw on stderr so the test can measure how soon the process exits.
  */
 import { BertForSequenceClassification } from '@sea/bert';
-import { AttentionExplorer } from '@sea/explorer';
 import { OptForCausalLM } from '@sea/opt';
+import { AttentionExplorer } from '@sea/pictures';
 import { OptTokenizer } from '@sea/tokenizers';
 import { Distiller } from '@sea/train';
 

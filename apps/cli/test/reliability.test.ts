@@ -9,7 +9,8 @@ import '../src/backends.js';
 import { BertForSequenceClassification } from '@sea/bert';
 import { checkedForward, ModelInputError, NonFiniteError } from '@sea/model-common';
 import { OptForCausalLM } from '@sea/opt';
-import { openCheckpoint, setBackend, writeSafetensors } from '@sea/tensor';
+import { setBackend } from '@sea/tensor';
+import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanErrorProblem,

@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@sea/backend-cpu';
-import { add, gather, linear, type Tensor, tensor, useBackend, wrap, writeSafetensors } from '@sea/tensor';
+import { add, gather, linear, type Tensor, tensor, useBackend } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
+import { writeSafetensors } from '@sea/tensor/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertFiniteTensors,

@@ -14,8 +14,9 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { assertFiniteTensors } from '@sea/model-common';
+import type * as sea from '@sea/tensor';
 import type { Tensor } from '@sea/tensor';
-import * as sea from '@sea/tensor';
+import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { TrainError } from './errors.js';
 
 export interface CheckpointContents {
@@ -125,9 +126,9 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   await fs.mkdir(tmp);
   try {
     const meta = { step: String(c.step) };
-    await sea.writeSafetensors(path.join(tmp, 'model.safetensors'), c.model, meta);
-    await sea.writeSafetensors(path.join(tmp, 'sea.safetensors'), c.sea, meta);
-    await sea.writeSafetensors(path.join(tmp, 'optimizer.safetensors'), c.optimizer, meta);
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), c.model, meta);
+    await writeSafetensors(path.join(tmp, 'sea.safetensors'), c.sea, meta);
+    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), c.optimizer, meta);
     await writeJsonAtomic(path.join(tmp, 'trainer.json'), { step: c.step, ...c.state });
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
@@ -171,7 +172,7 @@ export async function findCheckpoint(dir: string): Promise<string | undefined> {
 }
 
 async function readAll(file: string, backend?: sea.Backend): Promise<Record<string, Tensor>> {
-  const ck = await sea.openCheckpoint(file);
+  const ck = await openCheckpoint(file);
   const out: Record<string, Tensor> = {};
   try {
     for (const n of ck.names()) out[n] = (await ck.readTensor(n, backend ? { backend } : {})).keep();

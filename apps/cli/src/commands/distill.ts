@@ -10,7 +10,8 @@ import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
 import { assertFiniteTensors } from '@sea/model-common';
 import { OptForCausalLM } from '@sea/opt';
-import { SeaError, type Tensor, writeSafetensors } from '@sea/tensor';
+import { SeaError, type Tensor } from '@sea/tensor';
+import { writeSafetensors } from '@sea/tensor/node';
 import { BertTokenizer } from '@sea/tokenizers';
 import {
   BertDistiller,

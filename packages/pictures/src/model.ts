@@ -5,14 +5,14 @@
  */
 import { checkWeights, ModelLoadError, type TensorListing } from '@sea/model-common';
 import { type OptConfig, optWeightSpecs, parseOptConfig } from '@sea/opt';
+import { Rng } from '@sea/tensor';
 import {
   parseSafetensors,
-  Rng,
   type SafetensorsBuffer,
   SafetensorsError,
   serializeSafetensors,
   toSeaArray,
-} from '@sea/tensor';
+} from '@sea/tensor/safetensors';
 
 /** Host weights by name (float32 values and shape). */
 export interface WeightSource {
