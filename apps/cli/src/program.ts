@@ -6,7 +6,7 @@
  * tests call it in-process.
  */
 
-import { SeaError } from '@sea/tensor';
+import { escapeControl, SeaError } from '@sea/tensor';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { stopAllProgress } from './progress.js';
 
@@ -209,8 +209,8 @@ program
     await (await import('./commands/attention_map.js')).attentionMapCommand(opts);
   });
 
-/** One line: newlines and runs of spaces become single spaces (control characters are already escaped). */
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+/** One line: newlines and the spaces around them become one space, other control characters escapes. */
+const oneLine = (text: string) => escapeControl(text.replace(/\s*\n\s*/g, ' ').trim());
 
 /** The stderr line for an error thrown by a command. */
 export function errorLine(e: unknown): string {
