@@ -36,7 +36,7 @@ const file = (name: string, text: string) => {
 };
 
 /** A copy of the OPT folder with config.json edited. */
-function optWithConfig(name: string, edit: (c: Record<string, unknown>) => void | string): string {
+function optWithConfig(name: string, edit: (c: Record<string, unknown>) => undefined | string): string {
   const dir = path.join(root, name);
   fs.cpSync(fx.opt, dir, { recursive: true });
   const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
@@ -321,6 +321,7 @@ describe('7. config and weights must agree', () => {
   it('3 layers in config.json over 2-layer weights: attention-map and eval list the missing tensors', async () => {
     const three = optWithConfig('opt-3layers', (c) => {
       c.num_hidden_layers = 3;
+      return undefined;
     });
     await expectClean(
       [
@@ -342,6 +343,7 @@ describe('7. config and weights must agree', () => {
   it('1 layer in config.json over 2-layer weights: the unexpected layer-1 tensors are named', async () => {
     const one = optWithConfig('opt-1layer', (c) => {
       c.num_hidden_layers = 1;
+      return undefined;
     });
     await expectClean(
       evalArgs(one),

@@ -204,6 +204,7 @@ export function conformanceSuite(
 
     // the suite made the backend: it destroys it once every group is done, after the device is
     // idle, so no device (and no native thread of it) is still alive when the test process ends
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: the other afterAll belongs to each group's describe
     afterAll(async () => {
       if (!backend) return;
       await backend.sync();
