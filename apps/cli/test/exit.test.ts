@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import '../src/backends.js';
-import { setBackend } from '@sea/tensor';
+import { releaseBackends, setBackend } from '@sea/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanErrorProblem, type Fixtures, makeFixtures, runProcess } from './harness.js';
 
@@ -19,7 +19,10 @@ beforeAll(async () => {
   await setBackend('cpu');
   fx = await makeFixtures(root);
 }, 120_000);
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(async () => {
+  fs.rmSync(root, { recursive: true, force: true });
+  await releaseBackends(); // commands run here with --backend auto made every backend
+});
 
 const cases: [string, () => string[]][] = [
   ['eval', () => ['eval', '--model', fx.opt, '--data', fx.text, '--window', '8', '--backend', 'cpu']],

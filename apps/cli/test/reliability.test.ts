@@ -9,7 +9,7 @@ import '../src/backends.js';
 import { BertForSequenceClassification } from '@sea/bert';
 import { checkedForward, ModelInputError, NonFiniteError } from '@sea/model-common';
 import { OptForCausalLM } from '@sea/opt';
-import { setBackend } from '@sea/tensor';
+import { releaseBackends, setBackend } from '@sea/tensor';
 import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,7 +27,10 @@ beforeAll(async () => {
   await setBackend('cpu');
   fx = await makeFixtures(root);
 }, 120_000);
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(async () => {
+  fs.rmSync(root, { recursive: true, force: true });
+  await releaseBackends(); // commands run here with --backend auto made every backend
+});
 
 const file = (name: string, text: string) => {
   const f = path.join(root, name);
