@@ -38,14 +38,19 @@ export function corpusText(file: string): string {
   return raw.replaceAll(' <unk>', '').replaceAll('<unk>', '');
 }
 
-/** True when the file holds token ids (a JSON array, or integers separated by spaces/commas). */
+/**
+ * True when the file looks like token ids — a JSON array, or numbers separated by spaces/commas —
+ * including malformed ones (negative, fractional, exponent), which the id reader then refuses with
+ * the offending value instead of tokenizing the digits as text.
+ */
 export function isTokenIdFile(file: string): boolean {
   if (!fs.existsSync(file)) throw new SeaError('E_DATA', `data file not found: ${file}`);
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(4096);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return /^\s*(\[[\s\d,]*\]?\s*|[\d\s,]*)$/.test(buf.subarray(0, n).toString('utf8'));
+    const head = buf.subarray(0, n).toString('utf8');
+    return /\d/.test(head) && /^\s*(\[[\s\d,.eE+-]*\]?\s*|[\d\s,.eE+-]*)$/.test(head);
   } finally {
     fs.closeSync(fd);
   }
@@ -63,6 +68,11 @@ export async function tokenizeFiles(files: readonly string[]): Promise<{ ids: nu
 export function writeIds(file: string, ids: readonly number[]): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `[${ids.join(',')}]\n`);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, `[${ids.join(',')}]\n`);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -1,12 +1,29 @@
 /**
  * Progress on stderr: a bar (cli-progress) on a terminal, or plain lines (`progressLines`) where
  * stderr is a file or a pipe (logs, CI), so a long run shows it is alive either way.
+ *
+ * Every bar started is registered until stopped, and `stopAllProgress` (run by the command runner whatever
+ * happens) stops the rest, so no redraw timer outlives a failed command.
  */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
   tick(n: number, extra?: Record<string, string | number>): void;
   stop(): void;
+}
+
+const active = new Set<Progress>();
+
+/** Stops every bar still running (after an error); returns how many were. */
+export function stopAllProgress(): number {
+  const n = active.size;
+  for (const p of [...active]) p.stop();
+  return n;
+}
+
+/** Bars started and not yet stopped (tests). */
+export function activeProgressCount(): number {
+  return active.size;
 }
 
 export function progressBar(total: number, label: string, enabled: boolean): Progress {
@@ -22,7 +39,7 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { rate: '-', extra: '' });
-  return {
+  const p: Progress = {
     tick(n, extra = {}) {
       bar.update(n, {
         rate: extra.rate ?? '-',
@@ -33,9 +50,12 @@ export function progressBar(total: number, label: string, enabled: boolean): Pro
       });
     },
     stop() {
+      if (!active.delete(p)) return;
       bar.stop();
     },
   };
+  active.add(p);
+  return p;
 }
 
 /**

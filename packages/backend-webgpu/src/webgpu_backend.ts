@@ -77,6 +77,19 @@ export interface WebGpuBackendOptions {
    * where the device has `shader-f16`, packed otherwise. bfloat16 is always packed.
    */
   float16?: 'native' | 'packed';
+  /**
+   * Bytes the backend may hold at once; an allocation beyond it is a DeviceError before any buffer
+   * is made. WebGPU reports no memory size, so the default is the host's memory in Node (lavapipe
+   * and SwiftShader allocate there; a GPU has less) and unlimited in browsers.
+   */
+  maxBytes?: number;
+}
+
+/** The host's memory in Node (os.totalmem), undefined in browsers. */
+function hostMemory(): number | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const os = p?.getBuiltinModule?.('os') as { totalmem(): number } | undefined;
+  return os?.totalmem();
 }
 
 export interface KernelArg {
@@ -107,8 +120,13 @@ const PROFILE_QUERIES = 4096;
 /** Bytes of parameter blocks per submit (FLUSH_EVERY dispatches at the 256-byte offset alignment). */
 const UNIFORM_BYTES = 64 * 1024;
 
+/** Contexts of destroyed devices, held until their `lost` promise settles (see destroy()). */
+const retiring = new Set<GpuContext>();
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  /** See WebGpuBackendOptions.maxBytes. */
+  readonly maxBytes: number;
   readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
   /** float16 tensors are `array<f16>` (shader-f16) rather than packed u32 words. */
   readonly nativeF16: boolean;
@@ -163,6 +181,7 @@ export class WebGpuBackend implements Backend {
         "webgpu: float16: 'native' needs the device feature 'shader-f16', which this adapter lacks; use 'packed'",
       );
     this.nativeF16 = hasF16 && opts.float16 !== 'packed';
+    this.maxBytes = opts.maxBytes ?? hostMemory() ?? Number.POSITIVE_INFINITY;
     ctx.device.lost.then((info) => {
       if (this.#ctx) this.#lost = `device lost (${info.reason}): ${info.message}`;
     });
@@ -199,13 +218,25 @@ export class WebGpuBackend implements Backend {
     if (dtype === 'float64')
       throw new DTypeError("webgpu: float64 is not supported; cast to float32 or use the 'cpu' backend");
     const n = Math.max(1, Math.ceil(size / this.chunkElems));
+    const want = size * 4;
+    if (this.#bytes + want > this.maxBytes) {
+      throw new DeviceError(
+        `webgpu: cannot allocate ${want} bytes (${size} ${dtype} values): ${this.#bytes} bytes are in use of at most ${this.maxBytes} (WebGpuBackendOptions.maxBytes)`,
+      );
+    }
     const chunks: GPUBuffer[] = [];
     let bytes = 0;
-    for (let c = 0; c < n; c++) {
-      const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
-      const b = Math.max(16, Math.ceil((Math.max(elems, 1) * gpuBytesPerElement(dtype)) / 16) * 16);
-      chunks.push(this.#buffer(b));
-      bytes += b;
+    try {
+      for (let c = 0; c < n; c++) {
+        const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
+        const b = Math.max(16, Math.ceil((Math.max(elems, 1) * gpuBytesPerElement(dtype)) / 16) * 16);
+        chunks.push(this.#buffer(b));
+        bytes += b;
+      }
+    } catch (e) {
+      // give back what this allocation got before it failed
+      for (const b of chunks) b.destroy();
+      throw e;
     }
     const d: GpuData = { chunks, size, dtype, bytes };
     this.#live.add(d);
@@ -346,9 +377,14 @@ export class WebGpuBackend implements Backend {
     this.#bytes = 0;
     this.#poolBytes = 0;
     this.#pipelines.clear();
-    this.#device.destroy();
-    // Dropped only now: the GPU object must outlive the device (Dawn's instance owner).
+    const ctx = this.#ctx;
     this.#ctx = null;
+    ctx.device.destroy();
+    // The GPU object (Dawn's instance owner) must outlive every callback of the device: destroying
+    // the device settles `lost` once Dawn has run the pending callbacks (mapAsync, work-done), so the
+    // context is held until then, never dropped (and collected) while Dawn's threads still use it.
+    retiring.add(ctx);
+    void ctx.device.lost.finally(() => retiring.delete(ctx));
   }
 
   /** Number of distinct compiled pipelines (tests). */

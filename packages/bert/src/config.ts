@@ -34,6 +34,9 @@ function posInt(raw: Record<string, unknown>, key: string, dflt: number): number
   const v = num(raw, key, dflt);
   if (!Number.isInteger(v) || v < 1)
     throw new ModelLoadError(`config.json: '${key}' must be a positive integer, got ${v}`);
+  // sizes beyond any model (and than int32 indexing) would only make the weight checks slow
+  const max = key === 'num_hidden_layers' || key === 'num_attention_heads' ? 4096 : 2 ** 31 - 1;
+  if (v > max) throw new ModelLoadError(`config.json: '${key}' is ${v}, above the limit of ${max}`);
   return v;
 }
 

@@ -220,6 +220,16 @@ export function conformanceSuite(
     registerLinear(suite);
     registerCsrAttention(suite);
 
+    // the suite made the backend: it destroys it once every group is done, after the device is
+    // idle, so no device (and no native thread of it) is still alive when the test process ends
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: the other afterAll belongs to each group's describe
+    afterAll(async () => {
+      if (!backend) return;
+      await backend.sync();
+      backend.destroy();
+      backend = null;
+    });
+
     // the suite itself: a primitive added to the Backend interface needs tests here
     const missing = PRIMITIVES.filter((p) => !covered.has(p));
     it('covers every primitive', () => {

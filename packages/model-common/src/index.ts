@@ -17,6 +17,17 @@ export {
 export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export {
+  assertFinite,
+  assertFiniteTensors,
+  checkedForward,
+  countNonFinite,
+  describeNonFinite,
+  type GuardedModel,
+  NonFiniteError,
+  nonFiniteIn,
+  nonFiniteTensors,
+} from './finite.js';
+export {
   type FinishReason,
   type GenerateOptions,
   type GenerateResult,
@@ -51,4 +62,13 @@ export {
   type TransformerParts,
   transformerFromWeights,
 } from './skeleton.js';
-export { openModelCheckpoint, readSeaWeights, readWeights, type WeightSpec } from './weights.js';
+export {
+  checkWeights,
+  FLOAT_WEIGHT_DTYPES,
+  openModelCheckpoint,
+  readSeaWeights,
+  readWeights,
+  type TensorListing,
+  type WeightSpec,
+  weightProblems,
+} from './weights.js';

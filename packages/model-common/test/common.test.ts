@@ -145,7 +145,7 @@ describe('checkpoints checked against the config', () => {
         backend,
       ),
     ).rejects.toThrow(
-      /tensor 'enc\.a' has shape \[3,4\], expected \[4,3\] from hidden_size; missing tensor 'enc\.z' \(expected shape \[2\] from vocab_size\)/,
+      /missing 1 tensor\(s\): 'enc\.z' \[2\] \(vocab_size\); tensor 'enc\.a' has shape \[3,4\], expected \[4,3\] from hidden_size/,
     );
     expect(backend.memory().buffers).toBe(before);
     await ckpt.close();

@@ -3,7 +3,8 @@
  * safetensors buffer (a picked model folder, or a file read in Node) or built in memory (the
  * bundled model: random weights). Nothing here touches the file system, so it runs in browsers.
  */
-import { type OptConfig, parseOptConfig } from '@sea/opt';
+import { checkWeights, ModelLoadError, type TensorListing } from '@sea/model-common';
+import { type OptConfig, optWeightSpecs, parseOptConfig } from '@sea/opt';
 import { Rng } from '@sea/tensor';
 import {
   parseSafetensors,
@@ -80,18 +81,24 @@ export function modelFromFiles(
   try {
     raw = JSON.parse(configJson);
   } catch (e) {
-    throw new Error(`config.json is not valid JSON: ${(e as Error).message}`);
+    throw new ModelLoadError(`${label}: config.json is not valid JSON: ${(e as Error).message}`);
   }
   const config = parseOptConfig(raw);
-  const weights = mergeWeights(
-    ...safetensors.map((b, i) => weightsFromSafetensors(parseSafetensors(b, { name: `file ${i + 1}` }))),
-  );
+  const parsed = safetensors.map((b, i) => parseSafetensors(b, { name: `file ${i + 1}` }));
+  const weights = mergeWeights(...parsed.map(weightsFromSafetensors));
   const prefix = ['model.', ''].find((p) => weights.has(`${p}decoder.embed_tokens.weight`));
   if (prefix === undefined) {
-    throw new Error(
+    throw new ModelLoadError(
       `the safetensors file has no 'model.decoder.embed_tokens.weight': not an OPT checkpoint (first tensors: ${weights.names().slice(0, 3).join(', ')})`,
     );
   }
+  // the config's layer count, shapes and dtypes against the weights, as the model loaders check them
+  const listing: TensorListing = {
+    names: () => weights.names(),
+    has: (n) => weights.has(n),
+    info: (n) => (parsed.find((p) => p.has(n)) as SafetensorsBuffer).info(n),
+  };
+  checkWeights(listing, optWeightSpecs(config, prefix), `${label}/model.safetensors`);
   const note = (raw as { sea_note?: unknown }).sea_note;
   const random = opts.randomWeights ?? (typeof note === 'string' && /random/i.test(note));
   return { label, randomWeights: random, config, weights, prefix };

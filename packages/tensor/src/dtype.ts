@@ -1,4 +1,4 @@
-import { DTypeError } from './errors.js';
+import { DeviceError, DTypeError } from './errors.js';
 
 /**
  * Compute dtypes. float16 (IEEE binary16) and bfloat16 are compute dtypes like float32: backends
@@ -121,21 +121,29 @@ export function assertDType(dtype: string): asserts dtype is DType {
 }
 
 export function allocArray<D extends DType>(dtype: D, size: number): DTypeToArray[D] {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size) as DTypeToArray[D];
-    case 'float64':
-      return new Float64Array(size) as DTypeToArray[D];
-    case 'float16':
-    case 'bfloat16':
-      return new Uint16Array(size) as DTypeToArray[D];
-    case 'int32':
-      return new Int32Array(size) as DTypeToArray[D];
-    case 'bool':
-      return new Uint8Array(size) as DTypeToArray[D];
-    default:
-      throw new DTypeError(`unknown dtype '${dtype as string}'`);
+  try {
+    switch (dtype) {
+      case 'float32':
+        return new Float32Array(size) as DTypeToArray[D];
+      case 'float64':
+        return new Float64Array(size) as DTypeToArray[D];
+      case 'float16':
+      case 'bfloat16':
+        return new Uint16Array(size) as DTypeToArray[D];
+      case 'int32':
+        return new Int32Array(size) as DTypeToArray[D];
+      case 'bool':
+        return new Uint8Array(size) as DTypeToArray[D];
+    }
+  } catch (e) {
+    // too large for one typed array, or for the host's memory
+    if (e instanceof RangeError)
+      throw new DeviceError(
+        `cannot allocate ${size} ${dtype} values (${size * bytesPerElement(dtype)} bytes) in host memory: ${e.message}`,
+      );
+    throw e;
   }
+  throw new DTypeError(`unknown dtype '${dtype as string}'`);
 }
 
 /**

@@ -1,10 +1,26 @@
-/** Base class of every error sea throws on purpose; `code` is stable for programs to switch on. */
+/**
+ * `text` with control characters (C0 except newline and tab, DEL, C1) written as `\xNN` / `\u{N}`
+ * escapes, so a message quoting a file's bytes (a tensor name with a NUL, a terminal escape) prints
+ * readably and cannot drive the terminal.
+ */
+export function escapeControl(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const n = c.codePointAt(0) as number;
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/**
+ * Base class of every error sea throws on purpose; `code` is stable for programs to switch on. The
+ * message has its control characters escaped (see {@link escapeControl}).
+ */
 export class SeaError extends Error {
   constructor(
     readonly code: string,
     message: string,
   ) {
-    super(message);
+    super(escapeControl(message));
     this.name = new.target.name;
   }
 }

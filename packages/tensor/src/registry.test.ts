@@ -11,6 +11,7 @@ import {
   getBackend,
   registerBackend,
   registeredBackends,
+  releaseBackends,
   setBackend,
   useBackend,
 } from './registry.js';
@@ -139,5 +140,28 @@ describe('registry with nothing available', () => {
     await expect(defaultBackend()).rejects.toThrow(
       /no backend is available: top \(gone\); gpu \(libcuda.so.1 not found\)/,
     );
+  });
+
+  it('releaseBackends syncs and destroys every instance it made, then forgets them', async () => {
+    const log: string[] = [];
+    const tracked = (name: string) =>
+      ({
+        name,
+        sync: async () => {
+          log.push(`sync ${name}`);
+        },
+        destroy: () => {
+          log.push(`destroy ${name}`);
+        },
+      }) as unknown as Backend;
+    registerBackend({ name: 'gpu-a', priority: 30, create: () => tracked('gpu-a') });
+    registerBackend({ name: 'gpu-b', priority: 31, create: () => tracked('gpu-b') });
+    const a = await getBackend('gpu-a');
+    await getBackend('gpu-b');
+    useBackend(a);
+    await releaseBackends();
+    expect(log).toEqual(['sync gpu-a', 'destroy gpu-a', 'sync gpu-b', 'destroy gpu-b']);
+    expect(() => currentBackend()).toThrow(/no backend selected/);
+    expect(await getBackend('gpu-a')).not.toBe(a);
   });
 });

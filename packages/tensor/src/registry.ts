@@ -124,3 +124,24 @@ export function forgetBackend(name: string): void {
   failures.delete(name);
   if (current?.name === name) current = null;
 }
+
+/**
+ * Destroys every backend instance the registry made (after each one's queued work is done) and
+ * forgets them. Programs call it before they exit, so no device — and no native thread of its
+ * driver — is alive while the process tears down; `availableBackends()` and `setBackend()` create
+ * every backend they probe.
+ */
+export async function releaseBackends(): Promise<void> {
+  const all = [...instances.entries()];
+  instances.clear();
+  current = null;
+  for (const [, p] of all) {
+    const b = await p.catch(() => null);
+    if (!b) continue;
+    try {
+      await b.sync();
+    } finally {
+      b.destroy();
+    }
+  }
+}

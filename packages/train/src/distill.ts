@@ -190,23 +190,41 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
 
 /** Token ids from a file: a JSON array, or integers separated by whitespace or commas. */
 export async function readTokenIds(file: string, vocabSize: number): Promise<Int32Array> {
-  const text = await fs.readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new TrainError(
+      `${file}: cannot read token ids (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
   const trimmed = text.trim();
-  let values: number[];
-  if (trimmed.startsWith('[')) values = JSON.parse(trimmed) as number[];
-  else {
-    const parts = trimmed.split(/[\s,]+/).filter(Boolean);
-    if (parts.some((p) => !/^\d+$/.test(p))) {
+  let values: unknown[];
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (e) {
+      throw new TrainError(`${file}: not a valid JSON array of token ids (${(e as Error).message})`);
+    }
+    if (!Array.isArray(parsed)) throw new TrainError(`${file}: expected a JSON array of token ids`);
+    values = parsed;
+  } else {
+    values = trimmed.split(/[\s,]+/).filter(Boolean);
+  }
+  if (values.length === 0) throw new TrainError(`${file}: holds no token ids`);
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const raw = values[i];
+    // the value as written, checked before any conversion: no rounding, wrapping or NaN
+    const v = typeof raw === 'string' ? (/^[+-]?\d+$/.test(raw) ? Number(raw) : Number.NaN) : raw;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocabSize) {
+      const shown = typeof raw === 'string' ? `'${raw.slice(0, 40)}'` : JSON.stringify(raw)?.slice(0, 40);
       throw new TrainError(
-        `${file}: expected token ids (a JSON array or integers separated by spaces/commas); tokenize the text first`,
+        `${file}: token ${shown} at position ${i} is not a token id (an integer in [0, ${vocabSize}))`,
       );
     }
-    values = parts.map(Number);
+    out[i] = v;
   }
-  const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= vocabSize);
-  if (bad >= 0)
-    throw new TrainError(
-      `${file}: token ${values[bad]} at position ${bad} is outside the vocabulary [0, ${vocabSize})`,
-    );
-  return Int32Array.from(values);
+  return out;
 }

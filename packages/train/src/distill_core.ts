@@ -5,6 +5,7 @@
  * name, AdamW with two LR groups and clipping), checkpoints and their restore. Batches are a function
  * of (seed, step), so a resumed run sees the same data and takes bit-identical steps.
  */
+import { NonFiniteError, nonFiniteTensors } from '@sea/model-common';
 import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
@@ -201,6 +202,7 @@ export abstract class DistillerCore<
     } finally {
       for (const t of outputTensors(teacher)) t.dispose();
     }
+    await this.checkFinite(r.value, r.aux, r.grads, batch);
     const { params, gradNorm } = this.optimizer.apply(this.params, r.grads);
     this.params = params;
     const a = r.aux;
@@ -222,6 +224,52 @@ export abstract class DistillerCore<
     for (const g of Object.values(r.grads)) g.dispose();
     log.ms = performance.now() - t0;
     return log;
+  }
+
+  /**
+   * The step's non-finite guard, before the optimizer touches anything: a loss that is NaN or
+   * ±Infinity, or a gradient that is (one reduction over the squared gradients), is a
+   * NonFiniteError naming the step, the loss terms and the parameters; the step's tensors are
+   * disposed and the parameters stay as they were.
+   */
+  private async checkFinite(
+    value: Tensor,
+    aux: ModelLoss,
+    grads: Record<string, Tensor>,
+    batch: B,
+  ): Promise<void> {
+    const step = this.step + 1;
+    const loss = await num(value);
+    let problem: string | undefined;
+    if (!Number.isFinite(loss)) {
+      const terms: string[] = [];
+      for (const [n, t] of Object.entries(aux)) {
+        if (t instanceof sea.Tensor && t.size === 1 && !t.isDisposed) terms.push(`${n} ${await num(t)}`);
+      }
+      problem = `the loss is ${loss} (${terms.join(', ')})`;
+    } else {
+      const sq = sea.tidy(() => {
+        let acc: Tensor | null = null;
+        for (const g of Object.values(grads)) {
+          const s = sea.sum(sea.square(sea.cast(g, 'float32')));
+          acc = acc ? sea.add(acc, s) : s;
+        }
+        return acc ?? sea.scalar(0);
+      });
+      const total = await num(sq);
+      sq.dispose();
+      if (!Number.isFinite(total)) {
+        const bad = await nonFiniteTensors(Object.entries(grads));
+        if (bad.length)
+          problem = `the gradients of ${bad.length} parameter(s) are not finite: ${bad.slice(0, 4).join('; ')}`;
+      }
+    }
+    if (!problem) return;
+    for (const t of new Set([value, ...Object.values(aux), ...this.batchTensors(batch)])) t.dispose();
+    for (const g of Object.values(grads)) g.dispose();
+    throw new NonFiniteError(
+      `step ${step}: ${problem}; nothing was updated (check the teacher's weights and the learning rate)`,
+    );
   }
 
   /** The student's tensors split as a model folder keeps them: non-SEA by HF name; SEA weights and buffers. */

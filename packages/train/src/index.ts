@@ -8,7 +8,14 @@ import { registerAllGradients } from './gradients/index.js';
 
 registerAllGradients();
 
-export { type CheckpointContents, loadCheckpoint, saveCheckpoint, stepDirName } from './checkpoint.js';
+export {
+  type CheckpointContents,
+  findCheckpoint,
+  loadCheckpoint,
+  removeStaleTemps,
+  saveCheckpoint,
+  stepDirName,
+} from './checkpoint.js';
 export {
   DEFAULT_DISTILL,
   Distiller,

@@ -63,6 +63,8 @@ async function readModelFolder(dir: string, seaWeights: string | undefined) {
         `${f} not found: --model takes an OPT folder with config.json and model.safetensors`,
       );
   }
+  if (seaWeights && !fs.statSync(seaWeights, { throwIfNoEntry: false })?.isFile())
+    throw new SeaError('E_ARGS', `--sea-weights ${seaWeights}: no such file`);
   const files = [new Uint8Array(fs.readFileSync(weightsPath))];
   if (seaWeights) files.push(new Uint8Array(fs.readFileSync(seaWeights)));
   const model = modelFromFiles(path.resolve(dir), fs.readFileSync(configPath, 'utf8'), files);
@@ -77,6 +79,8 @@ export async function runAttentionMap(
   intArg('--predictor-length', o.predictorLength, 4);
   intArg('--layer', o.layer, 0);
   intArg('--head', o.head, 0);
+  if (!(Number.isFinite(o.nbf) && o.nbf > 0))
+    throw new SeaError('E_ARGS', `--nbf must be a positive number, got ${o.nbf}`);
   if (!o.text) throw new SeaError('E_ARGS', '--text is empty');
   const backend = await chooseBackend(o.backend);
   const { model, tokenizer } = await readModelFolder(o.model, o.seaWeights);
@@ -92,6 +96,12 @@ export async function runAttentionMap(
       `--head ${o.head}: the model has ${c.numAttentionHeads} heads (0…${c.numAttentionHeads - 1})`,
     );
   const ids = tokenizer.encode(o.text);
+  if (ids.length === 0) throw new SeaError('E_ARGS', '--text makes no tokens');
+  if (ids.length > c.maxPositionEmbeddings)
+    throw new SeaError(
+      'E_ARGS',
+      `--text makes ${ids.length} tokens but the model takes at most ${c.maxPositionEmbeddings} (max_position_embeddings); shorten it`,
+    );
   const explorer = new AttentionExplorer(model, backend);
   let maps: AttentionMaps;
   try {

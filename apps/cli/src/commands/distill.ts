@@ -8,17 +8,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
+import { assertFiniteTensors } from '@sea/model-common';
 import { OptForCausalLM } from '@sea/opt';
-import { SeaError } from '@sea/tensor';
+import { SeaError, type Tensor } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
 import { type BertTokenizer, writeTokenizerFiles } from '@sea/tokenizers';
 import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
   Distiller,
+  findCheckpoint,
   type GlueFeatures,
   lineChartSvg,
   readTokenIds,
+  removeStaleTemps,
   type Series,
   type StepLog,
 } from '@sea/train';
@@ -83,7 +86,63 @@ function modelType(teacher: string): string {
       `--teacher ${teacher} has no config.json: expected a Hugging Face model folder`,
     );
   }
-  return String((JSON.parse(fs.readFileSync(file, 'utf8')) as { model_type?: unknown }).model_type);
+  let config: unknown;
+  try {
+    config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new SeaError('E_MODEL_LOAD', `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw new SeaError('E_MODEL_LOAD', `${file} is not a JSON object`);
+  return String((config as { model_type?: unknown }).model_type);
+}
+
+/** Checks the numeric flags before anything is loaded. */
+function checkFlags(o: DistillCommandOptions): void {
+  const atLeast = (flag: string, v: number, min: number, max = 2 ** 31 - 1) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max)
+      throw new SeaError('E_ARGS', `${flag} must be an integer from ${min} to ${max}, got ${v}`);
+  };
+  atLeast('--steps', o.steps, 1);
+  atLeast('--seq-len', o.seqLen, 2, 1 << 20);
+  atLeast('--batch', o.batch, 1, 1 << 16);
+  atLeast('--k', o.k, 1);
+  atLeast('--predictor-length', o.predictorLength, 1);
+  atLeast('--eval-every', o.evalEvery, 0);
+  atLeast('--eval-windows', o.evalWindows, 1);
+  if (o.evalExamples !== undefined) atLeast('--eval-examples', o.evalExamples, 1);
+  atLeast('--save-every', o.saveEvery, 0);
+  atLeast('--seed', o.seed, 0);
+  for (const [flag, v] of [
+    ['--lr', o.lr],
+    ['--nbf', o.nbf],
+  ] as const) {
+    if (!(Number.isFinite(v) && v > 0))
+      throw new SeaError('E_ARGS', `${flag} must be a positive number, got ${v}`);
+  }
+}
+
+/**
+ * Keeps the loss log's lines up to `step` (a resumed run appends the steps after it again); the
+ * rest of a log written past the checkpoint by the interrupted run is dropped. Replaced atomically.
+ */
+export function truncateLog(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const keep = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        const s = (JSON.parse(line) as { step?: unknown }).step;
+        return typeof s === 'number' && s <= step;
+      } catch {
+        return false; // a line torn by the kill
+      }
+    });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, keep.map((l) => `${l}\n`).join(''));
+  fs.renameSync(tmp, file);
 }
 
 export async function distillCommand(
@@ -93,10 +152,12 @@ export async function distillCommand(
   if (o.attention !== 'sea' && o.attention !== 'performer') {
     throw new SeaError('E_ARGS', `--attention must be sea or performer, got '${o.attention}'`);
   }
+  checkFlags(o);
   await chooseBackend(o.backend ?? 'auto');
   const type = modelType(o.teacher);
   fs.mkdirSync(o.out, { recursive: true });
-  const resumable = !!o.resume && fs.existsSync(path.join(o.out, 'latest.json'));
+  await removeStaleTemps(o.out);
+  const resumable = !!o.resume && (await findCheckpoint(o.out)) !== undefined;
   let run: Run;
   if (type === 'opt') run = await optRun(o, resumable);
   else if (type === 'bert') run = await bertRun(o, resumable, isDefault);
@@ -105,8 +166,20 @@ export async function distillCommand(
       'E_ARGS',
       `--teacher has model_type '${type}': sea distill takes 'opt' or 'bert' models`,
     );
+  try {
+    await distillLoop(o, run, resumable);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function distillLoop(o: DistillCommandOptions, run: Run, resumable: boolean): Promise<void> {
   const { d } = run;
+  // the teacher is the reference: a NaN or infinite weight in it would train the student on garbage
+  await assertFiniteTensors(Object.entries(d.params), 'the student (copied from the teacher)');
   const logFile = o.log ?? path.join(o.out, 'loss.jsonl');
+  if (!resumable) fs.writeFileSync(logFile, '');
+  else truncateLog(logFile, d.step);
   const history: StepLog[] = [];
   const evals: [number, number][] = [];
   if (!resumable) fs.writeFileSync(logFile, '');
@@ -135,21 +208,24 @@ export async function distillCommand(
   };
   let seen = 0;
   const start = performance.now();
-  while (d.step < o.steps) {
-    const log = await d.trainStep();
-    history.push(log);
-    seen += run.perStep;
-    fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
-    let extra: Record<string, string | number> = {
-      rate: Math.round(seen / ((performance.now() - start) / 1000)),
-      loss: log.loss.toPrecision(4),
-    };
-    if (o.evalEvery > 0 && d.step % o.evalEvery === 0) extra = { ...extra, ...(await evaluate()).bar };
-    if (o.saveEvery > 0 && d.step % o.saveEvery === 0) await d.save(o.out);
-    bar.tick(d.step, extra);
-    if (d.step % 10 === 0) plot();
+  try {
+    while (d.step < o.steps) {
+      const log = await d.trainStep();
+      history.push(log);
+      seen += run.perStep;
+      fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
+      let extra: Record<string, string | number> = {
+        rate: Math.round(seen / ((performance.now() - start) / 1000)),
+        loss: log.loss.toPrecision(4),
+      };
+      if (o.evalEvery > 0 && d.step % o.evalEvery === 0) extra = { ...extra, ...(await evaluate()).bar };
+      if (o.saveEvery > 0 && d.step % o.saveEvery === 0) await d.save(o.out);
+      bar.tick(d.step, extra);
+      if (d.step % 10 === 0) plot();
+    }
+  } finally {
+    bar.stop();
   }
-  bar.stop();
   const ev = await evaluate();
   await d.save(o.out);
   plot();
@@ -158,7 +234,6 @@ export async function distillCommand(
     `distilled ${d.step} steps (${d.opts.attention}): loss ${history.at(-1)?.loss.toPrecision(4) ?? '-'}, ` +
       `${ev.line}; log ${logFile}, plot ${path.join(o.out, 'loss.svg')}, checkpoint ${o.out}, model ${exported}\n`,
   );
-  run.dispose();
 }
 
 /**
@@ -209,9 +284,34 @@ function plotValueOf(ev: Record<string, unknown>, evalName: string): number | un
 async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run> {
   if (!o.data) throw new SeaError('E_ARGS', 'an OPT teacher needs --data (token ids, text or GLUE TSV)');
   const teacher = await OptForCausalLM.load(o.teacher);
-  const tokens = isTokenIdFile(o.data)
-    ? await readTokenIds(o.data, teacher.config.vocabSize)
-    : Int32Array.from((await tokenizeFiles([o.data])).ids);
+  try {
+    return await optRunWith(o, resumable, teacher);
+  } catch (e) {
+    teacher.dispose();
+    throw e;
+  }
+}
+
+/** Throws NonFiniteError naming the teacher's weights that hold NaN or ±Infinity. */
+async function checkTeacher(teacher: { parameters(): Map<string, Tensor> }): Promise<void> {
+  const params = teacher.parameters();
+  try {
+    await assertFiniteTensors(params, 'the teacher');
+  } finally {
+    for (const t of params.values()) t.dispose();
+  }
+}
+
+async function optRunWith(
+  o: DistillCommandOptions,
+  resumable: boolean,
+  teacher: OptForCausalLM,
+): Promise<Run> {
+  const data = o.data as string;
+  await checkTeacher(teacher);
+  const tokens = isTokenIdFile(data)
+    ? await readTokenIds(data, teacher.config.vocabSize)
+    : Int32Array.from((await tokenizeFiles([data])).ids);
   const d = resumable
     ? await Distiller.resume(o.out, teacher, tokens)
     : await Distiller.create(teacher, tokens, {
@@ -288,13 +388,30 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
     isDefault(f) ? B[f] : o[f];
   const maxLength = isDefault('seqLen') ? B.maxLength : o.seqLen;
   const teacher = await BertForSequenceClassification.load(o.teacher);
-  if (teacher.config.numLabels !== 2) {
+  try {
+    return await bertRunWith(o, resumable, teacher, task, maxLength, pick);
+  } catch (e) {
     teacher.dispose();
+    throw e;
+  }
+}
+
+async function bertRunWith(
+  o: DistillCommandOptions,
+  resumable: boolean,
+  teacher: BertForSequenceClassification,
+  task: GlueTask,
+  maxLength: number,
+  pick: (f: 'batch' | 'k' | 'predictorLength' | 'nbf') => number,
+): Promise<Run> {
+  const B = DEFAULT_BERT_DISTILL;
+  if (teacher.config.numLabels !== 2) {
     throw new SeaError(
       'E_ARGS',
       `${task} is a two-class task but the teacher has ${teacher.config.numLabels} labels`,
     );
   }
+  await checkTeacher(teacher);
   const tok = await loadCliTokenizer(o.teacher, 'bert');
   const splits = glueSplits(task, o.data);
   const train = featurize(tok, splits.train, Math.min(maxLength, teacher.config.maxPositionEmbeddings));
@@ -358,6 +475,11 @@ async function exportModel(
   extra: Record<string, unknown>,
 ): Promise<string> {
   const dir = path.join(o.out, 'model');
+  const { model, sea: seaW } = d.splitWeights();
+  await assertFiniteTensors(
+    [...Object.entries(model), ...Object.entries(seaW)],
+    `step ${d.step}: refusing to export the model`,
+  );
   const tmp = path.join(o.out, `.model.${process.pid}.tmp`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
@@ -374,7 +496,6 @@ async function exportModel(
       ...extra,
     };
     fs.writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    const { model, sea: seaW } = d.splitWeights();
     const meta = { format: 'pt', steps: String(d.step) };
     await writeSafetensors(
       path.join(tmp, 'model.safetensors'),

@@ -1,5 +1,7 @@
 /** `sea eval`: WikiText-2 perplexity of an OPT model, window by window (docs/algorithm.md §9c). */
 import path from 'node:path';
+import { checkedForward, NonFiniteError } from '@sea/model-common';
+import { SeaError } from '@sea/tensor';
 import { chooseBackend } from '../backends.js';
 import { readText, wikitext2Test } from '../data.js';
 import { windowLoss } from '../loss.js';
@@ -46,13 +48,18 @@ export async function runEval(o: EvalFlags) {
   const loadMs = performance.now() - t0;
   try {
     const window = positiveOrUndefined('--window', o.window) ?? model.config.maxPositionEmbeddings;
+    if (window < 2)
+      throw new SeaError('E_ARGS', `--window must be at least 2 (one next-token prediction), got ${window}`);
     if (window > model.config.maxPositionEmbeddings) {
-      throw new Error(
+      throw new SeaError(
+        'E_ARGS',
         `--window ${window} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`,
       );
     }
     const tokenizer = await loadCliTokenizer(o.model, 'opt');
     const source = o.data ? { file: path.resolve(o.data), text: readText(o.data) } : wikitext2Test();
+    if (!source.text.trim())
+      throw new SeaError('E_DATA', `${source.file} is empty or blank: nothing to evaluate`);
     const t1 = performance.now();
     const ids = tokenizer.encode(source.text, { addBos: o.protocol === 'gptq' });
     const tokenizeMs = performance.now() - t1;
@@ -60,26 +67,34 @@ export async function runEval(o: EvalFlags) {
     const totalWindows = starts.length;
     if (maxWindows !== undefined) starts = starts.slice(0, maxWindows);
     if (starts.length === 0)
-      throw new Error(`${source.file}: ${ids.length} tokens make no full window of ${window}`);
+      throw new SeaError('E_DATA', `${source.file}: ${ids.length} tokens make no full window of ${window}`);
 
     const losses: number[] = [];
     const bar = progressBar(starts.length * window, `eval ${o.attention}`, !o.json);
     backend.resetPeak();
     const baseBytes = backend.memory().bytes;
     let forwardMs = 0;
-    for (const s of starts) {
-      const chunk = Int32Array.from(ids.slice(s, s + window));
-      const f0 = performance.now();
-      const out = await model.forward(chunk, { shape: [1, window] });
-      losses.push(await windowLoss(out.logits, chunk));
-      forwardMs += performance.now() - f0;
-      out.logits.dispose();
-      bar.tick(losses.length * window, {
-        rate: Math.round((losses.length * window) / (forwardMs / 1000)),
-        ppl: perplexity(losses).toFixed(2),
-      });
+    try {
+      for (const s of starts) {
+        const chunk = Int32Array.from(ids.slice(s, s + window));
+        const f0 = performance.now();
+        const out = await checkedForward(model, chunk, { shape: [1, window] });
+        try {
+          losses.push(await windowLoss(out.logits, chunk));
+        } finally {
+          out.logits.dispose();
+        }
+        forwardMs += performance.now() - f0;
+        bar.tick(losses.length * window, {
+          rate: Math.round((losses.length * window) / (forwardMs / 1000)),
+          ppl: perplexity(losses).toFixed(2),
+        });
+      }
+    } finally {
+      bar.stop();
     }
-    bar.stop();
+    if (!Number.isFinite(perplexity(losses)))
+      throw new NonFiniteError(`perplexity is ${perplexity(losses)} (mean loss overflowed)`);
     const mem = backend.memory();
     const result = {
       model: path.resolve(o.model),

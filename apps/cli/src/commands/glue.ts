@@ -1,5 +1,7 @@
 /** `sea glue`: GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier. */
 import path from 'node:path';
+import { checkedForward } from '@sea/model-common';
+import { SeaError } from '@sea/tensor';
 import { chooseBackend } from '../backends.js';
 import { type GlueTask, glueDev } from '../data.js';
 import { accuracy, f1 } from '../metrics.js';
@@ -33,38 +35,46 @@ export async function glueCommand(o: GlueFlags): Promise<void> {
   const model = await loadCliModel('bert', o, backend);
   try {
     if (model.config.numLabels !== 2) {
-      throw new Error(`${o.task} is a two-class task but the model has ${model.config.numLabels} labels`);
+      throw new SeaError(
+        'E_ARGS',
+        `${o.task} is a two-class task but the model has ${model.config.numLabels} labels`,
+      );
     }
     const tokenizer = await loadCliTokenizer(o.model, 'bert');
     const { file, examples: all } = glueDev(o.task);
     const examples = limit ? all.slice(0, limit) : all;
+    // truncate to what the model's position table holds (as transformers' tokenizers do)
+    const length = Math.min(maxLength, model.config.maxPositionEmbeddings);
     const pred: number[] = [];
     const gold = examples.map((e) => e.label);
     const bar = progressBar(examples.length, `glue ${o.task}`, !o.json);
     backend.resetPeak();
     let tokens = 0;
     let forwardMs = 0;
-    for (let i = 0; i < examples.length; i += batch) {
-      const part = examples.slice(i, i + batch);
-      const enc = tokenizer.encodeBatch(
-        part.map((e) => (e.b === undefined ? e.a : ([e.a, e.b] as const))),
-        { truncation: 'longest_first', maxLength },
-      );
-      const f0 = performance.now();
-      const out = await model.forward(enc.inputIds, {
-        shape: enc.shape,
-        attentionMask: enc.attentionMask,
-        tokenTypeIds: enc.tokenTypeIds,
-      });
-      const logits = (await out.logits.data()) as Float32Array;
-      forwardMs += performance.now() - f0;
-      out.logits.dispose();
-      out.pooled.dispose();
-      for (let b = 0; b < part.length; b++) pred.push(logits[2 * b + 1] > logits[2 * b] ? 1 : 0);
-      tokens += enc.attentionMask.reduce((a, v) => a + v, 0);
-      bar.tick(pred.length, { rate: Math.round(tokens / (forwardMs / 1000)) });
+    try {
+      for (let i = 0; i < examples.length; i += batch) {
+        const part = examples.slice(i, i + batch);
+        const enc = tokenizer.encodeBatch(
+          part.map((e) => (e.b === undefined ? e.a : ([e.a, e.b] as const))),
+          { truncation: 'longest_first', maxLength: length },
+        );
+        const f0 = performance.now();
+        const out = await checkedForward(model, enc.inputIds, {
+          shape: enc.shape,
+          attentionMask: enc.attentionMask,
+          tokenTypeIds: enc.tokenTypeIds,
+        });
+        const logits = (await out.logits.data()) as Float32Array;
+        forwardMs += performance.now() - f0;
+        out.logits.dispose();
+        out.pooled.dispose();
+        for (let b = 0; b < part.length; b++) pred.push(logits[2 * b + 1] > logits[2 * b] ? 1 : 0);
+        tokens += enc.attentionMask.reduce((a, v) => a + v, 0);
+        bar.tick(pred.length, { rate: Math.round(tokens / (forwardMs / 1000)) });
+      }
+    } finally {
+      bar.stop();
     }
-    bar.stop();
     const mem = backend.memory();
     const result = {
       model: path.resolve(o.model),

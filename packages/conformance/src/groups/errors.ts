@@ -1,22 +1,27 @@
 import {
   add,
+  type Backend,
   CsrMatrix,
   conv2d,
   csrSddmm,
+  DeviceError,
   DTypeError,
   gather,
   groupedTopK,
   layerNorm,
   matmul,
   performerPrefixSum,
+  SeaError,
   ShapeError,
   softmax,
   stretchToCsr,
   TensorStateError,
   tensor,
+  tidy,
   zeros,
 } from '@sea/tensor';
-import { assertThrows } from '../check.js';
+import { assertClose, assertThrows } from '../check.js';
+import { normal, rngFor } from '../data.js';
 import type { SuiteContext } from '../suite.js';
 
 /** Ops reject bad input with errors that name what was wrong, before any kernel runs. */
@@ -155,6 +160,73 @@ export function registerErrors(s: SuiteContext): void {
         '[1,3,5,8]',
       );
       assertThrows(() => csrSddmm(csr, q, zeros([1, 2, 5, 4], { backend })), ShapeError, 'head dims');
+    });
+    // Error paths give every buffer back: the level before the failing computation is the level after.
+    const sameLevel = async (backend: Backend, before: { bytes: number; buffers: number }, what: string) => {
+      await backend.sync();
+      const after = backend.memory();
+      if (after.bytes !== before.bytes || after.buffers !== before.buffers)
+        throw new Error(
+          `${what}: memory went from ${before.bytes} bytes in ${before.buffers} buffers to ${after.bytes} in ${after.buffers}`,
+        );
+    };
+    test('a shape error midway through a computation leaves memory at its earlier level', async ({
+      backend,
+    }) => {
+      await backend.sync();
+      const before = backend.memory();
+      const rng = rngFor('error midway');
+      let caught: unknown = null;
+      try {
+        tidy(() => {
+          const a = tensor(normal(rng, [8, 16], 'float32'), [8, 16], { backend, dtype: 'float32' });
+          const b = matmul(
+            a,
+            tensor(normal(rng, [16, 4], 'float32'), [16, 4], { backend, dtype: 'float32' }),
+          );
+          const c = softmax(add(b, 1));
+          return matmul(c, a); // [8,4]·[8,16]: the inner dimensions differ
+        });
+      } catch (e) {
+        caught = e;
+      }
+      if (!(caught instanceof ShapeError) || !caught.message.includes('[8,4]'))
+        throw new Error(`expected a ShapeError naming [8,4], got ${String(caught)}`);
+      await sameLevel(backend, before, 'after a ShapeError inside tidy');
+    });
+    test('an allocation too large for the device is a DeviceError; memory and the backend are unharmed', async ({
+      backend,
+    }) => {
+      await backend.sync();
+      const before = backend.memory();
+      const keep = tensor([1, 2, 3], [3], { backend });
+      const level = backend.memory();
+      // 2^40 float32 values (4 TiB): more than any host or device here holds
+      for (const shape of [
+        [2 ** 20, 2 ** 20],
+        [2 ** 16, 2 ** 16, 2],
+      ]) {
+        let caught: unknown = null;
+        try {
+          tidy(() => add(zeros(shape, { backend }), 1));
+        } catch (e) {
+          caught = e;
+        }
+        if (
+          !(caught instanceof DeviceError) &&
+          !(caught instanceof SeaError && /size|large|bytes|limit/i.test(caught.message))
+        )
+          throw new Error(
+            `an allocation of [${shape}] float32 gave ${caught === null ? 'no error' : String(caught)}`,
+          );
+        await sameLevel(backend, level, `after a failed [${shape}] allocation`);
+      }
+      // the backend still computes
+      const y = add(keep, keep);
+      assertClose(await y.data(), [2, 4, 6], { rtol: 0, atol: 0 }, 'a + a after the failed allocations', [3]);
+      y.dispose();
+      keep.dispose();
+      await sameLevel(backend, before, 'at the end');
     });
     test('a tensor does not fill its shape', ({ backend }) => {
       assertThrows(() => tensor([1, 2, 3], [2, 2], { backend }), ShapeError, '3 values', '[2,2]');

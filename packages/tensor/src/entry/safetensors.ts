@@ -28,6 +28,7 @@ export {
   type SafetensorsHeader,
   type SafetensorsTensorInfo,
 } from '../safetensors/header.js';
+export { tensorNameProblem } from '../safetensors/names.js';
 export {
   type ParseOptions,
   parseSafetensors,

@@ -4,6 +4,7 @@
  * allocated from it; the tensors' byte ranges must tile the buffer exactly (no gaps, no overlaps, no
  * trailing bytes), as Hugging Face's reference implementation requires.
  */
+
 import {
   isSafetensorsDType,
   SAFETENSORS_DTYPE_BITS,
@@ -12,6 +13,7 @@ import {
 } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import { type Json, JsonObject, JsonSyntaxError, parseJson } from './json.js';
+import { tensorNameProblem } from './names.js';
 
 /** Largest header accepted by default (Hugging Face's reference implementation uses the same cap). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -175,6 +177,8 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, file: str
     }
     const err = (problem: string, pos = keyAt): SafetensorsError =>
       new SafetensorsError(problem, { file, tensor: name, offset: at(pos) });
+    const nameProblem = tensorNameProblem(name);
+    if (nameProblem) throw err(nameProblem);
     if (!(value instanceof JsonObject)) throw err(`entry is not an object (got ${jsonType(value)})`);
     const field = (f: string): Json => {
       if (!value.entries.has(f)) throw err(`entry has no '${f}'`);

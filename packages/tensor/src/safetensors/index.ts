@@ -16,6 +16,7 @@ export {
 } from './dtypes.js';
 export { SafetensorsError, type SafetensorsErrorContext } from './errors.js';
 export { MAX_HEADER_BYTES, type SafetensorsHeader, type SafetensorsTensorInfo } from './header.js';
+export { tensorNameProblem } from './names.js';
 export {
   Checkpoint,
   type CheckpointTensorInfo,

@@ -4,6 +4,7 @@
  * aligned), and the buffer laid out by element size (largest first, then name) so every tensor is
  * aligned to its element size, as Hugging Face's writer does.
  */
+
 import type { DType, TypedArray } from '../dtype.js';
 import { Tensor } from '../engine.js';
 import { sizeOf } from '../shape.js';
@@ -16,6 +17,7 @@ import {
   type SafetensorsDType,
 } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
+import { tensorNameProblem } from './names.js';
 
 /** Plain data to write: a sea dtype with its typed array, or a storage dtype with its storage array. */
 export interface TensorData {
@@ -107,6 +109,8 @@ export function planSafetensors(
     if (name === '__metadata__')
       throw new SafetensorsError("'__metadata__' is reserved and cannot name a tensor", ctx);
     if (LONE_SURROGATE.test(name)) throw new SafetensorsError('tensor name is not valid Unicode', ctx);
+    const nameProblem = tensorNameProblem(name);
+    if (nameProblem) throw new SafetensorsError(nameProblem, ctx);
     let from: SafetensorsDType;
     let shape: readonly number[];
     let values: () => Promise<StorageArray>;

@@ -1,0 +1,119 @@
+/**
+ * Every command, as a real process, exits non-zero within a second of an error thrown inside it —
+ * a plain Error injected midway (a preload patches one method: the second forward of eval and
+ * glue, the second training step of distill, the explorer run of attention-map, the tokenizer of
+ * tokenize), with progress bars running — and prints one `sea:` line. make-model and info fail on
+ * their own bad input.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import '../src/backends.js';
+import { releaseBackends, setBackend } from '@sea/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanErrorProblem, type Fixtures, makeFixtures, runProcess } from './harness.js';
+
+let fx: Fixtures;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-exit-'));
+beforeAll(async () => {
+  await setBackend('cpu');
+  fx = await makeFixtures(root);
+}, 120_000);
+afterAll(async () => {
+  fs.rmSync(root, { recursive: true, force: true });
+  await releaseBackends(); // commands run here with --backend auto made every backend
+});
+
+const cases: [string, () => string[]][] = [
+  ['eval', () => ['eval', '--model', fx.opt, '--data', fx.text, '--window', '8', '--backend', 'cpu']],
+  [
+    'glue',
+    () => [
+      'glue',
+      '--model',
+      fx.bert,
+      '--limit',
+      '6',
+      '--batch',
+      '2',
+      '--max-length',
+      '16',
+      '--backend',
+      'cpu',
+    ],
+  ],
+  [
+    'distill',
+    () => [
+      'distill',
+      '--teacher',
+      fx.opt,
+      '--data',
+      fx.ids,
+      '--steps',
+      '4',
+      '--seq-len',
+      '8',
+      '--k',
+      '2',
+      '--predictor-length',
+      '4',
+      '--eval-windows',
+      '1',
+      '--out',
+      path.join(root, 'run'),
+      '--backend',
+      'cpu',
+    ],
+  ],
+  [
+    'attention-map',
+    () => [
+      'attention-map',
+      '--model',
+      fx.opt,
+      '--text',
+      'The tower is tall.',
+      '--out',
+      path.join(root, 'am'),
+      '--backend',
+      'cpu',
+    ],
+  ],
+  ['tokenize', () => ['tokenize', fx.text, '--out', path.join(root, 'ids-out.json')]],
+];
+
+describe('each command exits within a second of an injected failure', () => {
+  it.each(cases)(
+    '%s',
+    async (name, args) => {
+      const r = await runProcess(args(), { inject: name, timeoutMs: 90_000 });
+      expect(r.hung, r.stderr).toBe(false);
+      expect(r.stderr).toMatch(/sea-inject: thrown at/);
+      expect(
+        cleanErrorProblem({ ...r, stderr: r.stderr.replace(/sea: internal error/, 'sea: error') }),
+        r.stderr,
+      ).toBeUndefined();
+      expect(r.stderr).toMatch(/sea: internal error: injected failure in \w+ \(call \d\)/);
+      expect(r.exitAfterThrowMs, r.stderr).toBeLessThan(1000);
+    },
+    120_000,
+  );
+
+  it.each([
+    [
+      'make-model',
+      () => ['make-model', '--out', path.join(fx.text, 'below-a-file')],
+      /sea: cannot mkdir .*below-a-file: ENOTDIR/,
+    ],
+    ['info', () => ['info', '--bogus'], /sea: unknown option '--bogus'/],
+  ] as const)(
+    '%s fails on bad input with one line, exit 1',
+    async (_, args, re) => {
+      const r = await runProcess(args(), { timeoutMs: 90_000 });
+      expect(cleanErrorProblem(r), r.stderr).toBeUndefined();
+      expect(r.stderr).toMatch(re);
+    },
+    120_000,
+  );
+});
