@@ -136,6 +136,10 @@ export async function readFolderSea(dir: string, config?: unknown): Promise<Fold
 }
 
 function modelTypeOf(dir: string, config: unknown): ModelType {
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new ModelLoadError(
+      `${join(dir, 'config.json')} holds ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}: expected a JSON object`,
+    );
   const t = (config as { model_type?: unknown }).model_type;
   if (t === 'opt' || t === 'bert') return t;
   throw new ModelLoadError(
