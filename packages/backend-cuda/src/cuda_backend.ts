@@ -113,6 +113,8 @@ export class CudaBackend implements Backend {
    * settable so the benchmark can compare them. An instance that cannot take a case falls back.
    */
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
+  /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
+  topkRegisters = process.env.SEA_CUDA_TOPK_REG !== '0';
   readonly one = new Float32Array([1]);
   readonly zero = new Float32Array([0]);
 
@@ -245,13 +247,13 @@ export class CudaBackend implements Backend {
   }
 
   /**
-   * cuDNN (16-bit convolutions on the tensor cores), loaded at first use when SEA_CUDA_CUDNN=1; null
-   * when absent or not enabled (its speed against the own kernels is still to be measured).
+   * cuDNN (16-bit convolutions on the tensor cores), loaded at first use unless SEA_CUDA_CUDNN=0; null
+   * when absent or turned off (then the backend's own kernels run; `cudnnUnavailable` says why).
    */
   cudnn(): CudnnConv | null {
     if (this.#cudnn === null) {
-      if (process.env.SEA_CUDA_CUDNN !== '1') {
-        this.cudnnUnavailable = 'not enabled (SEA_CUDA_CUDNN=1 turns it on)';
+      if (process.env.SEA_CUDA_CUDNN === '0') {
+        this.cudnnUnavailable = 'turned off (SEA_CUDA_CUDNN=0)';
         this.#cudnn = false;
       } else {
         try {
@@ -440,7 +442,14 @@ export class CudaBackend implements Backend {
   );
   /** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
   conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => {
-    if (!isHalf(x.dtype)) return conv2d(this, x, w, bias, opts, outShape);
+    if (!isHalf(x.dtype)) {
+      // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1)
+      const f32 =
+        process.env.SEA_CUDA_CUDNN_F32 === '1'
+          ? (this.cudnn()?.run(x, w, bias, opts, outShape) ?? null)
+          : null;
+      return f32 ?? conv2d(this, x, w, bias, opts, outShape);
+    }
     const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
     if (viaCudnn) return viaCudnn;
     return conv2dHalfFits(x, w, opts)

@@ -12,6 +12,23 @@ __device__ __forceinline__ int cellCount(const unsigned char *mrow, int cell, in
   return w < k ? w : k;
 }
 
+// The fill with the entries of each selected cell written by the whole warp (lane q writes key q,
+// q + 32, …: coalesced stores, one division per entry spread over the lanes) rather than by the lane
+// that found the cell; the same columns at the same positions.
+__device__ __forceinline__ void fillCell(int *__restrict__ out, int cell, int L, int Kc, int k, int keys, int lane) {
+  int h = cell / Kc, c = cell - h * Kc;
+  int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+  int wd = e - s0;
+  int cb = h * keys + e - 1;
+  if (wd <= k) {
+    for (int q = lane; q < wd; q += 32) out[q] = cb - q;
+  } else if ((ll)k * wd < 2147483647LL) {
+    for (int q = lane; q < k; q += 32) out[q] = cb - (q * wd) / k;
+  } else {
+    for (int q = lane; q < k; q += 32) out[q] = cb - (int)(((ll)q * wd) / k);
+  }
+}
+
 // counts[b, t] = entries of row t: Σ over selected cells of min(width, k).
 extern "C" __global__ void stretch_count(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
                                          int *__restrict__ counts, ll rows, int H, int Kc, int k, int keys) {
@@ -29,7 +46,9 @@ extern "C" __global__ void stretch_count(const unsigned char *__restrict__ mask,
   if (lane == 0) counts[row] = total;
 }
 
-// crow[b, 0] = 0, crow[b, t+1] = crow[b, t] + counts[b, t]; totals[b] = crow[b, T]. One block (1024) per b.
+// crow[b, 0] = 0, crow[b, t+1] = crow[b, t] + counts[b, t]; totals[b] = crow[b, T]. One block (1024) per b,
+// SCAN_IT consecutive rows a thread (a pass covers 1024·SCAN_IT rows with one block-wide scan).
+#define SCAN_IT 8
 extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__restrict__ counts, int *__restrict__ crow,
                                                                 int *__restrict__ totals, int T) {
   __shared__ int warpSums[32];
@@ -39,10 +58,16 @@ extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__res
   int *cr = crow + (ll)b * (T + 1);
   if (threadIdx.x == 0) { carry = 0; cr[0] = 0; }
   __syncthreads();
-  for (int t0 = 0; t0 < T; t0 += 1024) {
-    int t = t0 + threadIdx.x;
-    int v = t < T ? c[t] : 0;
-    int x = v;
+  for (int t0 = 0; t0 < T; t0 += 1024 * SCAN_IT) {
+    const int tb = t0 + threadIdx.x * SCAN_IT;
+    int v[SCAN_IT];
+    int own = 0;
+#pragma unroll
+    for (int j = 0; j < SCAN_IT; ++j) {
+      v[j] = tb + j < T ? c[tb + j] : 0;
+      own += v[j];
+    }
+    int x = own;
     for (int off = 1; off < 32; off <<= 1) {
       int y = __shfl_up_sync(0xffffffffu, x, off);
       if (lane >= off) x += y;
@@ -58,10 +83,14 @@ extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__res
       warpSums[lane] = w;  // inclusive over warps
     }
     __syncthreads();
-    int incl = carry + x + (warp > 0 ? warpSums[warp - 1] : 0);
-    if (t < T) cr[t + 1] = incl;
+    int run = carry + x - own + (warp > 0 ? warpSums[warp - 1] : 0);
+#pragma unroll
+    for (int j = 0; j < SCAN_IT; ++j) {
+      run += v[j];
+      if (tb + j < T) cr[tb + j + 1] = run;
+    }
     __syncthreads();
-    if (threadIdx.x == 1023) carry = incl;
+    if (threadIdx.x == 1023) carry = run;
     __syncthreads();
   }
   if (threadIdx.x == 0) totals[b] = carry;
@@ -91,16 +120,12 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
       if (lane >= off) x += y;
     }
     int excl = base + x - n;
-    if (n > 0) {
-      int h = cell / Kc, c = cell - h * Kc;
-      int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
-      int w = e - a;
-      int cb = h * keys;
-      if (w <= k) {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - i;
-      } else {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - (int)(((ll)i * w) / n);
-      }
+    // the lanes with entries in turn; the whole warp writes each one's cell (fillCell)
+    unsigned pending = __ballot_sync(0xffffffffu, n > 0);
+    while (pending) {
+      const int src = __ffs(pending) - 1;
+      pending &= pending - 1u;
+      fillCell(out + __shfl_sync(0xffffffffu, excl, src), c0 + src, L, Kc, k, keys, lane);
     }
     base += __shfl_sync(0xffffffffu, x, 31);
   }
@@ -164,30 +189,32 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
     const int i = i0 + lane;
     uint4 w = i < n16 ? m[i] : make_uint4(0u, 0u, 0u, 0u);
     const bool any = (w.x | w.y | w.z | w.w) != 0;
-    if (!__any_sync(0xffffffffu, any)) continue;
+    unsigned pending = __ballot_sync(0xffffffffu, any);
+    if (!pending) continue;
     int n = any ? cells16Count(w, 16 * i, L, Kc, k) : 0;
     int x = n;
     for (int off = 1; off < 32; off <<= 1) {
       int y = __shfl_up_sync(0xffffffffu, x, off);
       if (lane >= off) x += y;
     }
-    int at = base + x - n;
-    if (n > 0) {
-      const unsigned ws[4] = {w.x, w.y, w.z, w.w};
+    const int at = base + x - n;
+    // the lanes with selected cells in turn; the whole warp writes each of their cells
+    while (pending) {
+      const int src = __ffs(pending) - 1;
+      pending &= pending - 1u;
+      const unsigned w0 = __shfl_sync(0xffffffffu, w.x, src), w1 = __shfl_sync(0xffffffffu, w.y, src),
+                     w2 = __shfl_sync(0xffffffffu, w.z, src), w3 = __shfl_sync(0xffffffffu, w.w, src);
+      int pos = __shfl_sync(0xffffffffu, at, src);
+      const unsigned ws[4] = {w0, w1, w2, w3};
+      const int cell0 = 16 * (i0 + src);
+#pragma unroll
       for (int a = 0; a < 16; ++a) {
         if (!((ws[a >> 2] >> (8 * (a & 3))) & 0xffu)) continue;
-        int cell = 16 * i + a;
-        int h = cell / Kc, c = cell - h * Kc;
-        int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
-        int wd = e - s0;
-        int cnt = wd < k ? wd : k;
-        int cb = h * keys;
-        if (wd <= k) {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - q;
-        } else {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - (int)(((ll)q * wd) / cnt);
-        }
-        at += cnt;
+        const int cell = cell0 + a;
+        const int c = cell % Kc;
+        const int wd = bound(c + 1, L, Kc) - bound(c, L, Kc);
+        fillCell(out + pos, cell, L, Kc, k, keys, lane);
+        pos += wd < k ? wd : k;
       }
     }
     base += __shfl_sync(0xffffffffu, x, 31);

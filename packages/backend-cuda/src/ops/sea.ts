@@ -55,13 +55,21 @@ export function performerPrefixSum(
   return out;
 }
 
-/** Grouped top-k (docs/algorithm.md §5): one block per group, radix select with index tie-break. */
+/** Keys per thread of the register-resident grouped top-k instances (grouped_topk_r* in topk.cu). */
+const TOPK_PER = [4, 8, 12, 16] as const;
+
+/**
+ * Grouped top-k (docs/algorithm.md §5): one block per group, radix select with index tie-break; up
+ * to 4096 scores a group held in registers (read once), longer groups re-read per pass.
+ */
 export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorInfo): TensorInfo {
   const [G, N] = scores.shape;
   const out = b.output([G, N], 'bool');
   if (G === 0 || N === 0) return out;
+  const sfx = floatSuffix('groupedTopK', scores.dtype);
+  const per = b.topkRegisters ? TOPK_PER.find((p) => N <= 256 * p) : undefined;
   b.params.ptr(0, b.ptr(scores)).ptr(1, b.ptr(budgets)).ptr(2, b.ptr(out)).i32(3, N);
-  b.launch(b.fn('topk', `grouped_topk${floatSuffix('groupedTopK', scores.dtype)}`), [G], [256]);
+  b.launch(b.fn('topk', per ? `grouped_topk_r${per}${sfx}` : `grouped_topk${sfx}`), [G], [256]);
   return out;
 }
 

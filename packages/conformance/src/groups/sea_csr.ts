@@ -162,6 +162,28 @@ const STRETCH: StretchCase[] = [
     rowLen: (b, t) => (b === 0 ? 20 : t < 13 ? 13 : 0),
     density: [0.5, 0.6],
   },
+  {
+    name: 'causal, more rows than one scan pass (8300), capped cells wider than a warp',
+    B: 1,
+    Tq: 8300,
+    H: 2,
+    Kc: 8,
+    k: 40,
+    keys: 8300,
+    rowLen: (_b, t) => t + 1,
+    density: [0.02],
+  },
+  {
+    name: 'uncapped cells wider than a warp (up to 75 keys)',
+    B: 2,
+    Tq: 300,
+    H: 1,
+    Kc: 4,
+    k: 500,
+    keys: 300,
+    rowLen: (_b, t) => t + 1,
+    density: [0.3, 0.1],
+  },
 ];
 
 function stretchInputs(c: StretchCase, rng: Rng) {
