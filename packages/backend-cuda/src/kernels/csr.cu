@@ -12,20 +12,24 @@ __device__ __forceinline__ int cellCount(const unsigned char *mrow, int cell, in
   return w < k ? w : k;
 }
 
-// The fill with the entries of each selected cell written by the whole warp (lane q writes key q,
-// q + 32, …: coalesced stores, one division per entry spread over the lanes) rather than by the lane
-// that found the cell; the same columns at the same positions.
-__device__ __forceinline__ void fillCell(int *__restrict__ out, int cell, int L, int Kc, int k, int keys, int lane) {
-  int h = cell / Kc, c = cell - h * Kc;
-  int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
-  int wd = e - s0;
-  int cb = h * keys + e - 1;
-  if (wd <= k) {
-    for (int q = lane; q < wd; q += 32) out[q] = cb - q;
-  } else if ((ll)k * wd < 2147483647LL) {
-    for (int q = lane; q < k; q += 32) out[q] = cb - (q * wd) / k;
-  } else {
-    for (int q = lane; q < k; q += 32) out[q] = cb - (int)(((ll)q * wd) / k);
+// Writes the n = min(w, k) column indices of a selected cell ending at key e (exclusive) of head base
+// cb: uncapped, e−1, e−2, …; capped (w > k), e − 1 − ⌊i·w/k⌋ for i < k, stepped without a division per
+// entry (⌊i·w/k⌋ = i·⌊w/k⌋ + ⌊i·(w mod k)/k⌋, the second term advanced by carries).
+__device__ __forceinline__ void writeCell(int *__restrict__ out, int cb, int e, int w, int k) {
+  if (w <= k) {
+    for (int i = 0; i < w; ++i) out[i] = cb + e - 1 - i;
+    return;
+  }
+  const int qd = w / k, r = w - qd * k;
+  int j = 0, rem = 0;
+  for (int i = 0; i < k; ++i) {
+    out[i] = cb + e - 1 - j;
+    j += qd;
+    rem += r;
+    if (rem >= k) {
+      rem -= k;
+      ++j;
+    }
   }
 }
 
@@ -120,12 +124,11 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
       if (lane >= off) x += y;
     }
     int excl = base + x - n;
-    // the lanes with entries in turn; the whole warp writes each one's cell (fillCell)
-    unsigned pending = __ballot_sync(0xffffffffu, n > 0);
-    while (pending) {
-      const int src = __ffs(pending) - 1;
-      pending &= pending - 1u;
-      fillCell(out + __shfl_sync(0xffffffffu, excl, src), c0 + src, L, Kc, k, keys, lane);
+    if (n > 0) {
+      int h = cell / Kc, c = cell - h * Kc;
+      int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+      int w = e - a;
+      writeCell(out + excl, h * keys, e, w, k);
     }
     base += __shfl_sync(0xffffffffu, x, 31);
   }
@@ -189,32 +192,25 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
     const int i = i0 + lane;
     uint4 w = i < n16 ? m[i] : make_uint4(0u, 0u, 0u, 0u);
     const bool any = (w.x | w.y | w.z | w.w) != 0;
-    unsigned pending = __ballot_sync(0xffffffffu, any);
-    if (!pending) continue;
+    if (!__any_sync(0xffffffffu, any)) continue;
     int n = any ? cells16Count(w, 16 * i, L, Kc, k) : 0;
     int x = n;
     for (int off = 1; off < 32; off <<= 1) {
       int y = __shfl_up_sync(0xffffffffu, x, off);
       if (lane >= off) x += y;
     }
-    const int at = base + x - n;
-    // the lanes with selected cells in turn; the whole warp writes each of their cells
-    while (pending) {
-      const int src = __ffs(pending) - 1;
-      pending &= pending - 1u;
-      const unsigned w0 = __shfl_sync(0xffffffffu, w.x, src), w1 = __shfl_sync(0xffffffffu, w.y, src),
-                     w2 = __shfl_sync(0xffffffffu, w.z, src), w3 = __shfl_sync(0xffffffffu, w.w, src);
-      int pos = __shfl_sync(0xffffffffu, at, src);
-      const unsigned ws[4] = {w0, w1, w2, w3};
-      const int cell0 = 16 * (i0 + src);
-#pragma unroll
+    int at = base + x - n;
+    if (n > 0) {
       for (int a = 0; a < 16; ++a) {
-        if (!((ws[a >> 2] >> (8 * (a & 3))) & 0xffu)) continue;
-        const int cell = cell0 + a;
-        const int c = cell % Kc;
-        const int wd = bound(c + 1, L, Kc) - bound(c, L, Kc);
-        fillCell(out + pos, cell, L, Kc, k, keys, lane);
-        pos += wd < k ? wd : k;
+        const unsigned word = a < 4 ? w.x : a < 8 ? w.y : a < 12 ? w.z : w.w;
+        if (!((word >> (8 * (a & 3))) & 0xffu)) continue;
+        int cell = 16 * i + a;
+        int h = cell / Kc, c = cell - h * Kc;
+        int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+        int wd = e - s0;
+        int cnt = wd < k ? wd : k;
+        writeCell(out + at, h * keys, e, wd, k);
+        at += cnt;
       }
     }
     base += __shfl_sync(0xffffffffu, x, 31);

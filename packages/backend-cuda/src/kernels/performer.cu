@@ -82,22 +82,23 @@ PPS_CHUNK_SUMS(pps_chunk_sums_bf16, sea_bf16)
 PPS_CHUNK_SUMS(pps_chunk_sums_f16, sea_f16)
 
 // Exclusive scan over the nC chunks of each of the L carry values of each (b,h); total = BH·L.
+// SCAN_U chunks a step: their values are loaded together (all in flight) before any is written back.
+#define SCAN_U 16
 extern "C" __global__ void pps_carry_scan(float *__restrict__ carry, ll L, int nC, ll total) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (ll)gridDim.x * blockDim.x) {
     ll bh = i / L, x = i - bh * L;
     float *p = carry + bh * nC * L + x;
     double run = 0.0;
     int c = 0;
-    for (; c + 4 <= nC; c += 4) {
-      float a0 = p[(ll)c * L], a1 = p[(ll)(c + 1) * L], a2 = p[(ll)(c + 2) * L], a3 = p[(ll)(c + 3) * L];
-      p[(ll)c * L] = (float)run;
-      run += a0;
-      p[(ll)(c + 1) * L] = (float)run;
-      run += a1;
-      p[(ll)(c + 2) * L] = (float)run;
-      run += a2;
-      p[(ll)(c + 3) * L] = (float)run;
-      run += a3;
+    for (; c + SCAN_U <= nC; c += SCAN_U) {
+      float a[SCAN_U];
+#pragma unroll
+      for (int u = 0; u < SCAN_U; ++u) a[u] = p[(ll)(c + u) * L];
+#pragma unroll
+      for (int u = 0; u < SCAN_U; ++u) {
+        p[(ll)(c + u) * L] = (float)run;
+        run += a[u];
+      }
     }
     for (; c < nC; ++c) {
       float a = p[(ll)c * L];
