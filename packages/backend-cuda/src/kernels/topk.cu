@@ -119,8 +119,23 @@ GROUPED_TOPK(grouped_topk_f16, sea_f16)
 
 // The same selection with the group's keys held in registers (PER per thread, element c·TPB + tid
 // in slot c, N ≤ PER·TPB): the scores are read once, every load in flight together, instead of once per
-// radix pass; the passes and the tie-break are those above (same bins, same thresholds, same counts in
-// index order), the final count in one block-wide step (per-chunk warp counts in shared memory).
+// radix pass; the passes and the tie-break are those above (16-bit scores: two passes over 16-bit keys
+// of the same order), the final count in one block-wide step (per-chunk warp counts in shared memory).
+// Order-preserving keys of the register kernels: 32 bits for float32 (keyOf); for bfloat16 and float16 the
+// same map on their 16 bits (NaN as −∞, −0 as +0): the same order and the same ties as keyOf of the
+// widened value, in two radix passes instead of four.
+__device__ __forceinline__ unsigned key16(unsigned u, unsigned expMask, unsigned negInf) {
+  if ((u & expMask) == expMask && (u & 0x7fffu & ~expMask)) u = negInf;
+  if (u == 0x8000u) u = 0u;
+  return (u & 0x8000u) ? (~u & 0xffffu) : (u | 0x8000u);
+}
+__device__ __forceinline__ unsigned topkKey(float x) { return keyOf(x); }
+__device__ __forceinline__ unsigned topkKey(sea_bf16 x) { return key16(x.b, 0x7f80u, 0xff80u); }
+__device__ __forceinline__ unsigned topkKey(sea_f16 x) { return key16(x.b, 0x7c00u, 0xfc00u); }
+template <typename T> struct TopkKeyBits { static const int top = 24; };
+template <> struct TopkKeyBits<sea_bf16> { static const int top = 8; };
+template <> struct TopkKeyBits<sea_f16> { static const int top = 8; };
+
 template <typename T, int PER>
 __device__ __forceinline__ void grouped_topk_reg_t(const T *__restrict__ scores, const int *__restrict__ budgets,
                                                    unsigned char *__restrict__ out, int N) {
@@ -142,10 +157,10 @@ __device__ __forceinline__ void grouped_topk_reg_t(const T *__restrict__ scores,
 #pragma unroll
   for (int c = 0; c < PER; ++c) {
     int i = c * TPB + threadIdx.x;
-    keys[c] = i < N ? keyOf(tof(s[i])) : 0u;
+    keys[c] = i < N ? topkKey(s[i]) : 0u;
   }
   if (threadIdx.x == 0) { sPrefix = 0; sMask = 0; sRemain = kb; }
-  for (int shift = 24; shift >= 0; shift -= 8) {
+  for (int shift = TopkKeyBits<T>::top; shift >= 0; shift -= 8) {
     for (int i = threadIdx.x; i < 256; i += TPB) hist[i] = 0;
     __syncthreads();
     unsigned prefix = sPrefix, mask = sMask;
