@@ -30,6 +30,7 @@ import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
 import {
+  cellMaskAttention,
   csrAttention,
   csrSddmm,
   csrSoftmax,
@@ -113,6 +114,8 @@ export class CudaBackend implements Backend {
    * settable so the benchmark can compare them. An instance that cannot take a case falls back.
    */
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
+  /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
+  maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
   /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
   topkRegisters = process.env.SEA_CUDA_TOPK_REG !== '0';
   readonly one = new Float32Array([1]);
@@ -468,6 +471,8 @@ export class CudaBackend implements Backend {
     performerPrefixSum(this, qf, kf, v, opts);
   groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
   stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
+  cellMaskAttention: Backend['cellMaskAttention'] = (m, r, q, k, v, s, opts) =>
+    cellMaskAttention(this, m, r, q, k, v, s, opts);
   csrSddmm: Backend['csrSddmm'] = this.#via32((csr, q, k, scale) => csrSddmm(this, csr, q, k, scale));
   csrSoftmax: Backend['csrSoftmax'] = this.#via32((csr, val, rs) => csrSoftmax(this, csr, val, rs));
   csrSpmm: Backend['csrSpmm'] = this.#via32((csr, val, v) => csrSpmm(this, csr, val, v));

@@ -1,5 +1,10 @@
 import { type CsrInfo, DeviceError, type TensorInfo } from '@sea/tensor';
-import type { CsrAttentionOptions, PrefixSumOptions, StretchOptions } from '@sea/tensor/backend';
+import type {
+  CellMaskAttentionOptions,
+  CsrAttentionOptions,
+  PrefixSumOptions,
+  StretchOptions,
+} from '@sea/tensor/backend';
 import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels
@@ -288,5 +293,60 @@ export function csrAttention(
       CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
       CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
   b.launch(b.fn('csr', `${kern.name}${sfx}`), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
+  return out;
+}
+
+/** Cells a head of the mask may have for mask_attention* (MASK_MAXSEL in csr.cu). */
+const MASK_MAX_CELLS = 256;
+
+/**
+ * Fused stretch + CSR attention (mask_attention_* in kernels/csr.cu): each warp lists the selected
+ * cells of its (row, head) from the cell mask and attends over the keys stretchToCsr would write for
+ * them, in the same order and with the same kernel body as csrAttention; no CSR arrays and no host
+ * read of their size. Returns null (the op layer stretches and runs csrAttention) for head sizes the
+ * kernels lack (as csrAttention) or more than 256 cells a head.
+ */
+export function cellMaskAttention(
+  b: CudaBackend,
+  mask: TensorInfo,
+  rowLen: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  rowScale: TensorInfo | null,
+  opts: CellMaskAttentionOptions,
+): TensorInfo | null {
+  if (!b.maskAttention) return null;
+  const [B, Tq, H, Kc] = mask.shape;
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
+  if (H > 65535 || B > 65535 || Kc > MASK_MAX_CELLS) return null;
+  const sfx = floatSuffix('cellMaskAttention', q.dtype);
+  const out = b.output([B, H, Tq, E], q.dtype);
+  if (B * H * Tq * E === 0) return out;
+  if (Tk === 0 || Kc === 0 || D === 0) {
+    b.memsetZero(out);
+    return out;
+  }
+  b.params
+    .ptr(0, b.ptr(mask))
+    .ptr(1, b.ptr(rowLen))
+    .ptr(2, b.ptr(q))
+    .ptr(3, b.ptr(k))
+    .ptr(4, b.ptr(v))
+    .ptr(5, rowScale ? b.ptr(rowScale) : 0n)
+    .ptr(6, b.ptr(out))
+    .i32(7, H)
+    .i32(8, Tq)
+    .i32(9, Tk)
+    .i32(10, Kc)
+    .i32(11, opts.k)
+    .i32(12, D)
+    .i32(13, E)
+    .f32(14, opts.scale)
+    .i32(15, rowScale ? 1 : 0);
+  const name = D <= 64 ? 'mask_attention_d64' : 'mask_attention_d128';
+  b.launch(b.fn('csr', `${name}${sfx}`), [Math.ceil(Tq / 8), H, B], [256]);
   return out;
 }
