@@ -139,8 +139,10 @@ export function layerNorm(
     .i64(4, rows)
     .i32(5, n)
     .f32(6, eps);
+  // rows of up to 768 read once into registers (layernorm_rows_r*), longer rows re-read per pass
+  const per = [2, 4, 8, 24].find((p) => n <= 32 * p);
   b.launch(
-    b.fn('reduce', `layernorm_rows${floatSuffix('layerNorm', x.dtype)}`),
+    b.fn('reduce', `layernorm_rows${per ? `_r${per}` : ''}${floatSuffix('layerNorm', x.dtype)}`),
     [Math.ceil(rows / 8)],
     [256],
   );
