@@ -116,6 +116,8 @@ export class CudaBackend implements Backend {
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */
+  performerWide = process.env.SEA_CUDA_PPS_WIDE !== '0';
   /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
   topkRegisters = process.env.SEA_CUDA_TOPK_REG !== '0';
   readonly one = new Float32Array([1]);

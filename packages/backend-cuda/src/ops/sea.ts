@@ -14,7 +14,7 @@ const PPS_CHUNK = 64;
 /**
  * Causal Performer prefix sums (docs/algorithm.md §3) in chunked form: per-chunk sums KᵀV and Σk, an exclusive
  * scan of those over chunks, then per chunk Q·S_prev + tril(QKᵀ)·V (three launches, no sequential
- * pass over T). Features m ≤ 512.
+ * pass over T; for 64 < E ≤ 128 the last one a block per chunk, tril(QKᵀ) made once). Features m ≤ 512.
  */
 export function performerPrefixSum(
   b: CudaBackend,
@@ -55,7 +55,9 @@ export function performerPrefixSum(
     .i32(7, E)
     .i32(8, nC)
     .f32(9, opts.eps);
-  b.launch(b.fn('performer', `pps_chunk_out${sfx}`), grid, [256]);
+  if (b.performerWide && E > 64 && E <= 128)
+    b.launch(b.fn('performer', `pps_chunk_out_e128${sfx}`), [nC, 1, B * H], [256]);
+  else b.launch(b.fn('performer', `pps_chunk_out${sfx}`), grid, [256]);
   b.free(carry); // stream-ordered: the next user of the block runs after these kernels
   return out;
 }

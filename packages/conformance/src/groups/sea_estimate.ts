@@ -66,6 +66,8 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [[1, 2, 300, 16], 8, 1e-6],
       [[2, 1, 129, 33], 7, 1e-6],
       [[1, 2, 9, 4], 3, 0.5],
+      [[1, 2, 200, 33], 128, 1e-6],
+      [[1, 1, 70, 40], 100, 1e-6],
     ];
     for (const dtype of s.seaDTypes)
       for (const [shape, E, eps] of cases) {
