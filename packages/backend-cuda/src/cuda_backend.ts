@@ -22,7 +22,7 @@ import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
-import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
+import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
@@ -116,6 +116,8 @@ export class CudaBackend implements Backend {
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /** 16-bit convs on the tensor cores (conv2d_mma_*, ops/conv.ts conv2dMmaPlan); false: the channel-blocked kernels. */
+  convMma = process.env.SEA_CUDA_CONV_MMA !== '0';
   /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */
   performerWide = process.env.SEA_CUDA_PPS_WIDE !== '0';
   /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
@@ -459,7 +461,7 @@ export class CudaBackend implements Backend {
     }
     const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
     if (viaCudnn) return viaCudnn;
-    return conv2dHalfFits(x, w, opts)
+    return conv2dHalfFits(x, w, opts) || (this.convMma && conv2dMmaPlan(x, w, opts))
       ? conv2d(this, x, w, bias, opts, outShape)
       : this.#conv2dVia32(x, w, bias, opts, outShape);
   };
