@@ -3,7 +3,8 @@
 # device run's carry list): this machine's Node as a .tar.xz, the built packages (dist/ + package.json)
 # in a flat node_modules, koffi with its linux-x64 binary, the prebuilt sm_90 kernels, a vitest
 # stand-in for the shared conformance suite, the runners and the benchmark. run-cuda.sh uses it; the
-# bundle carries its own copies as run.sh and run-half.sh (the half-precision benchmark), plus
+# bundle carries its own copies as run.sh, run-half.sh (the half-precision benchmark) and run-perf.sh
+# (the SEA layer speed run, with warm.mjs and smoke.mjs), plus
 # bench_torch.py, so a bundle packed from one checkout runs from another:
 #   SEA_PACK_DEST=/path/to/checkout/.device/half bash tooling/device/pack-cuda.sh
 #   (GPU machine, .device/half carried)  bash .device/half/run-half.sh
@@ -41,6 +42,8 @@ cp tooling/device/cuda/run-conformance.mjs packages/backend-cuda/bench/bench_cud
 # the runner and the torch peers travel too, so a bundle packed here runs from any checkout
 cp tooling/device/run-cuda.sh "$DEST/run.sh"
 cp tooling/device/run-cuda-half.sh "$DEST/run-half.sh"
+cp tooling/device/run-cuda-perf.sh "$DEST/run-perf.sh"
+cp tooling/device/cuda/warm.mjs tooling/device/cuda/smoke.mjs "$DEST/"
 cp tooling/reference/bench_torch.py "$DEST/"
 echo '{"name":"sea-cuda-device-run","private":true,"type":"module"}' >"$DEST/package.json"
 
