@@ -295,7 +295,7 @@ await section('selfcheck', async () => {
 // Wraps every backend primitive with a pair of device events; after the body, sums the GPU time per
 // primitive and input shape. Wall minus the GPU sum is launch overhead and host work.
 // the primitives, the optional fused capabilities and uploads
-const OPS = [...PRIMITIVES, 'csrAttention', 'attention', 'linear', 'upload'];
+const OPS = [...PRIMITIVES, 'csrAttention', 'cellMaskAttention', 'attention', 'linear', 'upload'];
 const evPool = [];
 const newEvent = () => {
   const o = [null];
