@@ -47,7 +47,7 @@ export function convOblockFor(O: number, kh: number, kw: number): ConvOblock {
 
 /**
  * PyTorch Conv2d, float32 accumulation. 16-bit with groups 1, stride 1 and O ≤ 32: on the tensor cores
- * ({@link conv2dMmaPlan}) unless `b.convMma` is off. Otherwise direct: groups = 1 with the weights of a channel block
+ * (`conv2dMmaPlan`) unless `b.convMma` is off. Otherwise direct: groups = 1 with the weights of a channel block
  * fitting shared memory: one thread per PP positions of an output row and OB channels
  * (conv2d_oblock*, {@link convOblockFor}; `kernel` overrides the choice); otherwise one thread per
  * output element.
