@@ -151,7 +151,24 @@ program
   )
   .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋; BERT default 1)', Number.parseFloat, 8)
   .addOption(
-    new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
+    new Option('--attention <kind>', "student attention ('dense': a dense fine-tune with the same losses)")
+      .choices(['sea', 'performer', 'dense'])
+      .default('sea'),
+  )
+  .option(
+    '--accumulate <n>',
+    'micro-batches of --batch per optimizer step (gradient accumulation; global batch = batch × n)',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
+  .option(
+    '--checkpoint-layers',
+    'OPT: recompute each student layer in backward instead of keeping its activations',
+  )
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume',
+    Number.parseFloat,
   )
   .option(
     '--lr <x>',
@@ -189,6 +206,52 @@ program
   .action(async (o, cmd: Command) =>
     (await import('./commands/distill.js')).distillCommand(o, (f) => cmd.getOptionValueSource(f) !== 'cli'),
   );
+
+program
+  .command('train')
+  .description(
+    'train an OPT language model (from scratch: the teacher) with the trainer behind distill: cross-entropy, AdamW, warmup + cosine',
+  )
+  .requiredOption('--config <file>', "config.json (or a model folder holding one), or 'opt-125m'")
+  .requiredOption(
+    '--data <file>',
+    'training tokens: a binary ids file (.bin, uint32 little-endian, streamed), token ids, or text',
+  )
+  .option('--eval-data <file>', 'extra evaluation tokens (e.g. WikiText-2 test), never trained on')
+  .option('--steps <n>', 'optimizer steps', (v) => Number.parseInt(v, 10), 1000)
+  .option('--seq-len <n>', 'tokens per window', (v) => Number.parseInt(v, 10), 2048)
+  .option('--batch <n>', 'windows per micro-batch', (v) => Number.parseInt(v, 10), 1)
+  .option('--accumulate <n>', 'micro-batches per optimizer step', (v) => Number.parseInt(v, 10), 1)
+  .option('--lr <x>', 'peak learning rate', Number.parseFloat, 6e-4)
+  .option('--warmup <n>', 'linear warmup steps', (v) => Number.parseInt(v, 10), 0)
+  .addOption(
+    new Option('--schedule <s>', 'lr after warmup').choices(['cosine', 'constant']).default('cosine'),
+  )
+  .option('--min-lr-ratio <x>', 'cosine floor as a fraction of --lr', Number.parseFloat, 0.1)
+  .option('--checkpoint-layers', 'recompute each layer in backward instead of keeping its activations')
+  .option('--seed <n>', 'seed for the initial weights and the batch order', (v) => Number.parseInt(v, 10), 0)
+  .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg, model/', 'train-out')
+  .option(
+    '--eval-every <n>',
+    'held-out perplexity every N steps (0: only at the end)',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option('--eval-windows <n>', 'windows per evaluation', (v) => Number.parseInt(v, 10), 8)
+  .option(
+    '--save-every <n>',
+    'checkpoint every N steps (0: only at the end)',
+    (v) => Number.parseInt(v, 10),
+    0,
+  )
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume',
+    Number.parseFloat,
+  )
+  .option('--resume', 'continue from the latest checkpoint in --out')
+  .addOption(backendOpt())
+  .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
 
 program
   .command('attention-map')

@@ -62,3 +62,14 @@ export function createLayerAttention(
     );
   }
 }
+
+/**
+ * Runs one transformer layer, given its tensor inputs (e.g. the hidden state, the key mask) and a
+ * function of them that returns the layer's outputs: a trainer's activation checkpointing keeps the
+ * inputs and outputs only and runs the function again in backward. The function disposes its own
+ * intermediates and reads no other non-parameter tensor.
+ */
+export type LayerCheckpoint = (
+  inputs: readonly (Tensor | null)[],
+  run: (inputs: (Tensor | null)[]) => Promise<Tensor[]>,
+) => Promise<Tensor[]>;

@@ -5,6 +5,7 @@ export {
   attentionKindOf,
   createLayerAttention,
   type LayerAttentionConfig,
+  type LayerCheckpoint,
   type SeaDefaults,
 } from './attention.js';
 export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';

@@ -15,6 +15,7 @@ import {
   checkIds,
   createLayerAttention,
   type IdsInput,
+  type LayerCheckpoint,
   ModelInputError,
   ModelLoadError,
   type ModelTensors,
@@ -89,6 +90,11 @@ export interface OptForwardOptions {
    * q·kᵀ + mask; SEA layers run their dense path with `returnTraining` (Â↑, S, masks).
    */
   captureAttention?: boolean;
+  /**
+   * Runs each decoder layer through this (activation checkpointing: @sea/train's `checkpoint`
+   * records the layer's inputs and outputs only and runs it again in backward).
+   */
+  checkpoint?: LayerCheckpoint;
 }
 
 /** One layer's captured attention (OptForwardOptions.captureAttention); the caller disposes the tensors. */
@@ -406,58 +412,89 @@ export class OptForCausalLM {
       const hidden: Tensor[] = [];
       const H = c.numAttentionHeads;
       const D = c.hiddenSize / H;
-      const heads = (t: Tensor) => a.k(transpose(a.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
+      const trainingKeys: string[][] = [];
+      // one decoder layer: [h, keyValid, logitMask] → [h', context?, logits? | training…]; its
+      // intermediates are freed on return (a checkpointing trainer runs it again in backward)
+      const runLayer = async (li: number, ins: (Tensor | null)[]): Promise<Tensor[]> => {
+        const [hIn, kv, lm] = ins as [Tensor, Tensor, Tensor | null];
+        const L = this.layers[li];
+        const la = new Arena();
+        const heads = (t: Tensor) => la.k(transpose(la.k(t.reshape([B, T, H, D])), [0, 2, 1, 3]));
+        const outs: Tensor[] = [];
+        let ok = false;
+        try {
+          const attnLn = { gamma: P(L.attnLn.gamma), beta: P(L.attnLn.beta) };
+          const ffnLn = { gamma: P(L.ffnLn.gamma), beta: P(L.ffnLn.beta) };
+          // self-attention block
+          let r = hIn;
+          let y = c.doLayerNormBefore ? la.k(layerNorm(hIn, attnLn.gamma, attnLn.beta, c.layerNormEps)) : hIn;
+          // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
+          const inPlace = L.kind === 'dense' && !capture;
+          const split = inPlace ? (t: Tensor) => la.k(t.reshape([B, T, H, D])) : heads;
+          const q = split(la.k(mul(la.k(linear(y, ...lin(L.q))), D ** -0.5)));
+          const k = split(la.k(linear(y, ...lin(L.k))));
+          const v = split(la.k(linear(y, ...lin(L.v))));
+          const own = Object.entries(L.attention.weights);
+          const moduleWeights = own.some(([, t]) => P(t) !== t)
+            ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
+            : undefined;
+          const training = capture && L.kind === 'sea';
+          const out = await L.attention.forward(q, k, v, {
+            keyValid: kv,
+            ...(inPlace ? { layout: 'bthd' as const } : {}),
+            ...(moduleWeights ? { weights: moduleWeights } : {}),
+            ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
+          });
+          const context = la.k(out.context);
+          if (out.training) for (const t of Object.values(out.training)) la.k(t);
+          const extra: Tensor[] = [];
+          if (capture) {
+            extra.push(context);
+            if (out.training) {
+              trainingKeys[li] = Object.keys(out.training);
+              extra.push(...Object.values(out.training));
+            } else if (L.kind === 'dense') {
+              extra.push(la.k(tensorAdd(la.k(matmul(q, k, { transB: true })), lm as Tensor)));
+            }
+          }
+          // the residual joins the output projection (one GEMM epilogue where the backend fuses it)
+          let h = la.k(linear(context, ...lin(L.o), { residual: r }));
+          if (!c.doLayerNormBefore) h = la.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps));
+          // feed-forward block
+          r = h;
+          y = c.doLayerNormBefore ? la.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps)) : h;
+          y =
+            c.activationFunction === 'relu'
+              ? la.k(linear(y, ...lin(L.fc1), { activation: 'relu' }))
+              : la.k(this.activation(la.k(linear(y, ...lin(L.fc1)))));
+          h = la.k(linear(y, ...lin(L.fc2), { residual: r }));
+          if (!c.doLayerNormBefore) h = la.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps));
+          outs.push(h, ...extra);
+          ok = true;
+          return outs;
+        } finally {
+          la.dispose(ok ? new Set(outs) : new Set());
+        }
+      };
       for (let li = 0; li < this.layers.length; li++) {
         const L = this.layers[li];
-        const attnLn = { gamma: P(L.attnLn.gamma), beta: P(L.attnLn.beta) };
-        const ffnLn = { gamma: P(L.ffnLn.gamma), beta: P(L.ffnLn.beta) };
         if (opts.outputHiddenStates) hidden.push(h);
-        // self-attention block
-        let r = h;
-        let y = c.doLayerNormBefore ? a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps)) : h;
-        // dense attention reads the projections as [B,T,H,D] in place (no head transposes)
-        const inPlace = L.kind === 'dense' && !capture;
-        const split = inPlace ? (t: Tensor) => a.k(t.reshape([B, T, H, D])) : heads;
-        const q = split(a.k(mul(a.k(linear(y, ...lin(L.q))), D ** -0.5)));
-        const k = split(a.k(linear(y, ...lin(L.k))));
-        const v = split(a.k(linear(y, ...lin(L.v))));
-        const own = Object.entries(L.attention.weights);
-        const moduleWeights = own.some(([, t]) => P(t) !== t)
-          ? Object.fromEntries(own.map(([n, t]) => [n, P(t)]))
-          : undefined;
-        const training = capture && L.kind === 'sea';
-        const out = await L.attention.forward(q, k, v, {
-          keyValid,
-          ...(inPlace ? { layout: 'bthd' as const } : {}),
-          ...(moduleWeights ? { weights: moduleWeights } : {}),
-          ...(training ? { path: 'dense' as const, returnTraining: true } : {}),
-        });
-        const context = a.k(out.context);
+        const ins = [h, keyValid, logitMask ?? null];
+        const outs = opts.checkpoint
+          ? await opts.checkpoint(ins, (x) => runLayer(li, x))
+          : await runLayer(li, ins);
+        for (const t of outs) a.k(t);
+        h = outs[0];
         if (capture) {
-          const entry: OptLayerCapture = { context };
-          keep.add(context);
-          if (out.training) {
-            entry.training = out.training;
-            for (const t of Object.values(out.training)) keep.add(a.k(t));
-          }
-          if (L.kind === 'dense') {
-            entry.logits = a.k(tensorAdd(a.k(matmul(q, k, { transB: true })), logitMask as Tensor));
-            keep.add(entry.logits);
-          }
+          const entry: OptLayerCapture = { context: outs[1] };
+          if (L.kind === 'sea') {
+            entry.training = Object.fromEntries(
+              trainingKeys[li].map((n, j) => [n, outs[2 + j]]),
+            ) as unknown as SeaTrainingOutputs;
+          } else if (L.kind === 'dense') entry.logits = outs[2];
+          for (const t of outs.slice(1)) keep.add(t);
           captured.push(entry);
-        } else if (out.training) for (const t of Object.values(out.training)) a.k(t);
-        // the residual joins the output projection (one GEMM epilogue where the backend fuses it)
-        h = a.k(linear(context, ...lin(L.o), { residual: r }));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, attnLn.gamma, attnLn.beta, c.layerNormEps));
-        // feed-forward block
-        r = h;
-        y = c.doLayerNormBefore ? a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps)) : h;
-        y =
-          c.activationFunction === 'relu'
-            ? a.k(linear(y, ...lin(L.fc1), { activation: 'relu' }))
-            : a.k(this.activation(a.k(linear(y, ...lin(L.fc1)))));
-        h = a.k(linear(y, ...lin(L.fc2), { residual: r }));
-        if (!c.doLayerNormBefore) h = a.k(layerNorm(h, ffnLn.gamma, ffnLn.beta, c.layerNormEps));
+        }
       }
       if (this.finalLn) h = a.k(layerNorm(h, P(this.finalLn.gamma), P(this.finalLn.beta), c.layerNormEps));
       const projOut = this.w('project_out.weight');

@@ -9,6 +9,7 @@ import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
+import { TrainError } from './errors.js';
 import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
@@ -29,7 +30,8 @@ export interface StepLog {
 
 /** Options every distiller has (the optimizer's and the SEA module's). */
 export interface CoreDistillOptions {
-  attention: 'sea' | 'performer';
+  /** The student's attention in every layer ('dense': a dense fine-tune with the same losses). */
+  attention: StudentAttention;
   k: number;
   predictorLength: number;
   nbf: number;
@@ -40,6 +42,28 @@ export interface CoreDistillOptions {
   seaScale: number;
   maxGradNorm: number;
   seed: number;
+  /**
+   * Micro-batches per optimizer step: the step's `batch·accumulate` examples are drawn at once and
+   * run `batch` at a time, each loss scaled by 1/accumulate, the gradients summed (default 1).
+   */
+  accumulate?: number;
+  /** Recompute every student layer in backward instead of keeping its activations (default off). */
+  checkpointLayers?: boolean;
+}
+
+/** Attention kinds a student can have. */
+export type StudentAttention = 'sea' | 'performer' | 'dense' | 'reformer' | 'cosformer';
+
+/**
+ * Sums gradients across the ranks of a data-parallel run (the identity for one process). `allReduce`
+ * replaces each tensor by the element-wise sum over ranks, in place of its handle.
+ */
+export interface GradientReducer {
+  readonly rank: number;
+  readonly size: number;
+  allReduce(grads: Record<string, Tensor>, names: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Sums plain numbers (the logged losses) over ranks. */
+  allReduceNumbers(xs: number[]): Promise<number[]>;
 }
 
 /** One layer's captured attention (@sea/opt's OptLayerCapture, @sea/bert's BertLayerCapture). */
@@ -132,6 +156,11 @@ export function studentSeaConfig(o: CoreDistillOptions): Record<string, unknown>
   return { predictorLength: o.predictorLength, k: o.k, nbFeatureFactor: o.nbf, path: 'dense' };
 }
 
+/** A generator seeded from (seed, s) alone: the data of step s. */
+export function stepRng(seed: number, s: number): sea.Rng {
+  return new sea.Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
+}
+
 async function num(t: Tensor): Promise<number> {
   return (await t.data())[0];
 }
@@ -172,56 +201,160 @@ export abstract class DistillerCore<
 
   /** A generator seeded from (seed, s) alone: the data of step s. */
   protected stepRng(s: number): sea.Rng {
-    return new sea.Rng((Math.imul(this.opts.seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
+    return stepRng(this.opts.seed, s);
   }
 
-  /** The batch of step `s`. */
-  protected abstract makeBatch(s: number): B;
+  /** Micro-batch `micro` (0 ≤ micro < accumulate) of step `s`. */
+  protected abstract makeBatch(s: number, micro: number): B;
   protected abstract batchTensors(b: B): Tensor[];
   /** Runs `model` on the batch with captureAttention and outputHiddenStates (and `parameters`, if given). */
   protected abstract run(model: M, b: B, parameters?: ReadonlyMap<string, Tensor>): Promise<O>;
-  protected abstract loss(teacher: O, student: O, b: B): ModelLoss;
+  protected abstract loss(teacher: O | null, student: O, b: B): ModelLoss;
 
-  /** One optimizer step; returns the logged losses. */
+  /** Micro-batches per optimizer step (accumulate). */
+  get microBatches(): number {
+    return this.opts.accumulate ?? 1;
+  }
+
+  /** The micro-batches of the global step this process runs: all of them, or a rank's share. */
+  protected localMicroBatches(): number[] {
+    const n = this.microBatches;
+    const r = this.reducer;
+    if (!r || r.size === 1) return Array.from({ length: n }, (_, j) => j);
+    if (n % r.size !== 0) {
+      throw new TrainError(
+        `accumulate ${n} (micro-batches per step) is not a multiple of ${r.size} ranks: the global batch must split evenly`,
+      );
+    }
+    const per = n / r.size;
+    return Array.from({ length: per }, (_, j) => r.rank * per + j);
+  }
+
+  /** Set by a data-parallel run: sums the gradients (and logged losses) over ranks before the update. */
+  reducer: GradientReducer | null = null;
+
+  /** The teacher's outputs on a batch (null for plain language-model training). */
+  protected teacherForward(b: B): Promise<O | null> {
+    return this.run(this.teacher, b);
+  }
+
+  /** Forward and backward of one micro-batch, the loss scaled by `scale`; gradients by parameter name. */
+  protected async microStep(
+    batch: B,
+    scale: number,
+  ): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
+    const teacher = await this.teacherForward(batch);
+    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
+    const dy = scale === 1 ? undefined : sea.scalar(scale, { backend: this.student.backend });
+    try {
+      r = await valueAndGradAuxAsync(
+        async () => {
+          const f = await this.run(this.student, batch, new Map(Object.entries(this.params)));
+          try {
+            const loss = sea.tidy(() => this.loss(teacher, f, batch));
+            return { loss: loss.total, aux: loss };
+          } finally {
+            for (const t of outputTensors(f)) t.dispose();
+          }
+        },
+        this.params,
+        dy ? { dy } : {},
+      );
+    } finally {
+      if (teacher) for (const t of outputTensors(teacher)) t.dispose();
+      dy?.dispose();
+    }
+    const a = r.aux;
+    const logs = [
+      await num(r.value),
+      await num(a.ce),
+      await num(a.hidden),
+      await num(a.logitsKl),
+      await num(a.layer),
+      await num(a.approx),
+      await num(a.prob),
+      await num(a.context),
+    ];
+    for (const t of new Set([r.value, ...Object.values(a), ...this.batchTensors(batch)])) t.dispose();
+    return { grads: r.grads, logs };
+  }
+
+  /**
+   * One optimizer step over `accumulate` micro-batches (this rank's share of them in a data-parallel
+   * run); returns the logged losses (means over the global batch).
+   */
   async trainStep(): Promise<StepLog> {
     const t0 = performance.now();
-    const batch = this.makeBatch(this.step);
-    const teacher = await this.run(this.teacher, batch);
-    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
+    const { grads, logs } = await this.stepGradients();
     try {
-      r = await valueAndGradAuxAsync(async () => {
-        const f = await this.run(this.student, batch, new Map(Object.entries(this.params)));
-        try {
-          const loss = sea.tidy(() => this.loss(teacher, f, batch));
-          return { loss: loss.total, aux: loss };
-        } finally {
-          for (const t of outputTensors(f)) t.dispose();
-        }
-      }, this.params);
+      const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step));
+      this.params = params;
+      const log: StepLog = {
+        step: this.step,
+        loss: logs[0],
+        ce: logs[1],
+        hidden: logs[2],
+        logitsKl: logs[3],
+        layer: logs[4],
+        approx: logs[5],
+        prob: logs[6],
+        context: logs[7],
+        gradNorm: await num(gradNorm),
+        ms: 0,
+      };
+      gradNorm.dispose();
+      log.ms = performance.now() - t0;
+      return log;
     } finally {
-      for (const t of outputTensors(teacher)) t.dispose();
+      for (const g of Object.values(grads)) g.dispose();
     }
-    const { params, gradNorm } = this.optimizer.apply(this.params, r.grads);
-    this.params = params;
-    const a = r.aux;
-    const log: StepLog = {
-      step: this.step,
-      loss: await num(r.value),
-      ce: await num(a.ce),
-      hidden: await num(a.hidden),
-      logitsKl: await num(a.logitsKl),
-      layer: await num(a.layer),
-      approx: await num(a.approx),
-      prob: await num(a.prob),
-      context: await num(a.context),
-      gradNorm: await num(gradNorm),
-      ms: 0,
-    };
-    for (const t of new Set([r.value, ...Object.values(a), gradNorm, ...this.batchTensors(batch)]))
-      t.dispose();
-    for (const g of Object.values(r.grads)) g.dispose();
-    log.ms = performance.now() - t0;
-    return log;
+  }
+
+  /**
+   * The gradients of the next step (summed over its micro-batches and, with a reducer, over ranks)
+   * and its logged losses [loss, ce, hidden, logitsKl, layer, approx, prob, context] (means over the
+   * global batch), without updating anything. The caller disposes the gradients.
+   */
+  async stepGradients(): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
+    const n = this.microBatches;
+    const names = Object.keys(this.params).sort();
+    let acc: Record<string, Tensor> | null = null;
+    const sums = new Array<number>(8).fill(0);
+    try {
+      for (const j of this.localMicroBatches()) {
+        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), 1 / n);
+        logs.forEach((x, i) => {
+          sums[i] += x / n;
+        });
+        if (!acc) acc = grads;
+        else {
+          // a fixed order: micro-batch 0 + 1, then + 2, …
+          const prev: Record<string, Tensor> = acc;
+          const next: Record<string, Tensor> = {};
+          for (const k of names) {
+            next[k] = sea.add(prev[k], grads[k]).keep();
+            prev[k].dispose();
+            grads[k].dispose();
+          }
+          acc = next;
+        }
+      }
+      if (!acc) throw new TrainError('no micro-batches to run');
+      if (this.reducer) {
+        const reduced: Record<string, Tensor> = await this.reducer.allReduce(acc, names);
+        acc = reduced;
+        return { grads: reduced, logs: await this.reducer.allReduceNumbers(sums) };
+      }
+      return { grads: acc, logs: sums };
+    } catch (e) {
+      if (acc) for (const g of Object.values(acc)) g.dispose();
+      throw e;
+    }
+  }
+
+  /** Multiplier of the learning rate at step `s` (0-based; constant 1 unless a subclass schedules it). */
+  protected lrScale(_s: number): number {
+    return 1;
   }
 
   /** The student's tensors split as a model folder keeps them: non-SEA by HF name; SEA weights and buffers. */

@@ -23,8 +23,11 @@ export {
   DistillerCore,
   type DistillForward,
   type DistillModel,
+  type GradientReducer,
   layerLosses,
   type StepLog,
+  type StudentAttention,
+  stepRng,
 } from './distill_core.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
@@ -32,6 +35,7 @@ export * from './losses.js';
 export * from './optim.js';
 export { lineChartSvg, type Series } from './plot.js';
 export {
+  checkpoint,
   type GradContext,
   type GradientFn,
   type Grads,
@@ -46,3 +50,12 @@ export {
   valueAndGradAuxAsync,
   vjp,
 } from './tape.js';
+export {
+  ArrayTokenSource,
+  convertTokenIds,
+  FileTokenSource,
+  TOKEN_BYTES,
+  type TokenSource,
+  writeTokenFile,
+} from './tokens.js';
+export { DEFAULT_LM_TRAIN, initOptWeights, LmTrainer, type LmTrainOptions } from './train_lm.js';

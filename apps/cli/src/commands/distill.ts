@@ -15,11 +15,14 @@ import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
   Distiller,
+  FileTokenSource,
   type GlueFeatures,
   lineChartSvg,
   readTokenIds,
   type Series,
   type StepLog,
+  type StudentAttention,
+  type TokenSource,
 } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
@@ -40,6 +43,10 @@ export interface DistillCommandOptions {
   predictorLength: number;
   nbf: number;
   attention: string;
+  /** Micro-batches per optimizer step. */
+  accumulate?: number;
+  /** OPT: recompute student layers in backward. */
+  checkpointLayers?: boolean;
   lr: number;
   seed: number;
   out: string;
@@ -48,6 +55,8 @@ export interface DistillCommandOptions {
   /** BERT: held-out examples per evaluation. */
   evalExamples?: number;
   saveEvery: number;
+  /** Stop with a checkpoint before this much wall time (a resumable piece of a long run). */
+  maxMinutes?: number;
   log?: string;
   resume?: boolean;
   backend?: string;
@@ -88,8 +97,14 @@ export async function distillCommand(
   o: DistillCommandOptions,
   isDefault: FlagIsDefault = () => false,
 ): Promise<void> {
-  if (o.attention !== 'sea' && o.attention !== 'performer') {
-    throw new SeaError('E_ARGS', `--attention must be sea or performer, got '${o.attention}'`);
+  if (!STUDENT_ATTENTION.includes(o.attention as StudentAttention)) {
+    throw new SeaError(
+      'E_ARGS',
+      `--attention must be one of ${STUDENT_ATTENTION.join(', ')}, got '${o.attention}'`,
+    );
+  }
+  if (!Number.isInteger(o.accumulate ?? 1) || (o.accumulate ?? 1) < 1) {
+    throw new SeaError('E_ARGS', `--accumulate must be a positive integer, got ${o.accumulate}`);
   }
   await chooseBackend(o.backend ?? 'auto');
   const type = modelType(o.teacher);
@@ -127,6 +142,8 @@ export async function distillCommand(
   };
   let seen = 0;
   const start = performance.now();
+  const deadline = o.maxMinutes ? start + o.maxMinutes * 60_000 : Number.POSITIVE_INFINITY;
+  let steps = 0;
   while (d.step < o.steps) {
     const log = await d.trainStep();
     history.push(log);
@@ -140,6 +157,18 @@ export async function distillCommand(
     if (o.saveEvery > 0 && d.step % o.saveEvery === 0) await d.save(o.out);
     bar.tick(d.step, extra);
     if (d.step % 10 === 0) plot();
+    steps += 1;
+    // leave room for one more step and the checkpoint inside the budget
+    if (d.step < o.steps && performance.now() + (2 * (performance.now() - start)) / steps > deadline) {
+      bar.stop();
+      await d.save(o.out);
+      plot();
+      process.stdout.write(
+        `stopped at step ${d.step}/${o.steps} (--max-minutes ${o.maxMinutes}); continue with the same command and --resume\n`,
+      );
+      run.dispose();
+      return;
+    }
   }
   bar.stop();
   const ev = await evaluate();
@@ -153,16 +182,30 @@ export async function distillCommand(
   run.dispose();
 }
 
+/** The attention kinds `--attention` takes. */
+const STUDENT_ATTENTION: readonly StudentAttention[] = ['sea', 'performer', 'dense'];
+
+/**
+ * OPT training tokens: a binary ids file (`.bin`, little-endian uint32, streamed window by window),
+ * a text ids file (read whole), or text / GLUE TSV tokenized with OPT's tokenizer.
+ */
+export async function readTokens(file: string, vocabSize: number): Promise<Int32Array | TokenSource> {
+  if (file.endsWith('.bin')) return FileTokenSource.open(file, vocabSize);
+  return isTokenIdFile(file)
+    ? await readTokenIds(file, vocabSize)
+    : Int32Array.from((await tokenizeFiles([file])).ids);
+}
+
 async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run> {
   if (!o.data) throw new SeaError('E_ARGS', 'an OPT teacher needs --data (token ids, text or GLUE TSV)');
   const teacher = await OptForCausalLM.load(o.teacher);
-  const tokens = isTokenIdFile(o.data)
-    ? await readTokenIds(o.data, teacher.config.vocabSize)
-    : Int32Array.from((await tokenizeFiles([o.data])).ids);
+  const tokens = await readTokens(o.data, teacher.config.vocabSize);
   const d = resumable
     ? await Distiller.resume(o.out, teacher, tokens)
     : await Distiller.create(teacher, tokens, {
-        attention: o.attention as 'sea' | 'performer',
+        attention: o.attention as StudentAttention,
+        accumulate: o.accumulate ?? 1,
+        checkpointLayers: o.checkpointLayers ?? false,
         k: o.k,
         predictorLength: o.predictorLength,
         nbf: o.nbf,
@@ -174,7 +217,7 @@ async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run
       });
   return {
     d,
-    perStep: d.opts.batch * d.opts.seqLen,
+    perStep: d.opts.batch * (d.opts.accumulate ?? 1) * d.opts.seqLen,
     evalName: 'eval ppl',
     async evaluate() {
       const ev = await d.evalPerplexity();
@@ -249,7 +292,8 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
   const d = resumable
     ? await BertDistiller.resume(o.out, teacher, train, heldOut)
     : await BertDistiller.create(teacher, train, heldOut, {
-        attention: o.attention as 'sea' | 'performer',
+        attention: o.attention as StudentAttention,
+        accumulate: o.accumulate ?? 1,
         k: pick('k'),
         predictorLength: pick('predictorLength'),
         nbf: pick('nbf'),
@@ -262,7 +306,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
   const pct = (x: number) => (100 * x).toFixed(2);
   return {
     d,
-    perStep: d.opts.batch,
+    perStep: d.opts.batch * (d.opts.accumulate ?? 1),
     evalName: 'eval accuracy',
     async evaluate() {
       const ev = await d.evalGlue();
