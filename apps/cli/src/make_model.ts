@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng, writeSafetensors } from '@sea/tensor';
+import { Rng } from '@sea/tensor';
+import { writeSafetensors } from '@sea/tensor/node';
 
 export interface RandomOptOptions {
   hidden?: number;

@@ -15,13 +15,21 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@sea/backend-cpu';
+import {
+  AttentionExplorer,
+  type AttentionMaps,
+  bundledModel,
+  HIDDEN_RGB,
+  invertViridis,
+  type MatrixPicture,
+  modelFromFiles,
+  picturesOf,
+  toUnit,
+  VIRIDIS,
+} from '@sea/pictures';
 import { OptTokenizer } from '@sea/tokenizers';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HIDDEN_RGB, invertViridis, toUnit, VIRIDIS } from '../src/colormap.js';
-import { bundledModel, modelFromFiles } from '../src/model.js';
-import { type MatrixPicture, picturesOf } from '../src/pictures.js';
-import { AttentionExplorer, type AttentionMaps } from '../src/pipeline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');

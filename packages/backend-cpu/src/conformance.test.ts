@@ -3,7 +3,7 @@
 // run covers the row-wise fused attention kernel, which the default backend uses only for large score
 // counts (smaller ones compose).
 import { conformanceSuite } from '@sea/conformance';
-import { PRIMITIVES } from '@sea/tensor';
+import { PRIMITIVES } from '@sea/tensor/backend';
 import { CpuBackend } from './cpu_backend.js';
 
 conformanceSuite('cpu', async () => new CpuBackend());

@@ -3,17 +3,16 @@
  * `kernels/`. It is the oracle the GPU backends are tested against, and the default backend.
  */
 import {
-  allocArray,
   type Backend,
   bytesPerElement,
   type CsrInfo,
-  type DataId,
   DTYPES,
   type DType,
   type MemoryInfo,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import { allocArray, type DataId } from '@sea/tensor/backend';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';

@@ -3,6 +3,7 @@
 // capability declines, both give the same values, and neither leaks. A CPU backend stands in for a
 // fusing one (the CUDA backend's kernels are checked by the conformance suite on the GPU machine).
 import * as sea from '@sea/tensor';
+import { setTape } from '@sea/tensor/internal';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from './cpu_backend.js';
 
@@ -52,12 +53,12 @@ describe('linear op with the fused capability', () => {
     expect(b.memory().buffers).toBe(before.buffers);
 
     const ops: string[] = [];
-    const prev = sea.setTape({ record: (rec) => ops.push(rec.op) });
+    const prev = setTape({ record: (rec) => ops.push(rec.op) });
     let taped: sea.Tensor;
     try {
       taped = sea.linear(x, w, bias, { activation: 'relu', residual: r });
     } finally {
-      sea.setTape(prev);
+      setTape(prev);
     }
     expect(b.calls).toBe(1);
     expect(ops.filter((o) => o !== 'reshape')).toEqual(['matmul', 'add', 'relu', 'add']);
@@ -107,12 +108,12 @@ describe('attention in the bthd layout', () => {
     expect(Array.from(await fused.data())).toEqual(Array.from(want));
 
     const ops: string[] = [];
-    const prev = sea.setTape({ record: (rec) => ops.push(rec.op) });
+    const prev = setTape({ record: (rec) => ops.push(rec.op) });
     let taped: sea.Tensor;
     try {
       taped = sea.attention(q, k, v, { ...opts, layout: 'bthd' });
     } finally {
-      sea.setTape(prev);
+      setTape(prev);
     }
     // recorded as transposes around the [B,H,T,D] op, whose gradient the trainer knows
     expect(ops.filter((o) => o === 'transpose')).toHaveLength(4);

@@ -1,3 +1,9 @@
+/**
+ * `@sea/backend-cpu`: the CPU backend of sea: plain TypeScript kernels over typed arrays; the
+ * reference oracle and the default backend.
+ *
+ * @module @sea/backend-cpu
+ */
 import { registerBackend } from '@sea/tensor';
 import { CpuBackend } from './cpu_backend.js';
 

@@ -17,6 +17,8 @@ import {
   createCudaBackend,
 } from '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
+import { PRIMITIVES } from '@sea/tensor/backend';
+import { writeSafetensors } from '@sea/tensor/node';
 
 const OUT = process.env.OUT;
 const TS = (process.env.SEA_BENCH_T ?? '1024,2048,4096,8192,16384,32768').split(',').map(Number);
@@ -251,7 +253,7 @@ await section('selfcheck', async () => {
 // Wraps every backend primitive with a pair of device events; after the body, sums the GPU time per
 // primitive and input shape. Wall minus the GPU sum is launch overhead and host work.
 // the primitives, the optional fused capabilities and uploads
-const OPS = [...sea.PRIMITIVES, 'csrAttention', 'attention', 'linear', 'upload'];
+const OPS = [...PRIMITIVES, 'csrAttention', 'attention', 'linear', 'upload'];
 const evPool = [];
 const newEvent = () => {
   const o = [null];
@@ -669,7 +671,7 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
       tensors[s.name] = { dtype: 'float32', shape: [...s.shape], data };
       params += data.length;
     }
-    await sea.writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
     const ids = Int32Array.from({ length: T }, (_, i) => 2 + ((i * 7919) % 50000));
     const layers = 12;
     const flops =

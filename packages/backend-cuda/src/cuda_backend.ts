@@ -4,12 +4,10 @@
  * every other primitive. Host code for each primitive family lives under `ops/`.
  */
 import {
-  allocArray,
   type Backend,
   BackendUnavailableError,
   bytesPerElement,
   type CsrInfo,
-  type DataId,
   DeviceError,
   type DType,
   DTypeError,
@@ -17,6 +15,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import { allocArray, type DataId } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';

@@ -1,7 +1,9 @@
 /**
- * @sea/backend-cuda: the CUDA backend (driver API + cuBLAS through koffi, CUDA C kernels compiled by
+ * `@sea/backend-cuda`: the CUDA backend (driver API + cuBLAS through koffi, CUDA C kernels compiled by
  * NVRTC). Importing this module registers it as 'cuda' (priority 20); on a machine without an NVIDIA
  * driver `create()` throws BackendUnavailableError and the registry reports why.
+ *
+ * @module @sea/backend-cuda
  */
 import { registerBackend } from '@sea/tensor';
 import { createCudaBackend } from './cuda_backend.js';

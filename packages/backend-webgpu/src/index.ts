@@ -1,8 +1,10 @@
 /// <reference types="@webgpu/types" />
 /**
- * @sea/backend-webgpu: importing this package registers the 'webgpu' backend (priority 10). Where
+ * `@sea/backend-webgpu`: importing this package registers the 'webgpu' backend (priority 10). Where
  * no adapter exists (or the device is lost) creation fails with the reason and the registry falls
  * back to the next backend (CPU).
+ *
+ * @module @sea/backend-webgpu
  */
 import { registerBackend } from '@sea/tensor';
 import { acquireDevice, type DeviceOptions } from './device.js';

@@ -7,7 +7,6 @@
 import {
   type Backend,
   type CsrInfo,
-  type DataId,
   DeviceError,
   type DType,
   DTypeError,
@@ -15,6 +14,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
+import type { DataId } from '@sea/tensor/backend';
 import {
   type BindingSpec,
   declareBindings,

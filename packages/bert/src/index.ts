@@ -1,3 +1,9 @@
+/**
+ * `@sea/bert`: BERT encoders and sequence classifiers from Hugging Face folders, with dense,
+ * Performer or SEA attention per layer.
+ *
+ * @module @sea/bert
+ */
 export {
   type AttentionChoice,
   type AttentionKind,

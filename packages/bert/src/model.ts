@@ -30,7 +30,6 @@ import {
 import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
-  type Checkpoint,
   currentBackend,
   gather,
   layerNorm,
@@ -44,6 +43,7 @@ import {
   add as tensorAdd,
   transpose,
 } from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
 import { type BertConfig, readBertConfig } from './config.js';
 
 /** SEA settings of the paper's BERT runs (spec §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@sea/backend-cpu';
-import { openCheckpoint, type Tensor, useBackend } from '@sea/tensor';
+import { type Tensor, useBackend } from '@sea/tensor';
+import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '../src/index.js';
 

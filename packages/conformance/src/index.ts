@@ -1,3 +1,9 @@
+/**
+ * `@sea/conformance`: the conformance suite every sea backend runs: each primitive against a
+ * float64 definition, plus memory checks.
+ *
+ * @module @sea/conformance
+ */
 export type { Tolerance } from './check.js';
 export { assertClose, assertEqual, assertThrows } from './check.js';
 export { erf, geluErf, geluTanh, roundHalfEven } from './reference.js';

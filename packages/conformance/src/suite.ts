@@ -5,15 +5,8 @@
  * with the reason printed when the file is collected; primitives a backend does not implement yet
  * are excluded by name (TensorFlow.js `TEST_FILTERS` style) and show as skipped with their reason.
  */
-import {
-  type Backend,
-  BackendUnavailableError,
-  type DType,
-  type MemoryInfo,
-  PRIMITIVES,
-  type Primitive,
-  tidy,
-} from '@sea/tensor';
+import { type Backend, BackendUnavailableError, type DType, type MemoryInfo, tidy } from '@sea/tensor';
+import { PRIMITIVES, type Primitive } from '@sea/tensor/backend';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Tolerance } from './check.js';
 import { registerAttention } from './groups/attention.js';

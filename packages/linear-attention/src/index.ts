@@ -1,3 +1,9 @@
+/**
+ * `@sea/linear-attention`: Performer estimator: FAVOR+ positive softmax features (bidirectional)
+ * and ReLU features with prefix sums (causal).
+ *
+ * @module @sea/linear-attention
+ */
 export {
   PerformerAttention,
   type PerformerAttentionConfig,

@@ -1,3 +1,9 @@
+/**
+ * `@sea/mask`: Grouped top-k (per-query, per-head, per-batch, causal-per-batch) and mask
+ * stretching to FlatCSR.
+ *
+ * @module @sea/mask
+ */
 export {
   type BudgetSpec,
   checkTopKMode,

@@ -1,3 +1,10 @@
+/**
+ * `@sea/model-common`: What the model adapters share: model load/input errors, token id and mask
+ * checks, checkpoint reading checked against the config, attention per layer by name, and the
+ * parameter bookkeeping of model and SEA module weights.
+ *
+ * @module @sea/model-common
+ */
 export {
   type AttentionChoice,
   type AttentionKind,

@@ -5,7 +5,8 @@
  */
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import type { AttentionModule } from '@sea/sparse-attention';
-import { type Tensor, wrap } from '@sea/tensor';
+import type { Tensor } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
 
 /** A model's tensors: its own weights and one attention module per layer, named by `moduleName(layer, name)`. */
 export interface ModelTensors {

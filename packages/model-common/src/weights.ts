@@ -1,5 +1,7 @@
 /** Reads a checkpoint's tensors after checking every expected name and shape against the config. */
-import { type Backend, type Checkpoint, openCheckpoint, SafetensorsError, type Tensor } from '@sea/tensor';
+import type { Backend, Tensor } from '@sea/tensor';
+import { type Checkpoint, openCheckpoint } from '@sea/tensor/node';
+import { SafetensorsError } from '@sea/tensor/safetensors';
 import { ModelLoadError } from './errors.js';
 
 export interface WeightSpec {

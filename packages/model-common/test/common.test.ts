@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { CpuBackend } from '@sea/backend-cpu';
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { createAttention } from '@sea/sparse-attention';
-import { openCheckpoint, tensor, useBackend, writeSafetensors } from '@sea/tensor';
+import { tensor, useBackend } from '@sea/tensor';
+import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyActivation,

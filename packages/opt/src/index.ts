@@ -1,3 +1,9 @@
+/**
+ * `@sea/opt`: OPT causal language models from Hugging Face folders, with dense, Performer or SEA
+ * attention per layer.
+ *
+ * @module @sea/opt
+ */
 export {
   type AttentionChoice,
   type AttentionKind,

@@ -33,7 +33,6 @@ import {
 import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
-  type Checkpoint,
   currentBackend,
   full,
   gather,
@@ -46,6 +45,7 @@ import {
   add as tensorAdd,
   transpose,
 } from '@sea/tensor';
+import type { Checkpoint } from '@sea/tensor/node';
 import { type OptConfig, readOptConfig } from './config.js';
 
 /** SEA settings of the paper's OPT runs (spec §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */

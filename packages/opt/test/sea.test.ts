@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@sea/backend-cpu';
 import { createAttention } from '@sea/sparse-attention';
-import { type Tensor, useBackend, writeSafetensors } from '@sea/tensor';
+import { type Tensor, useBackend } from '@sea/tensor';
+import { writeSafetensors } from '@sea/tensor/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OptForCausalLM } from '../src/index.js';
 

@@ -5,7 +5,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@sea/backend-cpu';
-import { mul, type Tensor, useBackend, wrap } from '@sea/tensor';
+import { mul, type Tensor, useBackend } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
 import { describe, expect, it } from 'vitest';
 import { OPT_FP_MIN, OptForCausalLM } from '../src/index.js';
 

@@ -1,3 +1,9 @@
+/**
+ * `@sea/predictor`: SEA's attention predictor: encoder, scalers, channel split, causal and
+ * bidirectional CNNs.
+ *
+ * @module @sea/predictor
+ */
 export { LAYER_NORM_EPS, predictorCnn } from './cnn.js';
 export {
   DEFAULT_MAX_POSITIONS,

@@ -13,6 +13,7 @@ import {
 } from '@sea/mask';
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, fmt, ShapeError, type Tensor } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
 import type { AttentionPath, SeaTrainingOutputs } from './types.js';
 
 export interface AttendOptions {
@@ -231,7 +232,7 @@ export async function attendTraining(
         `SeaAttention.forward: expected fixedMask bool [${B},${H},${T},${T}], got ${f.dtype} ${fmt(f.shape)}`,
       );
     }
-    keep = sea.wrap(f.backend, f);
+    keep = wrap(f.backend, f);
   } else {
     const cellMask = groupedTopK(est.probs, {
       mode: opts.topkMode,

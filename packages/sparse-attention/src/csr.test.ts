@@ -3,6 +3,7 @@
 import { CpuBackend } from '@sea/backend-cpu';
 import { stretchToCsr } from '@sea/mask';
 import * as sea from '@sea/tensor';
+import { setTape } from '@sea/tensor/internal';
 import { describe, expect, it } from 'vitest';
 import { relErr } from '../test/reference.js';
 
@@ -134,12 +135,12 @@ describe('csrAttention op', () => {
     expect(Array.from(await fused.data())).toEqual(Array.from(want));
 
     const ops: string[] = [];
-    const prev = sea.setTape({ record: (r) => ops.push(r.op) });
+    const prev = setTape({ record: (r) => ops.push(r.op) });
     let taped: sea.Tensor;
     try {
       taped = sea.csrAttention(csr, q, k, v, { scale: 0.5, rowScale });
     } finally {
-      sea.setTape(prev);
+      setTape(prev);
     }
     expect(fb.calls).toBe(1);
     expect(ops).toEqual(['csrSddmm', 'csrSoftmax', 'csrSpmm']);

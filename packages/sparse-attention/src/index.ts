@@ -1,3 +1,8 @@
+/**
+ * `@sea/sparse-attention`: FlatCSR sparse attention, context mixing and the SeaAttention module.
+ *
+ * @module @sea/sparse-attention
+ */
 export {
   type AttendOptions,
   type AttendResult,

@@ -13,6 +13,7 @@ import {
 } from '@sea/predictor';
 import * as sea from '@sea/tensor';
 import { type Backend, DTypeError, fmt, Rng, ShapeError, type Tensor } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
 import { attendTraining, attendWithEstimate, estimateProbs } from './attend.js';
 import {
   predictorConfig,
@@ -212,7 +213,7 @@ export class SeaAttention implements AttentionModule {
         },
       );
       const out: AttentionOutput = { context: res.context, training: res.training };
-      if (opts.returnMask) out.mask = sea.wrap(res.training.mask.backend, res.training.mask);
+      if (opts.returnMask) out.mask = wrap(res.training.mask.backend, res.training.mask);
       if (opts.returnEstimate) {
         out.estimate = probs;
         probs = undefined;

@@ -1,10 +1,28 @@
+/**
+ * `@sea/tensor`: tensors, the op API, dtypes, memory scopes and the backend registry: what a
+ * program using sea needs. Backend authors add `@sea/tensor/backend`; safetensors parsing over
+ * bytes is `@sea/tensor/safetensors`, reading and writing files in Node `@sea/tensor/node`.
+ * Nothing here imports a `node:` module, so the entry bundles for the browser as is.
+ *
+ * @module @sea/tensor
+ */
 export * from './attention.js';
-export * from './backend.js';
-export * from './dtype.js';
-export * from './engine.js';
+export type {
+  AttentionLayout,
+  Backend,
+  BinaryOp,
+  CsrInfo,
+  MatmulOptions,
+  MemoryInfo,
+  ReduceOp,
+  ResizeMode,
+  TensorInfo,
+  UnaryOp,
+} from './backend.js';
+export { bytesPerElement, DTYPES, type DType, type DTypeToArray, isFloat, type TypedArray } from './dtype.js';
+export { Tensor, tidy } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';
 export * from './registry.js';
-export * from './safetensors/index.js';
-export * from './shape.js';
+export { fmt, type Shape, shapesEqual, sizeOf } from './shape.js';

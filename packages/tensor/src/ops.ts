@@ -683,7 +683,7 @@ export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
 export interface CsrAttentionOpOptions {
   /** Multiplies Q·Kᵀ (csrSddmm's scale); default 1. */
   scale?: number;
-  /** [B, H, Tq]: multiplies each row's probabilities (csrSoftmax's rowScale). */
+  /** Multiplies each row's probabilities, shape [B, H, Tq] (csrSoftmax's rowScale). */
   rowScale?: Tensor | null;
 }
 

@@ -1,3 +1,9 @@
+/**
+ * `@sea/tokenizers`: OPT (GPT-2 byte-level BPE) and BERT WordPiece tokenizers from local
+ * vocabulary files.
+ *
+ * @module @sea/tokenizers
+ */
 export type { BatchEncoding, PaddingSide } from './batch.js';
 export { padRows } from './batch.js';
 export {

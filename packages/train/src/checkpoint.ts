@@ -6,8 +6,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type * as sea from '@sea/tensor';
 import type { Tensor } from '@sea/tensor';
-import * as sea from '@sea/tensor';
+import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { TrainError } from './errors.js';
 
 export interface CheckpointContents {
@@ -37,9 +38,9 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp);
   const meta = { step: String(c.step) };
-  await sea.writeSafetensors(path.join(tmp, 'model.safetensors'), c.model, meta);
-  await sea.writeSafetensors(path.join(tmp, 'sea.safetensors'), c.sea, meta);
-  await sea.writeSafetensors(path.join(tmp, 'optimizer.safetensors'), c.optimizer, meta);
+  await writeSafetensors(path.join(tmp, 'model.safetensors'), c.model, meta);
+  await writeSafetensors(path.join(tmp, 'sea.safetensors'), c.sea, meta);
+  await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), c.optimizer, meta);
   await fs.writeFile(
     path.join(tmp, 'trainer.json'),
     `${JSON.stringify({ step: c.step, ...c.state }, null, 2)}\n`,
@@ -51,7 +52,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
 }
 
 async function readAll(file: string, backend?: sea.Backend): Promise<Record<string, Tensor>> {
-  const ck = await sea.openCheckpoint(file);
+  const ck = await openCheckpoint(file);
   try {
     const out: Record<string, Tensor> = {};
     for (const n of ck.names()) out[n] = (await ck.readTensor(n, backend ? { backend } : {})).keep();

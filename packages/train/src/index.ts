@@ -1,3 +1,9 @@
+/**
+ * `@sea/train`: Reverse-mode gradients over the sea op API, SEA distillation losses, AdamW,
+ * checkpoints and the distillation loop.
+ *
+ * @module @sea/train
+ */
 import { registerAllGradients } from './gradients/index.js';
 
 registerAllGradients();

@@ -5,19 +5,9 @@
  * gradient back to the inputs. Ops whose output is not float (comparisons, top-k masks, indices)
  * stop gradients, so the SEA mask selection is never differentiated (spec §5).
  */
-import {
-  add,
-  isFloat,
-  ones,
-  setTape,
-  shapesEqual,
-  type TapeListener,
-  type TapeRecord,
-  Tensor,
-  tidy,
-  wrap,
-  zeros,
-} from '@sea/tensor';
+import { add, isFloat, ones, shapesEqual, Tensor, tidy, zeros } from '@sea/tensor';
+import { wrap } from '@sea/tensor/backend';
+import { setTape, type TapeListener, type TapeRecord } from '@sea/tensor/internal';
 import { GradientError } from './errors.js';
 
 export interface GradContext {

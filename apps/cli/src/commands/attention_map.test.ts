@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuBackend } from '@sea/backend-cpu';
-import { AttentionExplorer, cellRgb, figureImage, modelFromFiles, picturesOf } from '@sea/explorer';
+import { AttentionExplorer, cellRgb, figureImage, modelFromFiles, picturesOf } from '@sea/pictures';
 import { OptTokenizer } from '@sea/tokenizers';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';

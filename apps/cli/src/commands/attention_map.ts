@@ -3,7 +3,7 @@
  * attention, the SEA estimate Â (T×K and stretched to T×T), the selected cells, the sparse mask,
  * the sparse attention and the per-head share of each row's keys — each with a title, a colour
  * bar and its scale, plus summary.json (shapes, mask size, step times and memory). The matrices
- * come from @sea/explorer's pipeline, the same code the page runs.
+ * come from @sea/pictures, the same code the explorer page runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import {
   figureImage,
   modelFromFiles,
   picturesOf,
-} from '@sea/explorer';
+} from '@sea/pictures';
 import { SeaError } from '@sea/tensor';
 import { OptTokenizer } from '@sea/tokenizers';
 import { PNG } from 'pngjs';

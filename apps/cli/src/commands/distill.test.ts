@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
-import { openCheckpoint } from '@sea/tensor';
+import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeRandomBert } from '../make_model.js';
 import { withModelSeaDefaults } from './common.js';

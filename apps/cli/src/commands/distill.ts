@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BertForSequenceClassification } from '@sea/bert';
 import { OptForCausalLM } from '@sea/opt';
-import { SeaError, writeSafetensors } from '@sea/tensor';
+import { SeaError } from '@sea/tensor';
+import { writeSafetensors } from '@sea/tensor/node';
 import { BertTokenizer } from '@sea/tokenizers';
 import {
   BertDistiller,

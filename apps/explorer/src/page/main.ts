@@ -1,23 +1,27 @@
 /**
  * The explorer page: pick a model and a backend, type text, see exact and estimated attention for
- * one layer and head. All model work is in ../pipeline.ts (shared with Node); this file is DOM.
+ * one layer and head. All model work is in @sea/pictures (shared with the CLI); this file is DOM.
  */
 import { CpuBackend } from '@sea/backend-cpu';
 import { createWebGpuBackend } from '@sea/backend-webgpu';
-import { type Backend, BackendUnavailableError } from '@sea/tensor';
-import { OptTokenizer } from '@sea/tokenizers';
-import { bundledModel, type ExplorerModel, modelFromFiles } from '../model.js';
 import {
+  AttentionExplorer,
+  type AttentionMaps,
+  bundledModel,
   colourBarImage,
+  EXPLORER_SEA,
+  type ExplorerModel,
   heatmapImage,
   legendTicks,
   type MatrixPicture,
+  modelFromFiles,
   pictureCell,
   picturesOf,
+  type Rgba,
   scaleNote,
-} from '../pictures.js';
-import { AttentionExplorer, type AttentionMaps, EXPLORER_SEA } from '../pipeline.js';
-import type { Rgba } from '../raster.js';
+} from '@sea/pictures';
+import { type Backend, BackendUnavailableError } from '@sea/tensor';
+import { OptTokenizer } from '@sea/tokenizers';
 
 export const DEFAULT_TEXT =
   'SEA estimates attention with a Performer and a small CNN, keeps the top cells for each query, and runs exact attention only there.';

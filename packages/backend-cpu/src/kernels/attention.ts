@@ -1,4 +1,5 @@
-import { type AttentionOptions, allocArray, type TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import { type AttentionOptions, allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

@@ -1,12 +1,5 @@
-import {
-  allocArray,
-  type BinaryOp,
-  broadcastStrides,
-  type Shape,
-  sizeOf,
-  type TensorInfo,
-  type TypedArray,
-} from '@sea/tensor';
+import { type BinaryOp, type Shape, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
+import { allocArray, broadcastStrides } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

@@ -1,4 +1,5 @@
-import { allocArray, type DType, type TensorInfo } from '@sea/tensor';
+import type { DType, TensorInfo } from '@sea/tensor';
+import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

@@ -1,4 +1,5 @@
-import { allocArray, sizeOf, type TensorInfo } from '@sea/tensor';
+import { sizeOf, type TensorInfo } from '@sea/tensor';
+import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 export function concat(b: CpuBackend, xs: readonly TensorInfo[], axis: number): TensorInfo {

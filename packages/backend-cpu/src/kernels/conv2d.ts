@@ -1,4 +1,5 @@
-import { allocArray, type Conv2dOptions, type Shape, type TensorInfo, type TypedArray } from '@sea/tensor';
+import type { Shape, TensorInfo, TypedArray } from '@sea/tensor';
+import { allocArray, type Conv2dOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { gemm, gemmScratchB, simdScratchF32 } from './matmul.js';
 

@@ -1,4 +1,5 @@
-import { allocArray, sizeOf, type TensorInfo } from '@sea/tensor';
+import { sizeOf, type TensorInfo } from '@sea/tensor';
+import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /** Prefix sums along `axis`, accumulated in double; exclusive starts at 0; reverse runs from the end. */

@@ -1,12 +1,5 @@
-import {
-  allocArray,
-  broadcastStrides,
-  type MatmulOptions,
-  type Shape,
-  sizeOf,
-  type TensorInfo,
-  type TypedArray,
-} from '@sea/tensor';
+import { type MatmulOptions, type Shape, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
+import { allocArray, broadcastStrides } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { forEachRowStrided } from './binary.js';
 

@@ -1,4 +1,5 @@
-import type { PrefixSumOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { PrefixSumOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

@@ -1,4 +1,5 @@
-import { allocArray, type ReduceOp, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
+import { type ReduceOp, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
+import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { permuteArray } from './transpose.js';
 

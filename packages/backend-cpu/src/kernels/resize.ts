@@ -1,4 +1,5 @@
-import { allocArray, type ResizeOptions, type TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import { allocArray, type ResizeOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

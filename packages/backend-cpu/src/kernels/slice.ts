@@ -1,4 +1,5 @@
-import { allocArray, sizeOf, stridesOf, type TensorInfo } from '@sea/tensor';
+import { sizeOf, type TensorInfo } from '@sea/tensor';
+import { allocArray, stridesOf } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { forEachRowStrided } from './binary.js';
 

@@ -1,4 +1,5 @@
-import { allocArray, broadcastStrides, type TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import { allocArray, broadcastStrides } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { forEachRowStrided } from './binary.js';
 

@@ -1,4 +1,5 @@
-import type { CsrInfo, StretchOptions, TensorInfo } from '@sea/tensor';
+import type { CsrInfo, TensorInfo } from '@sea/tensor';
+import type { StretchOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /**

@@ -1,4 +1,5 @@
-import { type Shape, stridesOf, type TensorInfo, type TypedArray } from '@sea/tensor';
+import type { Shape, TensorInfo, TypedArray } from '@sea/tensor';
+import { stridesOf } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { forEachRowStrided } from './binary.js';
 

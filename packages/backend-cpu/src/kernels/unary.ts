@@ -1,4 +1,5 @@
-import { allocArray, type TensorInfo, type TypedArray, type UnaryOp } from '@sea/tensor';
+import type { TensorInfo, TypedArray, UnaryOp } from '@sea/tensor';
+import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 // W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),

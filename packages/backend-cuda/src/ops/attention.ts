@@ -1,4 +1,5 @@
-import type { AttentionOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { AttentionOptions } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 
 /** Query rows per block of attention_fwd (kernels/attention.cu); its head size limit. */

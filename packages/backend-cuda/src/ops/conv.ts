@@ -1,11 +1,5 @@
-import {
-  type Conv2dOptions,
-  DTypeError,
-  type ResizeOptions,
-  type Shape,
-  sizeOf,
-  type TensorInfo,
-} from '@sea/tensor';
+import { DTypeError, type Shape, sizeOf, type TensorInfo } from '@sea/tensor';
+import type { Conv2dOptions, ResizeOptions } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 
 function float32Only(op: string, x: TensorInfo): void {

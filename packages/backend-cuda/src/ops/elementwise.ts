@@ -1,13 +1,5 @@
-import {
-  type BinaryOp,
-  broadcastStrides,
-  type DType,
-  type Shape,
-  sizeOf,
-  stridesOf,
-  type TensorInfo,
-  type UnaryOp,
-} from '@sea/tensor';
+import { type BinaryOp, type DType, type Shape, sizeOf, type TensorInfo, type UnaryOp } from '@sea/tensor';
+import { broadcastStrides, stridesOf } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { coalesce } from './strides.js';
 

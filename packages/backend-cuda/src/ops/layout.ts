@@ -1,4 +1,5 @@
-import { sizeOf, stridesOf, type TensorInfo } from '@sea/tensor';
+import { sizeOf, type TensorInfo } from '@sea/tensor';
+import { stridesOf } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 import { copyStrided } from './elementwise.js';
 

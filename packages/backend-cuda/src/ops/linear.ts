@@ -4,7 +4,8 @@
  * written once. Plans (descriptors, layouts and the heuristic's algorithm) are made once per shape
  * and kind; a call then sets only the bias pointer, through a native slot, and launches.
  */
-import { DeviceError, type LinearOptions, type TensorInfo } from '@sea/tensor';
+import { DeviceError, type TensorInfo } from '@sea/tensor';
+import type { LinearOptions } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import type { CudaBackend } from '../cuda_backend.js';
 import { type CublasLtApi, loadCublasLt } from '../driver.js';

@@ -1,4 +1,5 @@
-import { broadcastStrides, type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
+import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
+import { broadcastStrides } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';

@@ -1,11 +1,5 @@
-import {
-  type CsrAttentionOptions,
-  type CsrInfo,
-  DeviceError,
-  type PrefixSumOptions,
-  type StretchOptions,
-  type TensorInfo,
-} from '@sea/tensor';
+import { type CsrInfo, DeviceError, type TensorInfo } from '@sea/tensor';
+import type { CsrAttentionOptions, PrefixSumOptions, StretchOptions } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels

@@ -2,7 +2,8 @@
  * Direct 2-D convolution (PyTorch Conv2d, zero padding, groups): one thread per output element,
  * looping over the group's input channels and the kernel window.
  */
-import type { Conv2dOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { Conv2dOptions } from '@sea/tensor/backend';
 import { main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 

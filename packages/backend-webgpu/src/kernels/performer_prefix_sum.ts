@@ -4,7 +4,8 @@
  * keeps their running S[m, e..e+3] and z[m] in registers while walking t; every block of TB rows
  * the per-thread partial dot products go through workgroup memory and TB threads finish the sums.
  */
-import type { PrefixSumOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { PrefixSumOptions } from '@sea/tensor/backend';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 

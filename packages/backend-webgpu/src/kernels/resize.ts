@@ -3,7 +3,8 @@
  * (src = ⌊dst·in/out⌋, integer exact), bilinear (align_corners or half-pixel, clamped), area
  * (adaptive average pooling over [⌊i·in/out⌋, ⌈(i+1)·in/out⌉)).
  */
-import type { ResizeOptions, TensorInfo } from '@sea/tensor';
+import type { TensorInfo } from '@sea/tensor';
+import type { ResizeOptions } from '@sea/tensor/backend';
 import { main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 

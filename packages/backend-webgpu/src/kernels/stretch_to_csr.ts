@@ -4,7 +4,8 @@
  * per-batch totals (they size `col`) → fill (each (b, t, h) writes its keys at its offset: heads
  * ascending, cells ascending, keys descending within a cell).
  */
-import type { CsrInfo, StretchOptions, TensorInfo } from '@sea/tensor';
+import type { CsrInfo, TensorInfo } from '@sea/tensor';
+import type { StretchOptions } from '@sea/tensor/backend';
 import { main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 import { CELL_WGSL } from './csr_common.js';

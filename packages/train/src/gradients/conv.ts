@@ -1,5 +1,6 @@
-import type { Conv2dOptions, ResizeMode, Tensor } from '@sea/tensor';
+import type { ResizeMode, Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import type { Conv2dOptions } from '@sea/tensor/backend';
 import { registerGradient } from '../tape.js';
 import { attr } from './util.js';
 

@@ -4,14 +4,14 @@
  * bundled model: random weights). Nothing here touches the file system, so it runs in browsers.
  */
 import { type OptConfig, parseOptConfig } from '@sea/opt';
+import { Rng } from '@sea/tensor';
 import {
   parseSafetensors,
-  Rng,
   type SafetensorsBuffer,
   SafetensorsError,
   serializeSafetensors,
   toSeaArray,
-} from '@sea/tensor';
+} from '@sea/tensor/safetensors';
 
 /** Host weights by name (float32 values and shape). */
 export interface WeightSource {
