@@ -17,9 +17,33 @@ program
 const backendOpt = () =>
   new Option('--backend <name>', 'backend: auto (best found), cpu, webgpu or cuda').default('auto');
 const attentionOpt = () =>
-  new Option('--attention <kind>', 'attention in every layer: dense (exact), performer, or sea')
-    .choices(['dense', 'performer', 'sea'])
+  new Option(
+    '--attention <kind>',
+    'attention in every layer: dense (exact), performer, sea, reformer (LSH) or cosformer',
+  )
+    .choices(['dense', 'performer', 'sea', 'reformer', 'cosformer'])
     .default('dense');
+/** The official SEA options that change the paper's tables, and the Reformer's hash rounds. */
+const seaOptionFlags = (c: Command): Command =>
+  c
+    .addOption(
+      new Option('--topk-mode <mode>', 'SEA: top-k grouping (causal models: causal_batch only)').choices([
+        'query',
+        'head',
+        'batch',
+        'causal_batch',
+      ]),
+    )
+    .option(
+      '--k-oversample <x>',
+      'SEA: k_oversample (budgets at k·x; the dense path thins back)',
+      Number.parseFloat,
+    )
+    .option(
+      '--no-partial-attention-scaler',
+      'SEA: softmax over the selected keys without the s_prob row scale',
+    )
+    .option('--n-hashes <n>', 'Reformer: LSH hash rounds (official: 8)', (v) => Number.parseInt(v, 10));
 
 program
   .command('info')
@@ -59,7 +83,12 @@ program
     '--sea-weights <file>',
     "safetensors file with SEA weights (default: the model folder's sea.safetensors, else fresh from --seed; 'fresh' forces fresh)",
   )
-  .option('--k <n>', 'SEA: keys per query per head', (v) => Number.parseInt(v, 10), 64)
+  .option(
+    '--k <n>',
+    'SEA: keys per query per head; a list (16,32,64,128) evaluates each (dynamic k: trained at one k, run at others); Reformer: bucket size',
+    (v) => (v.includes(',') ? v.split(',').map((x) => Number.parseInt(x, 10)) : Number.parseInt(v, 10)),
+    64,
+  )
   .option('--predictor-length <n>', 'SEA: compressed width K', (v) => Number.parseInt(v, 10), 256)
   .option('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', Number.parseFloat, 8)
   .option('--sea-path <path>', 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)', 'sparse')
@@ -151,8 +180,11 @@ program
   )
   .option('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋; BERT default 1)', Number.parseFloat, 8)
   .addOption(
-    new Option('--attention <kind>', "student attention ('dense': a dense fine-tune with the same losses)")
-      .choices(['sea', 'performer', 'dense'])
+    new Option(
+      '--attention <kind>',
+      "student attention ('dense': a dense fine-tune with the same losses; reformer: LSH with bucket size --k)",
+    )
+      .choices(['sea', 'performer', 'dense', 'reformer', 'cosformer'])
       .default('sea'),
   )
   .option(
@@ -285,6 +317,11 @@ program
     const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
     await (await import('./commands/attention_map.js')).attentionMapCommand(opts);
   });
+
+for (const name of ['eval', 'distill']) {
+  const c = program.commands.find((x) => x.name() === name);
+  if (c) seaOptionFlags(c);
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SeaError) {

@@ -6,6 +6,7 @@
  * @module @sea/model-common
  */
 export {
+  ATTENTION_KINDS,
   type AttentionChoice,
   type AttentionKind,
   type AttentionModule,

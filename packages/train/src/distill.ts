@@ -175,7 +175,7 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
   ): Promise<OptForCausalLM> {
     return OptForCausalLM.fromWeights(teacher.config, studentWeights(teacher, overrides), {
       backend: teacher.backend,
-      attention: opts.attention as 'sea' | 'performer' | 'dense',
+      attention: opts.attention,
       seaConfig: studentSeaConfig(opts),
       seed: opts.seed + 1,
     });

@@ -149,7 +149,7 @@ export class BertDistiller extends DistillerCore<
   ): Promise<BertForSequenceClassification> {
     return BertForSequenceClassification.fromWeights(teacher.config, studentWeights(teacher, overrides), {
       backend: teacher.backend,
-      attention: opts.attention as 'sea' | 'performer' | 'dense',
+      attention: opts.attention,
       seaConfig: studentSeaConfig(opts),
       seed: opts.seed + 1,
     });

@@ -49,6 +49,14 @@ export interface CoreDistillOptions {
   accumulate?: number;
   /** Recompute every student layer in backward instead of keeping its activations (default off). */
   checkpointLayers?: boolean;
+  /** SEA: top-k grouping (spec §5); default the module's (causal_batch). */
+  topkMode?: string;
+  /** SEA: k_oversample (spec §6, default 1). */
+  kOversample?: number;
+  /** SEA: partial_attention_scaler (spec §7, default true). */
+  partialAttentionScaler?: boolean;
+  /** Reformer: hash rounds (default 8; the bucket size is k). */
+  nHashes?: number;
 }
 
 /** Attention kinds a student can have. */
@@ -153,7 +161,17 @@ export function studentWeights(
 
 /** The SeaAttentionConfig of a student (dense training path). */
 export function studentSeaConfig(o: CoreDistillOptions): Record<string, unknown> {
-  return { predictorLength: o.predictorLength, k: o.k, nbFeatureFactor: o.nbf, path: 'dense' };
+  const c: Record<string, unknown> = {
+    predictorLength: o.predictorLength,
+    k: o.k,
+    nbFeatureFactor: o.nbf,
+    path: 'dense',
+  };
+  if (o.topkMode !== undefined) c.topkMode = o.topkMode;
+  if (o.kOversample !== undefined) c.kOversample = o.kOversample;
+  if (o.partialAttentionScaler !== undefined) c.partialAttentionScaler = o.partialAttentionScaler;
+  if (o.nHashes !== undefined) c.nHashes = o.nHashes;
+  return c;
 }
 
 /** A generator seeded from (seed, s) alone: the data of step s. */

@@ -10,7 +10,7 @@ import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { loadCheckpoint } from './checkpoint.js';
 import { type DistillOptions, OptWindows, windowPerplexity } from './distill.js';
-import { type CoreDistillOptions, DistillerCore } from './distill_core.js';
+import { type CoreDistillOptions, DistillerCore, studentSeaConfig } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { causalLmLoss, type ModelLoss } from './losses.js';
 import { checkpoint } from './tape.js';
@@ -110,13 +110,8 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
       weights ?? initOptWeights(config, opts.seed, backend),
       {
         ...(backend ? { backend } : {}),
-        attention: opts.attention as 'sea' | 'performer' | 'dense',
-        seaConfig: {
-          predictorLength: opts.predictorLength,
-          k: opts.k,
-          nbFeatureFactor: opts.nbf,
-          path: 'dense',
-        },
+        attention: opts.attention,
+        seaConfig: studentSeaConfig(opts),
         seed: opts.seed + 1,
       },
     );
@@ -140,13 +135,8 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
       new Map(Object.entries({ ...c.model, ...c.sea })),
       {
         ...(backend ? { backend } : {}),
-        attention: opts.attention as 'sea' | 'performer' | 'dense',
-        seaConfig: {
-          predictorLength: opts.predictorLength,
-          k: opts.k,
-          nbFeatureFactor: opts.nbf,
-          path: 'dense',
-        },
+        attention: opts.attention,
+        seaConfig: studentSeaConfig(opts),
         seed: opts.seed + 1,
       },
     );

@@ -48,6 +48,10 @@ export interface DistillCommandOptions {
   accumulate?: number;
   /** OPT: recompute student layers in backward. */
   checkpointLayers?: boolean;
+  topkMode?: string;
+  kOversample?: number;
+  partialAttentionScaler?: boolean;
+  nHashes?: number;
   lr: number;
   seed: number;
   out: string;
@@ -184,7 +188,17 @@ export async function distillCommand(
 }
 
 /** The attention kinds `--attention` takes. */
-const STUDENT_ATTENTION: readonly StudentAttention[] = ['sea', 'performer', 'dense'];
+const STUDENT_ATTENTION: readonly StudentAttention[] = ['sea', 'performer', 'dense', 'reformer', 'cosformer'];
+
+/** The SEA / Reformer options of the flags (only those given). */
+function seaOptions(o: DistillCommandOptions): Record<string, unknown> {
+  const x: Record<string, unknown> = {};
+  if (o.topkMode !== undefined) x.topkMode = o.topkMode;
+  if (o.kOversample !== undefined) x.kOversample = o.kOversample;
+  if (o.partialAttentionScaler === false) x.partialAttentionScaler = false;
+  if (o.nHashes !== undefined) x.nHashes = o.nHashes;
+  return x;
+}
 
 /**
  * OPT training tokens: a binary ids file (`.bin`, little-endian uint32, streamed window by window),
@@ -207,6 +221,7 @@ async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run
         attention: o.attention as StudentAttention,
         accumulate: o.accumulate ?? 1,
         checkpointLayers: o.checkpointLayers ?? false,
+        ...seaOptions(o),
         k: o.k,
         predictorLength: o.predictorLength,
         nbf: o.nbf,
@@ -295,6 +310,7 @@ async function bertRun(o: DistillCommandOptions, resumable: boolean, isDefault: 
     : await BertDistiller.create(teacher, train, heldOut, {
         attention: o.attention as StudentAttention,
         accumulate: o.accumulate ?? 1,
+        ...seaOptions(o),
         k: pick('k'),
         predictorLength: pick('predictorLength'),
         nbf: pick('nbf'),

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SeaError, writeSafetensors } from '@sea/tensor';
+import { SeaError } from '@sea/tensor';
+import { writeSafetensors } from '@sea/tensor/node';
 import { LmTrainer, lineChartSvg, type StepLog, type TokenSource } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
