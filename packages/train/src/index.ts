@@ -39,6 +39,15 @@ export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
 export * from './losses.js';
 export * from './optim.js';
+export {
+  broadcastParameters,
+  type Communicator,
+  CommunicatorReducer,
+  DEFAULT_BUCKET_BYTES,
+  gradientBuckets,
+} from './parallel/communicator.js';
+export { InProcessGroup } from './parallel/in_process.js';
+export { findNccl, NcclCommunicator, ncclSearchDirs, ncclUniqueIdHex } from './parallel/nccl.js';
 export { lineChartSvg, type Series } from './plot.js';
 export {
   checkpoint,
