@@ -10,6 +10,7 @@ import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
+import type { DynamicLossScaler } from './loss_scale.js';
 import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
@@ -251,6 +252,9 @@ export abstract class DistillerCore<
   /** Set by a data-parallel run: sums the gradients (and logged losses) over ranks before the update. */
   reducer: GradientReducer | null = null;
 
+  /** Dynamic loss scaling (float16 compute); null: none. Skipped steps re-run the same batch. */
+  lossScaler: DynamicLossScaler | null = null;
+
   /** The teacher's outputs on a batch (null for plain language-model training). */
   protected teacherForward(b: B): Promise<O | null> {
     return this.run(this.teacher, b);
@@ -303,8 +307,46 @@ export abstract class DistillerCore<
    */
   async trainStep(): Promise<StepLog> {
     const t0 = performance.now();
-    const { grads, logs } = await this.stepGradients();
+    const step = await this.stepGradients();
+    const logs = step.logs;
+    let grads = step.grads;
     try {
+      if (this.lossScaler) {
+        const S = this.lossScaler.scale;
+        const names = Object.keys(grads).sort();
+        const unscaled: Record<string, Tensor> = {};
+        for (const n of names) {
+          unscaled[n] = sea.tidy(() => sea.mul(grads[n], 1 / S)).keep();
+          grads[n].dispose();
+        }
+        grads = unscaled;
+        const sq = sea.tidy(() => {
+          let acc: Tensor | null = null;
+          for (const n of names) {
+            const x = sea.sum(sea.square(grads[n]));
+            acc = acc ? sea.add(acc, x) : x;
+          }
+          return acc ?? sea.scalar(0);
+        });
+        const finite = Number.isFinite(await num(sq));
+        sq.dispose();
+        if (!this.lossScaler.update(finite)) {
+          // skipped: no update; the same step (and batch) runs next
+          return {
+            step: this.step,
+            loss: logs[0],
+            ce: logs[1],
+            hidden: logs[2],
+            logitsKl: logs[3],
+            layer: logs[4],
+            approx: logs[5],
+            prob: logs[6],
+            context: logs[7],
+            gradNorm: Number.POSITIVE_INFINITY,
+            ms: performance.now() - t0,
+          };
+        }
+      }
       const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step));
       this.params = params;
       const log: StepLog = {
@@ -340,7 +382,8 @@ export abstract class DistillerCore<
     const sums = new Array<number>(8).fill(0);
     try {
       for (const j of this.localMicroBatches()) {
-        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), 1 / n);
+        const S = this.lossScaler?.scale ?? 1;
+        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n);
         logs.forEach((x, i) => {
           sums[i] += x / n;
         });

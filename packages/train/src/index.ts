@@ -37,6 +37,7 @@ export {
 } from './distill_core.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
+export { DynamicLossScaler, type LossScaleOptions } from './loss_scale.js';
 export * from './losses.js';
 export * from './optim.js';
 export {
