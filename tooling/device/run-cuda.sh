@@ -9,8 +9,10 @@
 # bench_torch.py inside it is preferred to the tree's), SEA_TORCH=0 skips the peers, SEA_TOTAL_S,
 # SEA_CONF_TIMEOUT, SEA_TORCH_TIMEOUT; bench_cuda.mjs and bench_torch.py read SEA_BENCH_* / SEA_TORCH_*.
 set -u
+# run from tooling/device/ or as the bundle's own run.sh (.device/<name>/run.sh): both sit two below the root
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-P="$ROOT/${SEA_DEVICE_BUNDLE:-.device/cuda}"
+if [ -f "$(dirname "${BASH_SOURCE[0]}")/bench_cuda.mjs" ]; then P="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+else P="$ROOT/${SEA_DEVICE_BUNDLE:-.device/cuda}"; fi
 OUTD="${OUT:-/tmp/sea-cuda-out}"
 mkdir -p "$OUTD"
 export OUT="$OUTD"
@@ -36,7 +38,7 @@ export SEA_CUDA_CACHE=/tmp/sea-cuda-cache
 START=$(date +%s)
 
 echo "== 1. conformance (NVRTC)"
-SEA_CUDA_PREBUILT=0 timeout "${SEA_CONF_TIMEOUT:-200}" "$NODE" "$P/run-conformance.mjs" | grep -v '^SKIP' 
+[ "${SEA_CONF:-1}" = 0 ] && echo "skipped (SEA_CONF=0)" || SEA_CUDA_PREBUILT=0 timeout "${SEA_CONF_TIMEOUT:-200}" "$NODE" "$P/run-conformance.mjs" | grep -v '^SKIP' 
 echo "conformance exit: ${PIPESTATUS[0]} after $(( $(date +%s) - START )) s"
 
 echo "== 2. peers (torch)"

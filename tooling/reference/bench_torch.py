@@ -7,7 +7,8 @@
   float32 and bfloat16, SDPA attention: tokens/s and peak memory above the weights.
 
 Writes $OUT/torch-bench.json (or ./torch-bench.json) and prints a table. No network needed.
-SEA_BENCH_T lists the T values; SEA_TORCH_OPT=0 skips the OPT forward.
+SEA_BENCH_T lists the T values (SEA_TORCH_T those of SDPA when they differ); SEA_TORCH_OPT=0 skips
+the OPT forward. Also measures the copy bandwidth and the bf16 GEMM rate of the GPU in the same run.
 """
 
 import json
@@ -53,15 +54,37 @@ def save():
 
 
 torch.manual_seed(0)
+# the GPU's ceilings in this run: a 1 GiB device-to-device copy (bytes read + written) and an 8192³
+# bf16 GEMM (float32 accumulation), beside the SEA benchmark's own measurement of the same two
+try:
+    src = torch.empty(1 << 28, device=dev, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    ms = timed(lambda: dst.copy_(src), reps=5)
+    R["copyGBps"] = 2 * src.numel() * 4 / (ms / 1e3) / 1e9
+    del src, dst
+    a = torch.randn(8192, 8192, device=dev, dtype=torch.bfloat16)
+    b2 = torch.randn(8192, 8192, device=dev, dtype=torch.bfloat16)
+    ms = timed(lambda: a @ b2, reps=5)
+    R["bf16GemmTflops"] = 2 * 8192**3 / (ms / 1e3) / 1e12
+    del a, b2
+    print(f"ceilings: copy {R['copyGBps']:.0f} GB/s, bf16 GEMM {R['bf16GemmTflops']:.0f} TFLOP/s", flush=True)
+except Exception as e:  # noqa: BLE001
+    R["errors"].append({"section": "ceilings", "error": repr(e)})
+torch.cuda.empty_cache()
+SDPA_TS = [int(t) for t in os.environ.get("SEA_TORCH_T", ",".join(map(str, TS))).split(",")]
 for dtype in (torch.float32, torch.bfloat16):
-    for T in TS:
+    for T in SDPA_TS:
         try:
             q, k, v = (torch.randn(1, 12, T, 64, device=dev, dtype=dtype) for _ in range(3))
             q = q * 0.125
             torch.cuda.synchronize()
             base = torch.cuda.memory_allocated()
             torch.cuda.reset_peak_memory_stats()
-            ms = timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), reps=10 if T < 16384 else 5)
+            ms = timed(
+                lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                reps=10 if T < 16384 else 5 if T < 65536 else 3,
+                warm=3 if T < 65536 else 1,
+            )
             peak = torch.cuda.max_memory_allocated() - base
             R["sdpa"].append({"dtype": str(dtype).split(".")[-1], "T": T, "ms": ms, "peakBytesAboveInputs": peak})
             print(f"SDPA {dtype} T={T}: {ms:.3f} ms, peak +{peak / 2**20:.0f} MiB", flush=True)

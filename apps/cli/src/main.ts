@@ -103,6 +103,14 @@ program
       .default('sea'),
   )
   .option('--data <file>', 'text file to evaluate instead of WikiText-2 test')
+  .addOption(
+    new Option(
+      '--dtype <d>',
+      'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)',
+    )
+      .choices(['f32', 'bf16', 'f16'])
+      .default('f32'),
+  )
   .option('--json', 'print one JSON object instead of text')
   .action(async (o, cmd: Command) => {
     const { withModelSeaDefaults } = await import('./commands/common.js');

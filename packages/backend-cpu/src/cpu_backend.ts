@@ -1,6 +1,11 @@
 /**
  * The CPU backend: buffers are typed arrays in host memory; each primitive is one file under
  * `kernels/`. It is the oracle the GPU backends are tested against, and the default backend.
+ *
+ * float16 and bfloat16 by conversion: a 16-bit tensor is held as a Float64Array of its (exactly
+ * representable) values, every kernel computes in float64 as for float64 inputs, and each output is
+ * rounded once to the inputs' 16-bit dtype (round to nearest even): the correctly rounded result,
+ * the reference a 16-bit GPU kernel is held to. Such a buffer takes 8 bytes per element here.
  */
 import {
   type Backend,
@@ -8,11 +13,14 @@ import {
   type CsrInfo,
   DTYPES,
   type DType,
+  type HalfDType,
+  isHalf,
   type MemoryInfo,
+  roundToDType,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import { allocArray, type DataId } from '@sea/tensor/backend';
+import { allocArray, type DataId, halfBitsToFloat32, numbersToHalfBits } from '@sea/tensor/backend';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
@@ -84,12 +92,17 @@ export class CpuBackend implements Backend {
   }
 
   upload(values: TypedArray, dtype: DType): DataId {
+    if (isHalf(dtype)) {
+      const wide = Float64Array.from(halfBitsToFloat32(values as Uint16Array, dtype));
+      return this.out(wide, [values.length], dtype).dataId;
+    }
     const copy = allocArray(dtype, values.length);
     copy.set(values);
     return this.out(copy, [values.length], dtype).dataId;
   }
 
   zeros(size: number, dtype: DType): DataId {
+    if (isHalf(dtype)) return this.out(new Float64Array(size), [size], dtype).dataId;
     return this.out(allocArray(dtype, size), [size], dtype).dataId;
   }
 
@@ -97,8 +110,10 @@ export class CpuBackend implements Backend {
     return this.readSync(dataId, dtype, size);
   }
 
-  readSync(dataId: DataId, _dtype: DType, size: number): TypedArray {
-    return (dataId as CpuData).values.slice(0, size);
+  readSync(dataId: DataId, dtype: DType, size: number): TypedArray {
+    const v = (dataId as CpuData).values.subarray(0, size);
+    if (isHalf(dtype)) return numbersToHalfBits(v, dtype);
+    return v.slice();
   }
 
   free(dataId: DataId): void {
@@ -121,40 +136,93 @@ export class CpuBackend implements Backend {
     this.#bytes = 0;
   }
 
+  /** A 16-bit input as the kernels see it: its Float64Array of values, labelled float64. */
+  #widen(x: TensorInfo): TensorInfo {
+    return isHalf(x.dtype) ? { ...x, dtype: 'float64' } : x;
+  }
+
+  /** Rounds a fresh float output to `dtype` (in a new Float64Array) and labels it so. */
+  #round(r: TensorInfo, dtype: HalfDType): TensorInfo {
+    const src = this.values(r);
+    const out = new Float64Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = roundToDType(src[i], dtype);
+    this.free(r.dataId);
+    return this.out(out, r.shape, dtype);
+  }
+
+  /**
+   * A kernel with 16-bit inputs run in float64: the inputs are relabelled float64, and a float output
+   * is rounded to the (first) 16-bit input dtype. Kernels without 16-bit inputs run as they are.
+   */
+  #half<F extends Kernel>(kernel: F): F {
+    const isInfo = (a: unknown): a is TensorInfo =>
+      !!a && typeof a === 'object' && 'dataId' in a && 'dtype' in a && 'shape' in a;
+    return ((...args: unknown[]) => {
+      let h: HalfDType | null = null;
+      const seen = (a: unknown): void => {
+        if (!h && isInfo(a) && isHalf(a.dtype)) h = a.dtype;
+      };
+      for (const a of args) {
+        if (Array.isArray(a)) a.forEach(seen);
+        else seen(a);
+      }
+      if (!h) return kernel(...(args as never[]));
+      const half: HalfDType = h;
+      const mapped = args.map((a) =>
+        Array.isArray(a) ? a.map((x) => (isInfo(x) ? this.#widen(x) : x)) : isInfo(a) ? this.#widen(a) : a,
+      );
+      const r = kernel(...(mapped as never[]));
+      if (isInfo(r) && (r.dtype === 'float64' || r.dtype === 'float32')) return this.#round(r, half);
+      return r;
+    }) as unknown as F;
+  }
+
   fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] } {
+    if (isHalf(dtype)) {
+      const w = new Float64Array(size).fill(roundToDType(value, dtype));
+      return this.out(w, [size], dtype) as TensorInfo & { shape: [number] };
+    }
     const a = allocArray(dtype, size);
     a.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
     return this.out(a, [size], dtype) as TensorInfo & { shape: [number] };
   }
 
-  matmul = matmul.bind(null, this) as OmitFirst<typeof matmul>;
-  unary = unary.bind(null, this) as OmitFirst<typeof unary>;
-  binary = binary.bind(null, this) as OmitFirst<typeof binary>;
-  where = where.bind(null, this) as OmitFirst<typeof where>;
-  cast = cast.bind(null, this) as OmitFirst<typeof cast>;
-  reduce = reduce.bind(null, this) as OmitFirst<typeof reduce>;
-  softmax = softmax.bind(null, this) as OmitFirst<typeof softmax>;
-  logSoftmax = logSoftmax.bind(null, this) as OmitFirst<typeof logSoftmax>;
-  layerNorm = layerNorm.bind(null, this) as OmitFirst<typeof layerNorm>;
-  gather = gather.bind(null, this) as OmitFirst<typeof gather>;
-  takeAlong = takeAlong.bind(null, this) as OmitFirst<typeof takeAlong>;
-  conv2d = conv2d.bind(null, this) as OmitFirst<typeof conv2d>;
-  cumsum = cumsum.bind(null, this) as OmitFirst<typeof cumsum>;
-  resize = resize.bind(null, this) as OmitFirst<typeof resize>;
-  transpose = transpose.bind(null, this) as OmitFirst<typeof transpose>;
-  slice = slice.bind(null, this) as OmitFirst<typeof slice>;
-  concat = concat.bind(null, this) as OmitFirst<typeof concat>;
-  pad = pad.bind(null, this) as OmitFirst<typeof pad>;
-  performerPrefixSum = performerPrefixSum.bind(null, this) as OmitFirst<typeof performerPrefixSum>;
-  groupedTopK = groupedTopK.bind(null, this) as OmitFirst<typeof groupedTopK>;
-  stretchToCsr = stretchToCsr.bind(null, this) as (
+  matmul = this.#half(matmul.bind(null, this)) as OmitFirst<typeof matmul>;
+  unary = this.#half(unary.bind(null, this)) as OmitFirst<typeof unary>;
+  binary = this.#half(binary.bind(null, this)) as OmitFirst<typeof binary>;
+  where = this.#half(where.bind(null, this)) as OmitFirst<typeof where>;
+  cast = (x: TensorInfo, dtype: DType): TensorInfo => {
+    const wide = this.#widen(x);
+    if (!isHalf(dtype)) return cast(this, wide, dtype);
+    return this.#round(cast(this, wide, 'float64'), dtype);
+  };
+  reduce = this.#half(reduce.bind(null, this)) as OmitFirst<typeof reduce>;
+  softmax = this.#half(softmax.bind(null, this)) as OmitFirst<typeof softmax>;
+  logSoftmax = this.#half(logSoftmax.bind(null, this)) as OmitFirst<typeof logSoftmax>;
+  layerNorm = this.#half(layerNorm.bind(null, this)) as OmitFirst<typeof layerNorm>;
+  gather = this.#half(gather.bind(null, this)) as OmitFirst<typeof gather>;
+  takeAlong = this.#half(takeAlong.bind(null, this)) as OmitFirst<typeof takeAlong>;
+  conv2d = this.#half(conv2d.bind(null, this)) as OmitFirst<typeof conv2d>;
+  cumsum = this.#half(cumsum.bind(null, this)) as OmitFirst<typeof cumsum>;
+  resize = this.#half(resize.bind(null, this)) as OmitFirst<typeof resize>;
+  transpose = this.#half(transpose.bind(null, this)) as OmitFirst<typeof transpose>;
+  slice = this.#half(slice.bind(null, this)) as OmitFirst<typeof slice>;
+  concat = this.#half(concat.bind(null, this)) as OmitFirst<typeof concat>;
+  pad = this.#half(pad.bind(null, this)) as OmitFirst<typeof pad>;
+  performerPrefixSum = this.#half(performerPrefixSum.bind(null, this)) as OmitFirst<
+    typeof performerPrefixSum
+  >;
+  groupedTopK = this.#half(groupedTopK.bind(null, this)) as OmitFirst<typeof groupedTopK>;
+  stretchToCsr = this.#half(stretchToCsr.bind(null, this)) as (
     ...a: Parameters<OmitFirst<typeof stretchToCsr>>
   ) => Promise<CsrInfo>;
-  csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
-  csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
-  csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
-  attention = attention.bind(null, this) as OmitFirst<typeof attention>;
+  csrSddmm = this.#half(csrSddmm.bind(null, this)) as OmitFirst<typeof csrSddmm>;
+  csrSoftmax = this.#half(csrSoftmax.bind(null, this)) as OmitFirst<typeof csrSoftmax>;
+  csrSpmm = this.#half(csrSpmm.bind(null, this)) as OmitFirst<typeof csrSpmm>;
+  attention = this.#half(attention.bind(null, this)) as OmitFirst<typeof attention>;
 }
+
+type Kernel = (...args: never[]) => unknown;
 
 type OmitFirst<F> = F extends (first: CpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;
 

@@ -1,10 +1,18 @@
 // Benchmarks of the CUDA backend on the GPU machine (plain Node over the built packages; see
 // tooling/device/run-cuda.sh). Each number stands beside its peer (tooling/reference/bench_torch.py,
 // same shapes, same device) and the physical limit from rates measured here first:
-//   - device rates: device-to-device copy bandwidth, cuBLAS fp32 SGEMM rate;
+//   - device rates: device-to-device copy bandwidth, cuBLAS fp32 SGEMM and 8192³ bf16 GEMM rates;
 //   - the SEA layer (SeaAttention, OPT-125m shape H=12, D=64, K=256, k=64, nbf 8) at T = 1k … 32k:
 //     latency and peak memory, plus a per-stage breakdown of the sparse routines;
 //   - a full OPT-125m-shaped forward (random weights, T=2048): tokens/s, dense and SEA attention.
+//   - the per-stage table (SEA_BENCH_PROFILE_T): each primitive's GPU time, achieved bandwidth
+//     (bytes of its inputs and outputs) and FLOP/s beside the copy and GEMM ceilings measured first;
+//   - float32 and bfloat16 (SEA_BENCH_DTYPES) for the SEA layer and the OPT forward; the entries per
+//     query row of the stretched mask.
+// Env: SEA_BENCH_T (T values), SEA_BENCH_SECTIONS (rates, selfcheck, stages, conv, sea, attention,
+// linear, opt), SEA_BENCH_DTYPES, SEA_BENCH_PROFILE_T, SEA_BENCH_SWEEP=<dtype>@<T> (the layer with each
+// fused CSR attention instance), SEA_BENCH_JSON (file name), SEA_CUDA_CUDNN=1 (16-bit convs through
+// cuDNN instead of the backend's own kernels).
 // Writes $OUT/cuda-bench.json and prints a table.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +30,14 @@ import { writeSafetensors } from '@sea/tensor/node';
 
 const OUT = process.env.OUT;
 const TS = (process.env.SEA_BENCH_T ?? '1024,2048,4096,8192,16384,32768').split(',').map(Number);
+/** Sections to run (default all): rates, selfcheck, stages, conv, sea, attention, linear, opt. */
+const SECTIONS = new Set(
+  (process.env.SEA_BENCH_SECTIONS ?? 'rates,selfcheck,stages,conv,sea,attention,linear,opt').split(','),
+);
+/** dtypes of the SEA layer and the OPT forward (default float32 and bfloat16). */
+const DTYPES = (process.env.SEA_BENCH_DTYPES ?? 'float32,bfloat16').split(',');
+/** T values at which the SEA layer's per-stage profile is taken. */
+const PROFILE_TS = (process.env.SEA_BENCH_PROFILE_T ?? '8192,32768').split(',').map(Number);
 const R = {
   date: new Date().toISOString(),
   node: process.version,
@@ -34,7 +50,8 @@ const R = {
 };
 const log = (...a) => console.log(...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const save = () => OUT && fs.writeFileSync(path.join(OUT, 'cuda-bench.json'), JSON.stringify(R, null, 1));
+const JSON_NAME = process.env.SEA_BENCH_JSON ?? 'cuda-bench.json';
+const save = () => OUT && fs.writeFileSync(path.join(OUT, JSON_NAME), JSON.stringify(R, null, 1));
 
 const b = createCudaBackend();
 sea.useBackend(b);
@@ -64,6 +81,17 @@ async function wall(fn, reps, warm = 1) {
   return median(ts);
 }
 async function section(name, body) {
+  const tag = [
+    ['SeaAttention', 'sea'],
+    ['OPT', 'opt'],
+    ['conv2d', 'conv'],
+    ['stages', 'stages'],
+    ['selfcheck', 'selfcheck'],
+    ['rates', 'rates'],
+    ['attention', 'attention'],
+    ['linear', 'linear'],
+  ].find(([p]) => name.startsWith(p))?.[1];
+  if (tag && !SECTIONS.has(tag)) return;
   try {
     await body();
   } catch (e) {
@@ -92,12 +120,24 @@ await section('rates', async () => {
   R.rates.sgemmTflops = (2 * S ** 3) / (mm / 1e3) / 1e12;
   A.dispose();
   B.dispose();
+  // the tensor-core ceiling: an 8192³ bf16 GEMM (cuBLAS, float32 accumulation)
+  const S2 = 8192;
+  const A2 = sea.cast(randn([S2, S2]), 'bfloat16');
+  const B2 = sea.cast(randn([S2, S2]), 'bfloat16');
+  sea.matmul(A2, B2).dispose();
+  await b.sync();
+  const mm2 = median(Array.from({ length: 5 }, () => b.timeMs(() => sea.matmul(A2, B2).dispose())));
+  R.rates.bf16GemmTflops = (2 * S2 ** 3) / (mm2 / 1e3) / 1e12;
+  A2.dispose();
+  B2.dispose();
+  log(`rates: cuBLAS bf16 GEMM 8192³ ${R.rates.bf16GemmTflops.toFixed(0)} TFLOP/s`);
   log(
     `rates: copy ${R.rates.copyGBps.toFixed(0)} GB/s (read+write), cuBLAS SGEMM ${R.rates.sgemmTflops.toFixed(1)} TFLOP/s`,
   );
 });
 const BW = () => (R.rates.copyGBps ?? 3000) * 1e9;
 const FL = () => (R.rates.sgemmTflops ?? 50) * 1e12;
+const FL16 = () => (R.rates.bf16GemmTflops ?? 700) * 1e12;
 
 // ---------------------------------------------------------------- self-check of the chunked kernels
 // The chunked performerPrefixSum / cumsum and the channel-blocked conv2d against the CPU backend on
@@ -277,18 +317,18 @@ async function profileOps(label, body) {
       b.drv.api.cuEventRecord(e0, b.stream);
       const r = orig[name](...args);
       const first = args.find((a) => a && typeof a === 'object' && 'shape' in a);
-      const key = `${name} ${first ? `[${first.shape}]` : ''}`;
-      const done = () => {
+      const key = `${name} ${first ? `[${first.shape}]` : ''}${first?.dtype && first.dtype !== 'float32' ? ` ${first.dtype}` : ''}`;
+      const done = (res) => {
         const e1 = ev();
         b.drv.api.cuEventRecord(e1, b.stream);
-        marks.push([key, e0, e1]);
+        marks.push([key, e0, e1, opBytes(args, res), opFlops(name, args, res)]);
       };
       if (r && typeof r.then === 'function')
         return r.then((x) => {
-          done();
+          done(x);
           return x;
         });
-      done();
+      done(r);
       return r;
     };
   }
@@ -308,21 +348,67 @@ async function profileOps(label, body) {
   const per = new Map();
   const f = [0];
   let gpu = 0;
-  for (const [key, e0, e1] of marks) {
+  for (const [key, e0, e1, bytes, flops] of marks) {
     b.drv.check(b.drv.api.cuEventElapsedTime(f, e0, e1), 'cuEventElapsedTime');
-    const x = per.get(key) ?? { ms: 0, calls: 0 };
+    const x = per.get(key) ?? { ms: 0, calls: 0, bytes: 0, flops: 0 };
     x.ms += f[0];
     x.calls++;
+    x.bytes += bytes;
+    x.flops += flops;
     per.set(key, x);
     gpu += f[0];
   }
-  const rows = [...per.entries()].sort((a, c) => c[1].ms - a[1].ms).map(([op, x]) => ({ op, ...x }));
+  const rows = [...per.entries()]
+    .sort((a, c) => c[1].ms - a[1].ms)
+    .map(([op, x]) => ({
+      op,
+      ...x,
+      // achieved rates: bytes of the op's inputs and outputs (each read or written once), FLOPs of the
+      // GEMM-like ops; beside the copy bandwidth and the GEMM rate of its dtype measured above
+      GBps: x.bytes / (x.ms / 1e3) / 1e9,
+      TFLOPs: x.flops / (x.ms / 1e3) / 1e12,
+      ofCopyBW: x.bytes / (x.ms / 1e3) / BW(),
+      ofGemm: x.flops
+        ? x.flops / (x.ms / 1e3) / (op.includes('bfloat16') || op.includes('float16') ? FL16() : FL())
+        : 0,
+    }));
   R.profiles.push({ label, wallMs, gpuOpsMs: gpu, ops: marks.length, rows });
   log(`profile ${label}: wall ${wallMs.toFixed(2)} ms, GPU in ops ${gpu.toFixed(2)} ms, ${marks.length} ops`);
-  for (const r of rows.slice(0, 14))
-    log(`   ${r.ms.toFixed(3).padStart(9)} ms ${String(r.calls).padStart(4)}×  ${r.op}`);
+  for (const r of rows.slice(0, 18))
+    log(
+      `   ${r.ms.toFixed(3).padStart(9)} ms ${String(r.calls).padStart(4)}×  ${r.op.padEnd(44)} ${r.GBps.toFixed(0).padStart(5)} GB/s (${(100 * r.ofCopyBW).toFixed(0)}% of copy)${r.flops ? ` ${r.TFLOPs.toFixed(1)} TFLOP/s (${(100 * r.ofGemm).toFixed(0)}% of GEMM)` : ''}`,
+    );
 }
 R.profiles = [];
+const infoBytes = (t) =>
+  t && typeof t === 'object' && 'shape' in t && 'dtype' in t
+    ? t.shape.reduce((x, y) => x * y, 1) * sea.bytesPerElement(t.dtype)
+    : 0;
+function opBytes(args, res) {
+  let n = 0;
+  for (const a of args.flat()) {
+    if (a && typeof a === 'object' && 'crow' in a) n += infoBytes(a.crow) + infoBytes(a.col);
+    else n += infoBytes(a);
+  }
+  if (res && typeof res === 'object' && 'crow' in res) return n + infoBytes(res.crow) + infoBytes(res.col);
+  return n + infoBytes(res);
+}
+function opFlops(name, args, res) {
+  if (!res || typeof res !== 'object' || !('shape' in res)) return 0;
+  const out = res.shape.reduce((x, y) => x * y, 1);
+  if (name === 'matmul') {
+    const a = args[0];
+    const kk = args[2]?.transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    return 2 * out * kk;
+  }
+  if (name === 'linear') return 2 * out * args[0].shape[1];
+  if (name === 'conv2d') {
+    const w = args[1];
+    return 2 * out * w.shape[1] * w.shape[2] * w.shape[3];
+  }
+  if (name === 'csrAttention') return 4 * (args[0].nnz?.[0] ?? 0) * args[1].shape[3];
+  return 0;
+}
 
 // ---------------------------------------------------------------- SEA routines at the SEA shapes
 const H = 12;
@@ -500,55 +586,81 @@ try {
   R.errors.push({ section: 'import @sea/sparse-attention', error: String(e) });
 }
 if (SeaAttention) {
-  for (const T of TS) {
-    await section(`SeaAttention T=${T}`, async () => {
-      const layer = SeaAttention.create(
-        { causal: true, heads: H, headDim: D, predictorLength: K, k, nbFeatureFactor: 8, maxPositions: T },
-        { seed: 1, backend: b },
-      );
-      const q = randn([1, H, T, D], 0.125);
-      const kk = randn([1, H, T, D]);
-      const v = randn([1, H, T, D]);
-      await b.sync();
-      const base = b.memory().bytes;
-      b.resetPeak();
-      const run = async () => {
-        const o = await layer.forward(q, kk, v);
-        o.context.dispose();
-      };
-      const ms = await wall(run, T >= 16384 ? 5 : 9, 3);
-      const peak = b.memory().peakBytes;
-      if (T === 8192) {
-        // the layer with each fused CSR attention instance
-        const defaultKernel = b.csrAttentionKernel;
-        R.seaKernels = [];
-        for (const kern of CSR_ATTENTION_KERNELS) {
-          b.csrAttentionKernel = kern.name;
-          const kms = await wall(run, 5);
-          R.seaKernels.push({ T, kernel: kern.name, ms: kms });
-          log(`SeaAttention T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
+  for (const dtype of DTYPES)
+    for (const T of TS) {
+      await section(`SeaAttention ${dtype} T=${T}`, async () => {
+        const layer = SeaAttention.create(
+          { causal: true, heads: H, headDim: D, predictorLength: K, k, nbFeatureFactor: 8, maxPositions: T },
+          { seed: 1, backend: b, dtype },
+        );
+        const inDtype = (t) => {
+          if (dtype === 'float32') return t;
+          const c = sea.cast(t, dtype);
+          t.dispose();
+          return c;
+        };
+        const q = inDtype(randn([1, H, T, D], 0.125));
+        const kk = inDtype(randn([1, H, T, D]));
+        const v = inDtype(randn([1, H, T, D]));
+        // the number of stretched entries per query row (above 16k a selected cell wider than k keeps k keys)
+        const ownStretch = b.stretchToCsr;
+        let nnz = null;
+        b.stretchToCsr = async (...a) => {
+          const r = await ownStretch(...a);
+          nnz = r.nnz[0];
+          return r;
+        };
+        await b.sync();
+        const base = b.memory().bytes;
+        b.resetPeak();
+        const run = async () => {
+          const o = await layer.forward(q, kk, v);
+          o.context.dispose();
+        };
+        let ms;
+        try {
+          await run();
+          b.stretchToCsr = ownStretch;
+          ms = await wall(run, T >= 16384 ? 5 : 9, 2);
+        } finally {
+          b.stretchToCsr = ownStretch;
         }
-        b.csrAttentionKernel = defaultKernel;
-      }
-      if (T === 2048 || T === 8192 || T === 32768) await profileOps(`SeaAttention T=${T}`, run);
-      q.dispose();
-      kk.dispose();
-      v.dispose();
-      layer.dispose();
-      const nnzApprox = T * H * k;
-      const row = {
-        T,
-        ms,
-        peakBytesAboveInputs: peak - base,
-        limit_ms:
-          Math.max((16 * T * H * D + T * H * K + 8 * nnzApprox) / BW(), (4 * nnzApprox * D) / FL()) * 1e3,
-      };
-      R.sea.push(row);
-      log(
-        `SeaAttention T=${T}: ${ms.toFixed(2)} ms, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB`,
-      );
-    });
-  }
+        const peak = b.memory().peakBytes;
+        if (process.env.SEA_BENCH_SWEEP && process.env.SEA_BENCH_SWEEP === `${dtype}@${T}`) {
+          // the layer with each fused CSR attention instance
+          const defaultKernel = b.csrAttentionKernel;
+          R.seaKernels = [];
+          for (const kern of CSR_ATTENTION_KERNELS) {
+            b.csrAttentionKernel = kern.name;
+            const kms = await wall(run, 5);
+            R.seaKernels.push({ dtype, T, kernel: kern.name, ms: kms });
+            log(`SeaAttention ${dtype} T=${T} with ${kern.name}: ${kms.toFixed(2)} ms`);
+          }
+          b.csrAttentionKernel = defaultKernel;
+        }
+        if (PROFILE_TS.includes(T)) await profileOps(`SeaAttention ${dtype} T=${T}`, run);
+        q.dispose();
+        kk.dispose();
+        v.dispose();
+        layer.dispose();
+        const es = sea.bytesPerElement(dtype);
+        const row = {
+          dtype,
+          T,
+          ms,
+          nnz,
+          nnzPerRow: nnz / T,
+          nnzPerRowPerHead: nnz / T / H,
+          peakBytesAboveInputs: peak - base,
+          limit_ms:
+            Math.max((4 * es * T * H * D + T * H * K * es + 6 * nnz) / BW(), (4 * nnz * D) / FL16()) * 1e3,
+        };
+        R.sea.push(row);
+        log(
+          `SeaAttention ${dtype} T=${T}: ${ms.toFixed(2)} ms, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB, ${row.nnzPerRowPerHead.toFixed(1)} entries per row and head`,
+        );
+      });
+    }
 }
 
 // ---------------------------------------------------------------- fused vs composed attention
@@ -676,38 +788,49 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
     const layers = 12;
     const flops =
       2 * (params - 50272 * 768 - 2050 * 768) * T + 2 * T * 768 * 50272 + layers * 2 * T * T * 768; // causal QK+PV halves
-    for (const attention of ['dense', 'sea']) {
-      await section(`OPT forward ${attention}`, async () => {
-        const model = await opt.OptForCausalLM.load(dir, {
-          backend: b,
-          attention,
-          seaConfig: { maxPositions: 2048 },
+    for (const dtype of DTYPES)
+      for (const attention of ['dense', 'sea']) {
+        await section(`OPT forward ${attention} ${dtype}`, async () => {
+          const model = await opt.OptForCausalLM.load(dir, {
+            backend: b,
+            attention,
+            dtype,
+            seaConfig: { maxPositions: 2048 },
+          });
+          await b.sync();
+          const base = b.memory().bytes;
+          b.resetPeak();
+          const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
+          const peakBytes = b.memory().peakBytes;
+          await profileOps(`OPT forward ${attention} ${dtype}`, async () =>
+            (await model.forward(ids)).logits.dispose(),
+          );
+          const row = {
+            attention,
+            dtype,
+            T,
+            ms,
+            tokensPerS: T / (ms / 1e3),
+            peakBytesAboveWeights: peakBytes - base,
+            parameters: params,
+            limit_ms: (flops / (dtype === 'float32' ? FL() : FL16())) * 1e3,
+          };
+          model.dispose?.();
+          R.opt.push(row);
+          log(
+            `OPT-125m ${attention} ${dtype} T=${T}: ${ms.toFixed(1)} ms = ${row.tokensPerS.toFixed(0)} tokens/s`,
+          );
         });
-        await b.sync();
-        const base = b.memory().bytes;
-        b.resetPeak();
-        const ms = await wall(async () => (await model.forward(ids)).logits.dispose(), 3);
-        const peakBytes = b.memory().peakBytes;
-        await profileOps(`OPT forward ${attention}`, async () => (await model.forward(ids)).logits.dispose());
-        const row = {
-          attention,
-          T,
-          ms,
-          tokensPerS: T / (ms / 1e3),
-          peakBytesAboveWeights: peakBytes - base,
-          parameters: params,
-          limit_ms: (flops / FL()) * 1e3,
-        };
-        model.dispose?.();
-        R.opt.push(row);
-        log(`OPT-125m ${attention} T=${T}: ${ms.toFixed(1)} ms = ${row.tokensPerS.toFixed(0)} tokens/s`);
-      });
-    }
+      }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 }
 
 R.modules = b.modules.loaded;
+// which convolution path the 16-bit runs took: cuDNN (tensor cores) or the backend's own kernels
+const dnn = b.cudnn();
+R.cudnn = { file: dnn?.file ?? null, unavailable: b.cudnnUnavailable, lastError: dnn?.lastError ?? null };
+log(`cuDNN: ${JSON.stringify(R.cudnn)}`);
 R.memoryAtEnd = b.memory();
 save();
 log(JSON.stringify({ rates: R.rates, sea: R.sea, opt: R.opt, errors: R.errors.length }, null, 1));

@@ -9,7 +9,18 @@ mkdir -p dist/kernels
 for src in src/kernels/*.cu; do
   f="$(basename "$src" .cu)"
   cp "$src" "dist/kernels/$f.cu"
-  nvcc -std=c++17 -fatbin -arch="sm_$ARCH" -o "dist/kernels/$f.sm_$ARCH.fatbin" "$src"
-  sha256sum "$src" | cut -d' ' -f1 > "dist/kernels/$f.sm_$ARCH.fatbin.sha256"
+  cp src/kernels/half.cuh dist/kernels/half.cuh
+  # the loader compiles half.cuh + <family>.cu as one text (modules.ts familySource) and hashes that
+  full="$(mktemp --suffix=.cu)"
+  { cat src/kernels/half.cuh; echo; cat "$src"; } >"$full"
+  hash="$(sha256sum "$full" | cut -d' ' -f1)"
+  if [ -f "dist/kernels/$f.sm_$ARCH.fatbin" ] && [ "$(cat "dist/kernels/$f.sm_$ARCH.fatbin.sha256" 2>/dev/null)" = "$hash" ]; then
+    echo "dist/kernels/$f.sm_$ARCH.fatbin is current"
+    rm -f "$full"
+    continue
+  fi
+  nvcc -std=c++17 -fatbin -arch="sm_$ARCH" -o "dist/kernels/$f.sm_$ARCH.fatbin" "$full"
+  echo "$hash" > "dist/kernels/$f.sm_$ARCH.fatbin.sha256"
+  rm -f "$full"
   echo "built dist/kernels/$f.sm_$ARCH.fatbin ($(stat -c %s "dist/kernels/$f.sm_$ARCH.fatbin") bytes)"
 done

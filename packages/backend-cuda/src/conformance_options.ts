@@ -3,7 +3,7 @@
  * file and the device runner.
  */
 export const CUDA_CONFORMANCE_OPTIONS = {
-  dtypes: ['float32'] as const,
+  dtypes: ['float32', 'bfloat16', 'float16'] as const,
   tolerance: {
     scale: {
       conv2d: 10,

@@ -11,17 +11,19 @@ import {
   DeviceError,
   type DType,
   DTypeError,
+  isHalf,
   type MemoryInfo,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import { allocArray, type DataId } from '@sea/tensor/backend';
+import { allocArray, type DataId, numbersToHalfBits } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
-import { conv2d, resize } from './ops/conv.js';
+import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
+import { CudnnConv } from './ops/cudnn.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
@@ -57,9 +59,26 @@ export function dtypeCode(dtype: DType): number {
       return 1;
     case 'bool':
       return 2;
+    case 'float16':
+      return 3;
+    case 'bfloat16':
+      return 4;
     default:
-      throw new DTypeError(`the cuda backend computes in float32, int32 and bool, not ${dtype}`);
+      throw new DTypeError(
+        `the cuda backend computes in float32, float16, bfloat16, int32 and bool, not ${dtype}`,
+      );
   }
+}
+
+/**
+ * The name suffix of a kernel's instance for a float dtype ('' float32, '_bf16', '_f16'); throws
+ * for a dtype the kernel has no instance of.
+ */
+export function floatSuffix(op: string, dtype: DType): string {
+  if (dtype === 'float32') return '';
+  if (dtype === 'bfloat16') return '_bf16';
+  if (dtype === 'float16') return '_f16';
+  throw new DTypeError(`cuda ${op} computes in float32, bfloat16 or float16, got ${dtype}`);
 }
 
 const CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -68,7 +87,7 @@ const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
-  readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
+  readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
   readonly drv: Driver;
   readonly device: CudaDeviceInfo;
   readonly params = new Params();
@@ -78,6 +97,10 @@ export class CudaBackend implements Backend {
   #cublas: { api: CublasApi; handle: unknown; file: string } | null = null;
   /** cuBLASLt for the fused linear layer; null until first use, false when it cannot be loaded. */
   #lt: LtGemm | null | false = null;
+  /** cuDNN for 16-bit conv2d on the tensor cores; null until first use, false when it cannot be loaded. */
+  #cudnn: CudnnConv | null | false = null;
+  /** Why cuDNN is not used (not enabled, not found), once a 16-bit conv2d asked for it. */
+  cudnnUnavailable: string | null = null;
   #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
   #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
   #ctx: unknown;
@@ -176,11 +199,13 @@ export class CudaBackend implements Backend {
     if (n > 0) this.check(this.drv.api.cuMemsetD8Async(b.ptr, 0, n, this.stream), 'cuMemsetD8Async');
   }
 
-  /** Fills with a 32-bit pattern (n words) or a byte (n bytes). */
+  /** Fills with a 32-bit pattern (n words), a 16-bit one (n half-words) or a byte (n bytes). */
   memset(ptr: bigint, elemBytes: number, pattern: number, n: number): void {
     if (n <= 0) return;
     if (elemBytes === 4)
       this.check(this.drv.api.cuMemsetD32Async(ptr, pattern >>> 0, n, this.stream), 'cuMemsetD32Async');
+    else if (elemBytes === 2)
+      this.check(this.drv.api.cuMemsetD16Async(ptr, pattern & 0xffff, n, this.stream), 'cuMemsetD16Async');
     else this.check(this.drv.api.cuMemsetD8Async(ptr, pattern & 255, n, this.stream), 'cuMemsetD8Async');
   }
 
@@ -217,6 +242,28 @@ export class CudaBackend implements Backend {
       }
     }
     return this.#lt || null;
+  }
+
+  /**
+   * cuDNN (16-bit convolutions on the tensor cores), loaded at first use when SEA_CUDA_CUDNN=1; null
+   * when absent or not enabled (its speed against the own kernels is still to be measured).
+   */
+  cudnn(): CudnnConv | null {
+    if (this.#cudnn === null) {
+      if (process.env.SEA_CUDA_CUDNN !== '1') {
+        this.cudnnUnavailable = 'not enabled (SEA_CUDA_CUDNN=1 turns it on)';
+        this.#cudnn = false;
+      } else {
+        try {
+          this.#cudnn = new CudnnConv(this);
+        } catch (e) {
+          this.cudnnUnavailable = (e as Error).message;
+          if (process.env.SEA_CUDA_DEBUG) console.warn(`[sea cuda] no cuDNN: ${this.cudnnUnavailable}`);
+          this.#cudnn = false;
+        }
+      }
+    }
+    return this.#cudnn || null;
   }
 
   /** Device memory outside the caching allocator (library workspaces), freed by rawFree or destroy. */
@@ -318,6 +365,8 @@ export class CudaBackend implements Backend {
     } catch {}
     if (this.#lt) this.#lt.destroy();
     this.#lt = null;
+    if (this.#cudnn) this.#cudnn.destroy();
+    this.#cudnn = null;
     this.#alloc.releaseAll();
     this.modules.unloadAll();
     if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
@@ -334,8 +383,44 @@ export class CudaBackend implements Backend {
     const p = this.ptr(info);
     if (dtype === 'bool') this.memset(p, 1, value ? 1 : 0, size);
     else if (dtype === 'int32') this.memset(p, 4, new Int32Array([value])[0], size);
+    else if (isHalf(dtype)) this.memset(p, 2, numbersToHalfBits([value], dtype)[0], size);
     else this.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], size);
     return info;
+  }
+
+  /**
+   * A float32 kernel run on 16-bit inputs: each float16/bfloat16 input is widened to a float32 copy,
+   * the kernel runs, and a float32 output is rounded back to that dtype (so the result is the float32
+   * kernel's, rounded once). For the primitives without a 16-bit instance of their own yet.
+   */
+  #via32<F extends (...args: never[]) => unknown>(kernel: F): F {
+    const isInfo = (a: unknown): a is TensorInfo =>
+      !!a && typeof a === 'object' && 'dataId' in a && 'dtype' in a && 'shape' in a;
+    return ((...args: unknown[]) => {
+      let half: DType | null = null;
+      for (const a of args.flat()) if (!half && isInfo(a) && isHalf(a.dtype)) half = a.dtype;
+      if (!half) return kernel(...(args as never[]));
+      const temps: TensorInfo[] = [];
+      const up = (a: unknown): unknown => {
+        if (!isInfo(a) || !isHalf(a.dtype)) return a;
+        const t = cast(this, a, 'float32');
+        temps.push(t);
+        return t;
+      };
+      const mapped = args.map((a) => (Array.isArray(a) ? a.map(up) : up(a)));
+      let r: unknown;
+      try {
+        r = kernel(...(mapped as never[]));
+      } finally {
+        for (const t of temps) this.free(t.dataId);
+      }
+      if (isInfo(r) && r.dtype === 'float32') {
+        const down = cast(this, r, half);
+        this.free(r.dataId);
+        return down;
+      }
+      return r;
+    }) as unknown as F;
   }
 
   // ---------------------------------------------------------------- primitives (ops/)
@@ -350,9 +435,20 @@ export class CudaBackend implements Backend {
   layerNorm: Backend['layerNorm'] = (x, g, b, eps) => layerNorm(this, x, g, b, eps);
   gather: Backend['gather'] = (t, i) => gather(this, t, i);
   takeAlong: Backend['takeAlong'] = (x, i) => takeAlong(this, x, i);
-  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => conv2d(this, x, w, bias, opts, outShape);
+  readonly #conv2dVia32: Backend['conv2d'] = this.#via32((x, w, bias, opts, outShape) =>
+    conv2d(this, x, w, bias, opts, outShape),
+  );
+  /** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
+  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => {
+    if (!isHalf(x.dtype)) return conv2d(this, x, w, bias, opts, outShape);
+    const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
+    if (viaCudnn) return viaCudnn;
+    return conv2dHalfFits(x, w, opts)
+      ? conv2d(this, x, w, bias, opts, outShape)
+      : this.#conv2dVia32(x, w, bias, opts, outShape);
+  };
   cumsum: Backend['cumsum'] = (x, axis, ex, rev) => cumsum(this, x, axis, ex, rev);
-  resize: Backend['resize'] = (x, h, w, opts) => resize(this, x, h, w, opts);
+  resize: Backend['resize'] = this.#via32((x, h, w, opts) => resize(this, x, h, w, opts));
   transpose: Backend['transpose'] = (x, perm) => transpose(this, x, perm);
   slice: Backend['slice'] = (x, begin, size) => slice(this, x, begin, size);
   concat: Backend['concat'] = (xs, axis) => concat(this, xs, axis);
@@ -361,9 +457,9 @@ export class CudaBackend implements Backend {
     performerPrefixSum(this, qf, kf, v, opts);
   groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
   stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
-  csrSddmm: Backend['csrSddmm'] = (csr, q, k, scale) => csrSddmm(this, csr, q, k, scale);
-  csrSoftmax: Backend['csrSoftmax'] = (csr, val, rs) => csrSoftmax(this, csr, val, rs);
-  csrSpmm: Backend['csrSpmm'] = (csr, val, v) => csrSpmm(this, csr, val, v);
+  csrSddmm: Backend['csrSddmm'] = this.#via32((csr, q, k, scale) => csrSddmm(this, csr, q, k, scale));
+  csrSoftmax: Backend['csrSoftmax'] = this.#via32((csr, val, rs) => csrSoftmax(this, csr, val, rs));
+  csrSpmm: Backend['csrSpmm'] = this.#via32((csr, val, v) => csrSpmm(this, csr, val, v));
   attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
   linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
   csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>

@@ -79,6 +79,7 @@ function driverFunctions(lib: KoffiLib) {
     cuMemcpyDtoHAsync: fn('int cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t bytes, void *stream)'),
     cuMemcpyDtoDAsync: fn('int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *stream)'),
     cuMemsetD8Async: fn('int cuMemsetD8Async(uint64_t dst, uint8_t value, size_t n, void *stream)'),
+    cuMemsetD16Async: fn('int cuMemsetD16Async(uint64_t dst, uint16_t value, size_t n, void *stream)'),
     cuMemsetD32Async: fn('int cuMemsetD32Async(uint64_t dst, uint32_t value, size_t n, void *stream)'),
     cuModuleLoadData: fn('int cuModuleLoadData(_Out_ void **mod, const void *image)'),
     cuModuleUnload: fn('int cuModuleUnload(void *mod)'),

@@ -19,6 +19,12 @@ export const NVRTC_OPTIONS = ['-default-device', '--std=c++17'];
 
 export type Family = 'elementwise' | 'reduce' | 'conv' | 'performer' | 'topk' | 'csr' | 'attention';
 
+/** A family's CUDA C source: the shared 16-bit storage helpers (kernels/half.cuh), then `<family>.cu`. */
+export function familySource(family: Family): string {
+  const half = fs.readFileSync(path.join(KERNEL_DIR, 'half.cuh'), 'utf8');
+  return `${half}\n${fs.readFileSync(path.join(KERNEL_DIR, `${family}.cu`), 'utf8')}`;
+}
+
 export function sourceHash(src: string): string {
   return createHash('sha256').update(src).digest('hex');
 }
@@ -62,7 +68,7 @@ export class ModuleLoader {
     const m = this.#modules.get(family);
     if (m !== undefined) return m;
     const t0 = performance.now();
-    const src = fs.readFileSync(path.join(KERNEL_DIR, `${family}.cu`), 'utf8');
+    const src = familySource(family);
     const hash = sourceHash(src);
     let image: Buffer | null = null;
     let origin: ModuleSourceInfo['origin'] = 'fatbin';

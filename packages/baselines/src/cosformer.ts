@@ -45,7 +45,7 @@ export class CosformerAttention implements AttentionModule {
   /** PyTorch nn.Linear's default initialisation (weights and biases uniform in ±1/√(H·D)), seeded. */
   static create(
     config: CosformerConfig,
-    opts: { seed?: number; backend?: sea.Backend } = {},
+    opts: { seed?: number; backend?: sea.Backend; dtype?: sea.DType } = {},
   ): CosformerAttention {
     const C = config.heads * config.headDim;
     const rng = new sea.Rng((opts.seed ?? 0) >>> 0);
@@ -55,7 +55,12 @@ export class CosformerAttention implements AttentionModule {
       const shape = n.endsWith('weight') ? [C, C] : [C];
       const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
       for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * bound;
-      w[n] = sea.tensor(a, shape, opts.backend ? { backend: opts.backend } : {}).keep();
+      w[n] = sea
+        .tensor(a, shape, {
+          ...(opts.backend ? { backend: opts.backend } : {}),
+          ...(opts.dtype ? { dtype: opts.dtype } : {}),
+        })
+        .keep();
     }
     return new CosformerAttention(config, w);
   }

@@ -31,6 +31,7 @@ import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   currentBackend,
+  type DType,
   gather,
   layerNorm,
   linear,
@@ -65,6 +66,11 @@ export interface BertLoadOptions {
   seaWeights?: string;
   /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
   seed?: number;
+  /**
+   * The float dtype the model computes in (default float32): weights are read as it (bfloat16/float16
+   * rounded once from the checkpoint's values) and every activation follows. The backend must list it.
+   */
+  dtype?: DType;
 }
 
 export interface BertForwardOptions {
@@ -230,9 +236,10 @@ export class BertForSequenceClassification {
       : null;
     try {
       const prefix = detectPrefix(ckpt);
-      const weights = await readWeights(ckpt, bertWeightSpecs(config, prefix), backend);
+      const dtype = opts.dtype ?? 'float32';
+      const weights = await readWeights(ckpt, bertWeightSpecs(config, prefix), backend, dtype);
       return await BertForSequenceClassification.assemble(config, backend, weights, prefix, opts, (i) =>
-        readSeaWeights(seaFile, bertSeaParameterName(i, ''), backend),
+        readSeaWeights(seaFile, bertSeaParameterName(i, ''), backend, dtype),
       );
     } finally {
       await seaFile?.close();
@@ -273,6 +280,7 @@ export class BertForSequenceClassification {
           seed: (opts.seed ?? 0) + i,
           weights: Object.keys(layerWeights).length ? layerWeights : undefined,
           backend,
+          dtype: opts.dtype,
         });
         pending.length = 0; // the module owns them now
         layers.push({
@@ -381,7 +389,9 @@ export class BertForSequenceClassification {
             for (let j = 0; j < T; j++) if (!valid[b * T + j]) m[(b * T + t) * T + j] = BERT_FP_MIN;
           }
         }
-        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
+        // in the model's dtype (float32 unless loaded with { dtype })
+        const dt = this.layers[0]?.q[0].dtype ?? 'float32';
+        logitMask = a.k(tensor(m, [B, 1, T, T], { backend, dtype: dt }));
         validRows = a.k(tensor(Float32Array.from(valid), [B, T], { backend }));
         keep.add(logitMask);
         keep.add(validRows);

@@ -2,7 +2,7 @@
  * Seeded inputs. Values are drawn in float64 and rounded to the dtype under test, so the float64
  * reference sees exactly the numbers the backend holds.
  */
-import { type DType, Rng, sizeOf } from '@sea/tensor';
+import { type DType, Rng, roundToDType, sizeOf } from '@sea/tensor';
 
 /** A stable seed from a test's name, so each test draws its own reproducible inputs. */
 export function seedOf(name: string): number {
@@ -17,10 +17,14 @@ export function rngFor(name: string): Rng {
 
 /** Rounds to what the dtype stores. */
 export function toDType(x: number, dtype: DType): number {
-  if (dtype === 'float32') return Math.fround(x);
-  if (dtype === 'int32') return x | 0;
-  if (dtype === 'bool') return x ? 1 : 0;
-  return x;
+  return roundToDType(x, dtype);
+}
+
+/** Rounds every value to what the dtype stores (for inputs derived from drawn values). */
+export function roundAll(xs: ArrayLike<number>, dtype: DType): Float64Array {
+  const out = new Float64Array(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = roundToDType(xs[i], dtype);
+  return out;
 }
 
 export function normal(rng: Rng, shape: readonly number[], dtype: DType, std = 1, mean = 0): Float64Array {

@@ -5,7 +5,15 @@
  * with the reason printed when the file is collected; primitives a backend does not implement yet
  * are excluded by name (TensorFlow.js `TEST_FILTERS` style) and show as skipped with their reason.
  */
-import { type Backend, BackendUnavailableError, type DType, type MemoryInfo, tidy } from '@sea/tensor';
+import {
+  type Backend,
+  BackendUnavailableError,
+  type DType,
+  type FloatDType,
+  isFloat,
+  type MemoryInfo,
+  tidy,
+} from '@sea/tensor';
 import { PRIMITIVES, type Primitive } from '@sea/tensor/backend';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Tolerance } from './check.js';
@@ -21,6 +29,7 @@ import { registerReduce } from './groups/reduce.js';
 import { registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
+import { toleranceFor } from './tolerance.js';
 
 export interface ConformanceOptions {
   /** Skip the whole suite with this reason (printed). */
@@ -35,9 +44,17 @@ export interface ConformanceOptions {
    * one of these keys; the value is the reason.
    */
   excludeTests?: Readonly<Record<string, string>>;
-  /** Float dtypes to run the dense tests in; default: float32 and float64 where the backend lists them. */
+  /**
+   * Float dtypes to run the tests in; default: every float dtype the backend lists (float32, float64,
+   * float16, bfloat16). The SEA routines run in all of them but float64.
+   */
   dtypes?: readonly DType[];
-  /** Overrides of the default tolerances, per dtype, and a per-primitive multiplier of both. */
+  /**
+   * How the backend's float32 computation differs from the table's (tolerance.ts): replacement
+   * float32/float64 compute errors, and a per-primitive multiplier for kernels that sum in float32
+   * where the reference row assumes a short sum. 16-bit results get the same compute term (they are
+   * computed in float32) plus their store term; nothing here can change the store term.
+   */
   tolerance?: {
     float32?: Partial<Tolerance>;
     float64?: Partial<Tolerance>;
@@ -61,6 +78,8 @@ export type CaseFn = (c: CaseContext) => Promise<void> | void;
 export interface SuiteContext {
   /** Float dtypes the dense tests run in. */
   readonly floatDTypes: readonly DType[];
+  /** Float dtypes the SEA routines run in (floatDTypes without float64). */
+  readonly seaDTypes: readonly DType[];
   /** Whether the backend lists a dtype (int32/bool tests ask this). */
   readonly hasDType: (d: DType) => boolean;
   /**
@@ -69,11 +88,6 @@ export interface SuiteContext {
    */
   group(group: Group, title: string, body: (test: (name: string, fn: CaseFn) => void) => void): void;
 }
-
-const DEFAULT_TOL: Record<'float32' | 'float64', Tolerance> = {
-  float32: { rtol: 1e-5, atol: 1e-6 },
-  float64: { rtol: 1e-12, atol: 1e-13 },
-};
 
 function exclusions(opts: ConformanceOptions): Map<string, string> {
   const out = new Map<string, string>();
@@ -132,22 +146,26 @@ export function conformanceSuite(
       );
     }
     const listed = backend ? backend.dtypes : (['float32', 'float64', 'int32', 'bool'] as const);
-    const floatDTypes = (opts.dtypes ?? ['float32', 'float64']).filter((d) => listed.includes(d));
+    const floatDTypes = (opts.dtypes ?? ['float32', 'float64', 'float16', 'bfloat16']).filter((d) =>
+      listed.includes(d),
+    );
+    const seaDTypes = floatDTypes.filter((d) => d !== 'float64');
     const scale = opts.tolerance?.scale ?? {};
 
     const caseCtx = (b: Backend): CaseContext => ({
       backend: b,
       tol(dtype, primitive, factor = 1) {
-        const key = dtype === 'float64' ? 'float64' : 'float32';
-        const base = { ...DEFAULT_TOL[key], ...opts.tolerance?.[key] };
-        const f = factor * (scale[primitive] ?? 1);
-        return { rtol: base.rtol * f, atol: base.atol * f };
+        // int32/bool results are exact in every backend; their callers get the float32 row
+        if (!isFloat(dtype)) dtype = 'float32';
+        const acc = dtype === 'float64' ? 'float64' : 'float32';
+        return toleranceFor(dtype as FloatDType, factor * (scale[primitive] ?? 1), opts.tolerance?.[acc]);
       },
     });
 
     const covered = new Set<Group>();
     const suite: SuiteContext = {
       floatDTypes,
+      seaDTypes,
       hasDType: (d) => listed.includes(d),
       group(group, title, body) {
         covered.add(group);

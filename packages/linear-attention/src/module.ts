@@ -7,6 +7,7 @@ import {
   currentBackend,
   DTypeError,
   fmt,
+  isFloat,
   Rng,
   ShapeError,
   type Tensor,
@@ -65,8 +66,10 @@ export class PerformerAttention {
         `PerformerAttention: expected '${PROJECTION_WEIGHT}' of shape [m,${config.headDim}], got ${fmt(w.shape)}`,
       );
     }
-    if (w.dtype !== 'float32')
-      throw new DTypeError(`PerformerAttention: '${PROJECTION_WEIGHT}' must be float32, got ${w.dtype}`);
+    if (!isFloat(w.dtype))
+      throw new DTypeError(
+        `PerformerAttention: '${PROJECTION_WEIGHT}' must be a float dtype, got ${w.dtype}`,
+      );
     return new PerformerAttention({ ...config }, { [PROJECTION_WEIGHT]: w });
   }
 

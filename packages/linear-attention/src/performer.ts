@@ -9,6 +9,7 @@ import {
   div,
   exp,
   fmt,
+  isFloat,
   linear,
   matmul,
   max,
@@ -58,7 +59,7 @@ function checkProjection(op: string, x: Tensor, projection: Tensor): void {
 function checkBHTD(op: string, x: Tensor, name: string, layout = '[B,H,T,D]'): void {
   if (x.rank !== 4) throw new ShapeError(`${op}: expected ${name} of shape ${layout}, got ${fmt(x.shape)}`);
   // float64 is accepted for gradient checks (training); inference runs in fp32
-  if (x.dtype !== 'float32' && x.dtype !== 'float64')
+  if (!isFloat(x.dtype))
     throw new DTypeError(`${op}: ${name} must be float32 (the Performer runs in fp32), got ${x.dtype}`);
 }
 

@@ -7,7 +7,7 @@
  * boundary key, ours does not, so the dense and sparse paths always agree).
  */
 import * as sea from '@sea/tensor';
-import { type CsrMatrix, ShapeError, type Tensor } from '@sea/tensor';
+import { type CsrMatrix, isFloat, ShapeError, type Tensor } from '@sea/tensor';
 
 /** finfo(float32).min / 2: the additive "masked" value of the dense path. */
 export const FP_MIN = -1.7014117331926443e38;
@@ -146,7 +146,7 @@ export async function stretchEstimate(
   rowLen: Tensor | Int32Array,
   opts: StretchEstimateOptions = {},
 ): Promise<Tensor> {
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') {
+  if (!isFloat(x.dtype)) {
     throw new ShapeError(`stretchEstimate: input must be float, got ${x.dtype}`);
   }
   return stretchGather('stretchEstimate', x, rowLen, opts.keys ?? x.shape[2], opts.fill ?? FP_MIN);

@@ -35,7 +35,8 @@ export function groupedTopK(estimate: Tensor, opts: GroupedTopKOptions): Tensor 
   const layout = opts.layout ?? 'bhtk';
   const backend = estimate.backend;
   return sea.tidy(() => {
-    let scores = estimate.dtype === 'float32' ? estimate : sea.cast(estimate, 'float32');
+    // float64 (gradient checks) selects in float32; 16-bit estimates select as they are
+    let scores = estimate.dtype === 'float64' ? sea.cast(estimate, 'float32') : estimate;
     let rowValid: Tensor | null = null;
     if (Array.prototype.some.call(lengths, (L: number) => L < T)) {
       const rv = new Uint8Array(B * T);

@@ -6,7 +6,7 @@
  */
 import { CosformerAttention, ReformerAttention } from '@sea/baselines';
 import { type AttentionModule, createAttention, type AttentionKind as SeaKind } from '@sea/sparse-attention';
-import type { Backend, Tensor } from '@sea/tensor';
+import type { Backend, DType, Tensor } from '@sea/tensor';
 import { ModelLoadError } from './errors.js';
 
 export type { AttentionModule };
@@ -62,6 +62,8 @@ export function createLayerAttention(
     seed: number;
     weights?: Record<string, Tensor>;
     backend: Backend;
+    /** Float dtype of freshly initialised SEA weights (the model's dtype; default float32). */
+    dtype?: DType;
   },
 ): AttentionModule {
   const config = { ...opts.defaults, ...(opts.seaConfig ?? {}), ...layer };
@@ -79,9 +81,14 @@ export function createLayerAttention(
     if (kind === 'cosformer') {
       return opts.weights
         ? CosformerAttention.fromWeights(shape, opts.weights)
-        : CosformerAttention.create(shape, { seed: opts.seed, backend: opts.backend });
+        : CosformerAttention.create(shape, { seed: opts.seed, backend: opts.backend, dtype: opts.dtype });
     }
-    return createAttention(kind, config, { seed: opts.seed, weights: opts.weights, backend: opts.backend });
+    return createAttention(kind, config, {
+      seed: opts.seed,
+      weights: opts.weights,
+      backend: opts.backend,
+      dtype: opts.dtype,
+    });
   } catch (e) {
     throw new ModelLoadError(
       `cannot create '${kind}' attention: ${e instanceof Error ? e.message : String(e)}`,

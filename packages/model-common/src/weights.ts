@@ -1,5 +1,5 @@
 /** Reads a checkpoint's tensors after checking every expected name and shape against the config. */
-import type { Backend, Tensor } from '@sea/tensor';
+import type { Backend, DType, Tensor } from '@sea/tensor';
 import { type Checkpoint, openCheckpoint } from '@sea/tensor/node';
 import { SafetensorsError } from '@sea/tensor/safetensors';
 import { ModelLoadError } from './errors.js';
@@ -33,6 +33,7 @@ export async function readWeights(
   ckpt: Checkpoint,
   specs: readonly WeightSpec[],
   backend: Backend,
+  dtype: DType = 'float32',
 ): Promise<Map<string, Tensor>> {
   const problems: string[] = [];
   for (const s of specs) {
@@ -56,7 +57,7 @@ export async function readWeights(
   try {
     for (const s of specs) {
       if (!ckpt.has(s.name)) continue;
-      out.set(s.name, await ckpt.readTensor(s.name, { backend, dtype: 'float32' }));
+      out.set(s.name, await ckpt.readTensor(s.name, { backend, dtype }));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
@@ -72,12 +73,13 @@ export async function readSeaWeights(
   file: Checkpoint | null,
   prefix: string,
   backend: Backend,
+  dtype: DType = 'float32',
 ): Promise<Record<string, Tensor>> {
   const out: Record<string, Tensor> = {};
   if (!file) return out;
   for (const name of file.names()) {
     if (name.startsWith(prefix))
-      out[name.slice(prefix.length)] = await file.readTensor(name, { backend, dtype: 'float32' });
+      out[name.slice(prefix.length)] = await file.readTensor(name, { backend, dtype });
   }
   return out;
 }

@@ -34,6 +34,7 @@ import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import {
   type Backend,
   currentBackend,
+  type DType,
   full,
   gather,
   layerNorm,
@@ -70,6 +71,11 @@ export interface OptLoadOptions {
   seaWeights?: string;
   /** Seed for freshly initialised SEA/Performer parameters; layer i uses seed + i (default 0). */
   seed?: number;
+  /**
+   * The float dtype the model computes in (default float32): weights are read as it (bfloat16/float16
+   * rounded once from the checkpoint's values) and every activation follows. The backend must list it.
+   */
+  dtype?: DType;
 }
 
 export interface OptForwardOptions {
@@ -223,7 +229,7 @@ export class OptForCausalLM {
     try {
       const prefix = detectPrefix(ckpt);
       const specs = optWeightSpecs(config, prefix);
-      const weights = await readWeights(ckpt, specs, backend);
+      const weights = await readWeights(ckpt, specs, backend, opts.dtype ?? 'float32');
       return await OptForCausalLM.assemble(config, backend, weights, prefix, opts);
     } finally {
       await ckpt.close();
@@ -248,11 +254,11 @@ export class OptForCausalLM {
         let gamma = weights.get(`${name}.weight`);
         let beta = weights.get(`${name}.bias`);
         if (!gamma) {
-          gamma = full([n], 1, { backend });
+          gamma = full([n], 1, { backend, dtype: opts.dtype ?? 'float32' });
           owned.push(gamma);
         }
         if (!beta) {
-          beta = full([n], 0, { backend });
+          beta = full([n], 0, { backend, dtype: opts.dtype ?? 'float32' });
           owned.push(beta);
         }
         return { gamma, beta };
@@ -271,7 +277,12 @@ export class OptForCausalLM {
             ? {}
             : layerWeightsOf
               ? layerWeightsOf(i)
-              : await readSeaWeights(seaFile, `model.decoder.layers.${i}.self_attn.sea.`, backend);
+              : await readSeaWeights(
+                  seaFile,
+                  `model.decoder.layers.${i}.self_attn.sea.`,
+                  backend,
+                  opts.dtype ?? 'float32',
+                );
         pending.push(...Object.values(layerWeights));
         const attention = createLayerAttention(
           kind,
@@ -282,6 +293,7 @@ export class OptForCausalLM {
             seed: (opts.seed ?? 0) + i,
             weights: Object.keys(layerWeights).length ? layerWeights : undefined,
             backend,
+            dtype: opts.dtype,
           },
         );
         pending.length = 0; // the module owns them now
@@ -406,7 +418,9 @@ export class OptForCausalLM {
             for (let j = 0; j < T; j++) if (j > t || !valid[b * T + j]) m[(b * T + t) * T + j] = OPT_FP_MIN;
           }
         }
-        logitMask = a.k(tensor(m, [B, 1, T, T], { backend }));
+        // in the model's dtype (float32 unless loaded with { dtype })
+        const dt = (this.w('embed_tokens.weight') as Tensor).dtype;
+        logitMask = a.k(tensor(m, [B, 1, T, T], { backend, dtype: dt }));
         keep.add(logitMask);
       }
       const hidden: Tensor[] = [];

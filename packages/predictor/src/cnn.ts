@@ -5,19 +5,23 @@
 import {
   concat,
   conv2d,
+  type DType,
   fmt,
   layerNorm,
   linear,
   mul,
   ones,
+  releaseEarly,
   relu,
   resize,
   ShapeError,
   slice,
   type Tensor,
+  type TypedArray,
   tensor,
   tidy,
 } from '@sea/tensor';
+import { toTypedArray } from '@sea/tensor/backend';
 import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
 import type { PredictorWeights } from './weights.js';
 
@@ -47,6 +51,19 @@ export function widthMap(W: number, K: number): Float32Array {
   return m;
 }
 
+/** widthMap in a dtype's storage (16-bit bit patterns for float16/bfloat16), converted once per dtype. */
+const widthMapsIn = new Map<string, TypedArray>();
+function widthMapIn(W: number, K: number, dtype: DType): TypedArray {
+  if (dtype === 'float32') return widthMap(W, K);
+  const key = `${W},${K},${dtype}`;
+  let m = widthMapsIn.get(key);
+  if (!m) {
+    m = toTypedArray(widthMap(W, K), dtype);
+    widthMapsIn.set(key, m);
+  }
+  return m;
+}
+
 /**
  * Causal CNN, input [B, 2H, T, K/4]:
  * LN over K/4 → conv1 (3×3, dilation 2, taps t−4, t−2, t × w−2, w, w+2) → ReLU → conv2 (same) → ReLU
@@ -61,7 +78,10 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
   let y = layerNorm(x, w['cnn.norm_in.weight'], w['cnn.norm_in.bias'], LAYER_NORM_EPS);
   for (const name of ['cnn.conv1', 'cnn.conv2']) {
     const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
-    y = relu(conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] }));
+    const c = conv2d(y, taps, w[`${name}.bias`], { dilation: 2, padding: [4, 0, 2, 2] });
+    releaseEarly(y, taps);
+    y = relu(c);
+    releaseEarly(c);
   }
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
   // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
@@ -70,13 +90,22 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
   const B = x.shape[0];
   const bias = w['cnn.conv_out.bias'];
   const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
+  releaseEarly(y);
   const edge = mul(
     ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
     bias.reshape([1, s.H, 1, 1]),
   );
-  const map = tensor(widthMap(s.width, s.K), [s.K, s.width + 2], { backend: z.backend, dtype: z.dtype });
-  y = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
-  return layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  const map = tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
+    backend: z.backend,
+    dtype: z.dtype,
+  });
+  const zPad = concat([edge, z, edge], 3);
+  releaseEarly(z, edge);
+  y = linear(zPad, map); // [B, H, T, K]
+  releaseEarly(zPad);
+  const out = layerNorm(y, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  releaseEarly(y);
+  return out;
 }
 
 /**

@@ -8,8 +8,10 @@ import {
   DTypeError,
   fmt,
   gelu,
+  isFloat,
   layerNorm,
   linear,
+  releaseEarly,
   ShapeError,
   sigmoid,
   slice,
@@ -67,8 +69,7 @@ export function estimateAttention(
       );
     }
     // float64 (with float64 weights) is accepted for gradient checks
-    if (t.dtype !== 'float32' && t.dtype !== 'float64')
-      throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
+    if (!isFloat(t.dtype)) throw new DTypeError(`estimateAttention: ${n} must be float32, got ${t.dtype}`);
   }
   if (
     keyValid &&
@@ -81,25 +82,31 @@ export function estimateAttention(
   return tidy(() => {
     const rowValid = keyValid?.reshape([B, 1, T, 1]);
     const vz = rowValid ? where(rowValid, v, 0) : v;
+    // each intermediate is released as soon as the chain is past it (releaseEarly), so the peak
+    // holds a few [B,H,T,·] tensors rather than all of them
     const vI = positionCode(config, weights, { batch: B, T, keyValid });
     const vCat = concat([vI, vz], -1); // [B,H,T,2D]; both halves are already zero at pads
+    releaseEarly(vI);
     const cPerf = performerAttention(q, k, vCat, { causal: s.causal, projection });
+    releaseEarly(vCat);
     const vCat2 = concat([cPerf, vz], -1); // [B,H,T,3D]
-    const z = gelu(
-      layerNorm(
-        linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']),
-        weights['encoder.norm.weight'],
-        weights['encoder.norm.bias'],
-        LAYER_NORM_EPS,
-      ),
-    );
+    releaseEarly(cPerf, vz === v ? null : vz);
+    const enc = linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']);
+    releaseEarly(vCat2);
+    const encN = layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS);
+    releaseEarly(enc);
+    const z = gelu(encN);
+    releaseEarly(encN);
     const scales = sigmoid(linear(z, weights['scaler.weight'], weights['scaler.bias'])); // [B,H,T,2]
     const sProb = slice(scales, [0, 0, 0, 0], [B, s.H, T, 1]).reshape([B, s.H, T]);
     const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);
     // ν(Z)[b,h,t, c·W + w] → Ẑ[b, h·c_h + c, t, w]
     const nu = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H, T, s.ch, s.width]);
+    releaseEarly(z);
     const zHat = transpose(nu, [0, 1, 3, 2, 4]).reshape([B, s.H * s.ch, T, s.width]);
+    releaseEarly(nu);
     const logits = predictorCnn(config, weights, zHat);
+    releaseEarly(zHat);
     return { logits, sProb, sMix };
   });
 }

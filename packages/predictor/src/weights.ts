@@ -7,6 +7,7 @@ import {
   currentBackend,
   DTypeError,
   fmt,
+  isFloat,
   Rng,
   ShapeError,
   type Tensor,
@@ -83,7 +84,7 @@ export function checkPredictorWeights(config: PredictorConfig, weights: Predicto
         `predictor: expected weight '${spec.name}' of shape ${fmt(spec.shape)}, got ${fmt(w.shape)}`,
       );
     }
-    if ((w.dtype !== 'float32' && w.dtype !== 'float64') || (dtype !== undefined && w.dtype !== dtype))
+    if (!isFloat(w.dtype) || (dtype !== undefined && w.dtype !== dtype))
       throw new DTypeError(`predictor: weight '${spec.name}' must be float32, got ${w.dtype}`);
     dtype = w.dtype;
   }

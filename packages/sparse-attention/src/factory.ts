@@ -1,6 +1,6 @@
 /** Attention by name, so model adapters can choose per layer ('dense' | 'performer' | 'sea'). */
 import { PerformerAttention } from '@sea/linear-attention';
-import type { Backend, Tensor } from '@sea/tensor';
+import type { Backend, DType, Tensor } from '@sea/tensor';
 import type { SeaAttentionConfig } from './config.js';
 import { DenseAttention, type DenseAttentionConfig } from './dense.js';
 import { SeaAttention } from './sea_attention.js';
@@ -17,6 +17,8 @@ export interface CreateAttentionOptions {
   /** Existing weights (the layer takes ownership). */
   weights?: Record<string, Tensor>;
   backend?: Backend;
+  /** Float dtype of fresh SEA weights (default float32). */
+  dtype?: DType;
 }
 
 /** The Performer baseline behind the common module interface. */
@@ -67,7 +69,7 @@ export function createAttention(
       const sc = config as SeaAttentionConfig;
       return opts.weights
         ? SeaAttention.fromWeights(sc, opts.weights)
-        : SeaAttention.create(sc, { seed: opts.seed ?? 0, backend: opts.backend });
+        : SeaAttention.create(sc, { seed: opts.seed ?? 0, backend: opts.backend, dtype: opts.dtype });
     }
     default:
       throw new RangeError(

@@ -12,7 +12,16 @@ import {
   predictorWeightSpecs,
 } from '@sea/predictor';
 import * as sea from '@sea/tensor';
-import { type Backend, DTypeError, fmt, Rng, ShapeError, type Tensor } from '@sea/tensor';
+import {
+  type Backend,
+  type DType,
+  DTypeError,
+  fmt,
+  isFloat,
+  Rng,
+  ShapeError,
+  type Tensor,
+} from '@sea/tensor';
 import { wrap } from '@sea/tensor/backend';
 import { attendTraining, attendWithEstimate, estimateProbs } from './attend.js';
 import {
@@ -27,6 +36,11 @@ import { checkKeyValid, checkQkv } from './validate.js';
 export interface SeaInitOptions {
   seed?: number;
   backend?: Backend;
+  /**
+   * The weights' float dtype (default float32): bfloat16/float16 round the float32 initialization
+   * once; q, k, v must then be of this dtype too.
+   */
+  dtype?: DType;
 }
 
 export class SeaAttention implements AttentionModule {
@@ -54,6 +68,15 @@ export class SeaAttention implements AttentionModule {
       backend,
     });
     weights[PROJECTION_WEIGHT] = sea.tensor(w, [c.features, c.headDim], { backend, dtype: 'float32' }).keep();
+    const dtype = opts.dtype ?? 'float32';
+    if (dtype !== 'float32') {
+      if (!isFloat(dtype))
+        throw new DTypeError(`SeaAttention.create: dtype must be a float dtype, got ${dtype}`);
+      for (const [name, t] of Object.entries(weights)) {
+        weights[name] = sea.cast(t, dtype).keep();
+        t.dispose();
+      }
+    }
     return new SeaAttention(c, weights);
   }
 
@@ -80,8 +103,8 @@ export class SeaAttention implements AttentionModule {
         `SeaAttention: expected '${PROJECTION_WEIGHT}' of shape [${c.features},${c.headDim}] (nbFeatureFactor ${c.nbFeatureFactor}), got ${fmt(w.shape)}`,
       );
     }
-    if (w.dtype !== 'float32')
-      throw new DTypeError(`SeaAttention: '${PROJECTION_WEIGHT}' must be float32, got ${w.dtype}`);
+    if (!isFloat(w.dtype))
+      throw new DTypeError(`SeaAttention: '${PROJECTION_WEIGHT}' must be a float dtype, got ${w.dtype}`);
     checkPredictorWeights(pc, weights);
     return new SeaAttention(c, { ...weights });
   }

@@ -1,4 +1,4 @@
-import { DTypeError, fmt, ShapeError, type Tensor } from '@sea/tensor';
+import { DTypeError, fmt, isFloat, ShapeError, type Tensor } from '@sea/tensor';
 
 /**
  * Checks q, k, v [B, H, T, D] (or [B, T, H, D] with layout 'bthd'; self-attention: one T), float32,
@@ -25,7 +25,7 @@ export function checkQkv(
       throw new ShapeError(`${op}: expected ${n} of shape ${want}, got ${fmt(t.shape)}`);
     }
     // float64 (training gradient checks) needs q, k, v of one dtype
-    if ((t.dtype !== 'float32' && t.dtype !== 'float64') || t.dtype !== q.dtype)
+    if (!isFloat(t.dtype) || t.dtype !== q.dtype)
       throw new DTypeError(`${op}: ${n} must be float32, got ${t.dtype}`);
   }
   if (

@@ -4,7 +4,7 @@
  * the same numbers from matmul, softmax with an additive mask, and matmul.
  */
 import type { AttentionLayout, Backend } from './backend.js';
-import { type DType, isFloat } from './dtype.js';
+import { type DType, isFloat, isHalf } from './dtype.js';
 import { isRecording, recordOp, type Tensor, tidy, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { arange, cast, lessEqual, logicalAnd, matmul, mul, softmax, transpose, where } from './ops.js';
@@ -88,8 +88,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
     [v, 'v'],
   ] as const) {
     t.assertLive(`attention ${what}`);
-    if (!isFloat(t.dtype))
-      throw new DTypeError(`attention: ${what} must be float32 or float64, got ${t.dtype}`);
+    if (!isFloat(t.dtype)) throw new DTypeError(`attention: ${what} must be a float dtype, got ${t.dtype}`);
     if (t.rank !== 4)
       throw new ShapeError(`attention: expected ${what} of rank 4 [B,H,T,D], got ${fmt(t.shape)}`);
   }
@@ -135,6 +134,15 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
       ? null
       : (backend.attention?.(q, k, v, keyValid, { scale, causal, layout }) ?? null);
   if (fused) return recordOp('attention', [q, k, v, keyValid], wrap(backend, fused), { scale, causal });
+  if (isHalf(q.dtype) && !isRecording()) {
+    // 16-bit inputs without a fused kernel: composed in float32 (16-bit scores would cost the softmax
+    // most of its precision) and rounded once, as a fused kernel does
+    const dt = q.dtype;
+    return tidy(() => {
+      const up = (t: Tensor) => cast(t, 'float32');
+      return cast(attention(up(q), up(k), up(v), { scale, causal, keyValid, layout }), dt);
+    });
+  }
   if (bthd) {
     return tidy(() => {
       const heads = (t: Tensor) => transpose(t, [0, 2, 1, 3]);

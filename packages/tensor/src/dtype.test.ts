@@ -6,10 +6,15 @@ import {
   bytesPerElement,
   dtypeOfArray,
   f16BitsToNumber,
+  halfBitsToFloat32,
   isFloat,
+  isHalf,
+  numbersToHalfBits,
   numberToBf16Bits,
   numberToF16Bits,
+  roundToDType,
   toTypedArray,
+  unitRoundoff,
 } from './dtype.js';
 import { DTypeError } from './errors.js';
 import { Rng } from './random.js';
@@ -45,15 +50,40 @@ function nearestBits(x: number, decode: (h: number) => number, finiteMax: number
 
 describe('dtype basics', () => {
   it('sizes, float-ness and validation', () => {
-    expect(['float32', 'float64', 'int32', 'bool'].map((d) => bytesPerElement(d as never))).toEqual([
-      4, 8, 4, 1,
-    ]);
+    expect(
+      ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'].map((d) => bytesPerElement(d as never)),
+    ).toEqual([4, 8, 2, 2, 4, 1]);
     expect(isFloat('float64')).toBe(true);
+    expect(isFloat('bfloat16')).toBe(true);
+    expect(isFloat('float16')).toBe(true);
     expect(isFloat('int32')).toBe(false);
-    expect(() => assertDType('float16')).toThrow(DTypeError);
-    expect(() => assertDType('float16')).toThrow(
-      "unknown dtype 'float16'; expected one of float32, float64, int32, bool",
+    expect(() => assertDType('float16')).not.toThrow();
+    expect(() => assertDType('half')).toThrow(DTypeError);
+    expect(() => assertDType('half')).toThrow(
+      "unknown dtype 'half'; expected one of float32, float64, float16, bfloat16, int32, bool",
     );
+  });
+
+  it('16-bit storage: bit patterns in a Uint16Array, float32 values back', () => {
+    expect(allocArray('bfloat16', 3)).toBeInstanceOf(Uint16Array);
+    expect(allocArray('float16', 3)).toBeInstanceOf(Uint16Array);
+    // 1 + 2^-8 is a bfloat16 tie between 1 and 1 + 2^-7: to even (1); 1 + 3·2^-9 rounds up
+    const bits = toTypedArray([1, 1 + 2 ** -8, 1 + 3 * 2 ** -9, -2.5, 65520], 'bfloat16') as Uint16Array;
+    expect([...bits]).toEqual([0x3f80, 0x3f80, 0x3f81, 0xc020, 0x4780]);
+    expect([...halfBitsToFloat32(bits, 'bfloat16')]).toEqual([1, 1, 1 + 2 ** -7, -2.5, 65536]);
+    // float16: 65520 is the overflow threshold (to ∞), 2^-25 the smallest value rounding up to 2^-24
+    const h = toTypedArray([1, 65504, 65520, 2 ** -25 * 1.5, -0.333251953125], 'float16') as Uint16Array;
+    expect([...halfBitsToFloat32(h, 'float16')]).toEqual([1, 65504, Infinity, 2 ** -24, -0.333251953125]);
+    expect(roundToDType(1 + 2 ** -11, 'float16')).toBe(1);
+    expect(roundToDType(1 + 3 * 2 ** -12, 'float16')).toBe(1 + 2 ** -10);
+    expect(
+      [...numbersToHalfBits([Number.NaN], 'float16')].map(
+        (x) => (x & 0x7c00) === 0x7c00 && (x & 0x3ff) !== 0,
+      ),
+    ).toEqual([true]);
+    expect(() => dtypeOfArray(new Uint16Array(2))).toThrow(/name the dtype/);
+    expect(unitRoundoff('bfloat16')).toBe(2 ** -8);
+    expect(isHalf('float32')).toBe(false);
   });
 
   it('arrays of each dtype', () => {

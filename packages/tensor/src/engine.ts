@@ -3,7 +3,14 @@
  * explicit `dispose()`, and scopes (`tidy`) that dispose what they created.
  */
 import type { Backend, DataId, TensorInfo } from './backend.js';
-import { bytesPerElement, type DType, type DTypeToArray, type TypedArray } from './dtype.js';
+import {
+  bytesPerElement,
+  type DType,
+  type DTypeToHostArray,
+  halfBitsToFloat32,
+  isHalf,
+  type TypedArray,
+} from './dtype.js';
 import { TensorStateError } from './errors.js';
 import { fmt, type Shape, sizeOf } from './shape.js';
 
@@ -60,21 +67,33 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
     return this;
   }
 
-  /** Downloads the values (a fresh copy). */
-  async data(): Promise<DTypeToArray[D]> {
+  /** Downloads the values (a fresh copy); float16/bfloat16 come back as float32 values. */
+  async data(): Promise<DTypeToHostArray[D]> {
     this.assertLive();
-    return (await this.backend.read(this.dataId, this.dtype, this.size)) as DTypeToArray[D];
+    return hostValues(
+      await this.backend.read(this.dataId, this.dtype, this.size),
+      this.dtype,
+    ) as DTypeToHostArray[D];
+  }
+
+  /** The stored words (16-bit floats as their bit patterns in a Uint16Array; others as data()). */
+  async bits(): Promise<TypedArray> {
+    this.assertLive();
+    return this.backend.read(this.dataId, this.dtype, this.size);
   }
 
   /** Synchronous download; only on backends with host memory (CPU). */
-  dataSync(): DTypeToArray[D] {
+  dataSync(): DTypeToHostArray[D] {
     this.assertLive();
     if (!this.backend.readSync) {
       throw new TensorStateError(
         `backend '${this.backend.name}' has no synchronous read; use await tensor.data()`,
       );
     }
-    return this.backend.readSync(this.dataId, this.dtype, this.size) as DTypeToArray[D];
+    return hostValues(
+      this.backend.readSync(this.dataId, this.dtype, this.size),
+      this.dtype,
+    ) as DTypeToHostArray[D];
   }
 
   /** Nested JS arrays, for printing and tests. */
@@ -107,6 +126,10 @@ export class Tensor<D extends DType = DType> implements TensorInfo {
   toString(): string {
     return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.backend.name}${this.#disposed ? ', disposed' : ''})`;
   }
+}
+
+function hostValues(stored: TypedArray, dtype: DType): TypedArray {
+  return isHalf(dtype) ? halfBitsToFloat32(stored as Uint16Array, dtype) : stored;
 }
 
 export function resolveReshape(from: Shape, to: readonly number[]): number[] {
@@ -247,6 +270,16 @@ export function setTape(tape: TapeListener | null): TapeListener | null {
  */
 export function isRecording(): boolean {
   return activeTape !== null;
+}
+
+/**
+ * Disposes intermediates that a computation no longer needs, before its `tidy` scope ends (so a long
+ * chain does not hold every intermediate at once), unless a tape is recording: a recorded graph keeps
+ * them for the backward pass and its scope disposes them. Null and undefined are skipped.
+ */
+export function releaseEarly(...ts: (Tensor | null | undefined)[]): void {
+  if (activeTape) return;
+  for (const t of ts) t?.dispose();
 }
 
 /** Called by each op wrapper after it ran; a no-op unless a tape is installed. */

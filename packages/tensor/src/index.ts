@@ -19,8 +19,21 @@ export type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-export { bytesPerElement, DTYPES, type DType, type DTypeToArray, isFloat, type TypedArray } from './dtype.js';
-export { Tensor, tidy } from './engine.js';
+export {
+  bytesPerElement,
+  DTYPES,
+  type DType,
+  type DTypeToArray,
+  type DTypeToHostArray,
+  type FloatDType,
+  type HalfDType,
+  isFloat,
+  isHalf,
+  roundToDType,
+  type TypedArray,
+  unitRoundoff,
+} from './dtype.js';
+export { releaseEarly, Tensor, tidy } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
 export * from './random.js';

@@ -12,7 +12,15 @@ import type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-import { assertDType, type DType, dtypeOfArray, isFloat, type TypedArray, toTypedArray } from './dtype.js';
+import {
+  assertDType,
+  type DType,
+  dtypeOfArray,
+  isFloat,
+  isHalf,
+  type TypedArray,
+  toTypedArray,
+} from './dtype.js';
 import { isRecording, recordOp, Tensor, tidy, wrap } from './engine.js';
 import { DTypeError, ShapeError, TensorStateError } from './errors.js';
 import { currentBackend } from './registry.js';
@@ -37,7 +45,36 @@ function sameBackend(op: string, ...ts: (Tensor | null | undefined)[]): Backend 
 }
 
 function requireFloat(op: string, t: Tensor, what = 'input'): void {
-  if (!isFloat(t.dtype)) throw new DTypeError(`${op}: ${what} must be float32 or float64, got ${t.dtype}`);
+  if (!isFloat(t.dtype))
+    throw new DTypeError(
+      `${op}: ${what} must be a float dtype (float32, float64, float16, bfloat16), got ${t.dtype}`,
+    );
+}
+
+/** The SEA routines compute in float32, float16 or bfloat16 (float32 accumulation), not float64. */
+const SEA_FLOATS: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+
+function requireSeaFloat(op: string, t: Tensor, what: string, like?: Tensor): void {
+  if (!SEA_FLOATS.includes(t.dtype))
+    throw new DTypeError(`${op}: ${what} must be float32, float16 or bfloat16, got ${t.dtype}`);
+  if (like && t.dtype !== like.dtype)
+    throw new DTypeError(`${op}: ${what} is ${t.dtype} but the other inputs are ${like.dtype}; cast first`);
+}
+
+/** Whether `backend` holds and computes in `dtype` (its `dtypes` list). */
+export function supportsDType(backend: Backend, dtype: DType): boolean {
+  return backend.dtypes.includes(dtype);
+}
+
+/** Throws a DTypeError naming the backend and its dtypes when it does not compute in `dtype`. */
+export function assertBackendDType(op: string, backend: Backend, dtype: DType): void {
+  if (supportsDType(backend, dtype)) return;
+  const hint = isHalf(dtype)
+    ? '; compute in float32 there (cast/astype), or use a backend that lists it (cuda)'
+    : '';
+  throw new DTypeError(
+    `${op}: the '${backend.name}' backend does not compute in ${dtype} (it lists ${backend.dtypes.join(', ')})${hint}`,
+  );
 }
 
 function requireDType(op: string, t: Tensor, dtype: DType, what: string): void {
@@ -66,6 +103,7 @@ export function tensor(
   const dtype: DType =
     opts.dtype ?? (ArrayBuffer.isView(values) ? dtypeOfArray(values as TypedArray) : 'float32');
   assertDType(dtype);
+  assertBackendDType('tensor', backend, dtype);
   const s = shape ?? [values.length];
   assertShape(s);
   if (sizeOf(s) !== values.length) {
@@ -73,10 +111,11 @@ export function tensor(
       `tensor: ${values.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`,
     );
   }
-  const arr =
-    ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype
-      ? (values as TypedArray)
-      : toTypedArray(values as ArrayLike<number>, dtype);
+  // a Uint16Array given with a 16-bit dtype holds that dtype's bit patterns already
+  const stored =
+    ArrayBuffer.isView(values) &&
+    (values instanceof Uint16Array ? isHalf(dtype) : dtypeOfArray(values as TypedArray) === dtype);
+  const arr = stored ? (values as TypedArray) : toTypedArray(values as ArrayLike<number>, dtype);
   return new Tensor(backend, backend.upload(arr, dtype), [...s], dtype);
 }
 
@@ -88,6 +127,8 @@ export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tenso
   assertShape(shape);
   const backend = opts.backend ?? currentBackend();
   const dtype = opts.dtype ?? 'float32';
+  assertDType(dtype);
+  assertBackendDType('zeros', backend, dtype);
   return new Tensor(backend, backend.zeros(sizeOf(shape), dtype), [...shape], dtype);
 }
 
@@ -95,6 +136,8 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   assertShape(shape);
   const backend = opts.backend ?? currentBackend();
   const dtype = opts.dtype ?? 'float32';
+  assertDType(dtype);
+  assertBackendDType('full', backend, dtype);
   const info = backend.fill(sizeOf(shape), value, dtype);
   return new Tensor(backend, info.dataId, [...shape], dtype);
 }
@@ -111,9 +154,14 @@ export function arange(start: number, stop: number, opts: CreateOptions = {}): T
   return tensor(vals, [n], { ...opts, dtype });
 }
 
+/**
+ * A number operand as a 0-d tensor of `like`'s dtype, made by the backend's `fill` (a device memset)
+ * rather than an upload: a host-to-device copy from pageable memory in the middle of a chain of
+ * kernels makes the host wait for the device, which leaves the device idle between launches.
+ */
 function asTensor(x: Tensor | Scalar, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  return tensor([x], [], { backend: like.backend, dtype: like.dtype === 'bool' ? 'float32' : like.dtype });
+  return full([], x, { backend: like.backend, dtype: like.dtype === 'bool' ? 'float32' : like.dtype });
 }
 
 // ---- dense ops ----
@@ -281,8 +329,8 @@ export const logicalOr = (a: Tensor, b: Tensor) => binary('or', a, b);
 
 export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
   const ref = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
-  const ta = ref ? asTensor(a, ref) : scalar(a as number, { backend: cond.backend });
-  const tb = ref ? asTensor(b, ref) : scalar(b as number, { backend: cond.backend });
+  const ta = ref ? asTensor(a, ref) : full([], a as number, { backend: cond.backend });
+  const tb = ref ? asTensor(b, ref) : full([], b as number, { backend: cond.backend });
   try {
     const backend = sameBackend('where', cond, ta, tb);
     requireDType('where', cond, 'bool', 'cond');
@@ -300,11 +348,19 @@ export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Ten
   }
 }
 
+/**
+ * Converts to `dtype` (float → float rounds to nearest even; float → int truncates toward zero;
+ * anything → bool is x ≠ 0). The backend must list `dtype`.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const backend = sameBackend('cast', x);
   assertDType(dtype);
+  assertBackendDType('cast', backend, dtype);
   return recordOp('cast', [x], wrap(backend, backend.cast(x, dtype)), { dtype });
 }
+
+/** `cast` under NumPy's name. */
+export const astype = cast;
 
 function reduceAxes(x: Tensor, axes: number | readonly number[] | undefined): number[] {
   const list = axes === undefined ? x.shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : [...axes];
@@ -437,6 +493,8 @@ function pair(v: number | [number, number] | undefined, d: number): [number, num
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dArgs = {}): Tensor {
   const backend = sameBackend('conv2d', x, w, bias);
   requireFloat('conv2d', x);
+  requireDType('conv2d', w, x.dtype, 'weight');
+  if (bias) requireDType('conv2d', bias, x.dtype, 'bias');
   requireRank('conv2d', x, 4, 'x', '[B,C,H,W]');
   requireRank('conv2d', w, 4, 'weight', '[O,C/groups,kh,kw]');
   const groups = args.groups ?? 1;
@@ -569,7 +627,7 @@ export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6
     [v, 'v'],
   ] as const) {
     checkBHTD('performerPrefixSum', t, n);
-    requireDType('performerPrefixSum', t, 'float32', n);
+    requireSeaFloat('performerPrefixSum', t, n, qf);
   }
   if (!shapesEqual(qf.shape, kf.shape)) {
     throw new ShapeError(`performerPrefixSum: qf ${fmt(qf.shape)} and kf ${fmt(kf.shape)} must match`);
@@ -584,7 +642,7 @@ export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6
 export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
   const backend = sameBackend('groupedTopK', scores, budgets);
   requireRank('groupedTopK', scores, 2, 'scores', '[G,N]');
-  requireDType('groupedTopK', scores, 'float32', 'scores');
+  requireSeaFloat('groupedTopK', scores, 'scores');
   requireDType('groupedTopK', budgets, 'int32', 'budgets');
   if (budgets.rank !== 1 || budgets.shape[0] !== scores.shape[0]) {
     throw new ShapeError(
@@ -645,13 +703,14 @@ function checkCsr(op: string, csr: CsrMatrix, t: Tensor, name: string, rows: num
       `${op}: expected ${name} of shape [${csr.batch},${csr.heads},${rows},D] for this CSR mask, got ${fmt(t.shape)}`,
     );
   }
-  requireDType(op, t, 'float32', name);
+  requireSeaFloat(op, t, name);
 }
 
 export function csrSddmm(csr: CsrMatrix, q: Tensor, k: Tensor, scale = 1): Tensor {
   const backend = sameBackend('csrSddmm', csr.crow, q, k);
   checkCsr('csrSddmm', csr, q, 'q', csr.rows);
   checkCsr('csrSddmm', csr, k, 'k', csr.keys);
+  requireSeaFloat('csrSddmm', k, 'k', q);
   if (q.shape[3] !== k.shape[3])
     throw new ShapeError(`csrSddmm: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
   return recordOp('csrSddmm', [q, k], wrap(backend, backend.csrSddmm(csr, q, k, scale)), { csr, scale });
@@ -659,6 +718,8 @@ export function csrSddmm(csr: CsrMatrix, q: Tensor, k: Tensor, scale = 1): Tenso
 
 export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null): Tensor {
   const backend = sameBackend('csrSoftmax', csr.crow, val, rowScale);
+  requireSeaFloat('csrSoftmax', val, 'values');
+  if (rowScale) requireSeaFloat('csrSoftmax', rowScale, 'rowScale', val);
   if (!shapesEqual(val.shape, csr.col.shape)) {
     throw new ShapeError(`csrSoftmax: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
   }
@@ -674,6 +735,7 @@ export function csrSoftmax(csr: CsrMatrix, val: Tensor, rowScale?: Tensor | null
 export function csrSpmm(csr: CsrMatrix, val: Tensor, v: Tensor): Tensor {
   const backend = sameBackend('csrSpmm', csr.crow, val, v);
   checkCsr('csrSpmm', csr, v, 'v', csr.keys);
+  requireSeaFloat('csrSpmm', val, 'values', v);
   if (!shapesEqual(val.shape, csr.col.shape)) {
     throw new ShapeError(`csrSpmm: expected values of shape ${fmt(csr.col.shape)}, got ${fmt(val.shape)}`);
   }
@@ -706,10 +768,12 @@ export function csrAttention(
   checkCsr('csrAttention', csr, q, 'q', csr.rows);
   checkCsr('csrAttention', csr, k, 'k', csr.keys);
   checkCsr('csrAttention', csr, v, 'v', csr.keys);
+  requireSeaFloat('csrAttention', k, 'k', q);
+  requireSeaFloat('csrAttention', v, 'v', q);
   if (q.shape[3] !== k.shape[3])
     throw new ShapeError(`csrAttention: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
   if (rowScale) {
-    requireDType('csrAttention', rowScale, 'float32', 'rowScale');
+    requireSeaFloat('csrAttention', rowScale, 'rowScale', q);
     if (!shapesEqual(rowScale.shape, [csr.batch, csr.heads, csr.rows])) {
       throw new ShapeError(
         `csrAttention: expected rowScale of shape [${csr.batch},${csr.heads},${csr.rows}], got ${fmt(rowScale.shape)}`,
@@ -719,6 +783,16 @@ export function csrAttention(
   if (!isRecording()) {
     const fused = backend.csrAttention?.(csr, q, k, v, rowScale, { scale }) ?? null;
     if (fused) return wrap(backend, fused);
+  }
+  if (isHalf(q.dtype) && !isRecording()) {
+    // 16-bit inputs without a fused kernel: composed in float32 (16-bit scores would cost the softmax
+    // most of its precision) and rounded once, as a fused kernel does
+    const dt = q.dtype;
+    return tidy(() => {
+      const up = (t: Tensor) => cast(t, 'float32');
+      const rs = rowScale ? up(rowScale) : null;
+      return cast(csrAttention(csr, up(q), up(k), up(v), { scale, rowScale: rs }), dt);
+    });
   }
   return tidy(() => csrSpmm(csr, csrSoftmax(csr, csrSddmm(csr, q, k, scale), rowScale), v));
 }

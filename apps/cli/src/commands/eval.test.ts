@@ -76,4 +76,16 @@ describe('sea eval on the distilled model', () => {
     // fewer keys per query: a different (here: no better) perplexity
     expect(rows[0].perplexity).not.toBe(rows[1].perplexity);
   }, 120_000);
+
+  it('--dtype bf16 runs the model in bfloat16 and lands within 2% of the float32 perplexity', async () => {
+    const f32 = (await runEval(flags({ maxWindows: 1 }))).result;
+    const bf16 = (await runEval(flags({ maxWindows: 1, dtype: 'bf16' }))).result;
+    console.log(
+      `ppl of one window: float32 ${f32.perplexity.toFixed(3)}, bfloat16 ${bf16.perplexity.toFixed(3)}`,
+    );
+    expect(bf16.dtype).toBe('bfloat16');
+    expect(f32.dtype).toBe('float32');
+    expect(Math.abs(bf16.perplexity / f32.perplexity - 1)).toBeLessThan(0.02);
+    expect(bf16.perplexity).not.toBe(f32.perplexity);
+  }, 180_000);
 });

@@ -16,8 +16,12 @@ export interface EvalFlags extends AttentionFlags {
   maxWindows?: number;
   protocol: 'sea' | 'gptq';
   data?: string;
+  /** f32 (default), bf16 or f16: the dtype the model computes in. */
+  dtype?: 'f32' | 'bf16' | 'f16';
   json?: boolean;
 }
+
+const DTYPES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const;
 
 export type EvalResult = Awaited<ReturnType<typeof runEval>>['result'];
 
@@ -53,6 +57,7 @@ export async function runEval(o: EvalFlags) {
     seaConfig,
     seaWeights: o.seaWeights === 'fresh' ? undefined : o.seaWeights,
     seed: o.seed,
+    dtype: DTYPES[o.dtype ?? 'f32'],
   });
   const loadMs = performance.now() - t0;
   try {
@@ -97,6 +102,7 @@ export async function runEval(o: EvalFlags) {
       data: source.file,
       protocol: o.protocol,
       backend: backend.name,
+      dtype: DTYPES[o.dtype ?? 'f32'],
       attention: o.attention,
       sea:
         o.attention === 'dense'

@@ -14,9 +14,10 @@
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
 
-extern "C" __global__ void __launch_bounds__(NT, 3)
-attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-              const unsigned char* __restrict__ key_valid, float* __restrict__ out, int H, int Tq, int Tk,
+// T: float, sea_bf16 or sea_f16 (q, k, v, out); tiles in shared memory and all math in float32.
+template <typename T>
+__device__ __forceinline__ void attention_fwd_t(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+              const unsigned char* __restrict__ key_valid, T* __restrict__ out, int H, int Tq, int Tk,
               int D, float scale_log2, int causal, int has_valid, int bthd)
 {
   // Q tile [d][r]; K tile [d][c], reused for P [c][r] once the scores are in registers; V tile [c][d]
@@ -33,9 +34,9 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
   const size_t qoff = bthd ? ((size_t)hb * Tq * H + hh) * D : (size_t)bh * Tq * D;
   const size_t koff = bthd ? ((size_t)hb * Tk * H + hh) * D : (size_t)bh * Tk * D;
   const size_t rs = bthd ? (size_t)H * D : (size_t)D;  // elements between consecutive rows of a head
-  const float* qp = q + qoff;
-  const float* kp = k + koff;
-  const float* vp = v + koff;
+  const T* qp = q + qoff;
+  const T* kp = k + koff;
+  const T* vp = v + koff;
   const unsigned char* valid = has_valid ? key_valid + (size_t)hb * Tk : nullptr;
   const int D4 = D >> 2;
 
@@ -43,7 +44,7 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
   for (int i = tid; i < BR * (DM / 4); i += NT) {
     const int r = i & (BR - 1), c4 = i >> 6;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (q0 + r < Tq && c4 < D4) x = *reinterpret_cast<const float4*>(qp + (size_t)(q0 + r) * rs + c4 * 4);
+    if (q0 + r < Tq && c4 < D4) x = ld4(qp + (size_t)(q0 + r) * rs + c4 * 4);
     Qs[(c4 * 4 + 0) * BR + r] = x.x * scale_log2;
     Qs[(c4 * 4 + 1) * BR + r] = x.y * scale_log2;
     Qs[(c4 * 4 + 2) * BR + r] = x.z * scale_log2;
@@ -66,14 +67,14 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
       // K: keys fastest (transposed store); V: dims fastest (row-major store)
       const int c = i & (BC - 1), c4 = i >> 6;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (kv0 + c < Tk && c4 < D4) x = *reinterpret_cast<const float4*>(kp + (size_t)(kv0 + c) * rs + c4 * 4);
+      if (kv0 + c < Tk && c4 < D4) x = ld4(kp + (size_t)(kv0 + c) * rs + c4 * 4);
       KPs[(c4 * 4 + 0) * BC + c] = x.x;
       KPs[(c4 * 4 + 1) * BC + c] = x.y;
       KPs[(c4 * 4 + 2) * BC + c] = x.z;
       KPs[(c4 * 4 + 3) * BC + c] = x.w;
       const int vc = i >> 4, vd4 = i & 15;
       float4 y = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (kv0 + vc < Tk && vd4 < D4) y = *reinterpret_cast<const float4*>(vp + (size_t)(kv0 + vc) * rs + vd4 * 4);
+      if (kv0 + vc < Tk && vd4 < D4) y = ld4(vp + (size_t)(kv0 + vc) * rs + vd4 * 4);
       *reinterpret_cast<float4*>(&Vs[vc * DM + vd4 * 4]) = y;
     }
     __syncthreads();
@@ -158,8 +159,17 @@ attention_fwd(const float* __restrict__ q, const float* __restrict__ k, const fl
       const int row = q0 + ty * 4 + i;
       if (row >= Tq) continue;
       const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
-      *reinterpret_cast<float4*>(out + qoff + (size_t)row * rs + tx * 4) =
-          make_float4(o[i][0] * inv, o[i][1] * inv, o[i][2] * inv, o[i][3] * inv);
+      st4(out + qoff + (size_t)row * rs + tx * 4, make_float4(o[i][0] * inv, o[i][1] * inv, o[i][2] * inv, o[i][3] * inv));
     }
   }
 }
+#define ATTENTION_FWD(NAME, T)                                                                                 \
+  extern "C" __global__ void __launch_bounds__(NT, 3)                                                          \
+      NAME(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,                          \
+           const unsigned char* __restrict__ key_valid, T* __restrict__ out, int H, int Tq, int Tk, int D,     \
+           float scale_log2, int causal, int has_valid, int bthd) {                                            \
+    attention_fwd_t(q, k, v, key_valid, out, H, Tq, Tk, D, scale_log2, causal, has_valid, bthd);               \
+  }
+ATTENTION_FWD(attention_fwd, float)
+ATTENTION_FWD(attention_fwd_bf16, sea_bf16)
+ATTENTION_FWD(attention_fwd_f16, sea_f16)

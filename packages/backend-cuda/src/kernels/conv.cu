@@ -42,9 +42,10 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
 // row; the block's weights sit in shared memory as [C·kh·kw][OB] (zero past O). Every output is
 // accumulated over (c, i, j) in the same order as conv2d_direct, so the sums are the same, whatever
 // OB. Dynamic shared memory: C·kh·kw·OB floats. grid (position groups, ceil(O/OB)).
-template <int OB, int PP, int KH, int KW>
-__device__ __forceinline__ void convOblock(const float *__restrict__ x, const float *__restrict__ w,
-                                           const float *__restrict__ bias, float *__restrict__ y, const ConvP &p) {
+// T: float, sea_bf16 or sea_f16 (x, w, bias, y); weights staged as float, float32 sums.
+template <typename T, int OB, int PP, int KH, int KW>
+__device__ __forceinline__ void convOblock(const T *__restrict__ x, const T *__restrict__ w,
+                                           const T *__restrict__ bias, T *__restrict__ y, const ConvP &p) {
   extern __shared__ float4 ws4[];
   float *ws = (float *)ws4;
   const int kh = KH ? KH : p.kh, kw = KW ? KW : p.kw;  // compile-time kernel sizes where given
@@ -53,7 +54,7 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
   for (int i = threadIdx.x; i < taps * OB; i += blockDim.x) {
     int tap = i / OB, u = i - tap * OB;
     int o = o0 + u;
-    ws[i] = o < p.O ? w[(ll)o * taps + tap] : 0.f;
+    ws[i] = o < p.O ? tof(w[(ll)o * taps + tap]) : 0.f;
   }
   __syncthreads();
   const int OWG = (p.OW + PP - 1) / PP;
@@ -70,14 +71,14 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
     for (int q = 0; q < PP; ++q)
 #pragma unroll
       for (int u = 0; u < OB; ++u) acc[q][u] = 0.f;
-    const float *xb = x + (ll)b * p.C * HW;
+    const T *xb = x + (ll)b * p.C * HW;
     for (int c = 0; c < p.C; ++c) {
-      const float *xc = xb + c * HW;
+      const T *xc = xb + c * HW;
 #pragma unroll
       for (int i = 0; i < kh; ++i) {
         int ih = oh * p.sh - p.pt + i * p.dh;
         if (ih < 0 || ih >= p.H) continue;
-        const float *xr = xc + (ll)ih * p.W;
+        const T *xr = xc + (ll)ih * p.W;
         const float4 *wr = ws4 + (ll)(c * kh + i) * kw * (OB / 4);
 #pragma unroll
         for (int j = 0; j < kw; ++j) {
@@ -89,7 +90,7 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
           for (int q = 0; q < PP; ++q) {
             int iw = iw0 + q * p.sw;
             if (iw < 0 || iw >= p.W) continue;
-            const float xv = xr[iw];
+            const float xv = tof(xr[iw]);
 #pragma unroll
             for (int u = 0; u < OB / 4; ++u) {
               acc[q][4 * u] += wv[u].x * xv;
@@ -105,12 +106,12 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
     for (int u = 0; u < OB; ++u) {
       int o = o0 + u;
       if (o >= p.O) continue;
-      float bv = p.hasBias ? bias[o] : 0.f;
-      float *yo = y + (((ll)b * p.O + o) * p.OH + oh) * p.OW;
+      float bv = p.hasBias ? tof(bias[o]) : 0.f;
+      T *yo = y + (((ll)b * p.O + o) * p.OH + oh) * p.OW;
 #pragma unroll
       for (int q = 0; q < PP; ++q) {
         int ow = ow0 + q;
-        if (ow < p.OW) yo[ow] = p.hasBias ? acc[q][u] + bv : acc[q][u];
+        if (ow < p.OW) yo[ow] = fromf<T>(p.hasBias ? acc[q][u] + bv : acc[q][u]);
       }
     }
   }
@@ -118,12 +119,17 @@ __device__ __forceinline__ void convOblock(const float *__restrict__ x, const fl
 
 // The instances the op picks from (ops/conv.ts): OB output channels × PP positions per thread, kernel
 // KH×KW fixed at compile time (0: any, from the parameters).
-#define CONV_OBLOCK(NAME, OB, PP, KH, KW)                                                                              \
+// Each in float32 (NAME), bfloat16 (NAME_bf16) and float16 (NAME_f16).
+#define CONV_OBLOCK_T(NAME, T, OB, PP, KH, KW)                                                                 \
   extern "C" __global__ void __launch_bounds__(256)                                                           \
-      NAME(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,           \
-           float *__restrict__ y, ConvP p) {                                                                   \
-    convOblock<OB, PP, KH, KW>(x, w, bias, y, p);                                                                      \
+      NAME(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,   \
+           ConvP p) {                                                                                          \
+    convOblock<T, OB, PP, KH, KW>(x, w, bias, y, p);                                                          \
   }
+#define CONV_OBLOCK(NAME, OB, PP, KH, KW)                 \
+  CONV_OBLOCK_T(NAME, float, OB, PP, KH, KW)              \
+  CONV_OBLOCK_T(NAME##_bf16, sea_bf16, OB, PP, KH, KW)    \
+  CONV_OBLOCK_T(NAME##_f16, sea_f16, OB, PP, KH, KW)
 CONV_OBLOCK(conv2d_oblock, 8, 4, 0, 0)
 CONV_OBLOCK(conv2d_ob12p4, 12, 4, 0, 0)
 CONV_OBLOCK(conv2d_ob24p2, 24, 2, 0, 0)

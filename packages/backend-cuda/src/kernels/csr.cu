@@ -357,11 +357,12 @@ __device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int l
 // halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
 // ROWS consecutive rows of one head, so its warps share most of their keys (L1).
 // Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
-template <int ROWS, int PV, int QU, int RB>
+// T: float, sea_bf16 or sea_f16 (q, k, v, rowScale and out; float32 math and accumulation).
+template <typename T, int ROWS, int PV, int QU, int RB>
 __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
-                                                 const float *__restrict__ q, const float *__restrict__ kk,
-                                                 const float *__restrict__ v, const float *__restrict__ rowScale,
-                                                 float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
+                                                 const T *__restrict__ q, const T *__restrict__ kk,
+                                                 const T *__restrict__ v, const T *__restrict__ rowScale,
+                                                 T *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
                                                  float scale, int hasScale) {
   const unsigned full = 0xffffffffu;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -373,12 +374,12 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
   const int part = lane & 7, slot = lane >> 3;
   // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
   float4 qr[QU];
-  const float4 *q4 = (const float4 *)(q + (bh * Tq + t) * D);
+  const T *qrow = q + (bh * Tq + t) * D;
 #pragma unroll
   for (int u = 0; u < QU; ++u) {
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
     if (part + 8 * u < D4) {
-      x = q4[part + 8 * u];
+      x = ld4(qrow + 4 * (part + 8 * u));
       x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
     }
     qr[u] = x;
@@ -388,8 +389,8 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
   int r0 = cr[t], r1 = cr[t + 1];
   int zs = warpLowerBound(cl, r0, r1, h * Tk, lane);
   int ze = warpLowerBound(cl, zs, r1, (h + 1) * Tk, lane);
-  const float *kb = kk + bh * Tk * D;
-  const float *vb = v + bh * Tk * E;
+  const T *kb = kk + bh * Tk * D;
+  const T *vb = v + bh * Tk * E;
   float m = __int_as_float(0xff800000);  // running max (warp-uniform)
   float l = 0.f;                          // this lane's part of the running sum
   // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
@@ -411,10 +412,10 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
       for (int rr = 0; rr < RB; ++rr) {
         const int e = 4 * (r0 + rr) + slot;
         const int je = __shfl_sync(full, j, e & 31);
-        const float4 *k4 = (const float4 *)(kb + (ll)je * D);
+        const T *krow = kb + (ll)je * D;
 #pragma unroll
         for (int u = 0; u < QU; ++u)
-          y[rr][u] = (e < cnt && part + 8 * u < D4) ? k4[part + 8 * u] : make_float4(0.f, 0.f, 0.f, 0.f);
+          y[rr][u] = (e < cnt && part + 8 * u < D4) ? ld4(krow + 4 * (part + 8 * u)) : make_float4(0.f, 0.f, 0.f, 0.f);
       }
 #pragma unroll
       for (int rr = 0; rr < RB; ++rr) {
@@ -446,13 +447,13 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
       for (int i = 0; i < cnt; ++i) {
         const int ji = __shfl_sync(full, j, i);
         const float pi = __shfl_sync(full, p, i);
-        const float *vr = vb + (ll)ji * E;
+        const T *vr = vb + (ll)ji * E;
         if (has0) {
-          float2 w = *(const float2 *)(vr + e0);
+          float2 w = ld2(vr + e0);
           acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
         }
         if (has1) {
-          float2 w = *(const float2 *)(vr + e1);
+          float2 w = ld2(vr + e1);
           acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
         }
       }
@@ -463,14 +464,14 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
         const int ji = __shfl_sync(full, j, i & 31);
         const float pi = __shfl_sync(full, p, i & 31);
         if (i < cnt) {
-          const float *vr = vb + (ll)ji * E;
+          const T *vr = vb + (ll)ji * E;
           if (has0) {
-            float4 w = *(const float4 *)(vr + e0);
+            float4 w = ld4(vr + e0);
             acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
             acc0.z = fmaf(pi, w.z, acc0.z); acc0.w = fmaf(pi, w.w, acc0.w);
           }
           if (has1) {
-            float4 w = *(const float4 *)(vr + e1);
+            float4 w = ld4(vr + e1);
             acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
             acc1.z = fmaf(pi, w.z, acc1.z); acc1.w = fmaf(pi, w.w, acc1.w);
           }
@@ -480,32 +481,37 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
   }
   for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
   float g = 0.f;
-  if (l > 0.f) g = (hasScale ? rowScale[bh * Tq + t] : 1.f) / l;
-  float *o = out + (bh * Tq + t) * E;
+  if (l > 0.f) g = (hasScale ? tof(rowScale[bh * Tq + t]) : 1.f) / l;
+  T *o = out + (bh * Tq + t) * E;
   if (PV == 2) {
-    if (has0) *(float2 *)(o + e0) = make_float2(acc0.x * g, acc0.y * g);
-    if (has1) *(float2 *)(o + e1) = make_float2(acc1.x * g, acc1.y * g);
+    if (has0) st2(o + e0, make_float2(acc0.x * g, acc0.y * g));
+    if (has1) st2(o + e1, make_float2(acc1.x * g, acc1.y * g));
   } else {
     acc0.x += __shfl_xor_sync(full, acc0.x, 16); acc0.y += __shfl_xor_sync(full, acc0.y, 16);
     acc0.z += __shfl_xor_sync(full, acc0.z, 16); acc0.w += __shfl_xor_sync(full, acc0.w, 16);
     acc1.x += __shfl_xor_sync(full, acc1.x, 16); acc1.y += __shfl_xor_sync(full, acc1.y, 16);
     acc1.z += __shfl_xor_sync(full, acc1.z, 16); acc1.w += __shfl_xor_sync(full, acc1.w, 16);
     if (half == 0) {
-      if (has0) *(float4 *)(o + e0) = make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g);
-      if (has1) *(float4 *)(o + e1) = make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g);
+      if (has0) st4(o + e0, make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g));
+      if (has1) st4(o + e1, make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g));
     }
   }
 }
 
 // The instances the op picks from (ops/sea.ts CSR_ATTENTION_KERNELS): ROWS rows per block, PV, QU
 // float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), RB score rounds per batch of loads, blocks per SM.
-#define CSR_ATTENTION(NAME, ROWS, PV, QU, RB, MINB)                                                                           \
+// Each instance in float32 (NAME), bfloat16 (NAME_bf16) and float16 (NAME_f16).
+#define CSR_ATTENTION_T(NAME, T, ROWS, PV, QU, RB, MINB)                                                             \
   extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
-      NAME(const int *__restrict__ crow, const int *__restrict__ col, const float *__restrict__ q,                    \
-           const float *__restrict__ kk, const float *__restrict__ v, const float *__restrict__ rowScale,             \
-           float *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z, float scale, int hasScale) {         \
-    csrAttentionBody<ROWS, PV, QU, RB>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);          \
+      NAME(const int *__restrict__ crow, const int *__restrict__ col, const T *__restrict__ q,                        \
+           const T *__restrict__ kk, const T *__restrict__ v, const T *__restrict__ rowScale, T *__restrict__ out,    \
+           int H, int Tq, int Tk, int D, int E, ll Z, float scale, int hasScale) {                                   \
+    csrAttentionBody<T, ROWS, PV, QU, RB>(crow, col, q, kk, v, rowScale, out, H, Tq, Tk, D, E, Z, scale, hasScale);  \
   }
+#define CSR_ATTENTION(NAME, ROWS, PV, QU, RB, MINB)             \
+  CSR_ATTENTION_T(NAME, float, ROWS, PV, QU, RB, MINB)          \
+  CSR_ATTENTION_T(NAME##_bf16, sea_bf16, ROWS, PV, QU, RB, MINB) \
+  CSR_ATTENTION_T(NAME##_f16, sea_f16, ROWS, PV, QU, RB, MINB)
 CSR_ATTENTION(csr_attention_r8v4d64, 8, 4, 2, 4, 3)
 CSR_ATTENTION(csr_attention_r8v2d64, 8, 2, 2, 4, 3)
 CSR_ATTENTION(csr_attention_r8v4d64b4, 8, 4, 2, 4, 4)

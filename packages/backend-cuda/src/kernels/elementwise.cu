@@ -1,7 +1,7 @@
 // Elementwise, layout and gather kernels of the sea CUDA backend (unary, binary, where, cast,
 // strided copy for transpose/slice/pad/concat, gather, takeAlong).
 // Self-contained (no #include) so NVRTC and nvcc compile the same text.
-// dtype codes: 0 float32, 1 int32, 2 bool (uint8). Math runs in double and rounds once, like the
+// dtype codes: 0 float32, 1 int32, 2 bool (uint8), 3 float16, 4 bfloat16 (half.cuh). Math runs in double and rounds once, like the
 // CPU oracle; int32 results wrap like a JavaScript Int32Array store (ToInt32).
 typedef long long ll;
 #define MAXR 8
@@ -17,6 +17,8 @@ __device__ __forceinline__ bool finiteq(double x) { return fabs(x) <= 1.79769313
 __device__ __forceinline__ double ld(const void *p, int dt, ll i) {
   if (dt == 0) return (double)((const float *)p)[i];
   if (dt == 1) return (double)((const int *)p)[i];
+  if (dt == 3) return (double)h2f(((const u16 *)p)[i]);
+  if (dt == 4) return (double)bf2f(((const u16 *)p)[i]);
   return (double)((const unsigned char *)p)[i];
 }
 __device__ __forceinline__ int toInt32(double x) {
@@ -28,6 +30,9 @@ __device__ __forceinline__ int toInt32(double x) {
 __device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
   if (dt == 0) ((float *)p)[i] = (float)v;
   else if (dt == 1) ((int *)p)[i] = toInt32(v);
+  // double -> float -> 16 bits rounds as double -> 16 bits directly would (24 >= 2*11 + 2)
+  else if (dt == 3) ((u16 *)p)[i] = f2h((float)v);
+  else if (dt == 4) ((u16 *)p)[i] = f2bf((float)v);
   else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
 }
 __device__ __forceinline__ void offsets(const Idx &ix, ll e, ll *o, int nops) {
@@ -95,6 +100,50 @@ extern "C" __global__ void ew_unary(int op, int dt, const void *x, void *y, ll n
     } else {
       st(y, dt, i, unary_f(op, ld(x, dt, i)));
     }
+  }
+}
+
+// float math for 16-bit elements (the result keeps 8 or 11 bits, so float32's own error is far below it)
+__device__ float unary_ff(int op, float x) {
+  switch (op) {
+    case 0: return -x;
+    case 1: return fabsf(x);
+    case 2: return expf(x);
+    case 3: return logf(x);
+    case 4: return sqrtf(x);
+    case 5: return 1.f / sqrtf(x);
+    case 6: return x * x;
+    case 7: return 1.f / x;
+    case 8: return sinf(x);
+    case 9: return cosf(x);
+    case 10: return tanhf(x);
+    case 11: {
+      if (x >= 0) return 1.f / (1.f + expf(-x));
+      float e = expf(x);
+      return e / (1.f + e);
+    }
+    case 12: return (x > 0 || x != x) ? x : 0.f;
+    case 13: return 0.5f * x * erfcf(-x * 0.70710678118654752440f);
+    case 14: return 0.5f * x * (1.f + tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+    case 15: return erff(x);
+    case 16: return floorf(x);
+    case 17: return ceilf(x);
+    case 18: return rintf(x);
+    case 19: return x > 0 ? 1.f : (x < 0 ? -1.f : x);
+  }
+  return x;
+}
+
+// ew_unary for float16 (dt 3) / bfloat16 (dt 4), two elements per thread (n even), float math.
+extern "C" __global__ void ew_unary_h2(int op, int dt, const unsigned *x, unsigned *y, ll n2) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n2; i += (ll)gridDim.x * blockDim.x) {
+    unsigned w = x[i];
+    u16 lo = (u16)(w & 0xffffu), hi = (u16)(w >> 16);
+    float a = dt == 4 ? bf2f(lo) : h2f(lo), c = dt == 4 ? bf2f(hi) : h2f(hi);
+    a = unary_ff(op, a);
+    c = unary_ff(op, c);
+    u16 ra = dt == 4 ? f2bf(a) : f2h(a), rc = dt == 4 ? f2bf(c) : f2h(c);
+    y[i] = (unsigned)ra | ((unsigned)rc << 16);
   }
 }
 
@@ -166,6 +215,28 @@ extern "C" __global__ void ew_binary_f4(int op, const float *a, const float *b, 
   }
 }
 
+// ew_binary for float16 (dt 3) / bfloat16 (dt 4) results over an index space whose innermost axis is a
+// multiple of 4: 4 outputs per thread, 8-byte loads where an operand runs along the innermost axis.
+template <typename T>
+__device__ __forceinline__ void binary_h4(int op, const T *a, const T *b, T *out, ll n4, const Idx &ix, int aVec, int bVec) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += (ll)gridDim.x * blockDim.x) {
+    ll o[2];
+    offsets(ix, 4 * i, o, 2);
+    float4 av, bv;
+    if (aVec) av = ld4(a + o[0]);
+    else { float t = tof(a[o[0]]); av = make_float4(t, t, t, t); }
+    if (bVec) bv = ld4(b + o[1]);
+    else { float t = tof(b[o[1]]); bv = make_float4(t, t, t, t); }
+    st4(out + 4 * i, make_float4((float)binary_f(op, av.x, bv.x), (float)binary_f(op, av.y, bv.y),
+                                 (float)binary_f(op, av.z, bv.z), (float)binary_f(op, av.w, bv.w)));
+  }
+}
+extern "C" __global__ void ew_binary_h4(int op, int dt, const void *a, const void *b, void *out, ll n4, Idx ix, int aVec,
+                                        int bVec) {
+  if (dt == 4) binary_h4(op, (const sea_bf16 *)a, (const sea_bf16 *)b, (sea_bf16 *)out, n4, ix, aVec, bVec);
+  else binary_h4(op, (const sea_f16 *)a, (const sea_f16 *)b, (sea_f16 *)out, n4, ix, aVec, bVec);
+}
+
 // out[i] = cond ? a : b, element size es (4 or 1), strides ix.s[0..2] for cond, a, b.
 extern "C" __global__ void ew_where(int es, const unsigned char *c, const void *a, const void *b, void *out, ll n, Idx ix) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
@@ -173,6 +244,7 @@ extern "C" __global__ void ew_where(int es, const unsigned char *c, const void *
     offsets(ix, i, o, 3);
     bool t = c[o[0]] != 0;
     if (es == 4) ((unsigned *)out)[i] = t ? ((const unsigned *)a)[o[1]] : ((const unsigned *)b)[o[2]];
+    else if (es == 2) ((u16 *)out)[i] = t ? ((const u16 *)a)[o[1]] : ((const u16 *)b)[o[2]];
     else ((unsigned char *)out)[i] = t ? ((const unsigned char *)a)[o[1]] : ((const unsigned char *)b)[o[2]];
   }
 }
@@ -192,6 +264,7 @@ extern "C" __global__ void copy_strided(int es, const void *src, void *dst, ll n
     ll o[2];
     offsets(ix, i, o, 2);
     if (es == 4) ((unsigned *)dst)[dstOff + o[1]] = ((const unsigned *)src)[srcOff + o[0]];
+    else if (es == 2) ((u16 *)dst)[dstOff + o[1]] = ((const u16 *)src)[srcOff + o[0]];
     else ((unsigned char *)dst)[dstOff + o[1]] = ((const unsigned char *)src)[srcOff + o[0]];
   }
 }
@@ -212,6 +285,7 @@ extern "C" __global__ void gather_rows(int es, const void *table, const int *idx
     ll i = e / w, c = e - i * w;
     ll s = (ll)idx[i] * w + c;
     if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)table)[s];
+    else if (es == 2) ((u16 *)out)[e] = ((const u16 *)table)[s];
     else ((unsigned char *)out)[e] = ((const unsigned char *)table)[s];
   }
 }
@@ -224,6 +298,7 @@ extern "C" __global__ void take_along(int es, const void *x, const int *idx, voi
     if (k < 0) k += n;
     ll s = r * n + k;
     if (es == 4) ((unsigned *)out)[e] = ((const unsigned *)x)[s];
+    else if (es == 2) ((u16 *)out)[e] = ((const u16 *)x)[s];
     else ((unsigned char *)out)[e] = ((const unsigned char *)x)[s];
   }
 }

@@ -13,8 +13,9 @@ typedef long long ll;
 
 // grid (nC, ceil(E/ET), BH), block 256: thread (tx = tid&15, ty = tid>>4) owns features
 // m0 + 3ty + {0,1,2} and columns e0 + tx + 16j, j < 4.
-extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__restrict__ kf, const float *__restrict__ v,
-                                                                 float *__restrict__ carry, int T, int M, int E, int nC) {
+template <typename TT>
+__device__ __forceinline__ void pps_chunk_sums_t(const TT *__restrict__ kf, const TT *__restrict__ v,
+                                                 float *__restrict__ carry, int T, int M, int E, int nC) {
   __shared__ float Vs[CH * ET];
   __shared__ float Ks[CH * (MT + 1)];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
@@ -22,19 +23,19 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__
   const ll bh = blockIdx.z;
   const int t0 = c * CH;
   const int rows = T - t0 < CH ? T - t0 : CH;
-  const float *kb = kf + (bh * T + t0) * M;
-  const float *vb = v + (bh * T + t0) * E;
+  const TT *kb = kf + (bh * T + t0) * M;
+  const TT *vb = v + (bh * T + t0) * E;
   const ll L = (ll)M * E + M;
   float *out = carry + (bh * nC + c) * L;
   for (int i = tid; i < CH * ET; i += 256) {
     int r = i / ET, col = i - r * ET;
-    Vs[i] = (r < rows && e0 + col < E) ? vb[(ll)r * E + e0 + col] : 0.f;
+    Vs[i] = (r < rows && e0 + col < E) ? tof(vb[(ll)r * E + e0 + col]) : 0.f;
   }
   for (int m0 = 0; m0 < M; m0 += MT) {
     __syncthreads();
     for (int i = tid; i < CH * MT; i += 256) {
       int r = i / MT, mm = i - r * MT;
-      Ks[r * (MT + 1) + mm] = (r < rows && m0 + mm < M) ? kb[(ll)r * M + m0 + mm] : 0.f;
+      Ks[r * (MT + 1) + mm] = (r < rows && m0 + mm < M) ? tof(kb[(ll)r * M + m0 + mm]) : 0.f;
     }
     __syncthreads();
     float acc[3][4];
@@ -71,6 +72,15 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_sums(const float *__
   }
 }
 
+#define PPS_CHUNK_SUMS(NAME, TT)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(256)                                                                  \
+      NAME(const TT *__restrict__ kf, const TT *__restrict__ v, float *__restrict__ carry, int T, int M, int E, int nC) { \
+    pps_chunk_sums_t(kf, v, carry, T, M, E, nC);                                                                     \
+  }
+PPS_CHUNK_SUMS(pps_chunk_sums, float)
+PPS_CHUNK_SUMS(pps_chunk_sums_bf16, sea_bf16)
+PPS_CHUNK_SUMS(pps_chunk_sums_f16, sea_f16)
+
 // Exclusive scan over the nC chunks of each of the L carry values of each (b,h); total = BH·L.
 extern "C" __global__ void pps_carry_scan(float *__restrict__ carry, ll L, int nC, ll total) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (ll)gridDim.x * blockDim.x) {
@@ -99,10 +109,10 @@ extern "C" __global__ void pps_carry_scan(float *__restrict__ carry, ll L, int n
 
 // grid (nC, ceil(E/ET), BH), block 256: thread (tx, ty) owns rows 4ty + i (i < 4) and columns
 // e0 + tx + 16j (j < 4); for the chunk's A = tril(Q Kᵀ) its columns are keys tx + 16j.
-extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__restrict__ qf, const float *__restrict__ kf,
-                                                                const float *__restrict__ v, const float *__restrict__ carry,
-                                                                float *__restrict__ out, int T, int M, int E, int nC,
-                                                                float eps) {
+template <typename TT>
+__device__ __forceinline__ void pps_chunk_out_t(const TT *__restrict__ qf, const TT *__restrict__ kf,
+                                                const TT *__restrict__ v, const float *__restrict__ carry,
+                                                TT *__restrict__ out, int T, int M, int E, int nC, float eps) {
   // feature loop: Q, K tiles [CH][MT+1], S tile [MT][ET], z [MT]; afterwards A [CH][CH+1], V [CH][ET]
   __shared__ float sm[2 * CH * (MT + 1) + MT * ET + MT > CH * (CH + 1) + CH * ET ? 2 * CH * (MT + 1) + MT * ET + MT
                                                                                  : CH * (CH + 1) + CH * ET];
@@ -117,9 +127,9 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__r
   const ll bh = blockIdx.z;
   const int t0 = c * CH;
   const int rows = T - t0 < CH ? T - t0 : CH;
-  const float *qb = qf + (bh * T + t0) * M;
-  const float *kb = kf + (bh * T + t0) * M;
-  const float *vb = v + (bh * T + t0) * E;
+  const TT *qb = qf + (bh * T + t0) * M;
+  const TT *kb = kf + (bh * T + t0) * M;
+  const TT *vb = v + (bh * T + t0) * E;
   const ll L = (ll)M * E + M;
   const float *cb = carry + (bh * nC + c) * L;
   float accA[4][4], accN[4][4], accD[4];
@@ -135,8 +145,8 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__r
     for (int i = tid; i < CH * MT; i += 256) {
       int r = i / MT, mm = i - r * MT;
       bool ok = r < rows && mm < mlen;
-      Qs[r * (MT + 1) + mm] = ok ? qb[(ll)r * M + m0 + mm] : 0.f;
-      Ks[r * (MT + 1) + mm] = ok ? kb[(ll)r * M + m0 + mm] : 0.f;
+      Qs[r * (MT + 1) + mm] = ok ? tof(qb[(ll)r * M + m0 + mm]) : 0.f;
+      Ks[r * (MT + 1) + mm] = ok ? tof(kb[(ll)r * M + m0 + mm]) : 0.f;
     }
     for (int i = tid; i < MT * ET; i += 256) {
       int mm = i / ET, col = i - mm * ET;
@@ -177,7 +187,7 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__r
   }
   for (int i = tid; i < CH * ET; i += 256) {
     int r = i / ET, col = i - r * ET;
-    Vs[i] = (r < rows && e0 + col < E) ? vb[(ll)r * E + e0 + col] : 0.f;
+    Vs[i] = (r < rows && e0 + col < E) ? tof(vb[(ll)r * E + e0 + col]) : 0.f;
   }
   __syncthreads();
   float den[4];
@@ -206,7 +216,16 @@ extern "C" __global__ void __launch_bounds__(256) pps_chunk_out(const float *__r
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       int e = e0 + tx + 16 * j;
-      if (e < E) out[(bh * T + t0 + r) * E + e] = accN[i][j] / den[i];
+      if (e < E) out[(bh * T + t0 + r) * E + e] = fromf<TT>(accN[i][j] / den[i]);
     }
   }
 }
+#define PPS_CHUNK_OUT(NAME, TT)                                                                                      \
+  extern "C" __global__ void __launch_bounds__(256)                                                                  \
+      NAME(const TT *__restrict__ qf, const TT *__restrict__ kf, const TT *__restrict__ v,                           \
+           const float *__restrict__ carry, TT *__restrict__ out, int T, int M, int E, int nC, float eps) {         \
+    pps_chunk_out_t(qf, kf, v, carry, out, T, M, E, nC, eps);                                                        \
+  }
+PPS_CHUNK_OUT(pps_chunk_out, float)
+PPS_CHUNK_OUT(pps_chunk_out_bf16, sea_bf16)
+PPS_CHUNK_OUT(pps_chunk_out_f16, sea_f16)

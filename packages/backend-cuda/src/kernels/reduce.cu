@@ -1,12 +1,14 @@
 // Reductions and row kernels of the sea CUDA backend: reduce (sum, mean, max, min, prod, argmax,
 // argmin), softmax, log-softmax, layer norm, cumsum. Self-contained for NVRTC.
-// dtype codes: 0 float32, 1 int32, 2 bool (uint8).
+// dtype codes: 0 float32, 1 int32, 2 bool (uint8), 3 float16, 4 bfloat16 (half.cuh).
 typedef long long ll;
 
 __device__ __forceinline__ bool nanq(double x) { return x != x; }
 __device__ __forceinline__ double ld(const void *p, int dt, ll i) {
   if (dt == 0) return (double)((const float *)p)[i];
   if (dt == 1) return (double)((const int *)p)[i];
+  if (dt == 3) return (double)h2f(((const u16 *)p)[i]);
+  if (dt == 4) return (double)bf2f(((const u16 *)p)[i]);
   return (double)((const unsigned char *)p)[i];
 }
 __device__ __forceinline__ int toInt32(double x) {
@@ -18,6 +20,9 @@ __device__ __forceinline__ int toInt32(double x) {
 __device__ __forceinline__ void st(void *p, int dt, ll i, double v) {
   if (dt == 0) ((float *)p)[i] = (float)v;
   else if (dt == 1) ((int *)p)[i] = toInt32(v);
+  // double -> float -> 16 bits rounds as double -> 16 bits directly would (24 >= 2*11 + 2)
+  else if (dt == 3) ((u16 *)p)[i] = f2h((float)v);
+  else if (dt == 4) ((u16 *)p)[i] = f2bf((float)v);
   else ((unsigned char *)p)[i] = (unsigned char)(toInt32(v) & 255);
 }
 
@@ -92,50 +97,73 @@ __device__ __forceinline__ double warpSum(double v) {
   return v;
 }
 
-// Softmax (logMode 0) or log-softmax (logMode 1) over rows of n float32; one warp per row.
-// Softmax of a row whose entries are all -inf gives zeros.
-extern "C" __global__ void softmax_rows(const float *x, float *y, ll rows, int n, int logMode) {
+// Softmax (logMode 0) or log-softmax (logMode 1) over rows of n (T: float, sea_bf16 or sea_f16, math
+// in float/double); one warp per row. Softmax of a row whose entries are all -inf gives zeros.
+template <typename T>
+__device__ __forceinline__ void softmax_rows_t(const T *x, T *y, ll rows, int n, int logMode) {
   int lane = threadIdx.x & 31;
   ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
   if (row >= rows) return;
-  const float *xr = x + row * n;
-  float *yr = y + row * n;
+  const T *xr = x + row * n;
+  T *yr = y + row * n;
   float mx = __int_as_float(0xff800000);
-  for (int i = lane; i < n; i += 32) mx = fmaxf(mx, xr[i]);
+  for (int i = lane; i < n; i += 32) mx = fmaxf(mx, tof(xr[i]));
   mx = warpMax(mx);
   if (!logMode && mx == __int_as_float(0xff800000)) {
-    for (int i = lane; i < n; i += 32) yr[i] = 0.f;
+    for (int i = lane; i < n; i += 32) yr[i] = fromf<T>(0.f);
     return;
   }
   double s = 0;
-  for (int i = lane; i < n; i += 32) s += (double)expf(xr[i] - mx);
+  for (int i = lane; i < n; i += 32) s += (double)expf(tof(xr[i]) - mx);
   s = warpSum(s);
   if (logMode) {
     double shift = (double)mx + log(s);
-    for (int i = lane; i < n; i += 32) yr[i] = (float)((double)xr[i] - shift);
+    for (int i = lane; i < n; i += 32) yr[i] = fromf<T>((float)((double)tof(xr[i]) - shift));
   } else {
     float inv = (float)(1.0 / s);
-    for (int i = lane; i < n; i += 32) yr[i] = expf(xr[i] - mx) * inv;
+    for (int i = lane; i < n; i += 32) yr[i] = fromf<T>(expf(tof(xr[i]) - mx) * inv);
   }
+}
+extern "C" __global__ void softmax_rows(const float *x, float *y, ll rows, int n, int logMode) {
+  softmax_rows_t(x, y, rows, n, logMode);
+}
+extern "C" __global__ void softmax_rows_bf16(const sea_bf16 *x, sea_bf16 *y, ll rows, int n, int logMode) {
+  softmax_rows_t(x, y, rows, n, logMode);
+}
+extern "C" __global__ void softmax_rows_f16(const sea_f16 *x, sea_f16 *y, ll rows, int n, int logMode) {
+  softmax_rows_t(x, y, rows, n, logMode);
 }
 
 // LayerNorm over rows of n: (x - mean) / sqrt(var + eps) * g + b, biased variance; one warp per row.
-extern "C" __global__ void layernorm_rows(const float *x, const float *g, const float *b, float *y, ll rows, int n, float eps) {
+template <typename T>
+__device__ __forceinline__ void layernorm_rows_t(const T *x, const T *g, const T *b, T *y, ll rows, int n, float eps) {
   int lane = threadIdx.x & 31;
   ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
   if (row >= rows) return;
-  const float *xr = x + row * n;
-  float *yr = y + row * n;
+  const T *xr = x + row * n;
+  T *yr = y + row * n;
   double s = 0;
-  for (int i = lane; i < n; i += 32) s += xr[i];
+  for (int i = lane; i < n; i += 32) s += tof(xr[i]);
   double mean = warpSum(s) / n;
   double v = 0;
   for (int i = lane; i < n; i += 32) {
-    double d = xr[i] - mean;
+    double d = tof(xr[i]) - mean;
     v += d * d;
   }
   double rstd = 1.0 / sqrt(warpSum(v) / n + (double)eps);
-  for (int i = lane; i < n; i += 32) yr[i] = (float)(((double)xr[i] - mean) * rstd * g[i] + b[i]);
+  for (int i = lane; i < n; i += 32)
+    yr[i] = fromf<T>((float)(((double)tof(xr[i]) - mean) * rstd * tof(g[i]) + tof(b[i])));
+}
+extern "C" __global__ void layernorm_rows(const float *x, const float *g, const float *b, float *y, ll rows, int n, float eps) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps);
+}
+extern "C" __global__ void layernorm_rows_bf16(const sea_bf16 *x, const sea_bf16 *g, const sea_bf16 *b, sea_bf16 *y, ll rows,
+                                               int n, float eps) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps);
+}
+extern "C" __global__ void layernorm_rows_f16(const sea_f16 *x, const sea_f16 *g, const sea_f16 *b, sea_f16 *y, ll rows,
+                                              int n, float eps) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps);
 }
 
 // Prefix sums along the middle axis of [outer, len, inner], in double; one thread per line.
@@ -242,23 +270,23 @@ __device__ __forceinline__ ll rowOffset(const Idx &ix, ll e) {
   return o;
 }
 
-extern "C" __global__ void __launch_bounds__(SMB) softmax_block(const float *__restrict__ x, const float *__restrict__ mask,
-                                                                float *__restrict__ y, ll rows, int n, int logMode, int hasMask,
-                                                                ll maskLast, Idx ix) {
+template <typename T>
+__device__ __forceinline__ void softmax_block_t(const T *__restrict__ x, const T *__restrict__ mask, T *__restrict__ y,
+                                                ll rows, int n, int logMode, int hasMask, ll maskLast, Idx ix) {
   extern __shared__ float rowv[];
   __shared__ float redf[SMB / 32];
   __shared__ double redd[SMB / 32];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const float NEG_INF = __int_as_float(0xff800000);
   for (ll row = blockIdx.x; row < rows; row += gridDim.x) {
-    const float *xr = x + row * n;
-    float *yr = y + row * n;
-    const float *mr = hasMask ? mask + rowOffset(ix, row) : nullptr;
+    const T *xr = x + row * n;
+    T *yr = y + row * n;
+    const T *mr = hasMask ? mask + rowOffset(ix, row) : nullptr;
     float mx = NEG_INF;
 #pragma unroll 4
     for (int i = tid; i < n; i += SMB) {
-      float v = xr[i];
-      if (hasMask) v = v + mr[(ll)i * maskLast];
+      float v = tof(xr[i]);
+      if (hasMask) v = v + tof(mr[(ll)i * maskLast]);
       rowv[i] = v;
       mx = fmaxf(mx, v);
     }
@@ -269,7 +297,7 @@ extern "C" __global__ void __launch_bounds__(SMB) softmax_block(const float *__r
     for (int w = 1; w < SMB / 32; ++w) mx = fmaxf(mx, redf[w]);
     __syncthreads();
     if (!logMode && mx == NEG_INF) {
-      for (int i = tid; i < n; i += SMB) yr[i] = 0.f;
+      for (int i = tid; i < n; i += SMB) yr[i] = fromf<T>(0.f);
       continue;
     }
     double s = 0;
@@ -281,11 +309,20 @@ extern "C" __global__ void __launch_bounds__(SMB) softmax_block(const float *__r
     for (int w = 1; w < SMB / 32; ++w) s += redd[w];
     if (logMode) {
       double shift = (double)mx + log(s);
-      for (int i = tid; i < n; i += SMB) yr[i] = (float)((double)rowv[i] - shift);
+      for (int i = tid; i < n; i += SMB) yr[i] = fromf<T>((float)((double)rowv[i] - shift));
     } else {
       float inv = (float)(1.0 / s);
-      for (int i = tid; i < n; i += SMB) yr[i] = expf(rowv[i] - mx) * inv;
+      for (int i = tid; i < n; i += SMB) yr[i] = fromf<T>(expf(rowv[i] - mx) * inv);
     }
     __syncthreads();
   }
 }
+#define SOFTMAX_BLOCK(NAME, T)                                                                                         \
+  extern "C" __global__ void __launch_bounds__(SMB)                                                                    \
+      NAME(const T *__restrict__ x, const T *__restrict__ mask, T *__restrict__ y, ll rows, int n, int logMode,        \
+           int hasMask, ll maskLast, Idx ix) {                                                                         \
+    softmax_block_t(x, mask, y, rows, n, logMode, hasMask, maskLast, ix);                                              \
+  }
+SOFTMAX_BLOCK(softmax_block, float)
+SOFTMAX_BLOCK(softmax_block_bf16, sea_bf16)
+SOFTMAX_BLOCK(softmax_block_f16, sea_f16)

@@ -12,15 +12,17 @@ __device__ __forceinline__ unsigned keyOf(float f) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__restrict__ scores, const int *__restrict__ budgets,
-                                                               unsigned char *__restrict__ out, int N) {
+// T: float, sea_bf16 or sea_f16 scores (compared as float32 keys).
+template <typename T>
+__device__ __forceinline__ void grouped_topk_t(const T *__restrict__ scores, const int *__restrict__ budgets,
+                                               unsigned char *__restrict__ out, int N) {
   __shared__ unsigned hist[256];
   __shared__ unsigned sPrefix, sMask;
   __shared__ int sRemain;
   __shared__ int warpCnt[TPB / 32];
   const long long gidx = blockIdx.x;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const float *s = scores + gidx * N;
+  const T *s = scores + gidx * N;
   unsigned char *o = out + gidx * N;
   int kb = budgets[gidx];
   kb = kb < 0 ? 0 : (kb > N ? N : kb);
@@ -36,7 +38,7 @@ extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__re
     // histogram, one atomic per distinct bin per warp (scores bunch into few bins on the first passes)
     for (int c0 = 0; c0 < N; c0 += TPB) {
       int i = c0 + threadIdx.x;
-      unsigned kk = i < N ? keyOf(s[i]) : 0u;
+      unsigned kk = i < N ? keyOf(tof(s[i])) : 0u;
       bool act = i < N && (kk & mask) == prefix;
       unsigned bin = act ? (kk >> shift) & 255u : 256u;
       unsigned peers = __match_any_sync(0xffffffffu, bin);
@@ -91,7 +93,7 @@ extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__re
   int base = 0;
   for (int c0 = 0; c0 < N; c0 += TPB) {
     int i = c0 + threadIdx.x;
-    unsigned kk = i < N ? keyOf(s[i]) : 0u;
+    unsigned kk = i < N ? keyOf(tof(s[i])) : 0u;
     bool eq = i < N && kk == thr;
     unsigned ballot = __ballot_sync(0xffffffffu, eq);
     if (lane == 0) warpCnt[warp] = __popc(ballot);
@@ -106,3 +108,11 @@ extern "C" __global__ void __launch_bounds__(TPB) grouped_topk(const float *__re
     base += chunk;
   }
 }
+#define GROUPED_TOPK(NAME, T)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(TPB)                                                                  \
+      NAME(const T *__restrict__ scores, const int *__restrict__ budgets, unsigned char *__restrict__ out, int N) {   \
+    grouped_topk_t(scores, budgets, out, N);                                                                         \
+  }
+GROUPED_TOPK(grouped_topk, float)
+GROUPED_TOPK(grouped_topk_bf16, sea_bf16)
+GROUPED_TOPK(grouped_topk_f16, sea_f16)

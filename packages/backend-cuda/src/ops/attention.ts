@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@sea/tensor';
 import type { AttentionOptions } from '@sea/tensor/backend';
-import type { CudaBackend } from '../cuda_backend.js';
+import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 /** Query rows per block of attention_fwd (kernels/attention.cu); its head size limit. */
 const ROWS = 64;
@@ -23,8 +23,15 @@ export function attention(
   const [B, H, Tq, D] = bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
   const Tk = k.shape[bthd ? 1 : 2];
   const blocks = Math.ceil(Tq / ROWS);
-  if (q.dtype !== 'float32' || D > MAX_HEAD || D % 4 !== 0 || v.shape[3] !== D || blocks > 65535) return null;
-  const out = b.output(bthd ? [B, Tq, H, D] : [B, H, Tq, D], 'float32');
+  if (
+    !['float32', 'bfloat16', 'float16'].includes(q.dtype) ||
+    D > MAX_HEAD ||
+    D % 4 !== 0 ||
+    v.shape[3] !== D ||
+    blocks > 65535
+  )
+    return null;
+  const out = b.output(bthd ? [B, Tq, H, D] : [B, H, Tq, D], q.dtype);
   if (B * H * Tq * D === 0) return out;
   b.params
     .ptr(0, b.ptr(q))
@@ -40,6 +47,6 @@ export function attention(
     .i32(10, opts.causal ? 1 : 0)
     .i32(11, keyValid ? 1 : 0)
     .i32(12, bthd ? 1 : 0);
-  b.launch(b.fn('attention', 'attention_fwd'), [B * H, blocks], [256]);
+  b.launch(b.fn('attention', `attention_fwd${floatSuffix('attention', q.dtype)}`), [B * H, blocks], [256]);
   return out;
 }

@@ -1,6 +1,6 @@
 import { DTypeError, type Shape, sizeOf, type TensorInfo } from '@sea/tensor';
 import type { Conv2dOptions, ResizeOptions } from '@sea/tensor/backend';
-import type { CudaBackend } from '../cuda_backend.js';
+import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 function float32Only(op: string, x: TensorInfo): void {
   if (x.dtype !== 'float32') throw new DTypeError(`cuda ${op} computes in float32, got ${x.dtype}`);
@@ -60,12 +60,14 @@ export function conv2d(
   outShape: Shape,
   kernel?: ConvOblock,
 ): TensorInfo {
-  float32Only('conv2d', x);
+  const sfx = floatSuffix('conv2d', x.dtype);
   const [B, C, H, W] = x.shape;
   const [O, Cg, kh, kw] = w.shape;
   const [, , OH, OW] = outShape;
   const total = sizeOf(outShape);
-  const out = b.output(outShape, 'float32', total);
+  if (sfx && !conv2dHalfFits(x, w, opts))
+    throw new DTypeError(`cuda conv2d in ${x.dtype} needs groups = 1 and C·kh·kw ≤ 1024 (float32 takes any)`);
+  const out = b.output(outShape, x.dtype, total);
   if (total === 0) return out;
   b.params
     .ptr(0, b.ptr(x))
@@ -96,9 +98,21 @@ export function conv2d(
   const k = kernel && convOblockFits(kernel, O, kh, kw) ? kernel : convOblockFor(O, kh, kw);
   if (opts.groups === 1 && taps * k.ob * 4 <= 48 * 1024) {
     const groups = B * OH * Math.ceil(OW / k.pp);
-    b.launch(b.fn('conv', k.name), [b.blocks(groups), Math.ceil(O / k.ob)], [256], taps * k.ob * 4);
+    b.launch(
+      b.fn('conv', `${k.name}${sfx}`),
+      [b.blocks(groups), Math.ceil(O / k.ob)],
+      [256],
+      taps * k.ob * 4,
+    );
   } else b.launch(b.fn('conv', 'conv2d_direct'), [b.blocks(total)], [256]);
   return out;
+}
+
+/** Whether a 16-bit conv2d has a channel-blocked instance (groups 1, the weights of 24 channels in 48 KiB). */
+export function conv2dHalfFits(x: TensorInfo, w: TensorInfo, opts: Conv2dOptions): boolean {
+  const [, C] = x.shape;
+  const [, , kh, kw] = w.shape;
+  return opts.groups === 1 && C * kh * kw * 24 * 4 <= 48 * 1024;
 }
 
 const MODES = { nearest: 0, bilinear: 1, area: 2 } as const;

@@ -1,4 +1,12 @@
-import { type BinaryOp, type DType, type Shape, sizeOf, type TensorInfo, type UnaryOp } from '@sea/tensor';
+import {
+  type BinaryOp,
+  bytesPerElement,
+  type DType,
+  type Shape,
+  sizeOf,
+  type TensorInfo,
+  type UnaryOp,
+} from '@sea/tensor';
 import { broadcastStrides, stridesOf } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
 import { coalesce } from './strides.js';
@@ -58,6 +66,16 @@ export function unary(b: CudaBackend, op: UnaryOp, x: TensorInfo): TensorInfo {
     b.launch(b.fn('elementwise', 'ew_unary_f4'), [b.blocks(n / 4)], [256]);
     return out;
   }
+  if ((x.dtype === 'bfloat16' || x.dtype === 'float16') && n % 2 === 0) {
+    b.params
+      .i32(0, UNARY.indexOf(op))
+      .i32(1, dtypeCode(x.dtype))
+      .ptr(2, b.ptr(x))
+      .ptr(3, b.ptr(out))
+      .i64(4, n / 2);
+    b.launch(b.fn('elementwise', 'ew_unary_h2'), [b.blocks(n / 2)], [256]);
+    return out;
+  }
   b.params.i32(0, UNARY.indexOf(op)).i32(1, dtypeCode(x.dtype)).ptr(2, b.ptr(x)).ptr(3, b.ptr(out)).i64(4, n);
   b.launch(b.fn('elementwise', 'ew_unary'), [b.blocks(n)], [256]);
   return out;
@@ -103,6 +121,31 @@ export function binary(
       return out;
     }
   }
+  if ((a.dtype === 'bfloat16' || a.dtype === 'float16') && odt === a.dtype && plan.shape[r] % 4 === 0) {
+    // 4 outputs per thread, 8-byte loads where an operand runs along the innermost axis
+    const vec2 = (k: number, ptr: bigint): number | null => {
+      const st = plan.strides[k];
+      if (st[r] === 0) return 0;
+      if (st[r] === 1 && ptr % 8n === 0n && st.every((x, i) => i === r || x % 4 === 0)) return 1;
+      return null;
+    };
+    const av = vec2(0, b.ptr(a));
+    const bv = vec2(1, b.ptr(bt));
+    if (av !== null && bv !== null) {
+      b.params
+        .i32(0, BINARY.indexOf(op))
+        .i32(1, dtypeCode(a.dtype))
+        .ptr(2, b.ptr(a))
+        .ptr(3, b.ptr(bt))
+        .ptr(4, b.ptr(out))
+        .i64(5, n / 4)
+        .idx(6, plan.shape, plan.strides)
+        .i32(7, av)
+        .i32(8, bv);
+      b.launch(b.fn('elementwise', 'ew_binary_h4'), [b.blocks(n / 4)], [256]);
+      return out;
+    }
+  }
   b.params
     .i32(0, BINARY.indexOf(op))
     .i32(1, dtypeCode(a.dtype))
@@ -132,7 +175,7 @@ export function where(
     broadcastStrides(bt.shape, outShape),
   ]);
   b.params
-    .i32(0, a.dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(a.dtype))
     .ptr(1, b.ptr(cond))
     .ptr(2, b.ptr(a))
     .ptr(3, b.ptr(bt))
@@ -175,32 +218,35 @@ export function copyStrided(
   if (n === 0) return;
   const plan = coalesce(shape, [srcStrides, dstStrides]);
   const r = plan.shape.length - 1;
+  // elements per 16-byte vector: 4 of float32/int32, 8 of float16/bfloat16
+  const es = bytesPerElement(dtype);
+  const v = es === 4 || es === 2 ? 16 / es : 0;
   if (
-    dtype !== 'bool' &&
+    v > 0 &&
     plan.strides[0][r] === 1 &&
     plan.strides[1][r] === 1 &&
-    plan.shape[r] % 4 === 0 &&
-    srcOff % 4 === 0 &&
-    dstOff % 4 === 0 &&
+    plan.shape[r] % v === 0 &&
+    srcOff % v === 0 &&
+    dstOff % v === 0 &&
     src % 16n === 0n &&
     dst % 16n === 0n &&
-    plan.strides.every((st) => st.every((x, i) => i === r || x % 4 === 0))
+    plan.strides.every((st) => st.every((x, i) => i === r || x % v === 0))
   ) {
     // whole 16-byte vectors: the innermost axis is contiguous on both sides and everything is aligned
-    const shape4 = plan.shape.map((d, i) => (i === r ? d / 4 : d));
-    const strides4 = plan.strides.map((st) => st.map((x, i) => (i === r ? 1 : x / 4)));
+    const shapeV = plan.shape.map((d, i) => (i === r ? d / v : d));
+    const stridesV = plan.strides.map((st) => st.map((x, i) => (i === r ? 1 : x / v)));
     b.params
       .ptr(0, src)
       .ptr(1, dst)
-      .i64(2, n / 4)
-      .i64(3, srcOff / 4)
-      .i64(4, dstOff / 4)
-      .idx(5, shape4, strides4);
-    b.launch(b.fn('elementwise', 'copy_strided16'), [b.blocks(n / 4)], [256]);
+      .i64(2, n / v)
+      .i64(3, srcOff / v)
+      .i64(4, dstOff / v)
+      .idx(5, shapeV, stridesV);
+    b.launch(b.fn('elementwise', 'copy_strided16'), [b.blocks(n / v)], [256]);
     return;
   }
   b.params
-    .i32(0, dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(dtype))
     .ptr(1, src)
     .ptr(2, dst)
     .i64(3, n)

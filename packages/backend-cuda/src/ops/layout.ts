@@ -1,5 +1,5 @@
-import { sizeOf, type TensorInfo } from '@sea/tensor';
-import { stridesOf } from '@sea/tensor/backend';
+import { bytesPerElement, isHalf, sizeOf, type TensorInfo } from '@sea/tensor';
+import { numbersToHalfBits, stridesOf } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 import { copyStrided } from './elementwise.js';
 
@@ -61,6 +61,7 @@ export function pad(
   const p = b.ptr(out);
   if (x.dtype === 'bool') b.memset(p, 1, value ? 1 : 0, n);
   else if (x.dtype === 'int32') b.memset(p, 4, new Int32Array([value])[0], n);
+  else if (isHalf(x.dtype)) b.memset(p, 2, numbersToHalfBits([value], x.dtype)[0], n);
   else b.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], n);
   const st = stridesOf(outShape);
   let base = 0;
@@ -77,7 +78,7 @@ export function gather(b: CudaBackend, table: TensorInfo, indices: TensorInfo): 
   const out = b.output([...indices.shape, ...rest], table.dtype, total);
   if (total === 0) return out;
   b.params
-    .i32(0, table.dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(table.dtype))
     .ptr(1, b.ptr(table))
     .ptr(2, b.ptr(indices))
     .ptr(3, b.ptr(out))
@@ -92,7 +93,7 @@ export function takeAlong(b: CudaBackend, x: TensorInfo, indices: TensorInfo): T
   const out = b.output(indices.shape, x.dtype, total);
   if (total === 0) return out;
   b.params
-    .i32(0, x.dtype === 'bool' ? 1 : 4)
+    .i32(0, bytesPerElement(x.dtype))
     .ptr(1, b.ptr(x))
     .ptr(2, b.ptr(indices))
     .ptr(3, b.ptr(out))

@@ -9,6 +9,7 @@ import type { LinearOptions } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import type { CudaBackend } from '../cuda_backend.js';
 import { type CublasLtApi, loadCublasLt } from '../driver.js';
+import { cudaDataType } from './matmul.js';
 
 const OP_N = 0;
 const OP_T = 1;
@@ -83,8 +84,9 @@ export class LtGemm {
   }
 
   /** The plan for [M,K]·[N,K]ᵀ with this epilogue; null when the heuristic offers no algorithm. */
-  #plan(M: number, N: number, K: number, epilogue: number): Plan | null {
-    const key = `${M},${N},${K},${epilogue}`;
+  #plan(M: number, N: number, K: number, epilogue: number, dtype: string): Plan | null {
+    const key = `${M},${N},${K},${epilogue},${dtype}`;
+    const rt = cudaDataType('linear', dtype);
     const cached = this.#plans.get(key);
     if (cached !== undefined) return cached;
     const api = this.#api;
@@ -97,7 +99,7 @@ export class LtGemm {
     // row-major Y[M,N] = X[M,K]·W[N,K]ᵀ is column-major Yᵀ (N×M) = op_T(W as K×N)·(Xᵀ as K×M)
     const layout = (rows: number, cols: number, ld: number): Pointer => {
       const l: [Pointer] = [null];
-      this.#check(api.cublasLtMatrixLayoutCreate(l, R_32F, rows, cols, ld), 'cublasLtMatrixLayoutCreate');
+      this.#check(api.cublasLtMatrixLayoutCreate(l, rt, rows, cols, ld), 'cublasLtMatrixLayoutCreate');
       return l[0];
     };
     const layouts = [layout(K, N, K), layout(K, M, K), layout(N, M, N)];
@@ -156,8 +158,8 @@ export class LtGemm {
         ? EPILOGUE_RELU
         : EPILOGUE_DEFAULT;
     const b = this.b;
-    if (M === 0 || N === 0) return b.output([M, N], 'float32');
-    const plan = this.#plan(M, N, K, epilogue);
+    if (M === 0 || N === 0) return b.output([M, N], x.dtype);
+    const plan = this.#plan(M, N, K, epilogue, x.dtype);
     if (!plan) return null;
     if (bias) {
       this.#slotView[0] = b.ptr(bias);
@@ -166,7 +168,7 @@ export class LtGemm {
         'cublasLtMatmulDescSetAttribute',
       );
     }
-    const out = b.output([M, N], 'float32');
+    const out = b.output([M, N], x.dtype);
     const [aL, bL, dL] = plan.layouts;
     const rc = this.#api.cublasLtMatmul(
       this.#handle,
@@ -218,7 +220,9 @@ export function linear(
   residual: TensorInfo | null,
   opts: LinearOptions,
 ): TensorInfo | null {
-  if (x.dtype !== 'float32' || w.dtype !== 'float32') return null;
+  // float32 (plain SGEMM), bfloat16/float16 on the tensor cores with float32 accumulation; the bias
+  // and residual share x's dtype (the op layer fuses only then)
+  if (!['float32', 'bfloat16', 'float16'].includes(x.dtype) || w.dtype !== x.dtype) return null;
   const lt = b.lt();
   return lt ? lt.run(x, w, bias, residual, opts) : null;
 }

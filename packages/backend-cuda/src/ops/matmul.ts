@@ -1,4 +1,5 @@
 import {
+  bytesPerElement,
   DeviceError,
   DTypeError,
   type MatmulOptions,
@@ -12,7 +13,20 @@ import { coalesce } from './strides.js';
 const OP_N = 0;
 const OP_T = 1;
 const R_32F = 0;
+const R_16F = 2;
+const R_16BF = 14;
 const COMPUTE_32F = 68;
+
+/**
+ * cudaDataType of a float dtype. 16-bit operands run on the tensor cores with float32 accumulation
+ * (CUBLAS_COMPUTE_32F); float32 stays plain SGEMM (no TF32).
+ */
+export function cudaDataType(op: string, dtype: string): number {
+  if (dtype === 'float32') return R_32F;
+  if (dtype === 'bfloat16') return R_16BF;
+  if (dtype === 'float16') return R_16F;
+  throw new DTypeError(`cuda ${op} computes in float32, bfloat16 or float16, got ${dtype}`);
+}
 const ALGO_DEFAULT = -1;
 
 /** Batch strides (in matrices) of an operand's batch dims broadcast to `batch`; 0 where broadcast. */
@@ -40,12 +54,13 @@ export function matmul(
   opts: MatmulOptions,
   outShape: Shape,
 ): TensorInfo {
-  if (a.dtype !== 'float32') throw new DTypeError(`cuda matmul computes in float32, got ${a.dtype}`);
+  const rt = cudaDataType('matmul', a.dtype);
+  const es = bytesPerElement(a.dtype);
   const r = outShape.length;
   const M = outShape[r - 2];
   const N = outShape[r - 1];
   const K = opts.transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-  const out = b.output(outShape, 'float32');
+  const out = b.output(outShape, a.dtype);
   if (M === 0 || N === 0 || sizeOf(outShape) === 0) return out;
   if (K === 0) {
     b.memsetZero(out);
@@ -82,17 +97,17 @@ export function matmul(
       M,
       K,
       b.one,
-      b.ptr(bt) + BigInt(bo * K * N * 4),
-      R_32F,
+      b.ptr(bt) + BigInt(bo * K * N * es),
+      rt,
       ldb,
       plan.strides[1][last] * K * N,
-      b.ptr(a) + BigInt(ao * M * K * 4),
-      R_32F,
+      b.ptr(a) + BigInt(ao * M * K * es),
+      rt,
       lda,
       plan.strides[0][last] * M * K,
       b.zero,
-      b.ptr(out) + BigInt(co * M * N * 4),
-      R_32F,
+      b.ptr(out) + BigInt(co * M * N * es),
+      rt,
       N,
       plan.strides[2][last] * M * N,
       count,

@@ -1,6 +1,6 @@
 import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
 import { broadcastStrides } from '@sea/tensor/backend';
-import { type CudaBackend, dtypeCode } from '../cuda_backend.js';
+import { type CudaBackend, dtypeCode, floatSuffix } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
 import { coalesce } from './strides.js';
@@ -90,7 +90,12 @@ function rowsKernel(
       .i32(6, mask ? 1 : 0)
       .i64(7, st[r - 1] ?? 0)
       .idx(8, plan.shape, plan.strides);
-    b.launch(b.fn('reduce', 'softmax_block'), [Math.min(rows, 1 << 20)], [256], n * 4);
+    b.launch(
+      b.fn('reduce', `softmax_block${floatSuffix('softmax', x.dtype)}`),
+      [Math.min(rows, 1 << 20)],
+      [256],
+      n * 4,
+    );
     return out;
   }
   if (mask) {
@@ -101,7 +106,7 @@ function rowsKernel(
     return o2;
   }
   b.params.ptr(0, b.ptr(x)).ptr(1, b.ptr(out)).i64(2, rows).i32(3, n).i32(4, logMode);
-  b.launch(b.fn('reduce', 'softmax_rows'), [Math.ceil(rows / 8)], [256]);
+  b.launch(b.fn('reduce', `softmax_rows${floatSuffix('softmax', x.dtype)}`), [Math.ceil(rows / 8)], [256]);
   return out;
 }
 
@@ -134,7 +139,11 @@ export function layerNorm(
     .i64(4, rows)
     .i32(5, n)
     .f32(6, eps);
-  b.launch(b.fn('reduce', 'layernorm_rows'), [Math.ceil(rows / 8)], [256]);
+  b.launch(
+    b.fn('reduce', `layernorm_rows${floatSuffix('layerNorm', x.dtype)}`),
+    [Math.ceil(rows / 8)],
+    [256],
+  );
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { type CsrInfo, DeviceError, type TensorInfo } from '@sea/tensor';
 import type { CsrAttentionOptions, PrefixSumOptions, StretchOptions } from '@sea/tensor/backend';
-import type { CudaBackend } from '../cuda_backend.js';
+import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels
 /** Rows of T per chunk of the chunked Performer scan (CH in performer.cu). */
@@ -20,11 +20,14 @@ export function performerPrefixSum(
 ): TensorInfo {
   const [B, H, T, M] = qf.shape;
   const E = v.shape[3];
-  const out = b.output([B, H, T, E], 'float32');
+  const sfx = floatSuffix('performerPrefixSum', qf.dtype);
+  const out = b.output([B, H, T, E], qf.dtype);
   if (B * H * T * E === 0) return out;
   if (M > 512) throw new DeviceError(`cuda performerPrefixSum supports at most 512 features, got ${M}`);
   if (M === 0) {
-    b.memset(b.ptr(out), 4, 0x7fc00000, B * H * T * E); // 0/0
+    // 0/0
+    if (qf.dtype === 'float32') b.memset(b.ptr(out), 4, 0x7fc00000, B * H * T * E);
+    else b.memset(b.ptr(out), 2, qf.dtype === 'bfloat16' ? 0x7fc0 : 0x7e00, B * H * T * E);
     return out;
   }
   const nC = Math.ceil(T / PPS_CHUNK);
@@ -32,7 +35,7 @@ export function performerPrefixSum(
   const carry = b.alloc(B * H * nC * L * 4);
   const grid = [nC, Math.ceil(E / 64), B * H];
   b.params.ptr(0, b.ptr(kf)).ptr(1, b.ptr(v)).ptr(2, carry.ptr).i32(3, T).i32(4, M).i32(5, E).i32(6, nC);
-  b.launch(b.fn('performer', 'pps_chunk_sums'), grid, [256]);
+  b.launch(b.fn('performer', `pps_chunk_sums${sfx}`), grid, [256]);
   const total = B * H * L;
   b.params.ptr(0, carry.ptr).i64(1, L).i32(2, nC).i64(3, total);
   b.launch(b.fn('performer', 'pps_carry_scan'), [b.blocks(total)], [256]);
@@ -47,7 +50,7 @@ export function performerPrefixSum(
     .i32(7, E)
     .i32(8, nC)
     .f32(9, opts.eps);
-  b.launch(b.fn('performer', 'pps_chunk_out'), grid, [256]);
+  b.launch(b.fn('performer', `pps_chunk_out${sfx}`), grid, [256]);
   b.free(carry); // stream-ordered: the next user of the block runs after these kernels
   return out;
 }
@@ -58,7 +61,7 @@ export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorI
   const out = b.output([G, N], 'bool');
   if (G === 0 || N === 0) return out;
   b.params.ptr(0, b.ptr(scores)).ptr(1, b.ptr(budgets)).ptr(2, b.ptr(out)).i32(3, N);
-  b.launch(b.fn('topk', 'grouped_topk'), [G], [256]);
+  b.launch(b.fn('topk', `grouped_topk${floatSuffix('groupedTopK', scores.dtype)}`), [G], [256]);
   return out;
 }
 
@@ -247,7 +250,8 @@ export function csrAttention(
   const E = v.shape[3];
   if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
   if (H > 65535 || B > 65535) return null;
-  const out = b.output([B, H, Tq, E], 'float32');
+  const sfx = floatSuffix('csrAttention', q.dtype);
+  const out = b.output([B, H, Tq, E], q.dtype);
   if (B * H * Tq * E === 0) return out;
   if (Z === 0 || D === 0) {
     b.memsetZero(out);
@@ -275,6 +279,6 @@ export function csrAttention(
     kern =
       CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
       CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
-  b.launch(b.fn('csr', kern.name), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
+  b.launch(b.fn('csr', `${kern.name}${sfx}`), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
   return out;
 }

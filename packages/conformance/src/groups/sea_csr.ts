@@ -10,9 +10,10 @@ import {
   tensor,
 } from '@sea/tensor';
 import { assertClose, assertEqual, values } from '../check.js';
-import { bools, normal, rngFor } from '../data.js';
+import { bools, normal, rngFor, toDType } from '../data.js';
 import { cellStart } from '../reference.js';
 import type { SuiteContext } from '../suite.js';
+import { dtypeTag } from './sea_estimate.js';
 
 /** keys[b][t][h] = the key indices j of head h in row t, in CSR order. */
 type RowKeys = number[][][][];
@@ -301,130 +302,122 @@ export function registerSeaCsr(s: SuiteContext): void {
   });
 
   s.group('csrSddmm', 'csrSddmm', (test) => {
-    for (const [name, make] of csrCases()) {
-      for (const [D, scale] of [
-        [16, 0.25],
-        [7, 1],
-      ] as const) {
-        const title = `${name}, D ${D}, scale ${scale}`;
-        test(title, async ({ backend, tol }) => {
-          const rng = rngFor(title);
-          const h = make(rng);
-          const qs = [h.B, h.H, h.Tq, D];
-          const ks = [h.B, h.H, h.Tk, D];
-          const qv = normal(rng, qs, 'float32');
-          const kv = normal(rng, ks, 'float32');
-          const out = csrSddmm(
-            upload(backend, h),
-            tensor(qv, qs, { backend, dtype: 'float32' }),
-            tensor(kv, ks, { backend, dtype: 'float32' }),
-            scale,
-          );
-          const want = new Float64Array(h.B * h.Z);
-          const mag = new Float64Array(h.B * h.Z);
-          for (const [b, t, hh, j, z] of entries(h)) {
-            let acc = 0;
-            let m = 0;
-            for (let d = 0; d < D; d++) {
-              const p = qv[((b * h.H + hh) * h.Tq + t) * D + d] * kv[((b * h.H + hh) * h.Tk + j) * D + d];
-              acc += p;
-              m += Math.abs(p);
+    for (const dtype of s.seaDTypes)
+      for (const [name, make] of csrCases()) {
+        for (const [D, scale] of [
+          [16, 0.25],
+          [7, 1],
+        ] as const) {
+          const title = `${dtypeTag(dtype)}${name}, D ${D}, scale ${scale}`;
+          test(title, async ({ backend, tol }) => {
+            const rng = rngFor(title);
+            const h = make(rng);
+            const qs = [h.B, h.H, h.Tq, D];
+            const ks = [h.B, h.H, h.Tk, D];
+            const qv = normal(rng, qs, dtype);
+            const kv = normal(rng, ks, dtype);
+            const out = csrSddmm(
+              upload(backend, h),
+              tensor(qv, qs, { backend, dtype }),
+              tensor(kv, ks, { backend, dtype }),
+              scale,
+            );
+            const want = new Float64Array(h.B * h.Z);
+            const mag = new Float64Array(h.B * h.Z);
+            for (const [b, t, hh, j, z] of entries(h)) {
+              let acc = 0;
+              let m = 0;
+              for (let d = 0; d < D; d++) {
+                const p = qv[((b * h.H + hh) * h.Tq + t) * D + d] * kv[((b * h.H + hh) * h.Tk + j) * D + d];
+                acc += p;
+                m += Math.abs(p);
+              }
+              want[b * h.Z + z] = scale * acc;
+              mag[b * h.Z + z] = scale * m;
             }
-            want[b * h.Z + z] = scale * acc;
-            mag[b * h.Z + z] = scale * m;
-          }
-          const got = await values(out, [h.B, h.Z], 'float32', title);
-          assertClose(got, want, tol('float32', 'csrSddmm'), `${title} (tails 0)`, [h.B, h.Z], mag);
-        });
+            const got = await values(out, [h.B, h.Z], dtype, title);
+            assertClose(got, want, tol(dtype, 'csrSddmm'), `${title} (tails 0)`, [h.B, h.Z], mag);
+          });
+        }
       }
-    }
   });
 
   s.group('csrSoftmax', 'csrSoftmax', (test) => {
-    for (const [name, make] of csrCases()) {
-      for (const withScale of [false, true]) {
-        const title = `${name}${withScale ? ', rowScale' : ''}`;
-        test(title, async ({ backend, tol }) => {
-          const rng = rngFor(title);
-          const h = make(rng);
-          const vv = normal(rng, [h.B, h.Z], 'float32', 3).map((x) =>
-            rng.uniform() < 0.05 ? Math.fround(x + 60) : x,
-          );
-          const ss = [h.B, h.H, h.Tq];
-          const sv = withScale ? normal(rng, ss, 'float32', 0.5, 0.5) : null;
-          const val = tensor(vv, [h.B, h.Z], { backend, dtype: 'float32' });
-          const out = csrSoftmax(
-            upload(backend, h),
-            val,
-            sv ? tensor(sv, ss, { backend, dtype: 'float32' }) : null,
-          );
-          const got = await values(out, [h.B, h.Z], 'float32', title);
-          assertEqual(await val.data(), vv, `${title}: values after the op`, [h.B, h.Z]);
-          // group entries by (b, t, h) and normalize each group on its own
-          const groups = new Map<string, number[]>();
-          for (const [b, t, hh, , z] of entries(h)) {
-            const key = `${b},${t},${hh}`;
-            const g = groups.get(key) ?? [];
-            g.push(b * h.Z + z);
-            groups.set(key, g);
-          }
-          const want: number[] = [];
-          const gotLive: number[] = [];
-          for (const [key, idx] of groups) {
-            const [b, t, hh] = key.split(',').map(Number);
-            const m = Math.max(...idx.map((i) => vv[i]));
-            const e = idx.map((i) => Math.exp(vv[i] - m));
-            const sum = e.reduce((p, x) => p + x, 0);
-            const scale = sv ? sv[(b * h.H + hh) * h.Tq + t] : 1;
-            e.forEach((x, n) => {
-              want.push((x / sum) * scale);
-              gotLive.push(got[idx[n]]);
-            });
-          }
-          assertClose(gotLive, want, tol('float32', 'csrSoftmax'), `${title} (entries in (b,t,h) order)`);
-        });
+    for (const dtype of s.seaDTypes)
+      for (const [name, make] of csrCases()) {
+        for (const withScale of [false, true]) {
+          const title = `${dtypeTag(dtype)}${name}${withScale ? ', rowScale' : ''}`;
+          test(title, async ({ backend, tol }) => {
+            const rng = rngFor(title);
+            const h = make(rng);
+            const vv = normal(rng, [h.B, h.Z], dtype, 3).map((x) =>
+              rng.uniform() < 0.05 ? toDType(x + 60, dtype) : x,
+            );
+            const ss = [h.B, h.H, h.Tq];
+            const sv = withScale ? normal(rng, ss, dtype, 0.5, 0.5) : null;
+            const val = tensor(vv, [h.B, h.Z], { backend, dtype });
+            const out = csrSoftmax(upload(backend, h), val, sv ? tensor(sv, ss, { backend, dtype }) : null);
+            const got = await values(out, [h.B, h.Z], dtype, title);
+            assertEqual(await val.data(), vv, `${title}: values after the op`, [h.B, h.Z]);
+            // group entries by (b, t, h) and normalize each group on its own
+            const groups = new Map<string, number[]>();
+            for (const [b, t, hh, , z] of entries(h)) {
+              const key = `${b},${t},${hh}`;
+              const g = groups.get(key) ?? [];
+              g.push(b * h.Z + z);
+              groups.set(key, g);
+            }
+            const want: number[] = [];
+            const gotLive: number[] = [];
+            for (const [key, idx] of groups) {
+              const [b, t, hh] = key.split(',').map(Number);
+              const m = Math.max(...idx.map((i) => vv[i]));
+              const e = idx.map((i) => Math.exp(vv[i] - m));
+              const sum = e.reduce((p, x) => p + x, 0);
+              const scale = sv ? sv[(b * h.H + hh) * h.Tq + t] : 1;
+              e.forEach((x, n) => {
+                want.push((x / sum) * scale);
+                gotLive.push(got[idx[n]]);
+              });
+            }
+            assertClose(gotLive, want, tol(dtype, 'csrSoftmax'), `${title} (entries in (b,t,h) order)`);
+          });
+        }
       }
-    }
   });
 
   s.group('csrSpmm', 'csrSpmm', (test) => {
-    for (const [name, make] of csrCases()) {
-      for (const D of [16, 5]) {
-        const title = `${name}, D ${D}`;
-        test(title, async ({ backend, tol }) => {
-          const rng = rngFor(title);
-          const h = make(rng);
-          const vs = [h.B, h.H, h.Tk, D];
-          const val = normal(rng, [h.B, h.Z], 'float32');
-          // tails past nnz_b hold garbage: a kernel must not read them
-          for (let b = 0; b < h.B; b++) for (let z = h.nnz[b]; z < h.Z; z++) val[b * h.Z + z] = 1e30;
-          const vv = normal(rng, vs, 'float32');
-          const out = csrSpmm(
-            upload(backend, h),
-            tensor(val, [h.B, h.Z], { backend, dtype: 'float32' }),
-            tensor(vv, vs, { backend, dtype: 'float32' }),
-          );
-          const os = [h.B, h.H, h.Tq, D];
-          const want = new Float64Array(h.B * h.H * h.Tq * D);
-          const mag = new Float64Array(want.length);
-          for (const [b, t, hh, j, z] of entries(h)) {
-            for (let d = 0; d < D; d++) {
-              const p = val[b * h.Z + z] * vv[((b * h.H + hh) * h.Tk + j) * D + d];
-              want[((b * h.H + hh) * h.Tq + t) * D + d] += p;
-              mag[((b * h.H + hh) * h.Tq + t) * D + d] += Math.abs(p);
+    for (const dtype of s.seaDTypes)
+      for (const [name, make] of csrCases()) {
+        for (const D of [16, 5]) {
+          const title = `${dtypeTag(dtype)}${name}, D ${D}`;
+          test(title, async ({ backend, tol }) => {
+            const rng = rngFor(title);
+            const h = make(rng);
+            const vs = [h.B, h.H, h.Tk, D];
+            const val = normal(rng, [h.B, h.Z], dtype);
+            // tails past nnz_b hold garbage: a kernel must not read them
+            for (let b = 0; b < h.B; b++) for (let z = h.nnz[b]; z < h.Z; z++) val[b * h.Z + z] = 1e30;
+            const vv = normal(rng, vs, dtype);
+            const out = csrSpmm(
+              upload(backend, h),
+              tensor(val, [h.B, h.Z], { backend, dtype }),
+              tensor(vv, vs, { backend, dtype }),
+            );
+            const os = [h.B, h.H, h.Tq, D];
+            const want = new Float64Array(h.B * h.H * h.Tq * D);
+            const mag = new Float64Array(want.length);
+            for (const [b, t, hh, j, z] of entries(h)) {
+              for (let d = 0; d < D; d++) {
+                const p = val[b * h.Z + z] * vv[((b * h.H + hh) * h.Tk + j) * D + d];
+                want[((b * h.H + hh) * h.Tq + t) * D + d] += p;
+                mag[((b * h.H + hh) * h.Tq + t) * D + d] += Math.abs(p);
+              }
             }
-          }
-          assertClose(
-            await values(out, os, 'float32', title),
-            want,
-            tol('float32', 'csrSpmm'),
-            title,
-            os,
-            mag,
-          );
-        });
+            assertClose(await values(out, os, dtype, title), want, tol(dtype, 'csrSpmm'), title, os, mag);
+          });
+        }
       }
-    }
   });
 }
 
@@ -439,81 +432,82 @@ export function registerCsrAttention(s: SuiteContext): void {
       ...csrCases(),
       [STRETCH[2].name, (rng) => stretchedCsr(STRETCH[2], rng)],
     ];
-    for (const [name, make] of cases) {
-      for (const [D, E, scale, withScale] of [
-        [16, 16, 0.25, true],
-        [64, 64, 0.125, false],
-        [12, 6, 1, true],
-        [7, 5, 0.5, true],
-        [96, 96, 0.125, true],
-        [100, 50, 0.1, false],
-        [4, 130, 0.5, false],
-      ] as const) {
-        const title = `${name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
-        test(title, async ({ backend, tol }) => {
-          const rng = rngFor(title);
-          const h = make(rng);
-          const qs = [h.B, h.H, h.Tq, D];
-          const ks = [h.B, h.H, h.Tk, D];
-          const vs = [h.B, h.H, h.Tk, E];
-          const ss = [h.B, h.H, h.Tq];
-          const qv = normal(rng, qs, 'float32');
-          const kv = normal(rng, ks, 'float32');
-          const vv = normal(rng, vs, 'float32');
-          const sv = withScale ? normal(rng, ss, 'float32', 0.5, 0.5) : null;
-          const out = csrAttention(
-            upload(backend, h),
-            tensor(qv, qs, { backend, dtype: 'float32' }),
-            tensor(kv, ks, { backend, dtype: 'float32' }),
-            tensor(vv, vs, { backend, dtype: 'float32' }),
-            { scale, rowScale: sv ? tensor(sv, ss, { backend, dtype: 'float32' }) : null },
-          );
-          // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
-          const groups = new Map<string, number[]>();
-          for (const [b, t, hh, j] of entries(h)) {
-            const key = `${b},${t},${hh}`;
-            const g = groups.get(key) ?? [];
-            g.push(j);
-            groups.set(key, g);
-          }
-          const os = [h.B, h.H, h.Tq, E];
-          const want = new Float64Array(h.B * h.H * h.Tq * E);
-          const mag = new Float64Array(want.length);
-          for (const [key, js] of groups) {
-            const [b, t, hh] = key.split(',').map(Number);
-            const bh = b * h.H + hh;
-            const sc = js.map((j) => {
-              let acc = 0;
-              for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
-              return scale * acc;
-            });
-            const m = Math.max(...sc);
-            const p = sc.map((x) => Math.exp(x - m));
-            const sum = p.reduce((a, x) => a + x, 0);
-            const rs = sv ? sv[bh * h.Tq + t] : 1;
-            for (let e = 0; e < E; e++) {
-              let acc = 0;
-              let am = 0;
-              js.forEach((j, n) => {
-                const w = vv[(bh * h.Tk + j) * E + e];
-                acc += p[n] * w;
-                am += p[n] * Math.abs(w);
-              });
-              want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
-              mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
+    for (const dtype of s.seaDTypes)
+      for (const [name, make] of cases) {
+        for (const [D, E, scale, withScale] of [
+          [16, 16, 0.25, true],
+          [64, 64, 0.125, false],
+          [12, 6, 1, true],
+          [7, 5, 0.5, true],
+          [96, 96, 0.125, true],
+          [100, 50, 0.1, false],
+          [4, 130, 0.5, false],
+        ] as const) {
+          const title = `${dtypeTag(dtype)}${name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
+          test(title, async ({ backend, tol }) => {
+            const rng = rngFor(title);
+            const h = make(rng);
+            const qs = [h.B, h.H, h.Tq, D];
+            const ks = [h.B, h.H, h.Tk, D];
+            const vs = [h.B, h.H, h.Tk, E];
+            const ss = [h.B, h.H, h.Tq];
+            const qv = normal(rng, qs, dtype);
+            const kv = normal(rng, ks, dtype);
+            const vv = normal(rng, vs, dtype);
+            const sv = withScale ? normal(rng, ss, dtype, 0.5, 0.5) : null;
+            const out = csrAttention(
+              upload(backend, h),
+              tensor(qv, qs, { backend, dtype }),
+              tensor(kv, ks, { backend, dtype }),
+              tensor(vv, vs, { backend, dtype }),
+              { scale, rowScale: sv ? tensor(sv, ss, { backend, dtype }) : null },
+            );
+            // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
+            const groups = new Map<string, number[]>();
+            for (const [b, t, hh, j] of entries(h)) {
+              const key = `${b},${t},${hh}`;
+              const g = groups.get(key) ?? [];
+              g.push(j);
+              groups.set(key, g);
             }
-          }
-          assertClose(
-            await values(out, os, 'float32', title),
-            want,
-            tol('float32', 'csrSpmm', 10),
-            `${title} (empty heads 0)`,
-            os,
-            mag,
-          );
-        });
+            const os = [h.B, h.H, h.Tq, E];
+            const want = new Float64Array(h.B * h.H * h.Tq * E);
+            const mag = new Float64Array(want.length);
+            for (const [key, js] of groups) {
+              const [b, t, hh] = key.split(',').map(Number);
+              const bh = b * h.H + hh;
+              const sc = js.map((j) => {
+                let acc = 0;
+                for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
+                return scale * acc;
+              });
+              const m = Math.max(...sc);
+              const p = sc.map((x) => Math.exp(x - m));
+              const sum = p.reduce((a, x) => a + x, 0);
+              const rs = sv ? sv[bh * h.Tq + t] : 1;
+              for (let e = 0; e < E; e++) {
+                let acc = 0;
+                let am = 0;
+                js.forEach((j, n) => {
+                  const w = vv[(bh * h.Tk + j) * E + e];
+                  acc += p[n] * w;
+                  am += p[n] * Math.abs(w);
+                });
+                want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
+                mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
+              }
+            }
+            assertClose(
+              await values(out, os, dtype, title),
+              want,
+              tol(dtype, 'csrSpmm', 10),
+              `${title} (empty heads 0)`,
+              os,
+              mag,
+            );
+          });
+        }
       }
-    }
   });
 }
 

@@ -1,6 +1,6 @@
-import { groupedTopK, performerPrefixSum, tensor } from '@sea/tensor';
+import { type DType, groupedTopK, performerPrefixSum, tensor } from '@sea/tensor';
 import { assertClose, assertEqual, values } from '../check.js';
-import { normal, rngFor, uniform } from '../data.js';
+import { normal, rngFor, roundAll, uniform } from '../data.js';
 import type { SuiteContext } from '../suite.js';
 
 /**
@@ -53,6 +53,11 @@ function topKRef(scores: ArrayLike<number>, G: number, N: number, budgets: numbe
   return out;
 }
 
+/** float32 titles (and so seeds) stay as they were; other dtypes are named first. */
+export function dtypeTag(dtype: DType): string {
+  return dtype === 'float32' ? '' : `${dtype} `;
+}
+
 export function registerSeaEstimate(s: SuiteContext): void {
   s.group('performerPrefixSum', 'performerPrefixSum', (test) => {
     const cases: [number[], number, number][] = [
@@ -62,30 +67,34 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [[2, 1, 129, 33], 7, 1e-6],
       [[1, 2, 9, 4], 3, 0.5],
     ];
-    for (const [shape, E, eps] of cases) {
-      const title = `qf[${shape}] v[…,${E}] eps ${eps}`;
-      test(title, async ({ backend, tol }) => {
-        const rng = rngFor(title);
-        // ReLU features + 0.001 (spec §3): non-negative, some exactly at the floor
-        const feat = () =>
-          uniform(rng, shape, 'float32', -0.5, 1).map((x) => Math.fround(Math.max(x, 0) + 0.001));
-        const qf = feat();
-        const kf = feat();
-        const vs = [...shape.slice(0, 3), E];
-        const v = normal(rng, vs, 'float32');
-        const out = performerPrefixSum(
-          tensor(qf, shape, { backend, dtype: 'float32' }),
-          tensor(kf, shape, { backend, dtype: 'float32' }),
-          tensor(v, vs, { backend, dtype: 'float32' }),
-          eps,
-        );
-        const want = prefixSumRef(qf, kf, v, shape, E, eps);
-        const mag = prefixSumRef(qf, kf, v.map(Math.abs), shape, E, eps);
-        // prefix sums over T steps: float32 error grows with √T
-        const t = tol('float32', 'performerPrefixSum', Math.max(2, Math.sqrt(shape[2])));
-        assertClose(await values(out, vs, 'float32', title), want, t, title, vs, mag);
-      });
-    }
+    for (const dtype of s.seaDTypes)
+      for (const [shape, E, eps] of cases) {
+        const title = `${dtypeTag(dtype)}qf[${shape}] v[…,${E}] eps ${eps}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          // ReLU features + 0.001 (spec §3): non-negative, some exactly at the floor
+          const feat = () =>
+            roundAll(
+              uniform(rng, shape, 'float32', -0.5, 1).map((x) => Math.fround(Math.max(x, 0) + 0.001)),
+              dtype,
+            );
+          const qf = feat();
+          const kf = feat();
+          const vs = [...shape.slice(0, 3), E];
+          const v = normal(rng, vs, dtype);
+          const out = performerPrefixSum(
+            tensor(qf, shape, { backend, dtype }),
+            tensor(kf, shape, { backend, dtype }),
+            tensor(v, vs, { backend, dtype }),
+            eps,
+          );
+          const want = prefixSumRef(qf, kf, v, shape, E, eps);
+          const mag = prefixSumRef(qf, kf, v.map(Math.abs), shape, E, eps);
+          // prefix sums over T steps: float32 error grows with √T
+          const t = tol(dtype, 'performerPrefixSum', Math.max(2, Math.sqrt(shape[2])));
+          assertClose(await values(out, vs, dtype, title), want, t, title, vs, mag);
+        });
+      }
   });
 
   s.group('groupedTopK', 'groupedTopK', (test) => {
@@ -96,18 +105,19 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [3, 4096, [100, 2048, 4000], 'long groups'],
       [5, 64, [7, 7, 7, 7, 7], 'equal budgets'],
     ];
-    for (const [G, N, budgets, note] of cases) {
-      const title = `[${G},${N}] ${note}`;
-      test(title, async ({ backend }) => {
-        // quarter steps: many ties, which must go to the lower index
-        const sv = normal(rngFor(title), [G, N], 'float32').map((x) => Math.round(x * 4) / 4);
-        const out = groupedTopK(
-          tensor(sv, [G, N], { backend, dtype: 'float32' }),
-          tensor(budgets, [G], { backend, dtype: 'int32' }),
-        );
-        assertEqual(await values(out, [G, N], 'bool', title), topKRef(sv, G, N, budgets), title, [G, N]);
-      });
-    }
+    for (const dtype of s.seaDTypes)
+      for (const [G, N, budgets, note] of cases) {
+        const title = `${dtypeTag(dtype)}[${G},${N}] ${note}`;
+        test(title, async ({ backend }) => {
+          // quarter steps: many ties, which must go to the lower index (exact in every dtype)
+          const sv = normal(rngFor(title), [G, N], 'float32').map((x) => Math.round(x * 4) / 4);
+          const out = groupedTopK(
+            tensor(sv, [G, N], { backend, dtype }),
+            tensor(budgets, [G], { backend, dtype: 'int32' }),
+          );
+          assertEqual(await values(out, [G, N], 'bool', title), topKRef(sv, G, N, budgets), title, [G, N]);
+        });
+      }
     test('all-equal and −∞ scores: lower index first', async ({ backend }) => {
       const N = 9;
       const inf = Number.NEGATIVE_INFINITY;

@@ -13,6 +13,8 @@ export {
   bf16BitsToNumber,
   dtypeOfArray,
   f16BitsToNumber,
+  halfBitsToFloat32,
+  numbersToHalfBits,
   numberToBf16Bits,
   numberToF16Bits,
   toTypedArray,

@@ -132,7 +132,7 @@ export function defaultSeaDType(dtype: SafetensorsDType): DType {
 /** The sea dtypes a storage dtype may load as. */
 export function allowedSeaDTypes(dtype: SafetensorsDType): readonly DType[] {
   if (!isConvertible(dtype)) return [];
-  if (isFloatStorage(dtype)) return ['float32', 'float64'];
+  if (isFloatStorage(dtype)) return ['float32', 'float64', 'float16', 'bfloat16'];
   if (dtype === 'BOOL') return ['bool', 'int32', 'float32', 'float64'];
   return ['int32', 'float32', 'float64'];
 }
@@ -161,6 +161,16 @@ export function toSeaArray(
     throw new SafetensorsError(`cannot load ${dtype} as ${target}; allowed: ${allowed.join(', ')}`, ctx);
   }
   const n = a.length;
+  if (target === 'float16' || target === 'bfloat16') {
+    // bit patterns kept as stored when the formats agree; otherwise rounded to nearest even
+    if ((dtype === 'F16' && target === 'float16') || (dtype === 'BF16' && target === 'bfloat16'))
+      return a as Uint16Array;
+    const get = numberGetter(dtype, a);
+    const out = new Uint16Array(n);
+    const enc = target === 'float16' ? numberToF16Bits : numberToBf16Bits;
+    for (let i = 0; i < n; i++) out[i] = enc(get(i));
+    return out;
+  }
   if (target === 'float32') {
     if (dtype === 'F32') return a as Float32Array;
     if (dtype === 'F16') return f16ToFloat32(a as Uint16Array);

@@ -44,6 +44,8 @@ export interface WriteOptions {
 const SEA_TO_STORAGE: Record<DType, SafetensorsDType> = {
   float32: 'F32',
   float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
   int32: 'I32',
   bool: 'BOOL',
 };
@@ -119,7 +121,7 @@ export function planSafetensors(
       from = SEA_TO_STORAGE[t.dtype];
       shape = t.shape;
       values = async () => {
-        const d = (await t.data()) as StorageArray;
+        const d = (await t.bits()) as StorageArray;
         if (d.length !== t.size)
           throw new SafetensorsError(`backend returned ${d.length} values for ${t}`, ctx);
         return d;
