@@ -269,6 +269,14 @@ program
   )
   .option('--min-lr-ratio <x>', 'cosine floor as a fraction of --lr', Number.parseFloat, 0.1)
   .option('--checkpoint-layers', 'recompute each layer in backward instead of keeping its activations')
+  .addOption(
+    new Option(
+      '--compute-dtype <dtype>',
+      'mixed precision: compute dtype (float32 master weights either way)',
+    )
+      .choices(['float32', 'bfloat16', 'float16'])
+      .default('float32'),
+  )
   .option('--seed <n>', 'seed for the initial weights and the batch order', (v) => Number.parseInt(v, 10), 0)
   .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg, model/', 'train-out')
   .option(

@@ -60,3 +60,28 @@ describe('DynamicLossScaler', () => {
     b.dispose();
   });
 });
+
+describe('mixed precision (bfloat16 compute, float32 master weights)', () => {
+  it('follows the float32 loss curve within 2% over 20 steps; masters and moments stay float32', async () => {
+    const o2 = { seqLen: 32, batch: 4, lr: 1e-2, seed: 5 };
+    const f32 = await LmTrainer.create(hf, data, o2);
+    const bf16 = await LmTrainer.create(hf, data, { ...o2, computeDtype: 'bfloat16' });
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let s = 0; s < 20; s++) {
+      a.push((await f32.trainStep()).loss);
+      b.push((await bf16.trainStep()).loss);
+    }
+    const worst = Math.max(...a.map((x, i) => Math.abs(b[i] - x) / x));
+    console.log(
+      `bf16 vs fp32 loss: first ${a[0].toFixed(4)} / ${b[0].toFixed(4)}, last ${a[19].toFixed(4)} / ${b[19].toFixed(4)}, worst relative ${worst.toExponential(2)}`,
+    );
+    expect(worst).toBeLessThan(0.02);
+    expect(b[19]).toBeLessThan(0.7 * b[0]);
+    expect(b.some((x, i) => x !== a[i])).toBe(true); // it really computed in bfloat16
+    for (const t of Object.values(bf16.params)) expect(t.dtype).toBe('float32');
+    for (const t of bf16.optimizer.m.values()) expect(t.dtype).toBe('float32');
+    f32.dispose();
+    bf16.dispose();
+  });
+});

@@ -28,6 +28,13 @@ export interface LmTrainOptions extends CoreDistillOptions {
   minLrRatio: number;
   /** The Hugging Face config.json the model was built from (saved, so a resume rebuilds it). */
   hfConfig: Record<string, unknown>;
+  /**
+   * Mixed precision: the dtype the forward and backward compute in (default float32). The trained
+   * parameters and AdamW's moments stay float32 (master weights); each step casts them to this dtype
+   * under the tape (so their gradients come back in float32), and the loss is taken in float32.
+   * float16 wants a `lossScaler` (DynamicLossScaler).
+   */
+  computeDtype?: 'float32' | 'bfloat16' | 'float16';
 }
 
 export const DEFAULT_LM_TRAIN: Omit<LmTrainOptions, 'hfConfig'> = {
@@ -73,10 +80,31 @@ export function initOptWeights(config: OptConfig, seed: number, backend?: sea.Ba
 export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, LmTrainOptions> {
   readonly windows: OptWindows;
 
-  private constructor(model: OptForCausalLM, tokens: Int32Array | TokenSource, opts: LmTrainOptions) {
+  private constructor(
+    model: OptForCausalLM,
+    tokens: Int32Array | TokenSource,
+    opts: LmTrainOptions,
+    masters?: Map<string, Tensor>,
+  ) {
     // the model is both the trained network and the source of config/backend; the trainer owns it
     super(model, model, opts);
     this.windows = new OptWindows(tokens, opts);
+    if (masters) {
+      // float32 master weights instead of the model's (lower-precision) tensors
+      for (const t of Object.values(this.params)) t.dispose();
+      this.params = Object.fromEntries(masters);
+    }
+  }
+
+  /** The model's own tensors in the compute dtype; the float32 masters kept apart (mixed precision). */
+  private static split(
+    weights: Map<string, Tensor>,
+    dtype: LmTrainOptions['computeDtype'],
+  ): { model: Map<string, Tensor>; masters?: Map<string, Tensor> } {
+    if (!dtype || dtype === 'float32') return { model: weights };
+    const model = new Map<string, Tensor>();
+    for (const [n, t] of weights) model.set(n, sea.tidy(() => sea.cast(t, dtype)).keep());
+    return { model, masters: weights };
   }
 
   get model(): OptForCausalLM {
@@ -105,17 +133,15 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     const opts: LmTrainOptions = { ...DEFAULT_LM_TRAIN, ...o, hfConfig };
     const config = parseOptConfig(hfConfig);
     LmTrainer.check(config, opts);
-    const model = await OptForCausalLM.fromWeights(
-      config,
-      weights ?? initOptWeights(config, opts.seed, backend),
-      {
-        ...(backend ? { backend } : {}),
-        attention: opts.attention,
-        seaConfig: studentSeaConfig(opts),
-        seed: opts.seed + 1,
-      },
-    );
-    return new LmTrainer(model, tokens, opts);
+    const parts = LmTrainer.split(weights ?? initOptWeights(config, opts.seed, backend), opts.computeDtype);
+    const model = await OptForCausalLM.fromWeights(config, parts.model, {
+      ...(parts.masters ? { dtype: opts.computeDtype } : {}),
+      ...(backend ? { backend } : {}),
+      attention: opts.attention,
+      seaConfig: studentSeaConfig(opts),
+      seed: opts.seed + 1,
+    });
+    return new LmTrainer(model, tokens, opts, parts.masters);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
@@ -130,17 +156,15 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
       throw new TrainError(`${dir}: not a language-model training run (no options.hfConfig)`);
     const opts = { ...DEFAULT_LM_TRAIN, ...saved };
     const config = parseOptConfig(opts.hfConfig);
-    const model = await OptForCausalLM.fromWeights(
-      config,
-      new Map(Object.entries({ ...c.model, ...c.sea })),
-      {
-        ...(backend ? { backend } : {}),
-        attention: opts.attention,
-        seaConfig: studentSeaConfig(opts),
-        seed: opts.seed + 1,
-      },
-    );
-    return new LmTrainer(model, tokens, opts).restore(c);
+    const parts = LmTrainer.split(new Map(Object.entries({ ...c.model, ...c.sea })), opts.computeDtype);
+    const model = await OptForCausalLM.fromWeights(config, parts.model, {
+      ...(parts.masters ? { dtype: opts.computeDtype } : {}),
+      ...(backend ? { backend } : {}),
+      attention: opts.attention,
+      seaConfig: studentSeaConfig(opts),
+      seed: opts.seed + 1,
+    });
+    return new LmTrainer(model, tokens, opts, parts.masters).restore(c);
   }
 
   protected override teacherForward(): Promise<null> {
@@ -155,19 +179,30 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     return [ids];
   }
 
-  protected run(
+  protected async run(
     model: OptForCausalLM,
     ids: Tensor,
     parameters?: ReadonlyMap<string, Tensor>,
   ): Promise<OptOutput> {
-    return model.forward(ids, {
-      parameters,
-      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
-    });
+    const dt = this.opts.computeDtype;
+    // mixed precision: the float32 masters cast to the compute dtype under the tape
+    const cast =
+      parameters && dt && dt !== 'float32'
+        ? new Map([...parameters].map(([n, t]) => [n, sea.cast(t, dt)] as const))
+        : null;
+    try {
+      return await model.forward(ids, {
+        parameters: cast ?? parameters,
+        ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
+      });
+    } finally {
+      if (cast) for (const t of cast.values()) t.dispose();
+    }
   }
 
   protected loss(_teacher: OptOutput | null, out: OptOutput, ids: Tensor): ModelLoss {
-    const ce = causalLmLoss(out.logits, ids);
+    const logits = out.logits.dtype === 'float32' ? out.logits : sea.cast(out.logits, 'float32');
+    const ce = causalLmLoss(logits, ids);
     const zero = sea.mul(ce, 0);
     return {
       total: ce,

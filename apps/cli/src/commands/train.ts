@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeaError } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
-import { LmTrainer, lineChartSvg, type StepLog, type TokenSource } from '@sea/train';
+import { DynamicLossScaler, LmTrainer, lineChartSvg, type StepLog, type TokenSource } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
 import { readTokens } from './distill.js';
@@ -51,6 +51,7 @@ export interface TrainCommandOptions {
   schedule: 'cosine' | 'constant';
   minLrRatio: number;
   checkpointLayers?: boolean;
+  computeDtype?: 'float32' | 'bfloat16' | 'float16';
   seed: number;
   out: string;
   evalEvery: number;
@@ -110,9 +111,12 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
         totalSteps: o.steps,
         minLrRatio: o.minLrRatio,
         checkpointLayers: o.checkpointLayers ?? false,
+        computeDtype: o.computeDtype ?? 'float32',
         seed: o.seed,
         evalWindows: o.evalWindows,
       });
+  // float16 compute: dynamic loss scaling (not saved: a resumed piece starts again at 2^16)
+  if (t.opts.computeDtype === 'float16') t.lossScaler = new DynamicLossScaler();
   const evalSrc: TokenSource | null = o.evalData ? toSource(await readTokens(o.evalData, vocab)) : null;
   const logFile = path.join(o.out, 'loss.jsonl');
   if (!resumable) fs.writeFileSync(logFile, '');
