@@ -297,6 +297,12 @@ program
     'stop (with a checkpoint) before this wall time; continue with --resume',
     Number.parseFloat,
   )
+  .option(
+    '--gpus <n>',
+    'data parallel: one process per GPU over NCCL (same global batch)',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
   .option('--resume', 'continue from the latest checkpoint in --out')
   .addOption(backendOpt())
   .action(async (o) => (await import('./commands/train.js')).trainCommand(o));

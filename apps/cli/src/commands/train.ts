@@ -10,7 +10,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeaError } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
-import { DynamicLossScaler, LmTrainer, lineChartSvg, type StepLog, type TokenSource } from '@sea/train';
+import {
+  broadcastParameters,
+  CommunicatorReducer,
+  DynamicLossScaler,
+  LmTrainer,
+  lineChartSvg,
+  NcclCommunicator,
+  ncclUniqueIdHex,
+  type StepLog,
+  type TokenSource,
+} from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
 import { readTokens } from './distill.js';
@@ -58,6 +68,8 @@ export interface TrainCommandOptions {
   evalWindows: number;
   saveEvery: number;
   maxMinutes?: number;
+  /** Data parallel over this many GPUs: one process per GPU, NCCL (the global batch stays batch × accumulate). */
+  gpus?: number;
   resume?: boolean;
   backend?: string;
   progress?: boolean;
@@ -92,8 +104,12 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     if (!Number.isInteger(v) || v < 1)
       throw new SeaError('E_ARGS', `${flag} must be a positive integer, got ${v}`);
   }
+  const worldSize = Number(process.env.SEA_WORLD_SIZE ?? 1);
+  if ((o.gpus ?? 1) > 1 && worldSize === 1) {
+    await launchRanks(o.gpus as number);
+    return;
+  }
   const backend = await chooseBackend(o.backend ?? 'auto');
-  void backend;
   fs.mkdirSync(o.out, { recursive: true });
   const resumable = !!o.resume && fs.existsSync(path.join(o.out, 'latest.json'));
   const hf = readConfig(o.config);
@@ -117,9 +133,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
       });
   // float16 compute: dynamic loss scaling (not saved: a resumed piece starts again at 2^16)
   if (t.opts.computeDtype === 'float16') t.lossScaler = new DynamicLossScaler();
+  // one process per GPU (started by --gpus): NCCL all-reduce of the gradients, rank 0 writes
+  let comm: NcclCommunicator | null = null;
+  if (worldSize > 1) {
+    comm = await NcclCommunicator.create(Number(process.env.SEA_RANK), worldSize, backend);
+    t.reducer = new CommunicatorReducer(comm);
+    t.params = await broadcastParameters(comm, t.params);
+  }
+  const lead = !comm || comm.rank === 0;
   const evalSrc: TokenSource | null = o.evalData ? toSource(await readTokens(o.evalData, vocab)) : null;
   const logFile = path.join(o.out, 'loss.jsonl');
-  if (!resumable) fs.writeFileSync(logFile, '');
+  if (!resumable && lead) fs.writeFileSync(logFile, '');
   const history: StepLog[] = [];
   const evals: [number, number][] = [];
   const evaluate = async () => {
@@ -127,7 +151,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     const ev = evalSrc ? await t.evalPerplexity(evalSrc) : null;
     const result = { heldOutPpl: held.ppl, evalPpl: ev?.ppl, evalWindows: ev?.windows };
     evals.push([t.step, held.ppl]);
-    fs.appendFileSync(logFile, `${JSON.stringify({ step: t.step, eval: result })}\n`);
+    if (lead) fs.appendFileSync(logFile, `${JSON.stringify({ step: t.step, eval: result })}\n`);
     return result;
   };
   const plot = () => {
@@ -153,23 +177,31 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     const log = await t.trainStep();
     history.push(log);
     seen += perStep;
-    fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
+    if (lead) fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
     const extra: Record<string, string | number> = {
       rate: Math.round(seen / ((performance.now() - start) / 1000)),
       loss: log.loss.toPrecision(4),
     };
     if (o.evalEvery > 0 && t.step % o.evalEvery === 0) extra.ppl = (await evaluate()).heldOutPpl.toFixed(2);
-    if (o.saveEvery > 0 && t.step % o.saveEvery === 0) await t.save(o.out);
+    if (lead && o.saveEvery > 0 && t.step % o.saveEvery === 0) await t.save(o.out);
     bar.tick(t.step, extra);
-    if (t.step % 10 === 0) plot();
+    if (lead && t.step % 10 === 0) plot();
     // leave room for one more step and the checkpoint inside the budget
     const perStepMs = (performance.now() - start) / history.length;
-    if (t.step < o.steps && performance.now() + 2 * perStepMs > deadline) {
+    let stop = t.step < o.steps && performance.now() + 2 * perStepMs > deadline;
+    // every rank stops at the same step
+    if (comm) stop = (await comm.allReduceNumbers([stop ? 1 : 0]))[0] > 0;
+    if (stop) {
       stopped = true;
       break;
     }
   }
   bar.stop();
+  if (!lead) {
+    comm?.close();
+    t.dispose();
+    return;
+  }
   await t.save(o.out);
   if (stopped) {
     plot();
@@ -224,4 +256,32 @@ async function exportLm(t: LmTrainer, hf: Record<string, unknown>, out: string):
     throw e;
   }
   return dir;
+}
+
+/**
+ * The --gpus launcher: a NCCL unique id, then one child process per GPU running the same command with
+ * SEA_RANK, SEA_WORLD_SIZE, SEA_NCCL_ID and CUDA_VISIBLE_DEVICES = its rank (NCCL_NVLS_ENABLE=0).
+ * Rank 0 prints; the others share stderr only. Fails if any rank fails.
+ */
+async function launchRanks(n: number): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const id = await ncclUniqueIdHex();
+  const codes = await Promise.all(
+    Array.from({ length: n }, (_, r) => {
+      const child = spawn(process.execPath, process.argv.slice(1), {
+        env: {
+          ...process.env,
+          SEA_RANK: String(r),
+          SEA_WORLD_SIZE: String(n),
+          SEA_NCCL_ID: id,
+          CUDA_VISIBLE_DEVICES: String(r),
+          NCCL_NVLS_ENABLE: '0',
+        },
+        stdio: r === 0 ? 'inherit' : ['ignore', 'ignore', 'inherit'],
+      });
+      return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+    }),
+  );
+  const bad = codes.findIndex((c) => c !== 0);
+  if (bad >= 0) throw new SeaError('E_RUNTIME', `rank ${bad} of ${n} exited with status ${codes[bad]}`);
 }
