@@ -69,9 +69,31 @@ const backendOpt = () =>
     'backend: auto (the best found; a GPU on a software adapter loses to the CPU), cpu, webgpu or cuda',
   ).default('auto');
 const attentionOpt = () =>
-  new Option('--attention <kind>', 'attention in every layer: dense (exact), performer, or sea')
-    .choices(['dense', 'performer', 'sea'])
+  new Option(
+    '--attention <kind>',
+    'attention in every layer: dense (exact), performer, sea, reformer (LSH) or cosformer',
+  )
+    .choices(['dense', 'performer', 'sea', 'reformer', 'cosformer'])
     .default('dense', "the model folder's sea.attention, else dense");
+/** The official SEA options that change the paper's tables, and the Reformer's hash rounds. */
+const seaOptionFlags = (c: Command): Command =>
+  c
+    .addOption(
+      new Option('--topk-mode <mode>', 'SEA: top-k grouping (causal models: causal_batch only)').choices([
+        'query',
+        'head',
+        'batch',
+        'causal_batch',
+      ]),
+    )
+    .option('--k-oversample <x>', 'SEA: k_oversample (budgets at k·x; the dense path thins back)', num)
+    .option(
+      '--no-partial-attention-scaler',
+      'SEA: softmax over the selected keys without the s_prob row scale',
+    )
+    .option('--n-hashes <n>', 'Reformer: LSH hash rounds (official: 8)', int);
+/** An integer, or a comma-separated list of them (eval --k 16,32,64,128: dynamic k). */
+const intList = (v: string): number | number[] => (v.includes(',') ? v.split(',').map(int) : int(v));
 
 program
   .command('info')
@@ -112,7 +134,15 @@ program
     '--sea-weights <file>',
     "safetensors file with SEA weights, or 'fresh' (default: the model folder's sea.safetensors, else fresh from --seed)",
   )
-  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 64, int))
+  .addOption(
+    folderFlag(
+      '--k <n>',
+      'SEA: keys per query per head; a list (16,32,64,128) evaluates each (dynamic k); Reformer: bucket size',
+      'k',
+      64,
+      intList,
+    ),
+  )
   .addOption(folderFlag('--predictor-length <n>', 'SEA: compressed width K', 'predictor_length', 256, int))
   .addOption(folderFlag('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', 'nbf', 8, num))
   .option('--sea-path <path>', 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)', 'sparse')
@@ -264,8 +294,20 @@ program
   )
   .addOption(described('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', 8, 'OPT 8, BERT 1', num))
   .addOption(
-    new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
+    new Option(
+      '--attention <kind>',
+      "student attention ('dense': a dense fine-tune with the same losses; reformer: LSH with bucket size --k)",
+    )
+      .choices(['sea', 'performer', 'dense', 'reformer', 'cosformer'])
+      .default('sea'),
   )
+  .option(
+    '--accumulate <n>',
+    'micro-batches of --batch per optimizer step (gradient accumulation; global batch = batch × n)',
+    int,
+    1,
+  )
+  .option('--max-minutes <x>', 'stop (with a checkpoint) before this wall time; continue with --resume', num)
   .option('--lr <x>', 'base lr: OPT non-SEA weights at 0.2·lr, BERT at lr; SEA weights at 10·lr', num, 1e-5)
   .option('--seed <n>', 'seed for SEA weights and batch order', int, 0)
   .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg', 'distill-out')
@@ -292,6 +334,46 @@ program
   .action(async (o, cmd: Command) =>
     (await import('./commands/distill.js')).distillCommand(o, (f) => cmd.getOptionValueSource(f) !== 'cli'),
   );
+
+program
+  .command('train')
+  .description(
+    'train an OPT language model (from scratch: the teacher) with the trainer behind distill: cross-entropy, AdamW, warmup + cosine',
+  )
+  .requiredOption('--config <file>', "config.json (or a model folder holding one), or 'opt-125m' (required)")
+  .requiredOption(
+    '--data <file>',
+    'training tokens: a binary ids file (.bin, uint32 little-endian, streamed), token ids, or text (required)',
+  )
+  .option('--eval-data <file>', 'extra evaluation tokens (e.g. WikiText-2 test), never trained on')
+  .option('--steps <n>', 'optimizer steps', int, 1000)
+  .option('--seq-len <n>', 'tokens per window', int, 2048)
+  .option('--batch <n>', 'windows per micro-batch', int, 1)
+  .option('--accumulate <n>', 'micro-batches per optimizer step', int, 1)
+  .option('--lr <x>', 'peak learning rate', num, 6e-4)
+  .option('--warmup <n>', 'linear warmup steps', int, 0)
+  .addOption(
+    new Option('--schedule <s>', 'lr after warmup').choices(['cosine', 'constant']).default('cosine'),
+  )
+  .option('--min-lr-ratio <x>', 'cosine floor as a fraction of --lr', num, 0.1)
+  .addOption(
+    new Option(
+      '--compute-dtype <dtype>',
+      'mixed precision: compute dtype (float32 master weights either way)',
+    )
+      .choices(['float32', 'bfloat16', 'float16'])
+      .default('float32'),
+  )
+  .option('--seed <n>', 'seed for the initial weights and the batch order', int, 0)
+  .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg, model/', 'train-out')
+  .option('--eval-every <n>', 'held-out perplexity every N steps (0: only at the end)', int, 0)
+  .option('--eval-windows <n>', 'windows per evaluation', int, 8)
+  .option('--save-every <n>', 'checkpoint every N steps (0: only at the end)', int, 0)
+  .option('--max-minutes <x>', 'stop (with a checkpoint) before this wall time; continue with --resume', num)
+  .option('--gpus <n>', 'data parallel: one process per GPU over NCCL (same global batch)', int, 1)
+  .option('--resume', 'continue from the latest checkpoint in --out')
+  .addOption(backendOpt())
+  .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
 
 program
   .command('attention-map')
@@ -326,6 +408,11 @@ program
     const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
     await (await import('./commands/attention_map.js')).attentionMapCommand(opts);
   });
+
+for (const name of ['eval', 'distill']) {
+  const c = program.commands.find((x) => x.name() === name);
+  if (c) seaOptionFlags(c);
+}
 
 /** One line: newlines and the spaces around them become one space, other control characters escapes. */
 const oneLine = (text: string) => escapeControl(text.replace(/\s*\n\s*/g, ' ').trim());

@@ -11,7 +11,6 @@
  */
 import type {
   AttentionForwardOptions,
-  AttentionKind,
   AttentionModule,
   DecodeState,
   SeaTrainingOutputs,
@@ -34,6 +33,7 @@ import {
 import type { Checkpoint } from '@sea/tensor/node';
 import {
   type AttentionChoice,
+  type AttentionKind,
   attentionKindOf,
   createLayerAttention,
   type LayerAttentionConfig,
