@@ -68,7 +68,9 @@ export class InProcessGroup {
     if (p.arrived === this.size) {
       this.#rounds.delete(id);
       const out = combine(p.contributions as C[]);
-      p.waiters.forEach((w, r) => w(out[r]));
+      p.waiters.forEach((w, r) => {
+        w(out[r]);
+      });
     }
     this.lock.release();
     const v = (await result) as R;
