@@ -208,7 +208,7 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     return new Distiller(teacher, student, tokens, opts).restore(c);
   }
 
-  /** Micro-batch `micro` of step `s` (see {@link OptWindows.ids}). */
+  /** Micro-batch `micro` of step `s` (see `OptWindows.ids`). */
   batchIds(s: number, micro = 0): Tensor {
     return this.windows.ids(s, micro, this.teacher.backend);
   }
