@@ -7,7 +7,8 @@
 // beside it). The peer (Hugging Face generate, SDPA, KV cache, bf16 and fp32, same GPU) is
 // tooling/reference/bench_generate_torch.py. Writes $OUT/generate-bench.json and prints a table.
 // Env: SEA_BENCH_BACKEND cuda (default) | webgpu | cpu, SEA_BENCH_T, SEA_BENCH_NEW, SEA_BENCH_KINDS (dense,sea),
-// SEA_BENCH_SHAPE=tiny (a small model, for a smoke run).
+// SEA_BENCH_DTYPES (float32,bfloat16: the dtype the model computes in), SEA_BENCH_SHAPE=tiny (a small
+// model, for a smoke run).
 import fs from 'node:fs';
 import path from 'node:path';
 import { OptForCausalLM, optWeightSpecs } from '@sea/opt';
@@ -18,6 +19,7 @@ const TS = (process.env.SEA_BENCH_T ?? '1024,4096,16384,32768').split(',').map(N
 const NEW = Number(process.env.SEA_BENCH_NEW ?? 64);
 const KINDS = (process.env.SEA_BENCH_KINDS ?? 'dense,sea').split(',');
 const BACKEND = process.env.SEA_BENCH_BACKEND ?? 'cuda';
+const DTYPES = (process.env.SEA_BENCH_DTYPES ?? 'float32,bfloat16').split(',');
 const log = (...a) => console.log(...a);
 const R = {
   date: new Date().toISOString(),
@@ -84,89 +86,93 @@ for (const spec of optWeightSpecs(config)) {
   else if (!spec.name.endsWith('.bias')) rng.fillNormal(a, 0, 0.02);
   host.set(spec.name, { a, shape: spec.shape });
 }
-async function load(kind) {
-  const w = new Map([...host].map(([n, { a, shape }]) => [n, sea.tensor(a, shape)]));
-  return OptForCausalLM.fromWeights(config, w, { attention: kind, seaConfig, seed: 3 });
+async function load(kind, dtype) {
+  const w = new Map([...host].map(([n, { a, shape }]) => [n, sea.tensor(a, shape, { dtype })]));
+  return OptForCausalLM.fromWeights(config, w, { attention: kind, seaConfig, seed: 3, dtype });
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const mib = (x) => (x / 2 ** 20).toFixed(1);
 
-for (const kind of KINDS) {
-  let model;
-  try {
-    model = await load(kind);
-  } catch (e) {
-    R.errors.push({ kind, error: String(e?.message ?? e) });
-    log(`${kind}: load failed: ${e?.message ?? e}`);
-    continue;
-  }
-  for (const T of TS) {
+for (const dtype of DTYPES)
+  for (const kind of KINDS) {
+    let model;
     try {
-      const ids = Array.from({ length: T }, () => 4 + rng.int(config.vocabSize - 4));
-      // warm-up (kernel compilation) on a short prompt
-      await model.generate(ids.slice(0, 64), { maxNewTokens: 4 });
-      await b.sync();
-      b.resetPeak();
-      const base = b.memory().bytes;
-      const cache = model.createCache(T + NEW);
-      const t0 = performance.now();
-      let out = await model.forward([ids], { cache, logitsToKeep: 1 });
-      let logits = await out.logits.data();
-      out.logits.dispose();
-      const prefillMs = performance.now() - t0;
-      const argmax = (x) => {
-        let m = 0;
-        for (let i = 1; i < x.length; i++) if (x[i] > x[m]) m = i;
-        return m;
-      };
-      const stepMs = [];
-      let next = argmax(logits);
-      for (let i = 1; i < NEW; i++) {
-        const s0 = performance.now();
-        out = await model.forward([[next]], { cache, logitsToKeep: 1 });
-        logits = await out.logits.data();
-        out.logits.dispose();
-        next = argmax(logits);
-        stepMs.push(performance.now() - s0);
-      }
-      const states = cache.layers;
-      const kvBytes = states.reduce((s, x) => s + (x.cache ? x.cache.bytes() : 0), 0);
-      const stateBytes = states.reduce((s, x) => s + x.bytes(), 0);
-      const estimatorBytes = states.reduce((s, x) => s + (x.estimatorBytes ? x.estimatorBytes() : 0), 0);
-      const peak = b.memory().peakBytes - base;
-      model.disposeCache(cache);
-      const run = {
-        kind,
-        T,
-        prefillMs,
-        decodeMsPerToken: median(stepMs),
-        decodeMsMean: stepMs.reduce((x, y) => x + y, 0) / stepMs.length,
-        decodeTokensPerSecond: 1000 / median(stepMs),
-        kvCacheBytes: kvBytes,
-        seaEstimatorStateBytes: estimatorBytes,
-        stateBytes,
-        peakBytesAboveWeights: peak,
-      };
-      R.runs.push(run);
-      save();
-      log(
-        `${kind.padEnd(5)} T=${String(T).padStart(5)}  prefill ${prefillMs.toFixed(1).padStart(8)} ms  decode ${run.decodeMsPerToken.toFixed(2).padStart(7)} ms/token (${run.decodeTokensPerSecond.toFixed(1)} tok/s)  ` +
-          `K/V ${mib(kvBytes)} MiB  SEA state ${mib(estimatorBytes)} MiB  peak +${mib(peak)} MiB`,
-      );
+      model = await load(kind, dtype);
     } catch (e) {
-      R.errors.push({ kind, T, error: String(e?.message ?? e) });
-      log(`${kind} T=${T}: ${e?.message ?? e}`);
+      R.errors.push({ kind, dtype, error: String(e?.message ?? e) });
+      log(`${kind}: load failed: ${e?.message ?? e}`);
+      continue;
     }
+    for (const T of TS) {
+      try {
+        const ids = Array.from({ length: T }, () => 4 + rng.int(config.vocabSize - 4));
+        // warm-up (kernel compilation) on a short prompt
+        await model.generate(ids.slice(0, 64), { maxNewTokens: 4 });
+        await b.sync();
+        b.resetPeak();
+        const base = b.memory().bytes;
+        const cache = model.createCache(T + NEW);
+        const t0 = performance.now();
+        let out = await model.forward([ids], { cache, logitsToKeep: 1 });
+        let logits = await out.logits.data();
+        out.logits.dispose();
+        const prefillMs = performance.now() - t0;
+        const argmax = (x) => {
+          let m = 0;
+          for (let i = 1; i < x.length; i++) if (x[i] > x[m]) m = i;
+          return m;
+        };
+        const stepMs = [];
+        let next = argmax(logits);
+        for (let i = 1; i < NEW; i++) {
+          const s0 = performance.now();
+          out = await model.forward([[next]], { cache, logitsToKeep: 1 });
+          logits = await out.logits.data();
+          out.logits.dispose();
+          next = argmax(logits);
+          stepMs.push(performance.now() - s0);
+        }
+        const states = cache.layers;
+        const kvBytes = states.reduce((s, x) => s + (x.cache ? x.cache.bytes() : 0), 0);
+        const stateBytes = states.reduce((s, x) => s + x.bytes(), 0);
+        const estimatorBytes = states.reduce((s, x) => s + (x.estimatorBytes ? x.estimatorBytes() : 0), 0);
+        const peak = b.memory().peakBytes - base;
+        model.disposeCache(cache);
+        const run = {
+          kind,
+          dtype,
+          T,
+          prefillMs,
+          decodeMsPerToken: median(stepMs),
+          decodeMsMean: stepMs.reduce((x, y) => x + y, 0) / stepMs.length,
+          decodeTokensPerSecond: 1000 / median(stepMs),
+          kvCacheBytes: kvBytes,
+          seaEstimatorStateBytes: estimatorBytes,
+          stateBytes,
+          peakBytesAboveWeights: peak,
+        };
+        R.runs.push(run);
+        save();
+        log(
+          `${kind.padEnd(5)} ${dtype.padEnd(8)} T=${String(T).padStart(5)}  prefill ${prefillMs.toFixed(1).padStart(8)} ms  decode ${run.decodeMsPerToken.toFixed(2).padStart(7)} ms/token (${run.decodeTokensPerSecond.toFixed(1)} tok/s)  ` +
+            `K/V ${mib(kvBytes)} MiB  SEA state ${mib(estimatorBytes)} MiB  peak +${mib(peak)} MiB`,
+        );
+      } catch (e) {
+        R.errors.push({ kind, dtype, T, error: String(e?.message ?? e) });
+        log(`${kind} ${dtype} T=${T}: ${e?.message ?? e}`);
+      }
+    }
+    model.dispose();
   }
-  model.dispose();
-}
 save();
-log('\n| attention | prompt | prefill ms | decode ms/token | K/V cache MiB | SEA estimator state MiB |');
-log('| --- | --- | --- | --- | --- | --- |');
+log(
+  '\n| attention | dtype | prompt | prefill ms | decode ms/token | K/V cache MiB | SEA estimator state MiB |',
+);
+log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of R.runs) {
   log(
-    `| ${r.kind} | ${r.T} | ${r.prefillMs.toFixed(1)} | ${r.decodeMsPerToken.toFixed(2)} | ${mib(r.kvCacheBytes)} | ${mib(r.seaEstimatorStateBytes)} |`,
+    `| ${r.kind} | ${r.dtype} | ${r.T} | ${r.prefillMs.toFixed(1)} | ${r.decodeMsPerToken.toFixed(2)} | ${mib(r.kvCacheBytes)} | ${mib(r.seaEstimatorStateBytes)} |`,
   );
 }
 log(
