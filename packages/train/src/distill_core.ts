@@ -181,6 +181,9 @@ export function stepRng(seed: number, s: number): sea.Rng {
   return new sea.Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
 }
 
+/** The logged loss terms after the total, in the order of {@link DistillerCore.stepGradients}'s logs. */
+const LOSS_TERMS = ['ce', 'hidden', 'logitsKl', 'layer', 'approx', 'prob', 'context'] as const;
+
 async function num(t: Tensor): Promise<number> {
   return (await t.data())[0];
 }
@@ -348,7 +351,7 @@ export abstract class DistillerCore<
           };
         }
       }
-      if (!this.lossScaler) await this.checkFinite(logs[0], grads);
+      if (!this.lossScaler) await this.checkFinite(logs, grads);
       const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step));
       this.params = params;
       const log: StepLog = {
@@ -426,11 +429,14 @@ export abstract class DistillerCore<
    * NonFiniteError naming the step, the loss terms and the parameters; the step's tensors are
    * disposed and the parameters stay as they were.
    */
-  private async checkFinite(loss: number, grads: Record<string, Tensor>): Promise<void> {
+  private async checkFinite(logs: readonly number[], grads: Record<string, Tensor>): Promise<void> {
     const step = this.step + 1;
+    const loss = logs[0];
     let problem: string | undefined;
-    if (!Number.isFinite(loss)) problem = `the loss is ${loss}`;
-    else {
+    if (!Number.isFinite(loss)) {
+      const terms = LOSS_TERMS.map((n, i) => `${n} ${logs[i + 1]}`).join(', ');
+      problem = `the loss is ${loss} (${terms})`;
+    } else {
       const sq = sea.tidy(() => {
         let acc: Tensor | null = null;
         for (const g of Object.values(grads)) {
