@@ -20,6 +20,7 @@ import {
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { crossEntropy, distillationLoss, type ModelLoss } from './losses.js';
+import { checkpoint } from './tape.js';
 
 /** One tokenized GLUE example: [CLS] a [SEP] (b [SEP]) ids, segment ids, and the gold label. */
 export interface GlueFeatures {
@@ -248,6 +249,7 @@ export class BertDistiller extends DistillerCore<
       outputHiddenStates: true,
       captureAttention: true,
       parameters,
+      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
     });
   }
 

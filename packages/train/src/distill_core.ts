@@ -256,6 +256,13 @@ export abstract class DistillerCore<
   /** Set by a data-parallel run: sums the gradients (and logged losses) over ranks before the update. */
   reducer: GradientReducer | null = null;
 
+  /**
+   * Tensors a forward made that its backward still reads (a checkpointed layer reads, when it runs
+   * again, what the forward passed to it by closure: e.g. parameters cast to the compute dtype);
+   * freed once the micro-batch's gradients are taken.
+   */
+  protected readonly untilBackward: Tensor[] = [];
+
   /** Dynamic loss scaling (float16 compute); null: none. Skipped steps re-run the same batch. */
   lossScaler: DynamicLossScaler | null = null;
 
@@ -289,6 +296,7 @@ export abstract class DistillerCore<
     } finally {
       if (teacher) for (const t of outputTensors(teacher)) t.dispose();
       dy?.dispose();
+      for (const t of this.untilBackward.splice(0)) t.dispose();
     }
     const a = r.aux;
     const logs = [

@@ -8,12 +8,15 @@ import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import {
+  causalLmLoss,
+  checkpoint,
   convertTokenIds,
   Distiller,
   FileTokenSource,
   LmTrainer,
   TOKEN_BYTES,
   type TokenSource,
+  valueAndGradAuxAsync,
   writeTokenFile,
 } from './index.js';
 import { backend } from './test/gradcheck.js';
@@ -114,6 +117,52 @@ describe('gradient accumulation', () => {
 });
 
 describe('activation checkpointing', () => {
+  it('each layer runs again in backward, and between forward and backward only its inputs and outputs are held', async () => {
+    const shape: TinyShape = { ...cfg, layers: 4 };
+    const model = await randomOpt(shape, 17);
+    const params = Object.fromEntries(model.parameters());
+    const ids = sea.tensor(tokens(64, 3), [2, 32], { dtype: 'int32' });
+    const held: number[] = [];
+    const grads: Record<string, Float32Array>[] = [];
+    let runs = 0;
+    for (const on of [false, true]) {
+      const before = backend.memory().bytes;
+      const r = await valueAndGradAuxAsync(async () => {
+        const out = await model.forward(ids, {
+          parameters: new Map(Object.entries(params)),
+          ...(on
+            ? {
+                checkpoint: (
+                  ins: readonly (Tensor | null)[],
+                  run: (x: (Tensor | null)[]) => Promise<Tensor[]>,
+                ) =>
+                  checkpoint(ins, (x) => {
+                    runs++;
+                    return run(x);
+                  }),
+              }
+            : {}),
+        });
+        const loss = sea.tidy(() => causalLmLoss(out.logits, ids));
+        out.logits.dispose();
+        // what the tape keeps for backward (and the loss)
+        held.push(backend.memory().bytes - before);
+        return { loss, aux: null };
+      }, params);
+      r.value.dispose();
+      grads.push(await host(r.grads));
+    }
+    expect(runs).toBe(2 * shape.layers);
+    for (const n of Object.keys(grads[0])) expect(grads[1][n], n).toEqual(grads[0][n]);
+    console.log(`activations held for backward: ${held[0]} bytes kept, ${held[1]} checkpointed`);
+    // kept: per layer several [2,32,64] FFN and [2,2,32,32] attention tensors; checkpointed: the
+    // layer inputs [2,32,32] and the head's tensors
+    expect(held[1]).toBeLessThan(held[0] / 2);
+    for (const t of Object.values(params)) t.dispose();
+    ids.dispose();
+    model.dispose();
+  });
+
   it('SEA distillation: gradients with every student layer recomputed equal the kept ones bit for bit', async () => {
     const teacher = await randomOpt(cfg, 13);
     const data = tokens(600, 8);
@@ -130,6 +179,27 @@ describe('activation checkpointing', () => {
       Math.max(...out[0]['model.decoder.layers.0.self_attn.q_proj.weight'].map(Math.abs)),
     ).toBeGreaterThan(0);
     teacher.dispose();
+  });
+
+  it('bfloat16 compute: the casts of the float32 masters stay readable for the recompute; identical gradients', async () => {
+    const data = tokens(600, 11);
+    const out: Record<string, Float32Array>[] = [];
+    const live: number[] = [];
+    for (const checkpointLayers of [false, true]) {
+      const t = await LmTrainer.create(hfConfig, data, {
+        seqLen: 16,
+        batch: 2,
+        checkpointLayers,
+        computeDtype: 'bfloat16',
+        seed: 4,
+      });
+      const buffers = backend.memory().buffers;
+      out.push(await host((await t.stepGradients()).grads));
+      live.push(backend.memory().buffers - buffers);
+      t.dispose();
+    }
+    for (const n of Object.keys(out[0])) expect(out[1][n], n).toEqual(out[0][n]);
+    expect(live).toEqual([0, 0]); // the casts kept for the recompute are freed after backward
   });
 
   it('language model: identical gradients, and identical parameters after 2 steps', async () => {

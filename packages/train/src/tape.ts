@@ -277,7 +277,15 @@ class Tape implements TapeListener {
 }
 
 /**
- * Activation checkpointing: runs `run(inputs)` without recording its ops, so that only the inputs and
+ * Installed while a checkpointed segment first runs: it keeps nothing, but ops still see a tape
+ * recording (`isRecording()`), so they take the same differentiable paths as the recorded rerun and as
+ * an uncheckpointed run (a fused kernel, e.g. a GEMM with a bfloat16 residual epilogue, rounds
+ * differently from the ops it fuses).
+ */
+const UNKEPT: TapeListener = { record() {} };
+
+/**
+ * Activation checkpointing: runs `run(inputs)` without keeping its ops, so that only the inputs and
  * the outputs stay alive for the backward pass, which runs `run` again (on the same inputs, under a
  * tape) when it reaches this point and carries the output gradients through it. `run` must be
  * deterministic, take every tensor it reads that is not a parameter from `inputs`, and dispose its own
@@ -295,6 +303,7 @@ export async function checkpoint(
     return run([...inputs]);
   }
   let outs: Tensor[];
+  setTape(UNKEPT);
   try {
     outs = await run([...inputs]);
   } finally {

@@ -196,7 +196,9 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
         ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
       });
     } finally {
-      if (cast) for (const t of cast.values()) t.dispose();
+      // a checkpointed layer casts nothing again when it reruns in backward: it reads these
+      if (cast && this.opts.checkpointLayers) this.untilBackward.push(...cast.values());
+      else if (cast) for (const t of cast.values()) t.dispose();
     }
   }
 
