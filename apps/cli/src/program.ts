@@ -79,19 +79,21 @@ const attentionOpt = () =>
 const seaOptionFlags = (c: Command): Command =>
   c
     .addOption(
-      new Option('--topk-mode <mode>', 'SEA: top-k grouping (causal models: causal_batch only)').choices([
-        'query',
-        'head',
-        'batch',
-        'causal_batch',
-      ]),
+      new Option(
+        '--topk-mode <mode>',
+        'SEA: top-k grouping (causal models: causal_batch only; default: causal_batch)',
+      ).choices(['query', 'head', 'batch', 'causal_batch']),
     )
-    .option('--k-oversample <x>', 'SEA: k_oversample (budgets at k·x; the dense path thins back)', num)
+    .option(
+      '--k-oversample <x>',
+      'SEA: k_oversample (budgets at k·x; the dense path thins back; default: 1)',
+      num,
+    )
     .option(
       '--no-partial-attention-scaler',
       'SEA: softmax over the selected keys without the s_prob row scale',
     )
-    .option('--n-hashes <n>', 'Reformer: LSH hash rounds (official: 8)', int);
+    .option('--n-hashes <n>', 'Reformer: LSH hash rounds (default: 8, as the official code)', int);
 /** An integer, or a comma-separated list of them (eval --k 16,32,64,128: dynamic k). */
 const intList = (v: string): number | number[] => (v.includes(',') ? v.split(',').map(int) : int(v));
 
@@ -307,7 +309,15 @@ program
     int,
     1,
   )
-  .option('--max-minutes <x>', 'stop (with a checkpoint) before this wall time; continue with --resume', num)
+  .option(
+    '--checkpoint-layers',
+    'recompute each student layer in backward instead of keeping its activations (less memory, one more forward)',
+  )
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume (default: no limit)',
+    num,
+  )
   .option('--lr <x>', 'base lr: OPT non-SEA weights at 0.2·lr, BERT at lr; SEA weights at 10·lr', num, 1e-5)
   .option('--seed <n>', 'seed for SEA weights and batch order', int, 0)
   .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg', 'distill-out')
@@ -345,11 +355,18 @@ program
     '--data <file>',
     'training tokens: a binary ids file (.bin, uint32 little-endian, streamed), token ids, or text (required)',
   )
-  .option('--eval-data <file>', 'extra evaluation tokens (e.g. WikiText-2 test), never trained on')
+  .option(
+    '--eval-data <file>',
+    'extra evaluation tokens (e.g. WikiText-2 test), never trained on (default: none)',
+  )
   .option('--steps <n>', 'optimizer steps', int, 1000)
   .option('--seq-len <n>', 'tokens per window', int, 2048)
   .option('--batch <n>', 'windows per micro-batch', int, 1)
   .option('--accumulate <n>', 'micro-batches per optimizer step', int, 1)
+  .option(
+    '--checkpoint-layers',
+    'recompute each layer in backward instead of keeping its activations (less memory, one more forward)',
+  )
   .option('--lr <x>', 'peak learning rate', num, 6e-4)
   .option('--warmup <n>', 'linear warmup steps', int, 0)
   .addOption(
@@ -369,7 +386,11 @@ program
   .option('--eval-every <n>', 'held-out perplexity every N steps (0: only at the end)', int, 0)
   .option('--eval-windows <n>', 'windows per evaluation', int, 8)
   .option('--save-every <n>', 'checkpoint every N steps (0: only at the end)', int, 0)
-  .option('--max-minutes <x>', 'stop (with a checkpoint) before this wall time; continue with --resume', num)
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume (default: no limit)',
+    num,
+  )
   .option('--gpus <n>', 'data parallel: one process per GPU over NCCL (same global batch)', int, 1)
   .option('--resume', 'continue from the latest checkpoint in --out')
   .addOption(backendOpt())

@@ -475,6 +475,7 @@ async function bertRunWith(
     : await BertDistiller.create(teacher, train, heldOut, {
         attention: o.attention as StudentAttention,
         accumulate: o.accumulate ?? 1,
+        checkpointLayers: o.checkpointLayers ?? false,
         ...seaOptions(o),
         k: pick('k'),
         predictorLength: pick('predictorLength'),
