@@ -81,4 +81,10 @@ export {
   type TokenSource,
   writeTokenFile,
 } from './tokens.js';
-export { DEFAULT_LM_TRAIN, initOptWeights, LmTrainer, type LmTrainOptions } from './train_lm.js';
+export {
+  DEFAULT_LM_TRAIN,
+  initOptWeights,
+  LmTrainer,
+  type LmTrainOptions,
+  OPT_125M_CONFIG,
+} from './train_lm.js';

@@ -18,6 +18,7 @@ import {
   lineChartSvg,
   NcclCommunicator,
   ncclUniqueIdHex,
+  OPT_125M_CONFIG,
   type StepLog,
   type TokenSource,
 } from '@sea/train';
@@ -25,27 +26,6 @@ import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
 import { readTokens } from './distill.js';
 
-/** The shape of Hugging Face's facebook/opt-125m (12 layers, hidden 768, 12 heads, FFN 3072, T 2048). */
-export const OPT_125M_CONFIG: Record<string, unknown> = {
-  model_type: 'opt',
-  architectures: ['OPTForCausalLM'],
-  vocab_size: 50272,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  ffn_dim: 3072,
-  max_position_embeddings: 2048,
-  word_embed_proj_dim: 768,
-  do_layer_norm_before: true,
-  activation_function: 'relu',
-  enable_bias: true,
-  layer_norm_elementwise_affine: true,
-  layernorm_eps: 1e-5,
-  pad_token_id: 1,
-  bos_token_id: 2,
-  eos_token_id: 2,
-  tie_word_embeddings: true,
-};
 
 export interface TrainCommandOptions {
   /** A config.json (file or folder) or 'opt-125m'. */
