@@ -8,7 +8,8 @@
 #                                sea distill --attention <phase> from runs/teacher/model (official
 #                                loss weights, the same steps and data order for every method)
 #   eval                         sea eval (WikiText-2 test) of every finished model, and dynamic k for SEA
-# Knobs: TEACHER_STEPS (20000), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24).
+# Knobs: TEACHER_STEPS (20000), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24), DTYPE (the teacher's
+# compute dtype: bfloat16, float32 masters; run-train-check.sh compares it with float32 first).
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 P="$ROOT/.device/train"
@@ -30,6 +31,7 @@ case "${PHASE:?set PHASE}" in
 teacher)
   $SEA train --config opt-125m --data "$D/train.json" --eval-data "$D/test.json" --steps "${TEACHER_STEPS:-20000}" \
     --seq-len 2048 --batch 4 --accumulate "$ACC" --lr 6e-4 --warmup 500 --schedule cosine --checkpoint-layers \
+    --compute-dtype "${DTYPE:-bfloat16}" \
     --save-every 100 --eval-every 1000 --eval-windows 16 --out "$R/teacher" --max-minutes "$MAX_MIN" --resume \
     --backend cuda 2>&1 | tee -a "$R/teacher.log" ;;
 dense|sea|performer|reformer|cosformer)
