@@ -114,7 +114,7 @@ async function stepCost(
  */
 const CEILING = {
   float32: { dense: 10, performer: 13, sea: 58 },
-  bfloat16: { dense: 21, performer: 17, sea: 70 },
+  bfloat16: { dense: 15, performer: 17, sea: 69 },
 };
 
 for (const [name, b] of [
