@@ -11,6 +11,7 @@
  */
 import {
   add,
+  bytesPerElement,
   cast,
   concat,
   type DType,
@@ -61,9 +62,10 @@ export class CausalPerformerState {
     readonly dtype: DType,
   ) {}
 
-  /** Bytes held on the backend. */
+  /** Bytes held on the backend: the float32 sums, the scaled projection and the eps. */
   bytes(): number {
-    return this.sums.size * 4;
+    const e = bytesPerElement(this.dtype);
+    return this.sums.size * 4 + (this.features.size + this.kernelEps.size) * e;
   }
 
   /** One state from per-sequence states along the batch axis (the inputs are disposed). */

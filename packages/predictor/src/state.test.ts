@@ -76,7 +76,11 @@ describe('incremental causal estimator', () => {
       }
       expect(worst).toBeLessThan(1e-5);
       // the state does not grow with T: S, z, and two 4-row windows
-      expect(pre.state.bytes()).toBe((B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4)) * 4);
+      const C = 2 * H;
+      const constants = m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2) + B * H; // built once per state
+      expect(pre.state.bytes()).toBe(
+        (B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4) + constants) * 4,
+      );
       pre.state.dispose();
       disposePredictorWeights(weights);
     });

@@ -72,7 +72,7 @@ function disposeConstants(c: StepConstants): void {
 
 /** The causal estimator's decoding state for a batch; owns its tensors. */
 export class PredictorState {
-  /** @internal built by the first step */
+  /** @internal built by the prefill (the edge columns by the first step) */
   constants: StepConstants | null = null;
 
   constructor(
@@ -83,9 +83,19 @@ export class PredictorState {
     public window1: Tensor,
   ) {}
 
+  /** Bytes held on the backend: the running sums, the windows and the per-step constants. */
   bytes(): number {
+    const c = this.constants;
+    const constants = c
+      ? [c.headOnes, c.taps1, c.taps2, c.map, c.edge].reduce(
+          (n, t) => n + (t ? t.size * bytesPerElement(t.dtype) : 0),
+          0,
+        )
+      : 0;
     return (
-      this.performer.bytes() + (this.window0.size + this.window1.size) * bytesPerElement(this.window0.dtype)
+      this.performer.bytes() +
+      (this.window0.size + this.window1.size) * bytesPerElement(this.window0.dtype) +
+      constants
     );
   }
 
@@ -101,12 +111,20 @@ export class PredictorState {
       states.map((s) => s.window1),
       0,
     ).keep();
-    for (const s of states) {
+    // the constants do not depend on the sequence (the edge columns, sized by the batch, are rebuilt)
+    const constants = states[0].constants;
+    if (constants) {
+      constants.edge?.dispose();
+      constants.edge = null;
+    }
+    for (const [i, s] of states.entries()) {
       s.window0.dispose();
       s.window1.dispose();
-      if (s.constants) disposeConstants(s.constants);
+      if (i > 0 && s.constants) disposeConstants(s.constants);
     }
-    return new PredictorState(performer, w0, w1);
+    const out = new PredictorState(performer, w0, w1);
+    out.constants = constants;
+    return out;
   }
 
   dispose(): void {
@@ -190,7 +208,9 @@ export function estimatePrefill(
     const logits = causalCnnHead(s, weights, y);
     const window0 = lastRows(y0, CNN_WINDOW).keep();
     const window1 = lastRows(y1, CNN_WINDOW).keep();
-    return { estimate: { logits, sProb, sMix }, state: new PredictorState(perf.state, window0, window1) };
+    const state = new PredictorState(perf.state, window0, window1);
+    state.constants = stepConstants(s, weights, q.dtype);
+    return { estimate: { logits, sProb, sMix }, state };
   });
 }
 
