@@ -70,11 +70,11 @@ function disposeConstants(c: StepConstants): void {
   c.edge?.dispose();
 }
 
+/** Each state's per-step constants (built by the prefill; the edge columns by the first step). */
+const CONSTANTS = new WeakMap<PredictorState, StepConstants>();
+
 /** The causal estimator's decoding state for a batch; owns its tensors. */
 export class PredictorState {
-  /** @internal built by the prefill (the edge columns by the first step) */
-  constants: StepConstants | null = null;
-
   constructor(
     readonly performer: CausalPerformerState,
     /** LN(Ẑ) rows t−4 … t−1 [B, 2H, 4, K/4] */
@@ -85,7 +85,7 @@ export class PredictorState {
 
   /** Bytes held on the backend: the running sums, the windows and the per-step constants. */
   bytes(): number {
-    const c = this.constants;
+    const c = CONSTANTS.get(this);
     const constants = c
       ? [c.headOnes, c.taps1, c.taps2, c.map, c.edge].reduce(
           (n, t) => n + (t ? t.size * bytesPerElement(t.dtype) : 0),
@@ -112,7 +112,7 @@ export class PredictorState {
       0,
     ).keep();
     // the constants do not depend on the sequence (the edge columns, sized by the batch, are rebuilt)
-    const constants = states[0].constants;
+    const constants = CONSTANTS.get(states[0]);
     if (constants) {
       constants.edge?.dispose();
       constants.edge = null;
@@ -120,10 +120,12 @@ export class PredictorState {
     for (const [i, s] of states.entries()) {
       s.window0.dispose();
       s.window1.dispose();
-      if (i > 0 && s.constants) disposeConstants(s.constants);
+      const own = CONSTANTS.get(s);
+      if (i > 0 && own) disposeConstants(own);
+      CONSTANTS.delete(s);
     }
     const out = new PredictorState(performer, w0, w1);
-    out.constants = constants;
+    if (constants) CONSTANTS.set(out, constants);
     return out;
   }
 
@@ -131,8 +133,9 @@ export class PredictorState {
     this.performer.dispose();
     this.window0.dispose();
     this.window1.dispose();
-    if (this.constants) disposeConstants(this.constants);
-    this.constants = null;
+    const c = CONSTANTS.get(this);
+    if (c) disposeConstants(c);
+    CONSTANTS.delete(this);
   }
 }
 
@@ -209,7 +212,7 @@ export function estimatePrefill(
     const window0 = lastRows(y0, CNN_WINDOW).keep();
     const window1 = lastRows(y1, CNN_WINDOW).keep();
     const state = new PredictorState(perf.state, window0, window1);
-    state.constants = stepConstants(s, weights, q.dtype);
+    CONSTANTS.set(state, stepConstants(s, weights, q.dtype));
     return { estimate: { logits, sProb, sMix }, state };
   });
 }
@@ -245,8 +248,11 @@ export function estimateStep(
     }
   }
   const table = weights.position;
-  state.constants ??= stepConstants(s, weights, table.dtype);
-  const c = state.constants;
+  let c = CONSTANTS.get(state);
+  if (!c) {
+    c = stepConstants(s, weights, table.dtype);
+    CONSTANTS.set(state, c);
+  }
   if (c.edge?.shape[0] !== B) {
     c.edge?.dispose();
     c.edge = tidy(() =>
