@@ -201,6 +201,69 @@ for (const [name, b, T] of [
           expect(backend.memory().bytes).toBe(before);
           model.dispose();
         });
+
+        it('a left-padded batch: each row decodes as its sequence alone', async () => {
+          const config = randomOptConfig({ postLn: true, project: true });
+          const model = await randomOpt(config, kind, backend, 9, undefined, dtype);
+          const V = config.vocabSize;
+          const rng = new Rng(31);
+          const lens = [17, 6, 12];
+          const steps = 14;
+          const seqs = lens.map((L) => randomIds(rng, L + steps, V));
+          const wants: Float64Array[] = [];
+          for (const s of seqs) {
+            const out = await model.forward([s]); // one scope at a time
+            wants.push(Float64Array.from(await out.logits.data()));
+            out.logits.dispose();
+          }
+          const tol = toleranceFor(dtype, Math.max(...lens) + steps);
+          const check = (got: ArrayLike<number>, want: Float64Array, what: string) => {
+            let m = 0;
+            for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(want[i]));
+            assertClose(got, want, tol, what, [want.length], new Float64Array(want.length).fill(m));
+          };
+          const Tp = Math.max(...lens);
+          const ids = seqs.map((s, b) => [
+            ...new Array(Tp - lens[b]).fill(config.padTokenId),
+            ...s.slice(0, lens[b]),
+          ]);
+          const mask = lens.map((L) => [...new Array(Tp - L).fill(0), ...new Array(L).fill(1)]);
+          const cache = model.createCache();
+          const pre = await model.forward(ids, { attentionMask: mask, cache });
+          const pl = await pre.logits.data();
+          pre.logits.dispose();
+          for (let b = 0; b < lens.length; b++) {
+            const L = lens[b];
+            for (let t = 0; t < L; t++) {
+              const at = (b * Tp + Tp - L + t) * V;
+              check(
+                pl.slice(at, at + V),
+                wants[b].subarray(t * V, (t + 1) * V),
+                `prompt row ${b} position ${t}`,
+              );
+            }
+          }
+          const fullMask = mask.map((m) => [...m]);
+          for (let i = 0; i < steps; i++) {
+            for (const m of fullMask) m.push(1);
+            const out = await model.forward(
+              seqs.map((s, b) => [s[lens[b] + i]]),
+              { attentionMask: fullMask, cache },
+            );
+            const got = await out.logits.data();
+            out.logits.dispose();
+            for (let b = 0; b < lens.length; b++) {
+              const t = lens[b] + i;
+              check(
+                got.slice(b * V, (b + 1) * V),
+                wants[b].subarray(t * V, (t + 1) * V),
+                `row ${b} position ${t}`,
+              );
+            }
+          }
+          model.disposeCache(cache);
+          model.dispose();
+        });
       },
     );
   }
