@@ -39,6 +39,8 @@ cp tooling/device/cuda/vitest-shim.mjs "$DEST/node_modules/vitest/index.js"
 echo '{"name":"vitest","version":"0.0.0-shim","type":"module","main":"index.js","exports":{".":"./index.js"}}' \
   >"$DEST/node_modules/vitest/package.json"
 cp tooling/device/cuda/run-conformance.mjs packages/backend-cuda/bench/bench_cuda.mjs "$DEST/"
+# the decoding benchmark and parity check (run-generate.sh refreshes them from its checkout)
+cp packages/opt/bench/bench_generate.mjs packages/opt/bench/decode_parity.mjs "$DEST/"
 # the runner and the torch peers travel too, so a bundle packed here runs from any checkout
 cp tooling/device/run-cuda.sh "$DEST/run.sh"
 cp tooling/device/run-cuda-half.sh "$DEST/run-half.sh"
