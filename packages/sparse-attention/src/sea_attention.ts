@@ -165,6 +165,12 @@ export class SeaAttention implements AttentionModule {
       projection: weights[PROJECTION_WEIGHT],
       keyValid: opts.keyValid,
     });
+    if (!c.partialAttentionScaler) {
+      // partial_attention_scaler off: the sparse softmax is used as is (s_prob ≡ 1)
+      const ones = sea.ones(est.sProb.shape, { dtype: est.sProb.dtype, backend: est.sProb.backend });
+      est.sProb.dispose();
+      est.sProb = ones;
+    }
     if (opts.returnTraining) return this.forwardTraining(q, k, v, est, lengths, opts);
     let probs: Tensor | undefined;
     try {
@@ -178,6 +184,7 @@ export class SeaAttention implements AttentionModule {
         {
           causal: c.causal,
           k: c.k,
+          kOversample: c.kOversample,
           topkMode: c.topkMode,
           scoreScale: c.scoreScale,
           path,
@@ -303,6 +310,7 @@ export class SeaAttention implements AttentionModule {
         {
           causal: c.causal,
           k: c.k,
+          kOversample: c.kOversample,
           topkMode: c.topkMode,
           scoreScale: c.scoreScale,
           lengths,

@@ -20,6 +20,7 @@ import {
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { crossEntropy, distillationLoss, type ModelLoss } from './losses.js';
+import { checkpoint } from './tape.js';
 
 /** One tokenized GLUE example: [CLS] a [SEP] (b [SEP]) ids, segment ids, and the gold label. */
 export interface GlueFeatures {
@@ -217,14 +218,19 @@ export class BertDistiller extends DistillerCore<
     return { ids, types, mask, shape: [B, T], labels };
   }
 
-  /** The batch of step `s`: the next `batch` examples of the (seed-shuffled) epoch stream. */
-  batchAt(s: number): BertBatch {
+  /**
+   * Micro-batch `micro` of step `s`: step s takes the next batch·accumulate examples of the
+   * (seed-shuffled) epoch stream, micro-batch j the j-th `batch` of them (each padded to its longest).
+   */
+  batchAt(s: number, micro = 0): BertBatch {
     const B = this.opts.batch;
-    return this.pad(Array.from({ length: B }, (_, b) => this.train[this.exampleAt(s * B + b)]));
+    const n = this.opts.accumulate ?? 1;
+    const first = (s * n + micro) * B;
+    return this.pad(Array.from({ length: B }, (_, b) => this.train[this.exampleAt(first + b)]));
   }
 
-  protected makeBatch(s: number): BertBatch {
-    return this.batchAt(s);
+  protected makeBatch(s: number, micro: number): BertBatch {
+    return this.batchAt(s, micro);
   }
 
   protected batchTensors(b: BertBatch): Tensor[] {
@@ -243,10 +249,12 @@ export class BertDistiller extends DistillerCore<
       outputHiddenStates: true,
       captureAttention: true,
       parameters,
+      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
     });
   }
 
-  protected loss(teacher: BertOutput, student: BertOutput, b: BertBatch): ModelLoss {
+  protected loss(teacher: BertOutput | null, student: BertOutput, b: BertBatch): ModelLoss {
+    if (!teacher) throw new TrainError('distillation needs the teacher outputs');
     return bertDistillationLoss(teacher, student, b.labels);
   }
 

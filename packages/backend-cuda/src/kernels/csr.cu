@@ -13,16 +13,17 @@ __device__ __forceinline__ int cellCount(const unsigned char *mrow, int cell, in
 }
 
 // Writes the n = min(w, k) column indices of a selected cell ending at key e (exclusive) of head base
-// cb: uncapped, e−1, e−2, …; capped (w > k), e − 1 − ⌊i·w/k⌋ for i < k, stepped without a division per
-// entry (⌊i·w/k⌋ = i·⌊w/k⌋ + ⌊i·(w mod k)/k⌋, the second term advanced by carries).
-__device__ __forceinline__ void writeCell(int *__restrict__ out, int cb, int e, int w, int k) {
+// cb, the first `lim` of them (a caller's capacity): uncapped, e−1, e−2, …; capped (w > k),
+// e − 1 − ⌊i·w/k⌋ for i < k, stepped without a division per entry (⌊i·w/k⌋ = i·⌊w/k⌋ + ⌊i·(w mod k)/k⌋,
+// the second term advanced by carries).
+__device__ __forceinline__ void writeCell(int *__restrict__ out, int cb, int e, int w, int k, ll lim) {
   if (w <= k) {
-    for (int i = 0; i < w; ++i) out[i] = cb + e - 1 - i;
+    for (int i = 0; i < w && i < lim; ++i) out[i] = cb + e - 1 - i;
     return;
   }
   const int qd = w / k, r = w - qd * k;
   int j = 0, rem = 0;
-  for (int i = 0; i < k; ++i) {
+  for (int i = 0; i < k && i < lim; ++i) {
     out[i] = cb + e - 1 - j;
     j += qd;
     rem += r;
@@ -113,7 +114,9 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const unsigned char *m = mask + row * H * Kc;
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   int base = 0;
   for (int c0 = 0; c0 < H * Kc; c0 += 32) {
     int cell = c0 + lane;
@@ -128,7 +131,7 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
       int h = cell / Kc, c = cell - h * Kc;
       int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
       int w = e - a;
-      writeCell(out + excl, h * keys, e, w, k);
+      writeCell(out + excl, h * keys, e, w, k, room - excl);
     }
     base += __shfl_sync(0xffffffffu, x, 31);
   }
@@ -185,7 +188,9 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const uint4 *m = (const uint4 *)(mask + row * H * Kc);
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   const int n16 = (H * Kc) >> 4;
   int base = 0;
   for (int i0 = 0; i0 < n16; i0 += 32) {
@@ -209,7 +214,7 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
         int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
         int wd = e - s0;
         int cnt = wd < k ? wd : k;
-        writeCell(out + at, h * keys, e, wd, k);
+        writeCell(out + at, h * keys, e, wd, k, room - at);
         at += cnt;
       }
     }
