@@ -25,7 +25,7 @@ import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
-import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
+import { concat, gather, pad, slice, takeAlong, transpose, writeSlice } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
@@ -547,14 +547,8 @@ export class CudaBackend implements Backend {
   linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
   csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
     csrAttention(this, csr, q, k, v, rs, opts);
-  /** In-place slice write: one device-to-device copy per contiguous run, queued on the stream. */
-  writeSlice: NonNullable<Backend['writeSlice']> = (dst, src, runs) => {
-    const e = bytesPerElement(dst.dtype);
-    const d = this.ptr(dst);
-    const s = this.ptr(src);
-    for (const r of runs) this.copyDtoD(d + BigInt(r.dst * e), s + BigInt(r.src * e), r.length * e);
-    return true;
-  };
+  /** In-place slice write, queued on the stream (ops/layout.ts). */
+  writeSlice: NonNullable<Backend['writeSlice']> = (dst, src, runs) => writeSlice(this, dst, src, runs);
 }
 
 /**

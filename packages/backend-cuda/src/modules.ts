@@ -44,7 +44,8 @@ export interface ModuleSourceInfo {
 export class ModuleLoader {
   #nvrtc: { api: NvrtcApi; version: string } | null = null;
   #modules = new Map<Family, unknown>();
-  #functions = new Map<string, unknown>();
+  /** Functions by family, then name (no key string built per launch). */
+  #functions = new Map<Family, Map<string, unknown>>();
   readonly loaded: ModuleSourceInfo[] = [];
 
   constructor(
@@ -54,13 +55,17 @@ export class ModuleLoader {
 
   /** The function `name` of `family`, loading the module on first use. */
   fn(family: Family, name: string): unknown {
-    const key = `${family}.${name}`;
-    const f = this.#functions.get(key);
+    let fns = this.#functions.get(family);
+    const f = fns?.get(name);
     if (f !== undefined) return f;
     const mod = this.#module(family);
     const out: [unknown] = [null];
     this.drv.check(this.drv.api.cuModuleGetFunction(out, mod, name), `cuModuleGetFunction(${name})`);
-    this.#functions.set(key, out[0]);
+    if (!fns) {
+      fns = new Map();
+      this.#functions.set(family, fns);
+    }
+    fns.set(name, out[0]);
     return out[0];
   }
 

@@ -1,5 +1,5 @@
 import { bytesPerElement, isHalf, sizeOf, type TensorInfo } from '@sea/tensor';
-import { numbersToHalfBits, stridesOf } from '@sea/tensor/backend';
+import { numbersToHalfBits, type SliceRun, stridesOf } from '@sea/tensor/backend';
 import type { CudaBackend } from '../cuda_backend.js';
 import { copyStrided } from './elementwise.js';
 
@@ -102,4 +102,39 @@ export function takeAlong(b: CudaBackend, x: TensorInfo, indices: TensorInfo): T
     .i32(6, indices.shape[indices.shape.length - 1]);
   b.launch(b.fn('elementwise', 'take_along'), [b.blocks(total)], [256]);
   return out;
+}
+
+/**
+ * In-place slice write. Runs that step through both tensors evenly (the usual case: one run per
+ * leading index, e.g. a K/V cache row per head) are one strided-copy launch; other runs are one
+ * device-to-device copy each. Both are queued on the stream.
+ */
+export function writeSlice(
+  b: CudaBackend,
+  dst: TensorInfo,
+  src: TensorInfo,
+  runs: readonly SliceRun[],
+): boolean {
+  const d = b.ptr(dst);
+  const s = b.ptr(src);
+  const n = runs.length;
+  if (n > 1) {
+    const r0 = runs[0];
+    const len = r0.length;
+    const dStep = runs[1].dst - r0.dst;
+    const sStep = runs[1].src - r0.src;
+    let even = len > 0 && dStep >= len && sStep >= len;
+    for (let i = 2; even && i < n; i++) {
+      const r = runs[i];
+      const p = runs[i - 1];
+      even = r.length === len && r.dst - p.dst === dStep && r.src - p.src === sStep;
+    }
+    if (even) {
+      copyStrided(b, dst.dtype, s, d, [n, len], [sStep, 1], [dStep, 1], r0.src, r0.dst);
+      return true;
+    }
+  }
+  const e = bytesPerElement(dst.dtype);
+  for (const r of runs) b.copyDtoD(d + BigInt(r.dst * e), s + BigInt(r.src * e), r.length * e);
+  return true;
 }

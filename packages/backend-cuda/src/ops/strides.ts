@@ -6,21 +6,22 @@ import { MAXR } from '../params.js';
  * size-1 axes, so common cases become one long axis; the kernels' index space holds at most 8 axes.
  */
 export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+  const m = strides.length;
   const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
+  const outStrides: number[][] = [];
+  for (let k = 0; k < m; k++) outStrides.push([]);
   for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
+    const d = shape[i];
+    if (d === 1) continue;
     const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[i] * shape[i])) {
-      outShape[last] *= shape[i];
-      strides.forEach((s, k) => {
-        outStrides[k][last] = s[i];
-      });
+    let merge = last >= 0;
+    for (let k = 0; merge && k < m; k++) merge = outStrides[k][last] === strides[k][i] * d;
+    if (merge) {
+      outShape[last] *= d;
+      for (let k = 0; k < m; k++) outStrides[k][last] = strides[k][i];
     } else {
-      outShape.push(shape[i]);
-      strides.forEach((s, k) => {
-        outStrides[k].push(s[i]);
-      });
+      outShape.push(d);
+      for (let k = 0; k < m; k++) outStrides[k].push(strides[k][i]);
     }
   }
   if (outShape.length === 0) {
