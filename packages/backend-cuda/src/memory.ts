@@ -5,11 +5,14 @@
  * When the driver runs out of memory the cache is released and the allocation retried once.
  */
 import { DeviceError } from '@sea/tensor';
+import { REF_COUNT } from '@sea/tensor/backend';
 import koffi from 'koffi';
 import { CUDA_ERROR_OUT_OF_MEMORY, type CudaCallError, type Driver } from './driver.js';
 
 /** A device buffer; the DataId of the CUDA backend. */
 export class CudaBuffer {
+  /** The tensors sharing this buffer (kept by @sea/tensor's engine). */
+  [REF_COUNT] = 0;
   constructor(
     readonly ptr: bigint,
     readonly capacity: number,
@@ -21,7 +24,7 @@ const MiB = 1 << 20;
 
 export function bucketOf(bytes: number): number {
   if (bytes <= 256) return 256;
-  if (bytes <= MiB) return 2 ** Math.ceil(Math.log2(bytes));
+  if (bytes <= MiB) return 2 ** (32 - Math.clz32(Math.ceil(bytes) - 1));
   return Math.ceil(bytes / (2 * MiB)) * 2 * MiB;
 }
 

@@ -24,5 +24,10 @@ describe('cuda backend without a GPU', () => {
     expect(bucketOf(1 << 20)).toBe(1 << 20);
     expect(bucketOf((1 << 20) + 1)).toBe(2 << 20);
     expect(bucketOf(5 << 20)).toBe(6 << 20);
+    // below 1 MiB: the smallest power of two ≥ the size, for every size
+    for (let n = 257; n <= 1 << 20; n++) {
+      const want = 2 ** Math.ceil(Math.log2(n));
+      if (bucketOf(n) !== want) expect(bucketOf(n)).toBe(want);
+    }
   });
 });

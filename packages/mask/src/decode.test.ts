@@ -5,7 +5,7 @@ import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { causalRowBudget } from './budgets.js';
-import { stretchToCsr } from './stretch.js';
+import { cellStart, stretchToCsr } from './stretch.js';
 import { causalRowCapacity, causalRowCsr, causalRowTopK, groupedTopK } from './topk.js';
 
 const backend = new CpuBackend();
@@ -100,6 +100,46 @@ describe('decoding one row', () => {
     expect(causalRowCapacity(2, 4, 1, 8)).toBe(2); // budget 1·2·4/8 = 1 cell of width 2
     expect(causalRowCapacity(3, 4, 2, 10)).toBe(6); // budget round(2.4) = 2 cells of widths 3, 2, 3, 2 (×2 heads): 3 + 3
     expect(causalRowCapacity(64, 256, 12, 2048)).toBe(96 * 8); // 96 cells of width 8
+  });
+
+  it('causalRowCapacity equals its definition: the budget taken H a cell from the widest cells', () => {
+    // the definition: every cell's keys capped at k, cells sorted widest first, each gives H slots
+    const byDefinition = (k: number, K: number, H: number, L: number): number => {
+      const per = Array.from({ length: K }, (_, m) =>
+        Math.min(cellStart(m + 1, L, K) - cellStart(m, L, K), k),
+      );
+      per.sort((a, b) => b - a);
+      let total = 0;
+      let left = causalRowBudget(k, K, H, L);
+      for (const c of per) {
+        const take = Math.min(H, left);
+        total += take * c;
+        left -= take;
+        if (left === 0) break;
+      }
+      return total;
+    };
+    const rng = new Rng(5);
+    let checked = 0;
+    for (const [k, K, H] of [
+      [1, 1, 1],
+      [2, 4, 1],
+      [3, 4, 2],
+      [4, 7, 3],
+      [64, 256, 12],
+      [5, 33, 2],
+    ]) {
+      for (let L = 1; L <= 3 * K + 5; L++) {
+        expect(causalRowCapacity(k, K, H, L)).toBe(byDefinition(k, K, H, L));
+        checked++;
+      }
+      for (let i = 0; i < 20; i++) {
+        const L = 1 + rng.int(40000);
+        expect(causalRowCapacity(k, K, H, L)).toBe(byDefinition(k, K, H, L));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 
   it("a capacity below a row's entries is an error on the CPU backend", async () => {

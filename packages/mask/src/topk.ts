@@ -2,7 +2,6 @@
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, ShapeError, type Tensor } from '@sea/tensor';
 import { causalRowBudget, checkTopKMode, type TopKMode, topkBudgets } from './budgets.js';
-import { cellStart } from './stretch.js';
 
 export interface GroupedTopKOptions {
   mode: TopKMode;
@@ -93,17 +92,12 @@ export function causalRowTopK(estimate: Tensor, rowLengths: ArrayLike<number>, k
  */
 export function causalRowCapacity(k: number, K: number, H: number, L: number): number {
   const n = causalRowBudget(k, K, H, L);
-  const per = Array.from({ length: K }, (_, m) => Math.min(cellStart(m + 1, L, K) - cellStart(m, L, K), k));
-  per.sort((a, b) => b - a);
-  let total = 0;
-  let left = n;
-  for (const c of per) {
-    const take = Math.min(H, left);
-    total += take * c;
-    left -= take;
-    if (left === 0) break;
-  }
-  return total;
+  // cellStart (stretch.ts) rounds m·L/K, so the K cells are `wide` cells of ⌊L/K⌋ + 1 keys and the rest of ⌊L/K⌋;
+  // the budget's n (cell, head) slots go to the wide cells first, H a cell
+  const narrow = Math.floor(L / K);
+  const wide = L - narrow * K;
+  const onWide = Math.min(n, wide * H);
+  return onWide * Math.min(narrow + 1, k) + (n - onWide) * Math.min(narrow, k);
 }
 
 /**

@@ -16,6 +16,18 @@ import type { Shape } from './shape.js';
 /** Opaque handle to a buffer owned by a backend. */
 export type DataId = object;
 
+/**
+ * The key under which a DataId may carry its own reference count: a backend whose buffer class
+ * declares `[REF_COUNT] = 0` has the tensors' shared count kept on the buffer (a field update per
+ * tensor made or disposed); any other DataId's count lives in a WeakMap of the engine.
+ */
+export const REF_COUNT: unique symbol = Symbol.for('sea.refCount');
+
+/** A DataId that carries its reference count ({@link REF_COUNT}). */
+export interface RefCounted {
+  [REF_COUNT]: number;
+}
+
 export interface TensorInfo {
   readonly dataId: DataId;
   readonly shape: Shape;

@@ -2,7 +2,7 @@
  * Tensors and their lifetime: reference counting of backend buffers (so reshapes share memory),
  * explicit `dispose()`, and scopes (`tidy`) that dispose what they created.
  */
-import type { Backend, DataId, TensorInfo } from './backend.js';
+import { type Backend, type DataId, REF_COUNT, type RefCounted, type TensorInfo } from './backend.js';
 import {
   bytesPerElement,
   type DType,
@@ -17,10 +17,21 @@ import { fmt, type Shape, sizeOf } from './shape.js';
 const refCounts = new WeakMap<DataId, number>();
 
 function retain(dataId: DataId): void {
-  refCounts.set(dataId, (refCounts.get(dataId) ?? 0) + 1);
+  const own = dataId as Partial<RefCounted>;
+  if (typeof own[REF_COUNT] === 'number') own[REF_COUNT]++;
+  else refCounts.set(dataId, (refCounts.get(dataId) ?? 0) + 1);
 }
 
 function release(backend: Backend, dataId: DataId): void {
+  const own = dataId as Partial<RefCounted>;
+  if (typeof own[REF_COUNT] === 'number') {
+    const n = --own[REF_COUNT];
+    if (n <= 0) {
+      own[REF_COUNT] = 0;
+      backend.free(dataId);
+    }
+    return;
+  }
   const n = (refCounts.get(dataId) ?? 1) - 1;
   if (n <= 0) {
     refCounts.delete(dataId);

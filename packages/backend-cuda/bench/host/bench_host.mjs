@@ -93,6 +93,42 @@ const profStop = async (name) => {
   const { profile } = await session.post('Profiler.stop');
   fs.writeFileSync(path.join(PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
 };
+// SEA_HOST_TRACE=1: where the queued ops of the timed loops come from: for each backend entry point
+// (launch, upload, memset, copyDtoD, read), the calling frames outside @sea/tensor and
+// @sea/backend-cuda, counted per step
+const TRACE = process.env.SEA_HOST_TRACE === '1';
+const traced = new Map();
+let tracing = false;
+if (TRACE) {
+  for (const m of ['launch', 'upload', 'memset', 'memsetZero', 'copyDtoD', 'read']) {
+    const own = b[m].bind(b);
+    b[m] = (...a) => {
+      if (tracing) {
+        const frames = (new Error().stack ?? '').split('\n').slice(2);
+        const at = frames
+          .filter((f) => !/packages\/(tensor|backend-cuda)\/|node:internal|<anonymous>/.test(f))
+          .slice(0, 2)
+          .map((f) =>
+            f
+              .trim()
+              .replace(/^at /, '')
+              .replace(/\(?file:\/\/.*packages\//, '(')
+              .replace(/:\d+\)?$/, ')'),
+          )
+          .join(' < ');
+        const k = `${m.padEnd(10)} ${at}`;
+        traced.set(k, (traced.get(k) ?? 0) + 1);
+      }
+      return own(...a);
+    };
+  }
+}
+const printTrace = (per) => {
+  if (!TRACE) return;
+  for (const [k, n] of [...traced].sort((x, y) => y[1] - x[1]).slice(0, 40))
+    console.log(`   ${(n / per).toFixed(1).padStart(7)}  ${k}`);
+  traced.clear();
+};
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const rows = [];
 const cpuUs = (u) => u.user + u.system;
@@ -104,6 +140,7 @@ const report = (name, dtype, ts, cpu, c) => {
   const ops = queued(c);
   const stepUs = median(ts);
   const minUs = Math.min(...ts);
+  if (process.env.SEA_HOST_DIST) console.log(ts.map((t) => t.toFixed(0)).join(' '));
   const row = {
     case: name,
     dtype,
@@ -164,14 +201,17 @@ async function decode(kind, dtype) {
   const ts = [];
   await profStart();
   const cpu0 = process.cpuUsage();
+  tracing = TRACE;
   for (let i = 0; i < STEPS; i++) {
     const t0 = performance.now();
     await step(i);
     ts.push((performance.now() - t0) * 1000);
   }
+  tracing = false;
   const cpu = cpuUs(process.cpuUsage(cpu0)) / STEPS;
   await profStop(`decode-${kind}-${dtype}`);
   report(`decode-${kind}`, dtype, ts, cpu, diff(c0, counts(), STEPS));
+  printTrace(STEPS);
   model.disposeCache(cache);
   model.dispose();
 }
@@ -197,14 +237,17 @@ async function layer(dtype) {
   const ts = [];
   await profStart();
   const cpu0 = process.cpuUsage();
+  tracing = TRACE;
   for (let i = 0; i < REPS; i++) {
     const t0 = performance.now();
     await run();
     ts.push((performance.now() - t0) * 1000);
   }
+  tracing = false;
   const cpu = cpuUs(process.cpuUsage(cpu0)) / REPS;
   await profStop(`layer-sea-${dtype}`);
   report(`layer-sea@${T}`, dtype, ts, cpu, diff(c0, counts(), REPS));
+  printTrace(REPS);
   for (const t of [q, k, v]) t.dispose();
   l.dispose();
 }

@@ -35,7 +35,15 @@ for (const [id, t] of dt) {
   }
 }
 const pct = (t) => `${((100 * t) / all).toFixed(1).padStart(5)}%`;
-console.log(`total ${(all / 1000).toFixed(0)} ms sampled\n-- self`);
+console.log(`total ${(all / 1000).toFixed(0)} ms sampled\n-- self, by package`);
+const pkg = new Map();
+for (const [k, t] of self) {
+  const m = k.match(/ ([\w-]+)\/src\//);
+  const p = m ? `@sea/${m[1]}` : k.startsWith('(') ? k.split(' ')[0] : 'native / node';
+  pkg.set(p, (pkg.get(p) ?? 0) + t);
+}
+for (const [k, t] of [...pkg].sort((a, b) => b[1] - a[1])) console.log(pct(t), k);
+console.log('-- self');
 for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, N)) console.log(pct(t), k);
 console.log('-- total (self + callees)');
 for (const [k, t] of [...total].sort((a, b) => b[1] - a[1]).slice(0, N)) console.log(pct(t), k);
