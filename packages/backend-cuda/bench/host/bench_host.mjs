@@ -123,11 +123,37 @@ if (TRACE) {
     };
   }
 }
+// and the kernels launched, by name
+const kernels = new Map();
+if (TRACE) {
+  const names = new Map();
+  const ownFn = b.fn.bind(b);
+  b.fn = (family, name) => {
+    const f = ownFn(family, name);
+    names.set(f, name);
+    return f;
+  };
+  let last = '';
+  const fnAgain = b.fn;
+  b.fn = (family, name) => {
+    last = name;
+    return fnAgain(family, name);
+  };
+  const ownLaunch = b.launch;
+  b.launch = (...a) => {
+    if (tracing) kernels.set(last, (kernels.get(last) ?? 0) + 1);
+    return ownLaunch(...a);
+  };
+}
 const printTrace = (per) => {
   if (!TRACE) return;
   for (const [k, n] of [...traced].sort((x, y) => y[1] - x[1]).slice(0, 40))
     console.log(`   ${(n / per).toFixed(1).padStart(7)}  ${k}`);
   traced.clear();
+  console.log('   kernels launched per step:');
+  for (const [k, n] of [...kernels].sort((x, y) => y[1] - x[1]))
+    console.log(`   ${(n / per).toFixed(1).padStart(7)}  ${k}`);
+  kernels.clear();
 };
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const rows = [];
