@@ -98,3 +98,49 @@ export function parseBertConfig(raw: unknown): BertConfig {
 export async function readBertConfig(dir: string): Promise<BertConfig> {
   return parseBertConfig(await readConfigJson(dir));
 }
+
+/** The shape of a small random-weight BERT classifier (`randomBertConfigJson`). */
+export interface RandomBertOptions {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  intermediate?: number;
+  maxPositions?: number;
+  vocab?: number;
+  labels?: number;
+  /** `_name_or_path` of the config. */
+  name?: string;
+  /** `sea_note`: what the random weights are good for. */
+  note?: string;
+}
+
+/**
+ * config.json (Hugging Face keys) of a small BertForSequenceClassification meant for random
+ * weights; the uncased vocabulary size by default, so the real tokenizer applies.
+ */
+export function randomBertConfigJson(o: RandomBertOptions = {}): Record<string, unknown> {
+  const hidden = o.hidden ?? 128;
+  const labels = o.labels ?? 2;
+  const names = Array.from({ length: labels }, (_, i) => `LABEL_${i}`);
+  return {
+    _name_or_path: o.name ?? 'sea-random-bert',
+    sea_note: o.note ?? 'RANDOM WEIGHTS: for speed and agreement measurements only, not task quality',
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    vocab_size: o.vocab ?? 30522,
+    hidden_size: hidden,
+    num_hidden_layers: o.layers ?? 2,
+    num_attention_heads: o.heads ?? 4,
+    intermediate_size: o.intermediate ?? 4 * hidden,
+    hidden_act: 'gelu',
+    max_position_embeddings: o.maxPositions ?? 512,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    num_labels: labels,
+    id2label: Object.fromEntries(names.map((n, i) => [i, n])),
+    label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+    pad_token_id: 0,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+  };
+}

@@ -43,6 +43,13 @@ export {
   parameterOverrides,
 } from './parameters.js';
 export {
+  type HostWeight,
+  type RandomWeightsOptions,
+  randomWeights,
+  uploadWeights,
+} from './random.js';
+export {
+  detectPrefix,
   type ForwardCache,
   type ForwardRun,
   type LayerCapture,
@@ -55,6 +62,7 @@ export {
   loadTransformer,
   MODEL_FP_MIN,
   Transformer,
+  type TransformerConfig,
   type TransformerFamily,
   type TransformerForwardOptions,
   type TransformerLayer,

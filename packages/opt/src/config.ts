@@ -101,3 +101,47 @@ export function parseOptConfig(raw: unknown): OptConfig {
 export async function readOptConfig(dir: string): Promise<OptConfig> {
   return parseOptConfig(await readConfigJson(dir));
 }
+
+/** The shape of a small random-weight OPT (`randomOptConfigJson`). */
+export interface RandomOptOptions {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  ffn?: number;
+  maxPositions?: number;
+  vocab?: number;
+  /** `_name_or_path` of the config. */
+  name?: string;
+  /** `sea_note`: what the random weights are good for. */
+  note?: string;
+}
+
+/**
+ * config.json (Hugging Face keys) of a small OPT meant for random weights: pre-LN, ReLU, biases,
+ * tied embeddings; OPT's vocabulary size by default, so the real tokenizer applies.
+ */
+export function randomOptConfigJson(o: RandomOptOptions = {}): Record<string, unknown> {
+  const hidden = o.hidden ?? 128;
+  return {
+    _name_or_path: o.name ?? 'sea-random-opt',
+    sea_note: o.note ?? 'RANDOM WEIGHTS: for speed and agreement measurements only, not language quality',
+    model_type: 'opt',
+    architectures: ['OPTForCausalLM'],
+    vocab_size: o.vocab ?? 50272,
+    hidden_size: hidden,
+    word_embed_proj_dim: hidden,
+    num_hidden_layers: o.layers ?? 2,
+    num_attention_heads: o.heads ?? 4,
+    ffn_dim: o.ffn ?? 4 * hidden,
+    max_position_embeddings: o.maxPositions ?? 2048,
+    do_layer_norm_before: true,
+    activation_function: 'relu',
+    enable_bias: true,
+    layer_norm_elementwise_affine: true,
+    tie_word_embeddings: true,
+    pad_token_id: 1,
+    bos_token_id: 2,
+    eos_token_id: 2,
+    torch_dtype: 'float32',
+  };
+}

@@ -1,8 +1,14 @@
 /** Random small OPT models of odd sizes for decoding tests (weights drawn here, no fixture). */
 
 import type { AttentionKind } from '@sea/sparse-attention';
-import { type Backend, Rng, type Tensor, tensor } from '@sea/tensor';
-import { type OptConfig, OptForCausalLM, optWeightSpecs } from '../src/index.js';
+import type { Backend } from '@sea/tensor';
+import {
+  type OptConfig,
+  OptForCausalLM,
+  optWeightSpecs,
+  randomWeights,
+  uploadWeights,
+} from '../src/index.js';
 
 export interface RandomOptOptions {
   postLn?: boolean;
@@ -35,7 +41,7 @@ export function randomOptConfig(o: RandomOptOptions = {}): OptConfig {
   };
 }
 
-/** Weights N(0, 0.3²) (LayerNorm gains 1 + N(0, 0.1²)), drawn from `seed`. */
+/** Weights N(0, 0.3²), biases N(0, 0.1²) and LayerNorm gains 1 + N(0, 0.1²) (randomWeights), drawn from `seed`. */
 export async function randomOpt(
   config: OptConfig,
   kind: AttentionKind,
@@ -43,13 +49,9 @@ export async function randomOpt(
   seed = 1,
   seaConfig: Record<string, unknown> = { predictorLength: 8, k: 2, nbFeatureFactor: 1 },
 ): Promise<OptForCausalLM> {
-  const rng = new Rng(seed);
-  const weights = new Map<string, Tensor>();
-  for (const spec of optWeightSpecs(config)) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const isGain = /layer_norm\.weight$/.test(spec.name);
-    const v = rng.fillNormal(new Float32Array(n), isGain ? 1 : 0, isGain ? 0.1 : 0.3) as Float32Array;
-    weights.set(spec.name, tensor(v, spec.shape, { backend }));
-  }
+  const weights = uploadWeights(
+    randomWeights(optWeightSpecs(config), seed, { std: 0.3, jitter: 0.1 }),
+    backend,
+  );
   return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed });
 }

@@ -9,13 +9,13 @@ import fs from 'node:fs/promises';
 import { type OptConfig, OptForCausalLM, type OptOutput } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import { loadCheckpoint } from './checkpoint.js';
 import {
+  buildStudent,
   type CoreDistillOptions,
   DistillerCore,
+  type FromWeights,
   layerLosses,
-  studentSeaConfig,
-  studentWeights,
+  resumeStudent,
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { causalLmLoss, distillationLoss, type ModelLoss } from './losses.js';
@@ -66,6 +66,8 @@ export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids:
   });
 }
 
+const fromWeights: FromWeights<OptForCausalLM> = (c, w, o) => OptForCausalLM.fromWeights(c, w, o);
+
 export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, DistillOptions> {
   readonly train: Int32Array;
   readonly heldOut: Int32Array;
@@ -91,23 +93,6 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     return this.teacher.config;
   }
 
-  /**
-   * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
-   * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
-   */
-  private static async student(
-    teacher: OptForCausalLM,
-    opts: DistillOptions,
-    overrides: Record<string, Tensor> = {},
-  ): Promise<OptForCausalLM> {
-    return OptForCausalLM.fromWeights(teacher.config, studentWeights(teacher, overrides), {
-      backend: teacher.backend,
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
-  }
-
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
   static async create(
     teacher: OptForCausalLM,
@@ -120,15 +105,13 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
         `--seq-len ${opts.seqLen} exceeds the model's max_position_embeddings ${teacher.config.maxPositionEmbeddings}`,
       );
     }
-    return new Distiller(teacher, await Distiller.student(teacher, opts), tokens, opts);
+    return new Distiller(teacher, await buildStudent(fromWeights, teacher, opts), tokens, opts);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
   static async resume(dir: string, teacher: OptForCausalLM, tokens: Int32Array): Promise<Distiller> {
-    const c = await loadCheckpoint(dir);
-    const opts = { ...DEFAULT_DISTILL, ...(c.state.options as Partial<DistillOptions>) };
-    const student = await Distiller.student(teacher, opts, { ...c.model, ...c.sea });
-    return new Distiller(teacher, student, tokens, opts).restore(c);
+    const r = await resumeStudent(dir, fromWeights, teacher, DEFAULT_DISTILL);
+    return new Distiller(teacher, r.student, tokens, r.opts).restore(r.checkpoint);
   }
 
   /** The batch of step `s`: `batch` random windows of seqLen tokens, drawn from (seed, s) alone. */

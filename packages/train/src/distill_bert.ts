@@ -10,13 +10,13 @@
 import { type BertConfig, BertForSequenceClassification, type BertOutput } from '@sea/bert';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import { loadCheckpoint } from './checkpoint.js';
 import {
+  buildStudent,
   type CoreDistillOptions,
   DistillerCore,
+  type FromWeights,
   layerLosses,
-  studentSeaConfig,
-  studentWeights,
+  resumeStudent,
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { crossEntropy, distillationLoss, type ModelLoss } from './losses.js';
@@ -103,6 +103,9 @@ export interface GlueEval {
   teacherF1: number;
 }
 
+const fromWeights: FromWeights<BertForSequenceClassification> = (c, w, o) =>
+  BertForSequenceClassification.fromWeights(c, w, o);
+
 export class BertDistiller extends DistillerCore<
   BertForSequenceClassification,
   BertBatch,
@@ -141,20 +144,6 @@ export class BertDistiller extends DistillerCore<
     }
   }
 
-  /** The student: the teacher's tensors with `overrides` by name, SEA modules fresh from seed + 1 otherwise. */
-  private static student(
-    teacher: BertForSequenceClassification,
-    opts: BertDistillOptions,
-    overrides: Record<string, Tensor> = {},
-  ): Promise<BertForSequenceClassification> {
-    return BertForSequenceClassification.fromWeights(teacher.config, studentWeights(teacher, overrides), {
-      backend: teacher.backend,
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
-  }
-
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
   static async create(
     teacher: BertForSequenceClassification,
@@ -164,7 +153,7 @@ export class BertDistiller extends DistillerCore<
   ): Promise<BertDistiller> {
     const opts = { ...DEFAULT_BERT_DISTILL, ...o };
     BertDistiller.check(teacher, [...train, ...heldOut]);
-    return new BertDistiller(teacher, await BertDistiller.student(teacher, opts), train, heldOut, opts);
+    return new BertDistiller(teacher, await buildStudent(fromWeights, teacher, opts), train, heldOut, opts);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
@@ -174,11 +163,9 @@ export class BertDistiller extends DistillerCore<
     train: readonly GlueFeatures[],
     heldOut: readonly GlueFeatures[],
   ): Promise<BertDistiller> {
-    const c = await loadCheckpoint(dir);
-    const opts = { ...DEFAULT_BERT_DISTILL, ...(c.state.options as Partial<BertDistillOptions>) };
     BertDistiller.check(teacher, [...train, ...heldOut]);
-    const student = await BertDistiller.student(teacher, opts, { ...c.model, ...c.sea });
-    return new BertDistiller(teacher, student, train, heldOut, opts).restore(c);
+    const r = await resumeStudent(dir, fromWeights, teacher, DEFAULT_BERT_DISTILL);
+    return new BertDistiller(teacher, r.student, train, heldOut, r.opts).restore(r.checkpoint);
   }
 
   /** Index of the p-th example of the training stream: epoch after epoch, each a permutation drawn from (seed, epoch). */

@@ -9,7 +9,7 @@ import { NonFiniteError, nonFiniteTensors } from '@sea/model-common';
 import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
+import { type CheckpointContents, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
@@ -126,6 +126,49 @@ export function studentWeights(
     weights.set(n, t);
   }
   return weights;
+}
+
+/** A model class's `fromWeights` (OptForCausalLM, BertForSequenceClassification). */
+export type FromWeights<M extends DistillModel> = (
+  config: M['config'],
+  weights: Map<string, Tensor>,
+  opts: {
+    backend: sea.Backend;
+    attention: CoreDistillOptions['attention'];
+    seaConfig: Record<string, unknown>;
+    seed: number;
+  },
+) => Promise<M>;
+
+/**
+ * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
+ * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
+ */
+export function buildStudent<M extends DistillModel>(
+  fromWeights: FromWeights<M>,
+  teacher: M,
+  opts: CoreDistillOptions,
+  overrides: Record<string, Tensor> = {},
+): Promise<M> {
+  return fromWeights(teacher.config, studentWeights(teacher, overrides), {
+    backend: teacher.backend,
+    attention: opts.attention,
+    seaConfig: studentSeaConfig(opts),
+    seed: opts.seed + 1,
+  });
+}
+
+/** A run's checkpoint in `dir` (the latest), its options over `defaults`, and the student rebuilt from it. */
+export async function resumeStudent<M extends DistillModel, Opts extends CoreDistillOptions>(
+  dir: string,
+  fromWeights: FromWeights<M>,
+  teacher: M,
+  defaults: Opts,
+): Promise<{ checkpoint: CheckpointContents; opts: Opts; student: M }> {
+  const checkpoint = await loadCheckpoint(dir);
+  const opts = { ...defaults, ...(checkpoint.state.options as Partial<Opts>) };
+  const student = await buildStudent(fromWeights, teacher, opts, { ...checkpoint.model, ...checkpoint.sea });
+  return { checkpoint, opts, student };
 }
 
 /** The SeaAttentionConfig of a student (dense training path). */
