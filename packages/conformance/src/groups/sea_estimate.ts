@@ -65,6 +65,9 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [[1, 1, 1, 3], 2, 1e-6],
       [[1, 2, 300, 16], 8, 1e-6],
       [[2, 1, 129, 33], 7, 1e-6],
+      [[2, 1, 20, 130], 64, 1e-6],
+      [[1, 3, 300, 33], 128, 1e-6],
+      [[1, 2, 61, 70], 10, 1e-6],
       [[1, 2, 9, 4], 3, 0.5],
     ];
     for (const dtype of s.seaDTypes)
