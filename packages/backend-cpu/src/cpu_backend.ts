@@ -23,6 +23,7 @@ import { layerNorm } from './kernels/layer_norm.js';
 import { matmul } from './kernels/matmul.js';
 import { pad } from './kernels/pad.js';
 import { performerPrefixSum } from './kernels/performer_prefix_sum.js';
+import { range } from './kernels/range.js';
 import { reduce } from './kernels/reduce.js';
 import { resize } from './kernels/resize.js';
 import { slice } from './kernels/slice.js';
@@ -65,6 +66,7 @@ const CPU_KERNELS = {
   }),
   cast,
   fill,
+  range,
 } satisfies KernelTable<CpuBackend>;
 
 export class CpuBackend extends defineBackend(CpuMemory, CPU_KERNELS) implements Backend {}

@@ -33,7 +33,7 @@ import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
-import { binary, cast, unary, where } from './ops/elementwise.js';
+import { binary, cast, range, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
@@ -490,6 +490,7 @@ const CUDA_KERNELS = {
   concat,
   pad,
   fill,
+  range,
   performerPrefixSum,
   groupedTopK,
   stretchToCsr,

@@ -43,6 +43,7 @@ import { layerNorm } from './kernels/layer_norm.js';
 import { matmul } from './kernels/matmul.js';
 import { pad } from './kernels/pad.js';
 import { performerPrefixSum } from './kernels/performer_prefix_sum.js';
+import { range } from './kernels/range.js';
 import { reduce } from './kernels/reduce.js';
 import { resize } from './kernels/resize.js';
 import { slice } from './kernels/slice.js';
@@ -644,6 +645,7 @@ const WEBGPU_KERNELS = {
   concat,
   pad,
   fill,
+  range,
   performerPrefixSum,
   groupedTopK,
   stretchToCsr,
