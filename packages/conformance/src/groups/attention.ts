@@ -69,6 +69,12 @@ export function registerAttention(s: SuiteContext): void {
       [[1, 1, 3, 6, 20, 20], true, 0, 0.25],
       [[2, 1, 6, 6, 5, 7], true, 0.5, 0.4],
       [[1, 2, 1, 1, 16, 16], true, 0, 0.25],
+      // one query over many keys (decoding), and few query blocks over many keys: backends may split
+      // the keys over blocks and merge the partial softmaxes; causal blocks past the diagonal of a
+      // split see no key at all
+      [[1, 2, 1, 700, 64, 64], false, 0.9, 0.125],
+      [[1, 2, 300, 300, 64, 64], true, 0, 0.125],
+      [[1, 2, 3, 300, 6, 6], false, 0.5, 0.5],
     ];
     for (const dtype of s.floatDTypes) {
       for (const [dims, causal, pValid, scale] of cases) {
@@ -100,7 +106,14 @@ export function registerAttention(s: SuiteContext): void {
         });
       }
       // layout 'bthd': the same definition, heads after time in the inputs and the output
-      for (const [dims, causal, pValid, scale] of [cases[1], cases[3], cases[4], cases[6]]) {
+      for (const [dims, causal, pValid, scale] of [
+        cases[1],
+        cases[3],
+        cases[4],
+        cases[6],
+        cases[8],
+        cases[9],
+      ]) {
         const [B, H, Tq, Tk, D, E] = dims;
         const title = `${dtype} bthd q[${B},${Tq},${H},${D}] k[${B},${Tk},${H},${D}] v[..,${E}]${causal ? ' causal' : ''}${pValid ? ` keyValid ${pValid}` : ''} ×${scale}`;
         test(title, async ({ backend, tol }) => {
