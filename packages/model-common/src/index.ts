@@ -14,7 +14,14 @@ export {
   type LayerAttentionConfig,
   type SeaDefaults,
 } from './attention.js';
-export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
+export {
+  applyActivation,
+  type ConfigFields,
+  configFields,
+  HF_ACTIVATIONS,
+  type HfActivation,
+  readConfigJson,
+} from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export {
   assertFinite,
