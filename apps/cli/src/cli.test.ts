@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../../..');
-const COMMANDS = ['info', 'make-model', 'eval', 'glue', 'tokenize', 'distill', 'attention-map'];
+const COMMANDS = ['info', 'make-model', 'eval', 'glue', 'tokenize', 'distill', 'train', 'attention-map'];
 
 /** `pnpm -s sea ARGS` in the repository root, as the README writes it. */
 async function sea(...args: string[]): Promise<{ stdout: string; stderr: string }> {

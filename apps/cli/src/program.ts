@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import { escapeControl, SeaError } from '@sea/tensor';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { withModelSeaDefaults as WithModelSeaDefaults } from './commands/common.js';
 import { stopAllProgress } from './progress.js';
 import { setVerbose } from './quiet.js';
 
@@ -69,9 +70,84 @@ const backendOpt = () =>
     'backend: auto (the best found; a GPU on a software adapter loses to the CPU), cpu, webgpu or cuda',
   ).default('auto');
 const attentionOpt = () =>
-  new Option('--attention <kind>', 'attention in every layer: dense (exact), performer, or sea')
-    .choices(['dense', 'performer', 'sea'])
+  new Option(
+    '--attention <kind>',
+    'attention in every layer: dense (exact), performer, sea, reformer (LSH) or cosformer',
+  )
+    .choices(['dense', 'performer', 'sea', 'reformer', 'cosformer'])
     .default('dense', "the model folder's sea.attention, else dense");
+/** What differs between the commands that run a model folder with SEA/Performer layers. */
+interface SeaModelFlags {
+  /** --sea-weights: what the command reads by default. */
+  seaWeights: string;
+  /** --k: the fallback default, its text and parser (eval takes a list: dynamic k). */
+  k: number;
+  kText?: string;
+  kParse?: (v: string) => unknown;
+  /** --predictor-length: the fallback default and its text. */
+  predictorLength: number;
+  predictorLengthText?: string;
+  /** --nbf: the fallback default. */
+  nbf: number;
+  /** --sea-path's text; absent: the command has none. */
+  seaPath?: string;
+  /** --seed's text. */
+  seed?: string;
+}
+
+/**
+ * The SEA options of a command that runs a model folder (eval, glue, attention-map): --sea-weights,
+ * then --k, --predictor-length and --nbf defaulting to the folder's sea.* settings, --sea-path, --seed.
+ */
+const seaModelOptions = (c: Command, f: SeaModelFlags): Command => {
+  c.option('--sea-weights <file>', f.seaWeights)
+    .addOption(folderFlag('--k <n>', f.kText ?? 'SEA: keys per query per head', 'k', f.k, f.kParse ?? int))
+    .addOption(
+      folderFlag(
+        '--predictor-length <n>',
+        f.predictorLengthText ?? 'SEA: compressed width K',
+        'predictor_length',
+        f.predictorLength,
+        int,
+      ),
+    )
+    .addOption(
+      folderFlag('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', 'nbf', f.nbf, num),
+    );
+  if (f.seaPath) c.option('--sea-path <path>', f.seaPath, 'sparse');
+  return c.option('--seed <n>', f.seed ?? 'seed for fresh SEA / Performer weights', int, 0);
+};
+
+/** A command's action with the model folder's SEA settings filling the options not given on the command line. */
+const withFolderDefaults =
+  <O>(load: () => Promise<(o: O) => Promise<void>>) =>
+  async (o: Parameters<typeof WithModelSeaDefaults>[0], cmd: Command): Promise<void> => {
+    const { withModelSeaDefaults } = await import('./commands/common.js');
+    const opts = withModelSeaDefaults(o, (flag) => cmd.getOptionValueSource(flag) !== 'cli');
+    await (await load())(opts as unknown as O);
+  };
+
+/** The official SEA options that change the paper's tables, and the Reformer's hash rounds. */
+const seaOptionFlags = (c: Command): Command =>
+  c
+    .addOption(
+      new Option(
+        '--topk-mode <mode>',
+        'SEA: top-k grouping (causal models: causal_batch only; default: causal_batch)',
+      ).choices(['query', 'head', 'batch', 'causal_batch']),
+    )
+    .option(
+      '--k-oversample <x>',
+      'SEA: k_oversample (budgets at k·x; the dense path thins back; default: 1)',
+      num,
+    )
+    .option(
+      '--no-partial-attention-scaler',
+      'SEA: softmax over the selected keys without the s_prob row scale',
+    )
+    .option('--n-hashes <n>', 'Reformer: LSH hash rounds (default: 8, as the official code)', int);
+/** An integer, or a comma-separated list of them (eval --k 16,32,64,128: dynamic k). */
+const intList = (v: string): number | number[] => (v.includes(',') ? v.split(',').map(int) : int(v));
 
 program
   .command('info')
@@ -97,7 +173,7 @@ program
   .option('--seed <n>', 'random seed', int, 0)
   .action(async (o) => (await import('./commands/make_model.js')).makeModelCommand(o));
 
-program
+const evalCmd = program
   .command('eval')
   .description(
     'WikiText-2 test perplexity of an OPT model (non-overlapping windows, last partial window dropped)',
@@ -107,16 +183,18 @@ program
     'Hugging Face OPT folder: config.json, weights, tokenizer files (required)',
   )
   .addOption(backendOpt())
-  .addOption(attentionOpt())
-  .option(
-    '--sea-weights <file>',
+  .addOption(attentionOpt());
+seaModelOptions(evalCmd, {
+  seaWeights:
     "safetensors file with SEA weights, or 'fresh' (default: the model folder's sea.safetensors, else fresh from --seed)",
-  )
-  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 64, int))
-  .addOption(folderFlag('--predictor-length <n>', 'SEA: compressed width K', 'predictor_length', 256, int))
-  .addOption(folderFlag('--nbf <n>', 'SEA/Performer: feature factor (m = ⌊D ln D / nbf⌋)', 'nbf', 8, num))
-  .option('--sea-path <path>', 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)', 'sparse')
-  .option('--seed <n>', 'seed for fresh SEA / Performer weights', int, 0)
+  k: 64,
+  kText:
+    'SEA: keys per query per head; a list (16,32,64,128) evaluates each (dynamic k); Reformer: bucket size',
+  kParse: intList,
+  predictorLength: 256,
+  nbf: 8,
+  seaPath: 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)',
+})
   .option('--window <n>', 'window length (default: the model max_position_embeddings)', int)
   .option('--max-windows <n>', 'evaluate only the first N windows (default: all)', int)
   .addOption(
@@ -134,11 +212,7 @@ program
       .default('f32'),
   )
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o, cmd: Command) => {
-    const { withModelSeaDefaults } = await import('./commands/common.js');
-    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
-    await (await import('./commands/eval.js')).evalCommand(opts);
-  });
+  .action(withFolderDefaults(async () => (await import('./commands/eval.js')).evalCommand));
 
 program
   .command('generate')
@@ -168,38 +242,37 @@ program
     'sparse',
   )
   .option('--seed <n>', 'seed for fresh SEA / Performer weights', int, 0)
+  .addOption(
+    new Option(
+      '--dtype <d>',
+      'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)',
+    )
+      .choices(['f32', 'bf16', 'f16'])
+      .default('f32'),
+  )
   .option('--json', 'print one JSON object (ids, text, timings) instead of streaming text')
-  .action(async (o, cmd: Command) => {
-    const { withModelSeaDefaults } = await import('./commands/common.js');
-    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
-    await (await import('./commands/generate.js')).generateCommand(opts);
-  });
+  .action(withFolderDefaults(async () => (await import('./commands/generate.js')).generateCommand));
 
-program
+const glueCmd = program
   .command('glue')
   .description('GLUE dev accuracy (and F1 for MRPC) of a BERT sequence classifier')
   .requiredOption('--model <dir>', 'Hugging Face BertForSequenceClassification folder (required)')
   .addOption(new Option('--task <task>', 'GLUE task').choices(['mrpc', 'sst2']).default('mrpc'))
   .addOption(backendOpt())
-  .addOption(attentionOpt())
-  .option(
-    '--sea-weights <file>',
+  .addOption(attentionOpt());
+seaModelOptions(glueCmd, {
+  seaWeights:
     "safetensors file with SEA weights, or 'fresh' (default: the model folder's sea.safetensors, else fresh from --seed)",
-  )
-  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 64, int))
-  .addOption(folderFlag('--predictor-length <n>', 'SEA: compressed width K', 'predictor_length', 128, int))
-  .addOption(folderFlag('--nbf <n>', 'SEA/Performer: feature factor', 'nbf', 1, num))
-  .option('--sea-path <path>', 'SEA: sparse or dense', 'sparse')
-  .option('--seed <n>', 'seed for fresh SEA / Performer weights', int, 0)
+  k: 64,
+  predictorLength: 128,
+  nbf: 1,
+  seaPath: 'SEA: sparse (FlatCSR, linear memory) or dense (T×T reference)',
+})
   .option('--batch <n>', 'examples per batch', int, 16)
   .option('--max-length <n>', 'truncation length', int, 256)
   .option('--limit <n>', 'evaluate only the first N examples (default: all)', int)
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o, cmd: Command) => {
-    const { withModelSeaDefaults } = await import('./commands/common.js');
-    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
-    await (await import('./commands/glue.js')).glueCommand(opts);
-  });
+  .action(withFolderDefaults(async () => (await import('./commands/glue.js')).glueCommand));
 
 program
   .command('tokenize')
@@ -264,7 +337,27 @@ program
   )
   .addOption(described('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', 8, 'OPT 8, BERT 1', num))
   .addOption(
-    new Option('--attention <kind>', 'student attention').choices(['sea', 'performer']).default('sea'),
+    new Option(
+      '--attention <kind>',
+      "student attention ('dense': a dense fine-tune with the same losses; reformer: LSH with bucket size --k)",
+    )
+      .choices(['sea', 'performer', 'dense', 'reformer', 'cosformer'])
+      .default('sea'),
+  )
+  .option(
+    '--accumulate <n>',
+    'micro-batches of --batch per optimizer step (gradient accumulation; global batch = batch × n)',
+    int,
+    1,
+  )
+  .option(
+    '--checkpoint-layers',
+    'recompute each student layer in backward instead of keeping its activations (less memory, one more forward)',
+  )
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume (default: no limit)',
+    num,
   )
   .option('--lr <x>', 'base lr: OPT non-SEA weights at 0.2·lr, BERT at lr; SEA weights at 10·lr', num, 1e-5)
   .option('--seed <n>', 'seed for SEA weights and batch order', int, 0)
@@ -294,6 +387,57 @@ program
   );
 
 program
+  .command('train')
+  .description(
+    'train an OPT language model (from scratch: the teacher) with the trainer behind distill: cross-entropy, AdamW, warmup + cosine',
+  )
+  .requiredOption('--config <file>', "config.json (or a model folder holding one), or 'opt-125m' (required)")
+  .requiredOption(
+    '--data <file>',
+    'training tokens: a binary ids file (.bin, uint32 little-endian, streamed), token ids, or text (required)',
+  )
+  .option(
+    '--eval-data <file>',
+    'extra evaluation tokens (e.g. WikiText-2 test), never trained on (default: none)',
+  )
+  .option('--steps <n>', 'optimizer steps', int, 1000)
+  .option('--seq-len <n>', 'tokens per window', int, 2048)
+  .option('--batch <n>', 'windows per micro-batch', int, 1)
+  .option('--accumulate <n>', 'micro-batches per optimizer step', int, 1)
+  .option(
+    '--checkpoint-layers',
+    'recompute each layer in backward instead of keeping its activations (less memory, one more forward)',
+  )
+  .option('--lr <x>', 'peak learning rate', num, 6e-4)
+  .option('--warmup <n>', 'linear warmup steps', int, 0)
+  .addOption(
+    new Option('--schedule <s>', 'lr after warmup').choices(['cosine', 'constant']).default('cosine'),
+  )
+  .option('--min-lr-ratio <x>', 'cosine floor as a fraction of --lr', num, 0.1)
+  .addOption(
+    new Option(
+      '--compute-dtype <dtype>',
+      'mixed precision: compute dtype (float32 master weights either way)',
+    )
+      .choices(['float32', 'bfloat16', 'float16'])
+      .default('float32'),
+  )
+  .option('--seed <n>', 'seed for the initial weights and the batch order', int, 0)
+  .option('--out <dir>', 'run folder: checkpoints, loss.jsonl, loss.svg, model/', 'train-out')
+  .option('--eval-every <n>', 'held-out perplexity every N steps (0: only at the end)', int, 0)
+  .option('--eval-windows <n>', 'windows per evaluation', int, 8)
+  .option('--save-every <n>', 'checkpoint every N steps (0: only at the end)', int, 0)
+  .option(
+    '--max-minutes <x>',
+    'stop (with a checkpoint) before this wall time; continue with --resume (default: no limit)',
+    num,
+  )
+  .option('--gpus <n>', 'data parallel: one process per GPU over NCCL (same global batch)', int, 1)
+  .option('--resume', 'continue from the latest checkpoint in --out')
+  .addOption(backendOpt())
+  .action(async (o) => (await import('./commands/train.js')).trainCommand(o));
+
+const attentionMapCmd = program
   .command('attention-map')
   .description(
     'PNG pictures of one layer and head: exact attention, the SEA estimate (T×K and T×T), the mask, the sparse attention',
@@ -302,30 +446,24 @@ program
   .requiredOption('--text <text>', 'text to tokenize and run (required)')
   .requiredOption('--out <dir>', 'folder for the PNG files and a summary JSON (required)')
   .option('--layer <n>', 'layer (earlier layers run with exact attention)', int, 0)
-  .option('--head <n>', 'head to draw', int, 0)
-  .addOption(folderFlag('--k <n>', 'SEA: keys per query per head', 'k', 4, int))
-  .addOption(
-    folderFlag(
-      '--predictor-length <n>',
-      'SEA: compressed width K (ignored with trained SEA weights)',
-      'predictor_length',
-      64,
-      int,
-    ),
-  )
-  .addOption(folderFlag('--nbf <n>', 'Performer feature factor (m = ⌊D ln D / nbf⌋)', 'nbf', 8, num))
-  .option('--seed <n>', 'seed for fresh SEA weights (layer L uses seed + L)', int, 0)
-  .option(
-    '--sea-weights <file>',
+  .option('--head <n>', 'head to draw', int, 0);
+seaModelOptions(attentionMapCmd, {
+  seaWeights:
     "safetensors file with model.decoder.layers.{i}.self_attn.sea.* weights (default: the model folder's sea.safetensors, else fresh from --seed)",
-  )
+  k: 4,
+  predictorLength: 64,
+  predictorLengthText: 'SEA: compressed width K (ignored with trained SEA weights)',
+  nbf: 8,
+  seed: 'seed for fresh SEA weights (layer L uses seed + L)',
+})
   .addOption(backendOpt())
   .option('--json', 'print one JSON object instead of text')
-  .action(async (o, cmd: Command) => {
-    const { withModelSeaDefaults } = await import('./commands/common.js');
-    const opts = withModelSeaDefaults(o, (f) => cmd.getOptionValueSource(f) !== 'cli');
-    await (await import('./commands/attention_map.js')).attentionMapCommand(opts);
-  });
+  .action(withFolderDefaults(async () => (await import('./commands/attention_map.js')).attentionMapCommand));
+
+for (const name of ['eval', 'distill']) {
+  const c = program.commands.find((x) => x.name() === name);
+  if (c) seaOptionFlags(c);
+}
 
 /** One line: newlines and the spaces around them become one space, other control characters escapes. */
 const oneLine = (text: string) => escapeControl(text.replace(/\s*\n\s*/g, ' ').trim());

@@ -5,24 +5,12 @@
  * tokenize), with progress bars running — and prints one `sea:` line. make-model and info fail on
  * their own bad input.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import '../src/backends.js';
-import { releaseBackends, setBackend } from '@sea/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanErrorProblem, type Fixtures, makeFixtures, runProcess } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { cleanErrorProblem, runProcess, useFixtures } from './harness.js';
 
-let fx: Fixtures;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-exit-'));
-beforeAll(async () => {
-  await setBackend('cpu');
-  fx = await makeFixtures(root);
-}, 120_000);
-afterAll(async () => {
-  fs.rmSync(root, { recursive: true, force: true });
-  await releaseBackends(); // commands run here with --backend auto made every backend
-});
+const fx = useFixtures('sea-cli-exit-');
+const root = fx.root;
 
 const cases: [string, () => string[]][] = [
   ['eval', () => ['eval', '--model', fx.opt, '--data', fx.text, '--window', '8', '--backend', 'cpu']],

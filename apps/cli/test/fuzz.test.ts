@@ -6,34 +6,22 @@
  * counts: cases tried, clean errors, successes, hangs, silent non-finite results.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import '../src/backends.js';
-import { releaseBackends, setBackend } from '@sea/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CliResult,
   cleanErrorProblem,
-  type Fixtures,
-  makeFixtures,
   nonFiniteOutput,
   runInProcess,
   runProcess,
+  useFixtures,
 } from './harness.js';
 
 const SEED = Number(process.env.SEA_FUZZ_SEED ?? 20261203);
 const LIMIT_MS = 10_000;
 
-let fx: Fixtures;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-fuzz-'));
-beforeAll(async () => {
-  await setBackend('cpu');
-  fx = await makeFixtures(root);
-}, 120_000);
-afterAll(async () => {
-  fs.rmSync(root, { recursive: true, force: true });
-  await releaseBackends(); // commands run here with --backend auto made every backend
-});
+const fx = useFixtures('sea-cli-fuzz-');
+const root = fx.root;
 
 /** mulberry32: the cases are the same on every run for one seed. */
 function rng(seed: number): () => number {

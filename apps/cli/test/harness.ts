@@ -1,14 +1,19 @@
 /**
  * Test harness for the `sea` command: runs it in this process ({@link runCli}, output captured) or
  * as a real process (tsx, with an optional preload that injects a failure), and builds the small
- * model folders the tests run on (random OPT and BERT, optionally with a NaN weight).
+ * model folders the tests run on (random OPT and BERT, optionally with a NaN weight) in a temporary
+ * folder per test file ({@link useFixtures}).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import '../src/backends.js';
+import { releaseBackends, setBackend } from '@sea/tensor';
 import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
+import { afterAll, beforeAll } from 'vitest';
 import { writeRandomBert, writeRandomOpt } from '../src/make_model.js';
 import { runCli } from '../src/program.js';
 import { activeProgressCount } from '../src/progress.js';
@@ -235,4 +240,23 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   const ids = path.join(root, 'ids.json');
   fs.writeFileSync(ids, JSON.stringify(Array.from({ length: 400 }, (_, i) => (i * 7919 + 13) % 50000)));
   return { root, opt, bert, optNaN, bertNaN, text, ids };
+}
+
+/**
+ * The fixtures of one test file: `root` (a fresh temporary folder named `prefix…`) at once, the rest
+ * made before the file's tests on the CPU backend; afterwards the folder is removed and every
+ * backend the commands made (`--backend auto`) released.
+ */
+export function useFixtures(prefix: string): Fixtures {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const fx = { root } as Fixtures;
+  beforeAll(async () => {
+    await setBackend('cpu');
+    Object.assign(fx, await makeFixtures(root));
+  }, 120_000);
+  afterAll(async () => {
+    fs.rmSync(root, { recursive: true, force: true });
+    await releaseBackends();
+  });
+  return fx;
 }

@@ -3,34 +3,16 @@
  * below once hung, printed a stack, accepted a broken file or reported a NaN model's numbers.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import '../src/backends.js';
 import { BertForSequenceClassification } from '@sea/bert';
 import { checkedForward, ModelInputError, NonFiniteError } from '@sea/model-common';
 import { OptForCausalLM } from '@sea/opt';
-import { releaseBackends, setBackend } from '@sea/tensor';
 import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cleanErrorProblem,
-  type Fixtures,
-  makeFixtures,
-  nonFiniteOutput,
-  runInProcess,
-  runProcess,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { cleanErrorProblem, nonFiniteOutput, runInProcess, runProcess, useFixtures } from './harness.js';
 
-let fx: Fixtures;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-rel-'));
-beforeAll(async () => {
-  await setBackend('cpu');
-  fx = await makeFixtures(root);
-}, 120_000);
-afterAll(async () => {
-  fs.rmSync(root, { recursive: true, force: true });
-  await releaseBackends(); // commands run here with --backend auto made every backend
-});
+const fx = useFixtures('sea-cli-rel-');
+const root = fx.root;
 
 const file = (name: string, text: string) => {
   const f = path.join(root, name);

@@ -1,13 +1,24 @@
 /**
- * Attention per layer, chosen by name through @sea/sparse-attention's `createAttention`:
- * 'dense' (exact softmax attention, the teacher), 'performer' or 'sea', all behind one
+ * Attention per layer, chosen by name: 'dense' (exact softmax attention, the teacher), 'performer' or
+ * 'sea' through @sea/sparse-attention's `createAttention`, and the paper's baselines 'reformer' (LSH
+ * attention) and 'cosformer' from @sea/baselines, all behind one
  * `forward(q, k, v [B,H,T,D], {keyValid}) → {context [B,T,H·D]}`.
  */
-import { type AttentionKind, type AttentionModule, createAttention } from '@sea/sparse-attention';
+import { CosformerAttention, ReformerAttention } from '@sea/baselines';
+import { type AttentionModule, createAttention, type AttentionKind as SeaKind } from '@sea/sparse-attention';
 import type { Backend, DType, Tensor } from '@sea/tensor';
 import { ModelLoadError } from './errors.js';
 
-export type { AttentionKind, AttentionModule };
+export type { AttentionModule };
+/** Every attention a layer can have. */
+export type AttentionKind = SeaKind | 'reformer' | 'cosformer';
+export const ATTENTION_KINDS: readonly AttentionKind[] = [
+  'dense',
+  'performer',
+  'sea',
+  'reformer',
+  'cosformer',
+];
 /** One kind for every layer, or a kind per layer index. */
 export type AttentionChoice = AttentionKind | ((layer: number) => AttentionKind);
 
@@ -30,9 +41,9 @@ export interface SeaDefaults {
 
 export function attentionKindOf(choice: AttentionChoice | undefined, layer: number): AttentionKind {
   const k = typeof choice === 'function' ? choice(layer) : (choice ?? 'dense');
-  if (k !== 'dense' && k !== 'performer' && k !== 'sea') {
+  if (!ATTENTION_KINDS.includes(k)) {
     throw new ModelLoadError(
-      `attention for layer ${layer} is '${String(k)}': expected 'dense', 'performer' or 'sea'`,
+      `attention for layer ${layer} is '${String(k)}': expected one of ${ATTENTION_KINDS.join(', ')}`,
     );
   }
   return k;
@@ -51,12 +62,27 @@ export function createLayerAttention(
     seed: number;
     weights?: Record<string, Tensor>;
     backend: Backend;
-    /** Float dtype of freshly initialised SEA weights (the model's dtype; default float32). */
+    /** Float dtype of freshly initialised SEA and Performer weights (the model's dtype; default float32). */
     dtype?: DType;
   },
 ): AttentionModule {
   const config = { ...opts.defaults, ...(opts.seaConfig ?? {}), ...layer };
   try {
+    const shape = { causal: layer.causal, heads: layer.heads, headDim: layer.headDim };
+    if (kind === 'reformer') {
+      // the official runs: bucket size = the SEA k, 8 hash rounds
+      const c = config as Record<string, unknown>;
+      const bucketSize = (c.bucketSize as number | undefined) ?? (c.k as number);
+      return new ReformerAttention(
+        { ...shape, bucketSize, nHashes: (c.nHashes as number | undefined) ?? 8 },
+        opts.seed,
+      );
+    }
+    if (kind === 'cosformer') {
+      return opts.weights
+        ? CosformerAttention.fromWeights(shape, opts.weights)
+        : CosformerAttention.create(shape, { seed: opts.seed, backend: opts.backend, dtype: opts.dtype });
+    }
     return createAttention(kind, config, {
       seed: opts.seed,
       weights: opts.weights,
@@ -69,3 +95,14 @@ export function createLayerAttention(
     );
   }
 }
+
+/**
+ * Runs one transformer layer, given its tensor inputs (e.g. the hidden state, the key mask) and a
+ * function of them that returns the layer's outputs: a trainer's activation checkpointing keeps the
+ * inputs and outputs only and runs the function again in backward. The function disposes its own
+ * intermediates and reads no other non-parameter tensor.
+ */
+export type LayerCheckpoint = (
+  inputs: readonly (Tensor | null)[],
+  run: (inputs: (Tensor | null)[]) => Promise<Tensor[]>,
+) => Promise<Tensor[]>;

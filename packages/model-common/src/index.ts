@@ -6,12 +6,14 @@
  * @module @sea/model-common
  */
 export {
+  ATTENTION_KINDS,
   type AttentionChoice,
   type AttentionKind,
   type AttentionModule,
   attentionKindOf,
   createLayerAttention,
   type LayerAttentionConfig,
+  type LayerCheckpoint,
   type SeaDefaults,
 } from './attention.js';
 export {

@@ -11,7 +11,6 @@
  */
 import type {
   AttentionForwardOptions,
-  AttentionKind,
   AttentionModule,
   DecodeState,
   SeaTrainingOutputs,
@@ -34,9 +33,11 @@ import {
 import type { Checkpoint } from '@sea/tensor/node';
 import {
   type AttentionChoice,
+  type AttentionKind,
   attentionKindOf,
   createLayerAttention,
   type LayerAttentionConfig,
+  type LayerCheckpoint,
   type SeaDefaults,
 } from './attention.js';
 import { ModelInputError, ModelLoadError } from './errors.js';
@@ -114,6 +115,12 @@ export interface TransformerForwardOptions extends LayerHooks {
   captureAttention?: boolean;
   /** Incremental decoding state (see {@link ForwardCache}). */
   cache?: ForwardCache;
+  /**
+   * Runs each layer through this (activation checkpointing: @sea/train's `checkpoint` keeps a
+   * layer's inputs — hidden state, key mask, logit mask — and outputs only, and runs the layer again
+   * in backward). `onLayer` sees each layer's first run only. Not with a `cache`.
+   */
+  checkpoint?: LayerCheckpoint;
 }
 
 /** One layer's captured attention (captureAttention); the caller disposes the tensors. */
@@ -454,7 +461,9 @@ export abstract class Transformer<
       );
     }
     const lin = (x: Tensor, [w, b]: Linear) => linear(x, run.p(w), b && run.p(b));
-    const split = (t: Tensor) => transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
+    // [B,T,H·D] → [B,H,T,D]; with one new token per row, moving the size-1 token axis is a reshape
+    const split = (t: Tensor) =>
+      T === 1 ? t.reshape([B, H, 1, D]) : transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
     const qp = lin(y, proj.q);
     const q = split(qScale === undefined ? qp : mul(qp, qScale));
     const k = split(lin(y, proj.k));
@@ -547,6 +556,9 @@ export abstract class Transformer<
     const cache = opts.cache;
     const pastLength = cache?.pastLength ?? 0;
     if (cache) {
+      if (opts.checkpoint) {
+        throw new ModelInputError('checkpoint (activation checkpointing) cannot be used with a cache');
+      }
       if (!Number.isInteger(pastLength) || pastLength < 0) {
         throw new ModelInputError(`cache.pastLength must be a whole number ≥ 0, got ${pastLength}`);
       }
@@ -692,12 +704,20 @@ export abstract class Transformer<
       out.logitMask = tensor(m, [B, 1, T, T], { backend });
     }
     const last = opts.stopAfterLayer ?? this.layers.length - 1;
-    for (let li = 0; li <= last; li++) {
-      const L = this.layers[li];
-      const input = out.hidden;
-      out.hiddenStates?.push(input);
-      const step = await tidyAsync(async () => {
-        let captured: LayerCapture | undefined;
+    /** Names of each SEA layer's training outputs, in the order `runLayer` returns them. */
+    const trainingKeys: string[][] = [];
+    /** Layers whose hook has run (a checkpointed layer runs again in backward, unhooked). */
+    const hooked = new Set<number>();
+    // layer li on [hidden, keyValid, logitMask] → [hidden', context?, logits? | training…]: every
+    // non-parameter tensor it reads comes in `ins`, and its intermediates are freed on return, so a
+    // checkpointing trainer can run it again in backward on the inputs alone
+    const runLayer = (li: number, ins: readonly (Tensor | null)[]): Promise<Tensor[]> =>
+      tidyAsync(async () => {
+        const [input, keyValid, logitMask] = ins as [Tensor, Tensor, Tensor | null];
+        const L = this.layers[li];
+        const hook = hooks && !hooked.has(li) ? hooks : undefined;
+        hooked.add(li);
+        const extraOuts: Tensor[] = [];
         const lin = (x: Tensor, [w, b]: Linear, o?: Parameters<typeof linear>[3]) =>
           linear(x, run.p(w), b && run.p(b), o);
         const selfAttention = async (
@@ -723,22 +743,24 @@ export abstract class Transformer<
           if (inPlace) extra.layout = 'bthd';
           if (moduleWeights) extra.weights = moduleWeights;
           if (training) Object.assign(extra, { path: 'dense', returnTraining: true });
-          if (hooks && L.kind === 'sea') Object.assign(extra, { returnEstimate: true, returnMask: true });
-          const res = await L.attention.forward(q, k, v, { keyValid: run.keyValid, ...extra });
+          if (hook && L.kind === 'sea') Object.assign(extra, { returnEstimate: true, returnMask: true });
+          const res = await L.attention.forward(q, k, v, { keyValid, ...extra });
           if (run.capture) {
-            captured = { context: res.context };
-            if (res.training) captured.training = res.training;
-            if (L.kind === 'dense') {
+            extraOuts.push(res.context);
+            if (res.training) {
+              trainingKeys[li] = Object.keys(res.training);
+              extraOuts.push(...Object.values(res.training));
+            } else if (L.kind === 'dense') {
               const s = matmul(q, k, { transB: true });
               const scaled = attn.scoreScale === 1 ? s : mul(s, attn.scoreScale);
-              captured.logits = add(scaled, out.logitMask as Tensor);
+              extraOuts.push(add(scaled, logitMask as Tensor));
             }
           }
-          if (hooks) {
+          if (hook) {
             const view: LayerView = { hidden: input, q, k, v, context: res.context };
             if (res.estimate) view.estimate = res.estimate;
             if (res.mask) view.mask = res.mask;
-            await hooks(li, view);
+            await hook(li, view);
           }
           return res.context;
         };
@@ -752,10 +774,26 @@ export abstract class Transformer<
           linear: lin,
         };
         const hidden = await this.layer(layerRun, input);
-        return { hidden, captured };
+        return [hidden, ...extraOuts];
       });
-      out.hidden = step.hidden;
-      if (step.captured) out.layers?.push(step.captured);
+    for (let li = 0; li <= last; li++) {
+      const L = this.layers[li];
+      const input = out.hidden;
+      out.hiddenStates?.push(input);
+      const ins = [input, run.keyValid, out.logitMask ?? null];
+      const outs = opts.checkpoint
+        ? await opts.checkpoint(ins, (x) => runLayer(li, x))
+        : await runLayer(li, ins);
+      out.hidden = outs[0];
+      if (run.capture) {
+        const captured: LayerCapture = { context: outs[1] };
+        if (L.kind === 'sea' && trainingKeys[li]) {
+          captured.training = Object.fromEntries(
+            trainingKeys[li].map((n, j) => [n, outs[2 + j]]),
+          ) as unknown as SeaTrainingOutputs;
+        } else if (L.kind === 'dense') captured.logits = outs[2];
+        out.layers?.push(captured);
+      }
     }
     if (opts.cache) opts.cache.pastLength += T;
     return out;

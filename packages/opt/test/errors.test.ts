@@ -85,7 +85,7 @@ describe('OPT loading errors', () => {
 
   it('an unknown attention kind', async () => {
     await expect(OptForCausalLM.load(fixture, { attention: () => 'flash' as 'dense' })).rejects.toThrow(
-      /expected 'dense', 'performer' or 'sea'/,
+      /expected one of dense, performer, sea, reformer, cosformer/,
     );
   });
 });

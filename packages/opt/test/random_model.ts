@@ -1,7 +1,7 @@
 /** Random small OPT models of odd sizes for decoding tests (weights drawn here, no fixture). */
 
 import type { AttentionKind } from '@sea/sparse-attention';
-import type { Backend } from '@sea/tensor';
+import { type Backend, cast, type DType, type Tensor } from '@sea/tensor';
 import {
   type OptConfig,
   OptForCausalLM,
@@ -41,17 +41,23 @@ export function randomOptConfig(o: RandomOptOptions = {}): OptConfig {
   };
 }
 
-/** Weights N(0, 0.3²), biases N(0, 0.1²) and LayerNorm gains 1 + N(0, 0.1²) (randomWeights), drawn from `seed`. */
+/**
+ * Weights N(0, 0.3²), biases N(0, 0.1²) and LayerNorm gains 1 + N(0, 0.1²) (randomWeights), drawn
+ * from `seed` (rounded once to `dtype`).
+ */
 export async function randomOpt(
   config: OptConfig,
   kind: AttentionKind,
   backend: Backend,
   seed = 1,
   seaConfig: Record<string, unknown> = { predictorLength: 8, k: 2, nbFeatureFactor: 1 },
+  dtype: DType = 'float32',
 ): Promise<OptForCausalLM> {
-  const weights = uploadWeights(
-    randomWeights(optWeightSpecs(config), seed, { std: 0.3, jitter: 0.1 }),
-    backend,
-  );
-  return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed });
+  const host = randomWeights(optWeightSpecs(config), seed, { std: 0.3, jitter: 0.1 });
+  const weights = new Map<string, Tensor>();
+  for (const [name, t] of uploadWeights(host, backend)) {
+    weights.set(name, dtype === 'float32' ? t : cast(t, dtype).keep());
+    if (dtype !== 'float32') t.dispose();
+  }
+  return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed, dtype });
 }

@@ -131,4 +131,62 @@ describe('OptForCausalLM for training', () => {
     for (const t of [...params.values(), ...buffers.values()]) t.dispose();
     model.dispose();
   });
+
+  it('a layer checkpoint gets every layer with its inputs (hidden, key mask, logit mask); the outputs are the same', async () => {
+    const model = await OptForCausalLM.load(fixture, {
+      backend,
+      attention: (i) => (i === 0 ? 'dense' : 'sea'),
+      seaConfig: { ...seaConfig, path: 'dense' },
+      seed: 3,
+    });
+    const before = backend.memory().bytes;
+    const seen: string[][] = [];
+    const out = await model.forward(ids, {
+      attentionMask,
+      captureAttention: true,
+      outputHiddenStates: true,
+      checkpoint: async (ins, run) => {
+        seen.push(ins.map((t) => (t ? `${t.dtype}[${t.shape}]` : 'null')));
+        return run([...ins]);
+      },
+    });
+    const H = model.config.hiddenSize;
+    expect(seen).toEqual(
+      Array.from({ length: 2 }, () => [`float32[2,8,${H}]`, 'bool[2,8]', 'float32[2,1,8,8]']),
+    );
+    const plain = await model.forward(ids, {
+      attentionMask,
+      captureAttention: true,
+      outputHiddenStates: true,
+    });
+    expect(await values(out.logits)).toEqual(await values(plain.logits));
+    for (let i = 0; i < 2; i++) {
+      const [a, b] = [out.layers?.[i], plain.layers?.[i]];
+      expect(await values(a?.context as Tensor)).toEqual(await values(b?.context as Tensor));
+      if (i === 0) expect(await values(a?.logits as Tensor)).toEqual(await values(b?.logits as Tensor));
+      else {
+        const ta = (a?.training ?? {}) as unknown as Record<string, Tensor>;
+        const tb = (b?.training ?? {}) as unknown as Record<string, Tensor>;
+        expect(Object.keys(ta)).toEqual(Object.keys(tb));
+        expect(Object.keys(tb).length).toBeGreaterThan(0);
+        for (const n of Object.keys(tb)) expect(await values(ta[n]), n).toEqual(await values(tb[n]));
+      }
+    }
+    for (const o of [out, plain]) {
+      o.logits.dispose();
+      o.logitMask?.dispose();
+      for (const t of o.hiddenStates ?? []) t.dispose();
+      for (const l of o.layers ?? []) {
+        l.context.dispose();
+        l.logits?.dispose();
+        for (const t of Object.values(l.training ?? {})) t.dispose();
+      }
+    }
+    expect(backend.memory().bytes).toBe(before);
+    const cache = model.createCache();
+    await expect(
+      model.forward(ids, { attentionMask, cache, checkpoint: async (ins, run) => run([...ins]) }),
+    ).rejects.toThrow(/checkpoint \(activation checkpointing\) cannot be used with a cache/);
+    model.dispose();
+  });
 });

@@ -5,6 +5,7 @@
 import {
   FP_MIN,
   groupedTopK,
+  roundHalfEven,
   rowLengthArray,
   stretchEstimate,
   stretchToCsr,
@@ -20,6 +21,8 @@ export interface AttendOptions {
   causal: boolean;
   /** Sparse budget k. */
   k: number;
+  /** k_oversample (default 1): budgets use k·kOversample; the dense path thins rows back (spec §6). */
+  kOversample?: number;
   topkMode: TopKMode;
   /** Multiplies Q·Kᵀ (1 for OPT, whose Q is pre-scaled; 1/√D for BERT). */
   scoreScale: number;
@@ -42,6 +45,40 @@ export interface AttendResult {
   /** [B,T,H·D] */
   context: Tensor;
   mask?: CsrMatrix | Tensor;
+}
+
+/**
+ * The dense path's k_oversample thinning (docs/algorithm.md §6): in a row with L visible keys, with
+ * p = max(1, round(L/k_os)) and o = clamp(L, round(k), round(k·k_os))/k, key x stays iff
+ * |(x+1)·p/L − round((x+1)·p/L)| ≤ 0.5/o + 1e-4 (round: half to even, as torch). k_os = 1 keeps
+ * every key (returns `keep` itself). Takes ownership of `keep` [B,H,T,T].
+ */
+export function thinOversampled(
+  keep: Tensor,
+  k: number,
+  kOversample: number,
+  rowLen: ArrayLike<number>,
+): Tensor {
+  if (kOversample === 1) return keep;
+  const [B, , T] = keep.shape;
+  const thin = new Uint8Array(B * T * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const L = rowLen[b * T + t];
+      if (L <= 0) continue;
+      const p = Math.max(1, roundHalfEven(L / kOversample));
+      const o = Math.min(Math.max(L, roundHalfEven(k)), roundHalfEven(k * kOversample)) / k;
+      for (let x = 0; x < L; x++) {
+        const y = ((x + 1) * p) / L;
+        if (Math.abs(y - roundHalfEven(y)) <= 0.5 / o + 1e-4) thin[(b * T + t) * T + x] = 1;
+      }
+    }
+  }
+  const out = sea.tidy(() =>
+    sea.logicalAnd(keep, sea.tensor(thin, [B, 1, T, T], { dtype: 'bool', backend: keep.backend })),
+  );
+  keep.dispose();
+  return out;
 }
 
 /** Â from the predictor logits: softmax over K with padded query rows zeroed (docs/algorithm.md §5). */
@@ -144,7 +181,7 @@ export function attendWithEstimate(
   return sea.tidyAsync(async () => {
     const cellMask = groupedTopK(est.probs, {
       mode: opts.topkMode,
-      k: opts.k,
+      k: opts.k * (opts.kOversample ?? 1),
       causal: opts.causal,
       lengths: opts.lengths,
       layout: sparse ? 'bthk' : 'bhtk',
@@ -160,7 +197,12 @@ export function attendWithEstimate(
       // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can
       local = sea.csrAttention(mask, q, k, v, { scale: opts.scoreScale, rowScale: est.sProb });
     } else {
-      mask = await stretchToDense(cellMask, rowLen, { keys: T });
+      mask = thinOversampled(
+        await stretchToDense(cellMask, rowLen, { keys: T }),
+        opts.k,
+        opts.kOversample ?? 1,
+        rowLengthArray(B, T, opts.causal, opts.lengths),
+      );
       const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
       local = keptKeysContext(scores, mask, est.sProb, v);
     }
@@ -217,16 +259,21 @@ export async function attendTraining(
   return sea.tidyAsync(async () => {
     const keep = f
       ? wrap(f.backend, f)
-      : await stretchToDense(
-          groupedTopK(est.probs, {
-            mode: opts.topkMode,
-            k: opts.k,
-            causal: opts.causal,
-            lengths: opts.lengths,
-            layout: 'bhtk',
-          }),
+      : thinOversampled(
+          await stretchToDense(
+            groupedTopK(est.probs, {
+              mode: opts.topkMode,
+              k: opts.k * (opts.kOversample ?? 1),
+              causal: opts.causal,
+              lengths: opts.lengths,
+              layout: 'bhtk',
+            }),
+            rowLen,
+            { keys: T },
+          ),
+          opts.k,
+          opts.kOversample ?? 1,
           rowLen,
-          { keys: T },
         );
     const stretched = await stretchEstimate(est.logits, rowLen, { keys: T, fill: FP_MIN });
     const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);

@@ -27,6 +27,16 @@ export interface SeaAttentionConfig {
   scoreScale?: number;
   /** Default forward path: 'sparse' (FlatCSR, linear memory) or 'dense' (T×T reference). */
   path?: AttentionPath;
+  /**
+   * `partial_attention_scaler` (spec §7 step 3, default true): scale the sparse softmax by s_prob.
+   * False keeps the plain renormalised softmax over the selected keys.
+   */
+  partialAttentionScaler?: boolean;
+  /**
+   * `k_oversample` (spec §6, default 1): the top-k budgets use k·kOversample; the dense path thins
+   * each stretched row back to about k keys per cell width (the sparse path keeps the cap k).
+   */
+  kOversample?: number;
 }
 
 export interface ResolvedSeaConfig extends Required<Omit<SeaAttentionConfig, 'maxPositions'>> {
@@ -51,6 +61,18 @@ export function resolveSeaConfig(config: SeaAttentionConfig): ResolvedSeaConfig 
     throw new RangeError(`${op}: path must be 'sparse' or 'dense', got '${path}'`);
   predictorShape(predictorConfig(config)); // K divisible by the CNN's width reduction, maxPositions
   const features = performerFeatureCount(config.headDim, config.nbFeatureFactor);
+  const kOversample = config.kOversample ?? 1;
+  if (!(Number.isFinite(kOversample) && kOversample >= 1) || !Number.isInteger(config.k * kOversample)) {
+    throw new RangeError(
+      `${op}: kOversample must be ≥ 1 with k·kOversample an integer, got ${kOversample} (k = ${config.k})`,
+    );
+  }
+  const partialAttentionScaler = config.partialAttentionScaler ?? true;
+  if (typeof partialAttentionScaler !== 'boolean') {
+    throw new TypeError(
+      `${op}: partialAttentionScaler must be a boolean, got ${String(partialAttentionScaler)}`,
+    );
+  }
   return {
     causal: config.causal,
     heads: config.heads,
@@ -62,6 +84,8 @@ export function resolveSeaConfig(config: SeaAttentionConfig): ResolvedSeaConfig 
     maxPositions: config.maxPositions,
     scoreScale: config.scoreScale ?? defaultScoreScale(config.causal, config.headDim),
     path,
+    partialAttentionScaler,
+    kOversample,
     features,
   };
 }

@@ -158,7 +158,14 @@ export class SeaAttention implements AttentionModule {
       throw new RangeError('SeaAttention.forward: fixedMask is used only with returnTraining');
     }
     const lengths = opts.keyValid ? await validLengths(opts.keyValid) : undefined;
-    const settings = { causal: c.causal, k: c.k, topkMode: c.topkMode, scoreScale: c.scoreScale, lengths };
+    const settings = {
+      causal: c.causal,
+      k: c.k,
+      kOversample: c.kOversample,
+      topkMode: c.topkMode,
+      scoreScale: c.scoreScale,
+      lengths,
+    };
     return sea.tidyAsync(async () => {
       const est = estimateAttention(predictorConfig(c), weights, {
         q,
@@ -167,6 +174,9 @@ export class SeaAttention implements AttentionModule {
         projection: weights[PROJECTION_WEIGHT],
         keyValid: opts.keyValid,
       });
+      // partial_attention_scaler off: the sparse softmax is used as is (s_prob ≡ 1)
+      if (!c.partialAttentionScaler)
+        est.sProb = sea.ones(est.sProb.shape, { dtype: est.sProb.dtype, backend: est.sProb.backend });
       const probs = estimateProbs(est.logits, lengths);
       let out: AttentionOutput;
       if (opts.returnTraining) {

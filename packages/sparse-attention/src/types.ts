@@ -63,7 +63,7 @@ export interface AttentionOutput {
 }
 
 export interface AttentionModule {
-  readonly kind: 'dense' | 'performer' | 'sea';
+  readonly kind: 'dense' | 'performer' | 'sea' | 'reformer' | 'cosformer';
   readonly weights: Record<string, Tensor>;
   /** Trainable parameters (buffers such as the Performer projection are not counted). */
   parameterCount(): number;

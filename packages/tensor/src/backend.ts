@@ -112,7 +112,10 @@ export interface CsrInfo {
   readonly heads: number;
   /** Key length Tk. */
   readonly keys: number;
-  /** Entries per batch element (crow[b,Tq]), on the host. */
+  /**
+   * Entries per batch element (crow[b,Tq]), on the host. A stretch given a `capacity` reads nothing
+   * back: each is then that capacity (Z, an upper bound) and crow[b,Tq] holds the count on the backend.
+   */
   readonly nnz: readonly number[];
 }
 
@@ -121,6 +124,12 @@ export interface StretchOptions {
   k: number;
   /** Key length Tk of the stretched matrix (columns per head). */
   keys: number;
+  /**
+   * Entries per batch element the caller knows to be enough (e.g. from the per-row budgets when
+   * decoding): col is then [B, capacity] and the backend reads nothing back to size it. Every
+   * batch element's entry count must be at most this; a backend writes no entry past it.
+   */
+  capacity?: number;
 }
 
 /** Options of the fused attention capability ({@link Backend.attention}). */
@@ -269,6 +278,7 @@ export interface Backend {
    * Cell m of row t covers keys [round(m·L_t/Kc), round((m+1)·L_t/Kc)) with round = ⌊x+½⌋; a selected
    * cell of width w contributes n = min(w, k) keys j_i = end−1−⌊i·w/n⌋. Row entries are grouped by head
    * (ascending), cells ascending within a head, keys descending within a cell. Column = h·keys + j.
+   * With `opts.capacity`, col is [B, capacity] and nothing is read back (see StretchOptions).
    */
   stretchToCsr(mask: TensorInfo, rowLen: TensorInfo, opts: StretchOptions): Promise<CsrInfo>;
   /**

@@ -737,7 +737,7 @@ export class CsrMatrix implements CsrInfo {
 export async function stretchToCsr(
   mask: Tensor,
   rowLen: Tensor,
-  opts: { k: number; keys: number },
+  opts: { k: number; keys: number; capacity?: number },
 ): Promise<CsrMatrix> {
   const backend = sameBackend('stretchToCsr', mask, rowLen);
   requireRank('stretchToCsr', mask, 4, 'mask', '[B,Tq,H,K]');
@@ -752,6 +752,9 @@ export async function stretchToCsr(
     throw new ShapeError(`stretchToCsr: k must be a positive integer, got ${opts.k}`);
   if (!Number.isInteger(opts.keys) || opts.keys < 1) {
     throw new ShapeError(`stretchToCsr: keys must be a positive integer, got ${opts.keys}`);
+  }
+  if (opts.capacity !== undefined && (!Number.isInteger(opts.capacity) || opts.capacity < 0)) {
+    throw new ShapeError(`stretchToCsr: capacity must be a non-negative integer, got ${opts.capacity}`);
   }
   const r = await backend.stretchToCsr(mask, rowLen, opts);
   return new CsrMatrix(wrap(backend, r.crow), wrap(backend, r.col), r.heads, r.keys, r.nnz);

@@ -9,16 +9,19 @@ import fs from 'node:fs/promises';
 import { type OptConfig, OptForCausalLM, type OptOutput } from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import { loadCheckpoint } from './checkpoint.js';
 import {
-  buildStudent,
   type CoreDistillOptions,
   DistillerCore,
-  type FromWeights,
   layerLosses,
-  resumeStudent,
+  stepRng,
+  studentSeaConfig,
+  studentWeights,
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { causalLmLoss, distillationLoss, type ModelLoss } from './losses.js';
+import { checkpoint } from './tape.js';
+import { ArrayTokenSource, type TokenSource } from './tokens.js';
 
 /** OPT: base lr 1e-5 with non-SEA weights at 0.2·lr and SEA weights at 10·lr (docs/algorithm.md §9c). */
 export interface DistillOptions extends CoreDistillOptions {
@@ -66,37 +69,122 @@ export function optDistillationLoss(teacher: OptOutput, student: OptOutput, ids:
   });
 }
 
-const fromWeights: FromWeights<OptForCausalLM> = (c, w, o) => OptForCausalLM.fromWeights(c, w, o);
+/** Token windows of an OPT run: the training split, the held-out tail, the batch of a step. */
+export class OptWindows {
+  readonly train: TokenSource;
+  readonly heldOut: TokenSource;
+
+  constructor(
+    tokens: Int32Array | TokenSource,
+    readonly opts: Pick<DistillOptions, 'seqLen' | 'batch' | 'evalFraction' | 'seed'> & {
+      accumulate?: number;
+    },
+  ) {
+    const src = tokens instanceof Int32Array ? new ArrayTokenSource(tokens) : tokens;
+    if (src.length < opts.seqLen) {
+      throw new TrainError(
+        `data has ${src.length} tokens; need at least ${opts.seqLen} for --seq-len ${opts.seqLen}`,
+      );
+    }
+    const split = Math.min(
+      src.length,
+      Math.max(opts.seqLen + 1, Math.floor(src.length * (1 - opts.evalFraction))),
+    );
+    this.train = src.slice(0, split);
+    this.heldOut = src.slice(split, src.length);
+  }
+
+  /**
+   * Micro-batch `micro` of step `s`: the step draws batch·accumulate window starts from (seed, s)
+   * alone, and micro-batch j takes windows [j·batch, (j+1)·batch). Accumulating a step's micro-batches
+   * therefore sees the windows of one step with batch·accumulate.
+   */
+  ids(s: number, micro: number, backend: sea.Backend): Tensor {
+    const { seqLen: T, batch: B } = this.opts;
+    const n = this.opts.accumulate ?? 1;
+    if (micro < 0 || micro >= n) throw new TrainError(`micro-batch ${micro} of ${n}`);
+    const rng = stepRng(this.opts.seed, s);
+    const starts = this.train.length - T + 1;
+    const all: number[] = [];
+    for (let i = 0; i < B * n; i++) all.push(rng.int(starts));
+    const ids = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) ids.set(this.train.read(all[micro * B + b], T), b * T);
+    return sea.tensor(ids, [B, T], { dtype: 'int32', backend });
+  }
+
+  close(): void {
+    this.train.close();
+    this.heldOut.close();
+  }
+}
+
+/** Perplexity of `model` (with `parameters`, if given) on non-overlapping windows of `src`. */
+export async function windowPerplexity(
+  model: OptForCausalLM,
+  src: TokenSource,
+  T: number,
+  windows: number,
+  parameters?: ReadonlyMap<string, Tensor>,
+): Promise<{ ppl: number; nll: number; windows: number }> {
+  const n = Math.min(windows, Math.floor(src.length / T));
+  let s = 0;
+  for (let w = 0; w < n; w++) {
+    const ids = sea.tensor(src.read(w * T, T), [1, T], { dtype: 'int32', backend: model.backend });
+    const out = await model.forward(ids, parameters ? { parameters } : {});
+    const l = sea.tidy(() => causalLmLoss(out.logits, ids));
+    s += (await l.data())[0];
+    for (const t of [l, ids, out.logits]) t.dispose();
+  }
+  const nll = s / Math.max(n, 1);
+  return { ppl: Math.exp(nll), nll, windows: n };
+}
 
 export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, DistillOptions> {
-  readonly train: Int32Array;
-  readonly heldOut: Int32Array;
+  readonly windows: OptWindows;
 
   private constructor(
     teacher: OptForCausalLM,
     student: OptForCausalLM,
-    tokens: Int32Array,
+    tokens: Int32Array | TokenSource,
     opts: DistillOptions,
   ) {
     super(teacher, student, opts);
-    const split = Math.max(opts.seqLen + 1, Math.floor(tokens.length * (1 - opts.evalFraction)));
-    this.train = tokens.subarray(0, split);
-    this.heldOut = tokens.subarray(split);
-    if (this.train.length < opts.seqLen) {
-      throw new TrainError(
-        `data has ${tokens.length} tokens; need at least ${opts.seqLen} for --seq-len ${opts.seqLen}`,
-      );
-    }
+    this.windows = new OptWindows(tokens, opts);
+  }
+
+  get train(): TokenSource {
+    return this.windows.train;
+  }
+
+  get heldOut(): TokenSource {
+    return this.windows.heldOut;
   }
 
   get cfg(): OptConfig {
     return this.teacher.config;
   }
 
+  /**
+   * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
+   * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
+   */
+  private static async student(
+    teacher: OptForCausalLM,
+    opts: DistillOptions,
+    overrides: Record<string, Tensor> = {},
+  ): Promise<OptForCausalLM> {
+    return OptForCausalLM.fromWeights(teacher.config, studentWeights(teacher, overrides), {
+      backend: teacher.backend,
+      attention: opts.attention,
+      seaConfig: studentSeaConfig(opts),
+      seed: opts.seed + 1,
+    });
+  }
+
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
   static async create(
     teacher: OptForCausalLM,
-    tokens: Int32Array,
+    tokens: Int32Array | TokenSource,
     o: Partial<DistillOptions> = {},
   ): Promise<Distiller> {
     const opts = { ...DEFAULT_DISTILL, ...o };
@@ -105,30 +193,28 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
         `--seq-len ${opts.seqLen} exceeds the model's max_position_embeddings ${teacher.config.maxPositionEmbeddings}`,
       );
     }
-    return new Distiller(teacher, await buildStudent(fromWeights, teacher, opts), tokens, opts);
+    return new Distiller(teacher, await Distiller.student(teacher, opts), tokens, opts);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
-  static async resume(dir: string, teacher: OptForCausalLM, tokens: Int32Array): Promise<Distiller> {
-    const r = await resumeStudent(dir, fromWeights, teacher, DEFAULT_DISTILL);
-    return new Distiller(teacher, r.student, tokens, r.opts).restore(r.checkpoint);
+  static async resume(
+    dir: string,
+    teacher: OptForCausalLM,
+    tokens: Int32Array | TokenSource,
+  ): Promise<Distiller> {
+    const c = await loadCheckpoint(dir);
+    const opts = { ...DEFAULT_DISTILL, ...(c.state.options as Partial<DistillOptions>) };
+    const student = await Distiller.student(teacher, opts, { ...c.model, ...c.sea });
+    return new Distiller(teacher, student, tokens, opts).restore(c);
   }
 
-  /** The batch of step `s`: `batch` random windows of seqLen tokens, drawn from (seed, s) alone. */
-  batchIds(s: number): Tensor {
-    const { seqLen: T, batch: B } = this.opts;
-    const rng = this.stepRng(s);
-    const starts = this.train.length - T + 1;
-    const ids = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const s0 = rng.int(starts);
-      ids.set(this.train.subarray(s0, s0 + T), b * T);
-    }
-    return sea.tensor(ids, [B, T], { dtype: 'int32', backend: this.teacher.backend });
+  /** Micro-batch `micro` of step `s` (see `OptWindows.ids`). */
+  batchIds(s: number, micro = 0): Tensor {
+    return this.windows.ids(s, micro, this.teacher.backend);
   }
 
-  protected makeBatch(s: number): Tensor {
-    return this.batchIds(s);
+  protected makeBatch(s: number, micro: number): Tensor {
+    return this.batchIds(s, micro);
   }
 
   protected batchTensors(ids: Tensor): Tensor[] {
@@ -140,10 +226,16 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     ids: Tensor,
     parameters?: ReadonlyMap<string, Tensor>,
   ): Promise<OptOutput> {
-    return model.forward(ids, { outputHiddenStates: true, captureAttention: true, parameters });
+    return model.forward(ids, {
+      outputHiddenStates: true,
+      captureAttention: true,
+      parameters,
+      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
+    });
   }
 
-  protected loss(teacher: OptOutput, student: OptOutput, ids: Tensor): ModelLoss {
+  protected loss(teacher: OptOutput | null, student: OptOutput, ids: Tensor): ModelLoss {
+    if (!teacher) throw new TrainError('distillation needs the teacher outputs');
     return optDistillationLoss(teacher, student, ids);
   }
 
@@ -151,23 +243,20 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
   async evalPerplexity(): Promise<{ ppl: number; teacherPpl: number; windows: number }> {
     const T = this.opts.seqLen;
     const src = this.heldOut.length >= T ? this.heldOut : this.train;
-    const n = Math.min(this.opts.evalWindows, Math.floor(src.length / T));
-    let s = 0;
-    let st = 0;
-    const parameters = new Map(Object.entries(this.params));
-    for (let w = 0; w < n; w++) {
-      const ids = sea.tensor(src.subarray(w * T, (w + 1) * T), [1, T], {
-        dtype: 'int32',
-        backend: this.teacher.backend,
-      });
-      const student = await this.student.forward(ids, { parameters });
-      const teacher = await this.teacher.forward(ids);
-      const [l, lt] = sea.tidy(() => [causalLmLoss(student.logits, ids), causalLmLoss(teacher.logits, ids)]);
-      s += (await l.data())[0];
-      st += (await lt.data())[0];
-      for (const t of [l, lt, ids, student.logits, teacher.logits]) t.dispose();
-    }
-    return { ppl: Math.exp(s / Math.max(n, 1)), teacherPpl: Math.exp(st / Math.max(n, 1)), windows: n };
+    const st = await windowPerplexity(
+      this.student,
+      src,
+      T,
+      this.opts.evalWindows,
+      new Map(Object.entries(this.params)),
+    );
+    const te = await windowPerplexity(this.teacher, src, T, this.opts.evalWindows);
+    return { ppl: st.ppl, teacherPpl: te.ppl, windows: st.windows };
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.windows.close();
   }
 }
 

@@ -45,6 +45,28 @@ describe('BERT distillation (CPU, tiny BERT, T ≤ 16, K=8, k=3)', () => {
     teacher.dispose();
   });
 
+  it('checkpointed layers (recomputed in backward) give the same gradients bit for bit', async () => {
+    const teacher = await randomBert(shape, 23);
+    const train = await labelledExamples(teacher, 8, 12, 4);
+    const grads: Record<string, Float32Array>[] = [];
+    for (const checkpointLayers of [false, true]) {
+      const d = await BertDistiller.create(teacher, train, [], { ...opts, batch: 4, checkpointLayers });
+      const g = await d.stepGradients();
+      const h: Record<string, Float32Array> = {};
+      for (const [n, t] of Object.entries(g.grads)) {
+        h[n] = (await t.data()) as Float32Array;
+        t.dispose();
+      }
+      grads.push(h);
+      d.dispose();
+    }
+    expect(Object.keys(grads[1]).sort()).toEqual(Object.keys(grads[0]).sort());
+    for (const n of Object.keys(grads[0])) expect(grads[1][n], n).toEqual(grads[0][n]);
+    const q = grads[0]['bert.encoder.layer.0.attention.self.query.weight'];
+    expect(Math.max(...q.map(Math.abs))).toBeGreaterThan(0);
+    teacher.dispose();
+  });
+
   it('resuming from a checkpoint takes the same steps bit for bit', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sea-distill-bert-'));
     const teacher = await randomBert(shape, 22);

@@ -10,16 +10,17 @@
 import { type BertConfig, BertForSequenceClassification, type BertOutput } from '@sea/bert';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
+import { loadCheckpoint } from './checkpoint.js';
 import {
-  buildStudent,
   type CoreDistillOptions,
   DistillerCore,
-  type FromWeights,
   layerLosses,
-  resumeStudent,
+  studentSeaConfig,
+  studentWeights,
 } from './distill_core.js';
 import { TrainError } from './errors.js';
 import { crossEntropy, distillationLoss, type ModelLoss } from './losses.js';
+import { checkpoint } from './tape.js';
 
 /** One tokenized GLUE example: [CLS] a [SEP] (b [SEP]) ids, segment ids, and the gold label. */
 export interface GlueFeatures {
@@ -103,9 +104,6 @@ export interface GlueEval {
   teacherF1: number;
 }
 
-const fromWeights: FromWeights<BertForSequenceClassification> = (c, w, o) =>
-  BertForSequenceClassification.fromWeights(c, w, o);
-
 export class BertDistiller extends DistillerCore<
   BertForSequenceClassification,
   BertBatch,
@@ -144,6 +142,20 @@ export class BertDistiller extends DistillerCore<
     }
   }
 
+  /** The student: the teacher's tensors with `overrides` by name, SEA modules fresh from seed + 1 otherwise. */
+  private static student(
+    teacher: BertForSequenceClassification,
+    opts: BertDistillOptions,
+    overrides: Record<string, Tensor> = {},
+  ): Promise<BertForSequenceClassification> {
+    return BertForSequenceClassification.fromWeights(teacher.config, studentWeights(teacher, overrides), {
+      backend: teacher.backend,
+      attention: opts.attention,
+      seaConfig: studentSeaConfig(opts),
+      seed: opts.seed + 1,
+    });
+  }
+
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
   static async create(
     teacher: BertForSequenceClassification,
@@ -153,7 +165,7 @@ export class BertDistiller extends DistillerCore<
   ): Promise<BertDistiller> {
     const opts = { ...DEFAULT_BERT_DISTILL, ...o };
     BertDistiller.check(teacher, [...train, ...heldOut]);
-    return new BertDistiller(teacher, await buildStudent(fromWeights, teacher, opts), train, heldOut, opts);
+    return new BertDistiller(teacher, await BertDistiller.student(teacher, opts), train, heldOut, opts);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
@@ -163,9 +175,11 @@ export class BertDistiller extends DistillerCore<
     train: readonly GlueFeatures[],
     heldOut: readonly GlueFeatures[],
   ): Promise<BertDistiller> {
+    const c = await loadCheckpoint(dir);
+    const opts = { ...DEFAULT_BERT_DISTILL, ...(c.state.options as Partial<BertDistillOptions>) };
     BertDistiller.check(teacher, [...train, ...heldOut]);
-    const r = await resumeStudent(dir, fromWeights, teacher, DEFAULT_BERT_DISTILL);
-    return new BertDistiller(teacher, r.student, train, heldOut, r.opts).restore(r.checkpoint);
+    const student = await BertDistiller.student(teacher, opts, { ...c.model, ...c.sea });
+    return new BertDistiller(teacher, student, train, heldOut, opts).restore(c);
   }
 
   /** Index of the p-th example of the training stream: epoch after epoch, each a permutation drawn from (seed, epoch). */
@@ -204,14 +218,19 @@ export class BertDistiller extends DistillerCore<
     return { ids, types, mask, shape: [B, T], labels };
   }
 
-  /** The batch of step `s`: the next `batch` examples of the (seed-shuffled) epoch stream. */
-  batchAt(s: number): BertBatch {
+  /**
+   * Micro-batch `micro` of step `s`: step s takes the next batch·accumulate examples of the
+   * (seed-shuffled) epoch stream, micro-batch j the j-th `batch` of them (each padded to its longest).
+   */
+  batchAt(s: number, micro = 0): BertBatch {
     const B = this.opts.batch;
-    return this.pad(Array.from({ length: B }, (_, b) => this.train[this.exampleAt(s * B + b)]));
+    const n = this.opts.accumulate ?? 1;
+    const first = (s * n + micro) * B;
+    return this.pad(Array.from({ length: B }, (_, b) => this.train[this.exampleAt(first + b)]));
   }
 
-  protected makeBatch(s: number): BertBatch {
-    return this.batchAt(s);
+  protected makeBatch(s: number, micro: number): BertBatch {
+    return this.batchAt(s, micro);
   }
 
   protected batchTensors(b: BertBatch): Tensor[] {
@@ -230,10 +249,12 @@ export class BertDistiller extends DistillerCore<
       outputHiddenStates: true,
       captureAttention: true,
       parameters,
+      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
     });
   }
 
-  protected loss(teacher: BertOutput, student: BertOutput, b: BertBatch): ModelLoss {
+  protected loss(teacher: BertOutput | null, student: BertOutput, b: BertBatch): ModelLoss {
+    if (!teacher) throw new TrainError('distillation needs the teacher outputs');
     return bertDistillationLoss(teacher, student, b.labels);
   }
 

@@ -9,7 +9,9 @@ import { NonFiniteError, nonFiniteTensors } from '@sea/model-common';
 import type { SeaTrainingOutputs } from '@sea/sparse-attention';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import { type CheckpointContents, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
+import { TrainError } from './errors.js';
+import type { DynamicLossScaler } from './loss_scale.js';
 import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
@@ -30,7 +32,8 @@ export interface StepLog {
 
 /** Options every distiller has (the optimizer's and the SEA module's). */
 export interface CoreDistillOptions {
-  attention: 'sea' | 'performer';
+  /** The student's attention in every layer ('dense': a dense fine-tune with the same losses). */
+  attention: StudentAttention;
   k: number;
   predictorLength: number;
   nbf: number;
@@ -41,6 +44,36 @@ export interface CoreDistillOptions {
   seaScale: number;
   maxGradNorm: number;
   seed: number;
+  /**
+   * Micro-batches per optimizer step: the step's `batch·accumulate` examples are drawn at once and
+   * run `batch` at a time, each loss scaled by 1/accumulate, the gradients summed (default 1).
+   */
+  accumulate?: number;
+  /** Recompute every student layer in backward instead of keeping its activations (default off). */
+  checkpointLayers?: boolean;
+  /** SEA: top-k grouping (spec §5); default the module's (causal_batch). */
+  topkMode?: string;
+  /** SEA: k_oversample (spec §6, default 1). */
+  kOversample?: number;
+  /** SEA: partial_attention_scaler (spec §7, default true). */
+  partialAttentionScaler?: boolean;
+  /** Reformer: hash rounds (default 8; the bucket size is k). */
+  nHashes?: number;
+}
+
+/** Attention kinds a student can have. */
+export type StudentAttention = 'sea' | 'performer' | 'dense' | 'reformer' | 'cosformer';
+
+/**
+ * Sums gradients across the ranks of a data-parallel run (the identity for one process). `allReduce`
+ * replaces each tensor by the element-wise sum over ranks, in place of its handle.
+ */
+export interface GradientReducer {
+  readonly rank: number;
+  readonly size: number;
+  allReduce(grads: Record<string, Tensor>, names: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Sums plain numbers (the logged losses) over ranks. */
+  allReduceNumbers(xs: number[]): Promise<number[]>;
 }
 
 /** One layer's captured attention (@sea/opt's OptLayerCapture, @sea/bert's BertLayerCapture). */
@@ -128,53 +161,28 @@ export function studentWeights(
   return weights;
 }
 
-/** A model class's `fromWeights` (OptForCausalLM, BertForSequenceClassification). */
-export type FromWeights<M extends DistillModel> = (
-  config: M['config'],
-  weights: Map<string, Tensor>,
-  opts: {
-    backend: sea.Backend;
-    attention: CoreDistillOptions['attention'];
-    seaConfig: Record<string, unknown>;
-    seed: number;
-  },
-) => Promise<M>;
-
-/**
- * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
- * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
- */
-export function buildStudent<M extends DistillModel>(
-  fromWeights: FromWeights<M>,
-  teacher: M,
-  opts: CoreDistillOptions,
-  overrides: Record<string, Tensor> = {},
-): Promise<M> {
-  return fromWeights(teacher.config, studentWeights(teacher, overrides), {
-    backend: teacher.backend,
-    attention: opts.attention,
-    seaConfig: studentSeaConfig(opts),
-    seed: opts.seed + 1,
-  });
-}
-
-/** A run's checkpoint in `dir` (the latest), its options over `defaults`, and the student rebuilt from it. */
-export async function resumeStudent<M extends DistillModel, Opts extends CoreDistillOptions>(
-  dir: string,
-  fromWeights: FromWeights<M>,
-  teacher: M,
-  defaults: Opts,
-): Promise<{ checkpoint: CheckpointContents; opts: Opts; student: M }> {
-  const checkpoint = await loadCheckpoint(dir);
-  const opts = { ...defaults, ...(checkpoint.state.options as Partial<Opts>) };
-  const student = await buildStudent(fromWeights, teacher, opts, { ...checkpoint.model, ...checkpoint.sea });
-  return { checkpoint, opts, student };
-}
-
 /** The SeaAttentionConfig of a student (dense training path). */
 export function studentSeaConfig(o: CoreDistillOptions): Record<string, unknown> {
-  return { predictorLength: o.predictorLength, k: o.k, nbFeatureFactor: o.nbf, path: 'dense' };
+  const c: Record<string, unknown> = {
+    predictorLength: o.predictorLength,
+    k: o.k,
+    nbFeatureFactor: o.nbf,
+    path: 'dense',
+  };
+  if (o.topkMode !== undefined) c.topkMode = o.topkMode;
+  if (o.kOversample !== undefined) c.kOversample = o.kOversample;
+  if (o.partialAttentionScaler !== undefined) c.partialAttentionScaler = o.partialAttentionScaler;
+  if (o.nHashes !== undefined) c.nHashes = o.nHashes;
+  return c;
 }
+
+/** A generator seeded from (seed, s) alone: the data of step s. */
+export function stepRng(seed: number, s: number): sea.Rng {
+  return new sea.Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
+}
+
+/** The logged loss terms after the total, in the order of {@link DistillerCore.stepGradients}'s logs. */
+const LOSS_TERMS = ['ce', 'hidden', 'logitsKl', 'layer', 'approx', 'prob', 'context'] as const;
 
 async function num(t: Tensor): Promise<number> {
   return (await t.data())[0];
@@ -216,57 +224,211 @@ export abstract class DistillerCore<
 
   /** A generator seeded from (seed, s) alone: the data of step s. */
   protected stepRng(s: number): sea.Rng {
-    return new sea.Rng((Math.imul(this.opts.seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
+    return stepRng(this.opts.seed, s);
   }
 
-  /** The batch of step `s`. */
-  protected abstract makeBatch(s: number): B;
+  /** Micro-batch `micro` (0 ≤ micro < accumulate) of step `s`. */
+  protected abstract makeBatch(s: number, micro: number): B;
   protected abstract batchTensors(b: B): Tensor[];
   /** Runs `model` on the batch with captureAttention and outputHiddenStates (and `parameters`, if given). */
   protected abstract run(model: M, b: B, parameters?: ReadonlyMap<string, Tensor>): Promise<O>;
-  protected abstract loss(teacher: O, student: O, b: B): ModelLoss;
+  protected abstract loss(teacher: O | null, student: O, b: B): ModelLoss;
 
-  /** One optimizer step; returns the logged losses. */
+  /** Micro-batches per optimizer step (accumulate). */
+  get microBatches(): number {
+    return this.opts.accumulate ?? 1;
+  }
+
+  /** The micro-batches of the global step this process runs: all of them, or a rank's share. */
+  protected localMicroBatches(): number[] {
+    const n = this.microBatches;
+    const r = this.reducer;
+    if (!r || r.size === 1) return Array.from({ length: n }, (_, j) => j);
+    if (n % r.size !== 0) {
+      throw new TrainError(
+        `accumulate ${n} (micro-batches per step) is not a multiple of ${r.size} ranks: the global batch must split evenly`,
+      );
+    }
+    const per = n / r.size;
+    return Array.from({ length: per }, (_, j) => r.rank * per + j);
+  }
+
+  /** Set by a data-parallel run: sums the gradients (and logged losses) over ranks before the update. */
+  reducer: GradientReducer | null = null;
+
+  /**
+   * Tensors a forward made that its backward still reads (a checkpointed layer reads, when it runs
+   * again, what the forward passed to it by closure: e.g. parameters cast to the compute dtype);
+   * freed once the micro-batch's gradients are taken.
+   */
+  protected readonly untilBackward: Tensor[] = [];
+
+  /** Dynamic loss scaling (float16 compute); null: none. Skipped steps re-run the same batch. */
+  lossScaler: DynamicLossScaler | null = null;
+
+  /** The teacher's outputs on a batch (null for plain language-model training). */
+  protected teacherForward(b: B): Promise<O | null> {
+    return this.run(this.teacher, b);
+  }
+
+  /** Forward and backward of one micro-batch, the loss scaled by `scale`; gradients by parameter name. */
+  protected async microStep(
+    batch: B,
+    scale: number,
+  ): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
+    const teacher = await this.teacherForward(batch);
+    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
+    const dy = scale === 1 ? undefined : sea.scalar(scale, { backend: this.student.backend });
+    try {
+      r = await valueAndGradAuxAsync(
+        async () => {
+          const f = await this.run(this.student, batch, new Map(Object.entries(this.params)));
+          try {
+            const loss = sea.tidy(() => this.loss(teacher, f, batch));
+            return { loss: loss.total, aux: loss };
+          } finally {
+            for (const t of outputTensors(f)) t.dispose();
+          }
+        },
+        this.params,
+        dy ? { dy } : {},
+      );
+    } finally {
+      if (teacher) for (const t of outputTensors(teacher)) t.dispose();
+      dy?.dispose();
+      for (const t of this.untilBackward.splice(0)) t.dispose();
+    }
+    const a = r.aux;
+    const logs = [
+      await num(r.value),
+      await num(a.ce),
+      await num(a.hidden),
+      await num(a.logitsKl),
+      await num(a.layer),
+      await num(a.approx),
+      await num(a.prob),
+      await num(a.context),
+    ];
+    for (const t of new Set([r.value, ...Object.values(a), ...this.batchTensors(batch)])) t.dispose();
+    return { grads: r.grads, logs };
+  }
+
+  /**
+   * One optimizer step over `accumulate` micro-batches (this rank's share of them in a data-parallel
+   * run); returns the logged losses (means over the global batch).
+   */
   async trainStep(): Promise<StepLog> {
     const t0 = performance.now();
-    const batch = this.makeBatch(this.step);
-    const teacher = await this.run(this.teacher, batch);
-    let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
+    const step = await this.stepGradients();
+    const logs = step.logs;
+    let grads = step.grads;
     try {
-      r = await valueAndGradAuxAsync(async () => {
-        const f = await this.run(this.student, batch, new Map(Object.entries(this.params)));
-        try {
-          const loss = sea.tidy(() => this.loss(teacher, f, batch));
-          return { loss: loss.total, aux: loss };
-        } finally {
-          for (const t of outputTensors(f)) t.dispose();
+      if (this.lossScaler) {
+        const S = this.lossScaler.scale;
+        const names = Object.keys(grads).sort();
+        const unscaled: Record<string, Tensor> = {};
+        for (const n of names) {
+          unscaled[n] = sea.tidy(() => sea.mul(grads[n], 1 / S)).keep();
+          grads[n].dispose();
         }
-      }, this.params);
+        grads = unscaled;
+        const sq = sea.tidy(() => {
+          let acc: Tensor | null = null;
+          for (const n of names) {
+            const x = sea.sum(sea.square(grads[n]));
+            acc = acc ? sea.add(acc, x) : x;
+          }
+          return acc ?? sea.scalar(0);
+        });
+        const finite = Number.isFinite(await num(sq));
+        sq.dispose();
+        if (!this.lossScaler.update(finite)) {
+          // skipped: no update; the same step (and batch) runs next
+          return {
+            step: this.step,
+            loss: logs[0],
+            ce: logs[1],
+            hidden: logs[2],
+            logitsKl: logs[3],
+            layer: logs[4],
+            approx: logs[5],
+            prob: logs[6],
+            context: logs[7],
+            gradNorm: Number.POSITIVE_INFINITY,
+            ms: performance.now() - t0,
+          };
+        }
+      }
+      if (!this.lossScaler) await this.checkFinite(logs, grads);
+      const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step));
+      this.params = params;
+      const log: StepLog = {
+        step: this.step,
+        loss: logs[0],
+        ce: logs[1],
+        hidden: logs[2],
+        logitsKl: logs[3],
+        layer: logs[4],
+        approx: logs[5],
+        prob: logs[6],
+        context: logs[7],
+        gradNorm: await num(gradNorm),
+        ms: 0,
+      };
+      gradNorm.dispose();
+      log.ms = performance.now() - t0;
+      return log;
     } finally {
-      for (const t of outputTensors(teacher)) t.dispose();
+      for (const g of Object.values(grads)) g.dispose();
     }
-    await this.checkFinite(r.value, r.aux, r.grads, batch);
-    const { params, gradNorm } = this.optimizer.apply(this.params, r.grads);
-    this.params = params;
-    const a = r.aux;
-    const log: StepLog = {
-      step: this.step,
-      loss: await num(r.value),
-      ce: await num(a.ce),
-      hidden: await num(a.hidden),
-      logitsKl: await num(a.logitsKl),
-      layer: await num(a.layer),
-      approx: await num(a.approx),
-      prob: await num(a.prob),
-      context: await num(a.context),
-      gradNorm: await num(gradNorm),
-      ms: 0,
-    };
-    for (const t of new Set([r.value, ...Object.values(a), gradNorm, ...this.batchTensors(batch)]))
-      t.dispose();
-    for (const g of Object.values(r.grads)) g.dispose();
-    log.ms = performance.now() - t0;
-    return log;
+  }
+
+  /**
+   * The gradients of the next step (summed over its micro-batches and, with a reducer, over ranks)
+   * and its logged losses [loss, ce, hidden, logitsKl, layer, approx, prob, context] (means over the
+   * global batch), without updating anything. The caller disposes the gradients.
+   */
+  async stepGradients(): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
+    const n = this.microBatches;
+    const names = Object.keys(this.params).sort();
+    let acc: Record<string, Tensor> | null = null;
+    const sums = new Array<number>(8).fill(0);
+    try {
+      for (const j of this.localMicroBatches()) {
+        const S = this.lossScaler?.scale ?? 1;
+        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n);
+        logs.forEach((x, i) => {
+          sums[i] += x / n;
+        });
+        if (!acc) acc = grads;
+        else {
+          // a fixed order: micro-batch 0 + 1, then + 2, …
+          const prev: Record<string, Tensor> = acc;
+          const next: Record<string, Tensor> = {};
+          for (const k of names) {
+            next[k] = sea.add(prev[k], grads[k]).keep();
+            prev[k].dispose();
+            grads[k].dispose();
+          }
+          acc = next;
+        }
+      }
+      if (!acc) throw new TrainError('no micro-batches to run');
+      if (this.reducer) {
+        const reduced: Record<string, Tensor> = await this.reducer.allReduce(acc, names);
+        acc = reduced;
+        return { grads: reduced, logs: await this.reducer.allReduceNumbers(sums) };
+      }
+      return { grads: acc, logs: sums };
+    } catch (e) {
+      if (acc) for (const g of Object.values(acc)) g.dispose();
+      throw e;
+    }
+  }
+
+  /** Multiplier of the learning rate at step `s` (0-based; constant 1 unless a subclass schedules it). */
+  protected lrScale(_s: number): number {
+    return 1;
   }
 
   /**
@@ -275,21 +437,13 @@ export abstract class DistillerCore<
    * NonFiniteError naming the step, the loss terms and the parameters; the step's tensors are
    * disposed and the parameters stay as they were.
    */
-  private async checkFinite(
-    value: Tensor,
-    aux: ModelLoss,
-    grads: Record<string, Tensor>,
-    batch: B,
-  ): Promise<void> {
+  private async checkFinite(logs: readonly number[], grads: Record<string, Tensor>): Promise<void> {
     const step = this.step + 1;
-    const loss = await num(value);
+    const loss = logs[0];
     let problem: string | undefined;
     if (!Number.isFinite(loss)) {
-      const terms: string[] = [];
-      for (const [n, t] of Object.entries(aux)) {
-        if (t instanceof sea.Tensor && t.size === 1 && !t.isDisposed) terms.push(`${n} ${await num(t)}`);
-      }
-      problem = `the loss is ${loss} (${terms.join(', ')})`;
+      const terms = LOSS_TERMS.map((n, i) => `${n} ${logs[i + 1]}`).join(', ');
+      problem = `the loss is ${loss} (${terms})`;
     } else {
       const sq = sea.tidy(() => {
         let acc: Tensor | null = null;
@@ -308,8 +462,6 @@ export abstract class DistillerCore<
       }
     }
     if (!problem) return;
-    for (const t of new Set([value, ...Object.values(aux), ...this.batchTensors(batch)])) t.dispose();
-    for (const g of Object.values(grads)) g.dispose();
     throw new NonFiniteError(
       `step ${step}: ${problem}; nothing was updated (check the teacher's weights and the learning rate)`,
     );

@@ -36,15 +36,29 @@ export {
   DistillerCore,
   type DistillForward,
   type DistillModel,
+  type GradientReducer,
   layerLosses,
   type StepLog,
+  type StudentAttention,
+  stepRng,
 } from './distill_core.js';
 export { GradientError, TrainError } from './errors.js';
 export * from './gradients/index.js';
+export { DynamicLossScaler, type LossScaleOptions } from './loss_scale.js';
 export * from './losses.js';
 export * from './optim.js';
+export {
+  broadcastParameters,
+  type Communicator,
+  CommunicatorReducer,
+  DEFAULT_BUCKET_BYTES,
+  gradientBuckets,
+} from './parallel/communicator.js';
+export { InProcessGroup } from './parallel/in_process.js';
+export { findNccl, NcclCommunicator, ncclSearchDirs, ncclUniqueIdHex } from './parallel/nccl.js';
 export { lineChartSvg, type Series } from './plot.js';
 export {
+  checkpoint,
   type GradContext,
   type GradientFn,
   type Grads,
@@ -59,3 +73,18 @@ export {
   valueAndGradAuxAsync,
   vjp,
 } from './tape.js';
+export {
+  ArrayTokenSource,
+  convertTokenIds,
+  FileTokenSource,
+  TOKEN_BYTES,
+  type TokenSource,
+  writeTokenFile,
+} from './tokens.js';
+export {
+  DEFAULT_LM_TRAIN,
+  initOptWeights,
+  LmTrainer,
+  type LmTrainOptions,
+  OPT_125M_CONFIG,
+} from './train_lm.js';

@@ -68,11 +68,13 @@ export class AdamW {
    * One update: clips the gradients to the global norm, then for each parameter
    * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂/(√v̂ + eps)
    * (PyTorch AdamW). Returns the new parameter tensors (the old ones are disposed) and the
-   * pre-clipping gradient norm (a scalar tensor, for logging).
+   * pre-clipping gradient norm (a scalar tensor, for logging). `lrScale` multiplies every group's lr
+   * (a schedule's warmup or decay).
    */
   apply(
     params: Readonly<Record<string, Tensor>>,
     grads: Readonly<Record<string, Tensor>>,
+    lrScale = 1,
   ): { params: Record<string, Tensor>; gradNorm: Tensor } {
     const o = this.opts;
     this.step += 1;
@@ -96,7 +98,9 @@ export class AdamW {
     const out: Record<string, Tensor> = {};
     for (const n of names) {
       const p = params[n];
-      const { lr, weightDecay } = this.group(n);
+      const g0 = this.group(n);
+      const lr = g0.lr * lrScale;
+      const weightDecay = g0.weightDecay;
       const [np, nm, nv] = sea.tidy(() => {
         let g = grads[n];
         if (clip) g = sea.mul(g, sea.cast(clip, g.dtype));

@@ -38,10 +38,22 @@ export function registeredGradients(): string[] {
 }
 
 interface Saved {
+  kind: 'op';
   op: string;
   inputIds: (number | null)[];
   outputId: number;
   ctx: GradContext;
+}
+
+/** A checkpointed segment: only its inputs and outputs are held; backward runs it again under a tape. */
+interface Segment {
+  kind: 'segment';
+  /** The ids the inputs had in the forward pass (their gradients are accumulated under these). */
+  inputIds: (number | null)[];
+  /** Handles on the inputs' buffers, passed to `run` again in backward. */
+  inputs: (Tensor | null)[];
+  outputIds: number[];
+  run: (inputs: (Tensor | null)[]) => Promise<Tensor[]>;
 }
 
 /** Shares the buffer of `t` under a new handle that no `tidy` scope will dispose. */
@@ -50,25 +62,49 @@ function alias(t: Tensor): Tensor {
 }
 
 class Tape implements TapeListener {
-  readonly saved: Saved[] = [];
+  readonly saved: (Saved | Segment)[] = [];
   readonly requires = new Set<number>();
   readonly held: Tensor[] = [];
+
+  private hold(t: Tensor | null): Tensor | null {
+    if (!t) return null;
+    const a = alias(t);
+    this.held.push(a);
+    return a;
+  }
 
   record(r: TapeRecord): void {
     const needs = r.inputs.map((t) => t !== null && this.requires.has(t.id) && isFloat(t.dtype));
     if (!needs.some(Boolean) || !isFloat(r.output.dtype)) return;
     this.requires.add(r.output.id);
-    const hold = (t: Tensor | null) => {
-      if (!t) return null;
-      const a = alias(t);
-      this.held.push(a);
-      return a;
-    };
     this.saved.push({
+      kind: 'op',
       op: r.op,
       inputIds: r.inputs.map((t) => (t ? t.id : null)),
       outputId: r.output.id,
-      ctx: { inputs: r.inputs.map(hold), output: hold(r.output) as Tensor, attrs: r.attrs, needs },
+      ctx: {
+        inputs: r.inputs.map((t) => this.hold(t)),
+        output: this.hold(r.output) as Tensor,
+        attrs: r.attrs,
+        needs,
+      },
+    });
+  }
+
+  /** Records a segment that ran without a tape: its float outputs carry gradients from now on. */
+  recordSegment(
+    inputs: readonly (Tensor | null)[],
+    outputs: readonly Tensor[],
+    run: (inputs: (Tensor | null)[]) => Promise<Tensor[]>,
+  ): void {
+    const outs = outputs.filter((t) => isFloat(t.dtype));
+    for (const t of outs) this.requires.add(t.id);
+    this.saved.push({
+      kind: 'segment',
+      inputIds: inputs.map((t) => (t ? t.id : null)),
+      inputs: inputs.map((t) => this.hold(t)),
+      outputIds: outs.map((t) => t.id),
+      run,
     });
   }
 
@@ -76,6 +112,122 @@ class Tape implements TapeListener {
     for (const t of this.held) t.dispose();
     this.held.length = 0;
     this.saved.length = 0;
+  }
+
+  /** Carries the gradient of one op's output back to its inputs, accumulating into `grads`. */
+  opStep(s: Saved, grads: Map<number, Tensor>): void {
+    const dy = grads.get(s.outputId);
+    if (!dy) return;
+    grads.delete(s.outputId);
+    const fn = gradients.get(s.op);
+    if (!fn) {
+      dy.dispose();
+      throw new GradientError(
+        `no gradient registered for op '${s.op}'; register one with registerGradient('${s.op}', fn)`,
+      );
+    }
+    const outs = tidy(() => [...fn(dy, s.ctx)]);
+    const used = new Set<Tensor>();
+    s.ctx.inputs.forEach((input, j) => {
+      let g = outs[j];
+      const id = s.inputIds[j];
+      if (!s.ctx.needs[j] || !g || !input || id === null) return;
+      if (!shapesEqual(g.shape, input.shape) || g.dtype !== input.dtype) {
+        throw new GradientError(
+          `gradient of '${s.op}' input ${j} has shape [${g.shape}] ${g.dtype}, expected [${input.shape}] ${input.dtype}`,
+        );
+      }
+      if (g === dy || used.has(g)) g = alias(g);
+      else g.keep();
+      used.add(g);
+      const acc = grads.get(id);
+      if (acc) {
+        grads.set(id, sumKeep(acc, g));
+        acc.dispose();
+        g.dispose();
+      } else grads.set(id, g);
+    });
+    for (const g of outs) if (g && !used.has(g) && g !== dy) g.dispose();
+    dy.dispose();
+  }
+
+  /**
+   * Runs a checkpointed segment again under a tape that requires what this one requires (so
+   * parameters used inside get their gradients) and walks it backwards into the same gradient map.
+   * The segment's inputs are the held handles; their accumulated gradients move to the handles' ids
+   * for the walk and back afterwards, so every sum happens in the order of an uncheckpointed run.
+   */
+  async segmentStep(s: Segment, grads: Map<number, Tensor>): Promise<void> {
+    const dys = s.outputIds.map((id) => grads.get(id));
+    if (!dys.some(Boolean)) return;
+    for (const id of s.outputIds) grads.delete(id);
+    const sub = new Tape();
+    for (const id of this.requires) sub.requires.add(id);
+    s.inputs.forEach((t, j) => {
+      const id = s.inputIds[j];
+      if (!t || id === null || !this.requires.has(id) || !isFloat(t.dtype)) return;
+      sub.requires.add(t.id);
+      const acc = grads.get(id);
+      if (acc) {
+        grads.delete(id);
+        grads.set(t.id, acc);
+      }
+    });
+    const prev = setTape(sub);
+    let outs: Tensor[];
+    try {
+      outs = await s.run(s.inputs);
+    } catch (e) {
+      setTape(prev);
+      sub.dispose();
+      for (const d of dys) d?.dispose();
+      throw e;
+    }
+    setTape(prev);
+    try {
+      const floats = outs.filter((t) => isFloat(t.dtype));
+      if (floats.length !== dys.length) {
+        throw new GradientError(
+          `a checkpointed segment returned ${floats.length} float outputs on its second run, ${dys.length} on its first`,
+        );
+      }
+      floats.forEach((t, j) => {
+        const dy = dys[j];
+        if (dy) grads.set(t.id, dy);
+      });
+      for (let i = sub.saved.length - 1; i >= 0; i--) {
+        const e = sub.saved[i];
+        if (e.kind === 'op') sub.opStep(e, grads);
+        else await sub.segmentStep(e, grads);
+      }
+      for (const t of floats) {
+        grads.get(t.id)?.dispose();
+        grads.delete(t.id);
+      }
+      s.inputs.forEach((t, j) => {
+        const id = s.inputIds[j];
+        if (!t || id === null) return;
+        const g = grads.get(t.id);
+        if (g) {
+          grads.delete(t.id);
+          grads.set(id, g);
+        }
+      });
+    } finally {
+      for (const t of outs) t.dispose();
+      sub.dispose();
+    }
+  }
+
+  private finish(grads: Map<number, Tensor>, leafIds: readonly number[]): Map<number, Tensor> {
+    const leaves = new Set(leafIds);
+    for (const [id, g] of grads) {
+      if (!leaves.has(id)) {
+        g.dispose();
+        grads.delete(id);
+      }
+    }
+    return grads;
   }
 
   /** Propagates `seed` (the gradient of the tensor with id `rootId`) back; returns leaf gradients. */
@@ -86,52 +238,79 @@ class Tape implements TapeListener {
     try {
       for (let i = this.saved.length - 1; i >= 0; i--) {
         const s = this.saved[i];
-        const dy = grads.get(s.outputId);
-        if (!dy) continue;
-        grads.delete(s.outputId);
-        const fn = gradients.get(s.op);
-        if (!fn) {
-          dy.dispose();
+        if (s.kind === 'segment') {
           throw new GradientError(
-            `no gradient registered for op '${s.op}'; register one with registerGradient('${s.op}', fn)`,
+            'a checkpointed segment (checkpoint()) is recomputed asynchronously: use valueAndGradAuxAsync',
           );
         }
-        const outs = tidy(() => [...fn(dy, s.ctx)]);
-        const used = new Set<Tensor>();
-        s.ctx.inputs.forEach((input, j) => {
-          let g = outs[j];
-          const id = s.inputIds[j];
-          if (!s.ctx.needs[j] || !g || !input || id === null) return;
-          if (!shapesEqual(g.shape, input.shape) || g.dtype !== input.dtype) {
-            throw new GradientError(
-              `gradient of '${s.op}' input ${j} has shape [${g.shape}] ${g.dtype}, expected [${input.shape}] ${input.dtype}`,
-            );
-          }
-          if (g === dy || used.has(g)) g = alias(g);
-          else g.keep();
-          used.add(g);
-          const acc = grads.get(id);
-          if (acc) {
-            grads.set(id, sumKeep(acc, g));
-            acc.dispose();
-            g.dispose();
-          } else grads.set(id, g);
-        });
-        for (const g of outs) if (g && !used.has(g) && g !== dy) g.dispose();
-        dy.dispose();
+        this.opStep(s, grads);
       }
     } finally {
       setTape(prev);
     }
-    const leaves = new Set(leafIds);
-    for (const [id, g] of grads) {
-      if (!leaves.has(id)) {
-        g.dispose();
-        grads.delete(id);
-      }
-    }
-    return grads;
+    return this.finish(grads, leafIds);
   }
+
+  /** {@link backward} that also recomputes checkpointed segments. */
+  async backwardAsync(
+    rootId: number,
+    seed: Tensor,
+    leafIds: readonly number[],
+  ): Promise<Map<number, Tensor>> {
+    const grads = new Map<number, Tensor>();
+    grads.set(rootId, alias(seed));
+    const prev = setTape(null);
+    try {
+      for (let i = this.saved.length - 1; i >= 0; i--) {
+        const s = this.saved[i];
+        if (s.kind === 'segment') await this.segmentStep(s, grads);
+        else this.opStep(s, grads);
+      }
+    } catch (e) {
+      for (const g of grads.values()) g.dispose();
+      throw e;
+    } finally {
+      setTape(prev);
+    }
+    return this.finish(grads, leafIds);
+  }
+}
+
+/**
+ * Installed while a checkpointed segment first runs: it keeps nothing, but ops still see a tape
+ * recording (`isRecording()`), so they take the same differentiable paths as the recorded rerun and as
+ * an uncheckpointed run (a fused kernel, e.g. a GEMM with a bfloat16 residual epilogue, rounds
+ * differently from the ops it fuses).
+ */
+const UNKEPT: TapeListener = { record() {} };
+
+/**
+ * Activation checkpointing: runs `run(inputs)` without keeping its ops, so that only the inputs and
+ * the outputs stay alive for the backward pass, which runs `run` again (on the same inputs, under a
+ * tape) when it reaches this point and carries the output gradients through it. `run` must be
+ * deterministic, take every tensor it reads that is not a parameter from `inputs`, and dispose its own
+ * intermediates; parameters it reads (by closure) get their gradients. The gradients equal an
+ * uncheckpointed run's bit for bit: the recomputed ops and the order of every sum are the same.
+ * Without a tape (inference), it just runs `run`.
+ */
+export async function checkpoint(
+  inputs: readonly (Tensor | null)[],
+  run: (inputs: (Tensor | null)[]) => Promise<Tensor[]>,
+): Promise<Tensor[]> {
+  const tape = setTape(null);
+  if (!(tape instanceof Tape)) {
+    setTape(tape);
+    return run([...inputs]);
+  }
+  let outs: Tensor[];
+  setTape(UNKEPT);
+  try {
+    outs = await run([...inputs]);
+  } finally {
+    setTape(tape);
+  }
+  tape.recordSegment(inputs, outs, run);
+  return outs;
 }
 
 function sumKeep(a: Tensor, b: Tensor): Tensor {
@@ -252,7 +431,7 @@ export async function valueAndGradAuxAsync<P extends Params, A>(
     }
     const leafIds = names.map((n) => params[n].id);
     const g = tape.requires.has(value.id)
-      ? tape.backward(value.id, seed, leafIds)
+      ? await tape.backwardAsync(value.id, seed, leafIds)
       : new Map<number, Tensor>();
     if (seed !== opts.dy) seed.dispose();
     const grads = {} as Grads<P>;

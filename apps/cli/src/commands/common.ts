@@ -5,7 +5,15 @@ import type { Backend } from '@sea/tensor';
 import { SeaError } from '@sea/tensor';
 
 export interface AttentionFlags {
-  attention: 'dense' | 'performer' | 'sea';
+  attention: 'dense' | 'performer' | 'sea' | 'reformer' | 'cosformer';
+  /** SEA: top-k grouping (spec §5; causal models take causal_batch only). */
+  topkMode?: string;
+  /** SEA: k_oversample (spec §6). */
+  kOversample?: number;
+  /** SEA: false turns partial_attention_scaler off (spec §7). */
+  partialAttentionScaler?: boolean;
+  /** Reformer: hash rounds (default 8). */
+  nHashes?: number;
   seaWeights?: string;
   k: number;
   predictorLength: number;
@@ -26,7 +34,12 @@ export function seaConfigOf(o: AttentionFlags): Record<string, unknown> {
       throw new SeaError('E_ARGS', `${name} must be a positive integer, got ${v}`);
   }
   if (!(o.nbf > 0)) throw new SeaError('E_ARGS', `--nbf must be positive, got ${o.nbf}`);
-  return { k: o.k, predictorLength: o.predictorLength, nbFeatureFactor: o.nbf, path: o.seaPath };
+  const extra: Record<string, unknown> = {};
+  if (o.topkMode !== undefined) extra.topkMode = o.topkMode;
+  if (o.kOversample !== undefined) extra.kOversample = o.kOversample;
+  if (o.partialAttentionScaler === false) extra.partialAttentionScaler = false;
+  if (o.nHashes !== undefined) extra.nHashes = o.nHashes;
+  return { k: o.k, predictorLength: o.predictorLength, nbFeatureFactor: o.nbf, path: o.seaPath, ...extra };
 }
 
 export function positiveOrUndefined(name: string, v: number | undefined): number | undefined {

@@ -17,6 +17,7 @@ import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
   Distiller,
+  FileTokenSource,
   findCheckpoint,
   type GlueFeatures,
   lineChartSvg,
@@ -24,6 +25,8 @@ import {
   removeStaleTemps,
   type Series,
   type StepLog,
+  type StudentAttention,
+  type TokenSource,
 } from '@sea/train';
 import { chooseBackend } from '../backends.js';
 import { isTokenIdFile, tokenizeFiles } from '../corpus.js';
@@ -45,6 +48,14 @@ export interface DistillCommandOptions {
   predictorLength: number;
   nbf: number;
   attention: string;
+  /** Micro-batches per optimizer step. */
+  accumulate?: number;
+  /** OPT: recompute student layers in backward. */
+  checkpointLayers?: boolean;
+  topkMode?: string;
+  kOversample?: number;
+  partialAttentionScaler?: boolean;
+  nHashes?: number;
   lr: number;
   seed: number;
   out: string;
@@ -53,6 +64,8 @@ export interface DistillCommandOptions {
   /** BERT: held-out examples per evaluation. */
   evalExamples?: number;
   saveEvery: number;
+  /** Stop with a checkpoint before this much wall time (a resumable piece of a long run). */
+  maxMinutes?: number;
   log?: string;
   resume?: boolean;
   backend?: string;
@@ -149,8 +162,14 @@ export async function distillCommand(
   o: DistillCommandOptions,
   isDefault: FlagIsDefault = () => false,
 ): Promise<void> {
-  if (o.attention !== 'sea' && o.attention !== 'performer') {
-    throw new SeaError('E_ARGS', `--attention must be sea or performer, got '${o.attention}'`);
+  if (!STUDENT_ATTENTION.includes(o.attention as StudentAttention)) {
+    throw new SeaError(
+      'E_ARGS',
+      `--attention must be one of ${STUDENT_ATTENTION.join(', ')}, got '${o.attention}'`,
+    );
+  }
+  if (!Number.isInteger(o.accumulate ?? 1) || (o.accumulate ?? 1) < 1) {
+    throw new SeaError('E_ARGS', `--accumulate must be a positive integer, got ${o.accumulate}`);
   }
   checkFlags(o);
   await chooseBackend(o.backend ?? 'auto');
@@ -208,23 +227,33 @@ async function distillLoop(o: DistillCommandOptions, run: Run, resumable: boolea
   };
   let seen = 0;
   const start = performance.now();
-  try {
-    while (d.step < o.steps) {
-      const log = await d.trainStep();
-      history.push(log);
-      seen += run.perStep;
-      fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
-      let extra: Record<string, string | number> = {
-        rate: Math.round(seen / ((performance.now() - start) / 1000)),
-        loss: log.loss.toPrecision(4),
-      };
-      if (o.evalEvery > 0 && d.step % o.evalEvery === 0) extra = { ...extra, ...(await evaluate()).bar };
-      if (o.saveEvery > 0 && d.step % o.saveEvery === 0) await d.save(o.out);
-      bar.tick(d.step, extra);
-      if (d.step % 10 === 0) plot();
+  const deadline = o.maxMinutes ? start + o.maxMinutes * 60_000 : Number.POSITIVE_INFINITY;
+  let steps = 0;
+  while (d.step < o.steps) {
+    const log = await d.trainStep();
+    history.push(log);
+    seen += run.perStep;
+    fs.appendFileSync(logFile, `${JSON.stringify(log)}\n`);
+    let extra: Record<string, string | number> = {
+      rate: Math.round(seen / ((performance.now() - start) / 1000)),
+      loss: log.loss.toPrecision(4),
+    };
+    if (o.evalEvery > 0 && d.step % o.evalEvery === 0) extra = { ...extra, ...(await evaluate()).bar };
+    if (o.saveEvery > 0 && d.step % o.saveEvery === 0) await d.save(o.out);
+    bar.tick(d.step, extra);
+    if (d.step % 10 === 0) plot();
+    steps += 1;
+    // leave room for one more step and the checkpoint inside the budget
+    if (d.step < o.steps && performance.now() + (2 * (performance.now() - start)) / steps > deadline) {
+      bar.stop();
+      await d.save(o.out);
+      plot();
+      process.stdout.write(
+        `stopped at step ${d.step}/${o.steps} (--max-minutes ${o.maxMinutes}); continue with the same command and --resume\n`,
+      );
+      run.dispose();
+      return;
     }
-  } finally {
-    bar.stop();
   }
   const ev = await evaluate();
   await d.save(o.out);
@@ -281,6 +310,30 @@ function plotValueOf(ev: Record<string, unknown>, evalName: string): number | un
   return undefined;
 }
 
+/** The attention kinds `--attention` takes. */
+const STUDENT_ATTENTION: readonly StudentAttention[] = ['sea', 'performer', 'dense', 'reformer', 'cosformer'];
+
+/** The SEA / Reformer options of the flags (only those given). */
+function seaOptions(o: DistillCommandOptions): Record<string, unknown> {
+  const x: Record<string, unknown> = {};
+  if (o.topkMode !== undefined) x.topkMode = o.topkMode;
+  if (o.kOversample !== undefined) x.kOversample = o.kOversample;
+  if (o.partialAttentionScaler === false) x.partialAttentionScaler = false;
+  if (o.nHashes !== undefined) x.nHashes = o.nHashes;
+  return x;
+}
+
+/**
+ * OPT training tokens: a binary ids file (`.bin`, little-endian uint32, streamed window by window),
+ * a text ids file (read whole), or text / GLUE TSV tokenized with OPT's tokenizer.
+ */
+export async function readTokens(file: string, vocabSize: number): Promise<Int32Array | TokenSource> {
+  if (file.endsWith('.bin')) return FileTokenSource.open(file, vocabSize);
+  return isTokenIdFile(file)
+    ? await readTokenIds(file, vocabSize)
+    : Int32Array.from((await tokenizeFiles([file])).ids);
+}
+
 async function optRun(o: DistillCommandOptions, resumable: boolean): Promise<Run> {
   if (!o.data) throw new SeaError('E_ARGS', 'an OPT teacher needs --data (token ids, text or GLUE TSV)');
   const teacher = await OptForCausalLM.load(o.teacher);
@@ -309,13 +362,14 @@ async function optRunWith(
 ): Promise<Run> {
   const data = o.data as string;
   await checkTeacher(teacher);
-  const tokens = isTokenIdFile(data)
-    ? await readTokenIds(data, teacher.config.vocabSize)
-    : Int32Array.from((await tokenizeFiles([data])).ids);
+  const tokens = await readTokens(data, teacher.config.vocabSize);
   const d = resumable
     ? await Distiller.resume(o.out, teacher, tokens)
     : await Distiller.create(teacher, tokens, {
-        attention: o.attention as 'sea' | 'performer',
+        attention: o.attention as StudentAttention,
+        accumulate: o.accumulate ?? 1,
+        checkpointLayers: o.checkpointLayers ?? false,
+        ...seaOptions(o),
         k: o.k,
         predictorLength: o.predictorLength,
         nbf: o.nbf,
@@ -327,7 +381,7 @@ async function optRunWith(
       });
   return {
     d,
-    perStep: d.opts.batch * d.opts.seqLen,
+    perStep: d.opts.batch * (d.opts.accumulate ?? 1) * d.opts.seqLen,
     evalName: 'eval ppl',
     async evaluate() {
       const ev = await d.evalPerplexity();
@@ -419,7 +473,10 @@ async function bertRunWith(
   const d = resumable
     ? await BertDistiller.resume(o.out, teacher, train, heldOut)
     : await BertDistiller.create(teacher, train, heldOut, {
-        attention: o.attention as 'sea' | 'performer',
+        attention: o.attention as StudentAttention,
+        accumulate: o.accumulate ?? 1,
+        checkpointLayers: o.checkpointLayers ?? false,
+        ...seaOptions(o),
         k: pick('k'),
         predictorLength: pick('predictorLength'),
         nbf: pick('nbf'),
@@ -432,7 +489,7 @@ async function bertRunWith(
   const pct = (x: number) => (100 * x).toFixed(2);
   return {
     d,
-    perStep: d.opts.batch,
+    perStep: d.opts.batch * (d.opts.accumulate ?? 1),
     evalName: 'eval accuracy',
     async evaluate() {
       const ev = await d.evalGlue();

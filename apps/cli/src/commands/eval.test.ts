@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { withModelSeaDefaults } from './common.js';
-import { type EvalFlags, runEval } from './eval.js';
+import { type EvalFlags, evalCommand, runEval } from './eval.js';
 
 const MODEL = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -55,6 +55,26 @@ describe('sea eval on the distilled model', () => {
     expect(trained.perplexity).toBeLessThan(0.95 * fresh.perplexity);
     // A trained 7.3M model: far below the vocabulary size a random model sits at (≈ 50k).
     expect(trained.perplexity).toBeLessThan(3000);
+  }, 120_000);
+
+  it('dynamic k: --k 16,32 evaluates the same distilled weights at each k, matching single-k runs', async () => {
+    const sea = withModelSeaDefaults(flags({ maxWindows: 1 }), () => true);
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
+      out.push(String(x));
+      return true;
+    });
+    try {
+      await evalCommand({ ...sea, k: [16, 32] as unknown as number, json: true });
+    } finally {
+      spy.mockRestore();
+    }
+    const rows = (JSON.parse(out.join('')) as { dynamicK: { k: number; perplexity: number }[] }).dynamicK;
+    expect(rows.map((r) => r.k)).toEqual([16, 32]);
+    const at16 = (await runEval({ ...sea, k: 16 })).result.perplexity;
+    expect(rows[0].perplexity).toBe(at16);
+    // fewer keys per query: a different (here: no better) perplexity
+    expect(rows[0].perplexity).not.toBe(rows[1].perplexity);
   }, 120_000);
 
   it('--dtype bf16 runs the model in bfloat16 and lands within 2% of the float32 perplexity', async () => {

@@ -34,8 +34,23 @@ const DTYPES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const;
 export type EvalResult = Awaited<ReturnType<typeof runEval>>['result'];
 
 export async function evalCommand(o: EvalFlags): Promise<void> {
-  const { result, text } = await runEval(o);
-  emit(!!o.json, result, text);
+  const ks = Array.isArray(o.k) ? (o.k as number[]) : [o.k];
+  if (ks.length === 1) {
+    const { result, text } = await runEval({ ...o, k: ks[0] });
+    emit(!!o.json, result, text);
+    return;
+  }
+  // dynamic k: the same weights (trained at one k) evaluated at each k
+  const rows: { k: number; result: EvalResult }[] = [];
+  for (const k of ks) rows.push({ k, result: (await runEval({ ...o, k })).result });
+  const text = [
+    `dynamic k (${o.attention}, ${o.model}):`,
+    '|    k | perplexity |',
+    '| ---: | ---------: |',
+    ...rows.map((r) => `| ${String(r.k).padStart(4)} | ${r.result.perplexity.toFixed(3).padStart(10)} |`),
+    '',
+  ].join('\n');
+  emit(!!o.json, { dynamicK: rows.map((r) => ({ k: r.k, ...r.result })) }, text);
 }
 
 /** Runs the evaluation and returns the result object and its text rendering. */

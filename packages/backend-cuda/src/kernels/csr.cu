@@ -80,7 +80,9 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const unsigned char *m = mask + row * H * Kc;
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   int base = 0;
   for (int c0 = 0; c0 < H * Kc; c0 += 32) {
     int cell = c0 + lane;
@@ -97,9 +99,11 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
       int w = e - a;
       int cb = h * keys;
       if (w <= k) {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - i;
+        for (int i = 0; i < n; ++i)
+          if (excl + i < room) out[excl + i] = cb + e - 1 - i;
       } else {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - (int)(((ll)i * w) / n);
+        for (int i = 0; i < n; ++i)
+          if (excl + i < room) out[excl + i] = cb + e - 1 - (int)(((ll)i * w) / n);
       }
     }
     base += __shfl_sync(0xffffffffu, x, 31);
@@ -157,7 +161,9 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const uint4 *m = (const uint4 *)(mask + row * H * Kc);
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   const int n16 = (H * Kc) >> 4;
   int base = 0;
   for (int i0 = 0; i0 < n16; i0 += 32) {
@@ -183,9 +189,11 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
         int cnt = wd < k ? wd : k;
         int cb = h * keys;
         if (wd <= k) {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - q;
+          for (int q = 0; q < cnt; ++q)
+            if (at + q < room) out[at + q] = cb + e - 1 - q;
         } else {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - (int)(((ll)q * wd) / cnt);
+          for (int q = 0; q < cnt; ++q)
+            if (at + q < room) out[at + q] = cb + e - 1 - (int)(((ll)q * wd) / cnt);
         }
         at += cnt;
       }

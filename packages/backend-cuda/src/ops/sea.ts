@@ -65,7 +65,10 @@ export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorI
   return out;
 }
 
-/** Stretch to FlatCSR (docs/algorithm.md §6): count per row → scan per batch → read back the totals → fill. */
+/**
+ * Stretch to FlatCSR (docs/algorithm.md §6): count per row → scan per batch → read back the totals
+ * (unless the caller gives a capacity) → fill.
+ */
 export async function stretchToCsr(
   b: CudaBackend,
   mask: TensorInfo,
@@ -97,12 +100,14 @@ export async function stretchToCsr(
       b.params.ptr(0, b.ptr(counts)).ptr(1, b.ptr(crow)).ptr(2, b.ptr(totals)).i32(3, T);
       b.launch(b.fn('csr', 'stretch_scan'), [B], [1024]);
     }
-    nnz = B > 0 ? Array.from(await b.read(totals.dataId, 'int32', B)) : [];
+    // a caller's capacity sizes col without reading the totals back (decoding: no sync per step)
+    if (opts.capacity !== undefined) nnz = new Array<number>(B).fill(opts.capacity);
+    else nnz = B > 0 ? Array.from(await b.read(totals.dataId, 'int32', B)) : [];
   } finally {
     b.free(counts.dataId);
     b.free(totals.dataId);
   }
-  const Z = nnz.reduce((m, n) => Math.max(m, n), 0);
+  const Z = opts.capacity ?? nnz.reduce((m, n) => Math.max(m, n), 0);
   const col = b.output([B, Z], 'int32');
   b.memsetZero(col);
   if (rows > 0 && Z > 0) {

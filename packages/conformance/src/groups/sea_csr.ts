@@ -289,6 +289,44 @@ export function registerSeaCsr(s: SuiteContext): void {
         );
       });
     }
+    for (const c of STRETCH.slice(0, 2)) {
+      test(`${c.name}: a capacity sizes col and nothing is read back`, async ({ backend }) => {
+        const rng = rngFor(`${c.name} capacity`);
+        const { mask, maskShape, rowLen } = stretchInputs(c, rng);
+        const want = pack(stretchRef(mask, maskShape, rowLen, c.k), c.H, c.keys);
+        const maskT = tensor(mask, maskShape, { backend, dtype: 'bool' });
+        const lenT = tensor(rowLen, [c.B, c.Tq], { backend, dtype: 'int32' });
+        for (const capacity of [want.Z, want.Z + 3]) {
+          const target = backend as unknown as Record<string, unknown>;
+          const own = Object.hasOwn(target, 'read');
+          const read = target.read as (...a: unknown[]) => unknown;
+          let reads = 0;
+          target.read = (...a: unknown[]) => {
+            reads++;
+            return read.apply(backend, a);
+          };
+          let csr: CsrMatrix;
+          try {
+            csr = await stretchToCsr(maskT, lenT, { k: c.k, keys: c.keys, capacity });
+          } finally {
+            if (own) target.read = read;
+            else delete target.read;
+          }
+          expect2(reads === 0, `${reads} reads during a stretch given its capacity`);
+          assertEqual(csr.nnz, new Array(c.B).fill(capacity), `${c.name}: nnz reports the capacity`);
+          assertEqual(await values(csr.crow, [c.B, c.Tq + 1], 'int32', 'crow'), want.crow, `${c.name}: crow`);
+          const col = new Int32Array(c.B * capacity);
+          for (let b = 0; b < c.B; b++)
+            col.set(want.col.subarray(b * want.Z, b * want.Z + want.nnz[b]), b * capacity);
+          assertEqual(
+            await values(csr.col, [c.B, capacity], 'int32', 'col'),
+            col,
+            `${c.name}: col (tails 0)`,
+          );
+          csr.dispose();
+        }
+      });
+    }
     test('no selected cells', async ({ backend }) => {
       const csr = await stretchToCsr(
         tensor(new Array(2 * 3 * 2 * 4).fill(0), [2, 3, 2, 4], { backend, dtype: 'bool' }),

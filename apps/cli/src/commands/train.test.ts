@@ -1,0 +1,118 @@
+/**
+ * `sea train` from scratch on a tiny OPT config with streamed binary ids: a piece stopped by
+ * --max-minutes, continued with --resume to the same weights as one uninterrupted run, the exported
+ * model folder loaded back with its held-out perplexity recomputed; then `sea distill --attention
+ * dense` fine-tunes that model with the distillation losses.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OptForCausalLM } from '@sea/opt';
+import * as sea from '@sea/tensor';
+import { writeTokenFile } from '@sea/train';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { distillCommand } from './distill.js';
+import { type TrainCommandOptions, trainCommand } from './train.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-train-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function stdoutOf(f: () => Promise<void>): Promise<string> {
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out.push(String(s));
+    return true;
+  });
+  try {
+    await f();
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join('');
+}
+
+describe('sea train', () => {
+  it('trains from scratch in resumable pieces, exports a model, and sea distill --attention dense fine-tunes it', async () => {
+    const config = path.join(tmp, 'config.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        model_type: 'opt',
+        vocab_size: 64,
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        ffn_dim: 64,
+        max_position_embeddings: 64,
+        word_embed_proj_dim: 32,
+        do_layer_norm_before: true,
+        activation_function: 'relu',
+      }),
+    );
+    const rng = new sea.Rng(3);
+    const ids = Array.from({ length: 3000 }, (_, i) => (rng.uniform() < 0.1 ? rng.int(64) : (i * 5) % 19));
+    const data = path.join(tmp, 'train.bin');
+    writeTokenFile(data, ids);
+    const flags: TrainCommandOptions = {
+      config,
+      data,
+      steps: 6,
+      seqLen: 32,
+      batch: 2,
+      accumulate: 2,
+      lr: 1e-2,
+      warmup: 2,
+      schedule: 'cosine',
+      minLrRatio: 0.1,
+      checkpointLayers: true,
+      seed: 0,
+      out: path.join(tmp, 'a'),
+      evalEvery: 0,
+      evalWindows: 2,
+      saveEvery: 0,
+      backend: 'cpu',
+      progress: false,
+    };
+    const whole = await stdoutOf(() => trainCommand(flags));
+    expect(whole).toMatch(/trained 6 steps: loss [\d.]+, held-out ppl [\d.]+/);
+    // a piece that stops at once (the budget is already spent), then the rest
+    const b = { ...flags, out: path.join(tmp, 'b') };
+    const piece = await stdoutOf(() => trainCommand({ ...b, maxMinutes: 1e-9 }));
+    expect(piece).toMatch(/stopped at step 1\/6 .*--resume/);
+    expect(await stdoutOf(() => trainCommand({ ...b, resume: true }))).toMatch(/trained 6 steps/);
+    const A = await OptForCausalLM.load(path.join(tmp, 'a', 'model'));
+    const B = await OptForCausalLM.load(path.join(tmp, 'b', 'model'));
+    for (const [n, t] of A.parameters())
+      expect(await B.parameters().get(n)?.data(), n).toEqual(await t.data());
+    B.dispose();
+    const result = JSON.parse(fs.readFileSync(path.join(tmp, 'a', 'result.json'), 'utf8')) as {
+      heldOutPpl: number;
+    };
+    expect(result.heldOutPpl).toBeLessThan(64);
+    A.dispose();
+
+    const dense = await stdoutOf(() =>
+      distillCommand({
+        teacher: path.join(tmp, 'a', 'model'),
+        data,
+        steps: 2,
+        seqLen: 32,
+        batch: 1,
+        accumulate: 2,
+        k: 4,
+        predictorLength: 8,
+        nbf: 8,
+        attention: 'dense',
+        lr: 1e-3,
+        seed: 0,
+        out: path.join(tmp, 'dense'),
+        evalEvery: 0,
+        evalWindows: 2,
+        saveEvery: 0,
+        backend: 'cpu',
+        progress: false,
+      }),
+    );
+    expect(dense).toMatch(/distilled 2 steps \(dense\): loss [\d.]+, held-out ppl/);
+  });
+});

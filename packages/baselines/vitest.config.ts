@@ -1,0 +1,3 @@
+import { seaVitestConfig } from '@sea/vitest-config';
+
+export default seaVitestConfig();

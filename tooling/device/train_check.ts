@@ -1,0 +1,262 @@
+/**
+ * Training checks for the GPU machine (bundled into the CUDA bundle by pack-cuda.sh; run by
+ * run-train-check.sh), also runnable on the CPU with small sizes (see the environment below):
+ *
+ *  a. bf16 vs fp32: a small OPT trained from scratch for 200 steps in float32 and in bfloat16 mixed
+ *     precision (float32 master weights, LmTrainer's computeDtype) with the same data, seed and
+ *     schedule; both loss curves, the largest relative gap per step and of 10-step means.
+ *  c. one `sea train` step at the OPT-125m shape (12 layers, hidden 768, FFN 3072, vocabulary 50272)
+ *     with T=2048 in bfloat16: the step `sea train --config opt-125m --compute-dtype bfloat16` takes
+ *     (LmTrainer.trainStep with its options), timed after a warm-up step; tokens/s and the backend's
+ *     peak memory, without and with --checkpoint-layers.
+ *
+ * The training text is real English: the words of WikiText-2 valid (data/wikitext-2/valid.txt), the
+ * most frequent ones as the vocabulary (a word-level vocabulary needs no tokenizer here).
+ *
+ * Writes $OUT/train-check.json (summary, rewritten after each part) and $OUT/loss-fp32-bf16.json.
+ * Environment: SEA_CHECK_BACKEND (cuda), SEA_CHECK_TEXT (data/wikitext-2/valid.txt from the working
+ * directory), SEA_CHECK_STEPS (200), SEA_CHECK_SMALL (JSON over the small model's shape and run:
+ * {vocab, hidden, layers, heads, ffn, seqLen, batch, lr, warmup}), SEA_CHECK_BIG (JSON over the timed
+ * shape: {config, seqLen, batches, timed}; "off" skips part c), SEA_CHECK_BUDGET_S (200: part a runs
+ * fewer steps when the float32 run shows the budget would not hold). Exit status 1 when part a's
+ * gap exceeds its tolerance or a part fails.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseOptConfig } from '@sea/opt';
+import * as sea from '@sea/tensor';
+import { initOptWeights, LmTrainer, type LmTrainOptions, OPT_125M_CONFIG } from '@sea/train';
+
+const started = performance.now();
+const secs = () => (performance.now() - started) / 1000;
+const out = process.env.OUT ?? '/tmp/sea-train-check';
+fs.mkdirSync(out, { recursive: true });
+const summary: Record<string, unknown> = { started: new Date().toISOString() };
+const save = () =>
+  fs.writeFileSync(path.join(out, 'train-check.json'), `${JSON.stringify(summary, null, 2)}\n`);
+
+const backendName = process.env.SEA_CHECK_BACKEND ?? 'cuda';
+if (backendName === 'cuda') await import('@sea/backend-cuda');
+else await import('@sea/backend-cpu');
+const backend = await sea.setBackend(backendName);
+summary.backend = backendName;
+const budgetS = Number(process.env.SEA_CHECK_BUDGET_S ?? 200);
+
+/** WikiText-2 valid as word ids: the `vocab − 2` most frequent words, 0 for the rest, 1 at line ends. */
+function wordIds(file: string, vocab: number): Int32Array {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const counts = new Map<string, number>();
+  for (const l of lines) for (const w of l.split(/\s+/)) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, vocab - 2);
+  const id = new Map(top.map(([w], i) => [w, i + 2]));
+  const ids: number[] = [];
+  for (const l of lines) {
+    const ws = l.split(/\s+/).filter(Boolean);
+    if (!ws.length) continue;
+    for (const w of ws) ids.push(id.get(w) ?? 0);
+    ids.push(1);
+  }
+  return Int32Array.from(ids);
+}
+
+const textFile = process.env.SEA_CHECK_TEXT ?? 'data/wikitext-2/valid.txt';
+const small = {
+  vocab: 4096,
+  hidden: 256,
+  layers: 4,
+  heads: 4,
+  ffn: 1024,
+  seqLen: 256,
+  batch: 8,
+  lr: 1e-3,
+  warmup: 20,
+  ...JSON.parse(process.env.SEA_CHECK_SMALL ?? '{}'),
+};
+const ids = wordIds(textFile, small.vocab);
+summary.data = { file: textFile, tokens: ids.length, vocab: small.vocab };
+
+// ---- a. bfloat16 mixed precision against float32 -------------------------------------------------
+const TOLERANCE = 0.02; // of the 10-step mean loss
+let failed = false;
+try {
+  const steps = Number(process.env.SEA_CHECK_STEPS ?? 200);
+  const hf = {
+    model_type: 'opt',
+    vocab_size: small.vocab,
+    hidden_size: small.hidden,
+    num_hidden_layers: small.layers,
+    num_attention_heads: small.heads,
+    ffn_dim: small.ffn,
+    max_position_embeddings: small.seqLen,
+    word_embed_proj_dim: small.hidden,
+    do_layer_norm_before: true,
+    activation_function: 'relu',
+    tie_word_embeddings: true,
+  };
+  const opts: Partial<LmTrainOptions> = {
+    seqLen: small.seqLen,
+    batch: small.batch,
+    lr: small.lr,
+    warmup: small.warmup,
+    schedule: 'cosine',
+    totalSteps: steps,
+    seed: 0,
+  };
+  const curves: Record<string, number[]> = {};
+  const msPerStep: Record<string, number> = {};
+  let planned = steps;
+  const writeCurves = () =>
+    fs.writeFileSync(
+      path.join(out, 'loss-fp32-bf16.json'),
+      `${JSON.stringify({ model: hf, options: opts, ...curves }, null, 1)}\n`,
+    );
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const t = await LmTrainer.create(hf, ids, { ...opts, computeDtype: dtype }, undefined, backend);
+    const losses: number[] = [];
+    curves[dtype] = losses;
+    const t0 = performance.now();
+    let t2 = t0;
+    try {
+      for (let s = 0; s < planned; s++) {
+        losses.push((await t.trainStep()).loss);
+        if (s === 1) t2 = performance.now(); // after the kernels' first compilation
+        // the float32 run sets the length both runs share: half of what is left of the budget
+        if (dtype === 'float32' && s === 11) {
+          const per = (performance.now() - t2) / 10 / 1000;
+          const fit = Math.floor((budgetS * 0.5 - secs()) / (2 * per));
+          if (fit < planned) planned = Math.max(20, fit);
+        }
+      }
+    } finally {
+      t.dispose();
+      msPerStep[dtype] = (performance.now() - t0) / Math.max(1, losses.length);
+      writeCurves();
+    }
+    console.log(
+      `${dtype}: ${losses.length} steps, loss ${losses[0].toFixed(4)} → ${losses.at(-1)?.toFixed(4)}`,
+    );
+  }
+  const [a, b] = [curves.float32, curves.bfloat16];
+  const rel = a.map((x, i) => Math.abs(b[i] - x) / Math.abs(x));
+  const mean = (xs: number[], i: number) => xs.slice(i, i + 10).reduce((p, q) => p + q, 0) / 10;
+  const relMeans: number[] = [];
+  for (let i = 0; i + 10 <= a.length; i += 10) relMeans.push(Math.abs(mean(b, i) - mean(a, i)) / mean(a, i));
+  const maxRelGap = Math.max(...rel);
+  const maxRelGapOf10StepMeans = Math.max(...relMeans);
+  const pass = maxRelGapOf10StepMeans <= TOLERANCE && b.every(Number.isFinite);
+  failed ||= !pass;
+  summary.bf16VsFp32 = {
+    steps: a.length,
+    stepsAsked: steps,
+    model: {
+      vocab: small.vocab,
+      hidden: small.hidden,
+      layers: small.layers,
+      heads: small.heads,
+      ffn: small.ffn,
+    },
+    seqLen: small.seqLen,
+    batch: small.batch,
+    firstLoss: { float32: a[0], bfloat16: b[0] },
+    lastLoss: { float32: a.at(-1), bfloat16: b.at(-1) },
+    maxRelGap,
+    maxRelGapStep: rel.indexOf(maxRelGap) + 1,
+    maxRelGapOf10StepMeans,
+    tolerance: `${TOLERANCE} of the 10-step mean loss`,
+    pass,
+    msPerStep,
+  };
+} catch (e) {
+  failed = true;
+  summary.bf16VsFp32 = { error: String((e as Error)?.stack ?? e) };
+}
+save();
+
+// ---- c. one sea train step at the OPT-125m shape, T=2048, bfloat16 -------------------------------
+if (process.env.SEA_CHECK_BIG !== 'off') {
+  const big = {
+    config: {},
+    seqLen: 2048,
+    batches: [
+      [1, false],
+      [1, true],
+      [4, true],
+    ] as [number, boolean][],
+    timed: 3,
+    ...JSON.parse(process.env.SEA_CHECK_BIG ?? '{}'),
+  };
+  const hf = { ...OPT_125M_CONFIG, ...big.config };
+  // the initial weights once (125M normal draws take seconds on the host); each row trains a copy
+  const init = initOptWeights(parseOptConfig(hf), 0, backend);
+  const rows: Record<string, unknown>[] = [];
+  summary.opt125mStep = { config: hf, seqLen: big.seqLen, computeDtype: 'bfloat16', rows };
+  let lastRowS = 0;
+  for (const [batch, checkpointLayers] of big.batches) {
+    // a row takes about as long as the last one, times its batch ratio
+    if (secs() + lastRowS * 1.5 > budgetS) {
+      rows.push({ batch, checkpointLayers, skipped: `over the ${budgetS} s budget` });
+      continue;
+    }
+    const rowStart = secs();
+    let t: LmTrainer | null = null;
+    try {
+      const weights = new Map([...init].map(([n, w]) => [n, sea.tidy(() => sea.mul(w, 1)).keep()]));
+      t = await LmTrainer.create(
+        hf,
+        ids,
+        {
+          seqLen: big.seqLen,
+          batch,
+          lr: 6e-4,
+          warmup: 500,
+          schedule: 'cosine',
+          totalSteps: 20000,
+          checkpointLayers,
+          computeDtype: 'bfloat16',
+          seed: 0,
+        },
+        weights,
+        backend,
+      );
+      const w0 = performance.now();
+      await t.trainStep(); // kernels compiled and caches filled
+      const warmMs = performance.now() - w0;
+      await backend.sync?.();
+      backend.resetPeak?.();
+      const t0 = performance.now();
+      const losses: number[] = [];
+      for (let s = 0; s < big.timed; s++) losses.push((await t.trainStep()).loss);
+      await backend.sync?.();
+      const ms = (performance.now() - t0) / big.timed;
+      const mem = backend.memory();
+      const tokens = batch * big.seqLen;
+      rows.push({
+        batch,
+        checkpointLayers,
+        msPerStep: ms,
+        tokensPerS: tokens / (ms / 1000),
+        peakGiB: mem.peakBytes !== undefined ? mem.peakBytes / 2 ** 30 : null,
+        firstStepMs: warmMs,
+        losses,
+      });
+      const shape = Object.keys(big.config).length ? 'the given shape' : 'OPT-125m';
+      console.log(
+        `${shape} T=${big.seqLen} batch ${batch}${checkpointLayers ? ' checkpointed' : ''}: ` +
+          `${ms.toFixed(0)} ms/step, ${(tokens / (ms / 1000)).toFixed(0)} tokens/s, peak ${mem.peakBytes !== undefined ? (mem.peakBytes / 2 ** 30).toFixed(2) : '?'} GiB`,
+      );
+    } catch (e) {
+      failed = true;
+      rows.push({ batch, checkpointLayers, error: String((e as Error)?.stack ?? e) });
+    } finally {
+      t?.dispose();
+    }
+    lastRowS = secs() - rowStart;
+    save();
+  }
+  for (const w of init.values()) w.dispose();
+}
+summary.seconds = secs();
+summary.ok = !failed;
+save();
+console.log(JSON.stringify({ ok: !failed, seconds: summary.seconds }));
+process.exit(failed ? 1 : 0);
