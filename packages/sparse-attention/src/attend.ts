@@ -191,8 +191,16 @@ export function attendWithEstimate(
       backend,
     });
     let local: Tensor;
-    let mask: CsrMatrix | Tensor;
-    if (sparse) {
+    let mask: CsrMatrix | Tensor | undefined;
+    if (sparse && !opts.returnMask) {
+      // stretch + csrAttention as one op: a backend with the fused capability builds no CSR arrays
+      // and reads nothing back, so the work queued after it need not wait for the device
+      local = await sea.cellMaskAttention(cellMask, rowLen, q, k, v, {
+        k: opts.k,
+        scale: opts.scoreScale,
+        rowScale: est.sProb,
+      });
+    } else if (sparse) {
       mask = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
       // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can
       local = sea.csrAttention(mask, q, k, v, { scale: opts.scoreScale, rowScale: est.sProb });

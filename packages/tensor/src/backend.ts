@@ -160,6 +160,14 @@ export interface CsrAttentionOptions {
   scale: number;
 }
 
+/** Options of the fused stretch + CSR attention capability ({@link Backend.cellMaskAttention}). */
+export interface CellMaskAttentionOptions {
+  /** Multiplies Q·Kᵀ before the softmax (as csrSddmm's scale). */
+  scale: number;
+  /** The stretch's cap k: a cell wider than k keys keeps k of them (as stretchToCsr). */
+  k: number;
+}
+
 export interface PrefixSumOptions {
   /** Added to every element of the running key sum z before the dot product (docs/algorithm.md §3: 1e-6). */
   eps: number;
@@ -337,6 +345,23 @@ export interface Backend {
     v: TensorInfo,
     rowScale: TensorInfo | null,
     opts: CsrAttentionOptions,
+  ): TensorInfo | null;
+  /**
+   * Fused stretch + CSR attention: csrAttention over the CSR mask that stretchToCsr(mask, rowLen,
+   * { k, keys: Tk }) writes (the same entries in the same order), without building it: mask bool
+   * [B, Tq, H, K], rowLen int32 [B, Tq] (each L_t ≤ Tk), q [B, H, Tq, D], k [B, H, Tk, D],
+   * v [B, H, Tk, E], rowScale [B, H, Tq] or null → [B, H, Tq, E] in q's dtype. No host read of the
+   * number of entries, so the work queued after it need not wait. Returns null for a case the backend
+   * does not fuse; the op layer then stretches and runs csrAttention.
+   */
+  cellMaskAttention?(
+    mask: TensorInfo,
+    rowLen: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    rowScale: TensorInfo | null,
+    opts: CellMaskAttentionOptions,
   ): TensorInfo | null;
   /**
    * In-place write: dst[begin + i] = src[i] for every index i of src (same dtype, same rank,
