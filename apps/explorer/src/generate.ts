@@ -4,10 +4,9 @@
  * page sees, in one chosen layer and head, the new row's estimate Â (K cells), its selected cells
  * and the keys it attended. Runs in browsers and Node (no file system).
  */
-import { PROJECTION_WEIGHT } from '@sea/linear-attention';
-import { OptForCausalLM } from '@sea/opt';
-import type { ExplorerModel } from '@sea/pictures';
-import { type Backend, type CsrMatrix, type Tensor, tensor } from '@sea/tensor';
+import type { OptForCausalLM } from '@sea/opt';
+import { type ExplorerModel, optModelOf } from '@sea/pictures';
+import type { Backend, CsrMatrix } from '@sea/tensor';
 
 export interface NewRowView {
   /** Position of the new token in the sequence (prompt + generated). */
@@ -34,33 +33,13 @@ export interface GenerateBoxOptions {
 }
 
 /** An OptForCausalLM with SEA in every layer, from the explorer's host weights. */
-export async function seaModelOf(
+export function seaModelOf(
   model: ExplorerModel,
   backend: Backend,
   o: Pick<GenerateBoxOptions, 'k' | 'predictorLength' | 'nbFeatureFactor' | 'seed'>,
 ): Promise<OptForCausalLM> {
-  const ws = model.weights;
-  const weights = new Map<string, Tensor>();
-  for (const n of ws.names()) weights.set(n, tensor(ws.values(n), ws.shape(n), { backend }));
-  const seaConfig: Record<string, unknown> = {
-    k: o.k,
-    predictorLength: o.predictorLength,
-    nbFeatureFactor: o.nbFeatureFactor,
-  };
-  // trained SEA weights decide K and m (every layer has the same shapes)
-  const norm = weights.get(`${model.prefix}decoder.layers.0.self_attn.sea.cnn.norm_out.weight`);
-  if (norm) seaConfig.predictorLength = norm.shape[0];
-  const proj = weights.get(`${model.prefix}decoder.layers.0.self_attn.sea.${PROJECTION_WEIGHT}`);
-  if (proj) {
-    const D = model.config.hiddenSize / model.config.numAttentionHeads;
-    seaConfig.nbFeatureFactor = (D * Math.log(D)) / (proj.shape[0] + 0.5);
-  }
-  return OptForCausalLM.fromWeights(model.config, weights, {
-    backend,
-    attention: 'sea',
-    seaConfig,
-    seed: o.seed,
-  });
+  const seaConfig = { k: o.k, predictorLength: o.predictorLength, nbFeatureFactor: o.nbFeatureFactor };
+  return optModelOf(model, backend, { attention: 'sea', seaConfig, seed: o.seed });
 }
 
 /** The keys of row 0, head `head`, of a one-row FlatCSR mask. */

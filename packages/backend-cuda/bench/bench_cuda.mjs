@@ -797,38 +797,19 @@ try {
 if (opt && process.env.SEA_BENCH_OPT !== '0') {
   await section('OPT-125m forward', async () => {
     const T = 2048;
-    const raw = {
-      model_type: 'opt',
-      vocab_size: 50272,
-      hidden_size: 768,
-      word_embed_proj_dim: 768,
-      num_hidden_layers: 12,
-      num_attention_heads: 12,
-      ffn_dim: 3072,
-      max_position_embeddings: 2048,
-      do_layer_norm_before: true,
-      activation_function: 'relu',
-      enable_bias: true,
-      layer_norm_elementwise_affine: true,
-      tie_word_embeddings: true,
-      pad_token_id: 1,
-      bos_token_id: 2,
-      eos_token_id: 2,
-      torch_dtype: 'float32',
-    };
+    // OPT-125m's shape (random weights)
+    const raw = opt.randomOptConfigJson({
+      hidden: 768,
+      layers: 12,
+      heads: 12,
+      ffn: 3072,
+      maxPositions: 2048,
+    });
     const config = opt.parseOptConfig(raw);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-opt125m-'));
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw));
-    const tensors = {};
-    let params = 0;
-    for (const s of opt.optWeightSpecs(config, 'model.')) {
-      if (s.optional) continue;
-      const data = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
-      if (s.name.includes('layer_norm') && s.name.endsWith('weight')) data.fill(1);
-      else if (!s.name.endsWith('bias')) rng.fillNormal(data, 0, 0.02);
-      tensors[s.name] = { dtype: 'float32', shape: [...s.shape], data };
-      params += data.length;
-    }
+    const tensors = opt.randomWeights(opt.optWeightSpecs(config, 'model.'), 7);
+    const params = Object.values(tensors).reduce((n, t) => n + t.data.length, 0);
     await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
     const ids = Int32Array.from({ length: T }, (_, i) => 2 + ((i * 7919) % 50000));
     const layers = 12;

@@ -1,22 +1,31 @@
 /**
  * The CUDA backend: the driver API's primary context, one stream, a caching allocator, cuBLAS for
  * the dense matmuls and the project's CUDA C kernels (NVRTC at first use, or a prebuilt fatbin) for
- * every other primitive. Host code for each primitive family lives under `ops/`.
+ * every other primitive (`CudaMemory`). Host code for each primitive family lives under `ops/`,
+ * bound through the kernel table below.
  */
 import {
   type Backend,
   BackendUnavailableError,
   bytesPerElement,
-  type CsrInfo,
   DeviceError,
   type DType,
   DTypeError,
   isHalf,
   type MemoryInfo,
+  type Shape,
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import { allocArray, type DataId, numbersToHalfBits } from '@sea/tensor/backend';
+import {
+  allocArray,
+  type Conv2dOptions,
+  type DataId,
+  defineBackend,
+  type KernelTable,
+  numbersToHalfBits,
+  type SliceRun,
+} from '@sea/tensor/backend';
 import koffi from 'koffi';
 import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver } from './driver.js';
 import { CachingAllocator, type CudaBuffer } from './memory.js';
@@ -24,7 +33,7 @@ import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
-import { binary, cast, unary, where } from './ops/elementwise.js';
+import { binary, cast, range, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose, writeSlice } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
@@ -90,7 +99,8 @@ const PIN_SLOTS = 32;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 
-export class CudaBackend implements Backend {
+/** The CUDA backend's device, stream, memory and libraries; the kernels (`ops/`) run over it. */
+export class CudaMemory {
   readonly name = 'cuda';
   readonly dtypes: readonly DType[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
   readonly drv: Driver;
@@ -253,12 +263,17 @@ export class CudaBackend implements Backend {
     return this.#cublas;
   }
 
+  /** This memory as the backend built on it (every instance is a CudaBackend; see below). */
+  get #backend(): CudaBackend {
+    return this as unknown as CudaBackend;
+  }
+
   /** cuBLASLt (GEMM epilogues), loaded beside cuBLAS at first use; null when it is not there. */
   lt(): LtGemm | null {
     if (this.#lt === null) {
       const { file } = this.cublas();
       try {
-        this.#lt = new LtGemm(this, file);
+        this.#lt = new LtGemm(this.#backend, file);
       } catch (e) {
         if (process.env.SEA_CUDA_DEBUG) console.warn(`[sea cuda] no cuBLASLt: ${(e as Error).message}`);
         this.#lt = false;
@@ -279,7 +294,7 @@ export class CudaBackend implements Backend {
         this.#cudnn = false;
       } else {
         try {
-          this.#cudnn = new CudnnConv(this);
+          this.#cudnn = new CudnnConv(this.#backend);
         } catch (e) {
           this.cudnnUnavailable = (e as Error).message;
           if (process.env.SEA_CUDA_DEBUG) console.warn(`[sea cuda] no cuDNN: ${this.cudnnUnavailable}`);
@@ -451,105 +466,119 @@ export class CudaBackend implements Backend {
     void this.#ctx;
   }
 
-  fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] } {
-    const info = this.output([size], dtype) as TensorInfo & { shape: [number] };
-    const p = this.ptr(info);
-    if (dtype === 'bool') this.memset(p, 1, value ? 1 : 0, size);
-    else if (dtype === 'int32') this.memset(p, 4, new Int32Array([value])[0], size);
-    else if (isHalf(dtype)) this.memset(p, 2, numbersToHalfBits([value], dtype)[0], size);
-    else this.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], size);
-    return info;
+  /** In-place slice write, queued on the stream (ops/layout.ts: one launch where the runs step evenly). */
+  writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
+    return writeSlice(this as unknown as CudaBackend, dst, src, runs);
   }
-
-  /**
-   * A float32 kernel run on 16-bit inputs: each float16/bfloat16 input is widened to a float32 copy,
-   * the kernel runs, and a float32 output is rounded back to that dtype (so the result is the float32
-   * kernel's, rounded once). For the primitives without a 16-bit instance of their own yet.
-   */
-  #via32<F extends (...args: never[]) => unknown>(kernel: F): F {
-    const isInfo = (a: unknown): a is TensorInfo =>
-      !!a && typeof a === 'object' && 'dataId' in a && 'dtype' in a && 'shape' in a;
-    return ((...args: unknown[]) => {
-      let half: DType | null = null;
-      for (const a of args.flat()) if (!half && isInfo(a) && isHalf(a.dtype)) half = a.dtype;
-      if (!half) return kernel(...(args as never[]));
-      const temps: TensorInfo[] = [];
-      const up = (a: unknown): unknown => {
-        if (!isInfo(a) || !isHalf(a.dtype)) return a;
-        const t = cast(this, a, 'float32');
-        temps.push(t);
-        return t;
-      };
-      const mapped = args.map((a) => (Array.isArray(a) ? a.map(up) : up(a)));
-      let r: unknown;
-      try {
-        r = kernel(...(mapped as never[]));
-      } finally {
-        for (const t of temps) this.free(t.dataId);
-      }
-      if (isInfo(r) && r.dtype === 'float32') {
-        const down = cast(this, r, half);
-        this.free(r.dataId);
-        return down;
-      }
-      return r;
-    }) as unknown as F;
-  }
-
-  // ---------------------------------------------------------------- primitives (ops/)
-  matmul: Backend['matmul'] = (a, b, opts, outShape) => matmul(this, a, b, opts, outShape);
-  unary: Backend['unary'] = (op, x) => unary(this, op, x);
-  binary: Backend['binary'] = (op, a, b, outShape) => binary(this, op, a, b, outShape);
-  where: Backend['where'] = (c, a, b, outShape) => where(this, c, a, b, outShape);
-  cast: Backend['cast'] = (x, dtype) => cast(this, x, dtype);
-  reduce: Backend['reduce'] = (op, x, axes) => reduce(this, op, x, axes);
-  softmax: Backend['softmax'] = (x, mask) => softmax(this, x, mask);
-  logSoftmax: Backend['logSoftmax'] = (x) => logSoftmax(this, x);
-  layerNorm: Backend['layerNorm'] = (x, g, b, eps) => layerNorm(this, x, g, b, eps);
-  gather: Backend['gather'] = (t, i) => gather(this, t, i);
-  takeAlong: Backend['takeAlong'] = (x, i) => takeAlong(this, x, i);
-  readonly #conv2dVia32: Backend['conv2d'] = this.#via32((x, w, bias, opts, outShape) =>
-    conv2d(this, x, w, bias, opts, outShape),
-  );
-  /** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
-  conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => {
-    if (!isHalf(x.dtype)) {
-      // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1 with
-      // SEA_CUDA_CUDNN=1): 2.97 ms for the layer's three convs at 32k on the H200, the own kernels 2.32
-      const f32 =
-        process.env.SEA_CUDA_CUDNN_F32 === '1'
-          ? (this.cudnn()?.run(x, w, bias, opts, outShape) ?? null)
-          : null;
-      return f32 ?? conv2d(this, x, w, bias, opts, outShape);
-    }
-    const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
-    if (viaCudnn) return viaCudnn;
-    return conv2dHalfFits(x, w, opts) || (this.convMma && conv2dMmaPlan(x, w, opts))
-      ? conv2d(this, x, w, bias, opts, outShape)
-      : this.#conv2dVia32(x, w, bias, opts, outShape);
-  };
-  cumsum: Backend['cumsum'] = (x, axis, ex, rev) => cumsum(this, x, axis, ex, rev);
-  resize: Backend['resize'] = this.#via32((x, h, w, opts) => resize(this, x, h, w, opts));
-  transpose: Backend['transpose'] = (x, perm) => transpose(this, x, perm);
-  slice: Backend['slice'] = (x, begin, size) => slice(this, x, begin, size);
-  concat: Backend['concat'] = (xs, axis) => concat(this, xs, axis);
-  pad: Backend['pad'] = (x, pads, value) => pad(this, x, pads, value);
-  performerPrefixSum: Backend['performerPrefixSum'] = (qf, kf, v, opts) =>
-    performerPrefixSum(this, qf, kf, v, opts);
-  groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
-  stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
-  cellMaskAttention: Backend['cellMaskAttention'] = (m, r, q, k, v, s, opts) =>
-    cellMaskAttention(this, m, r, q, k, v, s, opts);
-  csrSddmm: Backend['csrSddmm'] = this.#via32((csr, q, k, scale) => csrSddmm(this, csr, q, k, scale));
-  csrSoftmax: Backend['csrSoftmax'] = this.#via32((csr, val, rs) => csrSoftmax(this, csr, val, rs));
-  csrSpmm: Backend['csrSpmm'] = this.#via32((csr, val, v) => csrSpmm(this, csr, val, v));
-  attention: NonNullable<Backend['attention']> = (q, k, v, kv, opts) => attention(this, q, k, v, kv, opts);
-  linear: NonNullable<Backend['linear']> = (x, w, bias, res, opts) => linear(this, x, w, bias, res, opts);
-  csrAttention: NonNullable<Backend['csrAttention']> = (csr, q, k, v, rs, opts) =>
-    csrAttention(this, csr, q, k, v, rs, opts);
-  /** In-place slice write, queued on the stream (ops/layout.ts). */
-  writeSlice: NonNullable<Backend['writeSlice']> = (dst, src, runs) => writeSlice(this, dst, src, runs);
 }
+
+/** A new tensor of `size` elements equal to `value`: one memset on the stream. */
+function fill(b: CudaBackend, size: number, value: number, dtype: DType): TensorInfo & { shape: [number] } {
+  const info = b.output([size], dtype) as TensorInfo & { shape: [number] };
+  const p = b.ptr(info);
+  if (dtype === 'bool') b.memset(p, 1, value ? 1 : 0, size);
+  else if (dtype === 'int32') b.memset(p, 4, new Int32Array([value])[0], size);
+  else if (isHalf(dtype)) b.memset(p, 2, numbersToHalfBits([value], dtype)[0], size);
+  else b.memset(p, 4, new Uint32Array(new Float32Array([value]).buffer)[0], size);
+  return info;
+}
+
+/**
+ * A float32 kernel run on 16-bit inputs: each float16/bfloat16 input is widened to a float32 copy,
+ * the kernel runs, and a float32 output is rounded back to that dtype (so the result is the float32
+ * kernel's, rounded once). For the primitives without a 16-bit instance of their own yet.
+ */
+function via32<F>(kernel: F): F {
+  const run = kernel as unknown as (b: CudaBackend, ...args: unknown[]) => unknown;
+  const isInfo = (a: unknown): a is TensorInfo =>
+    !!a && typeof a === 'object' && 'dataId' in a && 'dtype' in a && 'shape' in a;
+  return ((b: CudaBackend, ...args: unknown[]) => {
+    let half: DType | null = null;
+    for (const a of args.flat()) if (!half && isInfo(a) && isHalf(a.dtype)) half = a.dtype;
+    if (!half) return run(b, ...args);
+    const temps: TensorInfo[] = [];
+    const up = (a: unknown): unknown => {
+      if (!isInfo(a) || !isHalf(a.dtype)) return a;
+      const t = cast(b, a, 'float32');
+      temps.push(t);
+      return t;
+    };
+    const mapped = args.map((a) => (Array.isArray(a) ? a.map(up) : up(a)));
+    let r: unknown;
+    try {
+      r = run(b, ...mapped);
+    } finally {
+      for (const t of temps) b.free(t.dataId);
+    }
+    if (isInfo(r) && r.dtype === 'float32') {
+      const down = cast(b, r, half);
+      b.free(r.dataId);
+      return down;
+    }
+    return r;
+  }) as unknown as F;
+}
+
+const conv2dVia32 = via32(conv2d);
+
+/** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
+function conv2dKernel(
+  b: CudaBackend,
+  x: TensorInfo,
+  w: TensorInfo,
+  bias: TensorInfo | null,
+  opts: Conv2dOptions,
+  outShape: Shape,
+): TensorInfo {
+  if (!isHalf(x.dtype)) {
+    // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1 with
+    // SEA_CUDA_CUDNN=1): 2.97 ms for the layer's three convs at 32k on the H200, the own kernels 2.32
+    const f32 =
+      process.env.SEA_CUDA_CUDNN_F32 === '1' ? (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null) : null;
+    return f32 ?? conv2d(b, x, w, bias, opts, outShape);
+  }
+  const viaCudnn = b.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
+  if (viaCudnn) return viaCudnn;
+  return conv2dHalfFits(x, w, opts) || (b.convMma && conv2dMmaPlan(x, w, opts))
+    ? conv2d(b, x, w, bias, opts, outShape)
+    : conv2dVia32(b, x, w, bias, opts, outShape);
+}
+
+/** One kernel per primitive (a missing one is a compile error), and the fused attention, linear and CSR attention. */
+const CUDA_KERNELS = {
+  matmul,
+  unary,
+  binary,
+  where,
+  cast,
+  reduce,
+  softmax,
+  logSoftmax,
+  layerNorm,
+  gather,
+  takeAlong,
+  conv2d: conv2dKernel,
+  cumsum,
+  resize: via32(resize),
+  transpose,
+  slice,
+  concat,
+  pad,
+  fill,
+  range,
+  performerPrefixSum,
+  groupedTopK,
+  stretchToCsr,
+  cellMaskAttention,
+  csrSddmm: via32(csrSddmm),
+  csrSoftmax: via32(csrSoftmax),
+  csrSpmm: via32(csrSpmm),
+  attention,
+  linear,
+  csrAttention,
+} satisfies KernelTable<CudaBackend>;
+
+export class CudaBackend extends defineBackend(CudaMemory, CUDA_KERNELS) implements Backend {}
 
 /**
  * Opens device 0 (or SEA_CUDA_DEVICE) through its primary context. Throws

@@ -260,23 +260,8 @@ export function packParams(params: readonly Param[]): Uint32Array {
   return w;
 }
 
-/** Row-major strides of a shape. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    s[k] = acc;
-    acc *= shape[k];
-  }
-  return s;
-}
-
-/** Strides of `shape` broadcast against `outShape` (0 on broadcast axes; left-padded). */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const st = stridesOf(shape);
-  const off = outShape.length - shape.length;
-  return outShape.map((_, k) => (k < off || shape[k - off] === 1 ? 0 : st[k - off]));
-}
+// strides of a shape, and of one broadcast against an output shape (0 on broadcast axes)
+export { broadcastStrides, stridesOf } from '@sea/tensor/backend';
 
 /**
  * WGSL computing a flat source offset from the flat output index `idx` for each of `n` operands:

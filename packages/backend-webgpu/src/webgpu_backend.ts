@@ -1,12 +1,11 @@
 /**
  * The WebGPU backend: device memory (chunked buffers and a size-keyed pool), a pipeline cache keyed
  * by the generated WGSL (which carries every specialisation: dtype, rank, chunk counts, tile
- * shape), batched dispatch into one command encoder, and async readback through `mapAsync`.
- * Each primitive is one file under `kernels/`.
+ * shape), batched dispatch into one command encoder, and async readback through `mapAsync`
+ * (`WebGpuMemory`). Each primitive is one file under `kernels/`, bound through the kernel table below.
  */
 import {
   type Backend,
-  type CsrInfo,
   DeviceError,
   type DType,
   DTypeError,
@@ -15,7 +14,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@sea/tensor';
-import type { DataId, SliceRun } from '@sea/tensor/backend';
+import { type DataId, defineBackend, type KernelTable, type SliceRun } from '@sea/tensor/backend';
 import {
   type BindingSpec,
   declareBindings,
@@ -44,6 +43,7 @@ import { layerNorm } from './kernels/layer_norm.js';
 import { matmul } from './kernels/matmul.js';
 import { pad } from './kernels/pad.js';
 import { performerPrefixSum } from './kernels/performer_prefix_sum.js';
+import { range } from './kernels/range.js';
 import { reduce } from './kernels/reduce.js';
 import { resize } from './kernels/resize.js';
 import { slice } from './kernels/slice.js';
@@ -123,7 +123,8 @@ const UNIFORM_BYTES = 64 * 1024;
 /** Contexts of destroyed devices, held until their `lost` promise settles (see destroy()). */
 const retiring = new Set<GpuContext>();
 
-export class WebGpuBackend implements Backend {
+/** The WebGPU backend's device, buffers, pipelines and dispatch; the kernels (`kernels/`) run over it. */
+export class WebGpuMemory {
   readonly name = 'webgpu';
   /** See WebGpuBackendOptions.maxBytes. */
   readonly maxBytes: number;
@@ -593,40 +594,6 @@ export class WebGpuBackend implements Backend {
     return [Math.ceil(n / y), y, 1];
   }
 
-  // ---- primitives ----
-
-  fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] } {
-    return fill(this, size, value, dtype);
-  }
-
-  matmul = matmul.bind(null, this) as OmitFirst<typeof matmul>;
-  unary = unary.bind(null, this) as OmitFirst<typeof unary>;
-  binary = binary.bind(null, this) as OmitFirst<typeof binary>;
-  where = where.bind(null, this) as OmitFirst<typeof where>;
-  cast = cast.bind(null, this) as OmitFirst<typeof cast>;
-  reduce = reduce.bind(null, this) as OmitFirst<typeof reduce>;
-  softmax = softmax.bind(null, this) as OmitFirst<typeof softmax>;
-  logSoftmax = logSoftmax.bind(null, this) as OmitFirst<typeof logSoftmax>;
-  layerNorm = layerNorm.bind(null, this) as OmitFirst<typeof layerNorm>;
-  gather = gather.bind(null, this) as OmitFirst<typeof gather>;
-  takeAlong = takeAlong.bind(null, this) as OmitFirst<typeof takeAlong>;
-  conv2d = conv2d.bind(null, this) as OmitFirst<typeof conv2d>;
-  cumsum = cumsum.bind(null, this) as OmitFirst<typeof cumsum>;
-  resize = resize.bind(null, this) as OmitFirst<typeof resize>;
-  transpose = transpose.bind(null, this) as OmitFirst<typeof transpose>;
-  slice = slice.bind(null, this) as OmitFirst<typeof slice>;
-  concat = concat.bind(null, this) as OmitFirst<typeof concat>;
-  pad = pad.bind(null, this) as OmitFirst<typeof pad>;
-  performerPrefixSum = performerPrefixSum.bind(null, this) as OmitFirst<typeof performerPrefixSum>;
-  groupedTopK = groupedTopK.bind(null, this) as OmitFirst<typeof groupedTopK>;
-  stretchToCsr = stretchToCsr.bind(null, this) as (
-    ...a: Parameters<OmitFirst<typeof stretchToCsr>>
-  ) => Promise<CsrInfo>;
-  csrSddmm = csrSddmm.bind(null, this) as OmitFirst<typeof csrSddmm>;
-  csrSoftmax = csrSoftmax.bind(null, this) as OmitFirst<typeof csrSoftmax>;
-  csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
-  csrAttention = csrAttention.bind(null, this) as OmitFirst<typeof csrAttention>;
-
   /**
    * In-place slice write: buffer-to-buffer copies of each contiguous run, split at chunk edges (16-bit
    * tensors: when every run starts and ends on a word boundary).
@@ -664,4 +631,35 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-type OmitFirst<F> = F extends (first: WebGpuBackend, ...rest: infer R) => infer O ? (...args: R) => O : never;
+/** One kernel per primitive (a missing one is a compile error), and the fused CSR attention. */
+const WEBGPU_KERNELS = {
+  matmul,
+  unary,
+  binary,
+  where,
+  cast,
+  reduce,
+  softmax,
+  logSoftmax,
+  layerNorm,
+  gather,
+  takeAlong,
+  conv2d,
+  cumsum,
+  resize,
+  transpose,
+  slice,
+  concat,
+  pad,
+  fill,
+  range,
+  performerPrefixSum,
+  groupedTopK,
+  stretchToCsr,
+  csrSddmm,
+  csrSoftmax,
+  csrSpmm,
+  csrAttention,
+} satisfies KernelTable<WebGpuBackend>;
+
+export class WebGpuBackend extends defineBackend(WebGpuMemory, WEBGPU_KERNELS) implements Backend {}

@@ -1,5 +1,5 @@
 /** BERT's Hugging Face config.json, with the defaults BertConfig uses. */
-import { HF_ACTIVATIONS, type HfActivation, ModelLoadError, readConfigJson } from '@sea/model-common';
+import { configFields, type HfActivation, ModelLoadError, readConfigJson } from '@sea/model-common';
 
 export type BertActivation = HfActivation;
 
@@ -20,48 +20,11 @@ export interface BertConfig {
   id2label: Record<string, string> | null;
 }
 
-const ACTIVATIONS: readonly string[] = HF_ACTIVATIONS;
-
-function num(raw: Record<string, unknown>, key: string, dflt: number): number {
-  const v = raw[key] ?? dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ModelLoadError(`config.json: '${key}' must be a number, got ${JSON.stringify(raw[key])}`);
-  }
-  return v;
-}
-
-function posInt(raw: Record<string, unknown>, key: string, dflt: number): number {
-  const v = num(raw, key, dflt);
-  if (!Number.isInteger(v) || v < 1)
-    throw new ModelLoadError(`config.json: '${key}' must be a positive integer, got ${v}`);
-  // sizes beyond any model (and than int32 indexing) would only make the weight checks slow
-  const max = key === 'num_hidden_layers' || key === 'num_attention_heads' ? 4096 : 2 ** 31 - 1;
-  if (v > max) throw new ModelLoadError(`config.json: '${key}' is ${v}, above the limit of ${max}`);
-  return v;
-}
-
 export function parseBertConfig(raw: unknown): BertConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new ModelLoadError('config.json is not a JSON object');
-  const r = raw as Record<string, unknown>;
-  if (r.model_type !== 'bert') {
-    throw new ModelLoadError(
-      `config.json has model_type ${JSON.stringify(r.model_type)}; @sea/bert loads only 'bert' models${r.model_type === 'opt' ? ' (use @sea/opt)' : ''}`,
-    );
-  }
-  const hiddenSize = posInt(r, 'hidden_size', 768);
-  const heads = posInt(r, 'num_attention_heads', 12);
-  if (hiddenSize % heads !== 0) {
-    throw new ModelLoadError(
-      `config.json: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${heads}`,
-    );
-  }
-  const act = r.hidden_act ?? 'gelu';
-  if (typeof act !== 'string' || !ACTIVATIONS.includes(act)) {
-    throw new ModelLoadError(
-      `config.json: hidden_act ${JSON.stringify(act)} is not supported (supported: ${ACTIVATIONS.join(', ')})`,
-    );
-  }
+  const c = configFields(raw, 'bert');
+  const r = c.raw;
+  const { hiddenSize, numAttentionHeads } = c.heads({ hidden: 768, heads: 12 });
+  const hiddenAct = c.activation('hidden_act', 'gelu');
   const posType = r.position_embedding_type ?? 'absolute';
   if (posType !== 'absolute') {
     throw new ModelLoadError(
@@ -74,22 +37,22 @@ export function parseBertConfig(raw: unknown): BertConfig {
       : null;
   const numLabels =
     typeof r.num_labels === 'number'
-      ? posInt(r, 'num_labels', 2)
+      ? c.posInt('num_labels', 2)
       : id2label
         ? Object.keys(id2label).length
         : 2;
   return {
     modelType: 'bert',
-    vocabSize: posInt(r, 'vocab_size', 30522),
+    vocabSize: c.posInt('vocab_size', 30522),
     hiddenSize,
-    numHiddenLayers: posInt(r, 'num_hidden_layers', 12),
-    numAttentionHeads: heads,
-    intermediateSize: posInt(r, 'intermediate_size', 3072),
-    hiddenAct: act as BertActivation,
-    maxPositionEmbeddings: posInt(r, 'max_position_embeddings', 512),
-    typeVocabSize: posInt(r, 'type_vocab_size', 2),
-    layerNormEps: num(r, 'layer_norm_eps', 1e-12),
-    padTokenId: num(r, 'pad_token_id', 0),
+    numHiddenLayers: c.posInt('num_hidden_layers', 12),
+    numAttentionHeads,
+    intermediateSize: c.posInt('intermediate_size', 3072),
+    hiddenAct,
+    maxPositionEmbeddings: c.posInt('max_position_embeddings', 512),
+    typeVocabSize: c.posInt('type_vocab_size', 2),
+    layerNormEps: c.num('layer_norm_eps', 1e-12),
+    padTokenId: c.num('pad_token_id', 0),
     numLabels,
     id2label,
   };
@@ -97,4 +60,50 @@ export function parseBertConfig(raw: unknown): BertConfig {
 
 export async function readBertConfig(dir: string): Promise<BertConfig> {
   return parseBertConfig(await readConfigJson(dir));
+}
+
+/** The shape of a small random-weight BERT classifier (`randomBertConfigJson`). */
+export interface RandomBertOptions {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  intermediate?: number;
+  maxPositions?: number;
+  vocab?: number;
+  labels?: number;
+  /** `_name_or_path` of the config. */
+  name?: string;
+  /** `sea_note`: what the random weights are good for. */
+  note?: string;
+}
+
+/**
+ * config.json (Hugging Face keys) of a small BertForSequenceClassification meant for random
+ * weights; the uncased vocabulary size by default, so the real tokenizer applies.
+ */
+export function randomBertConfigJson(o: RandomBertOptions = {}): Record<string, unknown> {
+  const hidden = o.hidden ?? 128;
+  const labels = o.labels ?? 2;
+  const names = Array.from({ length: labels }, (_, i) => `LABEL_${i}`);
+  return {
+    _name_or_path: o.name ?? 'sea-random-bert',
+    sea_note: o.note ?? 'RANDOM WEIGHTS: for speed and agreement measurements only, not task quality',
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    vocab_size: o.vocab ?? 30522,
+    hidden_size: hidden,
+    num_hidden_layers: o.layers ?? 2,
+    num_attention_heads: o.heads ?? 4,
+    intermediate_size: o.intermediate ?? 4 * hidden,
+    hidden_act: 'gelu',
+    max_position_embeddings: o.maxPositions ?? 512,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    num_labels: labels,
+    id2label: Object.fromEntries(names.map((n, i) => [i, n])),
+    label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+    pad_token_id: 0,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+  };
 }

@@ -14,9 +14,18 @@ export {
   type LayerAttentionConfig,
   ModelInputError,
   ModelLoadError,
+  randomWeights,
   type SeaDefaults,
+  uploadWeights,
 } from '@sea/model-common';
-export { type BertActivation, type BertConfig, parseBertConfig, readBertConfig } from './config.js';
+export {
+  type BertActivation,
+  type BertConfig,
+  parseBertConfig,
+  type RandomBertOptions,
+  randomBertConfigJson,
+  readBertConfig,
+} from './config.js';
 export {
   BERT_FAMILY,
   BERT_FP_MIN,

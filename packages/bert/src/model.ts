@@ -14,7 +14,6 @@ import {
   loadTransformer,
   MODEL_FP_MIN,
   ModelInputError,
-  ModelLoadError,
   type SeaDefaults,
   Transformer,
   type TransformerFamily,
@@ -26,7 +25,6 @@ import {
   type WeightSpec,
 } from '@sea/model-common';
 import { add, gather, layerNorm, linear, slice, type Tensor, tanh, tensor, tidyAsync } from '@sea/tensor';
-import type { Checkpoint } from '@sea/tensor/node';
 import { type BertConfig, readBertConfig } from './config.js';
 
 /** SEA settings of the paper's BERT runs (docs/algorithm.md §10): K=128, k=7 (CLI default), nbf=1; `seaConfig` overrides them. */
@@ -90,17 +88,14 @@ interface BertLayerWeights {
 /** BERT as the transformer skeleton sees it. */
 export const BERT_FAMILY: TransformerFamily<BertConfig, BertLayerWeights> = {
   className: 'BertForSequenceClassification',
+  architecture: 'BERT',
   prefixes: ['bert.', ''],
   probe: 'embeddings.word_embeddings.weight',
   seaDefaults: BERT_SEA_DEFAULTS,
   seaPattern: /^(?:bert\.)?encoder\.layer\.(\d+)\.attention\.self\.sea\.(.+)$/,
   seaName: bertSeaParameterName,
-  detectPrefix,
   weightSpecs: bertWeightSpecs,
-  numLayers: (c) => c.numHiddenLayers,
-  maxPositions: (c) => c.maxPositionEmbeddings,
   tooLongHint: () => 'truncate it (tokenizer maxLength)',
-  vocabSize: (c) => c.vocabSize,
   attention: (c) => {
     const D = c.hiddenSize / c.numAttentionHeads;
     return { heads: c.numAttentionHeads, headDim: D, causal: false, scoreScale: 1 / Math.sqrt(D) };
@@ -236,27 +231,19 @@ export class BertForSequenceClassification extends Transformer<
   }
 }
 
-function detectPrefix(ckpt: Checkpoint): string {
-  for (const p of ['bert.', '']) if (ckpt.has(`${p}embeddings.word_embeddings.weight`)) return p;
-  const some = ckpt.names().slice(0, 3).join(', ');
-  throw new ModelLoadError(
-    `checkpoint ${ckpt.file} has no 'bert.embeddings.word_embeddings.weight': not a BERT checkpoint (first tensors: ${some})`,
-  );
-}
-
 /** Every tensor a BertForSequenceClassification checkpoint must hold for this config. */
 export function bertWeightSpecs(c: BertConfig, prefix = 'bert.'): WeightSpec[] {
   const d = c.hiddenSize;
   const specs: WeightSpec[] = [];
-  const add = (name: string, shape: number[], why: string) =>
-    specs.push({ name: `${prefix}${name}`, shape, why });
+  const add = (name: string, shape: number[], why: string, init?: WeightSpec['init']) =>
+    specs.push({ name: `${prefix}${name}`, shape, why, ...(init ? { init } : {}) });
   const lin = (name: string, out: number, inp: number, why: string) => {
     add(`${name}.weight`, [out, inp], why);
-    add(`${name}.bias`, [out], why);
+    add(`${name}.bias`, [out], why, 'zeros');
   };
   const ln = (name: string) => {
-    add(`${name}.weight`, [d], `hidden_size=${d}`);
-    add(`${name}.bias`, [d], `hidden_size=${d}`);
+    add(`${name}.weight`, [d], `hidden_size=${d}`, 'ones');
+    add(`${name}.bias`, [d], `hidden_size=${d}`, 'zeros');
   };
   add('embeddings.word_embeddings.weight', [c.vocabSize, d], `vocab_size=${c.vocabSize}, hidden_size=${d}`);
   add(
@@ -295,6 +282,11 @@ export function bertWeightSpecs(c: BertConfig, prefix = 'bert.'): WeightSpec[] {
     shape: [c.numLabels, d],
     why: `num_labels=${c.numLabels}, hidden_size=${d}`,
   });
-  specs.push({ name: 'classifier.bias', shape: [c.numLabels], why: `num_labels=${c.numLabels}` });
+  specs.push({
+    name: 'classifier.bias',
+    shape: [c.numLabels],
+    why: `num_labels=${c.numLabels}`,
+    init: 'zeros',
+  });
   return specs;
 }

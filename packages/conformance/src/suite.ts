@@ -25,6 +25,7 @@ import { registerLinear } from './groups/linear.js';
 import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
+import { registerPublished } from './groups/published.js';
 import { registerReduce } from './groups/reduce.js';
 import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
@@ -228,6 +229,7 @@ export function conformanceSuite(
     registerLinear(suite);
     registerCsrAttention(suite);
     registerCellMaskAttention(suite);
+    registerPublished(suite);
 
     // the suite made the backend: it destroys it once every group is done, after the device is
     // idle, so no device (and no native thread of it) is still alive when the test process ends

@@ -16,7 +16,14 @@ export {
   type LayerCheckpoint,
   type SeaDefaults,
 } from './attention.js';
-export { applyActivation, HF_ACTIVATIONS, type HfActivation, readConfigJson } from './config.js';
+export {
+  applyActivation,
+  type ConfigFields,
+  configFields,
+  HF_ACTIVATIONS,
+  type HfActivation,
+  readConfigJson,
+} from './config.js';
 export { ModelInputError, ModelLoadError } from './errors.js';
 export {
   assertFinite,
@@ -45,6 +52,13 @@ export {
   parameterOverrides,
 } from './parameters.js';
 export {
+  type HostWeight,
+  type RandomWeightsOptions,
+  randomWeights,
+  uploadWeights,
+} from './random.js';
+export {
+  detectPrefix,
   type ForwardCache,
   type ForwardRun,
   type LayerCapture,
@@ -57,6 +71,7 @@ export {
   loadTransformer,
   MODEL_FP_MIN,
   Transformer,
+  type TransformerConfig,
   type TransformerFamily,
   type TransformerForwardOptions,
   type TransformerLayer,

@@ -190,10 +190,19 @@ export interface TransformerLayer<LW> {
   kind: AttentionKind;
 }
 
+/** The config keys the skeleton reads (the Hugging Face names of every adapter's config). */
+export interface TransformerConfig {
+  vocabSize: number;
+  numHiddenLayers: number;
+  maxPositionEmbeddings: number;
+}
+
 /** What the skeleton needs to know about an architecture. */
-export interface TransformerFamily<C, LW> {
+export interface TransformerFamily<C extends TransformerConfig, LW> {
   /** The class name errors start with. */
   readonly className: string;
+  /** The architecture's name in messages ('OPT', 'BERT'). */
+  readonly architecture: string;
   /** Checkpoint name prefixes, first tried first (`model.` / `` for OPT). */
   readonly prefixes: readonly string[];
   /** A tensor name after the prefix that every checkpoint of the family holds. */
@@ -203,14 +212,9 @@ export interface TransformerFamily<C, LW> {
   readonly seaPattern: RegExp;
   /** Full name of layer i's SEA/Performer module tensor `name` (the naming of SEA weights files). */
   seaName(layer: number, name: string, prefix?: string): string;
-  /** The prefix of a checkpoint; a ModelLoadError naming what is missing when none fits. */
-  detectPrefix(ckpt: Checkpoint): string;
   weightSpecs(c: C, prefix: string): WeightSpec[];
-  numLayers(c: C): number;
-  maxPositions(c: C): number;
   /** What to do about too many tokens (ends the error message). */
   tooLongHint(max: number): string;
-  vocabSize(c: C): number;
   attention(c: C): LayerAttentionConfig;
   /**
    * Layer i's weights from the model's tensors by full name; `constant(n, value)` makes a
@@ -252,8 +256,22 @@ export interface TransformerParts<C, LW> {
   owned: Tensor[];
 }
 
+/** The family's name prefix a checkpoint uses; a ModelLoadError naming what is missing when none fits. */
+export function detectPrefix(
+  family: Pick<TransformerFamily<TransformerConfig, unknown>, 'architecture' | 'prefixes' | 'probe'>,
+  ckpt: Checkpoint,
+): string {
+  const names = family.prefixes.map((p) => `'${p}${family.probe}'`);
+  const prefix = family.prefixes.find((p) => ckpt.has(`${p}${family.probe}`));
+  if (prefix !== undefined) return prefix;
+  const some = ckpt.names().slice(0, 3).join(', ');
+  throw new ModelLoadError(
+    `checkpoint ${ckpt.file} has no ${names.join(' (nor ')}${names.length > 1 ? ')' : ''}: not ${/^[AEIOU]/.test(family.architecture) ? 'an' : 'a'} ${family.architecture} checkpoint (first tensors: ${some})`,
+  );
+}
+
 /** Loads a Hugging Face folder (config.json already parsed as `config`) and its optional SEA weights. */
-export async function loadTransformer<C, LW>(
+export async function loadTransformer<C extends TransformerConfig, LW>(
   family: TransformerFamily<C, LW>,
   config: C,
   dir: string,
@@ -268,7 +286,7 @@ export async function loadTransformer<C, LW>(
       })
     : null;
   try {
-    const prefix = family.detectPrefix(ckpt);
+    const prefix = detectPrefix(family, ckpt);
     const dtype = opts.dtype ?? 'float32';
     const weights = await readWeights(ckpt, family.weightSpecs(config, prefix), backend, dtype);
     return await assemble(family, config, backend, weights, prefix, opts, (i) =>
@@ -285,7 +303,7 @@ export async function loadTransformer<C, LW>(
  * teacher; SEA module tensors (the family's `seaPattern`) become their layer's module weights. The
  * model takes ownership of every tensor.
  */
-export async function transformerFromWeights<C, LW>(
+export async function transformerFromWeights<C extends TransformerConfig, LW>(
   family: TransformerFamily<C, LW>,
   config: C,
   weights: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
@@ -325,7 +343,7 @@ export async function transformerFromWeights<C, LW>(
 }
 
 /** Wires the layers over `weights` (owned from here on, disposed on failure). */
-async function assemble<C, LW>(
+async function assemble<C extends TransformerConfig, LW>(
   family: TransformerFamily<C, LW>,
   config: C,
   backend: Backend,
@@ -344,7 +362,7 @@ async function assemble<C, LW>(
   };
   try {
     const attnConfig = family.attention(config);
-    for (let i = 0; i < family.numLayers(config); i++) {
+    for (let i = 0; i < config.numHiddenLayers; i++) {
       const kind = attentionKindOf(opts.attention, i);
       const layerWeights = kind === 'dense' ? {} : await layerWeightsOf(i);
       pending.push(...Object.values(layerWeights));
@@ -372,7 +390,11 @@ async function assemble<C, LW>(
  * A transformer over an assembled model: parameters, dispose, the layer loop. Subclasses give the
  * embeddings (`embed`), one layer (`layer`) and their forward's head.
  */
-export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = TransformerForwardOptions> {
+export abstract class Transformer<
+  C extends TransformerConfig,
+  LW,
+  FO extends TransformerForwardOptions = TransformerForwardOptions,
+> {
   readonly config: C;
   readonly backend: Backend;
   protected readonly weights: Map<string, Tensor>;
@@ -529,7 +551,7 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
     const f = this.family;
     const c = this.config;
     const ids = await toHostIds(inputIds, 'inputIds', opts.shape);
-    checkIds(ids, f.vocabSize(c));
+    checkIds(ids, c.vocabSize);
     const { B, T } = ids;
     const cache = opts.cache;
     const pastLength = cache?.pastLength ?? 0;
@@ -546,7 +568,7 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
         );
       }
     }
-    const max = f.maxPositions(c);
+    const max = c.maxPositionEmbeddings;
     if (pastLength + T > max) {
       const what = pastLength ? `${pastLength} cached + ${T} new tokens` : `${T} tokens`;
       throw new ModelInputError(

@@ -12,6 +12,8 @@ export interface WeightSpec {
   optional?: boolean;
   /** What the stored dtype may be: 'float' (default: F64, F32, F16 or BF16) or 'int' (integer dtypes). */
   dtype?: 'float' | 'int';
+  /** How `randomWeights` fills it: normal(0, 0.02) (default), zeros (biases) or ones (LayerNorm weights). */
+  init?: 'normal' | 'zeros' | 'ones';
 }
 
 /** Storage dtypes a float weight may have. */

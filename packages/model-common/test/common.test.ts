@@ -11,6 +11,7 @@ import {
   applyActivation,
   attentionKindOf,
   checkIds,
+  configFields,
   createLayerAttention,
   HF_ACTIVATIONS,
   ModelInputError,
@@ -243,6 +244,53 @@ describe('config.json and activations', () => {
     expect(await readConfigJson(dir)).toEqual({ model_type: 'opt', hidden_size: 8 });
     await expect(readConfigJson(join(dir, 'config.json'))).rejects.toThrow(ModelLoadError);
     await expect(readConfigJson(join(dir, 'config.json'))).rejects.toThrow(/is not a folder/);
+  });
+
+  it('configFields: each key read by its type, defaults for absent keys, a ModelLoadError naming the key', () => {
+    const c = configFields(
+      { model_type: 'opt', hidden_size: 12, num_attention_heads: 3, eps: 1e-5, flag: false, act: 'gelu_new' },
+      'opt',
+    );
+    expect(c.heads({ hidden: 768, heads: 12 })).toEqual({ hiddenSize: 12, numAttentionHeads: 3 });
+    expect([c.num('eps'), c.num('absent', 7), c.posInt('absent', 5), c.bool('flag', true)]).toEqual([
+      1e-5,
+      7,
+      5,
+      false,
+    ]);
+    expect(c.activation('act', 'relu')).toBe('gelu_new');
+    expect(c.activation('absent', 'relu')).toBe('relu');
+    const bad: [() => unknown, RegExp][] = [
+      [() => configFields([1], 'opt'), /config\.json is not a JSON object/],
+      [
+        () => configFields({ model_type: 'bert' }, 'opt'),
+        /model_type "bert"; @sea\/opt loads only 'opt' models \(use @sea\/bert\)/,
+      ],
+      [
+        () => configFields({ model_type: 'gpt2' }, 'bert'),
+        /model_type "gpt2"; @sea\/bert loads only 'bert' models$/,
+      ],
+      [() => c.num('act'), /'act' must be a number, got "gelu_new"/],
+      [() => c.posInt('eps'), /'eps' must be a positive integer, got 0\.00001/],
+      [
+        () => configFields({ model_type: 'opt', num_hidden_layers: 5000 }, 'opt').posInt('num_hidden_layers'),
+        /is 5000, above the limit of 4096/,
+      ],
+      [() => c.bool('eps', true), /'eps' must be true or false, got 0\.00001/],
+      [() => c.activation('eps', 'relu'), /eps 0\.00001 is not supported \(supported: relu, gelu/],
+      [
+        () =>
+          configFields({ model_type: 'opt', hidden_size: 10, num_attention_heads: 3 }, 'opt').heads({
+            hidden: 768,
+            heads: 12,
+          }),
+        /hidden_size 10 is not divisible by num_attention_heads 3/,
+      ],
+    ];
+    for (const [call, message] of bad) {
+      expect(call).toThrow(ModelLoadError);
+      expect(call).toThrow(message);
+    }
   });
 
   it("each activation name computes transformers' definition (erf GELU, tanh GELU, SiLU)", async () => {

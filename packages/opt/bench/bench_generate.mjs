@@ -11,7 +11,7 @@
 // model, for a smoke run).
 import fs from 'node:fs';
 import path from 'node:path';
-import { OptForCausalLM, optWeightSpecs } from '@sea/opt';
+import { OptForCausalLM, optWeightSpecs, randomWeights } from '@sea/opt';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -75,19 +75,13 @@ if (process.env.SEA_BENCH_SHAPE === 'tiny') {
   Object.assign(seaConfig, { predictorLength: 16, k: 4 });
 }
 
-/** Random weights drawn on the host once (OPT-125m init scale), uploaded per model. */
+/** Random weights drawn on the host once (randomWeights: OPT-125m's init), uploaded per model. */
 const rng = new sea.Rng(1);
-const host = new Map();
-for (const spec of optWeightSpecs(config)) {
-  const n = spec.shape.reduce((x, y) => x * y, 1);
-  const gain = /layer_norm\.weight$/.test(spec.name);
-  const a = new Float32Array(n);
-  if (gain) a.fill(1);
-  else if (!spec.name.endsWith('.bias')) rng.fillNormal(a, 0, 0.02);
-  host.set(spec.name, { a, shape: spec.shape });
-}
+const host = randomWeights(optWeightSpecs(config), 1);
 async function load(kind, dtype) {
-  const w = new Map([...host].map(([n, { a, shape }]) => [n, sea.tensor(a, shape, { dtype })]));
+  const w = new Map(
+    Object.entries(host).map(([n, { data, shape }]) => [n, sea.tensor(data, shape, { dtype })]),
+  );
   return OptForCausalLM.fromWeights(config, w, { attention: kind, seaConfig, seed: 3, dtype });
 }
 

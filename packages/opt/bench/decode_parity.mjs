@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { toleranceFor } from '@sea/conformance';
-import { OptForCausalLM, optWeightSpecs } from '@sea/opt';
+import { OptForCausalLM, optWeightSpecs, randomWeights } from '@sea/opt';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -66,19 +66,10 @@ function configOf(name) {
 
 const SEA_CONFIG = { predictorLength: 8, k: 2, nbFeatureFactor: 1 };
 
-/** Weights N(0, 0.3²) (LayerNorm gains 1 + N(0, 0.1²)), drawn on the host from `seed`. */
+/** Weights N(0, 0.3²), biases N(0, 0.1²), LayerNorm gains 1 + N(0, 0.1²) (randomWeights), on the host. */
 function hostWeights(config, seed) {
-  const rng = new sea.Rng(seed);
-  const out = new Map();
-  for (const spec of optWeightSpecs(config)) {
-    const n = spec.shape.reduce((x, y) => x * y, 1);
-    const gain = /layer_norm\.weight$/.test(spec.name);
-    out.set(spec.name, {
-      a: rng.fillNormal(new Float32Array(n), gain ? 1 : 0, gain ? 0.1 : 0.3),
-      shape: spec.shape,
-    });
-  }
-  return out;
+  const w = randomWeights(optWeightSpecs(config), seed, { std: 0.3, jitter: 0.1 });
+  return new Map(Object.entries(w).map(([n, { data, shape }]) => [n, { a: data, shape }]));
 }
 
 const b = await makeBackend();

@@ -17,9 +17,18 @@ export {
   type LayerAttentionConfig,
   ModelInputError,
   ModelLoadError,
+  randomWeights,
   type SeaDefaults,
+  uploadWeights,
 } from '@sea/model-common';
-export { type OptActivation, type OptConfig, parseOptConfig, readOptConfig } from './config.js';
+export {
+  type OptActivation,
+  type OptConfig,
+  parseOptConfig,
+  type RandomOptOptions,
+  randomOptConfigJson,
+  readOptConfig,
+} from './config.js';
 export {
   OPT_FAMILY,
   OPT_FP_MIN,

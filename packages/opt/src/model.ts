@@ -19,7 +19,6 @@ import {
   loadTransformer,
   MODEL_FP_MIN,
   ModelInputError,
-  ModelLoadError,
   type SeaDefaults,
   Transformer,
   type TransformerFamily,
@@ -30,7 +29,6 @@ import {
   type WeightSpec,
 } from '@sea/model-common';
 import { add, gather, layerNorm, linear, slice, type Tensor, tensor, tidyAsync } from '@sea/tensor';
-import type { Checkpoint } from '@sea/tensor/node';
 import { type OptConfig, readOptConfig } from './config.js';
 
 /** SEA settings of the paper's OPT runs (docs/algorithm.md §10): K=256, k=64, nbf=8; `seaConfig` overrides them. */
@@ -98,17 +96,14 @@ interface OptLayerWeights {
 /** OPT as the transformer skeleton sees it. */
 export const OPT_FAMILY: TransformerFamily<OptConfig, OptLayerWeights> = {
   className: 'OptForCausalLM',
+  architecture: 'OPT',
   prefixes: ['model.', ''],
   probe: 'decoder.embed_tokens.weight',
   seaDefaults: OPT_SEA_DEFAULTS,
   seaPattern: /^(?:model\.)?decoder\.layers\.(\d+)\.self_attn\.sea\.(.+)$/,
   seaName: seaParameterName,
-  detectPrefix,
   weightSpecs: optWeightSpecs,
-  numLayers: (c) => c.numHiddenLayers,
-  maxPositions: (c) => c.maxPositionEmbeddings,
   tooLongHint: (max) => `split it into windows of at most ${max} tokens`,
-  vocabSize: (c) => c.vocabSize,
   attention: (c) => ({
     causal: true,
     heads: c.numAttentionHeads,
@@ -282,15 +277,6 @@ export class OptForCausalLM extends Transformer<OptConfig, OptLayerWeights> {
   }
 }
 
-/** 'model.' for OPTForCausalLM checkpoints, '' for OPTModel ones. */
-function detectPrefix(ckpt: Checkpoint): string {
-  for (const p of ['model.', '']) if (ckpt.has(`${p}decoder.embed_tokens.weight`)) return p;
-  const some = ckpt.names().slice(0, 3).join(', ');
-  throw new ModelLoadError(
-    `checkpoint ${ckpt.file} has no 'model.decoder.embed_tokens.weight' (nor 'decoder.embed_tokens.weight'): not an OPT checkpoint (first tensors: ${some})`,
-  );
-}
-
 /** Every tensor an OPT checkpoint must hold for this config, with its shape. */
 export function optWeightSpecs(c: OptConfig, prefix = 'model.'): WeightSpec[] {
   const d = c.hiddenSize;
@@ -321,12 +307,12 @@ export function optWeightSpecs(c: OptConfig, prefix = 'model.'): WeightSpec[] {
   }
   const lnSpecs = (name: string) => {
     if (!c.layerNormElementwiseAffine) return;
-    specs.push({ name: `${name}.weight`, shape: [d], why: `hidden_size=${d}` });
-    specs.push({ name: `${name}.bias`, shape: [d], why: `hidden_size=${d}`, optional: true });
+    specs.push({ name: `${name}.weight`, shape: [d], why: `hidden_size=${d}`, init: 'ones' });
+    specs.push({ name: `${name}.bias`, shape: [d], why: `hidden_size=${d}`, optional: true, init: 'zeros' });
   };
   const linSpecs = (name: string, out: number, inp: number, why: string) => {
     specs.push({ name: `${name}.weight`, shape: [out, inp], why });
-    if (c.enableBias) specs.push({ name: `${name}.bias`, shape: [out], why });
+    if (c.enableBias) specs.push({ name: `${name}.bias`, shape: [out], why, init: 'zeros' });
   };
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const l = `${p}layers.${i}`;

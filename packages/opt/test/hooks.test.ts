@@ -22,20 +22,24 @@ const meta = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8')) as {
   inputs: Record<string, { input_ids: number[][]; attention_mask: number[][] }>;
 };
 const inp = meta.inputs.right;
-const expected = new Map<string, Float32Array>();
 let model: OptForCausalLM;
-
+let hf: Awaited<ReturnType<typeof openCheckpoint>>;
 beforeAll(async () => {
   model = await OptForCausalLM.load(dir, { backend });
-  const ref = await openCheckpoint(join(dir, 'expected.safetensors'));
-  for (const n of ref.names()) {
-    const t = await ref.readTensor(n, { backend });
-    expected.set(n, t.dataSync() as Float32Array);
-    t.dispose();
-  }
-  await ref.close();
+  hf = await openCheckpoint(join(dir, 'expected.safetensors'));
 });
-afterAll(() => model?.dispose());
+afterAll(async () => {
+  model?.dispose();
+  await hf?.close();
+});
+
+/** Hugging Face's tensor `name` from the fixture (right-padded case). */
+async function expected(name: string): Promise<Float32Array> {
+  const t = await hf.readTensor(`right.${name}`, { backend });
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
 
 /** max |a − b| / max |b| over the rows whose mask is 1 (rows of `inner` values). */
 function relError(a: Float32Array, b: Float32Array, inner: number, mask: number[]): number {
@@ -97,9 +101,7 @@ describe('OPT layer hooks', () => {
         seen.push(i);
         const C = view.hidden.shape[2];
         const hidden = (await view.hidden.data()) as Float32Array;
-        expect(
-          relError(hidden, expected.get(`right.hidden_states.${i}`) as Float32Array, C, flatMask),
-        ).toBeLessThan(1e-4);
+        expect(relError(hidden, await expected(`hidden_states.${i}`), C, flatMask)).toBeLessThan(1e-4);
         expect(view.q.shape).toEqual([2, 4, inp.input_ids[0].length, 16]);
         const want = attention64(
           (await view.q.data()) as Float32Array,
@@ -129,7 +131,7 @@ describe('OPT layer hooks', () => {
     });
     expect(calls).toBe(1);
     const h = (await out.hidden.data()) as Float32Array;
-    const want = expected.get('right.hidden_states.1') as Float32Array;
+    const want = await expected('hidden_states.1');
     expect(relError(h, want, out.hidden.shape[2], inp.attention_mask.flat())).toBeLessThan(1e-4);
     out.hidden.dispose();
     expect(backend.memory().buffers).toBe(before);

@@ -1,8 +1,14 @@
 /** Random small OPT models of odd sizes for decoding tests (weights drawn here, no fixture). */
 
 import type { AttentionKind } from '@sea/sparse-attention';
-import { type Backend, cast, type DType, Rng, type Tensor, tensor } from '@sea/tensor';
-import { type OptConfig, OptForCausalLM, optWeightSpecs } from '../src/index.js';
+import { type Backend, cast, type DType, type Tensor } from '@sea/tensor';
+import {
+  type OptConfig,
+  OptForCausalLM,
+  optWeightSpecs,
+  randomWeights,
+  uploadWeights,
+} from '../src/index.js';
 
 export interface RandomOptOptions {
   postLn?: boolean;
@@ -35,7 +41,10 @@ export function randomOptConfig(o: RandomOptOptions = {}): OptConfig {
   };
 }
 
-/** Weights N(0, 0.3²) (LayerNorm gains 1 + N(0, 0.1²)), drawn from `seed` (rounded once to `dtype`). */
+/**
+ * Weights N(0, 0.3²), biases N(0, 0.1²) and LayerNorm gains 1 + N(0, 0.1²) (randomWeights), drawn
+ * from `seed` (rounded once to `dtype`).
+ */
 export async function randomOpt(
   config: OptConfig,
   kind: AttentionKind,
@@ -44,14 +53,10 @@ export async function randomOpt(
   seaConfig: Record<string, unknown> = { predictorLength: 8, k: 2, nbFeatureFactor: 1 },
   dtype: DType = 'float32',
 ): Promise<OptForCausalLM> {
-  const rng = new Rng(seed);
+  const host = randomWeights(optWeightSpecs(config), seed, { std: 0.3, jitter: 0.1 });
   const weights = new Map<string, Tensor>();
-  for (const spec of optWeightSpecs(config)) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const isGain = /layer_norm\.weight$/.test(spec.name);
-    const v = rng.fillNormal(new Float32Array(n), isGain ? 1 : 0, isGain ? 0.1 : 0.3) as Float32Array;
-    const t = tensor(v, spec.shape, { backend });
-    weights.set(spec.name, dtype === 'float32' ? t : cast(t, dtype));
+  for (const [name, t] of uploadWeights(host, backend)) {
+    weights.set(name, dtype === 'float32' ? t : cast(t, dtype).keep());
     if (dtype !== 'float32') t.dispose();
   }
   return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed, dtype });

@@ -3,9 +3,17 @@
  * safetensors buffer (a picked model folder, or a file read in Node) or built in memory (the
  * bundled model: random weights). Nothing here touches the file system, so it runs in browsers.
  */
+import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { checkWeights, ModelLoadError, type TensorListing } from '@sea/model-common';
-import { type OptConfig, optWeightSpecs, parseOptConfig } from '@sea/opt';
-import { Rng } from '@sea/tensor';
+import {
+  type OptConfig,
+  OptForCausalLM,
+  optWeightSpecs,
+  parseOptConfig,
+  randomOptConfigJson,
+  randomWeights,
+} from '@sea/opt';
+import { type Backend, type Tensor, tensor } from '@sea/tensor';
 import {
   parseSafetensors,
   type SafetensorsBuffer,
@@ -131,61 +139,19 @@ export const BUNDLED_MODEL: RandomOptSpec = {
 export async function randomOptFiles(
   spec: RandomOptSpec = BUNDLED_MODEL,
 ): Promise<{ configJson: string; safetensors: Uint8Array }> {
-  const H = spec.hidden;
-  const config = {
-    _name_or_path: 'sea-explorer-random-opt',
-    sea_note:
-      'RANDOM WEIGHTS: the attention patterns show the mechanics of SEA, not what a trained model attends to',
-    model_type: 'opt',
-    architectures: ['OPTForCausalLM'],
-    vocab_size: spec.vocab,
-    hidden_size: H,
-    word_embed_proj_dim: H,
-    num_hidden_layers: spec.layers,
-    num_attention_heads: spec.heads,
-    ffn_dim: 4 * H,
-    max_position_embeddings: spec.maxPositions,
-    do_layer_norm_before: true,
-    activation_function: 'relu',
-    enable_bias: true,
-    layer_norm_elementwise_affine: true,
-    tie_word_embeddings: true,
-    pad_token_id: 1,
-    bos_token_id: 2,
-    eos_token_id: 2,
-    torch_dtype: 'float32',
-  };
-  const rng = new Rng(spec.seed);
-  const tensors: Record<string, { dtype: 'float32'; shape: number[]; data: Float32Array }> = {};
-  const add = (name: string, shape: number[], kind: 'normal' | 'zeros' | 'ones') => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (kind === 'normal') rng.fillNormal(data, 0, 0.02);
-    else if (kind === 'ones') data.fill(1);
-    tensors[name] = { dtype: 'float32', shape, data };
-  };
-  const p = 'model.decoder.';
-  add(`${p}embed_tokens.weight`, [spec.vocab, H], 'normal');
-  add(`${p}embed_positions.weight`, [spec.maxPositions + 2, H], 'normal');
-  for (let i = 0; i < spec.layers; i++) {
-    const l = `${p}layers.${i}.`;
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${l}self_attn.${proj}.weight`, [H, H], 'normal');
-      add(`${l}self_attn.${proj}.bias`, [H], 'zeros');
-    }
-    add(`${l}self_attn_layer_norm.weight`, [H], 'ones');
-    add(`${l}self_attn_layer_norm.bias`, [H], 'zeros');
-    add(`${l}fc1.weight`, [4 * H, H], 'normal');
-    add(`${l}fc1.bias`, [4 * H], 'zeros');
-    add(`${l}fc2.weight`, [H, 4 * H], 'normal');
-    add(`${l}fc2.bias`, [H], 'zeros');
-    add(`${l}final_layer_norm.weight`, [H], 'ones');
-    add(`${l}final_layer_norm.bias`, [H], 'zeros');
-  }
-  add(`${p}final_layer_norm.weight`, [H], 'ones');
-  add(`${p}final_layer_norm.bias`, [H], 'zeros');
+  const config = randomOptConfigJson({
+    hidden: spec.hidden,
+    layers: spec.layers,
+    heads: spec.heads,
+    maxPositions: spec.maxPositions,
+    vocab: spec.vocab,
+    name: 'sea-explorer-random-opt',
+    note: 'RANDOM WEIGHTS: the attention patterns show the mechanics of SEA, not what a trained model attends to',
+  });
+  const tensors = randomWeights(optWeightSpecs(parseOptConfig(config)), spec.seed);
   return {
     configJson: JSON.stringify(config, null, 2),
-    safetensors: await serializeSafetensors(tensors, { format: 'pt', sea_note: config.sea_note }),
+    safetensors: await serializeSafetensors(tensors, { format: 'pt', sea_note: String(config.sea_note) }),
   };
 }
 
@@ -198,4 +164,60 @@ export async function bundledModel(spec: RandomOptSpec = BUNDLED_MODEL): Promise
     [f.safetensors],
     { randomWeights: true },
   );
+}
+
+/**
+ * K and nbf of a layer's stored SEA weights, from their shapes (`shapeOf` takes the names under the
+ * layer's `sea.` prefix): K is the CNN's output LayerNorm size, nbf the one that gives the
+ * projection's m = ⌊D·ln D / nbf⌋ rows. Absent weights leave the field out.
+ */
+export function storedSeaShape(
+  shapeOf: (name: string) => readonly number[] | undefined,
+  headDim: number,
+): { predictorLength?: number; nbFeatureFactor?: number } {
+  const out: { predictorLength?: number; nbFeatureFactor?: number } = {};
+  const norm = shapeOf('cnn.norm_out.weight');
+  if (norm) out.predictorLength = norm[0];
+  const proj = shapeOf(PROJECTION_WEIGHT);
+  if (proj) out.nbFeatureFactor = (headDim * Math.log(headDim)) / (proj[0] + 0.5);
+  return out;
+}
+
+export interface OptModelOptions {
+  /** 'dense' (default: the model weights only) or 'sea' in every layer. */
+  attention?: 'dense' | 'sea';
+  /** SEA settings for layers without stored SEA weights; stored ones decide K and m. */
+  seaConfig?: Record<string, unknown>;
+  /** Seed of fresh SEA layers (layer i: seed + i). */
+  seed?: number;
+}
+
+/** The explorer model as an OptForCausalLM on `backend`, from its host weights. */
+export function optModelOf(
+  model: ExplorerModel,
+  backend: Backend,
+  opts: OptModelOptions = {},
+): Promise<OptForCausalLM> {
+  const { config, weights: ws, prefix } = model;
+  const attention = opts.attention ?? 'dense';
+  const names =
+    attention === 'dense'
+      ? optWeightSpecs(config, prefix)
+          .map((s) => s.name)
+          .filter((n) => ws.has(n))
+      : ws.names();
+  const weights = new Map<string, Tensor>();
+  for (const n of names)
+    weights.set(n, tensor(ws.values(n), ws.shape(n), { backend, dtype: 'float32' }).keep());
+  const seaConfig = { ...opts.seaConfig };
+  if (attention === 'sea') {
+    // every layer has the same shapes: layer 0's stored SEA weights decide K and m
+    const sea = `${prefix}decoder.layers.0.self_attn.sea.`;
+    const D = config.hiddenSize / config.numAttentionHeads;
+    Object.assign(
+      seaConfig,
+      storedSeaShape((n) => (ws.has(sea + n) ? ws.shape(sea + n) : undefined), D),
+    );
+  }
+  return OptForCausalLM.fromWeights(config, weights, { backend, attention, seaConfig, seed: opts.seed });
 }

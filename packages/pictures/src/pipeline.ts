@@ -2,11 +2,10 @@
  * Every matrix the explorer draws for (model, text, layer, k), computed on any backend; the page
  * and Node (the CLI's attention-map, the tests) both use it.
  *
- * The chosen layer's q, k, v come from running the model's own weights with exact (dense)
- * attention in every earlier layer — the teacher's view, which is what SEA is distilled to match
- * — through @sea/tensor ops (layer norm, linear, softmax). @sea/opt computes the same thing inside
- * `OptForCausalLM.forward` but exposes no per-layer q/k/v, and it loads from a folder (Node only);
- * the tests check this prefix against its hidden states. On those q, k, v the module runs:
+ * The chosen layer's q, k, v come from @sea/opt's OptForCausalLM on the model's weights with
+ * exact (dense) attention in every layer (the teacher's view, which is what SEA is distilled to
+ * match), through the transformer skeleton's `onLayer` hook, stopping after that layer.
+ * On those q, k, v the module runs:
  *   exact attention softmax(q·kᵀ + causal) (q already × D^-1/2, as in OPT),
  *   the SEA estimator (@sea/predictor: Performer + CNN) → Â [H,T,K], s_prob, s_mix,
  *   Â stretched to T×T (nearest, as in the L_approx target),
@@ -17,29 +16,22 @@
 
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { FP_MIN, groupedTopK, rowLengthArray, stretchEstimate, stretchToCsr } from '@sea/mask';
-import { applyActivation } from '@sea/model-common';
+import type { OptForCausalLM } from '@sea/opt';
 import { estimateAttention, type PredictorConfig } from '@sea/predictor';
-import { estimateProbs, SeaAttention } from '@sea/sparse-attention';
+import { estimateProbs, globalContext, mixContext, SeaAttention } from '@sea/sparse-attention';
 import {
-  add,
   type Backend,
   type CsrMatrix,
   csrSddmm,
   csrSoftmax,
   csrSpmm,
-  cumsum,
-  div,
-  layerNorm,
-  linear,
   matmul,
-  mul,
   softmax,
   type Tensor,
   tensor,
   tidy,
-  transpose,
 } from '@sea/tensor';
-import type { ExplorerModel } from './model.js';
+import { type ExplorerModel, optModelOf, storedSeaShape } from './model.js';
 
 /** SEA estimator settings; used only when the checkpoint has no SEA weights for the layer. */
 export interface SeaSettings {
@@ -147,7 +139,7 @@ interface EstimateStage {
 
 /** Runs the explorer's steps on one model and backend, caching what a change of k does not touch. */
 export class AttentionExplorer {
-  private readonly uploaded = new Map<string, Tensor>();
+  private opt: Promise<OptForCausalLM> | null = null;
   private readonly seaModules = new Map<string, SeaAttention>();
   private stage: Stage | null = null;
   private est: EstimateStage | null = null;
@@ -226,8 +218,9 @@ export class AttentionExplorer {
     this.dropStage();
     for (const m of this.seaModules.values()) m.dispose();
     this.seaModules.clear();
-    for (const t of this.uploaded.values()) t.dispose();
-    this.uploaded.clear();
+    const opt = this.opt;
+    this.opt = null;
+    void opt?.then((m) => m.dispose());
   }
 
   private dropStage(): void {
@@ -242,20 +235,10 @@ export class AttentionExplorer {
     this.est = null;
   }
 
-  /** A model weight on the backend (uploaded once). */
-  private w(name: string): Tensor {
-    const full = `${this.model.prefix}decoder.${name}`;
-    let t = this.uploaded.get(full);
-    if (!t) {
-      const ws = this.model.weights;
-      t = tensor(ws.values(full), ws.shape(full), { backend: this.backend, dtype: 'float32' }).keep();
-      this.uploaded.set(full, t);
-    }
-    return t;
-  }
-
-  private optional(name: string): Tensor | null {
-    return this.model.weights.has(`${this.model.prefix}decoder.${name}`) ? this.w(name) : null;
+  /** The model on the backend with dense attention (built once). */
+  private optModel(): Promise<OptForCausalLM> {
+    if (!this.opt) this.opt = optModelOf(this.model, this.backend);
+    return this.opt;
   }
 
   private async step<R>(name: string, steps: StepReport[], fn: () => R | Promise<R>): Promise<R> {
@@ -279,88 +262,32 @@ export class AttentionExplorer {
   }
 
   private async runStage(key: string, ids: Int32Array, layer: number, wantQkv: boolean): Promise<Stage> {
-    const c = this.config;
     const backend = this.backend;
     const T = ids.length;
-    const H = c.numAttentionHeads;
-    const C = c.hiddenSize;
-    const D = C / H;
     const steps: StepReport[] = [];
+    const model = await this.optModel();
+    const before =
+      layer === 0
+        ? 'after the embeddings'
+        : `after the embeddings and ${layer === 1 ? 'layer 0' : `layers 0…${layer - 1}`} (exact attention)`;
+    const qkv = await this.step(`q, k, v projections (layer ${layer}, ${before})`, steps, async () => {
+      let out: { q: Tensor; k: Tensor; v: Tensor } | undefined;
+      const run = await model.forwardLayers([Array.from(ids)], {
+        stopAfterLayer: layer,
+        onLayer: (i, view) => {
+          if (i === layer) out = { q: view.q.keep(), k: view.k.keep(), v: view.v.keep() };
+        },
+      });
+      run.hidden.dispose();
+      if (!out) throw new Error(`layer ${layer} did not run`);
+      return out;
+    });
     const causal = new Float32Array(T * T);
     for (let t = 0; t < T; t++) causal.fill(FP_MIN, t * T + t + 1, t * T + T);
-
-    const ln = (h: Tensor, name: string) => {
-      const g = this.optional(`${name}.weight`);
-      const b = this.optional(`${name}.bias`);
-      const gamma = g ?? tensor(new Float32Array(C).fill(1), [C], { backend });
-      const beta = b ?? tensor(new Float32Array(C), [C], { backend });
-      return layerNorm(h, gamma, beta, c.layerNormEps);
-    };
-    const lin = (x: Tensor, name: string) =>
-      linear(x, this.w(`${name}.weight`), this.optional(`${name}.bias`));
-    const heads = (x: Tensor) => transpose(x.reshape([1, T, H, D]), [0, 2, 1, 3]);
-    const qkvOf = (h: Tensor, i: number) => {
-      const p = `layers.${i}`;
-      const y = c.doLayerNormBefore ? ln(h, `${p}.self_attn_layer_norm`) : h;
-      return {
-        q: heads(mul(lin(y, `${p}.self_attn.q_proj`), D ** -0.5)),
-        k: heads(lin(y, `${p}.self_attn.k_proj`)),
-        v: heads(lin(y, `${p}.self_attn.v_proj`)),
-      };
-    };
-    const act = (x: Tensor) => applyActivation(c.activationFunction, x);
-
-    // embeddings: gathered on the host, so the vocabulary table never goes to the device
-    const E = c.wordEmbedProjDim;
-    const table = this.model.weights.values(`${this.model.prefix}decoder.embed_tokens.weight`);
-    const posTable = this.model.weights.values(`${this.model.prefix}decoder.embed_positions.weight`);
-    const tok = new Float32Array(T * E);
-    const pos = new Float32Array(T * C);
-    for (let t = 0; t < T; t++) {
-      tok.set(table.subarray(ids[t] * E, ids[t] * E + E), t * E);
-      const p = t + 2; // OPT's learned positions start at 2
-      pos.set(posTable.subarray(p * C, p * C + C), t * C);
-    }
-    const prefixName =
-      layer === 0
-        ? 'embeddings'
-        : `embeddings + ${layer === 1 ? 'layer 0' : `layers 0…${layer - 1}`} (exact attention)`;
-    let h = await this.step(prefixName, steps, async () => {
-      let x = tidy(() => {
-        const e = tensor(tok, [1, T, E], { backend });
-        const pin = this.optional('project_in.weight');
-        return add(pin ? linear(e, pin) : e, tensor(pos, [1, T, C], { backend }));
-      });
-      const mask = tensor(causal, [1, 1, T, T], { backend });
-      for (let i = 0; i < layer; i++) {
-        const next = tidy(() => {
-          const p = `layers.${i}`;
-          const { q, k, v } = qkvOf(x, i);
-          const probs = softmax(matmul(q, k, { transB: true }), mask);
-          const ctx = transpose(matmul(probs, v), [0, 2, 1, 3]).reshape([1, T, C]);
-          let r = add(x, lin(ctx, `${p}.self_attn.out_proj`));
-          if (!c.doLayerNormBefore) r = ln(r, `${p}.self_attn_layer_norm`);
-          const y = c.doLayerNormBefore ? ln(r, `${p}.final_layer_norm`) : r;
-          let out = add(r, lin(act(lin(y, `${p}.fc1`)), `${p}.fc2`));
-          if (!c.doLayerNormBefore) out = ln(out, `${p}.final_layer_norm`);
-          return out;
-        });
-        x.dispose();
-        x = next;
-      }
-      mask.dispose();
-      return x;
-    });
-    const qkv = await this.step(`q, k, v projections (layer ${layer})`, steps, () =>
-      tidy(() => qkvOf(h, layer)),
-    );
-    h.dispose();
-    h = undefined as unknown as Tensor;
-    let exact: Float32Array = new Float32Array(0);
     const probs = await this.step('exact attention softmax(q·kᵀ) (T×T)', steps, () =>
       tidy(() => softmax(matmul(qkv.q, qkv.k, { transB: true }), tensor(causal, [1, 1, T, T], { backend }))),
     );
-    exact = (await probs.data()) as Float32Array;
+    const exact = (await probs.data()) as Float32Array;
     probs.dispose();
     const stage: Stage = { key, T, q: qkv.q, k: qkv.k, v: qkv.v, exact, steps };
     if (wantQkv) {
@@ -403,9 +330,10 @@ export class AttentionExplorer {
           }).keep();
         }
         // K, m and the position table follow the stored weights, not the request
-        const proj = weights[PROJECTION_WEIGHT];
-        if (proj) config.nbFeatureFactor = nbfFor(proj.shape[0], config.headDim);
-        config.predictorLength = inferPredictorLength(weights) ?? sea.predictorLength;
+        Object.assign(
+          config,
+          storedSeaShape((n) => weights[n]?.shape, config.headDim),
+        );
         if (weights.position) config.maxPositions = weights.position.shape[0];
         module = SeaAttention.fromWeights(config, weights);
       } else {
@@ -454,14 +382,7 @@ export class AttentionExplorer {
       stretchEstimate(est.probs, rowLen, { keys: T, fill: 0 }),
     );
     const cAvg = await this.step('global context C_avg (running mean of v)', steps, () =>
-      tidy(() => {
-        const count = tensor(
-          Float32Array.from({ length: T }, (_, t) => t + 1),
-          [1, 1, T, 1],
-          { backend: this.backend },
-        );
-        return div(cumsum(stage.v, 2), count);
-      }),
+      globalContext(stage.v, est.probs, true, undefined),
     );
     const stretched = (await stretchedT.data()) as Float32Array;
     stretchedT.dispose();
@@ -484,7 +405,6 @@ export class AttentionExplorer {
   private async runSelection(stage: Stage, est: EstimateStage, k: number, H: number) {
     const T = stage.T;
     const K = est.K;
-    const D = this.config.hiddenSize / H;
     const backend = this.backend;
     const steps: StepReport[] = [];
     const rowLen = tensor(rowLengthArray(1, T, true), [1, T], { dtype: 'int32', backend });
@@ -509,9 +429,7 @@ export class AttentionExplorer {
           const scores = csrSddmm(live, stage.q, stage.k, 1);
           const probs = csrSoftmax(live, scores, est.sProb);
           const local = csrSpmm(live, probs, stage.v);
-          const sMix = est.sMix.reshape([1, H, T, 1]);
-          const mixed = add(mul(sMix, local), mul(add(mul(sMix, -1), 1), est.cAvg));
-          return { probs, context: transpose(mixed, [0, 2, 1, 3]).reshape([1, T, H * D]) };
+          return { probs, context: mixContext(local, est.cAvg, est.sMix) };
         }),
       );
       const vals = (await out.probs.data()) as Float32Array;
@@ -551,14 +469,4 @@ export class AttentionExplorer {
       rowLen.dispose();
     }
   }
-}
-
-/** nbf that gives m = ⌊D·ln D / nbf⌋ features (the projection's rows). */
-function nbfFor(m: number, D: number): number {
-  return (D * Math.log(D)) / (m + 0.5);
-}
-
-/** K from the stored predictor weights: the CNN's output LayerNorm has K entries. */
-function inferPredictorLength(weights: Record<string, Tensor>): number | undefined {
-  return weights['cnn.norm_out.weight']?.shape[0];
 }

@@ -109,7 +109,7 @@ function rowValidTensor(
  * [B,H,T,D]. Bidirectional: î = (1/T)·Σ_t Â[b,h,t,:] (padded rows are zero in Â), i_j = î[cell(j)] for
  * j < L_b else 0, C_avg = Σ_j i_j v_j (not renormalized) → [B,H,1,D].
  */
-export async function globalContext(
+export function globalContext(
   v: Tensor,
   probs: Tensor,
   causal: boolean,
@@ -117,31 +117,50 @@ export async function globalContext(
 ): Promise<Tensor> {
   const [B, H, T] = v.shape;
   const backend = v.backend;
-  const rv = rowValidTensor(B, T, lengths, backend);
-  const vz = rv ? sea.where(rv, v, 0) : v;
-  try {
+  return sea.tidyAsync(async () => {
+    const rv = rowValidTensor(B, T, lengths, backend);
+    const vz = rv ? sea.where(rv, v, 0) : v;
     if (causal) {
-      return sea.tidy(() => {
-        const count = sea.tensor(
-          Float32Array.from({ length: T }, (_, t) => t + 1),
-          [1, 1, T, 1],
-          { backend, dtype: v.dtype },
-        );
-        return sea.div(sea.cumsum(vz, 2), count);
-      });
+      const count = sea.tensor(
+        Float32Array.from({ length: T }, (_, t) => t + 1),
+        [1, 1, T, 1],
+        { backend, dtype: v.dtype },
+      );
+      return sea.div(sea.cumsum(vz, 2), count);
     }
     const K = probs.shape[3];
-    const iHat = sea.tidy(() => sea.div(sea.sum(probs, 2), T).reshape([B, H, 1, K]));
+    const iHat = sea.div(sea.sum(probs, 2), T).reshape([B, H, 1, K]);
     const rowLen = Int32Array.from({ length: B }, (_, b) => (lengths ? lengths[b] : T));
-    const weights = await stretchEstimate(iHat, rowLen, { keys: T, fill: 0 });
-    iHat.dispose();
-    const out = sea.matmul(weights, vz);
-    weights.dispose();
-    return out;
-  } finally {
-    if (vz !== v) vz.dispose();
-    rv?.dispose();
-  }
+    return sea.matmul(await stretchEstimate(iHat, rowLen, { keys: T, fill: 0 }), vz);
+  });
+}
+
+/**
+ * The s_mix blend of the local and global contexts (docs/algorithm.md §7.6), heads merged for the output
+ * projection: s_mix·local + (1 − s_mix)·C_avg, local [B,H,T,D], C_avg [B,H,T|1,D], s_mix [B,H,T]
+ * → [B,T,H·D].
+ */
+export function mixContext(local: Tensor, cAvg: Tensor, sMix: Tensor): Tensor {
+  const [B, H, T, D] = local.shape;
+  return sea.tidy(() => {
+    const s = sMix.reshape([B, H, T, 1]);
+    const mixed = sea.add(sea.mul(s, local), sea.mul(sea.sub(1, s), cAvg));
+    return sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
+  });
+}
+
+/**
+ * The dense path's local context (docs/algorithm.md §7.3–§7.4): softmax of `scores` [B,H,T,T] over the kept keys
+ * (bool `keep`), rows scaled by s_prob [B,H,T], times V.
+ */
+function keptKeysContext(scores: Tensor, keep: Tensor, sProb: Tensor, v: Tensor): Tensor {
+  const [B, H, T] = scores.shape;
+  return sea.tidy(() => {
+    const additive = sea.where(keep, sea.scalar(0, { dtype: scores.dtype, backend: scores.backend }), FP_MIN);
+    // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
+    const probs = sea.where(keep, sea.softmax(scores, additive), 0);
+    return sea.matmul(sea.mul(probs, sProb.reshape([B, H, T, 1])), v);
+  });
 }
 
 /**
@@ -149,30 +168,30 @@ export async function globalContext(
  * mask (the sparse path caps a cell at k keys, which changes nothing while every cell is at most k
  * keys wide, i.e. ⌈L/K⌉ ≤ k).
  */
-export async function attendWithEstimate(
+export function attendWithEstimate(
   q: Tensor,
   k: Tensor,
   v: Tensor,
   est: EstimateTensors,
   opts: AttendOptions,
 ): Promise<AttendResult> {
-  const [B, H, T, D] = q.shape;
+  const [B, , T] = q.shape;
   const backend = q.backend;
   const sparse = opts.path === 'sparse';
-  const cellMask = groupedTopK(est.probs, {
-    mode: opts.topkMode,
-    k: opts.k * (opts.kOversample ?? 1),
-    causal: opts.causal,
-    lengths: opts.lengths,
-    layout: sparse ? 'bthk' : 'bhtk',
-  });
-  const rowLen = sea.tensor(rowLengthArray(B, T, opts.causal, opts.lengths), [B, T], {
-    dtype: 'int32',
-    backend,
-  });
-  let local: Tensor;
-  let mask: CsrMatrix | Tensor | undefined;
-  try {
+  return sea.tidyAsync(async () => {
+    const cellMask = groupedTopK(est.probs, {
+      mode: opts.topkMode,
+      k: opts.k * (opts.kOversample ?? 1),
+      causal: opts.causal,
+      lengths: opts.lengths,
+      layout: sparse ? 'bthk' : 'bhtk',
+    });
+    const rowLen = sea.tensor(rowLengthArray(B, T, opts.causal, opts.lengths), [B, T], {
+      dtype: 'int32',
+      backend,
+    });
+    let local: Tensor;
+    let mask: CsrMatrix | Tensor | undefined;
     if (sparse && !opts.returnMask) {
       // stretch + csrAttention as one op: a backend with the fused capability builds no CSR arrays
       // and reads nothing back, so the work queued after it need not wait for the device
@@ -182,58 +201,23 @@ export async function attendWithEstimate(
         rowScale: est.sProb,
       });
     } else if (sparse) {
-      const csr = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
-      try {
-        // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can
-        local = sea.csrAttention(csr, q, k, v, { scale: opts.scoreScale, rowScale: est.sProb });
-      } catch (e) {
-        csr.dispose();
-        throw e;
-      }
-      if (opts.returnMask) mask = csr;
-      else csr.dispose();
+      mask = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
+      // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can
+      local = sea.csrAttention(mask, q, k, v, { scale: opts.scoreScale, rowScale: est.sProb });
     } else {
-      const keep = thinOversampled(
+      mask = thinOversampled(
         await stretchToDense(cellMask, rowLen, { keys: T }),
         opts.k,
         opts.kOversample ?? 1,
         rowLengthArray(B, T, opts.causal, opts.lengths),
       );
-      try {
-        local = sea.tidy(() => {
-          const additive = sea.where(keep, 0, FP_MIN);
-          const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
-          // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
-          const probs = sea.where(keep, sea.softmax(scores, additive), 0);
-          const scaled = sea.mul(probs, est.sProb.reshape([B, H, T, 1]));
-          return sea.matmul(scaled, v);
-        });
-      } catch (e) {
-        keep.dispose();
-        throw e;
-      }
-      if (opts.returnMask) mask = keep;
-      else keep.dispose();
+      const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
+      local = keptKeysContext(scores, mask, est.sProb, v);
     }
-  } finally {
-    cellMask.dispose();
-    rowLen.dispose();
-  }
-  let cAvg: Tensor;
-  try {
-    cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
-  } catch (e) {
-    local.dispose();
-    throw e;
-  }
-  const context = sea.tidy(() => {
-    const sMix = est.sMix.reshape([B, H, T, 1]);
-    const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(1, sMix), cAvg));
-    return sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
+    const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
+    const context = mixContext(local, cAvg, est.sMix);
+    return opts.returnMask ? { context, mask } : { context };
   });
-  local.dispose();
-  cAvg.dispose();
-  return mask ? { context, mask } : { context };
 }
 
 /** Additive mask [B,1,T,T] (0 visible, FP_MIN not): key j < L_b, and j ≤ t when causal. */
@@ -270,72 +254,51 @@ export async function attendTraining(
   est: EstimateTensors & { logits: Tensor },
   opts: Omit<AttendOptions, 'path' | 'returnMask'> & { fixedMask?: Tensor },
 ): Promise<{ context: Tensor; training: SeaTrainingOutputs }> {
-  const [B, H, T, D] = q.shape;
+  const [B, H, T] = q.shape;
   const backend = q.backend;
   const dtype = q.dtype;
   const rowLen = rowLengthArray(B, T, opts.causal, opts.lengths);
-  let keep: Tensor;
-  if (opts.fixedMask) {
-    const f = opts.fixedMask;
-    if (f.dtype !== 'bool' || f.rank !== 4 || f.shape.some((d, i) => d !== [B, H, T, T][i])) {
-      throw new ShapeError(
-        `SeaAttention.forward: expected fixedMask bool [${B},${H},${T},${T}], got ${f.dtype} ${fmt(f.shape)}`,
-      );
-    }
-    keep = wrap(f.backend, f);
-  } else {
-    const cellMask = groupedTopK(est.probs, {
-      mode: opts.topkMode,
-      k: opts.k * (opts.kOversample ?? 1),
-      causal: opts.causal,
-      lengths: opts.lengths,
-      layout: 'bhtk',
-    });
-    try {
-      keep = thinOversampled(
-        await stretchToDense(cellMask, rowLen, { keys: T }),
-        opts.k,
-        opts.kOversample ?? 1,
-        rowLen,
-      );
-    } finally {
-      cellMask.dispose();
-    }
+  const f = opts.fixedMask;
+  if (f && (f.dtype !== 'bool' || f.rank !== 4 || f.shape.some((d, i) => d !== [B, H, T, T][i]))) {
+    throw new ShapeError(
+      `SeaAttention.forward: expected fixedMask bool [${B},${H},${T},${T}], got ${f.dtype} ${fmt(f.shape)}`,
+    );
   }
-  const made: Tensor[] = [keep];
-  try {
+  return sea.tidyAsync(async () => {
+    const keep = f
+      ? wrap(f.backend, f)
+      : thinOversampled(
+          await stretchToDense(
+            groupedTopK(est.probs, {
+              mode: opts.topkMode,
+              k: opts.k * (opts.kOversample ?? 1),
+              causal: opts.causal,
+              lengths: opts.lengths,
+              layout: 'bhtk',
+            }),
+            rowLen,
+            { keys: T },
+          ),
+          opts.k,
+          opts.kOversample ?? 1,
+          rowLen,
+        );
     const stretched = await stretchEstimate(est.logits, rowLen, { keys: T, fill: FP_MIN });
-    made.push(stretched);
     const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
-    made.push(cAvg);
     const logitMask = visibleKeysMask(B, T, opts.causal, opts.lengths, dtype, backend);
-    made.push(logitMask);
-    const out = sea.tidy(() => {
-      const studentScores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
-      const additive = sea.where(keep, sea.scalar(0, { dtype, backend }), FP_MIN);
-      // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
-      const probs = sea.where(keep, sea.softmax(studentScores, additive), 0);
-      const local = sea.matmul(sea.mul(probs, est.sProb.reshape([B, H, T, 1])), v);
-      const sMix = est.sMix.reshape([B, H, T, 1]);
-      const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(1, sMix), cAvg));
-      const context = sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
-      return { context, studentScores };
-    });
-    cAvg.dispose();
+    const studentScores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
+    const context = mixContext(keptKeysContext(studentScores, keep, est.sProb, v), cAvg, est.sMix);
     return {
-      context: out.context,
+      context,
       training: {
         estimateLogits: est.logits,
         estimateLogitsStretched: stretched,
-        studentScores: out.studentScores,
+        studentScores,
         logitMask,
         mask: keep,
         sProb: est.sProb,
         sMix: est.sMix,
       },
     };
-  } catch (e) {
-    for (const t of made) t.dispose();
-    throw e;
-  }
+  });
 }

@@ -10,6 +10,7 @@ export {
   type EstimateTensors,
   estimateProbs,
   globalContext,
+  mixContext,
 } from './attend.js';
 export { type ResolvedSeaConfig, resolveSeaConfig, type SeaAttentionConfig } from './config.js';
 export {

@@ -158,53 +158,51 @@ export class SeaAttention implements AttentionModule {
       throw new RangeError('SeaAttention.forward: fixedMask is used only with returnTraining');
     }
     const lengths = opts.keyValid ? await validLengths(opts.keyValid) : undefined;
-    const est = estimateAttention(predictorConfig(c), weights, {
-      q,
-      k,
-      v,
-      projection: weights[PROJECTION_WEIGHT],
-      keyValid: opts.keyValid,
-    });
-    if (!c.partialAttentionScaler) {
-      // partial_attention_scaler off: the sparse softmax is used as is (s_prob ≡ 1)
-      const ones = sea.ones(est.sProb.shape, { dtype: est.sProb.dtype, backend: est.sProb.backend });
-      est.sProb.dispose();
-      est.sProb = ones;
-    }
-    if (opts.returnTraining) return this.forwardTraining(q, k, v, est, lengths, opts);
-    let probs: Tensor | undefined;
-    try {
-      probs = estimateProbs(est.logits, lengths);
-      est.logits.dispose();
-      const res = await attendWithEstimate(
+    const settings = {
+      causal: c.causal,
+      k: c.k,
+      kOversample: c.kOversample,
+      topkMode: c.topkMode,
+      scoreScale: c.scoreScale,
+      lengths,
+    };
+    return sea.tidyAsync(async () => {
+      const est = estimateAttention(predictorConfig(c), weights, {
         q,
         k,
         v,
-        { probs, sProb: est.sProb, sMix: est.sMix },
-        {
-          causal: c.causal,
-          k: c.k,
-          kOversample: c.kOversample,
-          topkMode: c.topkMode,
-          scoreScale: c.scoreScale,
-          path,
-          lengths,
-          returnMask: opts.returnMask,
-        },
-      );
-      const out: AttentionOutput = { context: res.context };
-      if (res.mask) out.mask = res.mask;
-      if (opts.returnEstimate) {
-        out.estimate = probs;
-        probs = undefined;
+        projection: weights[PROJECTION_WEIGHT],
+        keyValid: opts.keyValid,
+      });
+      // partial_attention_scaler off: the sparse softmax is used as is (s_prob ≡ 1)
+      if (!c.partialAttentionScaler)
+        est.sProb = sea.ones(est.sProb.shape, { dtype: est.sProb.dtype, backend: est.sProb.backend });
+      const probs = estimateProbs(est.logits, lengths);
+      let out: AttentionOutput;
+      if (opts.returnTraining) {
+        // the dense path with the docs/algorithm.md §9a training outputs (Â↑, S, masks)
+        const res = await attendTraining(
+          q,
+          k,
+          v,
+          { ...est, probs },
+          { ...settings, fixedMask: opts.fixedMask },
+        );
+        out = { context: res.context, training: res.training };
+        if (opts.returnMask) out.mask = wrap(res.training.mask.backend, res.training.mask);
+      } else {
+        const { sProb, sMix } = est;
+        out = await attendWithEstimate(
+          q,
+          k,
+          v,
+          { probs, sProb, sMix },
+          { ...settings, path, returnMask: opts.returnMask },
+        );
       }
+      if (opts.returnEstimate) out.estimate = probs;
       return out;
-    } finally {
-      est.logits.dispose();
-      est.sProb.dispose();
-      est.sMix.dispose();
-      probs?.dispose();
-    }
+    });
   }
 
   /**
@@ -253,9 +251,9 @@ export class SeaAttention implements AttentionModule {
       projection: this.weights[PROJECTION_WEIGHT],
       k: c.k,
       scoreScale: c.scoreScale,
-      attend: async (q, k, v, est) => {
-        const probs = estimateProbs(est.logits, undefined);
-        try {
+      attend: (q, k, v, est) =>
+        sea.tidyAsync(async () => {
+          const probs = estimateProbs(est.logits, undefined);
           const res = await attendWithEstimate(
             q,
             k,
@@ -264,10 +262,7 @@ export class SeaAttention implements AttentionModule {
             { causal: true, k: c.k, topkMode: c.topkMode, scoreScale: c.scoreScale, path: 'sparse' },
           );
           return res.context;
-        } finally {
-          probs.dispose();
-        }
-      },
+        }),
     };
   }
 
@@ -287,51 +282,6 @@ export class SeaAttention implements AttentionModule {
       if (!(name in this.weights)) throw new ShapeError(`SeaAttention.forward: unexpected weight '${name}'`);
     }
     return { ...w };
-  }
-
-  /** The dense path with the docs/algorithm.md §9a training outputs (Â↑, S, masks); see AttentionForwardOptions.returnTraining. */
-  private async forwardTraining(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    est: { logits: Tensor; sProb: Tensor; sMix: Tensor },
-    lengths: Int32Array | undefined,
-    opts: AttentionForwardOptions,
-  ): Promise<AttentionOutput> {
-    const c = this.config;
-    let probs: Tensor | undefined;
-    try {
-      probs = estimateProbs(est.logits, lengths);
-      const res = await attendTraining(
-        q,
-        k,
-        v,
-        { logits: est.logits, probs, sProb: est.sProb, sMix: est.sMix },
-        {
-          causal: c.causal,
-          k: c.k,
-          kOversample: c.kOversample,
-          topkMode: c.topkMode,
-          scoreScale: c.scoreScale,
-          lengths,
-          fixedMask: opts.fixedMask,
-        },
-      );
-      const out: AttentionOutput = { context: res.context, training: res.training };
-      if (opts.returnMask) out.mask = wrap(res.training.mask.backend, res.training.mask);
-      if (opts.returnEstimate) {
-        out.estimate = probs;
-        probs = undefined;
-      }
-      return out;
-    } catch (e) {
-      est.logits.dispose();
-      est.sProb.dispose();
-      est.sMix.dispose();
-      throw e;
-    } finally {
-      probs?.dispose();
-    }
   }
 
   dispose(): void {

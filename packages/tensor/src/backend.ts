@@ -272,6 +272,12 @@ export interface Backend {
   pad(x: TensorInfo, pads: readonly (readonly [number, number])[], value: number): TensorInfo;
   /** A new tensor of `size` elements all equal to `value`. */
   fill(size: number, value: number, dtype: DType): TensorInfo & { shape: [number] };
+  /**
+   * A new tensor of `size` elements y[i] = start + i·step (float dtypes: computed in at least float32
+   * and stored once; int32: exact, the op layer checks every value fits). Positions and indices made
+   * on the device instead of uploaded.
+   */
+  range(size: number, start: number, step: number, dtype: DType): TensorInfo & { shape: [number] };
 
   // ---- SEA routines (docs/algorithm.md §3–§7) ----
   /**
@@ -441,6 +447,7 @@ export const PRIMITIVES = [
   'concat',
   'pad',
   'fill',
+  'range',
   'performerPrefixSum',
   'groupedTopK',
   'stretchToCsr',

@@ -147,12 +147,42 @@ export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor
   return full(shape, 1, opts);
 }
 
-/** Integers start, start+1, … (int32 unless dtype says otherwise). */
-export function arange(start: number, stop: number, opts: CreateOptions = {}): Tensor {
-  const n = Math.max(0, stop - start);
+export interface ArangeOptions extends CreateOptions {
+  /** The difference between neighbours (default 1; not 0). */
+  step?: number;
+}
+
+/**
+ * start, start + step, … up to but not including stop (int32 unless dtype says otherwise), made on
+ * the device by the backend's `range`. int32 needs whole numbers and values int32 holds.
+ */
+export function arange(start: number, stop: number, opts: ArangeOptions = {}): Tensor {
+  const step = opts.step ?? 1;
+  for (const [name, v] of [
+    ['start', start],
+    ['stop', stop],
+    ['step', step],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new RangeError(`arange: ${name} must be a finite number, got ${v}`);
+  }
+  if (step === 0) throw new RangeError('arange: step must not be 0');
+  const backend = opts.backend ?? currentBackend();
   const dtype = opts.dtype ?? 'int32';
-  const vals = Array.from({ length: n }, (_, i) => start + i);
-  return tensor(vals, [n], { ...opts, dtype });
+  assertDType(dtype);
+  if (dtype === 'bool') throw new DTypeError('arange: dtype must be numeric, got bool');
+  assertBackendDType('arange', backend, dtype);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  if (!Number.isSafeInteger(n)) throw new RangeError(`arange: ${n} elements is too many`);
+  if (dtype === 'int32' && n > 0) {
+    const last = start + (n - 1) * step;
+    if (!Number.isInteger(start) || !Number.isInteger(step))
+      throw new RangeError(`arange: int32 needs whole start and step, got start ${start}, step ${step}`);
+    if (Math.min(start, last) < -(2 ** 31) || Math.max(start, last) > 2 ** 31 - 1)
+      throw new RangeError(`arange: values ${start}…${last} do not fit int32`);
+  }
+  const info = backend.range(n, start, step, dtype);
+  return new Tensor(backend, info.dataId, [n], dtype);
 }
 
 /**

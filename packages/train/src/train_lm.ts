@@ -5,7 +5,15 @@
  * from a token file, checkpoints and bit-identical resume. `sea train` (and `sea distill --attention
  * dense` without a teacher) run it, so a teacher and its students come out of one trainer.
  */
-import { type OptConfig, OptForCausalLM, type OptOutput, optWeightSpecs, parseOptConfig } from '@sea/opt';
+import {
+  type OptConfig,
+  OptForCausalLM,
+  type OptOutput,
+  optWeightSpecs,
+  parseOptConfig,
+  randomWeights,
+  uploadWeights,
+} from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { loadCheckpoint } from './checkpoint.js';
@@ -80,23 +88,11 @@ export const DEFAULT_LM_TRAIN: Omit<LmTrainOptions, 'hfConfig'> = {
 };
 
 /**
- * GPT-2/OPT-style initial weights for `config`: linear and embedding weights normal(0, 0.02), biases
- * 0, LayerNorm weights 1 (seeded; names as the model's checkpoint keeps them).
+ * GPT-2/OPT-style initial weights for `config` (`randomWeights`): linear and embedding weights
+ * normal(0, 0.02), biases 0, LayerNorm weights 1 (seeded; names as the model's checkpoint keeps them).
  */
 export function initOptWeights(config: OptConfig, seed: number, backend?: sea.Backend): Map<string, Tensor> {
-  const rng = new sea.Rng(seed >>> 0);
-  const out = new Map<string, Tensor>();
-  for (const spec of optWeightSpecs(config, 'model.')) {
-    if (spec.optional && spec.name === 'lm_head.weight' && config.tieWordEmbeddings) continue;
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const a = new Float32Array(n);
-    const isNorm = /layer_norm/.test(spec.name);
-    if (spec.name.endsWith('.bias')) a.fill(0);
-    else if (isNorm) a.fill(1);
-    else rng.fillNormal(a, 0, 0.02);
-    out.set(spec.name, sea.tensor(a, spec.shape, backend ? { backend } : {}).keep());
-  }
-  return out;
+  return uploadWeights(randomWeights(optWeightSpecs(config, 'model.'), seed >>> 0), backend);
 }
 
 export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, LmTrainOptions> {

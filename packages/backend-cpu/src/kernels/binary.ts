@@ -1,36 +1,9 @@
 import { type BinaryOp, type Shape, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
-import { allocArray, broadcastStrides } from '@sea/tensor/backend';
+import { allocArray, broadcastStrides, coalesce } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
-/**
- * Broadcast iteration shared by the elementwise kernels. Adjacent output axes are merged whenever
- * every operand walks them as one (stride[i] = stride[i+1]·shape[i+1]), so the common cases (same
- * shapes, a row vector, a scalar) become one long inner row with a constant stride per operand.
- */
-export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[i] * shape[i])) {
-      outShape[last] *= shape[i];
-      strides.forEach((s, k) => {
-        outStrides[k][last] = s[i];
-      });
-    } else {
-      outShape.push(shape[i]);
-      strides.forEach((s, k) => {
-        outStrides[k].push(s[i]);
-      });
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
-}
+// Broadcast iteration shared by the elementwise kernels: `coalesce` (@sea/tensor/backend) merges the
+// axes every operand walks as one, so the common cases become one long inner row.
 
 /**
  * Calls `row(outOff, offs, n, inner)` once per innermost row of the broadcast of `inputs` to

@@ -1,5 +1,5 @@
 import { type ReduceOp, sizeOf, type TensorInfo, type TypedArray } from '@sea/tensor';
-import { allocArray } from '@sea/tensor/backend';
+import { allocArray, reducePlan } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 import { permuteArray } from './transpose.js';
 
@@ -77,30 +77,12 @@ function reduce3(
 }
 
 export function reduce(b: CpuBackend, op: ReduceOp, x: TensorInfo, axes: readonly number[]): TensorInfo {
-  const shape = x.shape;
-  const outShape = shape.filter((_, i) => !axes.includes(i));
+  const plan = reducePlan(x.shape, axes);
   const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
-  const out = allocArray(outDtype, sizeOf(outShape));
-  let src = b.values(x);
-  const len = sizeOf(axes.map((a) => shape[a]));
-  // Reduced axes that form one contiguous run reduce in place as outer × len × inner; otherwise move
-  // them last first (one copy).
-  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-  let outer: number;
-  let inner: number;
-  if (axes.length === 0) {
-    outer = sizeOf(shape);
-    inner = 1;
-  } else if (contiguous) {
-    outer = sizeOf(shape.slice(0, axes[0]));
-    inner = sizeOf(shape.slice(axes[axes.length - 1] + 1));
-  } else {
-    const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    src = permuteArray(src, shape, [...kept, ...axes]);
-    outer = sizeOf(outShape);
-    inner = 1;
-  }
-  if (len === 0) out.fill(op === 'prod' ? 1 : op === 'mean' ? Number.NaN : 0);
-  else reduce3(op, src, outer, len, inner, out);
-  return b.out(out, outShape, outDtype);
+  const out = allocArray(outDtype, sizeOf(plan.outShape));
+  // reduced axes in one contiguous run reduce in place; others move last first (one copy)
+  const src = plan.permutation ? permuteArray(b.values(x), x.shape, plan.permutation) : b.values(x);
+  if (plan.len === 0) out.fill(op === 'prod' ? 1 : op === 'mean' ? Number.NaN : 0);
+  else reduce3(op, src, plan.outer, plan.len, plan.inner, out);
+  return b.out(out, plan.outShape, outDtype);
 }

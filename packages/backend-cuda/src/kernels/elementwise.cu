@@ -258,6 +258,12 @@ extern "C" __global__ void ew_cast(int idt, int odt, const void *x, void *y, ll 
   }
 }
 
+// y[i] = start + i·step in double, stored once in the output dtype (int32: exact while it fits).
+extern "C" __global__ void ew_range(int dt, void *y, ll n, double start, double step) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x)
+    st(y, dt, i, start + (double)i * step);
+}
+
 // dst[dstOff + idx·s1] = src[srcOff + idx·s0] over the index space ix.shape (transpose, slice, pad, concat).
 extern "C" __global__ void copy_strided(int es, const void *src, void *dst, ll n, ll srcOff, ll dstOff, Idx ix) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {

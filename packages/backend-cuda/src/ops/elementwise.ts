@@ -199,6 +199,28 @@ export function cast(b: CudaBackend, x: TensorInfo, dtype: DType): TensorInfo {
   return out;
 }
 
+/** y[i] = start + i·step (the kernel computes in double and stores once in `dtype`). */
+export function range(
+  b: CudaBackend,
+  size: number,
+  start: number,
+  step: number,
+  dtype: DType,
+): TensorInfo & { shape: [number] } {
+  const out = b.output([size], dtype, size) as TensorInfo & { shape: [number] };
+  if (size === 0) return out;
+  // doubles go in as their two little-endian 32-bit words
+  const words = (v: number) => Array.from(new Int32Array(new Float64Array([v]).buffer));
+  b.params
+    .i32(0, dtypeCode(dtype))
+    .ptr(1, b.ptr(out))
+    .i64(2, size)
+    .ints(3, words(start))
+    .ints(4, words(step));
+  b.launch(b.fn('elementwise', 'ew_range'), [b.blocks(size)], [256]);
+  return out;
+}
+
 /**
  * dst[dstOff + i·dstStrides] = src[srcOff + i·srcStrides] over the index space `shape` (elements).
  * The shared engine of transpose, slice, pad and concat.

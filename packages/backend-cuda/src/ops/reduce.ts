@@ -1,5 +1,5 @@
 import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
-import { broadcastStrides } from '@sea/tensor/backend';
+import { broadcastStrides, reducePlan } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode, floatSuffix } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
 import { transpose } from './layout.js';
@@ -12,13 +12,11 @@ const REDUCE: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min', 'prod', 'argma
 
 /** Reduced axes in one contiguous run reduce in place as outer × len × inner; others move last first. */
 export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readonly number[]): TensorInfo {
-  const shape = x.shape;
-  const outShape = shape.filter((_, i) => !axes.includes(i));
+  const { outShape, len, outer, inner, permutation } = reducePlan(x.shape, axes);
   const odt = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
   const nOut = sizeOf(outShape);
   const out = b.output(outShape, odt, nOut);
   if (nOut === 0) return out;
-  const len = sizeOf(axes.map((a) => shape[a]));
   if (len === 0) {
     const v = op === 'prod' ? 1 : op === 'mean' ? Number.NaN : 0;
     if (odt === 'bool') b.memset(b.ptr(out), 1, v === 1 ? 1 : 0, nOut);
@@ -26,24 +24,8 @@ export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readon
     else b.memset(b.ptr(out), 4, new Uint32Array(new Float32Array([v]).buffer)[0], nOut);
     return out;
   }
-  let src = x;
-  let tmp: TensorInfo | null = null;
-  let outer: number;
-  let inner: number;
-  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-  if (axes.length === 0) {
-    outer = sizeOf(shape);
-    inner = 1;
-  } else if (contiguous) {
-    outer = sizeOf(shape.slice(0, axes[0]));
-    inner = sizeOf(shape.slice(axes[axes.length - 1] + 1));
-  } else {
-    const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    tmp = transpose(b, x, [...kept, ...axes]);
-    src = tmp;
-    outer = nOut;
-    inner = 1;
-  }
+  const tmp = permutation ? transpose(b, x, permutation) : null;
+  const src = tmp ?? x;
   b.params
     .i32(0, REDUCE.indexOf(op))
     .i32(1, dtypeCode(x.dtype))

@@ -5,8 +5,7 @@
 import { runRegistered } from './vitest_shim.js';
 
 const files = [
-  () => import('../../src/dense.test.js'),
-  () => import('../../src/sea.test.js'),
+  () => import('../../src/kernel_variants.test.js'),
   () => import('../../src/backend.test.js'),
   () => import('../../src/half.test.js'),
   () => import('../../src/conformance.test.js'),

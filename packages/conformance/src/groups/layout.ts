@@ -1,4 +1,5 @@
 import {
+  arange,
   concat,
   type DType,
   full,
@@ -12,7 +13,7 @@ import {
   writeSlice,
   zeros,
 } from '@sea/tensor';
-import { assertEqual, values } from '../check.js';
+import { assertClose, assertEqual, values } from '../check.js';
 import { bools, forEachIndex, ints, normal, rngFor, stridesOf, toDType } from '../data.js';
 import type { SuiteContext } from '../suite.js';
 
@@ -355,6 +356,60 @@ export function registerLayout(s: SuiteContext): void {
         assertEqual(await values(out, [3, 7], dtype, 'zeros'), new Array(21).fill(0), `zeros ${dtype}`);
       });
     }
+  });
+
+  s.group('range', 'range (arange on the device)', (test) => {
+    for (const dtype of [...s.floatDTypes, ...(s.hasDType('int32') ? (['int32'] as const) : [])]) {
+      const cases: [number, number, number][] =
+        dtype === 'int32'
+          ? [
+              [0, 7, 1],
+              [-5, 300, 3],
+              [10, -20, -4],
+              [2 ** 31 - 1000, 2 ** 31 - 1, 7],
+              [3, 3, 1],
+            ]
+          : [
+              [0, 7, 1],
+              [-1.5, 2.25, 0.125],
+              [1, -1, -0.3],
+              [0, 1, 1 / 1030],
+              [5, 5, 1],
+            ];
+      for (const [start, stop, step] of cases) {
+        const title = `${dtype} ${start} to ${stop} step ${step}`;
+        test(title, async ({ backend, tol }) => {
+          const n = Math.max(0, Math.ceil((stop - start) / step));
+          const out = arange(start, stop, { step, backend, dtype });
+          // start + i·step in float64, rounded once to the dtype
+          const want = Array.from({ length: n }, (_, i) => toDType(start + i * step, dtype));
+          const got = await values(out, [n], dtype, title);
+          if (dtype === 'int32') assertEqual(got, want, title, [n]);
+          else assertClose(got, want, tol(dtype, 'range'), title, [n]);
+        });
+      }
+    }
+    test('bad arguments are errors naming them, before any buffer is made', async ({ backend }) => {
+      const before = backend.memory().buffers;
+      const bad: [() => unknown, RegExp][] = [
+        [() => arange(0, 5, { step: 0, backend }), /step must not be 0/],
+        [() => arange(0, Number.NaN, { backend }), /stop must be a finite number, got NaN/],
+        [() => arange(0.5, 3, { backend }), /int32 needs whole start and step/],
+        [() => arange(2 ** 31 - 2, 2 ** 31 + 2, { backend }), /do not fit int32/],
+        [() => arange(0, 3, { backend, dtype: 'bool' }), /dtype must be numeric, got bool/],
+      ];
+      for (const [call, message] of bad) {
+        let error: unknown;
+        try {
+          call();
+        } catch (e) {
+          error = e;
+        }
+        if (!(error instanceof Error) || !message.test(error.message))
+          throw new Error(`expected an error matching ${message}, got ${String(error)}`);
+      }
+      assertEqual([backend.memory().buffers], [before], 'buffers after the refused calls');
+    });
   });
 
   s.group('writeSlice', 'writeSlice (in-place block write, decoding caches)', (test) => {

@@ -23,6 +23,13 @@ const CASES: MatmulCase[] = [
   { a: [3, 5, 7], b: [2, 1, 5, 7], transB: true },
   { a: [1, 1, 4, 130], b: [130, 1] },
   { a: [4, 1, 129], b: [4, 129, 3] },
+  // past one kernel block: several M, N and K tiles with ragged edges, broadcast batches
+  { a: [2, 1, 37, 301], b: [3, 301, 19] },
+  { a: [2, 1, 301, 37], b: [3, 19, 301], transA: true, transB: true },
+  { a: [70, 300], b: [300, 1030] },
+  { a: [2, 132, 72], b: [2, 136, 72], transB: true },
+  { a: [72, 132], b: [72, 200], transA: true },
+  { a: [260, 68], b: [68, 132] },
 ];
 
 /** Float64 C[..., i, j] = Σ_k A[..., i, k]·B[..., k, j], plus Σ|terms| as the error scale. */

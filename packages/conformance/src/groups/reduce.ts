@@ -112,6 +112,8 @@ export function registerReduce(s: SuiteContext): void {
         [[1000], [0]],
         [[2, 1, 517], [2]],
         [[300, 3], [0]],
+        [[3, 2000], [1]],
+        [[2000, 3], [0]],
       ] as const) {
         for (const op of ['sum', 'mean', 'max', 'argmin'] as const) {
           const title = `long ${op} ${dtype} [${shape}] axes [${axes}]`;
@@ -150,6 +152,9 @@ export function registerReduce(s: SuiteContext): void {
       [[1], 0],
       [[2, 257], 1],
       [[1030], 0],
+      // a long axis over few lines (chunked scans: about √len rows a chunk, the last one partial)
+      [[2, 1500, 3], 1],
+      [[1500, 6], 0],
     ];
     for (const dtype of dtypes) {
       for (const [shape, axis] of cases) {

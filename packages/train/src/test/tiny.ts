@@ -2,7 +2,14 @@
 // peaked teacher and text sampled from it, so that the student starts with a low CE and the
 // distillation terms (from swapping in SEA attention) dominate the loss.
 import { BertForSequenceClassification, bertWeightSpecs, parseBertConfig } from '@sea/bert';
-import { type OptConfig, OptForCausalLM, parseOptConfig } from '@sea/opt';
+import {
+  type OptConfig,
+  OptForCausalLM,
+  optWeightSpecs,
+  parseOptConfig,
+  randomWeights,
+  uploadWeights,
+} from '@sea/opt';
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { expect } from 'vitest';
@@ -48,41 +55,7 @@ export function randomOptWeights(
   seed: number,
   std: Record<string, number> = {},
 ): Map<string, Tensor> {
-  const rng = new sea.Rng(seed);
-  const w = new Map<string, Tensor>();
-  const make = (name: string, shape: number[], kind: 'normal' | 'zeros' | 'ones') => {
-    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    if (kind === 'normal') rng.fillNormal(a, 0, 0.02);
-    else if (kind === 'ones') a.fill(1);
-    w.set(name, sea.tensor(a, shape).keep());
-  };
-  const C = s.hidden;
-  const P = (i: number) => `model.decoder.layers.${i}.`;
-  make('model.decoder.embed_tokens.weight', [s.vocabSize, C], 'normal');
-  make('model.decoder.embed_positions.weight', [s.maxPositions + 2, C], 'normal');
-  for (let i = 0; i < s.layers; i++) {
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      make(`${P(i)}self_attn.${n}.weight`, [C, C], 'normal');
-      make(`${P(i)}self_attn.${n}.bias`, [C], 'zeros');
-    }
-    make(`${P(i)}self_attn_layer_norm.weight`, [C], 'ones');
-    make(`${P(i)}self_attn_layer_norm.bias`, [C], 'zeros');
-    make(`${P(i)}fc1.weight`, [s.ffn, C], 'normal');
-    make(`${P(i)}fc1.bias`, [s.ffn], 'zeros');
-    make(`${P(i)}fc2.weight`, [C, s.ffn], 'normal');
-    make(`${P(i)}fc2.bias`, [C], 'zeros');
-    make(`${P(i)}final_layer_norm.weight`, [C], 'ones');
-    make(`${P(i)}final_layer_norm.bias`, [C], 'zeros');
-  }
-  make('model.decoder.final_layer_norm.weight', [C], 'ones');
-  make('model.decoder.final_layer_norm.bias', [C], 'zeros');
-  const r2 = new sea.Rng(seed + 100);
-  for (const [name, sd] of Object.entries(std)) {
-    const t = w.get(name) as Tensor;
-    w.set(name, sea.tensor(r2.fillNormal(new Float32Array(t.size), 0, sd), t.shape).keep());
-    t.dispose();
-  }
-  return w;
+  return uploadWeights(randomWeights(optWeightSpecs(tinyConfig(s)), seed, { std }));
 }
 
 export function randomOpt(
@@ -156,14 +129,7 @@ export function randomBert(
     max_position_embeddings: s.maxPositions,
     num_labels: s.labels,
   });
-  const rng = new sea.Rng(seed);
-  const w = new Map<string, Tensor>();
-  for (const spec of bertWeightSpecs(config)) {
-    const a = new Float32Array(spec.shape.reduce((x, y) => x * y, 1));
-    if (spec.name.includes('LayerNorm.weight')) a.fill(1);
-    else if (!spec.name.endsWith('.bias')) rng.fillNormal(a, 0, std[spec.name] ?? 0.02);
-    w.set(spec.name, sea.tensor(a, [...spec.shape]).keep());
-  }
+  const w = uploadWeights(randomWeights(bertWeightSpecs(config), seed, { std }));
   return BertForSequenceClassification.fromWeights(config, w);
 }
 
