@@ -50,6 +50,7 @@ import {
   stretchToCsr,
 } from './ops/sea.js';
 import { Params } from './params.js';
+import { PIN_CHUNK, PinnedStaging } from './staging.js';
 
 export interface CudaDeviceInfo {
   name: string;
@@ -92,10 +93,6 @@ export function floatSuffix(op: string, dtype: DType): string {
 }
 
 const CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
-const CU_EVENT_DISABLE_TIMING = 2;
-/** Bytes of one pinned staging slot (uploads up to this size go through pinned memory) and the slots. */
-const PIN_SLOT = 64 << 10;
-const PIN_SLOTS = 32;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 
@@ -117,15 +114,10 @@ export class CudaMemory {
   /** Why cuDNN is not used (not enabled, not found), once a 16-bit conv2d asked for it. */
   cudnnUnavailable: string | null = null;
   /**
-   * Pinned (page-locked) staging for small uploads, PIN_SLOTS slots of PIN_SLOT bytes used in turn,
-   * each with an event recorded after its copy: a copy from pinned memory is queued without the
-   * host waiting for the device, which a copy from pageable memory can make it do. null until the
+   * Pinned (page-locked) staging for uploads of up to PIN_CHUNK bytes (staging.ts). null until the
    * first upload, false where page-locked memory is refused (SEA_CUDA_PINNED=0 turns it off).
    */
-  #pinned:
-    | { ptr: bigint; view: Uint8Array; events: unknown[]; used: boolean[]; next: number }
-    | null
-    | false = null;
+  #pinned: PinnedStaging | null | false = null;
   #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
   #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
   #ctx: unknown;
@@ -350,19 +342,9 @@ export class CudaMemory {
     const bytes = values.length * bytesPerElement(dtype);
     const b = this.alloc(bytes);
     if (bytes > 0) {
-      const pin = bytes <= PIN_SLOT ? this.#pinnedStaging() : null;
+      const pin = bytes <= PIN_CHUNK ? this.#pinnedStaging() : null;
       if (pin) {
-        const i = pin.next;
-        pin.next = (i + 1) % PIN_SLOTS;
-        // the slot's last copy (PIN_SLOTS uploads ago) has left it before it is written again
-        if (pin.used[i]) this.check(this.drv.api.cuEventSynchronize(pin.events[i]), 'cuEventSynchronize');
-        pin.view.set(new Uint8Array(values.buffer, values.byteOffset, bytes), i * PIN_SLOT);
-        this.check(
-          this.drv.api.cuMemcpyHtoDAsync(b.ptr, pin.ptr + BigInt(i * PIN_SLOT), bytes, this.stream),
-          'cuMemcpyHtoDAsync_v2',
-        );
-        this.check(this.drv.api.cuEventRecord(pin.events[i], this.stream), 'cuEventRecord');
-        pin.used[i] = true;
+        pin.upload(b.ptr, new Uint8Array(values.buffer, values.byteOffset, bytes));
       } else {
         this.check(this.drv.api.cuMemcpyHtoDAsync(b.ptr, values, bytes, this.stream), 'cuMemcpyHtoDAsync_v2');
       }
@@ -370,31 +352,12 @@ export class CudaMemory {
     return b;
   }
 
-  #pinnedStaging(): {
-    ptr: bigint;
-    view: Uint8Array;
-    events: unknown[];
-    used: boolean[];
-    next: number;
-  } | null {
+  #pinnedStaging(): PinnedStaging | null {
     if (this.#pinned === null) {
-      this.#pinned = false;
-      if (process.env.SEA_CUDA_PINNED === '0') return null;
-      const out: [unknown] = [null];
-      if (this.drv.api.cuMemHostAlloc(out, PIN_SLOT * PIN_SLOTS, 0) !== 0 || !out[0]) return null;
-      const ptr = out[0] as bigint;
-      const events: unknown[] = [];
-      for (let i = 0; i < PIN_SLOTS; i++) {
-        const e: [unknown] = [null];
-        if (this.drv.api.cuEventCreate(e, CU_EVENT_DISABLE_TIMING) !== 0) {
-          for (const x of events) this.drv.api.cuEventDestroy(x);
-          this.drv.api.cuMemFreeHost(ptr);
-          return null;
-        }
-        events.push(e[0]);
-      }
-      const view = new Uint8Array(koffi.view(ptr as never, PIN_SLOT * PIN_SLOTS));
-      this.#pinned = { ptr, view, events, used: new Array(PIN_SLOTS).fill(false), next: 0 };
+      this.#pinned =
+        process.env.SEA_CUDA_PINNED === '0'
+          ? false
+          : (PinnedStaging.create(this.drv, this.stream, (rc, call) => this.check(rc, call)) ?? false);
     }
     return this.#pinned || null;
   }
@@ -455,11 +418,8 @@ export class CudaMemory {
     if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
     this.#cublas = null;
     for (const e of this.#events) this.drv.api.cuEventDestroy(e);
-    if (this.#pinned) {
-      for (const e of this.#pinned.events) this.drv.api.cuEventDestroy(e);
-      this.drv.api.cuMemFreeHost(this.#pinned.ptr);
-      this.#pinned = false;
-    }
+    if (this.#pinned) this.#pinned.destroy();
+    this.#pinned = false;
     this.drv.api.cuStreamDestroy(this.stream);
     this.drv.api.cuDevicePrimaryCtxRelease(this.#dev);
     this.#destroyed = true;
