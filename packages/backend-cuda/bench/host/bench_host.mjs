@@ -67,6 +67,8 @@ const counts = () => {
 };
 const diff = (a, b, per) => Object.fromEntries(NAMES.map((n) => [n, (b[n] - a[n]) / per]));
 const queued = (c) => c.launch + c.gemm + c.htod + c.dtoh + c.dtod + c.memset;
+/** Every driver / cuBLAS call counted: the queued ops plus syncs, event records, allocs and frees. */
+const driverCalls = (c) => queued(c) + c.sync + c.event + c.alloc + c.free + c.ltAttr;
 
 const CASES = (process.env.SEA_HOST_CASES ?? 'decode-dense,decode-sea,layer-sea').split(',');
 const DTYPES = (process.env.SEA_HOST_DTYPES ?? 'float32,bfloat16').split(',');
@@ -174,6 +176,7 @@ const report = (name, dtype, ts, cpu, c) => {
     minUsPerStep: minUs,
     cpuUsPerStep: cpu,
     opsPerStep: ops,
+    driverCallsPerStep: driverCalls(c),
     usPerOp: minUs / ops,
     calls: c,
   };
