@@ -131,7 +131,10 @@ export async function windowPerplexity(
   for (let w = 0; w < n; w++) {
     const ids = sea.tensor(src.read(w * T, T), [1, T], { dtype: 'int32', backend: model.backend });
     const out = await model.forward(ids, parameters ? { parameters } : {});
-    const l = sea.tidy(() => causalLmLoss(out.logits, ids));
+    // the cross-entropy in float32 whatever the model computes in
+    const l = sea.tidy(() =>
+      causalLmLoss(out.logits.dtype === 'float32' ? out.logits : sea.cast(out.logits, 'float32'), ids),
+    );
     s += (await l.data())[0];
     for (const t of [l, ids, out.logits]) t.dispose();
   }

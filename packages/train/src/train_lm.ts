@@ -250,10 +250,21 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
   }
 
   /** Perplexity on held-out windows (or on `src`). */
-  evalPerplexity(src?: TokenSource): Promise<{ ppl: number; nll: number; windows: number }> {
+  async evalPerplexity(src?: TokenSource): Promise<{ ppl: number; nll: number; windows: number }> {
     const T = this.opts.seqLen;
     const s = src ?? (this.windows.heldOut.length >= T ? this.windows.heldOut : this.windows.train);
-    return windowPerplexity(this.student, s, T, this.opts.evalWindows, new Map(Object.entries(this.params)));
+    // the model computes in the compute dtype: the masters, cast to it, are what it runs
+    const dt = this.opts.computeDtype;
+    const params = new Map(Object.entries(this.params));
+    const cast =
+      dt && dt !== 'float32'
+        ? new Map([...params].map(([n, t]) => [n, sea.tidy(() => sea.cast(t, dt)).keep()] as const))
+        : null;
+    try {
+      return await windowPerplexity(this.student, s, T, this.opts.evalWindows, cast ?? params);
+    } finally {
+      if (cast) for (const t of cast.values()) t.dispose();
+    }
   }
 
   override dispose(): void {

@@ -114,5 +114,24 @@ describe('sea train', () => {
       }),
     );
     expect(dense).toMatch(/distilled 2 steps \(dense\): loss [\d.]+, held-out ppl/);
+
+    // bfloat16 compute (float32 masters) with checkpointed layers: a stopped piece resumes to the
+    // uninterrupted run's weights, and the held-out perplexity runs the masters cast to bfloat16
+    const half = { ...flags, steps: 3, computeDtype: 'bfloat16' as const };
+    const h1 = path.join(tmp, 'h1');
+    const h2 = path.join(tmp, 'h2');
+    expect(await stdoutOf(() => trainCommand({ ...half, out: h1 }))).toMatch(
+      /trained 3 steps: loss [\d.]+, held-out ppl [\d.]+/,
+    );
+    await stdoutOf(() => trainCommand({ ...half, out: h2, maxMinutes: 1e-9 }));
+    expect(await stdoutOf(() => trainCommand({ ...half, out: h2, resume: true }))).toMatch(/trained 3 steps/);
+    const H1 = await OptForCausalLM.load(path.join(h1, 'model'));
+    const H2 = await OptForCausalLM.load(path.join(h2, 'model'));
+    for (const [n, t] of H1.parameters()) {
+      expect(t.dtype, n).toBe('float32');
+      expect(await H2.parameters().get(n)?.data(), n).toEqual(await t.data());
+    }
+    H1.dispose();
+    H2.dispose();
   });
 });
