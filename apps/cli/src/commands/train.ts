@@ -26,7 +26,6 @@ import { chooseBackend } from '../backends.js';
 import { progressBar } from '../progress.js';
 import { readTokens } from './distill.js';
 
-
 export interface TrainCommandOptions {
   /** A config.json (file or folder) or 'opt-125m'. */
   config: string;
