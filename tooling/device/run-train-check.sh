@@ -33,6 +33,7 @@ echo "nccl exit: $rc after $(( $(date +%s) - START )) s"
 
 echo "== a + c. bf16 vs fp32 (200 steps), the OPT-125m step"
 LEFT=$(( ${SEA_TOTAL_S:-230} - ($(date +%s) - START) ))
+[ "$LEFT" -lt 60 ] && LEFT=60
 export SEA_CHECK_TEXT="${SEA_CHECK_TEXT:-$ROOT/data/wikitext-2/valid.txt}" SEA_CHECK_BUDGET_S="${SEA_CHECK_BUDGET_S:-$(( LEFT - 20 ))}"
 timeout "$LEFT" "$NODE" "$P/train_check.mjs"
 rc=$?; [ "$rc" = 0 ] || STATUS=1
