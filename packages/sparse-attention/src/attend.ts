@@ -193,8 +193,9 @@ export async function attendWithEstimate(
       );
       try {
         local = sea.tidy(() => {
-          const additive = sea.where(keep, 0, FP_MIN);
           const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
+          // in the scores' dtype (a 16-bit model's softmax takes a mask of its own dtype)
+          const additive = sea.where(keep, sea.zeros([1], { dtype: scores.dtype, backend }), FP_MIN);
           // FP_MIN rows softmax to a uniform row; the official path zero-fills them afterwards
           const probs = sea.where(keep, sea.softmax(scores, additive), 0);
           const scaled = sea.mul(probs, est.sProb.reshape([B, H, T, 1]));

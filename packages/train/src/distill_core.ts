@@ -12,7 +12,7 @@ import * as sea from '@sea/tensor';
 import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
 import type { DynamicLossScaler } from './loss_scale.js';
-import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
+import { FP_MIN, type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
 
@@ -218,11 +218,15 @@ export function studentSeaConfig(o: CoreDistillOptions): Record<string, unknown>
 
 /**
  * A forward output with its 16-bit tensors cast to float32 (under the tape: the casts carry the
- * gradients back), so the losses of a mixed-precision student are taken in float32.
+ * gradients back), so the losses of a mixed-precision student are taken in float32. Captured
+ * attention is clamped at FP_MIN: 16 bits round the masking value to −2¹²⁷, which added to the
+ * teacher's float32 mask would overflow to −Infinity (and 0·∞ in the KL terms), where FP_MIN + FP_MIN
+ * is the most negative float32.
  */
 export function float32Outputs<O extends DistillForward>(o: O): O {
-  const up = (t: Tensor): Tensor =>
-    t.dtype === 'bfloat16' || t.dtype === 'float16' ? sea.cast(t, 'float32') : t;
+  const half = (t: Tensor) => t.dtype === 'bfloat16' || t.dtype === 'float16';
+  const up = (t: Tensor): Tensor => (half(t) ? sea.cast(t, 'float32') : t);
+  const upMasked = (t: Tensor): Tensor => (half(t) ? sea.maximum(sea.cast(t, 'float32'), FP_MIN) : t);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v instanceof sea.Tensor) out[k] = up(v);
@@ -230,10 +234,10 @@ export function float32Outputs<O extends DistillForward>(o: O): O {
     else if (k === 'layers' && Array.isArray(v)) {
       out[k] = (v as CapturedLayer[]).map((l) => {
         const c: CapturedLayer = { context: up(l.context) };
-        if (l.logits) c.logits = up(l.logits);
+        if (l.logits) c.logits = upMasked(l.logits);
         if (l.training) {
           c.training = Object.fromEntries(
-            Object.entries(l.training).map(([n, t]) => [n, up(t as Tensor)]),
+            Object.entries(l.training).map(([n, t]) => [n, upMasked(t as Tensor)]),
           ) as unknown as SeaTrainingOutputs;
         }
         return c;
