@@ -3,6 +3,8 @@
 # (tooling/device/pack-cuda.sh packs train_check.mjs, nccl_one_rank.mjs and @sea/train into it):
 #   a. a small OPT trained 200 steps in float32 and in bfloat16 mixed precision, same data and seed:
 #      both loss curves and the largest relative gap (train_check.ts);
+#   a2. SEA distilled from the float32-trained model, in float32 and in bfloat16 (60 steps): both curves
+#      and the gap of their 10-step means;
 #   b. the one-rank NCCL check: allReduce/broadcast on device buffers and 3 training steps through
 #      the NCCL reducer, bit-identical to no reducer (nccl_one_rank.ts);
 #   c. one `sea train` step at the OPT-125m shape, T=2048, bfloat16: tokens/s and peak memory,
