@@ -4,8 +4,9 @@
 # in a flat node_modules, koffi with its linux-x64 binary, the prebuilt sm_90 kernels, a vitest
 # stand-in for the shared conformance suite, the runners and the benchmark, and the training checks.
 # run-cuda.sh uses it; the bundle carries its own copies as run.sh, run-half.sh (the half-precision
-# benchmark) and run-train.sh (run-train-check.sh: bf16 vs fp32 training, NCCL one rank, the OPT-125m
-# step), plus bench_torch.py, so a bundle packed from one checkout runs from another:
+# benchmark), run-perf.sh (the SEA layer speed run, with warm.mjs and smoke.mjs) and run-train.sh
+# (run-train-check.sh: bf16 vs fp32 training, NCCL one rank, the OPT-125m step), plus bench_torch.py,
+# so a bundle packed from one checkout runs from another:
 #   SEA_PACK_DEST=/path/to/checkout/.device/half bash tooling/device/pack-cuda.sh
 #   (GPU machine, .device/half carried)  bash .device/half/run-half.sh
 set -euo pipefail
@@ -39,9 +40,13 @@ cp tooling/device/cuda/vitest-shim.mjs "$DEST/node_modules/vitest/index.js"
 echo '{"name":"vitest","version":"0.0.0-shim","type":"module","main":"index.js","exports":{".":"./index.js"}}' \
   >"$DEST/node_modules/vitest/package.json"
 cp tooling/device/cuda/run-conformance.mjs packages/backend-cuda/bench/bench_cuda.mjs "$DEST/"
+# the decoding benchmark and parity check (run-generate.sh refreshes them from its checkout)
+cp packages/opt/bench/bench_generate.mjs packages/opt/bench/decode_parity.mjs "$DEST/"
 # the runner and the torch peers travel too, so a bundle packed here runs from any checkout
 cp tooling/device/run-cuda.sh "$DEST/run.sh"
 cp tooling/device/run-cuda-half.sh "$DEST/run-half.sh"
+cp tooling/device/run-cuda-perf.sh "$DEST/run-perf.sh"
+cp tooling/device/cuda/warm.mjs tooling/device/cuda/smoke.mjs "$DEST/"
 # the training checks (run-train-check.sh): TypeScript bundled alone, @sea/* from node_modules above
 ESBUILD="$(readlink -f "$ROOT/packages/backend-webgpu/node_modules/.bin/esbuild")"
 for entry in train_check nccl_one_rank; do

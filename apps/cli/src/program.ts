@@ -242,6 +242,14 @@ program
     'sparse',
   )
   .option('--seed <n>', 'seed for fresh SEA / Performer weights', int, 0)
+  .addOption(
+    new Option(
+      '--dtype <d>',
+      'the dtype the model computes in (bf16/f16 need a backend that lists them: cuda)',
+    )
+      .choices(['f32', 'bf16', 'f16'])
+      .default('f32'),
+  )
   .option('--json', 'print one JSON object (ids, text, timings) instead of streaming text')
   .action(withFolderDefaults(async () => (await import('./commands/generate.js')).generateCommand));
 

@@ -12,7 +12,9 @@
 // Env: SEA_BENCH_T (T values), SEA_BENCH_SECTIONS (rates, selfcheck, stages, conv, sea, attention,
 // linear, opt), SEA_BENCH_DTYPES, SEA_BENCH_PROFILE_T, SEA_BENCH_SWEEP=<dtype>@<T> (the layer with each
 // fused CSR attention instance), SEA_BENCH_JSON (file name), SEA_CUDA_CUDNN=1 (16-bit convs through
-// cuDNN instead of the backend's own kernels).
+// cuDNN instead of the backend's own kernels), SEA_BENCH_OPT_DTYPES / SEA_BENCH_OPT_ATTENTION (the OPT
+// forward's dtypes, default SEA_BENCH_DTYPES, and attention kinds, default dense,sea). Each profile also
+// lists the backend's own kernels by name with their GPU time (events around each launch).
 // Writes $OUT/cuda-bench.json and prints a table.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -293,7 +295,7 @@ await section('selfcheck', async () => {
 // Wraps every backend primitive with a pair of device events; after the body, sums the GPU time per
 // primitive and input shape. Wall minus the GPU sum is launch overhead and host work.
 // the primitives, the optional fused capabilities and uploads
-const OPS = [...PRIMITIVES, 'csrAttention', 'attention', 'linear', 'upload'];
+const OPS = [...PRIMITIVES, 'csrAttention', 'cellMaskAttention', 'attention', 'linear', 'upload'];
 const evPool = [];
 const newEvent = () => {
   const o = [null];
@@ -332,6 +334,26 @@ async function profileOps(label, body) {
       return r;
     };
   }
+  // each kernel launch too, keyed by the kernel's name (b.fn names the function the next launch runs)
+  const kmarks = [];
+  const fnNames = new Map();
+  const ownFn = Object.hasOwn(b, 'fn') ? b.fn : null;
+  const ownLaunch = Object.hasOwn(b, 'launch') ? b.launch : null;
+  const origFn = b.fn.bind(b);
+  const origLaunch = b.launch.bind(b);
+  b.fn = (family, name) => {
+    const f = origFn(family, name);
+    fnNames.set(f, name);
+    return f;
+  };
+  b.launch = (f, grid, block, smem) => {
+    const e0 = ev();
+    b.drv.api.cuEventRecord(e0, b.stream);
+    origLaunch(f, grid, block, smem);
+    const e1 = ev();
+    b.drv.api.cuEventRecord(e1, b.stream);
+    kmarks.push([fnNames.get(f) ?? '?', e0, e1]);
+  };
   let wallMs = 0;
   try {
     await b.sync();
@@ -344,7 +366,23 @@ async function profileOps(label, body) {
       if (own[name]) b[name] = own[name];
       else delete b[name];
     }
+    if (ownFn) b.fn = ownFn;
+    else delete b.fn;
+    if (ownLaunch) b.launch = ownLaunch;
+    else delete b.launch;
   }
+  const perKernel = new Map();
+  for (const [key, e0, e1] of kmarks) {
+    const f = [0];
+    b.drv.check(b.drv.api.cuEventElapsedTime(f, e0, e1), 'cuEventElapsedTime');
+    const x = perKernel.get(key) ?? { ms: 0, calls: 0 };
+    x.ms += f[0];
+    x.calls++;
+    perKernel.set(key, x);
+  }
+  const kernels = [...perKernel.entries()]
+    .sort((a, c) => c[1].ms - a[1].ms)
+    .map(([kernel, x]) => ({ kernel, ...x }));
   const per = new Map();
   const f = [0];
   let gpu = 0;
@@ -372,12 +410,15 @@ async function profileOps(label, body) {
         ? x.flops / (x.ms / 1e3) / (op.includes('bfloat16') || op.includes('float16') ? FL16() : FL())
         : 0,
     }));
-  R.profiles.push({ label, wallMs, gpuOpsMs: gpu, ops: marks.length, rows });
+  R.profiles.push({ label, wallMs, gpuOpsMs: gpu, ops: marks.length, rows, kernels });
   log(`profile ${label}: wall ${wallMs.toFixed(2)} ms, GPU in ops ${gpu.toFixed(2)} ms, ${marks.length} ops`);
   for (const r of rows.slice(0, 18))
     log(
       `   ${r.ms.toFixed(3).padStart(9)} ms ${String(r.calls).padStart(4)}×  ${r.op.padEnd(44)} ${r.GBps.toFixed(0).padStart(5)} GB/s (${(100 * r.ofCopyBW).toFixed(0)}% of copy)${r.flops ? ` ${r.TFLOPs.toFixed(1)} TFLOP/s (${(100 * r.ofGemm).toFixed(0)}% of GEMM)` : ''}`,
     );
+  log(`  kernels (own, launch to launch; cuBLAS/cuDNN/memsets not listed): ${kmarks.length} launches`);
+  for (const r of kernels.slice(0, 24))
+    log(`   ${r.ms.toFixed(3).padStart(9)} ms ${String(r.calls).padStart(4)}×  ${r.kernel}`);
 }
 R.profiles = [];
 const infoBytes = (t) =>
@@ -618,11 +659,16 @@ if (SeaAttention) {
           o.context.dispose();
         };
         let ms;
+        const ownMask = b.maskAttention;
         try {
+          // one call through the stretch (not the fused cell-mask attention) to count the entries
+          b.maskAttention = false;
           await run();
+          b.maskAttention = ownMask;
           b.stretchToCsr = ownStretch;
           ms = await wall(run, T >= 16384 ? 5 : 9, 2);
         } finally {
+          b.maskAttention = ownMask;
           b.stretchToCsr = ownStretch;
         }
         const peak = b.memory().peakBytes;
@@ -788,8 +834,8 @@ if (opt && process.env.SEA_BENCH_OPT !== '0') {
     const layers = 12;
     const flops =
       2 * (params - 50272 * 768 - 2050 * 768) * T + 2 * T * 768 * 50272 + layers * 2 * T * T * 768; // causal QK+PV halves
-    for (const dtype of DTYPES)
-      for (const attention of ['dense', 'sea']) {
+    for (const dtype of process.env.SEA_BENCH_OPT_DTYPES?.split(',') ?? DTYPES)
+      for (const attention of (process.env.SEA_BENCH_OPT_ATTENTION ?? 'dense,sea').split(',')) {
         await section(`OPT forward ${attention} ${dtype}`, async () => {
           const model = await opt.OptForCausalLM.load(dir, {
             backend: b,

@@ -22,7 +22,7 @@ import { type CublasApi, type CudaCallError, type Driver, loadCublas, loadDriver
 import { CachingAllocator, type CudaBuffer } from './memory.js';
 import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
-import { conv2d, conv2dHalfFits, resize } from './ops/conv.js';
+import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose } from './ops/layout.js';
@@ -30,6 +30,7 @@ import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
 import {
+  cellMaskAttention,
   csrAttention,
   csrSddmm,
   csrSoftmax,
@@ -82,6 +83,10 @@ export function floatSuffix(op: string, dtype: DType): string {
 }
 
 const CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+const CU_EVENT_DISABLE_TIMING = 2;
+/** Bytes of one pinned staging slot (uploads up to this size go through pinned memory) and the slots. */
+const PIN_SLOT = 64 << 10;
+const PIN_SLOTS = 32;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 
@@ -101,6 +106,16 @@ export class CudaBackend implements Backend {
   #cudnn: CudnnConv | null | false = null;
   /** Why cuDNN is not used (not enabled, not found), once a 16-bit conv2d asked for it. */
   cudnnUnavailable: string | null = null;
+  /**
+   * Pinned (page-locked) staging for small uploads, PIN_SLOTS slots of PIN_SLOT bytes used in turn,
+   * each with an event recorded after its copy: a copy from pinned memory is queued without the
+   * host waiting for the device, which a copy from pageable memory can make it do. null until the
+   * first upload, false where page-locked memory is refused (SEA_CUDA_PINNED=0 turns it off).
+   */
+  #pinned:
+    | { ptr: bigint; view: Uint8Array; events: unknown[]; used: boolean[]; next: number }
+    | null
+    | false = null;
   #rawScratch = koffi.alloc('uint64_t', 1) as unknown as bigint;
   #rawScratchView = new BigUint64Array(koffi.view(this.#rawScratch as never, 8));
   #ctx: unknown;
@@ -113,6 +128,14 @@ export class CudaBackend implements Backend {
    * settable so the benchmark can compare them. An instance that cannot take a case falls back.
    */
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
+  /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
+  maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /** 16-bit convs on the tensor cores (conv2d_mma_*, ops/conv.ts conv2dMmaPlan); false: the channel-blocked kernels. */
+  convMma = process.env.SEA_CUDA_CONV_MMA !== '0';
+  /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */
+  performerWide = process.env.SEA_CUDA_PPS_WIDE !== '0';
+  /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
+  topkRegisters = process.env.SEA_CUDA_TOPK_REG !== '0';
   readonly one = new Float32Array([1]);
   readonly zero = new Float32Array([0]);
 
@@ -246,7 +269,8 @@ export class CudaBackend implements Backend {
 
   /**
    * cuDNN (16-bit convolutions on the tensor cores), loaded at first use when SEA_CUDA_CUDNN=1; null
-   * when absent or not enabled (its speed against the own kernels is still to be measured).
+   * when absent or not enabled. Opt-in: on the H200 it ran the SEA layer's bf16 convs at T = 32k in
+   * 1.63 ms against the own kernels' 2.33, but at T = 2048 in 379 µs a conv against about 50.
    */
   cudnn(): CudnnConv | null {
     if (this.#cudnn === null) {
@@ -311,9 +335,53 @@ export class CudaBackend implements Backend {
     const bytes = values.length * bytesPerElement(dtype);
     const b = this.alloc(bytes);
     if (bytes > 0) {
-      this.check(this.drv.api.cuMemcpyHtoDAsync(b.ptr, values, bytes, this.stream), 'cuMemcpyHtoDAsync_v2');
+      const pin = bytes <= PIN_SLOT ? this.#pinnedStaging() : null;
+      if (pin) {
+        const i = pin.next;
+        pin.next = (i + 1) % PIN_SLOTS;
+        // the slot's last copy (PIN_SLOTS uploads ago) has left it before it is written again
+        if (pin.used[i]) this.check(this.drv.api.cuEventSynchronize(pin.events[i]), 'cuEventSynchronize');
+        pin.view.set(new Uint8Array(values.buffer, values.byteOffset, bytes), i * PIN_SLOT);
+        this.check(
+          this.drv.api.cuMemcpyHtoDAsync(b.ptr, pin.ptr + BigInt(i * PIN_SLOT), bytes, this.stream),
+          'cuMemcpyHtoDAsync_v2',
+        );
+        this.check(this.drv.api.cuEventRecord(pin.events[i], this.stream), 'cuEventRecord');
+        pin.used[i] = true;
+      } else {
+        this.check(this.drv.api.cuMemcpyHtoDAsync(b.ptr, values, bytes, this.stream), 'cuMemcpyHtoDAsync_v2');
+      }
     }
     return b;
+  }
+
+  #pinnedStaging(): {
+    ptr: bigint;
+    view: Uint8Array;
+    events: unknown[];
+    used: boolean[];
+    next: number;
+  } | null {
+    if (this.#pinned === null) {
+      this.#pinned = false;
+      if (process.env.SEA_CUDA_PINNED === '0') return null;
+      const out: [unknown] = [null];
+      if (this.drv.api.cuMemHostAlloc(out, PIN_SLOT * PIN_SLOTS, 0) !== 0 || !out[0]) return null;
+      const ptr = out[0] as bigint;
+      const events: unknown[] = [];
+      for (let i = 0; i < PIN_SLOTS; i++) {
+        const e: [unknown] = [null];
+        if (this.drv.api.cuEventCreate(e, CU_EVENT_DISABLE_TIMING) !== 0) {
+          for (const x of events) this.drv.api.cuEventDestroy(x);
+          this.drv.api.cuMemFreeHost(ptr);
+          return null;
+        }
+        events.push(e[0]);
+      }
+      const view = new Uint8Array(koffi.view(ptr as never, PIN_SLOT * PIN_SLOTS));
+      this.#pinned = { ptr, view, events, used: new Array(PIN_SLOTS).fill(false), next: 0 };
+    }
+    return this.#pinned || null;
   }
 
   zeros(size: number, dtype: DType): DataId {
@@ -372,6 +440,11 @@ export class CudaBackend implements Backend {
     if (this.#cublas) this.#cublas.api.cublasDestroy(this.#cublas.handle);
     this.#cublas = null;
     for (const e of this.#events) this.drv.api.cuEventDestroy(e);
+    if (this.#pinned) {
+      for (const e of this.#pinned.events) this.drv.api.cuEventDestroy(e);
+      this.drv.api.cuMemFreeHost(this.#pinned.ptr);
+      this.#pinned = false;
+    }
     this.drv.api.cuStreamDestroy(this.stream);
     this.drv.api.cuDevicePrimaryCtxRelease(this.#dev);
     this.#destroyed = true;
@@ -440,10 +513,18 @@ export class CudaBackend implements Backend {
   );
   /** 16-bit convs: cuDNN (tensor cores) where it is there and takes the case, else the own kernels. */
   conv2d: Backend['conv2d'] = (x, w, bias, opts, outShape) => {
-    if (!isHalf(x.dtype)) return conv2d(this, x, w, bias, opts, outShape);
+    if (!isHalf(x.dtype)) {
+      // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1 with
+      // SEA_CUDA_CUDNN=1): 2.97 ms for the layer's three convs at 32k on the H200, the own kernels 2.32
+      const f32 =
+        process.env.SEA_CUDA_CUDNN_F32 === '1'
+          ? (this.cudnn()?.run(x, w, bias, opts, outShape) ?? null)
+          : null;
+      return f32 ?? conv2d(this, x, w, bias, opts, outShape);
+    }
     const viaCudnn = this.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
     if (viaCudnn) return viaCudnn;
-    return conv2dHalfFits(x, w, opts)
+    return conv2dHalfFits(x, w, opts) || (this.convMma && conv2dMmaPlan(x, w, opts))
       ? conv2d(this, x, w, bias, opts, outShape)
       : this.#conv2dVia32(x, w, bias, opts, outShape);
   };
@@ -457,6 +538,8 @@ export class CudaBackend implements Backend {
     performerPrefixSum(this, qf, kf, v, opts);
   groupedTopK: Backend['groupedTopK'] = (s, b) => groupedTopK(this, s, b);
   stretchToCsr: Backend['stretchToCsr'] = (m, r, opts): Promise<CsrInfo> => stretchToCsr(this, m, r, opts);
+  cellMaskAttention: Backend['cellMaskAttention'] = (m, r, q, k, v, s, opts) =>
+    cellMaskAttention(this, m, r, q, k, v, s, opts);
   csrSddmm: Backend['csrSddmm'] = this.#via32((csr, q, k, scale) => csrSddmm(this, csr, q, k, scale));
   csrSoftmax: Backend['csrSoftmax'] = this.#via32((csr, val, rs) => csrSoftmax(this, csr, val, rs));
   csrSpmm: Backend['csrSpmm'] = this.#via32((csr, val, v) => csrSpmm(this, csr, val, v));

@@ -73,6 +73,8 @@ function driverFunctions(lib: KoffiLib) {
     cuMemGetInfo: fn('int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)'),
     cuMemAlloc: fn('int cuMemAlloc_v2(void *dptrOut, size_t bytes)'),
     cuMemFree: fn('int cuMemFree_v2(uint64_t dptr)'),
+    cuMemHostAlloc: fn('int cuMemHostAlloc(_Out_ void **pp, size_t bytes, uint32_t flags)'),
+    cuMemFreeHost: fn('int cuMemFreeHost(void *p)'),
     cuMemcpyHtoDAsync: fn(
       'int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *stream)',
     ),

@@ -627,11 +627,18 @@ export class WebGpuBackend implements Backend {
   csrSpmm = csrSpmm.bind(null, this) as OmitFirst<typeof csrSpmm>;
   csrAttention = csrAttention.bind(null, this) as OmitFirst<typeof csrAttention>;
 
-  /** In-place slice write: buffer-to-buffer copies of each contiguous run, split at chunk edges. */
+  /**
+   * In-place slice write: buffer-to-buffer copies of each contiguous run, split at chunk edges (16-bit
+   * tensors: when every run starts and ends on a word boundary).
+   */
   writeSlice(dst: TensorInfo, src: TensorInfo, runs: readonly SliceRun[]): boolean {
     this.#check();
-    // 16-bit tensors share u32 words; callers fall back to a new tensor
-    if (dst.dtype === 'float16' || dst.dtype === 'bfloat16') return false;
+    // 16-bit tensors share u32 words and buffer copies move whole words: runs of even offsets and
+    // lengths (a decoding cache's rows when the head size is even) copy in place, others fall back
+    // to a new tensor
+    const half = dst.dtype === 'float16' || dst.dtype === 'bfloat16';
+    if (half && runs.some((r) => r.src % 2 !== 0 || r.dst % 2 !== 0 || r.length % 2 !== 0)) return false;
+    const bpe = half ? 2 : 4;
     const d = dst.dataId as GpuData;
     const s = src.dataId as GpuData;
     const n = this.chunkElems;
@@ -644,10 +651,10 @@ export class WebGpuBackend implements Backend {
         const len = Math.min(r.length - done, n - (so % n), n - (dof % n));
         enc.copyBufferToBuffer(
           s.chunks[Math.floor(so / n)],
-          (so % n) * 4,
+          (so % n) * bpe,
           d.chunks[Math.floor(dof / n)],
-          (dof % n) * 4,
-          len * 4,
+          (dof % n) * bpe,
+          len * bpe,
         );
         done += len;
       }

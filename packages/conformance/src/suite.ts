@@ -26,7 +26,7 @@ import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
 import { registerReduce } from './groups/reduce.js';
-import { registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
+import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
 import { toleranceFor } from './tolerance.js';
@@ -63,7 +63,15 @@ export interface ConformanceOptions {
 }
 
 /** A primitive's group, or one of the suite's own: memory, errors, and the optional fused ops. */
-export type Group = Primitive | 'memory' | 'errors' | 'attention' | 'linear' | 'csrAttention' | 'writeSlice';
+export type Group =
+  | Primitive
+  | 'memory'
+  | 'errors'
+  | 'attention'
+  | 'linear'
+  | 'csrAttention'
+  | 'cellMaskAttention'
+  | 'writeSlice';
 
 /** What a group body sees at run time. */
 export interface CaseContext {
@@ -219,6 +227,7 @@ export function conformanceSuite(
     registerAttention(suite);
     registerLinear(suite);
     registerCsrAttention(suite);
+    registerCellMaskAttention(suite);
 
     // the suite made the backend: it destroys it once every group is done, after the device is
     // idle, so no device (and no native thread of it) is still alive when the test process ends

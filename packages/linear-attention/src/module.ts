@@ -4,7 +4,9 @@
  */
 import {
   type Backend,
+  cast,
   currentBackend,
+  type DType,
   DTypeError,
   fmt,
   isFloat,
@@ -30,6 +32,11 @@ export interface PerformerAttentionConfig {
 export interface PerformerInitOptions {
   seed: number;
   backend?: Backend;
+  /**
+   * The projection's float dtype (default float32): bfloat16/float16 round the float32 draw once;
+   * q, k, v must then be of this dtype too.
+   */
+  dtype?: DType;
 }
 
 /** Weight name of the projection W [m, D] (official checkpoint: `performer.projection_matrix`). */
@@ -51,7 +58,12 @@ export class PerformerAttention {
     const m = performerFeatureCount(config.headDim, config.nbFeatureFactor);
     const w = orthogonalRandomProjection(m, config.headDim, new Rng(opts.seed));
     const backend = opts.backend ?? currentBackend();
-    const projection = tensor(w, [m, config.headDim], { backend, dtype: 'float32' }).keep();
+    const dtype = opts.dtype ?? 'float32';
+    if (!isFloat(dtype))
+      throw new DTypeError(`PerformerAttention.create: dtype must be a float dtype, got ${dtype}`);
+    const w32 = tensor(w, [m, config.headDim], { backend, dtype: 'float32' });
+    const projection = (dtype === 'float32' ? w32 : cast(w32, dtype)).keep();
+    if (projection !== w32) w32.dispose();
     return new PerformerAttention({ ...config }, { [PROJECTION_WEIGHT]: projection });
   }
 

@@ -1,5 +1,6 @@
 // The incremental causal Performer against the whole-sequence forward, row by row.
 import { CpuBackend } from '@sea/backend-cpu';
+import { assertClose, toleranceFor } from '@sea/conformance';
 import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
@@ -51,9 +52,56 @@ describe('causal Performer state', () => {
       out.dispose();
     }
     expect(worst).toBeLessThan(1e-5);
-    expect(pre.state.bytes()).toBe((B * H * m * E + B * H * m) * 4);
+    // [S | z + eps] float32, plus the scaled projection [m, D] and the eps the features add
+    expect(pre.state.bytes()).toBe((B * H * m * E + B * H * m) * 4 + (m * D + 1) * 4);
     pre.state.dispose();
   });
+
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    it(`${dtype}: every row equals the ${dtype} whole-sequence forward within the tolerance table`, async () => {
+      const [B, H, T, D, E, P] = [2, 3, 45, 7, 11, 4];
+      const rng = new Rng(13);
+      const mk = (shape: number[]) =>
+        sea.cast(
+          sea.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b)), 0, 1), shape, {
+            backend,
+          }),
+          dtype,
+        );
+      const [q, k, v] = [mk([B, H, T, D]), mk([B, H, T, D]), mk([B, H, T, E])];
+      const m = 13;
+      const w = sea.cast(
+        sea.tensor(orthogonalRandomProjection(m, D, new Rng(2)), [m, D], { backend }),
+        dtype,
+      );
+      const fullT = performerAttention(q, k, v, { causal: true, projection: w });
+      expect(fullT.dtype).toBe(dtype);
+      const full = Float64Array.from(await fullT.data());
+      const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [B, H, n, x.shape[3]]);
+      const pre = causalPerformerPrefill(rows(q, 0, P), rows(k, 0, P), rows(v, 0, P), w);
+      // one row's values: the sums run over t + 1 terms in float32, the result is rounded to 16 bits
+      for (let t = P; t < T; t++) {
+        const out = causalPerformerStep(pre.state, rows(q, t, 1), rows(k, t, 1), rows(v, t, 1), w);
+        expect(out.dtype).toBe(dtype);
+        const got = await out.data();
+        const want = new Float64Array(B * H * E);
+        for (let bh = 0; bh < B * H; bh++)
+          want.set(full.subarray((bh * T + t) * E, (bh * T + t + 1) * E), bh * E);
+        // each element against its row's scale (a ratio of sums of positive weights times v)
+        const scale = new Float64Array(want.length);
+        for (let bh = 0; bh < B * H; bh++) {
+          let s = 0;
+          for (let e = 0; e < E; e++) s = Math.max(s, Math.abs(want[bh * E + e]));
+          scale.fill(s, bh * E, (bh + 1) * E);
+        }
+        assertClose(got, want, toleranceFor(dtype, t + 1), `${dtype} row ${t}`, [B, H, 1, E], scale);
+        out.dispose();
+      }
+      // the sums are float32 whatever the inputs' dtype
+      expect(pre.state.sums.dtype).toBe('float32');
+      pre.state.dispose();
+    });
+  }
 
   it('rejects more than one new row', () => {
     const w = sea.tensor(orthogonalRandomProjection(4, 3, new Rng(1)), [4, 3], { backend });

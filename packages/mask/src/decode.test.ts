@@ -5,7 +5,8 @@ import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { causalRowBudget } from './budgets.js';
-import { causalRowTopK, groupedTopK } from './topk.js';
+import { stretchToCsr } from './stretch.js';
+import { causalRowCapacity, causalRowCsr, causalRowTopK, groupedTopK } from './topk.js';
 
 const backend = new CpuBackend();
 
@@ -45,5 +46,70 @@ describe('decoding one row', () => {
       for (const x of got.subarray(0, H * K)) n += x;
       expect(n).toBe(causalRowBudget(k, K, H, t + 1));
     }
+  });
+
+  it("causalRowCsr: the row's stretch sized from its budget, nothing read back; the bound is reached", async () => {
+    const [B, H, K, k, keys] = [2, 3, 8, 3, 700];
+    const rng = new Rng(9);
+    let reached = false;
+    for (const L of [1, 5, 8, 24, 25, 37, 90, 333, 700]) {
+      const probs = sea.softmax(
+        sea.tensor(rng.fillNormal(new Float32Array(B * H * K), 0, 1), [B, H, 1, K], { backend }),
+      );
+      const lens = [L, Math.max(1, L - 3)];
+      const cells = causalRowTopK(probs, lens, k);
+      const want = await stretchToCsr(
+        cells,
+        sea.tensor(Int32Array.from(lens), [B, 1], { dtype: 'int32', backend }),
+        {
+          k,
+          keys,
+          layout: 'bthk',
+        },
+      );
+      const reads = backend.read;
+      let n = 0;
+      backend.read = (...a) => {
+        n++;
+        return reads.apply(backend, a);
+      };
+      const got = await causalRowCsr(cells, lens, { k, keys }).finally(() => {
+        backend.read = reads;
+      });
+      expect(n).toBe(0);
+      const cap = Math.max(...lens.map((x) => causalRowCapacity(k, K, H, x)));
+      expect(got.col.shape).toEqual([B, cap]);
+      expect(got.nnz).toEqual([cap, cap]);
+      const crow = (await got.crow.data()) as Int32Array;
+      expect(Array.from(crow)).toEqual(Array.from((await want.crow.data()) as Int32Array));
+      // the bound: the budget's cells, widest first, each min(width, k) keys
+      for (let b = 0; b < B; b++) {
+        expect(crow[b * 2 + 1]).toBeLessThanOrEqual(causalRowCapacity(k, K, H, lens[b]));
+        if (crow[b * 2 + 1] === causalRowCapacity(k, K, H, lens[b])) reached = true;
+      }
+      const col = (await got.col.data()) as Int32Array;
+      const wcol = (await want.col.data()) as Int32Array;
+      const Z = want.col.shape[1];
+      for (let b = 0; b < B; b++) {
+        expect(Array.from(col.subarray(b * cap, b * cap + crow[b * 2 + 1]))).toEqual(
+          Array.from(wcol.subarray(b * Z, b * Z + crow[b * 2 + 1])),
+        );
+      }
+    }
+    expect(reached).toBe(true);
+    expect(causalRowCapacity(2, 4, 1, 8)).toBe(2); // budget 1·2·4/8 = 1 cell of width 2
+    expect(causalRowCapacity(3, 4, 2, 10)).toBe(6); // budget round(2.4) = 2 cells of widths 3, 2, 3, 2 (×2 heads): 3 + 3
+    expect(causalRowCapacity(64, 256, 12, 2048)).toBe(96 * 8); // 96 cells of width 8
+  });
+
+  it("a capacity below a row's entries is an error on the CPU backend", async () => {
+    const mask = sea.tensor(new Uint8Array(4).fill(1), [1, 1, 1, 4], { dtype: 'bool', backend });
+    const len = sea.tensor(Int32Array.from([8]), [1, 1], { dtype: 'int32', backend });
+    await expect(sea.stretchToCsr(mask, len, { k: 4, keys: 8, capacity: 7 })).rejects.toThrow(
+      /batch element 0 has 8 entries, more than the capacity 7/,
+    );
+    await expect(sea.stretchToCsr(mask, len, { k: 4, keys: 8, capacity: -1 })).rejects.toThrow(
+      /capacity must be a non-negative integer, got -1/,
+    );
   });
 });

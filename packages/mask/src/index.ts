@@ -29,4 +29,10 @@ export {
   stretchToCsr,
   stretchToDense,
 } from './stretch.js';
-export { causalRowTopK, type GroupedTopKOptions, groupedTopK } from './topk.js';
+export {
+  causalRowCapacity,
+  causalRowCsr,
+  causalRowTopK,
+  type GroupedTopKOptions,
+  groupedTopK,
+} from './topk.js';

@@ -1,7 +1,8 @@
 /** Grouped top-k̂ over the estimated attention Â (docs/algorithm.md §5). */
 import * as sea from '@sea/tensor';
-import { ShapeError, type Tensor } from '@sea/tensor';
+import { type CsrMatrix, ShapeError, type Tensor } from '@sea/tensor';
 import { causalRowBudget, checkTopKMode, type TopKMode, topkBudgets } from './budgets.js';
+import { cellStart } from './stretch.js';
 
 export interface GroupedTopKOptions {
   mode: TopKMode;
@@ -74,10 +75,66 @@ export function causalRowTopK(estimate: Tensor, rowLengths: ArrayLike<number>, k
   const budgets = Int32Array.from({ length: B }, (_, b) => causalRowBudget(k, K, H, rowLengths[b]));
   const backend = estimate.backend;
   return sea.tidy(() => {
-    const scores = estimate.dtype === 'float32' ? estimate : sea.cast(estimate, 'float32');
-    const grouped =
-      H === 1 ? scores.reshape([B, K]) : sea.transpose(scores, [0, 2, 1, 3]).reshape([B, H * K]);
-    const sel = sea.groupedTopK(grouped, sea.tensor(budgets, [B], { dtype: 'int32', backend }));
+    // float64 selects in float32; 16-bit estimates select as they are (as groupedTopK does)
+    const scores = estimate.dtype === 'float64' ? sea.cast(estimate, 'float32') : estimate;
+    // [B,H,1,K] → [B,1,H,K] moves only the size-1 row axis: a reshape
+    const sel = sea.groupedTopK(
+      scores.reshape([B, H * K]),
+      sea.tensor(budgets, [B], { dtype: 'int32', backend }),
+    );
     return sel.reshape([B, 1, H, K]);
   });
+}
+
+/**
+ * The most FlatCSR entries one decoded row of L visible keys can have: its causal budget of cells
+ * (over H heads of K cells), each contributing min(width, k) keys, the widest cells first. A bound
+ * known on the host, so the row's stretch reads nothing back.
+ */
+export function causalRowCapacity(k: number, K: number, H: number, L: number): number {
+  const n = causalRowBudget(k, K, H, L);
+  const per = Array.from({ length: K }, (_, m) => Math.min(cellStart(m + 1, L, K) - cellStart(m, L, K), k));
+  per.sort((a, b) => b - a);
+  let total = 0;
+  let left = n;
+  for (const c of per) {
+    const take = Math.min(H, left);
+    total += take * c;
+    left -= take;
+    if (left === 0) break;
+  }
+  return total;
+}
+
+/**
+ * One decoded row per sequence to FlatCSR (docs/algorithm.md §6, sparse path): `cells` is
+ * `causalRowTopK`'s output [B,1,H,K] for the same row lengths and k, `keys` the K/V cache's
+ * capacity (columns per head). col is sized from the budgets on the host ({@link causalRowCapacity}),
+ * so nothing is read back; `nnz` then reports that size and crow[b,1] holds each row's count.
+ */
+export async function causalRowCsr(
+  cells: Tensor,
+  rowLengths: ArrayLike<number>,
+  opts: { k: number; keys: number },
+): Promise<CsrMatrix> {
+  if (cells.rank !== 4 || cells.dtype !== 'bool' || cells.shape[1] !== 1)
+    throw new ShapeError(
+      `causalRowCsr: expected bool cells of shape [B,1,H,K], got [${cells.shape}] ${cells.dtype}`,
+    );
+  const [B, , H, K] = cells.shape;
+  if (rowLengths.length !== B)
+    throw new ShapeError(`causalRowCsr: expected ${B} row lengths, got ${rowLengths.length}`);
+  let capacity = 0;
+  for (let b = 0; b < B; b++) {
+    const L = rowLengths[b];
+    if (!Number.isInteger(L) || L < 1 || L > opts.keys)
+      throw new ShapeError(`causalRowCsr: row length ${L} of sequence ${b} is outside [1, ${opts.keys}]`);
+    capacity = Math.max(capacity, causalRowCapacity(opts.k, K, H, L));
+  }
+  const rowLen = sea.tensor(Int32Array.from(rowLengths), [B, 1], { dtype: 'int32', backend: cells.backend });
+  try {
+    return await sea.stretchToCsr(cells, rowLen, { k: opts.k, keys: opts.keys, capacity });
+  } finally {
+    rowLen.dispose();
+  }
 }

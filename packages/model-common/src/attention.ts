@@ -62,7 +62,7 @@ export function createLayerAttention(
     seed: number;
     weights?: Record<string, Tensor>;
     backend: Backend;
-    /** Float dtype of freshly initialised SEA weights (the model's dtype; default float32). */
+    /** Float dtype of freshly initialised SEA and Performer weights (the model's dtype; default float32). */
     dtype?: DType;
   },
 ): AttentionModule {

@@ -439,7 +439,9 @@ export abstract class Transformer<C, LW, FO extends TransformerForwardOptions = 
       );
     }
     const lin = (x: Tensor, [w, b]: Linear) => linear(x, run.p(w), b && run.p(b));
-    const split = (t: Tensor) => transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
+    // [B,T,H·D] → [B,H,T,D]; with one new token per row, moving the size-1 token axis is a reshape
+    const split = (t: Tensor) =>
+      T === 1 ? t.reshape([B, H, 1, D]) : transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
     const qp = lin(y, proj.q);
     const q = split(qScale === undefined ? qp : mul(qp, qScale));
     const k = split(lin(y, proj.k));

@@ -8,6 +8,7 @@
  */
 import { CpuBackend } from '@sea/backend-cpu';
 import { createWebGpuBackend } from '@sea/backend-webgpu';
+import { assertClose, toleranceFor } from '@sea/conformance';
 import { type Backend, BackendUnavailableError, Rng } from '@sea/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OptForCausalLM } from '../src/index.js';
@@ -147,6 +148,125 @@ for (const [name, b, T, tol] of [
       });
     },
   );
+}
+
+// 16-bit models: every decoded position's logits against the whole-sequence forward of the same dtype,
+// within the conformance tolerance table, each row against its own scale.
+for (const [name, b, T] of [
+  ['cpu', cpu, 214],
+  ['webgpu', webgpu, 40],
+] as const) {
+  if (!b) continue;
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    describe.each(['dense', 'performer', 'sea'] as const)(
+      `OPT decoding with %s attention in ${dtype} (${name})`,
+      (kind) => {
+        beforeAll(() => {
+          backend = b as Backend;
+        });
+        it(`post-LN, project_in/out: prompt then ${T - 9} tokens, logits equal the ${dtype} full forward at every position`, async () => {
+          const config = randomOptConfig({ postLn: true, project: true });
+          const model = await randomOpt(config, kind, backend, 4, undefined, dtype);
+          const V = config.vocabSize;
+          const P = 9;
+          const ids = randomIds(new Rng(12), T, V);
+          const out = await model.forward([ids]);
+          expect(out.logits.dtype).toBe(dtype);
+          const want = Float64Array.from(await out.logits.data());
+          out.logits.dispose();
+          const tol = toleranceFor(dtype, T);
+          const check = (got: ArrayLike<number>, t0: number, n: number) => {
+            const w = want.subarray(t0 * V, (t0 + n) * V);
+            const mag = new Float64Array(w.length);
+            for (let r = 0; r < n; r++) {
+              let m = 0;
+              for (let i = r * V; i < (r + 1) * V; i++) m = Math.max(m, Math.abs(w[i]));
+              mag.fill(m, r * V, (r + 1) * V);
+            }
+            assertClose(got, w, tol, `${kind} ${dtype} logits at ${t0}…${t0 + n - 1}`, [n, V], mag);
+          };
+          const before = backend.memory().bytes;
+          const cache = model.createCache(16);
+          const pre = await model.forward([ids.slice(0, P)], { cache });
+          check(await pre.logits.data(), 0, P);
+          pre.logits.dispose();
+          for (let t = P; t < T; t++) {
+            const step = await model.forward([[ids[t]]], { cache });
+            expect(step.logits.dtype).toBe(dtype);
+            check(await step.logits.data(), t, 1);
+            step.logits.dispose();
+          }
+          expect(cache.pastLength).toBe(T);
+          model.disposeCache(cache);
+          expect(backend.memory().bytes).toBe(before);
+          model.dispose();
+        });
+
+        it('a left-padded batch: each row decodes as its sequence alone', async () => {
+          const config = randomOptConfig({ postLn: true, project: true });
+          const model = await randomOpt(config, kind, backend, 9, undefined, dtype);
+          const V = config.vocabSize;
+          const rng = new Rng(31);
+          const lens = [17, 6, 12];
+          const steps = 14;
+          const seqs = lens.map((L) => randomIds(rng, L + steps, V));
+          const wants: Float64Array[] = [];
+          for (const s of seqs) {
+            const out = await model.forward([s]); // one scope at a time
+            wants.push(Float64Array.from(await out.logits.data()));
+            out.logits.dispose();
+          }
+          const tol = toleranceFor(dtype, Math.max(...lens) + steps);
+          const check = (got: ArrayLike<number>, want: Float64Array, what: string) => {
+            let m = 0;
+            for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(want[i]));
+            assertClose(got, want, tol, what, [want.length], new Float64Array(want.length).fill(m));
+          };
+          const Tp = Math.max(...lens);
+          const ids = seqs.map((s, b) => [
+            ...new Array(Tp - lens[b]).fill(config.padTokenId),
+            ...s.slice(0, lens[b]),
+          ]);
+          const mask = lens.map((L) => [...new Array(Tp - L).fill(0), ...new Array(L).fill(1)]);
+          const cache = model.createCache();
+          const pre = await model.forward(ids, { attentionMask: mask, cache });
+          const pl = await pre.logits.data();
+          pre.logits.dispose();
+          for (let b = 0; b < lens.length; b++) {
+            const L = lens[b];
+            for (let t = 0; t < L; t++) {
+              const at = (b * Tp + Tp - L + t) * V;
+              check(
+                pl.slice(at, at + V),
+                wants[b].subarray(t * V, (t + 1) * V),
+                `prompt row ${b} position ${t}`,
+              );
+            }
+          }
+          const fullMask = mask.map((m) => [...m]);
+          for (let i = 0; i < steps; i++) {
+            for (const m of fullMask) m.push(1);
+            const out = await model.forward(
+              seqs.map((s, b) => [s[lens[b] + i]]),
+              { attentionMask: fullMask, cache },
+            );
+            const got = await out.logits.data();
+            out.logits.dispose();
+            for (let b = 0; b < lens.length; b++) {
+              const t = lens[b] + i;
+              check(
+                got.slice(b * V, (b + 1) * V),
+                wants[b].subarray(t * V, (t + 1) * V),
+                `row ${b} position ${t}`,
+              );
+            }
+          }
+          model.disposeCache(cache);
+          model.dispose();
+        });
+      },
+    );
+  }
 }
 
 describe('OPT decoding errors', () => {

@@ -1,7 +1,7 @@
 /** Random small OPT models of odd sizes for decoding tests (weights drawn here, no fixture). */
 
 import type { AttentionKind } from '@sea/sparse-attention';
-import { type Backend, Rng, type Tensor, tensor } from '@sea/tensor';
+import { type Backend, cast, type DType, Rng, type Tensor, tensor } from '@sea/tensor';
 import { type OptConfig, OptForCausalLM, optWeightSpecs } from '../src/index.js';
 
 export interface RandomOptOptions {
@@ -35,13 +35,14 @@ export function randomOptConfig(o: RandomOptOptions = {}): OptConfig {
   };
 }
 
-/** Weights N(0, 0.3²) (LayerNorm gains 1 + N(0, 0.1²)), drawn from `seed`. */
+/** Weights N(0, 0.3²) (LayerNorm gains 1 + N(0, 0.1²)), drawn from `seed` (rounded once to `dtype`). */
 export async function randomOpt(
   config: OptConfig,
   kind: AttentionKind,
   backend: Backend,
   seed = 1,
   seaConfig: Record<string, unknown> = { predictorLength: 8, k: 2, nbFeatureFactor: 1 },
+  dtype: DType = 'float32',
 ): Promise<OptForCausalLM> {
   const rng = new Rng(seed);
   const weights = new Map<string, Tensor>();
@@ -49,7 +50,9 @@ export async function randomOpt(
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const isGain = /layer_norm\.weight$/.test(spec.name);
     const v = rng.fillNormal(new Float32Array(n), isGain ? 1 : 0, isGain ? 0.1 : 0.3) as Float32Array;
-    weights.set(spec.name, tensor(v, spec.shape, { backend }));
+    const t = tensor(v, spec.shape, { backend });
+    weights.set(spec.name, dtype === 'float32' ? t : cast(t, dtype));
+    if (dtype !== 'float32') t.dispose();
   }
-  return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed });
+  return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed, dtype });
 }

@@ -53,7 +53,7 @@ export function widthMap(W: number, K: number): Float32Array {
 
 /** widthMap in a dtype's storage (16-bit bit patterns for float16/bfloat16), converted once per dtype. */
 const widthMapsIn = new Map<string, TypedArray>();
-function widthMapIn(W: number, K: number, dtype: DType): TypedArray {
+export function widthMapIn(W: number, K: number, dtype: DType): TypedArray {
   if (dtype === 'float32') return widthMap(W, K);
   const key = `${W},${K},${dtype}`;
   let m = widthMapsIn.get(key);
@@ -98,8 +98,16 @@ export function causalConv(
   return relu(conv2d(x, taps, w[`${name}.bias`], { dilation: 2, padding: [timePad, 0, 2, 2] }));
 }
 
-/** The causal CNN after conv2 (row by row): 1×1 conv, width map to K, LN → [B, H, T, K]. */
-export function causalCnnHead(s: PredictorShape, w: PredictorWeights, y: Tensor): Tensor {
+/**
+ * The causal CNN after conv2 (row by row): 1×1 conv, width map to K, LN → [B, H, T, K]. A decoder
+ * passes the edge columns [B, H, T, 1] and the width map, which are the same at every step.
+ */
+export function causalCnnHead(
+  s: PredictorShape,
+  w: PredictorWeights,
+  y: Tensor,
+  constants?: { edge: Tensor; map: Tensor },
+): Tensor {
   const [B, , T] = y.shape;
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
   // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
@@ -107,14 +115,15 @@ export function causalCnnHead(s: PredictorShape, w: PredictorWeights, y: Tensor)
   // map along the width (widthMap), applied as one GEMM: the same sums of the same terms.
   const bias = w['cnn.conv_out.bias'];
   const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
-  const edge = mul(
-    ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }),
-    bias.reshape([1, s.H, 1, 1]),
-  );
-  const map = tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
-    backend: z.backend,
-    dtype: z.dtype,
-  });
+  const edge =
+    constants?.edge ??
+    mul(ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }), bias.reshape([1, s.H, 1, 1]));
+  const map =
+    constants?.map ??
+    tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
+      backend: z.backend,
+      dtype: z.dtype,
+    });
   const out = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
   return layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
 }

@@ -70,7 +70,8 @@ export function encode(
   const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);
   // ν(Z)[b,h,t, c·W + w] → Ẑ[b, h·c_h + c, t, w]
   const nu = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H, T, s.ch, s.width]);
-  const zHat = transpose(nu, [0, 1, 3, 2, 4]).reshape([B, s.H * s.ch, T, s.width]);
+  // one row (decoding): moving the size-1 time axis is a reshape
+  const zHat = (T === 1 ? nu : transpose(nu, [0, 1, 3, 2, 4])).reshape([B, s.H * s.ch, T, s.width]);
   return { sProb, sMix, zHat };
 }
 

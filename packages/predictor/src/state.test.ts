@@ -1,6 +1,7 @@
 // The incremental causal estimator against the whole-sequence estimateAttention, row by row. The
 // whole-sequence estimator is itself checked against the float64 spec re-derivation (estimate.test.ts).
 import { CpuBackend } from '@sea/backend-cpu';
+import { assertClose, toleranceFor } from '@sea/conformance';
 import { orthogonalRandomProjection, performerFeatureCount } from '@sea/linear-attention';
 import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';
@@ -75,7 +76,88 @@ describe('incremental causal estimator', () => {
       }
       expect(worst).toBeLessThan(1e-5);
       // the state does not grow with T: S, z, and two 4-row windows
-      expect(pre.state.bytes()).toBe((B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4)) * 4);
+      const C = 2 * H;
+      const constants = m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2) + B * H; // built once per state
+      expect(pre.state.bytes()).toBe(
+        (B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4) + constants) * 4,
+      );
+      pre.state.dispose();
+      disposePredictorWeights(weights);
+    });
+  }
+
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    it(`${dtype}: every row equals the ${dtype} estimateAttention within the tolerance table`, async () => {
+      const [B, H, T, D, K, P] = [2, cfg.heads, 41, cfg.headDim, cfg.predictorLength, 5];
+      const w32 = initPredictorWeights(cfg, { seed: 21, backend });
+      const weights = Object.fromEntries(
+        Object.entries(w32).map(([n, t]) => [n, sea.cast(t, dtype).keep()]),
+      ) as typeof w32;
+      disposePredictorWeights(w32);
+      const m = performerFeatureCount(D, 1);
+      const projection = sea.cast(
+        sea.tensor(orthogonalRandomProjection(m, D, new Rng(6)), [m, D], { backend }),
+        dtype,
+      );
+      const rng = new Rng(19);
+      const mk = () =>
+        sea.cast(
+          sea.tensor(rng.fillNormal(new Float32Array(B * H * T * D), 0, 1), [B, H, T, D], { backend }),
+          dtype,
+        );
+      const [q, k, v] = [mk(), mk(), mk()];
+      const full = estimateAttention(cfg, weights, { q, k, v, projection });
+      expect(full.logits.dtype).toBe(dtype);
+      const fl = Float32Array.from(await full.logits.data());
+      const fp = Float32Array.from(await full.sProb.data());
+      const fm = Float32Array.from(await full.sMix.data());
+      const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [B, H, n, D]);
+      const pre = estimatePrefill(cfg, weights, {
+        q: rows(q, 0, P),
+        k: rows(k, 0, P),
+        v: rows(v, 0, P),
+        projection,
+      });
+      // Â logits are LayerNorm outputs (unit scale per row); the scalers are sigmoids in (0, 1)
+      const tol = toleranceFor(dtype, T);
+      const unit = (n: number) => new Float64Array(n).fill(1);
+      for (let t = P; t < T; t++) {
+        const est = estimateStep(cfg, weights, pre.state, {
+          q: rows(q, t, 1),
+          k: rows(k, t, 1),
+          v: rows(v, t, 1),
+          projection,
+          positions: [t, t],
+        });
+        expect(est.logits.dtype).toBe(dtype);
+        assertClose(
+          await est.logits.data(),
+          row(fl, B, H, T, K, t),
+          tol,
+          `logits row ${t}`,
+          [B, H, 1, K],
+          unit(B * H * K),
+        );
+        assertClose(
+          await est.sProb.data(),
+          row(fp, B, H, T, 1, t),
+          tol,
+          `sProb row ${t}`,
+          [B, H, 1],
+          unit(B * H),
+        );
+        assertClose(
+          await est.sMix.data(),
+          row(fm, B, H, T, 1, t),
+          tol,
+          `sMix row ${t}`,
+          [B, H, 1],
+          unit(B * H),
+        );
+        est.logits.dispose();
+        est.sProb.dispose();
+        est.sMix.dispose();
+      }
       pre.state.dispose();
       disposePredictorWeights(weights);
     });

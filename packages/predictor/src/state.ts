@@ -9,21 +9,26 @@
  */
 import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
 import {
+  bytesPerElement,
   concat,
+  conv2d,
+  type DType,
   DTypeError,
   fmt,
   gather,
+  isFloat,
   layerNorm,
   mul,
   ones,
   pad,
+  relu,
   ShapeError,
   slice,
   type Tensor,
   tensor,
   tidy,
 } from '@sea/tensor';
-import { causalCnnHead, causalConv, LAYER_NORM_EPS } from './cnn.js';
+import { causalCnnHead, causalConv, LAYER_NORM_EPS, widthMapIn } from './cnn.js';
 import { type PredictorConfig, type PredictorShape, predictorShape } from './config.js';
 import { type EstimateOutputs, encode } from './estimate.js';
 import { positionCode } from './position.js';
@@ -31,6 +36,42 @@ import { checkPredictorWeights, type PredictorWeights } from './weights.js';
 
 /** Rows of each CNN feature map the next row's receptive field reads (taps t−4, t−2). */
 export const CNN_WINDOW = 4;
+
+/** Per-step constants of the incremental estimator, built once per state (in the weights' dtype). */
+interface StepConstants {
+  /** ones [1, H, 1, 1]: broadcasts a position row over the heads. */
+  headOnes: Tensor;
+  /** The conv1/conv2 taps the causal CNN reads (the top 3×3 of each kernel). */
+  taps1: Tensor;
+  taps2: Tensor;
+  /** The CNN head's width map [K, K/4 + 2]. */
+  map: Tensor;
+  /** The conv_out bias as the head's two edge columns, [B, H, 1, 1] (built per batch size). */
+  edge: Tensor | null;
+}
+
+function stepConstants(s: PredictorShape, weights: PredictorWeights, dtype: DType): StepConstants {
+  const backend = weights.position.backend;
+  const C = 2 * s.H;
+  return tidy(() => ({
+    headOnes: ones([1, s.H, 1, 1], { backend, dtype }).keep(),
+    taps1: slice(weights['cnn.conv1.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
+    taps2: slice(weights['cnn.conv2.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
+    map: tensor(widthMapIn(s.width, s.K, dtype), [s.K, s.width + 2], { backend, dtype }).keep(),
+    edge: null,
+  }));
+}
+
+function disposeConstants(c: StepConstants): void {
+  c.headOnes.dispose();
+  c.taps1.dispose();
+  c.taps2.dispose();
+  c.map.dispose();
+  c.edge?.dispose();
+}
+
+/** Each state's per-step constants (built by the prefill; the edge columns by the first step). */
+const CONSTANTS = new WeakMap<PredictorState, StepConstants>();
 
 /** The causal estimator's decoding state for a batch; owns its tensors. */
 export class PredictorState {
@@ -42,8 +83,20 @@ export class PredictorState {
     public window1: Tensor,
   ) {}
 
+  /** Bytes held on the backend: the running sums, the windows and the per-step constants. */
   bytes(): number {
-    return this.performer.bytes() + (this.window0.size + this.window1.size) * 4;
+    const c = CONSTANTS.get(this);
+    const constants = c
+      ? [c.headOnes, c.taps1, c.taps2, c.map, c.edge].reduce(
+          (n, t) => n + (t ? t.size * bytesPerElement(t.dtype) : 0),
+          0,
+        )
+      : 0;
+    return (
+      this.performer.bytes() +
+      (this.window0.size + this.window1.size) * bytesPerElement(this.window0.dtype) +
+      constants
+    );
   }
 
   /** One state from per-sequence states along the batch axis (the inputs are disposed). */
@@ -58,17 +111,31 @@ export class PredictorState {
       states.map((s) => s.window1),
       0,
     ).keep();
-    for (const s of states) {
+    // the constants do not depend on the sequence (the edge columns, sized by the batch, are rebuilt)
+    const constants = CONSTANTS.get(states[0]);
+    if (constants) {
+      constants.edge?.dispose();
+      constants.edge = null;
+    }
+    for (const [i, s] of states.entries()) {
       s.window0.dispose();
       s.window1.dispose();
+      const own = CONSTANTS.get(s);
+      if (i > 0 && own) disposeConstants(own);
+      CONSTANTS.delete(s);
     }
-    return new PredictorState(performer, w0, w1);
+    const out = new PredictorState(performer, w0, w1);
+    if (constants) CONSTANTS.set(out, constants);
+    return out;
   }
 
   dispose(): void {
     this.performer.dispose();
     this.window0.dispose();
     this.window1.dispose();
+    const c = CONSTANTS.get(this);
+    if (c) disposeConstants(c);
+    CONSTANTS.delete(this);
   }
 }
 
@@ -78,11 +145,21 @@ function checkCausal(op: string, config: PredictorConfig): PredictorShape {
   return s;
 }
 
-function checkRows(op: string, s: PredictorShape, x: Tensor, name: string, B: number, T: number): void {
+function checkRows(
+  op: string,
+  s: PredictorShape,
+  x: Tensor,
+  name: string,
+  B: number,
+  T: number,
+  dtype: DType,
+): void {
   if (x.rank !== 4 || x.shape[0] !== B || x.shape[1] !== s.H || x.shape[2] !== T || x.shape[3] !== s.D) {
     throw new ShapeError(`${op}: expected ${name} of shape [${B},${s.H},${T},${s.D}], got ${fmt(x.shape)}`);
   }
-  if (x.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${x.dtype}`);
+  if (!isFloat(x.dtype) || x.dtype !== dtype) {
+    throw new DTypeError(`${op}: ${name} must be ${dtype} (the weights' dtype), got ${x.dtype}`);
+  }
 }
 
 /** The last `n` rows of x [B, C, T, W], zero rows in front where T < n. */
@@ -103,7 +180,7 @@ function lastRows(x: Tensor, n: number): Tensor {
 
 /**
  * The causal estimator over a whole prompt (no padding): the same outputs as `estimateAttention`
- * and the state after its last row. q, k, v [B, H, T, D] float32.
+ * and the state after its last row. q, k, v [B, H, T, D] in the weights' float dtype.
  */
 export function estimatePrefill(
   config: PredictorConfig,
@@ -119,7 +196,7 @@ export function estimatePrefill(
     [k, 'k'],
     [v, 'v'],
   ] as const)
-    checkRows('estimatePrefill', s, x, n, B, T);
+    checkRows('estimatePrefill', s, x, n, B, T, weights.position.dtype);
   return tidy(() => {
     const vI = positionCode(config, weights, { batch: B, T });
     const vCat = concat([vI, v], -1);
@@ -134,7 +211,9 @@ export function estimatePrefill(
     const logits = causalCnnHead(s, weights, y);
     const window0 = lastRows(y0, CNN_WINDOW).keep();
     const window1 = lastRows(y1, CNN_WINDOW).keep();
-    return { estimate: { logits, sProb, sMix }, state: new PredictorState(perf.state, window0, window1) };
+    const state = new PredictorState(perf.state, window0, window1);
+    CONSTANTS.set(state, stepConstants(s, weights, q.dtype));
+    return { estimate: { logits, sProb, sMix }, state };
   });
 }
 
@@ -157,7 +236,7 @@ export function estimateStep(
     [k, 'k'],
     [v, 'v'],
   ] as const)
-    checkRows('estimateStep', s, x, n, B, 1);
+    checkRows('estimateStep', s, x, n, B, 1, weights.position.dtype);
   if (positions.length !== B)
     throw new ShapeError(`estimateStep: expected ${B} positions, got ${positions.length}`);
   for (let b = 0; b < B; b++) {
@@ -169,21 +248,40 @@ export function estimateStep(
     }
   }
   const table = weights.position;
-  const next = tidy(() => {
-    const idx = tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend });
-    const vI = mul(
-      gather(table, idx).reshape([B, 1, 1, s.D]),
-      ones([1, s.H, 1, 1], { backend: table.backend }),
+  let c = CONSTANTS.get(state);
+  if (!c) {
+    c = stepConstants(s, weights, table.dtype);
+    CONSTANTS.set(state, c);
+  }
+  if (c.edge?.shape[0] !== B) {
+    c.edge?.dispose();
+    c.edge = tidy(() =>
+      mul(
+        ones([B, s.H, 1, 1], { backend: table.backend, dtype: table.dtype }),
+        weights['cnn.conv_out.bias'].reshape([1, s.H, 1, 1]),
+      ).keep(),
     );
+  }
+  const edge = c.edge;
+  const next = tidy(() => {
+    // V_I's row: the table row at each position, over the heads
+    const rowsI =
+      B === 1
+        ? slice(table, [positions[0], 0], [1, s.D]).reshape([1, 1, 1, s.D])
+        : gather(
+            table,
+            tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend }),
+          ).reshape([B, 1, 1, s.D]);
+    const vI = mul(rowsI, c.headOnes);
     const vCat = concat([vI, v], -1);
     const cPerf = causalPerformerStep(state.performer, q, k, vCat, projection);
     const { sProb, sMix, zHat } = encode(s, weights, cPerf, v);
     const x0 = layerNorm(zHat, weights['cnn.norm_in.weight'], weights['cnn.norm_in.bias'], LAYER_NORM_EPS);
     const in0 = concat([state.window0, x0], 2); // rows t−4 … t
-    const x1 = causalConv(s, weights, 'cnn.conv1', in0, 0);
+    const x1 = relu(conv2d(in0, c.taps1, weights['cnn.conv1.bias'], { dilation: 2, padding: [0, 0, 2, 2] }));
     const in1 = concat([state.window1, x1], 2);
-    const x2 = causalConv(s, weights, 'cnn.conv2', in1, 0);
-    const logits = causalCnnHead(s, weights, x2);
+    const x2 = relu(conv2d(in1, c.taps2, weights['cnn.conv2.bias'], { dilation: 2, padding: [0, 0, 2, 2] }));
+    const logits = causalCnnHead(s, weights, x2, { edge, map: c.map });
     const shape = [B, 2 * s.H, CNN_WINDOW, s.width];
     const window0 = slice(in0, [0, 0, 1, 0], shape).keep();
     const window1 = slice(in1, [0, 0, 1, 0], shape).keep();

@@ -173,7 +173,15 @@ export async function attendWithEstimate(
   let local: Tensor;
   let mask: CsrMatrix | Tensor | undefined;
   try {
-    if (sparse) {
+    if (sparse && !opts.returnMask) {
+      // stretch + csrAttention as one op: a backend with the fused capability builds no CSR arrays
+      // and reads nothing back, so the work queued after it need not wait for the device
+      local = await sea.cellMaskAttention(cellMask, rowLen, q, k, v, {
+        k: opts.k,
+        scale: opts.scoreScale,
+        rowScale: est.sProb,
+      });
+    } else if (sparse) {
       const csr = await stretchToCsr(cellMask, rowLen, { k: opts.k, keys: T, layout: 'bthk' });
       try {
         // csrSddmm → csrSoftmax (× s_prob) → csrSpmm, fused where the backend can

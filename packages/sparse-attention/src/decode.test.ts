@@ -5,6 +5,7 @@
 // adapter is found (lavapipe here; 1e-4), else listed as skipped with the reason.
 import { CpuBackend } from '@sea/backend-cpu';
 import { createWebGpuBackend } from '@sea/backend-webgpu';
+import { assertClose, toleranceFor } from '@sea/conformance';
 import * as sea from '@sea/tensor';
 import { type Backend, BackendUnavailableError, Rng, type Tensor } from '@sea/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +172,69 @@ for (const [name, b, T, tol] of [
       layer.dispose();
     });
   });
+}
+
+// 16-bit layers: the decoded rows against the whole-sequence forward of the same dtype, within the
+// conformance tolerance table (one 16-bit rounding of the result, plus float32 sums over up to T
+// rows), each row against its own scale.
+for (const [name, b, T] of [
+  ['cpu', cpu, 229],
+  ['webgpu', webgpu, 61],
+] as const) {
+  if (!b) continue;
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    describe.each(['dense', 'performer', 'sea'] as const)(`%s decoding in ${dtype} (${name})`, (kind) => {
+      beforeAll(() => {
+        backend = b as Backend;
+      });
+      it(`prefill + ${T - 9} single-row steps equal the ${dtype} whole-sequence forward at every row`, async () => {
+        const layer = createAttention(kind, config, { seed: 3, backend, dtype });
+        const P = 9;
+        const [q, k, v] = randomQkv(new Rng(29), 1, T).map((x) => sea.cast(x, dtype));
+        const { context: fullT } = await layer.forward(q, k, v);
+        expect(fullT.dtype).toBe(dtype);
+        const want = Float64Array.from(await fullT.data());
+        fullT.dispose();
+        const tol = toleranceFor(dtype, T);
+        const check = (got: ArrayLike<number>, t0: number, n: number) => {
+          const w = want.subarray(t0 * H * D, (t0 + n) * H * D);
+          const mag = new Float64Array(w.length);
+          for (let r = 0; r < n; r++) {
+            let m = 0;
+            for (let i = r * H * D; i < (r + 1) * H * D; i++) m = Math.max(m, Math.abs(w[i]));
+            mag.fill(m, r * H * D, (r + 1) * H * D);
+          }
+          assertClose(got, w, tol, `${kind} ${dtype} rows ${t0}…${t0 + n - 1}`, [n, H * D], mag);
+        };
+        const before = backend.memory().bytes;
+        const prompt = [rows(q, 0, 0, P), rows(k, 0, 0, P), rows(v, 0, 0, P)] as const;
+        const { context, state } = await (layer.prefill as NonNullable<AttentionModule['prefill']>)(
+          ...prompt,
+          {
+            capacity: 16,
+          },
+        );
+        for (const x of prompt) x.dispose();
+        expect(context.dtype).toBe(dtype);
+        check(await context.data(), 0, P);
+        context.dispose();
+        for (let t = P; t < T; t++) {
+          const [q1, k1, v1] = [rows(q, 0, t, 1), rows(k, 0, t, 1), rows(v, 0, t, 1)];
+          const out = await (layer.step as NonNullable<AttentionModule['step']>)(state, q1, k1, v1);
+          expect(out.context.dtype).toBe(dtype);
+          check(await out.context.data(), t, 1);
+          out.context.dispose();
+          q1.dispose();
+          k1.dispose();
+          v1.dispose();
+        }
+        state.dispose();
+        expect(backend.memory().bytes).toBe(before);
+        for (const x of [q, k, v]) x.dispose();
+        layer.dispose();
+      });
+    });
+  }
 }
 
 describe('decoding errors', () => {

@@ -18,7 +18,7 @@
  * pad positions are zero.
  */
 import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
-import { causalRowTopK, stretchToCsr } from '@sea/mask';
+import { causalRowCsr, causalRowTopK } from '@sea/mask';
 import { estimatePrefill, estimateStep, type PredictorConfig, PredictorState } from '@sea/predictor';
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, fmt, ShapeError, type Tensor } from '@sea/tensor';
@@ -120,7 +120,14 @@ export class KvCache {
     const E = this.v.shape[3];
     const need = Math.max(...this.lengths) + 1;
     if (need > this.capacity) this.grow(Math.max(need, 2 * this.capacity));
+    const same = this.lengths.every((L) => L === this.lengths[0]);
     sea.tidy(() => {
+      if (same) {
+        // one write for the whole batch when every sequence is at the same row
+        this.k = replace(this.k, sea.writeSlice(this.k, k1, [0, 0, this.lengths[0], 0]));
+        this.v = replace(this.v, sea.writeSlice(this.v, v1, [0, 0, this.lengths[0], 0]));
+        return;
+      }
       for (let b = 0; b < B; b++) {
         const kb = B === 1 ? k1 : sea.slice(k1, [b, 0, 0, 0], [1, H, 1, D]);
         const vb = B === 1 ? v1 : sea.slice(v1, [b, 0, 0, 0], [1, H, 1, E]);
@@ -198,7 +205,10 @@ async function perSequence<S>(
         L === T
           ? r.context
           : sea.tidy(() => {
-              const c = sea.concat([sea.zeros([1, T - L, H * D], { backend: q.backend }), r.context], 1);
+              const c = sea.concat(
+                [sea.zeros([1, T - L, H * D], { backend: q.backend, dtype: r.context.dtype }), r.context],
+                1,
+              );
               r.context.dispose();
               return c;
             }),
@@ -235,10 +245,10 @@ function checkStep(
   return B;
 }
 
-/** [B,H,1,D] → [B,1,H·D] */
+/** [B,H,1,D] → [B,1,H·D]: with one row, moving the row axis past the heads is a reshape. */
 function toTokens(x: Tensor): Tensor {
   const [B, H, , D] = x.shape;
-  return sea.transpose(x, [0, 2, 1, 3]).reshape([B, 1, H * D]);
+  return x.reshape([B, 1, H * D]);
 }
 
 // ---- dense ----
@@ -333,7 +343,7 @@ export function performerStep(
   k1: Tensor,
   v1: Tensor,
 ): Tensor {
-  const H = state.sums.s.shape[1];
+  const H = state.sums.sums.shape[1];
   checkStep('PerformerAttention.step', state, q1, k1, v1, H, projection.shape[1]);
   const out = sea.tidy(() => toTokens(causalPerformerStep(state.sums, q1, k1, v1, projection)));
   for (let b = 0; b < state.lengths.length; b++) state.lengths[b]++;
@@ -344,12 +354,16 @@ export function performerStep(
 
 export class SeaDecodeState implements DecodeState {
   readonly kind = 'sea' as const;
+  /** 1 [1] in the layer's dtype (the s_mix blend's 1 − s_mix). */
+  readonly one: Tensor;
   constructor(
     readonly predictor: PredictorState,
     readonly cache: KvCache,
-    /** Σ_{j≤t} v_j [B, H, 1, D], for C_avg */
+    /** Σ_{j≤t} v_j [B, H, 1, D] float32 (a 16-bit running sum would lose a rounding per row), for C_avg */
     public vSum: Tensor,
-  ) {}
+  ) {
+    this.one = sea.ones([1], { backend: cache.k.backend, dtype: cache.k.dtype }).keep();
+  }
   get lengths(): Int32Array {
     return this.cache.lengths;
   }
@@ -364,6 +378,7 @@ export class SeaDecodeState implements DecodeState {
     this.predictor.dispose();
     this.cache.dispose();
     this.vSum.dispose();
+    this.one.dispose();
   }
 }
 
@@ -401,7 +416,9 @@ export async function seaPrefill(
     });
     try {
       const c = await s.attend(qb, kb, vb, estimate);
-      const vSum = sea.sum(vb, 2, true).keep();
+      const vSum = sea
+        .tidy(() => sea.sum(vb.dtype === 'float32' ? vb : sea.cast(vb, 'float32'), 2, true))
+        .keep();
       return { context: c, state: { predictor: state, vSum } };
     } finally {
       estimate.logits.dispose();
@@ -452,20 +469,21 @@ export async function seaStep(
     const cells = causalRowTopK(probs, rowLen, s.k);
     made.push(cells);
     state.cache.append(k1, v1);
-    const rowLenT = sea.tensor(rowLen, [B, 1], { dtype: 'int32', backend: q1.backend });
-    made.push(rowLenT);
-    csr = await stretchToCsr(cells, rowLenT, { k: s.k, keys: state.cache.capacity, layout: 'bthk' });
+    // every size is known here from the row lengths: nothing is read back
+    csr = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
     const theCsr = csr;
+    const dtype = q1.dtype;
     const next = sea.tidy(() => {
       const local = sea.csrAttention(theCsr, q1, state.cache.k, state.cache.v, {
         scale: s.scoreScale,
         rowScale: est.sProb,
       });
-      const vSum = sea.add(state.vSum, v1).keep();
-      const count = sea.tensor(rowLen, [B, 1, 1, 1], { backend: q1.backend, dtype: v1.dtype });
-      const cAvg = sea.div(vSum, count);
+      const vSum = sea.add(state.vSum, dtype === 'float32' ? v1 : sea.cast(v1, 'float32')).keep();
+      // C_avg = Σv / (t+1) with the count in the layer's dtype, as the whole-sequence forward divides
+      const count = sea.tensor(Float32Array.from(rowLen), [B, 1, 1, 1], { backend: q1.backend, dtype });
+      const cAvg = sea.div(dtype === 'float32' ? vSum : sea.cast(vSum, dtype), count);
       const sMix = est.sMix.reshape([B, H, 1, 1]);
-      const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(1, sMix), cAvg));
+      const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(state.one, sMix), cAvg));
       return { context: toTokens(mixed), vSum };
     });
     state.vSum.dispose();

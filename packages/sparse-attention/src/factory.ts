@@ -26,7 +26,7 @@ export interface CreateAttentionOptions {
   /** Existing weights (the layer takes ownership). */
   weights?: Record<string, Tensor>;
   backend?: Backend;
-  /** Float dtype of fresh SEA weights (default float32). */
+  /** Float dtype of fresh SEA and Performer weights (default float32). */
   dtype?: DType;
 }
 
@@ -87,7 +87,7 @@ export function createAttention(
       return new PerformerModule(
         opts.weights
           ? PerformerAttention.fromWeights(pc, opts.weights)
-          : PerformerAttention.create(pc, { seed: opts.seed ?? 0, backend: opts.backend }),
+          : PerformerAttention.create(pc, { seed: opts.seed ?? 0, backend: opts.backend, dtype: opts.dtype }),
       );
     }
     case 'sea': {

@@ -112,7 +112,10 @@ export interface CsrInfo {
   readonly heads: number;
   /** Key length Tk. */
   readonly keys: number;
-  /** Entries per batch element (crow[b,Tq]), on the host. */
+  /**
+   * Entries per batch element (crow[b,Tq]), on the host. A stretch given a `capacity` reads nothing
+   * back: each is then that capacity (Z, an upper bound) and crow[b,Tq] holds the count on the backend.
+   */
   readonly nnz: readonly number[];
 }
 
@@ -121,6 +124,12 @@ export interface StretchOptions {
   k: number;
   /** Key length Tk of the stretched matrix (columns per head). */
   keys: number;
+  /**
+   * Entries per batch element the caller knows to be enough (e.g. from the per-row budgets when
+   * decoding): col is then [B, capacity] and the backend reads nothing back to size it. Every
+   * batch element's entry count must be at most this; a backend writes no entry past it.
+   */
+  capacity?: number;
 }
 
 /** Options of the fused attention capability ({@link Backend.attention}). */
@@ -149,6 +158,14 @@ export interface LinearOptions {
 export interface CsrAttentionOptions {
   /** Multiplies Q·Kᵀ before the softmax (as csrSddmm's scale). */
   scale: number;
+}
+
+/** Options of the fused stretch + CSR attention capability ({@link Backend.cellMaskAttention}). */
+export interface CellMaskAttentionOptions {
+  /** Multiplies Q·Kᵀ before the softmax (as csrSddmm's scale). */
+  scale: number;
+  /** The stretch's cap k: a cell wider than k keys keeps k of them (as stretchToCsr). */
+  k: number;
 }
 
 export interface PrefixSumOptions {
@@ -263,6 +280,7 @@ export interface Backend {
    * Cell m of row t covers keys [round(m·L_t/Kc), round((m+1)·L_t/Kc)) with round = ⌊x+½⌋; a selected
    * cell of width w contributes n = min(w, k) keys j_i = end−1−⌊i·w/n⌋. Row entries are grouped by head
    * (ascending), cells ascending within a head, keys descending within a cell. Column = h·keys + j.
+   * With `opts.capacity`, col is [B, capacity] and nothing is read back (see StretchOptions).
    */
   stretchToCsr(mask: TensorInfo, rowLen: TensorInfo, opts: StretchOptions): Promise<CsrInfo>;
   /**
@@ -321,6 +339,23 @@ export interface Backend {
     v: TensorInfo,
     rowScale: TensorInfo | null,
     opts: CsrAttentionOptions,
+  ): TensorInfo | null;
+  /**
+   * Fused stretch + CSR attention: csrAttention over the CSR mask that stretchToCsr(mask, rowLen,
+   * { k, keys: Tk }) writes (the same entries in the same order), without building it: mask bool
+   * [B, Tq, H, K], rowLen int32 [B, Tq] (each L_t ≤ Tk), q [B, H, Tq, D], k [B, H, Tk, D],
+   * v [B, H, Tk, E], rowScale [B, H, Tq] or null → [B, H, Tq, E] in q's dtype. No host read of the
+   * number of entries, so the work queued after it need not wait. Returns null for a case the backend
+   * does not fuse; the op layer then stretches and runs csrAttention.
+   */
+  cellMaskAttention?(
+    mask: TensorInfo,
+    rowLen: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    rowScale: TensorInfo | null,
+    opts: CellMaskAttentionOptions,
   ): TensorInfo | null;
   /**
    * In-place write: dst[begin + i] = src[i] for every index i of src (same dtype, same rank,

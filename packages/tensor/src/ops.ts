@@ -707,7 +707,7 @@ export class CsrMatrix implements CsrInfo {
 export async function stretchToCsr(
   mask: Tensor,
   rowLen: Tensor,
-  opts: { k: number; keys: number },
+  opts: { k: number; keys: number; capacity?: number },
 ): Promise<CsrMatrix> {
   const backend = sameBackend('stretchToCsr', mask, rowLen);
   requireRank('stretchToCsr', mask, 4, 'mask', '[B,Tq,H,K]');
@@ -722,6 +722,9 @@ export async function stretchToCsr(
     throw new ShapeError(`stretchToCsr: k must be a positive integer, got ${opts.k}`);
   if (!Number.isInteger(opts.keys) || opts.keys < 1) {
     throw new ShapeError(`stretchToCsr: keys must be a positive integer, got ${opts.keys}`);
+  }
+  if (opts.capacity !== undefined && (!Number.isInteger(opts.capacity) || opts.capacity < 0)) {
+    throw new ShapeError(`stretchToCsr: capacity must be a non-negative integer, got ${opts.capacity}`);
   }
   const r = await backend.stretchToCsr(mask, rowLen, opts);
   return new CsrMatrix(wrap(backend, r.crow), wrap(backend, r.col), r.heads, r.keys, r.nnz);
@@ -826,6 +829,75 @@ export function csrAttention(
     });
   }
   return tidy(() => csrSpmm(csr, csrSoftmax(csr, csrSddmm(csr, q, k, scale), rowScale), v));
+}
+
+export interface CellMaskAttentionOpOptions extends CsrAttentionOpOptions {
+  /** The stretch's cap: a cell wider than k keys keeps k of them (stretchToCsr's k). */
+  k: number;
+}
+
+/**
+ * Sparse attention on a compressed cell mask: csrAttention(await stretchToCsr(mask, rowLen, { k,
+ * keys: Tk }), q, k, v, opts), the CSR mask never leaving the op. mask bool [B, Tq, H, K], rowLen
+ * int32 [B, Tq] (L_t ≤ Tk), q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, E]. A backend with the
+ * `cellMaskAttention` capability runs it without building the CSR arrays and without reading their
+ * size back to the host; otherwise, and always while a tape records, the stretch and csrAttention run.
+ */
+export async function cellMaskAttention(
+  mask: Tensor,
+  rowLen: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: CellMaskAttentionOpOptions,
+): Promise<Tensor> {
+  const backend = sameBackend('cellMaskAttention', mask, rowLen, q, k, v, opts.rowScale);
+  requireRank('cellMaskAttention', mask, 4, 'mask', '[B,Tq,H,K]');
+  requireDType('cellMaskAttention', mask, 'bool', 'mask');
+  requireDType('cellMaskAttention', rowLen, 'int32', 'rowLen');
+  const [B, Tq, H] = mask.shape;
+  if (!shapesEqual(rowLen.shape, [B, Tq])) {
+    throw new ShapeError(
+      `cellMaskAttention: expected rowLen of shape [${B},${Tq}], got ${fmt(rowLen.shape)}`,
+    );
+  }
+  for (const [t, name, rows] of [
+    [q, 'q', Tq],
+    [k, 'k', k.shape[2]],
+    [v, 'v', k.shape[2]],
+  ] as const) {
+    checkBHTD('cellMaskAttention', t, name);
+    if (t.shape[0] !== B || t.shape[1] !== H || t.shape[2] !== rows) {
+      throw new ShapeError(
+        `cellMaskAttention: expected ${name} of shape [${B},${H},${rows},·] for mask ${fmt(mask.shape)}, got ${fmt(t.shape)}`,
+      );
+    }
+    requireSeaFloat('cellMaskAttention', t, name, q);
+  }
+  if (q.shape[3] !== k.shape[3])
+    throw new ShapeError(`cellMaskAttention: q ${fmt(q.shape)} and k ${fmt(k.shape)} head dims differ`);
+  if (!Number.isInteger(opts.k) || opts.k < 1)
+    throw new ShapeError(`cellMaskAttention: k must be a positive integer, got ${opts.k}`);
+  const rowScale = opts.rowScale ?? null;
+  if (rowScale) {
+    requireSeaFloat('cellMaskAttention', rowScale, 'rowScale', q);
+    if (!shapesEqual(rowScale.shape, [B, H, Tq])) {
+      throw new ShapeError(
+        `cellMaskAttention: expected rowScale of shape [${B},${H},${Tq}], got ${fmt(rowScale.shape)}`,
+      );
+    }
+  }
+  const scale = opts.scale ?? 1;
+  if (!isRecording()) {
+    const fused = backend.cellMaskAttention?.(mask, rowLen, q, k, v, rowScale, { scale, k: opts.k }) ?? null;
+    if (fused) return wrap(backend, fused);
+  }
+  const csr = await stretchToCsr(mask, rowLen, { k: opts.k, keys: k.shape[2] });
+  try {
+    return csrAttention(csr, q, k, v, { scale, rowScale });
+  } finally {
+    csr.dispose();
+  }
 }
 
 export type { Shape, TensorInfo };

@@ -75,7 +75,7 @@ describe('sea generate', () => {
     expect(c.err()).toMatch(
       /^prefill \d+ tokens in [\d.]+ ms \([\d.]+ tokens\/s\)\ndecode {2}5 tokens in [\d.]+ ms/,
     );
-    expect(c.err()).toMatch(/cpu, sea attention, finished: length/);
+    expect(c.err()).toMatch(/cpu, sea attention, float32, finished: length/);
 
     const j = capture();
     await generateCommand(flags({ json: true }));
@@ -85,6 +85,27 @@ describe('sea generate', () => {
     expect(res.promptIds).toEqual(tokenizer.encode(PROMPT));
     expect(res.text).toBe(tokenizer.decode(want, { skipSpecialTokens: true }));
     expect(res.attention).toBe('sea');
+    expect(res.timings.decodeSteps).toBe(5);
+  });
+
+  it('--dtype bf16: the tokens of the model loaded in bfloat16, prefill and decode in bfloat16', async () => {
+    const tokenizer = await OptTokenizer.load();
+    const model = await OptForCausalLM.load(MODEL, {
+      backend: new CpuBackend(),
+      attention: 'sea',
+      seaConfig: { k: 32, predictorLength: 128, nbFeatureFactor: 8, path: 'sparse' },
+      seaWeights: path.join(MODEL, 'sea.safetensors'),
+      dtype: 'bfloat16',
+    });
+    const r = await model.generate(tokenizer.encode(PROMPT), { maxNewTokens: 6, eosTokenId: 2 });
+    const want = r.tokens[0];
+    model.dispose();
+    const j = capture();
+    await generateCommand(flags({ json: true, dtype: 'bf16' }));
+    const res = JSON.parse(j.out());
+    vi.restoreAllMocks();
+    expect(res.dtype).toBe('bfloat16');
+    expect(res.ids).toEqual(want);
     expect(res.timings.decodeSteps).toBe(5);
   });
 

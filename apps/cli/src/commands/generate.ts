@@ -18,8 +18,12 @@ export interface GenerateFlags extends AttentionFlags {
   sampleSeed: number;
   stop?: string[];
   eos: boolean;
+  /** f32 (default), bf16 or f16: the dtype the model computes in. */
+  dtype?: 'f32' | 'bf16' | 'f16';
   json?: boolean;
 }
+
+const DTYPES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' } as const;
 
 /** Text not yet printed: the decoded ids minus what was printed, held back while a character is incomplete. */
 function streamer(decode: (ids: number[]) => string, write: (s: string) => void) {
@@ -44,6 +48,8 @@ export async function generateCommand(o: GenerateFlags): Promise<void> {
   if (typeof o.prompt !== 'string' || o.prompt.length === 0)
     throw new SeaError('E_ARGS', '--prompt must be non-empty text');
   const seaConfig = seaConfigOf(o);
+  const dtype = DTYPES[o.dtype ?? 'f32'];
+  if (!dtype) throw new SeaError('E_ARGS', `--dtype must be f32, bf16 or f16, got ${String(o.dtype)}`);
   const backend = await chooseBackend(o.backend);
   const tokenizer = await OptTokenizer.load();
   const t0 = performance.now();
@@ -53,6 +59,7 @@ export async function generateCommand(o: GenerateFlags): Promise<void> {
     seaConfig,
     seaWeights: o.seaWeights === 'fresh' ? undefined : o.seaWeights,
     seed: o.seed,
+    dtype,
   });
   const loadMs = performance.now() - t0;
   try {
@@ -99,6 +106,7 @@ export async function generateCommand(o: GenerateFlags): Promise<void> {
         model: path.resolve(o.model),
         backend: backend.name,
         attention: o.attention,
+        dtype,
         sea: o.attention === 'dense' ? undefined : { ...seaConfig, weights: o.seaWeights ?? 'fresh' },
         promptIds: prompt,
         ids,
@@ -117,7 +125,7 @@ export async function generateCommand(o: GenerateFlags): Promise<void> {
       [
         `prefill ${t.promptTokens} tokens in ${t.prefillMs.toFixed(1)} ms (${prefillTps.toFixed(1)} tokens/s)`,
         `decode  ${t.decodeSteps} tokens in ${t.decodeMs.toFixed(1)} ms (${Number.isFinite(decodeTps) ? decodeTps.toFixed(1) : '–'} tokens/s)`,
-        `${backend.name}, ${o.attention} attention, finished: ${r.finishReasons[0]}, peak backend memory ${mib(peak)} (weights ${mib(weightBytes)})`,
+        `${backend.name}, ${o.attention} attention, ${dtype}, finished: ${r.finishReasons[0]}, peak backend memory ${mib(peak)} (weights ${mib(weightBytes)})`,
         '',
       ].join('\n'),
     );

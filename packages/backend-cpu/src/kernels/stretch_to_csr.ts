@@ -1,4 +1,4 @@
-import type { CsrInfo, TensorInfo } from '@sea/tensor';
+import { type CsrInfo, ShapeError, type TensorInfo } from '@sea/tensor';
 import type { StretchOptions } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
@@ -10,6 +10,7 @@ import type { CpuBackend } from '../cpu_backend.js';
  * j_i = a_{m+1} − 1 − ⌊i·w/n⌋ (i = 0..n−1), i.e. all keys descending when uncapped.
  * Entries of a row are grouped by head (ascending), cells ascending, keys descending.
  *
+ * With `opts.capacity`, col is [B, capacity] and nnz reports the capacity (StretchOptions).
  * Two passes over the mask (count, then write): O(B·Tq·H·Kc + nnz), one boundary buffer.
  */
 export async function stretchToCsr(
@@ -57,6 +58,16 @@ export async function stretchToCsr(
 
   let Z = 0;
   for (const n of nnz) if (n > Z) Z = n;
+  if (opts.capacity !== undefined) {
+    // the caller's bound (host memory reads nothing back anyway; the bound is checked here)
+    if (Z > opts.capacity) {
+      const bi = nnz.indexOf(Z);
+      throw new ShapeError(
+        `stretchToCsr: batch element ${bi} has ${Z} entries, more than the capacity ${opts.capacity}`,
+      );
+    }
+    Z = opts.capacity;
+  }
   const col = new Int32Array(B * Z);
   for (let bi = 0; bi < B; bi++) {
     const cb = bi * (T + 1);
@@ -90,6 +101,6 @@ export async function stretchToCsr(
     col: b.out(col, [B, Z], 'int32'),
     heads: H,
     keys,
-    nnz,
+    nnz: opts.capacity === undefined ? nnz : nnz.map(() => Z),
   };
 }

@@ -280,3 +280,131 @@ extern "C" __global__ void __launch_bounds__(256) resize_area_w(const float *__r
     y[r * OW + j] = (float)acc;
   }
 }
+
+// 16-bit conv2d on the tensor cores (mma.sync m16n8k16, float32 accumulation) as an implicit GEMM:
+// out[o, position] = Σ_tap W[o, tap] · X[tap, position] over taps (c, i, j), K = C·kh·kw padded to
+// a multiple of 16. groups 1, stride 1. A block computes 8 output rows × 16·MT columns of one batch
+// element for all O ≤ 8·NT channels: it stages the input window (C × (8 + (kh−1)·dh) rows ×
+// (16·MT + (kw−1)·dw) columns, zero outside the image) and the weights as [8·NT][K] in shared
+// memory; warp r takes output row r, MT tiles of 16 positions, each k-step reading its A fragment
+// through a table of tap offsets. The bias is added in float32 before the one rounding. Dynamic
+// shared memory: see conv2dMmaSmem in ops/conv.ts. grid (⌈OH/8⌉, ⌈OW/(16·MT)⌉, B), block 256.
+__device__ __forceinline__ void mma16816(float *d, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0,
+                                         unsigned b1, sea_bf16) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma16816(float *d, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0,
+                                         unsigned b1, sea_f16) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+#define MMA_ROWS 8
+// A window element, or 0 for a padded tap (offset −1)
+__device__ __forceinline__ unsigned mmaX(const u16 *Xs, int base, int off) { return off >= 0 ? (unsigned)Xs[base + off] : 0u; }
+template <typename T, int NT, int MT>
+__device__ __forceinline__ void conv2dMma(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias,
+                                          T *__restrict__ y, const ConvP &p) {
+  extern __shared__ float4 mmaSmem[];
+  const int kh = p.kh, kw = p.kw, C = p.C, O = p.O;
+  const int taps = C * kh * kw, Kp = (taps + 15) & ~15;
+  const int TW = 16 * MT;
+  const int IR = MMA_ROWS + (kh - 1) * p.dh, IW = TW + (kw - 1) * p.dw;
+  const int xsN = C * IR * IW;
+  u16 *Xs = (u16 *)mmaSmem;                      // [C][IR][IW]
+  u16 *Ws = Xs + ((xsN + 1 + 7) & ~7);           // [8·NT][Kp]
+  int *tapOff = (int *)(Ws + 8 * NT * Kp);       // [Kp]
+  const int oh0 = blockIdx.x * MMA_ROWS, ow0 = blockIdx.y * TW, b = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  for (int i = tid; i < 8 * NT * Kp; i += blockDim.x) {
+    const int n = i / Kp, k = i - n * Kp;
+    Ws[i] = (n < O && k < taps) ? w[(ll)n * taps + k].b : (u16)0;
+  }
+  for (int k = tid; k < Kp; k += blockDim.x) {
+    if (k < taps) {
+      const int c = k / (kh * kw), rr = k - c * kh * kw, i = rr / kw, j = rr - i * kw;
+      tapOff[k] = (c * IR + i * p.dh) * IW + j * p.dw;
+    } else {
+      tapOff[k] = -1;  // padding of K: reads as zero (its weight is zero too)
+    }
+  }
+  // the input window, a warp per (channel, row), lanes along the row
+  const T *xb = x + (ll)b * C * p.H * p.W;
+  for (int cr = warp; cr < C * IR; cr += blockDim.x >> 5) {
+    const int c = cr / IR, rr = cr - c * IR;
+    const int ih = oh0 - p.pt + rr;
+    const bool rowIn = ih >= 0 && ih < p.H;
+    const T *xr = xb + ((ll)c * p.H + (rowIn ? ih : 0)) * p.W;
+    u16 *xs = Xs + (ll)cr * IW;
+    for (int cc = lane; cc < IW; cc += 32) {
+      const int iw = ow0 - p.pl + cc;
+      xs[cc] = (rowIn && iw >= 0 && iw < p.W) ? xr[iw].b : (u16)0;
+    }
+  }
+  __syncthreads();
+  const int oh = oh0 + warp;
+  if (oh >= p.OH) return;
+  const int g = lane >> 2, t4 = lane & 3;
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.f;
+  const int rowBase = warp * IW + g;
+  for (int kb = 0; kb < Kp; kb += 16) {
+    const int k0 = kb + 2 * t4;
+    const int o00 = tapOff[k0], o01 = tapOff[k0 + 1], o10 = tapOff[k0 + 8], o11 = tapOff[k0 + 9];
+    unsigned bf[NT][2];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const u16 *wr = Ws + (nt * 8 + g) * Kp + k0;
+      bf[nt][0] = *(const unsigned *)wr;
+      bf[nt][1] = *(const unsigned *)(wr + 8);
+    }
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      const int base = rowBase + 16 * mt;
+      const unsigned a0 = mmaX(Xs, base, o00) | (mmaX(Xs, base, o01) << 16);
+      const unsigned a1 = mmaX(Xs, base + 8, o00) | (mmaX(Xs, base + 8, o01) << 16);
+      const unsigned a2 = mmaX(Xs, base, o10) | (mmaX(Xs, base, o11) << 16);
+      const unsigned a3 = mmaX(Xs, base + 8, o10) | (mmaX(Xs, base + 8, o11) << 16);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mma16816(acc[mt][nt], a0, a1, a2, a3, bf[nt][0], bf[nt][1], T());
+    }
+  }
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int o = nt * 8 + 2 * t4 + e;
+      if (o >= O) continue;
+      const float bv = p.hasBias ? tof(bias[o]) : 0.f;
+      T *yo = y + (((ll)b * O + o) * p.OH + oh) * p.OW;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        const int ow = ow0 + 16 * mt + g;
+        if (ow < p.OW) yo[ow] = fromf<T>(p.hasBias ? acc[mt][nt][e] + bv : acc[mt][nt][e]);
+        if (ow + 8 < p.OW) yo[ow + 8] = fromf<T>(p.hasBias ? acc[mt][nt][2 + e] + bv : acc[mt][nt][2 + e]);
+      }
+    }
+  }
+}
+#define CONV_MMA_T(NAME, T, NT, MT)                                                                            \
+  extern "C" __global__ void __launch_bounds__(256)                                                           \
+      NAME(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,   \
+           ConvP p) {                                                                                          \
+    conv2dMma<T, NT, MT>(x, w, bias, y, p);                                                                   \
+  }
+#define CONV_MMA(NAME, NT, MT)                        \
+  CONV_MMA_T(NAME##_bf16, sea_bf16, NT, MT)           \
+  CONV_MMA_T(NAME##_f16, sea_f16, NT, MT)
+CONV_MMA(conv2d_mma_n2m4, 2, 4)
+CONV_MMA(conv2d_mma_n2m2, 2, 2)
+CONV_MMA(conv2d_mma_n3m4, 3, 4)
+CONV_MMA(conv2d_mma_n3m2, 3, 2)
+CONV_MMA(conv2d_mma_n4m4, 4, 4)
+CONV_MMA(conv2d_mma_n4m2, 4, 2)

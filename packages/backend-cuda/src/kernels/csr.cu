@@ -12,6 +12,28 @@ __device__ __forceinline__ int cellCount(const unsigned char *mrow, int cell, in
   return w < k ? w : k;
 }
 
+// Writes the n = min(w, k) column indices of a selected cell ending at key e (exclusive) of head base
+// cb, the first `lim` of them (a caller's capacity): uncapped, e−1, e−2, …; capped (w > k),
+// e − 1 − ⌊i·w/k⌋ for i < k, stepped without a division per entry (⌊i·w/k⌋ = i·⌊w/k⌋ + ⌊i·(w mod k)/k⌋,
+// the second term advanced by carries).
+__device__ __forceinline__ void writeCell(int *__restrict__ out, int cb, int e, int w, int k, ll lim) {
+  if (w <= k) {
+    for (int i = 0; i < w && i < lim; ++i) out[i] = cb + e - 1 - i;
+    return;
+  }
+  const int qd = w / k, r = w - qd * k;
+  int j = 0, rem = 0;
+  for (int i = 0; i < k && i < lim; ++i) {
+    out[i] = cb + e - 1 - j;
+    j += qd;
+    rem += r;
+    if (rem >= k) {
+      rem -= k;
+      ++j;
+    }
+  }
+}
+
 // counts[b, t] = entries of row t: Σ over selected cells of min(width, k).
 extern "C" __global__ void stretch_count(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
                                          int *__restrict__ counts, ll rows, int H, int Kc, int k, int keys) {
@@ -29,7 +51,9 @@ extern "C" __global__ void stretch_count(const unsigned char *__restrict__ mask,
   if (lane == 0) counts[row] = total;
 }
 
-// crow[b, 0] = 0, crow[b, t+1] = crow[b, t] + counts[b, t]; totals[b] = crow[b, T]. One block (1024) per b.
+// crow[b, 0] = 0, crow[b, t+1] = crow[b, t] + counts[b, t]; totals[b] = crow[b, T]. One block (1024) per b,
+// SCAN_IT consecutive rows a thread (a pass covers 1024·SCAN_IT rows with one block-wide scan).
+#define SCAN_IT 8
 extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__restrict__ counts, int *__restrict__ crow,
                                                                 int *__restrict__ totals, int T) {
   __shared__ int warpSums[32];
@@ -39,10 +63,16 @@ extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__res
   int *cr = crow + (ll)b * (T + 1);
   if (threadIdx.x == 0) { carry = 0; cr[0] = 0; }
   __syncthreads();
-  for (int t0 = 0; t0 < T; t0 += 1024) {
-    int t = t0 + threadIdx.x;
-    int v = t < T ? c[t] : 0;
-    int x = v;
+  for (int t0 = 0; t0 < T; t0 += 1024 * SCAN_IT) {
+    const int tb = t0 + threadIdx.x * SCAN_IT;
+    int v[SCAN_IT];
+    int own = 0;
+#pragma unroll
+    for (int j = 0; j < SCAN_IT; ++j) {
+      v[j] = tb + j < T ? c[tb + j] : 0;
+      own += v[j];
+    }
+    int x = own;
     for (int off = 1; off < 32; off <<= 1) {
       int y = __shfl_up_sync(0xffffffffu, x, off);
       if (lane >= off) x += y;
@@ -58,10 +88,14 @@ extern "C" __global__ void __launch_bounds__(1024) stretch_scan(const int *__res
       warpSums[lane] = w;  // inclusive over warps
     }
     __syncthreads();
-    int incl = carry + x + (warp > 0 ? warpSums[warp - 1] : 0);
-    if (t < T) cr[t + 1] = incl;
+    int run = carry + x - own + (warp > 0 ? warpSums[warp - 1] : 0);
+#pragma unroll
+    for (int j = 0; j < SCAN_IT; ++j) {
+      run += v[j];
+      if (tb + j < T) cr[tb + j + 1] = run;
+    }
     __syncthreads();
-    if (threadIdx.x == 1023) carry = incl;
+    if (threadIdx.x == 1023) carry = run;
     __syncthreads();
   }
   if (threadIdx.x == 0) totals[b] = carry;
@@ -80,7 +114,9 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const unsigned char *m = mask + row * H * Kc;
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   int base = 0;
   for (int c0 = 0; c0 < H * Kc; c0 += 32) {
     int cell = c0 + lane;
@@ -95,12 +131,7 @@ extern "C" __global__ void stretch_fill(const unsigned char *__restrict__ mask, 
       int h = cell / Kc, c = cell - h * Kc;
       int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
       int w = e - a;
-      int cb = h * keys;
-      if (w <= k) {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - i;
-      } else {
-        for (int i = 0; i < n; ++i) out[excl + i] = cb + e - 1 - (int)(((ll)i * w) / n);
-      }
+      writeCell(out + excl, h * keys, e, w, k, room - excl);
     }
     base += __shfl_sync(0xffffffffu, x, 31);
   }
@@ -157,7 +188,9 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
   L = L < keys ? L : keys;
   if (L <= 0) return;
   const uint4 *m = (const uint4 *)(mask + row * H * Kc);
-  int *out = col + (ll)b * Z + crow[(ll)b * (T + 1) + t];
+  const int start = crow[(ll)b * (T + 1) + t];
+  int *out = col + (ll)b * Z + start;
+  const ll room = Z - start;  // a caller's capacity: no entry is written past it
   const int n16 = (H * Kc) >> 4;
   int base = 0;
   for (int i0 = 0; i0 < n16; i0 += 32) {
@@ -173,20 +206,15 @@ extern "C" __global__ void stretch_fill16(const unsigned char *__restrict__ mask
     }
     int at = base + x - n;
     if (n > 0) {
-      const unsigned ws[4] = {w.x, w.y, w.z, w.w};
       for (int a = 0; a < 16; ++a) {
-        if (!((ws[a >> 2] >> (8 * (a & 3))) & 0xffu)) continue;
+        const unsigned word = a < 4 ? w.x : a < 8 ? w.y : a < 12 ? w.z : w.w;
+        if (!((word >> (8 * (a & 3))) & 0xffu)) continue;
         int cell = 16 * i + a;
         int h = cell / Kc, c = cell - h * Kc;
         int s0 = bound(c, L, Kc), e = bound(c + 1, L, Kc);
         int wd = e - s0;
         int cnt = wd < k ? wd : k;
-        int cb = h * keys;
-        if (wd <= k) {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - q;
-        } else {
-          for (int q = 0; q < cnt; ++q) out[at + q] = cb + e - 1 - (int)(((ll)q * wd) / cnt);
-        }
+        writeCell(out + at, h * keys, e, wd, k, room - at);
         at += cnt;
       }
     }
@@ -520,3 +548,213 @@ CSR_ATTENTION(csr_attention_r8v2d64rb2b4, 8, 2, 2, 2, 4)
 CSR_ATTENTION(csr_attention_r8v2d64rb2b5, 8, 2, 2, 2, 5)
 CSR_ATTENTION(csr_attention_r8v4, 8, 4, 4, 4, 2)
 CSR_ATTENTION(csr_attention, 8, 2, 4, 4, 2)
+
+// Fused stretch + CSR attention: the entries stretchToCsr writes for row t of head h (selected cells
+// ascending, keys descending within a cell, a cell wider than kcap keeping kcap keys spread from its
+// end), generated from the cell mask [B, Tq, H, Kc] and the row lengths instead of read from a CSR,
+// then attended exactly as csrAttentionBody does (same order, same chunks of 32 entries): no count,
+// scan, fill or host read of the entry count. Kc ≤ MASK_MAXSEL. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
+#define MASK_MAXSEL 256
+template <typename T, int ROWS, int PV, int QU, int RB>
+__device__ __forceinline__ void maskAttentionBody(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
+                                                  const T *__restrict__ q, const T *__restrict__ kk,
+                                                  const T *__restrict__ v, const T *__restrict__ rowScale,
+                                                  T *__restrict__ out, int H, int Tq, int Tk, int Kc, int kcap, int D,
+                                                  int E, float scale, int hasScale) {
+  // per warp: the non-empty selected cells of (t, h) in cell order, their first entry, end key and width
+  __shared__ int selStart[ROWS][MASK_MAXSEL];
+  __shared__ int selEnd[ROWS][MASK_MAXSEL];
+  __shared__ int selW[ROWS][MASK_MAXSEL];
+  const unsigned full = 0xffffffffu;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int t = blockIdx.x * ROWS + warp;
+  const int h = blockIdx.y, b = blockIdx.z;
+  if (t >= Tq) return;
+  const ll bh = (ll)b * H + h;
+  const int D4 = D >> 2;
+  const int part = lane & 7, slot = lane >> 3;
+  // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
+  float4 qr[QU];
+  const T *qrow = q + (bh * Tq + t) * D;
+#pragma unroll
+  for (int u = 0; u < QU; ++u) {
+    float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (part + 8 * u < D4) {
+      x = ld4(qrow + 4 * (part + 8 * u));
+      x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
+    }
+    qr[u] = x;
+  }
+  int L = rowLen[(ll)b * Tq + t];
+  L = L < Tk ? L : Tk;
+  int nsel = 0;
+  if (L > 0) {
+    const unsigned char *mrow = mask + (((ll)b * Tq + t) * H + h) * Kc;
+    for (int c0 = 0; c0 < Kc; c0 += 32) {
+      const int c = c0 + lane;
+      int a = 0, e = 0;
+      if (c < Kc && mrow[c]) {
+        a = bound(c, L, Kc);
+        e = bound(c + 1, L, Kc);
+      }
+      const bool keep = e > a;
+      const unsigned bal = __ballot_sync(full, keep);
+      if (keep) {
+        const int at = nsel + __popc(bal & ((1u << lane) - 1u));
+        selEnd[warp][at] = e;
+        selW[warp][at] = e - a;
+      }
+      nsel += __popc(bal);
+    }
+  }
+  __syncwarp();
+  int ze = 0;  // entries of (t, h): Σ min(width, kcap), each cell's first entry by an exclusive scan
+  for (int i0 = 0; i0 < nsel; i0 += 32) {
+    const int i = i0 + lane;
+    const int n = i < nsel ? min(selW[warp][i], kcap) : 0;
+    int x = n;
+    for (int off = 1; off < 32; off <<= 1) {
+      int y = __shfl_up_sync(full, x, off);
+      if (lane >= off) x += y;
+    }
+    if (i < nsel) selStart[warp][i] = ze + x - n;
+    ze += __shfl_sync(full, x, 31);
+  }
+  __syncwarp();
+  const int zs = 0;
+  const T *kb = kk + bh * Tk * D;
+  const T *vb = v + bh * Tk * E;
+  float m = __int_as_float(0xff800000);  // running max (warp-uniform)
+  float l = 0.f;                          // this lane's part of the running sum
+  // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
+  // 4·hl … 4·hl+3 and 64 + 4·hl …
+  const int hl = PV == 4 ? (lane & 15) : lane, half = PV == 4 ? lane >> 4 : 0;
+  const int e0 = PV * hl, e1 = 64 + PV * hl;
+  const bool has0 = e0 < E, has1 = e1 < E;
+  float4 acc0 = make_float4(0.f, 0.f, 0.f, 0.f), acc1 = make_float4(0.f, 0.f, 0.f, 0.f);
+  for (int c0 = zs; c0 < ze; c0 += 32) {
+    const int z = c0 + lane;
+    const bool live = z < ze;
+    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
+    int j = 0;
+    if (live) {
+      // the cell holding entry z: the last with selStart ≤ z; key e − 1 − i (capped: e − 1 − ⌊i·w/kcap⌋)
+      int lo = 0, hi = nsel - 1;
+      while (lo < hi) {
+        const int mid = (lo + hi + 1) >> 1;
+        if (selStart[warp][mid] <= z) lo = mid;
+        else hi = mid - 1;
+      }
+      const int i = z - selStart[warp][lo], e = selEnd[warp][lo], w = selW[warp][lo];
+      j = w <= kcap ? e - 1 - i : e - 1 - (int)(((ll)i * w) / kcap);
+    }
+    float s = __int_as_float(0xff800000);
+    // rounds of 4 entries, RB rounds per batch with all their key loads issued before any use
+    for (int r0 = 0; 4 * r0 < cnt; r0 += RB) {
+      float4 y[RB][QU];
+#pragma unroll
+      for (int rr = 0; rr < RB; ++rr) {
+        const int e = 4 * (r0 + rr) + slot;
+        const int je = __shfl_sync(full, j, e & 31);
+        const T *krow = kb + (ll)je * D;
+#pragma unroll
+        for (int u = 0; u < QU; ++u)
+          y[rr][u] = (e < cnt && part + 8 * u < D4) ? ld4(krow + 4 * (part + 8 * u)) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int rr = 0; rr < RB; ++rr) {
+        float a = 0.f;
+#pragma unroll
+        for (int u = 0; u < QU; ++u) {
+          const float4 x = qr[u], w = y[rr][u];
+          a = fmaf(x.x, w.x, a); a = fmaf(x.y, w.y, a); a = fmaf(x.z, w.z, a); a = fmaf(x.w, w.w, a);
+        }
+        a += __shfl_xor_sync(full, a, 1);
+        a += __shfl_xor_sync(full, a, 2);
+        a += __shfl_xor_sync(full, a, 4);
+        const float got = __shfl_sync(full, a, (lane & 3) * 8);
+        if ((lane >> 2) == r0 + rr) s = got;
+      }
+    }
+    if (!live) s = __int_as_float(0xff800000);
+    float cm = s;
+    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
+    const float mn = fmaxf(m, cm);
+    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
+    m = mn;
+    const float p = live ? expf(s - mn) : 0.f;
+    l = l * f + p;
+    acc0.x *= f; acc0.y *= f; acc0.z *= f; acc0.w *= f;
+    acc1.x *= f; acc1.y *= f; acc1.z *= f; acc1.w *= f;
+    if (PV == 2) {
+#pragma unroll 8
+      for (int i = 0; i < cnt; ++i) {
+        const int ji = __shfl_sync(full, j, i);
+        const float pi = __shfl_sync(full, p, i);
+        const T *vr = vb + (ll)ji * E;
+        if (has0) {
+          float2 w = ld2(vr + e0);
+          acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+        }
+        if (has1) {
+          float2 w = ld2(vr + e1);
+          acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+        }
+      }
+    } else {
+#pragma unroll 4
+      for (int i0 = 0; i0 < cnt; i0 += 2) {
+        const int i = i0 + half;  // each half-warp takes every other entry
+        const int ji = __shfl_sync(full, j, i & 31);
+        const float pi = __shfl_sync(full, p, i & 31);
+        if (i < cnt) {
+          const T *vr = vb + (ll)ji * E;
+          if (has0) {
+            float4 w = ld4(vr + e0);
+            acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
+            acc0.z = fmaf(pi, w.z, acc0.z); acc0.w = fmaf(pi, w.w, acc0.w);
+          }
+          if (has1) {
+            float4 w = ld4(vr + e1);
+            acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
+            acc1.z = fmaf(pi, w.z, acc1.z); acc1.w = fmaf(pi, w.w, acc1.w);
+          }
+        }
+      }
+    }
+  }
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
+  float g = 0.f;
+  if (l > 0.f) g = (hasScale ? tof(rowScale[bh * Tq + t]) : 1.f) / l;
+  T *o = out + (bh * Tq + t) * E;
+  if (PV == 2) {
+    if (has0) st2(o + e0, make_float2(acc0.x * g, acc0.y * g));
+    if (has1) st2(o + e1, make_float2(acc1.x * g, acc1.y * g));
+  } else {
+    acc0.x += __shfl_xor_sync(full, acc0.x, 16); acc0.y += __shfl_xor_sync(full, acc0.y, 16);
+    acc0.z += __shfl_xor_sync(full, acc0.z, 16); acc0.w += __shfl_xor_sync(full, acc0.w, 16);
+    acc1.x += __shfl_xor_sync(full, acc1.x, 16); acc1.y += __shfl_xor_sync(full, acc1.y, 16);
+    acc1.z += __shfl_xor_sync(full, acc1.z, 16); acc1.w += __shfl_xor_sync(full, acc1.w, 16);
+    if (half == 0) {
+      if (has0) st4(o + e0, make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g));
+      if (has1) st4(o + e1, make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g));
+    }
+  }
+}
+
+
+#define MASK_ATTENTION_T(NAME, T, ROWS, PV, QU, RB, MINB)                                                            \
+  extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
+      NAME(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen, const T *__restrict__ q,           \
+           const T *__restrict__ kk, const T *__restrict__ v, const T *__restrict__ rowScale, T *__restrict__ out,    \
+           int H, int Tq, int Tk, int Kc, int kcap, int D, int E, float scale, int hasScale) {                       \
+    maskAttentionBody<T, ROWS, PV, QU, RB>(mask, rowLen, q, kk, v, rowScale, out, H, Tq, Tk, Kc, kcap, D, E, scale,  \
+                                           hasScale);                                                                \
+  }
+#define MASK_ATTENTION(NAME, ROWS, PV, QU, RB, MINB)             \
+  MASK_ATTENTION_T(NAME, float, ROWS, PV, QU, RB, MINB)          \
+  MASK_ATTENTION_T(NAME##_bf16, sea_bf16, ROWS, PV, QU, RB, MINB) \
+  MASK_ATTENTION_T(NAME##_f16, sea_f16, ROWS, PV, QU, RB, MINB)
+// D ≤ 64: the configuration of csr_attention_r8v2d64rb2b5; D ≤ 128: that of csr_attention
+MASK_ATTENTION(mask_attention_d64, 8, 2, 2, 2, 3)
+MASK_ATTENTION(mask_attention_d128, 8, 2, 4, 4, 2)

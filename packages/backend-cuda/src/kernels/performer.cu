@@ -82,22 +82,23 @@ PPS_CHUNK_SUMS(pps_chunk_sums_bf16, sea_bf16)
 PPS_CHUNK_SUMS(pps_chunk_sums_f16, sea_f16)
 
 // Exclusive scan over the nC chunks of each of the L carry values of each (b,h); total = BH·L.
+// SCAN_U chunks a step: their values are loaded together (all in flight) before any is written back.
+#define SCAN_U 16
 extern "C" __global__ void pps_carry_scan(float *__restrict__ carry, ll L, int nC, ll total) {
   for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (ll)gridDim.x * blockDim.x) {
     ll bh = i / L, x = i - bh * L;
     float *p = carry + bh * nC * L + x;
     double run = 0.0;
     int c = 0;
-    for (; c + 4 <= nC; c += 4) {
-      float a0 = p[(ll)c * L], a1 = p[(ll)(c + 1) * L], a2 = p[(ll)(c + 2) * L], a3 = p[(ll)(c + 3) * L];
-      p[(ll)c * L] = (float)run;
-      run += a0;
-      p[(ll)(c + 1) * L] = (float)run;
-      run += a1;
-      p[(ll)(c + 2) * L] = (float)run;
-      run += a2;
-      p[(ll)(c + 3) * L] = (float)run;
-      run += a3;
+    for (; c + SCAN_U <= nC; c += SCAN_U) {
+      float a[SCAN_U];
+#pragma unroll
+      for (int u = 0; u < SCAN_U; ++u) a[u] = p[(ll)(c + u) * L];
+#pragma unroll
+      for (int u = 0; u < SCAN_U; ++u) {
+        p[(ll)(c + u) * L] = (float)run;
+        run += a[u];
+      }
     }
     for (; c < nC; ++c) {
       float a = p[(ll)c * L];
@@ -229,3 +230,135 @@ __device__ __forceinline__ void pps_chunk_out_t(const TT *__restrict__ qf, const
 PPS_CHUNK_OUT(pps_chunk_out, float)
 PPS_CHUNK_OUT(pps_chunk_out_bf16, sea_bf16)
 PPS_CHUNK_OUT(pps_chunk_out_f16, sea_f16)
+
+// pps_chunk_out for 64 < E ≤ 128 in one block per chunk (grid (nC, 1, BH)), so tril(Q_c K_cᵀ) is made
+// once rather than once per 64 columns: thread (tx, ty) owns rows 4ty + i and columns tx + 16j (j < 8;
+// A's columns, keys tx + 16j, j < 4); features MT2 at a time; the V tile in two halves of 64 columns.
+// Every output sums the same terms in the same order as pps_chunk_out.
+#define MT2 36
+template <typename TT>
+__device__ __forceinline__ void pps_chunk_out_e128_t(const TT *__restrict__ qf, const TT *__restrict__ kf,
+                                                     const TT *__restrict__ v, const float *__restrict__ carry,
+                                                     TT *__restrict__ out, int T, int M, int E, int nC, float eps) {
+  // feature loop: Q, K tiles [CH][MT2+1], S tile [MT2][2·ET], z [MT2]; afterwards A [CH][CH+1], V [CH][ET]
+  __shared__ float sm[2 * CH * (MT2 + 1) + MT2 * 2 * ET + MT2 > CH * (CH + 1) + CH * ET
+                          ? 2 * CH * (MT2 + 1) + MT2 * 2 * ET + MT2
+                          : CH * (CH + 1) + CH * ET];
+  float *Qs = sm;                     // [CH][MT2+1]
+  float *Ks = Qs + CH * (MT2 + 1);    // [CH][MT2+1]
+  float *Ss = Ks + CH * (MT2 + 1);    // [MT2][2·ET]
+  float *zs = Ss + MT2 * 2 * ET;      // [MT2]
+  float *As = sm;                     // [CH][CH+1] (after the feature loop)
+  float *Vs = sm + CH * (CH + 1);     // [CH][ET]: one half of the columns at a time
+  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+  const int c = blockIdx.x;
+  const ll bh = blockIdx.z;
+  const int t0 = c * CH;
+  const int rows = T - t0 < CH ? T - t0 : CH;
+  const TT *qb = qf + (bh * T + t0) * M;
+  const TT *kb = kf + (bh * T + t0) * M;
+  const TT *vb = v + (bh * T + t0) * E;
+  const ll L = (ll)M * E + M;
+  const float *cb = carry + (bh * nC + c) * L;
+  float accA[4][4], accN[4][8], accD[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    accD[i] = 0.f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) accA[i][j] = 0.f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) accN[i][j] = 0.f;
+  }
+  for (int m0 = 0; m0 < M; m0 += MT2) {
+    const int mlen = M - m0 < MT2 ? M - m0 : MT2;
+    __syncthreads();
+    for (int i = tid; i < CH * MT2; i += 256) {
+      int r = i / MT2, mm = i - r * MT2;
+      bool ok = r < rows && mm < mlen;
+      Qs[r * (MT2 + 1) + mm] = ok ? tof(qb[(ll)r * M + m0 + mm]) : 0.f;
+      Ks[r * (MT2 + 1) + mm] = ok ? tof(kb[(ll)r * M + m0 + mm]) : 0.f;
+    }
+    for (int i = tid; i < MT2 * 2 * ET; i += 256) {
+      int mm = i / (2 * ET), col = i - mm * (2 * ET);
+      Ss[i] = (mm < mlen && col < E) ? cb[(ll)(m0 + mm) * E + col] : 0.f;
+    }
+    if (tid < MT2) zs[tid] = tid < mlen ? cb[(ll)M * E + m0 + tid] : 0.f;
+    __syncthreads();
+    for (int mm = 0; mm < mlen; ++mm) {
+      float q[4], kk[4], sv[8];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) q[i] = Qs[(4 * ty + i) * (MT2 + 1) + mm];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) kk[j] = Ks[(tx + 16 * j) * (MT2 + 1) + mm];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) sv[j] = Ss[mm * 2 * ET + tx + 16 * j];
+      const float zz = zs[mm] + eps;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        accD[i] = fmaf(q[i], zz, accD[i]);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) accA[i][j] = fmaf(q[i], kk[j], accA[i][j]);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) accN[i][j] = fmaf(q[i], sv[j], accN[i][j]);
+      }
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    int r = 4 * ty + i;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      int cc = tx + 16 * j;
+      As[r * (CH + 1) + cc] = cc <= r ? accA[i][j] : 0.f;
+    }
+  }
+  __syncthreads();
+  float den[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float d = accD[i];
+    for (int cc = 0; cc <= 4 * ty + i; ++cc) d += As[(4 * ty + i) * (CH + 1) + cc];
+    den[i] = d;
+  }
+  const int last = 4 * ty + 3 < rows - 1 ? 4 * ty + 3 : rows - 1;
+#pragma unroll
+  for (int hv = 0; hv < 2; ++hv) {
+    if (hv) __syncthreads();  // every thread is done with the first half's V
+    for (int i = tid; i < CH * ET; i += 256) {
+      int r = i / ET, col = i - r * ET;
+      Vs[i] = (r < rows && hv * ET + col < E) ? tof(vb[(ll)r * E + hv * ET + col]) : 0.f;
+    }
+    __syncthreads();
+    for (int cc = 0; cc <= last; ++cc) {
+      float a[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) a[i] = As[(4 * ty + i) * (CH + 1) + cc];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        float vv = Vs[cc * ET + tx + 16 * j];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) accN[i][4 * hv + j] = fmaf(a[i], vv, accN[i][4 * hv + j]);
+      }
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    int r = 4 * ty + i;
+    if (r >= rows) continue;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      int e = tx + 16 * j;
+      if (e < E) out[(bh * T + t0 + r) * E + e] = fromf<TT>(accN[i][j] / den[i]);
+    }
+  }
+}
+#define PPS_CHUNK_OUT_E128(NAME, TT)                                                                                 \
+  extern "C" __global__ void __launch_bounds__(256, 3)                                                                  \
+      NAME(const TT *__restrict__ qf, const TT *__restrict__ kf, const TT *__restrict__ v,                           \
+           const float *__restrict__ carry, TT *__restrict__ out, int T, int M, int E, int nC, float eps) {         \
+    pps_chunk_out_e128_t(qf, kf, v, carry, out, T, M, E, nC, eps);                                                   \
+  }
+PPS_CHUNK_OUT_E128(pps_chunk_out_e128, float)
+PPS_CHUNK_OUT_E128(pps_chunk_out_e128_bf16, sea_bf16)
+PPS_CHUNK_OUT_E128(pps_chunk_out_e128_f16, sea_f16)

@@ -46,7 +46,8 @@ export function convOblockFor(O: number, kh: number, kw: number): ConvOblock {
 }
 
 /**
- * PyTorch Conv2d, direct, float32 accumulation. groups = 1 with the weights of a channel block
+ * PyTorch Conv2d, float32 accumulation. 16-bit with groups 1, stride 1 and O ≤ 32: on the tensor cores
+ * (`conv2dMmaPlan`) unless `b.convMma` is off. Otherwise direct: groups = 1 with the weights of a channel block
  * fitting shared memory: one thread per PP positions of an output row and OB channels
  * (conv2d_oblock*, {@link convOblockFor}; `kernel` overrides the choice); otherwise one thread per
  * output element.
@@ -65,7 +66,8 @@ export function conv2d(
   const [O, Cg, kh, kw] = w.shape;
   const [, , OH, OW] = outShape;
   const total = sizeOf(outShape);
-  if (sfx && !conv2dHalfFits(x, w, opts))
+  const mma = sfx && !kernel && b.convMma ? conv2dMmaPlan(x, w, opts) : null;
+  if (sfx && !mma && !conv2dHalfFits(x, w, opts))
     throw new DTypeError(`cuda conv2d in ${x.dtype} needs groups = 1 and C·kh·kw ≤ 1024 (float32 takes any)`);
   const out = b.output(outShape, x.dtype, total);
   if (total === 0) return out;
@@ -95,6 +97,15 @@ export function conv2d(
       bias ? 1 : 0,
     ]);
   const taps = C * kh * kw;
+  if (mma) {
+    b.launch(
+      b.fn('conv', `conv2d_mma_n${mma.nt}m${mma.mt}${sfx}`),
+      [Math.ceil(OH / 8), Math.ceil(OW / (16 * mma.mt)), B],
+      [256],
+      mma.smem,
+    );
+    return out;
+  }
   const k = kernel && convOblockFits(kernel, O, kh, kw) ? kernel : convOblockFor(O, kh, kw);
   if (opts.groups === 1 && taps * k.ob * 4 <= 48 * 1024) {
     const groups = B * OH * Math.ceil(OW / k.pp);
@@ -106,6 +117,30 @@ export function conv2d(
     );
   } else b.launch(b.fn('conv', 'conv2d_direct'), [b.blocks(total)], [256]);
   return out;
+}
+
+/**
+ * The tensor-core instance (conv2d_mma_n{nt}m{mt}_* in conv.cu) for a 16-bit conv, or null: groups
+ * 1, stride 1, O ≤ 32 (nt tiles of 8 channels), a window and weights that fit 48 KiB of shared memory
+ * with 64 (mt 4) or else 32 (mt 2) output columns a block.
+ */
+export function conv2dMmaPlan(
+  x: TensorInfo,
+  w: TensorInfo,
+  opts: Conv2dOptions,
+): { nt: number; mt: number; smem: number } | null {
+  const [, C] = x.shape;
+  const [O, , kh, kw] = w.shape;
+  if (opts.groups !== 1 || opts.stride[0] !== 1 || opts.stride[1] !== 1 || O > 32 || O === 0) return null;
+  const nt = Math.max(2, Math.ceil(O / 8));
+  const Kp = Math.ceil((C * kh * kw) / 16) * 16;
+  const IR = 8 + (kh - 1) * opts.dilation[0];
+  for (const mt of [4, 2]) {
+    const IW = 16 * mt + (kw - 1) * opts.dilation[1];
+    const smem = Math.ceil((C * IR * IW + 1) / 8) * 16 + 16 * nt * Kp + 4 * Kp;
+    if (smem <= 48 * 1024) return { nt, mt, smem };
+  }
+  return null;
 }
 
 /** Whether a 16-bit conv2d has a channel-blocked instance (groups 1, the weights of 24 channels in 48 KiB). */

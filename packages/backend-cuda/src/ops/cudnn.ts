@@ -24,6 +24,8 @@ const NCHW = 0;
 const DATA = { float32: 0, float16: 2, bfloat16: 9 } as const;
 const CROSS_CORRELATION = 1;
 const TENSOR_OP_MATH = 1;
+/** float32 convs: FMA kernels only (no TF32 on the tensor cores), the float32 result of the own kernels. */
+const FMA_MATH = 3;
 /** sizeof(cudnnConvolutionFwdAlgoPerf_t): algo, status, time (float), pad, memory (size_t), determinism, mathType, reserved[3]. */
 const PERF_BYTES = 48;
 
@@ -157,7 +159,10 @@ export class CudnnConv {
         ),
         'cudnnSetConvolution2dDescriptor',
       );
-      this.#check(api.cudnnSetConvolutionMathType(cd, TENSOR_OP_MATH), 'cudnnSetConvolutionMathType');
+      this.#check(
+        api.cudnnSetConvolutionMathType(cd, x.dtype === 'float32' ? FMA_MATH : TENSOR_OP_MATH),
+        'cudnnSetConvolutionMathType',
+      );
       if (opts.groups !== 1)
         this.#check(api.cudnnSetConvolutionGroupCount(cd, opts.groups), 'cudnnSetConvolutionGroupCount');
       const n: [number] = [0];

@@ -1,5 +1,10 @@
 import { type CsrInfo, DeviceError, type TensorInfo } from '@sea/tensor';
-import type { CsrAttentionOptions, PrefixSumOptions, StretchOptions } from '@sea/tensor/backend';
+import type {
+  CellMaskAttentionOptions,
+  CsrAttentionOptions,
+  PrefixSumOptions,
+  StretchOptions,
+} from '@sea/tensor/backend';
 import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 const WARPS = 8; // warps per block for the one-warp-per-row kernels
@@ -9,7 +14,7 @@ const PPS_CHUNK = 64;
 /**
  * Causal Performer prefix sums (docs/algorithm.md §3) in chunked form: per-chunk sums KᵀV and Σk, an exclusive
  * scan of those over chunks, then per chunk Q·S_prev + tril(QKᵀ)·V (three launches, no sequential
- * pass over T). Features m ≤ 512.
+ * pass over T; for 64 < E ≤ 128 the last one a block per chunk, tril(QKᵀ) made once). Features m ≤ 512.
  */
 export function performerPrefixSum(
   b: CudaBackend,
@@ -50,22 +55,35 @@ export function performerPrefixSum(
     .i32(7, E)
     .i32(8, nC)
     .f32(9, opts.eps);
-  b.launch(b.fn('performer', `pps_chunk_out${sfx}`), grid, [256]);
+  if (b.performerWide && E > 64 && E <= 128)
+    b.launch(b.fn('performer', `pps_chunk_out_e128${sfx}`), [nC, 1, B * H], [256]);
+  else b.launch(b.fn('performer', `pps_chunk_out${sfx}`), grid, [256]);
   b.free(carry); // stream-ordered: the next user of the block runs after these kernels
   return out;
 }
 
-/** Grouped top-k (docs/algorithm.md §5): one block per group, radix select with index tie-break. */
+/** Keys per thread of the register-resident grouped top-k instances (grouped_topk_r* in topk.cu). */
+const TOPK_PER = [4, 8, 12, 16] as const;
+
+/**
+ * Grouped top-k (docs/algorithm.md §5): one block per group, radix select with index tie-break; up
+ * to 4096 scores a group held in registers (read once), longer groups re-read per pass.
+ */
 export function groupedTopK(b: CudaBackend, scores: TensorInfo, budgets: TensorInfo): TensorInfo {
   const [G, N] = scores.shape;
   const out = b.output([G, N], 'bool');
   if (G === 0 || N === 0) return out;
+  const sfx = floatSuffix('groupedTopK', scores.dtype);
+  const per = b.topkRegisters ? TOPK_PER.find((p) => N <= 256 * p) : undefined;
   b.params.ptr(0, b.ptr(scores)).ptr(1, b.ptr(budgets)).ptr(2, b.ptr(out)).i32(3, N);
-  b.launch(b.fn('topk', `grouped_topk${floatSuffix('groupedTopK', scores.dtype)}`), [G], [256]);
+  b.launch(b.fn('topk', per ? `grouped_topk_r${per}${sfx}` : `grouped_topk${sfx}`), [G], [256]);
   return out;
 }
 
-/** Stretch to FlatCSR (docs/algorithm.md §6): count per row → scan per batch → read back the totals → fill. */
+/**
+ * Stretch to FlatCSR (docs/algorithm.md §6): count per row → scan per batch → read back the totals
+ * (unless the caller gives a capacity) → fill.
+ */
 export async function stretchToCsr(
   b: CudaBackend,
   mask: TensorInfo,
@@ -97,12 +115,14 @@ export async function stretchToCsr(
       b.params.ptr(0, b.ptr(counts)).ptr(1, b.ptr(crow)).ptr(2, b.ptr(totals)).i32(3, T);
       b.launch(b.fn('csr', 'stretch_scan'), [B], [1024]);
     }
-    nnz = B > 0 ? Array.from(await b.read(totals.dataId, 'int32', B)) : [];
+    // a caller's capacity sizes col without reading the totals back (decoding: no sync per step)
+    if (opts.capacity !== undefined) nnz = new Array<number>(B).fill(opts.capacity);
+    else nnz = B > 0 ? Array.from(await b.read(totals.dataId, 'int32', B)) : [];
   } finally {
     b.free(counts.dataId);
     b.free(totals.dataId);
   }
-  const Z = nnz.reduce((m, n) => Math.max(m, n), 0);
+  const Z = opts.capacity ?? nnz.reduce((m, n) => Math.max(m, n), 0);
   const col = b.output([B, Z], 'int32');
   b.memsetZero(col);
   if (rows > 0 && Z > 0) {
@@ -280,5 +300,60 @@ export function csrAttention(
       CSR_ATTENTION_KERNELS.find((x) => fits(x, D, E)) ??
       CSR_ATTENTION_KERNELS[CSR_ATTENTION_KERNELS.length - 1];
   b.launch(b.fn('csr', `${kern.name}${sfx}`), [Math.ceil(Tq / kern.rows), H, B], [32 * kern.rows]);
+  return out;
+}
+
+/** Cells a head of the mask may have for mask_attention* (MASK_MAXSEL in csr.cu). */
+const MASK_MAX_CELLS = 256;
+
+/**
+ * Fused stretch + CSR attention (mask_attention_* in kernels/csr.cu): each warp lists the selected
+ * cells of its (row, head) from the cell mask and attends over the keys stretchToCsr would write for
+ * them, in the same order and with the same kernel body as csrAttention; no CSR arrays and no host
+ * read of their size. Returns null (the op layer stretches and runs csrAttention) for head sizes the
+ * kernels lack (as csrAttention) or more than 256 cells a head.
+ */
+export function cellMaskAttention(
+  b: CudaBackend,
+  mask: TensorInfo,
+  rowLen: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  rowScale: TensorInfo | null,
+  opts: CellMaskAttentionOptions,
+): TensorInfo | null {
+  if (!b.maskAttention) return null;
+  const [B, Tq, H, Kc] = mask.shape;
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  if (D % 4 !== 0 || D > CA_MAX_HEAD || E % 2 !== 0 || E > CA_MAX_HEAD) return null;
+  if (H > 65535 || B > 65535 || Kc > MASK_MAX_CELLS) return null;
+  const sfx = floatSuffix('cellMaskAttention', q.dtype);
+  const out = b.output([B, H, Tq, E], q.dtype);
+  if (B * H * Tq * E === 0) return out;
+  if (Tk === 0 || Kc === 0 || D === 0) {
+    b.memsetZero(out);
+    return out;
+  }
+  b.params
+    .ptr(0, b.ptr(mask))
+    .ptr(1, b.ptr(rowLen))
+    .ptr(2, b.ptr(q))
+    .ptr(3, b.ptr(k))
+    .ptr(4, b.ptr(v))
+    .ptr(5, rowScale ? b.ptr(rowScale) : 0n)
+    .ptr(6, b.ptr(out))
+    .i32(7, H)
+    .i32(8, Tq)
+    .i32(9, Tk)
+    .i32(10, Kc)
+    .i32(11, opts.k)
+    .i32(12, D)
+    .i32(13, E)
+    .f32(14, opts.scale)
+    .i32(15, rowScale ? 1 : 0);
+  const name = D <= 64 ? 'mask_attention_d64' : 'mask_attention_d128';
+  b.launch(b.fn('csr', `${name}${sfx}`), [Math.ceil(Tq / 8), H, B], [256]);
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Stretch a compressed mask to FlatCSR (docs/algorithm.md §6) in two passes with a scan between them:
  * count (entries of each (b, t, h)) → exclusive scan per batch element over (t, h) → read back the
- * per-batch totals (they size `col`) → fill (each (b, t, h) writes its keys at its offset: heads
+ * per-batch totals (they size `col`; a caller's `capacity` sizes it instead, and nothing is read) → fill (each (b, t, h) writes its keys at its offset: heads
  * ascending, cells ascending, keys descending within a cell).
  */
 import type { CsrInfo, TensorInfo } from '@sea/tensor';
@@ -98,9 +98,14 @@ ${main(SCAN_WG)}
     params: [u(B * (Tq + 1)), u(Tq), u(H)],
     grid: b.grid(Math.ceil((B * (Tq + 1)) / WG)),
   });
-  const nnz = Array.from((await b.read(totals, 'int32', B)) as Int32Array);
+  // a caller's capacity sizes col without reading the totals back (decoding: one sync fewer per step)
+  const cap = opts.capacity;
+  const nnz =
+    cap === undefined
+      ? Array.from((await b.read(totals, 'int32', B)) as Int32Array)
+      : new Array<number>(B).fill(cap);
   b.free(totals);
-  const Z = Math.max(0, ...nnz);
+  const Z = cap ?? Math.max(0, ...nnz);
   const col = b.alloc(B * Z, 'int32');
   b.clear(col);
   if (Z > 0) {
@@ -114,12 +119,16 @@ ${main(WG)}
   let h = i % pu(2u); let bi = bt / pu(1u);
   let L = pu(1u) * pu(2u);
   var z = bi * pu(6u) + u32(of_ld(bi * (L + 1u) + (i - bi * L)));
+  let zEnd = (bi + 1u) * pu(6u);
   let colBase = h * pu(5u);
   for (var m = 0u; m < Kc; m++) {
     if (mk_ld(i * Kc + m) == 0u) { continue; }
     let a = cell_start(m, Lt, Kc); let e = cell_start(m + 1u, Lt, Kc);
     let w = e - a; let n = min(w, kcap);
-    for (var q = 0u; q < n; q++) { co_st(z, i32(colBase + e - 1u - (q * w) / n)); z++; }
+    for (var q = 0u; q < n; q++) {
+      if (z < zEnd) { co_st(z, i32(colBase + e - 1u - (q * w) / n)); }
+      z++;
+    }
   }
 }`,
       inputs: [

@@ -1,6 +1,7 @@
 import {
   type Backend,
   CsrMatrix,
+  cellMaskAttention,
   csrAttention,
   csrSddmm,
   csrSoftmax,
@@ -162,6 +163,28 @@ const STRETCH: StretchCase[] = [
     rowLen: (b, t) => (b === 0 ? 20 : t < 13 ? 13 : 0),
     density: [0.5, 0.6],
   },
+  {
+    name: 'causal, more rows than one scan pass (8300), capped cells wider than a warp',
+    B: 1,
+    Tq: 8300,
+    H: 2,
+    Kc: 8,
+    k: 40,
+    keys: 8300,
+    rowLen: (_b, t) => t + 1,
+    density: [0.02],
+  },
+  {
+    name: 'uncapped cells wider than a warp (up to 75 keys)',
+    B: 2,
+    Tq: 300,
+    H: 1,
+    Kc: 4,
+    k: 500,
+    keys: 300,
+    rowLen: (_b, t) => t + 1,
+    density: [0.3, 0.1],
+  },
 ];
 
 function stretchInputs(c: StretchCase, rng: Rng) {
@@ -287,6 +310,44 @@ export function registerSeaCsr(s: SuiteContext): void {
           `${c.name}: col (tails 0)`,
           [c.B, want.Z],
         );
+      });
+    }
+    for (const c of STRETCH.slice(0, 2)) {
+      test(`${c.name}: a capacity sizes col and nothing is read back`, async ({ backend }) => {
+        const rng = rngFor(`${c.name} capacity`);
+        const { mask, maskShape, rowLen } = stretchInputs(c, rng);
+        const want = pack(stretchRef(mask, maskShape, rowLen, c.k), c.H, c.keys);
+        const maskT = tensor(mask, maskShape, { backend, dtype: 'bool' });
+        const lenT = tensor(rowLen, [c.B, c.Tq], { backend, dtype: 'int32' });
+        for (const capacity of [want.Z, want.Z + 3]) {
+          const target = backend as unknown as Record<string, unknown>;
+          const own = Object.hasOwn(target, 'read');
+          const read = target.read as (...a: unknown[]) => unknown;
+          let reads = 0;
+          target.read = (...a: unknown[]) => {
+            reads++;
+            return read.apply(backend, a);
+          };
+          let csr: CsrMatrix;
+          try {
+            csr = await stretchToCsr(maskT, lenT, { k: c.k, keys: c.keys, capacity });
+          } finally {
+            if (own) target.read = read;
+            else delete target.read;
+          }
+          expect2(reads === 0, `${reads} reads during a stretch given its capacity`);
+          assertEqual(csr.nnz, new Array(c.B).fill(capacity), `${c.name}: nnz reports the capacity`);
+          assertEqual(await values(csr.crow, [c.B, c.Tq + 1], 'int32', 'crow'), want.crow, `${c.name}: crow`);
+          const col = new Int32Array(c.B * capacity);
+          for (let b = 0; b < c.B; b++)
+            col.set(want.col.subarray(b * want.Z, b * want.Z + want.nnz[b]), b * capacity);
+          assertEqual(
+            await values(csr.col, [c.B, capacity], 'int32', 'col'),
+            col,
+            `${c.name}: col (tails 0)`,
+          );
+          csr.dispose();
+        }
       });
     }
     test('no selected cells', async ({ backend }) => {
@@ -426,6 +487,57 @@ export function registerSeaCsr(s: SuiteContext): void {
  * E even, both ≤ 128; its instances for D ≤ 64 and ≤ 128, E % 4 = 0 or not), csrSddmm → csrSoftmax → csrSpmm elsewhere; either must match the float64
  * definition rowScale · Σ softmax_head(scale·q·k)·v, zeros for a head without entries.
  */
+/**
+ * float64 attention over a host CSR: per (b, t, h) the softmax of scale·q·k over the row's entries of
+ * head h, times rowScale, weighting the v rows (empty heads 0); `mag` is each output's error scale.
+ */
+function attentionRef(
+  h: HostCsr,
+  qv: ArrayLike<number>,
+  kv: ArrayLike<number>,
+  vv: ArrayLike<number>,
+  sv: ArrayLike<number> | null,
+  D: number,
+  E: number,
+  scale: number,
+): { want: Float64Array; mag: Float64Array } {
+  // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
+  const groups = new Map<string, number[]>();
+  for (const [b, t, hh, j] of entries(h)) {
+    const key = `${b},${t},${hh}`;
+    const g = groups.get(key) ?? [];
+    g.push(j);
+    groups.set(key, g);
+  }
+  const want = new Float64Array(h.B * h.H * h.Tq * E);
+  const mag = new Float64Array(want.length);
+  for (const [key, js] of groups) {
+    const [b, t, hh] = key.split(',').map(Number);
+    const bh = b * h.H + hh;
+    const sc = js.map((j) => {
+      let acc = 0;
+      for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
+      return scale * acc;
+    });
+    const m = Math.max(...sc);
+    const p = sc.map((x) => Math.exp(x - m));
+    const sum = p.reduce((a, x) => a + x, 0);
+    const rs = sv ? sv[bh * h.Tq + t] : 1;
+    for (let e = 0; e < E; e++) {
+      let acc = 0;
+      let am = 0;
+      js.forEach((j, n) => {
+        const w = vv[(bh * h.Tk + j) * E + e];
+        acc += p[n] * w;
+        am += p[n] * Math.abs(w);
+      });
+      want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
+      mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
+    }
+  }
+  return { want, mag };
+}
+
 export function registerCsrAttention(s: SuiteContext): void {
   s.group('csrAttention', 'csrAttention (fused capability or composition)', (test) => {
     const cases: [string, (rng: Rng) => HostCsr][] = [
@@ -462,41 +574,8 @@ export function registerCsrAttention(s: SuiteContext): void {
               tensor(vv, vs, { backend, dtype }),
               { scale, rowScale: sv ? tensor(sv, ss, { backend, dtype }) : null },
             );
-            // group entries by (b, t, h): softmax over each group, then the weighted sum of v rows
-            const groups = new Map<string, number[]>();
-            for (const [b, t, hh, j] of entries(h)) {
-              const key = `${b},${t},${hh}`;
-              const g = groups.get(key) ?? [];
-              g.push(j);
-              groups.set(key, g);
-            }
             const os = [h.B, h.H, h.Tq, E];
-            const want = new Float64Array(h.B * h.H * h.Tq * E);
-            const mag = new Float64Array(want.length);
-            for (const [key, js] of groups) {
-              const [b, t, hh] = key.split(',').map(Number);
-              const bh = b * h.H + hh;
-              const sc = js.map((j) => {
-                let acc = 0;
-                for (let d = 0; d < D; d++) acc += qv[(bh * h.Tq + t) * D + d] * kv[(bh * h.Tk + j) * D + d];
-                return scale * acc;
-              });
-              const m = Math.max(...sc);
-              const p = sc.map((x) => Math.exp(x - m));
-              const sum = p.reduce((a, x) => a + x, 0);
-              const rs = sv ? sv[bh * h.Tq + t] : 1;
-              for (let e = 0; e < E; e++) {
-                let acc = 0;
-                let am = 0;
-                js.forEach((j, n) => {
-                  const w = vv[(bh * h.Tk + j) * E + e];
-                  acc += p[n] * w;
-                  am += p[n] * Math.abs(w);
-                });
-                want[(bh * h.Tq + t) * E + e] = (acc / sum) * rs;
-                mag[(bh * h.Tq + t) * E + e] = (am / sum) * Math.abs(rs);
-              }
-            }
+            const { want, mag } = attentionRef(h, qv, kv, vv, sv, D, E, scale);
             assertClose(
               await values(out, os, dtype, title),
               want,
@@ -509,6 +588,63 @@ export function registerCsrAttention(s: SuiteContext): void {
         }
       }
   });
+}
+
+/**
+ * The `cellMaskAttention` op (stretch + csrAttention without the CSR arrays where a backend fuses
+ * it; CUDA: D % 4 = 0 and D ≤ 128, E even and ≤ 128, K ≤ 256) against float64 attention over the
+ * stretch reference's entries: causal, capped, ragged and padded rows, rows of whole 16-cell vectors,
+ * more rows than one scan pass, cells wider than a warp.
+ */
+export function registerCellMaskAttention(s: SuiteContext): void {
+  s.group(
+    'cellMaskAttention',
+    'cellMaskAttention (fused stretch + CSR attention, or the two ops)',
+    (test) => {
+      const heads: [number, number, number, boolean][] = [
+        [64, 64, 0.125, true],
+        [96, 96, 0.125, false],
+        [7, 5, 0.5, true],
+      ];
+      for (const dtype of s.seaDTypes)
+        for (const [ci, c] of STRETCH.entries()) {
+          for (const [D, E, scale, withScale] of ci === 6 ? heads.slice(0, 1) : heads) {
+            const title = `${dtypeTag(dtype)}${c.name}, D ${D}, E ${E}, scale ${scale}${withScale ? ', rowScale' : ''}`;
+            test(title, async ({ backend, tol }) => {
+              const rng = rngFor(title);
+              const { mask, maskShape, rowLen } = stretchInputs(c, rng);
+              const h = pack(stretchRef(mask, maskShape, rowLen, c.k), c.H, c.keys);
+              const qs = [c.B, c.H, c.Tq, D];
+              const ks = [c.B, c.H, c.keys, D];
+              const vs = [c.B, c.H, c.keys, E];
+              const ss = [c.B, c.H, c.Tq];
+              const qv = normal(rng, qs, dtype);
+              const kv = normal(rng, ks, dtype);
+              const vv = normal(rng, vs, dtype);
+              const sv = withScale ? normal(rng, ss, dtype, 0.5, 0.5) : null;
+              const out = await cellMaskAttention(
+                tensor(mask, maskShape, { backend, dtype: 'bool' }),
+                tensor(rowLen, [c.B, c.Tq], { backend, dtype: 'int32' }),
+                tensor(qv, qs, { backend, dtype }),
+                tensor(kv, ks, { backend, dtype }),
+                tensor(vv, vs, { backend, dtype }),
+                { k: c.k, scale, rowScale: sv ? tensor(sv, ss, { backend, dtype }) : null },
+              );
+              const os = [c.B, c.H, c.Tq, E];
+              const { want, mag } = attentionRef(h, qv, kv, vv, sv, D, E, scale);
+              assertClose(
+                await values(out, os, dtype, title),
+                want,
+                tol(dtype, 'csrSpmm', 10),
+                title,
+                os,
+                mag,
+              );
+            });
+          }
+        }
+    },
+  );
 }
 
 function expect2(ok: boolean, what: string): void {

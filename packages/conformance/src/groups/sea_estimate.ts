@@ -66,6 +66,8 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [[1, 2, 300, 16], 8, 1e-6],
       [[2, 1, 129, 33], 7, 1e-6],
       [[1, 2, 9, 4], 3, 0.5],
+      [[1, 2, 200, 33], 128, 1e-6],
+      [[1, 1, 70, 40], 100, 1e-6],
     ];
     for (const dtype of s.seaDTypes)
       for (const [shape, E, eps] of cases) {
@@ -104,6 +106,9 @@ export function registerSeaEstimate(s: SuiteContext): void {
       [1, 1, [1], 'single cell'],
       [3, 4096, [100, 2048, 4000], 'long groups'],
       [5, 64, [7, 7, 7, 7, 7], 'equal budgets'],
+      [3, 2000, [1, 24, 1999], 'groups of 2000'],
+      [2, 3072, [24, 700], 'groups of H·K = 3072 (the SEA layer)'],
+      [2, 5000, [10, 4999], 'groups longer than 4096'],
     ];
     for (const dtype of s.seaDTypes)
       for (const [G, N, budgets, note] of cases) {

@@ -126,6 +126,26 @@ const CONV: ConvCase[] = [
     groups: 1,
     note: 'O = 36',
   },
+  {
+    x: [1, 24, 37, 70],
+    w: [24, 24, 3, 3],
+    bias: true,
+    stride: [1, 1],
+    dilation: [2, 2],
+    padding: [4, 0, 2, 2],
+    groups: 1,
+    note: 'the causal CNN conv (24 channels), rows and columns past one tile',
+  },
+  {
+    x: [2, 16, 20, 33],
+    w: [20, 16, 3, 3],
+    bias: false,
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: [1, 1, 1, 1],
+    groups: 1,
+    note: 'O = 20 (a partial tile of 8 channels), two images',
+  },
 ];
 
 function convRef(c: ConvCase, xv: Float64Array, wv: Float64Array, bv: Float64Array | null) {
