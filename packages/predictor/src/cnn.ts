@@ -79,7 +79,7 @@ function causalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
     releaseEarly(y);
     y = next;
   }
-  return causalCnnHead(s, w, y);
+  return causalCnnHead(s, w, y, undefined, true);
 }
 
 /**
@@ -95,7 +95,11 @@ export function causalConv(
 ): Tensor {
   const C = 2 * s.H;
   const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
-  return relu(conv2d(x, taps, w[`${name}.bias`], { dilation: 2, padding: [timePad, 0, 2, 2] }));
+  const c = conv2d(x, taps, w[`${name}.bias`], { dilation: 2, padding: [timePad, 0, 2, 2] });
+  releaseEarly(taps);
+  const out = relu(c);
+  releaseEarly(c);
+  return out;
 }
 
 /**
@@ -107,6 +111,7 @@ export function causalCnnHead(
   w: PredictorWeights,
   y: Tensor,
   constants?: { edge: Tensor; map: Tensor },
+  releaseInput = false,
 ): Tensor {
   const [B, , T] = y.shape;
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
@@ -115,6 +120,7 @@ export function causalCnnHead(
   // map along the width (widthMap), applied as one GEMM: the same sums of the same terms.
   const bias = w['cnn.conv_out.bias'];
   const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
+  if (releaseInput) releaseEarly(y);
   const edge =
     constants?.edge ??
     mul(ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }), bias.reshape([1, s.H, 1, 1]));
@@ -124,8 +130,13 @@ export function causalCnnHead(
       backend: z.backend,
       dtype: z.dtype,
     });
-  const out = linear(concat([edge, z, edge], 3), map); // [B, H, T, K]
-  return layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  const zPad = concat([edge, z, edge], 3);
+  releaseEarly(z, constants ? null : edge);
+  const out = linear(zPad, map); // [B, H, T, K]
+  releaseEarly(zPad, constants ? null : map);
+  const normed = layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
+  releaseEarly(out);
+  return normed;
 }
 
 /**

@@ -245,3 +245,28 @@ describe('estimateAttention input validation', () => {
     );
   });
 });
+
+describe('estimateAttention memory', () => {
+  // Each intermediate goes as soon as the chain is past it, so the peak above the inputs is a few
+  // [B,H,T,·] tensors (5.1 units of [B,H,T,K] at this shape); holding the whole chain takes 10.8.
+  it('peaks at a few [B,H,T,K] tensors, not the whole chain', () => {
+    const cfg = { causal: true, heads: 4, headDim: 16, predictorLength: 32, maxPositions: 512 };
+    const c = makeCase(cfg, 70);
+    const T = 512;
+    const rng = new Rng(71);
+    const x = () =>
+      sea.tensor(rng.fillNormal(new Float32Array(4 * T * 16), 0, 1), [1, 4, T, 16], { backend });
+    const [q, k, v] = [x(), x(), x()];
+    const base = backend.memory().bytes;
+    backend.resetPeak();
+    const out = estimateAttention(cfg, c.weights, { q, k, v, projection: c.projection });
+    const peak = backend.memory().peakBytes - base;
+    const unit = 4 * T * 32 * 4; // one float32 [1,4,T,32]
+    expect(out.logits.shape).toEqual([1, 4, T, 32]);
+    expect(peak / unit).toBeLessThan(7);
+    expect(peak / unit).toBeGreaterThan(1);
+    for (const t of [out.logits, out.sProb, out.sMix, q, k, v]) t.dispose();
+    disposePredictorWeights(c.weights);
+    c.projection.dispose();
+  });
+});

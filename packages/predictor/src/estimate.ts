@@ -54,24 +54,30 @@ export function encode(
   weights: PredictorWeights,
   cPerf: Tensor,
   vz: Tensor,
+  release: readonly (Tensor | null)[] = [],
 ): { sProb: Tensor; sMix: Tensor; zHat: Tensor } {
   const [B, , T] = vz.shape;
+  // intermediates go as soon as the chain is past them (releaseEarly: not while a tape records), so
+  // the peak stays at a few [B,H,T,·] tensors; of the inputs, only those in `release` go
   const vCat2 = concat([cPerf, vz], -1); // [B,H,T,3D]
-  const z = gelu(
-    layerNorm(
-      linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']),
-      weights['encoder.norm.weight'],
-      weights['encoder.norm.bias'],
-      LAYER_NORM_EPS,
-    ),
-  );
+  releaseEarly(...release);
+  const enc = linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']);
+  releaseEarly(vCat2);
+  const encN = layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS);
+  releaseEarly(enc);
+  const z = gelu(encN);
+  releaseEarly(encN);
   const scales = sigmoid(linear(z, weights['scaler.weight'], weights['scaler.bias'])); // [B,H,T,2]
   const sProb = slice(scales, [0, 0, 0, 0], [B, s.H, T, 1]).reshape([B, s.H, T]);
   const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);
+  releaseEarly(scales);
   // ν(Z)[b,h,t, c·W + w] → Ẑ[b, h·c_h + c, t, w]
   const nu = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H, T, s.ch, s.width]);
+  releaseEarly(z);
   // one row (decoding): moving the size-1 time axis is a reshape
-  const zHat = (T === 1 ? nu : transpose(nu, [0, 1, 3, 2, 4])).reshape([B, s.H * s.ch, T, s.width]);
+  if (T === 1) return { sProb, sMix, zHat: nu.reshape([B, s.H * s.ch, T, s.width]) };
+  const zHat = transpose(nu, [0, 1, 3, 2, 4]).reshape([B, s.H * s.ch, T, s.width]);
+  releaseEarly(nu);
   return { sProb, sMix, zHat };
 }
 
@@ -119,7 +125,7 @@ export function estimateAttention(
     releaseEarly(vI);
     const cPerf = performerAttention(q, k, vCat, { causal: s.causal, projection });
     releaseEarly(vCat);
-    const { sProb, sMix, zHat } = encode(s, weights, cPerf, vz);
+    const { sProb, sMix, zHat } = encode(s, weights, cPerf, vz, [cPerf, vz === v ? null : vz]);
     const logits = predictorCnn(config, weights, zHat);
     releaseEarly(zHat);
     return { logits, sProb, sMix };
