@@ -12,7 +12,9 @@
 # Writes $OUT/train-check.log, train-check.json, loss-fp32-bf16.json, nccl-one-rank.json. The training
 # text is data/wikitext-2/valid.txt of the working tree.
 # Env: SEA_DEVICE_BUNDLE (default .device/cuda), SEA_CHECK_* (see train_check.ts), SEA_NCCL_TIMEOUT (90),
-# SEA_TOTAL_S (230).
+# SEA_TOTAL_S (230). The working tree (36 MB) and the bundle (30.6 MB) travel within 64 MiB with
+# 0.5 MB to spare: pack with SEA_PACK_FATBINS=0 (6 MB less, kernels compiled by NVRTC there) when the
+# tree has grown.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [ -f "$(dirname "${BASH_SOURCE[0]}")/train_check.mjs" ]; then P="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
