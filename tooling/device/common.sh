@@ -6,7 +6,11 @@ copy_koffi() {
   koffi="$(readlink -f "$ROOT/packages/backend-cuda/node_modules/koffi")"
   mkdir -p "$dest/@koromix/koffi-linux-x64"
   cp -r "$koffi" "$dest/koffi"
-  rm -rf "$dest/koffi/doc"
+  # what runs: the JavaScript and the prebuilt binary; not the C++ sources, headers and docs that
+  # building koffi needs (1.5 MB: the bundle and the tree travel within 64 MiB)
+  rm -rf "$dest/koffi/doc" "$dest/koffi/lib" "$dest/koffi/vendor" "$dest/koffi/CHANGELOG.md" "$dest/koffi/README.md"
+  find "$dest/koffi/src" -type f \( -name '*.cc' -o -name '*.hh' -o -name '*.inc' -o -name '*.S' \
+    -o -name '*.asm' -o -name '*.def' -o -name '*.txt' \) -delete
   kx="$(readlink -f "$koffi/../@koromix/koffi-linux-x64")"
   cp "$kx/package.json" "$kx/index.js" "$dest/@koromix/koffi-linux-x64/" 2>/dev/null || true
   cp -r "$kx/linux_x64" "$dest/@koromix/koffi-linux-x64/"

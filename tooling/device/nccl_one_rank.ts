@@ -1,9 +1,9 @@
 /**
- * One-rank NCCL check on the GPU machine (bundled by pack-train.sh): loads libnccl.so.2, makes a
- * unique id, joins a 1-rank group on the CUDA backend, checks allReduce (the sum of one rank is its
- * input) and broadcast on device buffers, then trains a small OPT for 3 steps with the NCCL reducer
- * and without it and compares the parameters (the same code path as N GPUs; must be bit-identical).
- * Prints one JSON line; exit status 1 on any mismatch.
+ * One-rank NCCL check on the GPU machine (bundled by pack-train.sh and pack-cuda.sh): loads
+ * libnccl.so.2, makes a unique id, joins a 1-rank group on the CUDA backend, checks allReduce (the
+ * sum of one rank is its input) and broadcast (float32 and bfloat16) on device buffers, then trains a
+ * small OPT for 3 steps with the NCCL reducer and without it and compares the parameters (the same
+ * code path as N GPUs; must be bit-identical). Prints one JSON line; exit status 1 on any mismatch.
  */
 import '@sea/backend-cuda';
 import * as sea from '@sea/tensor';
@@ -26,6 +26,13 @@ const allReduceOk = got.every((v, i) => v === want[i]);
 const [b] = await comm.broadcast([sum], 0);
 const broadcastOk = ((await b.data()) as Float32Array).every((v, i) => v === want[i]);
 b.dispose();
+// broadcast copies bytes: a bfloat16 tensor (2 bytes a value) comes back whole
+const h = sea.tidy(() => sea.cast(sea.tensor(want, [1000]), 'bfloat16')).keep();
+const wantH = Float32Array.from((await h.data()) as Float32Array);
+const [bh] = await comm.broadcast([h], 0);
+const broadcastBf16Ok =
+  bh.dtype === 'bfloat16' && ((await bh.data()) as Float32Array).every((v, i) => v === wantH[i]);
+bh.dispose();
 
 const hf = {
   model_type: 'opt',
@@ -63,12 +70,13 @@ let maxDiff = 0;
 for (const n of Object.keys(a.p))
   for (let i = 0; i < a.p[n].length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.p[n][i] - c.p[n][i]));
 comm.close();
-const ok = allReduceOk && broadcastOk && maxDiff === 0;
+const ok = allReduceOk && broadcastOk && broadcastBf16Ok && maxDiff === 0;
 console.log(
   JSON.stringify({
     ok,
     allReduceOk,
     broadcastOk,
+    broadcastBf16Ok,
     trainMaxDiff: maxDiff,
     losses: c.losses,
     nccl: process.env.SEA_NCCL_LIB ?? 'searched',

@@ -36,6 +36,9 @@ for p in "${PKGS[@]}"; do
   find "$d/dist" \( -name '*.map' -o -name '*.d.ts' -o -name '*.test.js' \) -delete
 done
 copy_koffi "$DEST/node_modules"
+# SEA_PACK_FATBINS=0 leaves the prebuilt kernels out (6 MB; NVRTC compiles them on the GPU machine
+# instead), for when the bundle and the working tree would pass the 64 MiB a device run takes
+if [ "${SEA_PACK_FATBINS:-1}" = 0 ]; then rm -f "$DEST/node_modules/@sea/backend-cuda/dist/kernels/"*.fatbin*; fi
 cp tooling/device/cuda/vitest-shim.mjs "$DEST/node_modules/vitest/index.js"
 echo '{"name":"vitest","version":"0.0.0-shim","type":"module","main":"index.js","exports":{".":"./index.js"}}' \
   >"$DEST/node_modules/vitest/package.json"

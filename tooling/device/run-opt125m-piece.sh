@@ -8,8 +8,8 @@
 #                                sea distill --attention <phase> from runs/teacher/model (official
 #                                loss weights, the same steps and data order for every method)
 #   eval                         sea eval (WikiText-2 test) of every finished model, and dynamic k for SEA
-# Knobs: TEACHER_STEPS (20000), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24), DTYPE (the teacher's
-# compute dtype: bfloat16, float32 masters; run-train-check.sh compares it with float32 first).
+# Knobs: TEACHER_STEPS (20000), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24), DTYPE (the compute dtype
+# of every run: bfloat16 over float32 masters; run-train-check.sh compares it with float32 first).
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 P="$ROOT/.device/train"
@@ -38,6 +38,7 @@ dense|sea|performer|reformer|cosformer)
   [ -f "$R/teacher/model/model.safetensors" ] || { echo "the teacher is not finished"; exit 2; }
   $SEA distill --teacher "$R/teacher/model" --data "$D/train.json" --attention "$PHASE" --steps "${DISTILL_STEPS:-2000}" \
     --seq-len 2048 --batch 1 --accumulate "$ACC" --k 64 --predictor-length 256 --nbf 8 --lr 1e-5 --checkpoint-layers \
+    --compute-dtype "${DTYPE:-bfloat16}" \
     --save-every 50 --eval-every 500 --out "$R/$PHASE" --max-minutes "$MAX_MIN" --resume --backend cuda \
     2>&1 | tee -a "$R/$PHASE.log" ;;
 eval)

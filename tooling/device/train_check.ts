@@ -5,6 +5,8 @@
  *  a. bf16 vs fp32: a small OPT trained from scratch for 200 steps in float32 and in bfloat16 mixed
  *     precision (float32 master weights, LmTrainer's computeDtype) with the same data, seed and
  *     schedule; both loss curves, the largest relative gap per step and of 10-step means.
+ *  a2. SEA distilled from part a's float32 model for 60 steps in float32 and in bfloat16 (Distiller's
+ *     computeDtype): both curves and the gap of their 10-step means (SEA_CHECK_DISTILL=off skips it).
  *  c. one `sea train` step at the OPT-125m shape (12 layers, hidden 768, FFN 3072, vocabulary 50272)
  *     with T=2048 in bfloat16: the step `sea train --config opt-125m --compute-dtype bfloat16` takes
  *     (LmTrainer.trainStep with its options), timed after a warm-up step; tokens/s and the backend's
@@ -23,9 +25,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseOptConfig } from '@sea/opt';
+import { OptForCausalLM, parseOptConfig as parseConfig } from '@sea/opt';
 import * as sea from '@sea/tensor';
-import { initOptWeights, LmTrainer, type LmTrainOptions, OPT_125M_CONFIG } from '@sea/train';
+import { Distiller, initOptWeights, LmTrainer, type LmTrainOptions, OPT_125M_CONFIG } from '@sea/train';
 
 const started = performance.now();
 const secs = () => (performance.now() - started) / 1000;
@@ -78,6 +80,9 @@ summary.data = { file: textFile, tokens: ids.length, vocab: small.vocab };
 // ---- a. bfloat16 mixed precision against float32 -------------------------------------------------
 const TOLERANCE = 0.02; // of the 10-step mean loss
 let failed = false;
+/** The float32 run's trained weights: the teacher of part a2. */
+let trained: Map<string, sea.Tensor> | null = null;
+let smallConfig: Record<string, unknown> | null = null;
 try {
   const steps = Number(process.env.SEA_CHECK_STEPS ?? 200);
   const hf = {
@@ -128,6 +133,10 @@ try {
         }
       }
     } finally {
+      if (dtype === 'float32' && losses.length === planned)
+        trained = new Map(
+          Object.entries(t.params).map(([n, w]) => [n, sea.tidy(() => sea.mul(w, 1)).keep()]),
+        );
       t.dispose();
       msPerStep[dtype] = (performance.now() - t0) / Math.max(1, losses.length);
       writeCurves();
@@ -136,6 +145,7 @@ try {
       `${dtype}: ${losses.length} steps, loss ${losses[0].toFixed(4)} → ${losses.at(-1)?.toFixed(4)}`,
     );
   }
+  smallConfig = hf;
   const [a, b] = [curves.float32, curves.bfloat16];
   const rel = a.map((x, i) => Math.abs(b[i] - x) / Math.abs(x));
   const mean = (xs: number[], i: number) => xs.slice(i, i + 10).reduce((p, q) => p + q, 0) / 10;
@@ -172,6 +182,75 @@ try {
 }
 save();
 
+// ---- a2. SEA distillation in bfloat16 against float32, from the float32-trained model ---------
+if (trained && smallConfig && process.env.SEA_CHECK_DISTILL !== 'off') {
+  const teacher = await OptForCausalLM.fromWeights(parseConfig(smallConfig), trained, { backend });
+  const steps = Number(process.env.SEA_CHECK_DISTILL_STEPS ?? 60);
+  const o = {
+    seqLen: small.seqLen,
+    batch: Math.max(1, small.batch / 2),
+    k: Math.max(2, small.seqLen / 16),
+    predictorLength: Math.max(4, small.seqLen / 4),
+    nbf: 8,
+    lr: 1e-4,
+    seed: 0,
+    evalWindows: 2,
+  };
+  const curves: Record<string, number[]> = {};
+  const msPerStep: Record<string, number> = {};
+  let planned = steps;
+  try {
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      const d = await Distiller.create(teacher, ids, { ...o, computeDtype: dtype });
+      const losses: number[] = [];
+      curves[dtype] = losses;
+      const t0 = performance.now();
+      try {
+        for (let s = 0; s < planned; s++) {
+          losses.push((await d.trainStep()).loss);
+          // both runs within what is left of the first 70% of the budget
+          if (dtype === 'float32' && s === 4) {
+            const per = (performance.now() - t0) / 5 / 1000;
+            const fit = Math.floor((budgetS * 0.7 - secs()) / (2 * per));
+            if (fit < planned) planned = Math.max(10, fit);
+          }
+        }
+      } finally {
+        d.dispose();
+        msPerStep[dtype] = (performance.now() - t0) / Math.max(1, losses.length);
+      }
+    }
+    const [a, b] = [curves.float32, curves.bfloat16];
+    const mean = (xs: number[], i: number) => xs.slice(i, i + 10).reduce((p, q) => p + q, 0) / 10;
+    const gaps: number[] = [];
+    for (let i = 0; i + 10 <= a.length; i += 10) gaps.push(Math.abs(mean(b, i) - mean(a, i)) / mean(a, i));
+    const finite = b.every(Number.isFinite);
+    failed ||= !finite;
+    summary.distillBf16VsFp32 = {
+      attention: 'sea',
+      options: o,
+      steps: a.length,
+      float32: a,
+      bfloat16: b,
+      maxRelGapOf10StepMeans: Math.max(...gaps),
+      reference: '0.05 of the 10-step mean (the CPU test: 0.036 over 30 steps)',
+      finite,
+      msPerStep,
+    };
+    console.log(
+      `distill: ${a.length} steps, 10-step means apart by at most ${Math.max(...gaps).toExponential(2)}`,
+    );
+  } catch (e) {
+    failed = true;
+    summary.distillBf16VsFp32 = { error: String((e as Error)?.stack ?? e) };
+  } finally {
+    teacher.dispose();
+  }
+  save();
+} else {
+  for (const w of trained?.values() ?? []) w.dispose();
+}
+
 // ---- c. one sea train step at the OPT-125m shape, T=2048, bfloat16 -------------------------------
 if (process.env.SEA_CHECK_BIG !== 'off') {
   const big = {
@@ -187,7 +266,7 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
   };
   const hf = { ...OPT_125M_CONFIG, ...big.config };
   // the initial weights once (125M normal draws take seconds on the host); each row trains a copy
-  const init = initOptWeights(parseOptConfig(hf), 0, backend);
+  const init = initOptWeights(parseConfig(hf), 0, backend);
   const rows: Record<string, unknown>[] = [];
   summary.opt125mStep = { config: hf, seqLen: big.seqLen, computeDtype: 'bfloat16', rows };
   let lastRowS = 0;

@@ -354,6 +354,14 @@ program
     '--checkpoint-layers',
     'recompute each student layer in backward instead of keeping its activations (less memory, one more forward)',
   )
+  .addOption(
+    new Option(
+      '--compute-dtype <dtype>',
+      'mixed precision: the student computes in this dtype (float32 master weights either way)',
+    )
+      .choices(['float32', 'bfloat16', 'float16'])
+      .default('float32'),
+  )
   .option(
     '--max-minutes <x>',
     'stop (with a checkpoint) before this wall time; continue with --resume (default: no limit)',

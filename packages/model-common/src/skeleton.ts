@@ -701,7 +701,10 @@ export abstract class Transformer<
           }
         }
       }
-      out.logitMask = tensor(m, [B, 1, T, T], { backend });
+      // in the model's dtype, so a 16-bit model's scores add to it (MODEL_FP_MIN: finite in bfloat16,
+      // -Infinity in float16)
+      const dtype = this.weights.values().next().value?.dtype ?? 'float32';
+      out.logitMask = tensor(m, [B, 1, T, T], { backend, dtype });
     }
     const last = opts.stopAfterLayer ?? this.layers.length - 1;
     /** Names of each SEA layer's training outputs, in the order `runLayer` returns them. */

@@ -48,4 +48,44 @@ describe.each(['bfloat16', 'float16'] as const)('OPT in %s vs HF float32', (dtyp
     model.dispose();
     expect(backend.memory().buffers).toBe(0);
   });
+
+  it('a 16-bit teacher captures its attention: mask and logits in its dtype, near the float32 ones', async () => {
+    const meta = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const ids = meta.inputs.unpadded.input_ids;
+    const half = await OptForCausalLM.load(dir, { backend, dtype });
+    const full = await OptForCausalLM.load(dir, { backend });
+    const h = await half.forward(ids, { captureAttention: true });
+    const f = await full.forward(ids, { captureAttention: true });
+    expect(h.logitMask?.dtype).toBe(dtype);
+    const bound = 4 * unitRoundoff(dtype) * (config.num_hidden_layers + 1);
+    for (let i = 0; i < config.num_hidden_layers; i++) {
+      const [hl, fl] = [h.layers?.[i].logits, f.layers?.[i].logits];
+      expect(hl?.dtype).toBe(dtype);
+      const a = hl?.dataSync() as Float32Array;
+      const b = fl?.dataSync() as Float32Array;
+      let num = 0;
+      let den = 0;
+      for (let j = 0; j < b.length; j++) {
+        if (b[j] < -1e37) {
+          expect(a[j]).toBeLessThan(-1e37); // masked in both
+          continue;
+        }
+        num = Math.max(num, Math.abs(a[j] - b[j]));
+        den = Math.max(den, Math.abs(b[j]));
+      }
+      expect(num / den, `layer ${i}`).toBeLessThan(bound);
+    }
+    for (const o of [h, f]) {
+      o.logits.dispose();
+      o.logitMask?.dispose();
+      for (const l of o.layers ?? []) {
+        l.context.dispose();
+        l.logits?.dispose();
+      }
+    }
+    half.dispose();
+    full.dispose();
+    expect(backend.memory().buffers).toBe(0);
+  });
 });

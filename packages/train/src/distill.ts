@@ -14,6 +14,7 @@ import {
   type CoreDistillOptions,
   DistillerCore,
   layerLosses,
+  mixedPrecisionModel,
   stepRng,
   studentSeaConfig,
   studentWeights,
@@ -131,7 +132,10 @@ export async function windowPerplexity(
   for (let w = 0; w < n; w++) {
     const ids = sea.tensor(src.read(w * T, T), [1, T], { dtype: 'int32', backend: model.backend });
     const out = await model.forward(ids, parameters ? { parameters } : {});
-    const l = sea.tidy(() => causalLmLoss(out.logits, ids));
+    // the cross-entropy in float32 whatever the model computes in
+    const l = sea.tidy(() =>
+      causalLmLoss(out.logits.dtype === 'float32' ? out.logits : sea.cast(out.logits, 'float32'), ids),
+    );
     s += (await l.data())[0];
     for (const t of [l, ids, out.logits]) t.dispose();
   }
@@ -144,11 +148,11 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
 
   private constructor(
     teacher: OptForCausalLM,
-    student: OptForCausalLM,
+    student: { model: OptForCausalLM; masters?: Map<string, Tensor> },
     tokens: Int32Array | TokenSource,
     opts: DistillOptions,
   ) {
-    super(teacher, student, opts);
+    super(teacher, student.model, opts, student.masters);
     this.windows = new OptWindows(tokens, opts);
   }
 
@@ -166,19 +170,23 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
 
   /**
    * The student: the teacher's tensors with `overrides` (a checkpoint's) by name; SEA/Performer
-   * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer).
+   * modules from `overrides`' `.sea.` tensors, else fresh from seed + 1 (+ layer). With a 16-bit
+   * compute dtype the model holds their casts and the float32 masters come apart.
    */
-  private static async student(
+  private static student(
     teacher: OptForCausalLM,
     opts: DistillOptions,
     overrides: Record<string, Tensor> = {},
-  ): Promise<OptForCausalLM> {
-    return OptForCausalLM.fromWeights(teacher.config, studentWeights(teacher, overrides), {
-      backend: teacher.backend,
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
+  ): Promise<{ model: OptForCausalLM; masters?: Map<string, Tensor> }> {
+    return mixedPrecisionModel(studentWeights(teacher, overrides), opts.computeDtype, (w, dtype) =>
+      OptForCausalLM.fromWeights(teacher.config, w, {
+        backend: teacher.backend,
+        attention: opts.attention,
+        seaConfig: studentSeaConfig(opts),
+        seed: opts.seed + 1,
+        ...(dtype ? { dtype } : {}),
+      }),
+    );
   }
 
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
@@ -243,12 +251,8 @@ export class Distiller extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
   async evalPerplexity(): Promise<{ ppl: number; teacherPpl: number; windows: number }> {
     const T = this.opts.seqLen;
     const src = this.heldOut.length >= T ? this.heldOut : this.train;
-    const st = await windowPerplexity(
-      this.student,
-      src,
-      T,
-      this.opts.evalWindows,
-      new Map(Object.entries(this.params)),
+    const st = await this.withEvalParameters((p) =>
+      windowPerplexity(this.student, src, T, this.opts.evalWindows, p),
     );
     const te = await windowPerplexity(this.teacher, src, T, this.opts.evalWindows);
     return { ppl: st.ppl, teacherPpl: te.ppl, windows: st.windows };

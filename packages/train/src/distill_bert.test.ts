@@ -67,6 +67,34 @@ describe('BERT distillation (CPU, tiny BERT, T ≤ 16, K=8, k=3)', () => {
     teacher.dispose();
   });
 
+  it('bfloat16 compute (float32 masters) follows the float32 loss within 5% of the 10-step mean over 20 steps', async () => {
+    const teacher = await tinyBertTeacher(shape, 21);
+    const train = await labelledExamples(teacher, 16, 16, 1);
+    const heldOut = await labelledExamples(teacher, 8, 16, 2);
+    const runs: number[][] = [];
+    for (const computeDtype of ['float32', 'bfloat16'] as const) {
+      const d = await BertDistiller.create(teacher, train, heldOut, { ...opts, computeDtype });
+      const losses: number[] = [];
+      for (let s = 0; s < 20; s++) losses.push((await d.trainStep()).loss);
+      runs.push(losses);
+      for (const t of Object.values(d.params)) expect(t.dtype).toBe('float32');
+      const ev = await d.evalGlue();
+      expect(ev.examples).toBe(8);
+      d.dispose();
+    }
+    const [a, b] = runs;
+    const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
+    const gaps = [0, 10].map(
+      (i) => Math.abs(mean(b.slice(i, i + 10)) - mean(a.slice(i, i + 10))) / mean(a.slice(i, i + 10)),
+    );
+    console.log(
+      `bert distill bf16 vs fp32: 10-step means apart by ${gaps.map((g) => g.toExponential(2)).join(', ')}`,
+    );
+    expect(Math.max(...gaps)).toBeLessThan(0.05);
+    expect(b.some((x, i) => x !== a[i])).toBe(true);
+    teacher.dispose();
+  });
+
   it('resuming from a checkpoint takes the same steps bit for bit', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sea-distill-bert-'));
     const teacher = await randomBert(shape, 22);

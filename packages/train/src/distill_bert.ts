@@ -15,6 +15,7 @@ import {
   type CoreDistillOptions,
   DistillerCore,
   layerLosses,
+  mixedPrecisionModel,
   studentSeaConfig,
   studentWeights,
 } from './distill_core.js';
@@ -115,12 +116,12 @@ export class BertDistiller extends DistillerCore<
 
   private constructor(
     teacher: BertForSequenceClassification,
-    student: BertForSequenceClassification,
+    student: { model: BertForSequenceClassification; masters?: Map<string, Tensor> },
     readonly train: readonly GlueFeatures[],
     readonly heldOut: readonly GlueFeatures[],
     opts: BertDistillOptions,
   ) {
-    super(teacher, student, opts);
+    super(teacher, student.model, opts, student.masters);
   }
 
   get cfg(): BertConfig {
@@ -147,13 +148,16 @@ export class BertDistiller extends DistillerCore<
     teacher: BertForSequenceClassification,
     opts: BertDistillOptions,
     overrides: Record<string, Tensor> = {},
-  ): Promise<BertForSequenceClassification> {
-    return BertForSequenceClassification.fromWeights(teacher.config, studentWeights(teacher, overrides), {
-      backend: teacher.backend,
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
+  ): Promise<{ model: BertForSequenceClassification; masters?: Map<string, Tensor> }> {
+    return mixedPrecisionModel(studentWeights(teacher, overrides), opts.computeDtype, (w, dtype) =>
+      BertForSequenceClassification.fromWeights(teacher.config, w, {
+        backend: teacher.backend,
+        attention: opts.attention,
+        seaConfig: studentSeaConfig(opts),
+        seed: opts.seed + 1,
+        ...(dtype ? { dtype } : {}),
+      }),
+    );
   }
 
   /** A student initialised from the teacher plus fresh SEA weights. The teacher stays the caller's. */
@@ -264,7 +268,13 @@ export class BertDistiller extends DistillerCore<
    */
   async evalGlue(): Promise<GlueEval> {
     const src = (this.heldOut.length ? this.heldOut : this.train).slice(0, this.opts.evalExamples);
-    const parameters = new Map(Object.entries(this.params));
+    return this.withEvalParameters((parameters) => this.glueScores(src, parameters));
+  }
+
+  private async glueScores(
+    src: readonly GlueFeatures[],
+    parameters: ReadonlyMap<string, Tensor>,
+  ): Promise<GlueEval> {
     const pred: number[] = [];
     const teacherPred: number[] = [];
     const argmax = async (t: Tensor, out: number[]) => {

@@ -12,7 +12,7 @@ import * as sea from '@sea/tensor';
 import { type CheckpointContents, saveCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
 import type { DynamicLossScaler } from './loss_scale.js';
-import { type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
+import { FP_MIN, type LayerLoss, type ModelLoss, mse, seaLayerLoss } from './losses.js';
 import { AdamW, isSeaParam } from './optim.js';
 import { valueAndGradAuxAsync } from './tape.js';
 
@@ -59,6 +59,46 @@ export interface CoreDistillOptions {
   partialAttentionScaler?: boolean;
   /** Reformer: hash rounds (default 8; the bucket size is k). */
   nHashes?: number;
+  /**
+   * Mixed precision: the dtype the student's forward and backward compute in (default float32). The
+   * trained parameters and AdamW's moments stay float32 (master weights); each micro-batch casts them
+   * to this dtype under the tape (their gradients come back in float32), and the losses are taken in
+   * float32. float16 wants a `lossScaler` (DynamicLossScaler).
+   */
+  computeDtype?: ComputeDtype;
+}
+
+/** Compute dtypes of mixed-precision training. */
+export type ComputeDtype = 'float32' | 'bfloat16' | 'float16';
+
+/**
+ * A student over float32 master weights: `build` makes the model from `weights` (float32, by name),
+ * cast to `dtype` first when it is a 16-bit one. The masters are `weights`' tensors for the model's
+ * parameters, and the model's own parameters (fresh SEA modules) cast up; the other tensors of
+ * `weights` are freed. Without a 16-bit dtype the model is built from `weights` as they are.
+ */
+export async function mixedPrecisionModel<M extends DistillModel>(
+  weights: Map<string, Tensor>,
+  dtype: ComputeDtype | undefined,
+  build: (weights: Map<string, Tensor>, dtype?: ComputeDtype) => Promise<M>,
+): Promise<{ model: M; masters?: Map<string, Tensor> }> {
+  if (!dtype || dtype === 'float32') return { model: await build(weights) };
+  const cast = new Map([...weights].map(([n, t]) => [n, sea.tidy(() => sea.cast(t, dtype)).keep()]));
+  let model: M;
+  try {
+    model = await build(cast, dtype);
+  } catch (e) {
+    for (const t of weights.values()) t.dispose();
+    throw e;
+  }
+  const masters = new Map<string, Tensor>();
+  for (const [n, p] of model.parameters()) {
+    const w = weights.get(n);
+    masters.set(n, w ?? sea.tidy(() => sea.cast(p, 'float32')).keep());
+    p.dispose();
+  }
+  for (const [n, t] of weights) if (!masters.has(n)) t.dispose();
+  return { model, masters };
 }
 
 /** Attention kinds a student can have. */
@@ -176,6 +216,37 @@ export function studentSeaConfig(o: CoreDistillOptions): Record<string, unknown>
   return c;
 }
 
+/**
+ * A forward output with its 16-bit tensors cast to float32 (under the tape: the casts carry the
+ * gradients back), so the losses of a mixed-precision student are taken in float32. Captured
+ * attention is clamped at FP_MIN: 16 bits round the masking value to −2¹²⁷, which added to the
+ * teacher's float32 mask would overflow to −Infinity (and 0·∞ in the KL terms), where FP_MIN + FP_MIN
+ * is the most negative float32.
+ */
+export function float32Outputs<O extends DistillForward>(o: O): O {
+  const half = (t: Tensor) => t.dtype === 'bfloat16' || t.dtype === 'float16';
+  const up = (t: Tensor): Tensor => (half(t) ? sea.cast(t, 'float32') : t);
+  const upMasked = (t: Tensor): Tensor => (half(t) ? sea.maximum(sea.cast(t, 'float32'), FP_MIN) : t);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v instanceof sea.Tensor) out[k] = up(v);
+    else if (k === 'hiddenStates' && Array.isArray(v)) out[k] = v.map(up);
+    else if (k === 'layers' && Array.isArray(v)) {
+      out[k] = (v as CapturedLayer[]).map((l) => {
+        const c: CapturedLayer = { context: up(l.context) };
+        if (l.logits) c.logits = upMasked(l.logits);
+        if (l.training) {
+          c.training = Object.fromEntries(
+            Object.entries(l.training).map(([n, t]) => [n, upMasked(t as Tensor)]),
+          ) as unknown as SeaTrainingOutputs;
+        }
+        return c;
+      });
+    } else out[k] = v;
+  }
+  return out as O;
+}
+
 /** A generator seeded from (seed, s) alone: the data of step s. */
 export function stepRng(seed: number, s: number): sea.Rng {
   return new sea.Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(s + 1, 0x85ebca6b)) >>> 0);
@@ -202,12 +273,18 @@ export abstract class DistillerCore<
   readonly buffers: Record<string, Tensor>;
   readonly optimizer: AdamW;
 
+  /** `masters`: float32 master weights of a 16-bit student ({@link mixedPrecisionModel}), owned from here on. */
   protected constructor(
     readonly teacher: M,
     readonly student: M,
     readonly opts: Opts,
+    masters?: Map<string, Tensor>,
   ) {
     this.params = Object.fromEntries(student.parameters());
+    if (masters) {
+      for (const t of Object.values(this.params)) t.dispose();
+      this.params = Object.fromEntries(masters);
+    }
     this.buffers = Object.fromEntries(student.buffers());
     this.optimizer = new AdamW({
       lr: opts.lr,
@@ -233,6 +310,33 @@ export abstract class DistillerCore<
   /** Runs `model` on the batch with captureAttention and outputHiddenStates (and `parameters`, if given). */
   protected abstract run(model: M, b: B, parameters?: ReadonlyMap<string, Tensor>): Promise<O>;
   protected abstract loss(teacher: O | null, student: O, b: B): ModelLoss;
+
+  /**
+   * The parameters the student runs with in a training step: the masters, cast to the compute dtype
+   * under the tape when it is a 16-bit one (those casts are freed after the micro-batch's backward: a
+   * checkpointed layer reads them again).
+   */
+  protected computeParameters(): Map<string, Tensor> {
+    const params = new Map(Object.entries(this.params));
+    const dt = this.opts.computeDtype;
+    if (!dt || dt === 'float32') return params;
+    const cast = new Map([...params].map(([n, t]) => [n, sea.cast(t, dt)] as const));
+    this.untilBackward.push(...cast.values());
+    return cast;
+  }
+
+  /** Runs `f` with the parameters in the compute dtype (an evaluation, no tape), freed afterwards. */
+  protected async withEvalParameters<R>(f: (p: Map<string, Tensor>) => Promise<R>): Promise<R> {
+    const params = new Map(Object.entries(this.params));
+    const dt = this.opts.computeDtype;
+    if (!dt || dt === 'float32') return f(params);
+    const cast = new Map([...params].map(([n, t]) => [n, sea.tidy(() => sea.cast(t, dt)).keep()] as const));
+    try {
+      return await f(cast);
+    } finally {
+      for (const t of cast.values()) t.dispose();
+    }
+  }
 
   /** Micro-batches per optimizer step (accumulate). */
   get microBatches(): number {
@@ -282,9 +386,9 @@ export abstract class DistillerCore<
     try {
       r = await valueAndGradAuxAsync(
         async () => {
-          const f = await this.run(this.student, batch, new Map(Object.entries(this.params)));
+          const f = await this.run(this.student, batch, this.computeParameters());
           try {
-            const loss = sea.tidy(() => this.loss(teacher, f, batch));
+            const loss = sea.tidy(() => this.loss(teacher, float32Outputs(f), batch));
             return { loss: loss.total, aux: loss };
           } finally {
             for (const t of outputTensors(f)) t.dispose();

@@ -32,12 +32,15 @@ export {
 } from './distill_bert.js';
 export {
   type CapturedLayer,
+  type ComputeDtype,
   type CoreDistillOptions,
   DistillerCore,
   type DistillForward,
   type DistillModel,
+  float32Outputs,
   type GradientReducer,
   layerLosses,
+  mixedPrecisionModel,
   type StepLog,
   type StudentAttention,
   stepRng,

@@ -81,6 +81,11 @@ describe('mixed precision (bfloat16 compute, float32 master weights)', () => {
     expect(b.some((x, i) => x !== a[i])).toBe(true); // it really computed in bfloat16
     for (const t of Object.values(bf16.params)) expect(t.dtype).toBe('float32');
     for (const t of bf16.optimizer.m.values()) expect(t.dtype).toBe('float32');
+    // held-out perplexity runs the masters cast to bfloat16 (the model's dtype), near float32's
+    const [pa, pb] = [await f32.evalPerplexity(), await bf16.evalPerplexity()];
+    console.log(`held-out ppl: float32 ${pa.ppl.toFixed(4)}, bfloat16 ${pb.ppl.toFixed(4)}`);
+    expect(pb.windows).toBe(pa.windows);
+    expect(Math.abs(pb.nll - pa.nll) / pa.nll).toBeLessThan(0.02);
     f32.dispose();
     bf16.dispose();
   });

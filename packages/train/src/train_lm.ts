@@ -18,7 +18,12 @@ import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { loadCheckpoint } from './checkpoint.js';
 import { type DistillOptions, OptWindows, windowPerplexity } from './distill.js';
-import { type CoreDistillOptions, DistillerCore, studentSeaConfig } from './distill_core.js';
+import {
+  type CoreDistillOptions,
+  DistillerCore,
+  mixedPrecisionModel,
+  studentSeaConfig,
+} from './distill_core.js';
 import { TrainError } from './errors.js';
 import { causalLmLoss, type ModelLoss } from './losses.js';
 import { checkpoint } from './tape.js';
@@ -36,13 +41,6 @@ export interface LmTrainOptions extends CoreDistillOptions {
   minLrRatio: number;
   /** The Hugging Face config.json the model was built from (saved, so a resume rebuilds it). */
   hfConfig: Record<string, unknown>;
-  /**
-   * Mixed precision: the dtype the forward and backward compute in (default float32). The trained
-   * parameters and AdamW's moments stay float32 (master weights); each step casts them to this dtype
-   * under the tape (so their gradients come back in float32), and the loss is taken in float32.
-   * float16 wants a `lossScaler` (DynamicLossScaler).
-   */
-  computeDtype?: 'float32' | 'bfloat16' | 'float16';
 }
 
 /** The shape of Hugging Face's facebook/opt-125m (12 layers, hidden 768, 12 heads, FFN 3072, T 2048). */
@@ -105,24 +103,27 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     masters?: Map<string, Tensor>,
   ) {
     // the model is both the trained network and the source of config/backend; the trainer owns it
-    super(model, model, opts);
+    // (and, with a 16-bit compute dtype, the float32 master weights apart from the model's tensors)
+    super(model, model, opts, masters);
     this.windows = new OptWindows(tokens, opts);
-    if (masters) {
-      // float32 master weights instead of the model's (lower-precision) tensors
-      for (const t of Object.values(this.params)) t.dispose();
-      this.params = Object.fromEntries(masters);
-    }
   }
 
-  /** The model's own tensors in the compute dtype; the float32 masters kept apart (mixed precision). */
-  private static split(
+  /** The model over `weights` (float32) in the compute dtype, with the masters apart when it is 16-bit. */
+  private static build(
+    config: OptConfig,
     weights: Map<string, Tensor>,
-    dtype: LmTrainOptions['computeDtype'],
-  ): { model: Map<string, Tensor>; masters?: Map<string, Tensor> } {
-    if (!dtype || dtype === 'float32') return { model: weights };
-    const model = new Map<string, Tensor>();
-    for (const [n, t] of weights) model.set(n, sea.tidy(() => sea.cast(t, dtype)).keep());
-    return { model, masters: weights };
+    opts: LmTrainOptions,
+    backend?: sea.Backend,
+  ): Promise<{ model: OptForCausalLM; masters?: Map<string, Tensor> }> {
+    return mixedPrecisionModel(weights, opts.computeDtype, (w, dtype) =>
+      OptForCausalLM.fromWeights(config, w, {
+        ...(dtype ? { dtype } : {}),
+        ...(backend ? { backend } : {}),
+        attention: opts.attention,
+        seaConfig: studentSeaConfig(opts),
+        seed: opts.seed + 1,
+      }),
+    );
   }
 
   get model(): OptForCausalLM {
@@ -151,15 +152,13 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     const opts: LmTrainOptions = { ...DEFAULT_LM_TRAIN, ...o, hfConfig };
     const config = parseOptConfig(hfConfig);
     LmTrainer.check(config, opts);
-    const parts = LmTrainer.split(weights ?? initOptWeights(config, opts.seed, backend), opts.computeDtype);
-    const model = await OptForCausalLM.fromWeights(config, parts.model, {
-      ...(parts.masters ? { dtype: opts.computeDtype } : {}),
-      ...(backend ? { backend } : {}),
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
-    return new LmTrainer(model, tokens, opts, parts.masters);
+    const { model, masters } = await LmTrainer.build(
+      config,
+      weights ?? initOptWeights(config, opts.seed, backend),
+      opts,
+      backend,
+    );
+    return new LmTrainer(model, tokens, opts, masters);
   }
 
   /** Rebuilds a run from `dir` (latest checkpoint); the next step equals the uninterrupted run's. */
@@ -174,15 +173,9 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
       throw new TrainError(`${dir}: not a language-model training run (no options.hfConfig)`);
     const opts = { ...DEFAULT_LM_TRAIN, ...saved };
     const config = parseOptConfig(opts.hfConfig);
-    const parts = LmTrainer.split(new Map(Object.entries({ ...c.model, ...c.sea })), opts.computeDtype);
-    const model = await OptForCausalLM.fromWeights(config, parts.model, {
-      ...(parts.masters ? { dtype: opts.computeDtype } : {}),
-      ...(backend ? { backend } : {}),
-      attention: opts.attention,
-      seaConfig: studentSeaConfig(opts),
-      seed: opts.seed + 1,
-    });
-    return new LmTrainer(model, tokens, opts, parts.masters).restore(c);
+    const weights = new Map(Object.entries({ ...c.model, ...c.sea }));
+    const { model, masters } = await LmTrainer.build(config, weights, opts, backend);
+    return new LmTrainer(model, tokens, opts, masters).restore(c);
   }
 
   protected override teacherForward(): Promise<null> {
@@ -202,22 +195,11 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
     ids: Tensor,
     parameters?: ReadonlyMap<string, Tensor>,
   ): Promise<OptOutput> {
-    const dt = this.opts.computeDtype;
-    // mixed precision: the float32 masters cast to the compute dtype under the tape
-    const cast =
-      parameters && dt && dt !== 'float32'
-        ? new Map([...parameters].map(([n, t]) => [n, sea.cast(t, dt)] as const))
-        : null;
-    try {
-      return await model.forward(ids, {
-        parameters: cast ?? parameters,
-        ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
-      });
-    } finally {
-      // a checkpointed layer casts nothing again when it reruns in backward: it reads these
-      if (cast && this.opts.checkpointLayers) this.untilBackward.push(...cast.values());
-      else if (cast) for (const t of cast.values()) t.dispose();
-    }
+    // with a 16-bit compute dtype, `parameters` are the masters' casts (DistillerCore.computeParameters)
+    return model.forward(ids, {
+      parameters,
+      ...(parameters && this.opts.checkpointLayers ? { checkpoint } : {}),
+    });
   }
 
   protected loss(_teacher: OptOutput | null, out: OptOutput, ids: Tensor): ModelLoss {
@@ -246,10 +228,11 @@ export class LmTrainer extends DistillerCore<OptForCausalLM, Tensor, OptOutput, 
   }
 
   /** Perplexity on held-out windows (or on `src`). */
-  evalPerplexity(src?: TokenSource): Promise<{ ppl: number; nll: number; windows: number }> {
+  async evalPerplexity(src?: TokenSource): Promise<{ ppl: number; nll: number; windows: number }> {
     const T = this.opts.seqLen;
     const s = src ?? (this.windows.heldOut.length >= T ? this.windows.heldOut : this.windows.train);
-    return windowPerplexity(this.student, s, T, this.opts.evalWindows, new Map(Object.entries(this.params)));
+    // the model computes in the compute dtype: the masters, cast to it, are what it runs
+    return this.withEvalParameters((p) => windowPerplexity(this.student, s, T, this.opts.evalWindows, p));
   }
 
   override dispose(): void {

@@ -17,6 +17,7 @@ import {
   BertDistiller,
   DEFAULT_BERT_DISTILL,
   Distiller,
+  DynamicLossScaler,
   FileTokenSource,
   findCheckpoint,
   type GlueFeatures,
@@ -50,8 +51,10 @@ export interface DistillCommandOptions {
   attention: string;
   /** Micro-batches per optimizer step. */
   accumulate?: number;
-  /** OPT: recompute student layers in backward. */
+  /** Recompute student layers in backward. */
   checkpointLayers?: boolean;
+  /** Mixed precision: the student computes in this dtype over float32 master weights. */
+  computeDtype?: 'float32' | 'bfloat16' | 'float16';
   topkMode?: string;
   kOversample?: number;
   partialAttentionScaler?: boolean;
@@ -185,6 +188,8 @@ export async function distillCommand(
       'E_ARGS',
       `--teacher has model_type '${type}': sea distill takes 'opt' or 'bert' models`,
     );
+  // float16 compute: dynamic loss scaling (not saved: a resumed piece starts again at 2^16)
+  if (run.d.opts.computeDtype === 'float16') run.d.lossScaler = new DynamicLossScaler();
   try {
     await distillLoop(o, run, resumable);
   } finally {
@@ -320,6 +325,7 @@ function seaOptions(o: DistillCommandOptions): Record<string, unknown> {
   if (o.kOversample !== undefined) x.kOversample = o.kOversample;
   if (o.partialAttentionScaler === false) x.partialAttentionScaler = false;
   if (o.nHashes !== undefined) x.nHashes = o.nHashes;
+  if (o.computeDtype !== undefined && o.computeDtype !== 'float32') x.computeDtype = o.computeDtype;
   return x;
 }
 

@@ -114,5 +114,53 @@ describe('sea train', () => {
       }),
     );
     expect(dense).toMatch(/distilled 2 steps \(dense\): loss [\d.]+, held-out ppl/);
+    // SEA distilled in bfloat16 (float32 masters) with checkpointed layers
+    const half16 = await stdoutOf(() =>
+      distillCommand({
+        teacher: path.join(tmp, 'a', 'model'),
+        data,
+        steps: 2,
+        seqLen: 32,
+        batch: 1,
+        accumulate: 2,
+        k: 4,
+        predictorLength: 8,
+        nbf: 8,
+        attention: 'sea',
+        computeDtype: 'bfloat16',
+        checkpointLayers: true,
+        lr: 1e-3,
+        seed: 0,
+        out: path.join(tmp, 'sea16'),
+        evalEvery: 0,
+        evalWindows: 2,
+        saveEvery: 0,
+        backend: 'cpu',
+        progress: false,
+      }),
+    );
+    expect(half16).toMatch(/distilled 2 steps \(sea\): loss [\d.]+, held-out ppl/);
+    const S16 = await OptForCausalLM.load(path.join(tmp, 'sea16', 'model'));
+    for (const t of S16.parameters().values()) expect(t.dtype).toBe('float32');
+    S16.dispose();
+
+    // bfloat16 compute (float32 masters) with checkpointed layers: a stopped piece resumes to the
+    // uninterrupted run's weights, and the held-out perplexity runs the masters cast to bfloat16
+    const half = { ...flags, steps: 3, computeDtype: 'bfloat16' as const };
+    const h1 = path.join(tmp, 'h1');
+    const h2 = path.join(tmp, 'h2');
+    expect(await stdoutOf(() => trainCommand({ ...half, out: h1 }))).toMatch(
+      /trained 3 steps: loss [\d.]+, held-out ppl [\d.]+/,
+    );
+    await stdoutOf(() => trainCommand({ ...half, out: h2, maxMinutes: 1e-9 }));
+    expect(await stdoutOf(() => trainCommand({ ...half, out: h2, resume: true }))).toMatch(/trained 3 steps/);
+    const H1 = await OptForCausalLM.load(path.join(h1, 'model'));
+    const H2 = await OptForCausalLM.load(path.join(h2, 'model'));
+    for (const [n, t] of H1.parameters()) {
+      expect(t.dtype, n).toBe('float32');
+      expect(await H2.parameters().get(n)?.data(), n).toEqual(await t.data());
+    }
+    H1.dispose();
+    H2.dispose();
   });
 });

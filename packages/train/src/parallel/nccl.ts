@@ -28,6 +28,7 @@ interface NcclApi {
   koffi: { decode: Fn; alloc: Fn };
 }
 
+const NCCL_UINT8 = 1;
 const NCCL_FLOAT32 = 7;
 const NCCL_SUM = 0;
 const ID_BYTES = 128;
@@ -178,7 +179,9 @@ export class NcclCommunicator implements Communicator {
       );
       out.push(r);
     }
-    await Promise.all(out.map((t) => t.data())); // wait for the stream: the results are complete
+    // the results are complete (later kernels on the stream would wait anyway) and the inputs free
+    // to go; no copy to the host
+    await this.backend.sync();
     for (const t of buffers) t.dispose();
     return out;
   }
@@ -192,8 +195,9 @@ export class NcclCommunicator implements Communicator {
         this.a.broadcast(
           this.backend.ptr(t),
           this.backend.ptr(r),
-          t.size * (t.dtype === 'float32' ? 1 : 1),
-          NCCL_FLOAT32,
+          // a copy of the bytes: any dtype
+          t.size * sea.bytesPerElement(t.dtype),
+          NCCL_UINT8,
           root,
           this.comm,
           this.backend.stream,
@@ -202,7 +206,7 @@ export class NcclCommunicator implements Communicator {
       );
       out.push(r);
     }
-    await Promise.all(out.map((t) => t.data()));
+    await this.backend.sync();
     for (const t of buffers) t.dispose();
     return out;
   }
