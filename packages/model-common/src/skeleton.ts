@@ -158,6 +158,8 @@ export interface ForwardRun {
   readonly validCounts?: Int32Array;
   /** bool [B, pastLength + T]: false at padding. */
   readonly keyValid: Tensor;
+  /** Each row's valid length, where every row of `mask` is right-padded (SEA layers then read no mask back). */
+  readonly validLengths?: Int32Array;
   /** The per-call replacement of a model tensor (identity without `parameters`). */
   readonly p: (t: Tensor) => Tensor;
   readonly capture: boolean;
@@ -620,6 +622,14 @@ export abstract class Transformer<
     }
     const p = parameterOverrides(this.tensors(), opts.parameters, (m) => new ModelInputError(m));
     const keyValid = tensor(Uint8Array.from(mask), [B, S], { backend: this.backend, dtype: 'bool' });
+    // each row's leading valid tokens, when no row has a valid token after its padding
+    let validLengths: Int32Array | undefined = new Int32Array(B);
+    for (let b = 0; b < B && validLengths; b++) {
+      let n = 0;
+      while (n < S && mask[b * S + n]) n++;
+      for (let t = n; t < S; t++) if (mask[b * S + t]) validLengths = undefined;
+      if (validLengths) validLengths[b] = n;
+    }
     return {
       ids,
       B,
@@ -628,6 +638,7 @@ export abstract class Transformer<
       mask,
       ...(validCounts ? { validCounts } : {}),
       keyValid,
+      ...(validLengths ? { validLengths } : {}),
       p,
       capture: opts.captureAttention ?? false,
       backend: this.backend,
@@ -743,6 +754,7 @@ export abstract class Transformer<
             : undefined;
           const training = run.capture && L.kind === 'sea';
           const extra: AttentionForwardOptions = {};
+          if (run.validLengths) extra.validLengths = run.validLengths;
           if (inPlace) extra.layout = 'bthd';
           if (moduleWeights) extra.weights = moduleWeights;
           if (training) Object.assign(extra, { path: 'dense', returnTraining: true });

@@ -7,7 +7,7 @@ import { CpuBackend } from '@sea/backend-cpu';
 import { createAttention } from '@sea/sparse-attention';
 import { type Tensor, useBackend } from '@sea/tensor';
 import { writeSafetensors } from '@sea/tensor/node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { OptForCausalLM } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,6 +49,19 @@ describe.each(['performer', 'sea'] as const)('OPT with %s attention', (kind) => 
     const logits = await run(model);
     expect(logits.every(Number.isFinite)).toBe(true);
     expect(backend.memory().bytes).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('OPT with SEA attention and a padded batch', () => {
+  it("reads no padding mask back from the backend: each row's length is known on the host", async () => {
+    const model = await OptForCausalLM.load(fixture, { backend, attention: 'sea', seaConfig, seed: 7 });
+    const reads = vi.spyOn(backend, 'read');
+    const out = await model.forward(ids, { attentionMask });
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect((out.logits.dataSync() as Float32Array).every(Number.isFinite)).toBe(true);
+    out.logits.dispose();
     model.dispose();
   });
 });

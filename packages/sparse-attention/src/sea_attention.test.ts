@@ -4,7 +4,7 @@ import { CpuBackend } from '@sea/backend-cpu';
 import { PROJECTION_WEIGHT } from '@sea/linear-attention';
 import { csrToDense } from '@sea/mask';
 import * as sea from '@sea/tensor';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { relErr } from '../test/reference.js';
 import { SeaAttention, type SeaAttentionConfig } from './index.js';
 
@@ -278,5 +278,43 @@ describe('SeaAttention: edges, weights and errors', () => {
     await expect(bl.forward(q, k, v, { keyValid: left })).rejects.toThrow(/only right padding/);
     layer.dispose();
     bl.dispose();
+  });
+});
+
+describe('SeaAttention: valid lengths known on the host', () => {
+  it('validLengths gives what reading keyValid gives, and wrong ones are a ShapeError', async () => {
+    const [B, T, lengths] = [2, 32, [32, 13]];
+    for (const cfg of [bidirCfg, causalCfg]) {
+      const layer = SeaAttention.create(cfg, { seed: 6 });
+      const [q, k, v] = qkv(10, B, cfg.heads, T, cfg.headDim);
+      const keyValid = sea.tensor(
+        Array.from({ length: B * T }, (_, i) => i % T < lengths[Math.floor(i / T)]),
+        [B, T],
+        { dtype: 'bool' },
+      );
+      const reads = vi.spyOn(keyValid, 'data');
+      const read = await layer.forward(q, k, v, { keyValid, path: 'sparse', returnEstimate: true });
+      expect(reads).toHaveBeenCalledTimes(1);
+      const given = await layer.forward(q, k, v, {
+        keyValid,
+        validLengths: lengths,
+        path: 'sparse',
+        returnEstimate: true,
+      });
+      expect(reads).toHaveBeenCalledTimes(1); // not read back again
+      expect(await given.context.data()).toEqual(await read.context.data());
+      expect(await given.estimate?.data()).toEqual(await read.estimate?.data());
+      for (const bad of [[32], [32, 33], [32, 1.5], [-1, 4]]) {
+        await expect(layer.forward(q, k, v, { keyValid, validLengths: bad })).rejects.toThrow(
+          /validLengths must be 2 whole numbers in \[0, 32\]/,
+        );
+      }
+      for (const o of [read, given]) {
+        o.context.dispose();
+        o.estimate?.dispose();
+      }
+      for (const t of [q, k, v, keyValid]) t.dispose();
+      layer.dispose();
+    }
   });
 });

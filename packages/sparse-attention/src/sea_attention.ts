@@ -157,7 +157,18 @@ export class SeaAttention implements AttentionModule {
     if (opts.fixedMask && !opts.returnTraining) {
       throw new RangeError('SeaAttention.forward: fixedMask is used only with returnTraining');
     }
-    const lengths = opts.keyValid ? await validLengths(opts.keyValid) : undefined;
+    let lengths: Int32Array | undefined;
+    if (opts.keyValid && opts.validLengths) {
+      const given = opts.validLengths;
+      if (
+        given.length !== B ||
+        !Array.prototype.every.call(given, (n: number) => Number.isInteger(n) && n >= 0 && n <= T)
+      )
+        throw new ShapeError(
+          `SeaAttention.forward: validLengths must be ${B} whole numbers in [0, ${T}], got [${Array.from(given)}]`,
+        );
+      lengths = Int32Array.from(given);
+    } else if (opts.keyValid) lengths = await validLengths(opts.keyValid);
     const settings = {
       causal: c.causal,
       k: c.k,

@@ -8,6 +8,12 @@ export interface AttentionForwardOptions {
   /** bool [B, T]: false at pad tokens (right padding). */
   keyValid?: Tensor;
   /**
+   * SEA only: each row's valid length (its leading true entries of `keyValid`) when the caller knows
+   * it on the host; spares reading `keyValid` back, a wait for the device, on every call. It must
+   * describe `keyValid`.
+   */
+  validLengths?: ArrayLike<number>;
+  /**
    * Dense only: 'bthd' when q, k, v come as [B,T,H,D] (a projection reshaped to heads, not
    * transposed); a fused kernel then reads them in place. Default 'bhtd' ([B,H,T,D]).
    */

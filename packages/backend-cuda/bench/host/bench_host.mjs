@@ -10,7 +10,8 @@
 // Run from the repository root (sources through tsx, nothing to build):
 //   bash packages/backend-cuda/bench/host/build.sh
 //   node --import tsx --conditions=source packages/backend-cuda/bench/host/bench_host.mjs
-// Env: SEA_HOST_CASES (decode-dense,decode-sea,layer-sea), SEA_HOST_DTYPES (float32,bfloat16),
+// Env: SEA_HOST_CASES (decode-dense,decode-sea,layer-sea; also forward-dense,forward-sea: the whole
+// model's forward over SEA_HOST_LAYER_T tokens), SEA_HOST_DTYPES (float32,bfloat16),
 // SEA_HOST_STEPS (decode steps timed, default 60), SEA_HOST_PROMPT (prompt tokens, default 64),
 // SEA_HOST_LAYER_T (default 2048), SEA_HOST_REPS (layer forwards timed, default 20),
 // SEA_HOST_STUB_DIR (default /tmp/sea-cuda-stub), SEA_HOST_JSON (write the results there).
@@ -245,6 +246,37 @@ async function decode(kind, dtype) {
   model.dispose();
 }
 
+/** The whole OPT-125m-shaped forward over T = SEA_HOST_LAYER_T tokens (no cache), logits of the last. */
+async function forward(kind, dtype) {
+  const w = new Map();
+  for (const spec of optWeightSpecs(config)) w.set(spec.name, sea.zeros(spec.shape, { dtype }));
+  const model = await OptForCausalLM.fromWeights(config, w, { attention: kind, seaConfig, seed: 3, dtype });
+  const ids = Array.from({ length: LAYER_T }, () => 4 + rng.int(config.vocabSize - 4));
+  const run = async () => {
+    const out = await model.forward([ids], { logitsToKeep: 1 });
+    await out.logits.data();
+    out.logits.dispose();
+  };
+  for (let i = 0; i < 4; i++) await run();
+  const c0 = counts();
+  const ts = [];
+  const reps = Math.max(3, REPS >> 2);
+  await profStart();
+  tracing = TRACE;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await run();
+    ts.push((performance.now() - t0) * 1000);
+  }
+  tracing = false;
+  const cpu = cpuUs(process.cpuUsage(cpu0)) / reps;
+  await profStop(`forward-${kind}-${dtype}`);
+  report(`forward-${kind}@${LAYER_T}`, dtype, ts, cpu, diff(c0, counts(), reps));
+  printTrace(reps);
+  model.dispose();
+}
+
 async function layer(dtype) {
   const H = 12;
   const D = 64;
@@ -286,6 +318,8 @@ for (const dtype of DTYPES) {
   if (CASES.includes('decode-dense')) await decode('dense', dtype);
   if (CASES.includes('decode-sea')) await decode('sea', dtype);
   if (CASES.includes('layer-sea')) await layer(dtype);
+  if (CASES.includes('forward-dense')) await forward('dense', dtype);
+  if (CASES.includes('forward-sea')) await forward('sea', dtype);
 }
 const leak = b.memory();
 console.log(`live device buffers after the runs: ${leak.buffers} (${leak.bytes} bytes)`);
