@@ -1,7 +1,7 @@
 /**
- * Pinned (page-locked) staging for small uploads: a ring of CHUNKS chunks of CHUNK bytes. Uploads are
- * packed one after another (16-byte aligned) into the current chunk and copied from there; when the
- * next one does not fit, an event is recorded on the stream (after the chunk's last copy) and the ring
+ * Pinned (page-locked) staging for uploads of up to 256 KiB: a ring of 32 chunks of 256 KiB (8 MiB).
+ * Uploads are packed one after another (16-byte aligned) into the current chunk and copied from
+ * there; when the next one does not fit, an event is recorded on the stream (after the chunk's last copy) and the ring
  * moves on to the next chunk, first waiting for that chunk's event from its previous round. A small
  * upload is then one host-to-device copy queued without the host waiting for the device (which a copy
  * from pageable memory can make it do); the event record and the wait come once a chunk, not once an
@@ -11,7 +11,7 @@ import koffi from 'koffi';
 import type { Driver } from './driver.js';
 
 /** Bytes of one chunk, the largest upload staged here. */
-export const PIN_CHUNK = 64 << 10;
+export const PIN_CHUNK = 256 << 10;
 const CHUNKS = 32;
 const CU_EVENT_DISABLE_TIMING = 2;
 

@@ -59,6 +59,7 @@ const NAMES = [
   'ltAttr',
   'heuristic',
   'getFunction',
+  'htodPageable',
 ];
 const stubCounts = stub.func('void sea_stub_counts(_Out_ uint64_t *out, int n)');
 const counts = () => {
@@ -184,7 +185,7 @@ const report = (name, dtype, ts, cpu, c) => {
   rows.push(row);
   console.log(
     `${name.padEnd(14)} ${dtype.padEnd(8)} median ${stepUs.toFixed(0).padStart(6)} µs  min ${minUs.toFixed(0).padStart(6)} µs  cpu ${cpu.toFixed(0).padStart(6)} µs/step  ${String(ops.toFixed(0)).padStart(5)} ops/step  ${(minUs / ops).toFixed(2).padStart(6)} µs/op (min)  ` +
-      `(launch ${c.launch.toFixed(0)}, gemm ${c.gemm.toFixed(0)}, htod ${c.htod.toFixed(1)}, dtoh ${c.dtoh.toFixed(1)}, dtod ${c.dtod.toFixed(1)}, memset ${c.memset.toFixed(1)}, sync ${c.sync.toFixed(1)}, event ${c.event.toFixed(1)}, alloc ${c.alloc.toFixed(1)}, Lt heuristic ${c.heuristic.toFixed(1)})`,
+      `(launch ${c.launch.toFixed(0)}, gemm ${c.gemm.toFixed(0)}, htod ${c.htod.toFixed(1)} (pageable ${c.htodPageable.toFixed(1)}), dtoh ${c.dtoh.toFixed(1)}, dtod ${c.dtod.toFixed(1)}, memset ${c.memset.toFixed(1)}, sync ${c.sync.toFixed(1)}, event ${c.event.toFixed(1)}, alloc ${c.alloc.toFixed(1)}, Lt heuristic ${c.heuristic.toFixed(1)})`,
   );
 };
 

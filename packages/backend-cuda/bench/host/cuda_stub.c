@@ -12,11 +12,12 @@
 #include <string.h>
 
 enum {
-  C_LAUNCH, C_GEMM, C_HTOD, C_DTOH, C_DTOD, C_MEMSET, C_ALLOC, C_FREE, C_SYNC, C_EVENT, C_LTATTR, C_HEUR, C_MODFN, C_N
+  C_LAUNCH, C_GEMM, C_HTOD, C_DTOH, C_DTOD, C_MEMSET, C_ALLOC, C_FREE, C_SYNC, C_EVENT, C_LTATTR, C_HEUR, C_MODFN, C_HTOD_PAGEABLE, C_N
 };
 static uint64_t counts[C_N];
 /** Copies the counters (launches, gemms, HtoD, DtoH, DtoD, memsets, allocs, frees, syncs, event
- * records, cuBLASLt attribute sets, cuBLASLt heuristic queries, cuModuleGetFunction calls) into out[0..n). */
+ * records, cuBLASLt attribute sets, cuBLASLt heuristic queries, cuModuleGetFunction calls, host-to-device copies from pageable memory: a
+ * real driver may wait for the stream before staging those) into out[0..n). */
 void sea_stub_counts(uint64_t *out, int n) {
   for (int i = 0; i < n && i < C_N; i++) out[i] = counts[i];
 }
@@ -65,14 +66,35 @@ int cuMemAlloc_v2(CUdeviceptr *out, size_t bytes) {
   return 0;
 }
 int cuMemFree_v2(CUdeviceptr p) { (void)p; counts[C_FREE]++; return 0; }
+/* page-locked blocks handed out, so a copy can tell pinned sources from pageable ones */
+static struct { const char *p; size_t n; } pinned[64];
+static int npinned;
+static int is_pinned(const void *src) {
+  for (int i = 0; i < npinned; i++)
+    if ((const char *)src >= pinned[i].p && (const char *)src < pinned[i].p + pinned[i].n) return 1;
+  return 0;
+}
 int cuMemHostAlloc(void **pp, size_t bytes, unsigned flags) {
   (void)flags;
   *pp = malloc(bytes ? bytes : 1);
+  if (*pp && npinned < 64) {
+    pinned[npinned].p = *pp;
+    pinned[npinned].n = bytes;
+    npinned++;
+  }
   return *pp ? 0 : 2;
 }
-int cuMemFreeHost(void *p) { free(p); return 0; }
+int cuMemFreeHost(void *p) {
+  for (int i = 0; i < npinned; i++)
+    if (pinned[i].p == p) pinned[i] = pinned[--npinned];
+  free(p);
+  return 0;
+}
 int cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *s) {
-  (void)dst; (void)src; (void)n; (void)s; counts[C_HTOD]++; return 0;
+  (void)dst; (void)n; (void)s;
+  counts[C_HTOD]++;
+  if (!is_pinned(src)) counts[C_HTOD_PAGEABLE]++;
+  return 0;
 }
 int cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *s) {
   (void)src; (void)s; counts[C_DTOH]++; memset(dst, 0, n); return 0;
