@@ -140,11 +140,14 @@ export function globalContext(
  * projection: s_mix·local + (1 − s_mix)·C_avg, local [B,H,T,D], C_avg [B,H,T|1,D], s_mix [B,H,T]
  * → [B,T,H·D].
  */
-export function mixContext(local: Tensor, cAvg: Tensor, sMix: Tensor): Tensor {
+export function mixContext(local: Tensor, cAvg: Tensor, sMix: Tensor, one?: Tensor): Tensor {
   const [B, H, T, D] = local.shape;
   return sea.tidy(() => {
     const s = sMix.reshape([B, H, T, 1]);
-    const mixed = sea.add(sea.mul(s, local), sea.mul(sea.sub(1, s), cAvg));
+    // `one`: a decoder's 1 kept on the backend (no upload per step)
+    const mixed = sea.add(sea.mul(s, local), sea.mul(sea.sub(one ?? 1, s), cAvg));
+    // one row (decoding): moving the size-1 time axis is a reshape
+    if (T === 1) return mixed.reshape([B, 1, H * D]);
     return sea.transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * D]);
   });
 }

@@ -22,6 +22,7 @@ import { causalRowCsr, causalRowTopK } from '@sea/mask';
 import { estimatePrefill, estimateStep, type PredictorConfig, PredictorState } from '@sea/predictor';
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, fmt, ShapeError, type Tensor } from '@sea/tensor';
+import { mixContext } from './attend.js';
 
 /** Options of a layer's `prefill`. */
 export interface PrefillOptions {
@@ -482,9 +483,7 @@ export async function seaStep(
       // C_avg = Σv / (t+1) with the count in the layer's dtype, as the whole-sequence forward divides
       const count = sea.tensor(Float32Array.from(rowLen), [B, 1, 1, 1], { backend: q1.backend, dtype });
       const cAvg = sea.div(dtype === 'float32' ? vSum : sea.cast(vSum, dtype), count);
-      const sMix = est.sMix.reshape([B, H, 1, 1]);
-      const mixed = sea.add(sea.mul(sMix, local), sea.mul(sea.sub(state.one, sMix), cAvg));
-      return { context: toTokens(mixed), vSum };
+      return { context: mixContext(local, cAvg, est.sMix, state.one), vSum };
     });
     state.vSum.dispose();
     state.vSum = next.vSum;
