@@ -14,16 +14,9 @@ set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export OUT="${OUT:-/tmp/sea-cuda-out}"
 mkdir -p "$OUT"
-NODE_DIR=/tmp/sea-node
-if [ ! -x "$NODE_DIR/node/bin/node" ]; then
-  mkdir -p "$NODE_DIR"
-  tar -xJf "$(ls "$HERE"/node-*-linux-x64.tar.xz | head -1)" -C "$NODE_DIR"
-fi
-NODE="$NODE_DIR/node/bin/node"
-EXTRA="$(python3 -c 'import glob,os,site
-print(":".join(x for sp in site.getsitepackages()+[site.getusersitepackages()] for x in sorted(glob.glob(os.path.join(sp,"nvidia","*","lib")))))' 2>/dev/null)"
-[ -n "$EXTRA" ] && export LD_LIBRARY_PATH="$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export SEA_CUDA_CACHE=/tmp/sea-cuda-cache
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+device_env "$HERE"
 START=$(date +%s)
 el() { echo "$(($(date +%s) - START)) s"; }
 cd "$HERE" || exit 1

@@ -18,22 +18,9 @@ mkdir -p "$OUTD"
 export OUT="$OUTD"
 exec > >(tee "$OUTD/generate-run.log") 2>&1
 echo "== machine: $(uname -srm); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
-TARBALL="$(ls "$P"/node-*-linux-x64.tar.xz | head -1)"
-NODE_DIR=/tmp/sea-node
-if [ ! -x "$NODE_DIR/node/bin/node" ]; then
-  mkdir -p "$NODE_DIR"
-  if command -v xz >/dev/null; then tar -xJf "$TARBALL" -C "$NODE_DIR"
-  else python3 -c 'import sys,tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$TARBALL" "$NODE_DIR"; fi
-fi
-NODE="$NODE_DIR/node/bin/node"
-EXTRA="$(python3 -c 'import glob,os,site
-d=[]
-for sp in site.getsitepackages()+[site.getusersitepackages()]:
-    for x in sorted(glob.glob(os.path.join(sp,"nvidia","*","lib"))):
-        d.append(x)
-print(":".join(d))' 2>/dev/null)"
-[ -n "$EXTRA" ] && export LD_LIBRARY_PATH="$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export SEA_CUDA_CACHE=/tmp/sea-cuda-cache
+# shellcheck source=common.sh
+source "$P/common.sh"
+device_env "$P"
 # the bench resolves @sea/* from the bundle's node_modules
 cp "$ROOT/packages/opt/bench/bench_generate.mjs" "$ROOT/packages/opt/bench/decode_parity.mjs" "$P/"
 PARITY_RC=0
