@@ -48,6 +48,14 @@ const LIMIT_NAMES = [
   'maxBindingsPerBindGroup',
 ] as const;
 
+/**
+ * Dawn's instance in Node: one per process, made at the first device and held for the process's life.
+ * With an instance per device, a destroyed device's instance could be garbage-collected and torn down
+ * by its finalizer while Dawn's threads were still winding down: the likely cause of an occasional
+ * abort of a test process after its devices were gone. One instance is never collected.
+ */
+let dawnGpu: GPU | null = null;
+
 async function entryPoint(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
@@ -71,7 +79,8 @@ async function entryPoint(): Promise<GPU> {
   Object.assign(globalThis, mod.globals);
   // Timestamp queries at full resolution (Dawn rounds them to 2^16 ns by default, a browser
   // privacy measure); only the profiler reads them.
-  return mod.create(['disable-dawn-features=timestamp_quantization']);
+  dawnGpu ??= mod.create(['disable-dawn-features=timestamp_quantization']);
+  return dawnGpu;
 }
 
 /** Requests an adapter and a device with the adapter's real limits and the optional features it has. */
