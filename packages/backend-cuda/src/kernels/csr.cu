@@ -375,34 +375,10 @@ __device__ __forceinline__ int warpLowerBound(const int *__restrict__ col, int l
   return m ? lo + __ffs(m) - 1 : hi;
 }
 
-// Fused CSR attention: for row t and head h, the entries of head h in row t (found by two warp
-// searches over the row's sorted columns) get s_z = scale·q[b,h,t]·k[b,h,j], then
-// out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
-// 32 entries. Scores: 8 lanes per entry, 4 entries at a time, so each load of a key row is one
-// contiguous 128-byte line per entry (lane part p holds q's float4s p, p+8, p+16, p+24); the score of
-// entry e then moves to lane e. Sum over entries: PV = 2, all 32 lanes on one entry (two floats of
-// E each, E even); PV = 4, each half-warp on every other entry (four floats each, E % 4 == 0), the
-// halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
-// ROWS consecutive rows of one head, so its warps share most of their keys (L1).
-// Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
-// T: float, sea_bf16 or sea_f16 (q, k, v, rowScale and out; float32 math and accumulation).
-template <typename T, int ROWS, int PV, int QU, int RB>
-__device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
-                                                 const T *__restrict__ q, const T *__restrict__ kk,
-                                                 const T *__restrict__ v, const T *__restrict__ rowScale,
-                                                 T *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
-                                                 float scale, int hasScale) {
-  const unsigned full = 0xffffffffu;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int t = blockIdx.x * ROWS + warp;
-  const int h = blockIdx.y, b = blockIdx.z;
-  if (t >= Tq) return;
-  const ll bh = (ll)b * H + h;
-  const int D4 = D >> 2;
-  const int part = lane & 7, slot = lane >> 3;
-  // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
-  float4 qr[QU];
-  const T *qrow = q + (bh * Tq + t) * D;
+// The q row of one (row, head) as this lane's float4s, pre-scaled: lane part p holds float4s p, p+8,
+// p+16, … (QU of them: D ≤ 32·QU). Shared by the CSR and the cell-mask attention.
+template <typename T, int QU>
+__device__ __forceinline__ void loadQRow(float4 (&qr)[QU], const T *__restrict__ qrow, int part, int D4, float scale) {
 #pragma unroll
   for (int u = 0; u < QU; ++u) {
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -412,13 +388,22 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
     }
     qr[u] = x;
   }
-  const int *cr = crow + (ll)b * (Tq + 1);
-  const int *cl = col + (ll)b * Z;
-  int r0 = cr[t], r1 = cr[t + 1];
-  int zs = warpLowerBound(cl, r0, r1, h * Tk, lane);
-  int ze = warpLowerBound(cl, zs, r1, (h + 1) * Tk, lane);
-  const T *kb = kk + bh * Tk * D;
-  const T *vb = v + bh * Tk * E;
+}
+
+// One warp's attention over the entries zs … ze−1 of its (row, head), the key of entry z being
+// keyOf(z) (called for z < ze only): the scores in rounds of 4 entries, the online softmax over chunks
+// of 32 entries, the sum over entries and the output row (scaled by rowScale when hasScale). Shared by
+// the CSR attention (keys read from the column array) and the cell-mask attention (keys made from the
+// selected cells), so both attend in the same order with the same arithmetic.
+template <typename T, int PV, int QU, int RB, typename KeyOf>
+__device__ __forceinline__ void attendEntries(const float4 (&qr)[QU], const T *__restrict__ kb,
+                                              const T *__restrict__ vb, int zs, int ze, const KeyOf &keyOf,
+                                              const T *__restrict__ rowScale, int hasScale, T *__restrict__ out,
+                                              ll bh, int Tq, int t, int D, int E) {
+  const unsigned full = 0xffffffffu;
+  const int lane = threadIdx.x & 31;
+  const int D4 = D >> 2;
+  const int part = lane & 7, slot = lane >> 3;
   float m = __int_as_float(0xff800000);  // running max (warp-uniform)
   float l = 0.f;                          // this lane's part of the running sum
   // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
@@ -431,7 +416,7 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
     const int z = c0 + lane;
     const bool live = z < ze;
     const int cnt = ze - c0 < 32 ? ze - c0 : 32;
-    const int j = live ? cl[z] - h * Tk : 0;
+    const int j = live ? keyOf(z) : 0;
     float s = __int_as_float(0xff800000);
     // rounds of 4 entries, RB rounds per batch with all their key loads issued before any use
     for (int r0 = 0; 4 * r0 < cnt; r0 += RB) {
@@ -526,6 +511,51 @@ __device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, c
   }
 }
 
+
+// The keys of a CSR row's entries: the column array, less the head's offset h·Tk.
+struct CsrKeys {
+  const int *cl;
+  int base;
+  __device__ __forceinline__ int operator()(int z) const { return cl[z] - base; }
+};
+
+// Fused CSR attention: for row t and head h, the entries of head h in row t (found by two warp
+// searches over the row's sorted columns) get s_z = scale·q[b,h,t]·k[b,h,j], then
+// out[b,h,t,:] = rowScale[b,h,t] · Σ_z softmax(s)_z · v[b,h,j,:] with an online softmax over chunks of
+// 32 entries. Scores: 8 lanes per entry, 4 entries at a time, so each load of a key row is one
+// contiguous 128-byte line per entry (lane part p holds q's float4s p, p+8, p+16, p+24); the score of
+// entry e then moves to lane e. Sum over entries: PV = 2, all 32 lanes on one entry (two floats of
+// E each, E even); PV = 4, each half-warp on every other entry (four floats each, E % 4 == 0), the
+// halves added at the end. A head without entries gives zeros. One warp per (row, head); a block holds
+// ROWS consecutive rows of one head, so its warps share most of their keys (L1).
+// Needs D % 4 == 0, D ≤ 32·QU, E ≤ 128. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
+// T: float, sea_bf16 or sea_f16 (q, k, v, rowScale and out; float32 math and accumulation).
+template <typename T, int ROWS, int PV, int QU, int RB>
+__device__ __forceinline__ void csrAttentionBody(const int *__restrict__ crow, const int *__restrict__ col,
+                                                 const T *__restrict__ q, const T *__restrict__ kk,
+                                                 const T *__restrict__ v, const T *__restrict__ rowScale,
+                                                 T *__restrict__ out, int H, int Tq, int Tk, int D, int E, ll Z,
+                                                 float scale, int hasScale) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int t = blockIdx.x * ROWS + warp;
+  const int h = blockIdx.y, b = blockIdx.z;
+  if (t >= Tq) return;
+  const ll bh = (ll)b * H + h;
+  const int D4 = D >> 2;
+  const int part = lane & 7;
+  // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
+  float4 qr[QU];
+  loadQRow<T, QU>(qr, q + (bh * Tq + t) * D, part, D4, scale);
+  const int *cr = crow + (ll)b * (Tq + 1);
+  const int *cl = col + (ll)b * Z;
+  int r0 = cr[t], r1 = cr[t + 1];
+  int zs = warpLowerBound(cl, r0, r1, h * Tk, lane);
+  int ze = warpLowerBound(cl, zs, r1, (h + 1) * Tk, lane);
+  const T *kb = kk + bh * Tk * D;
+  const T *vb = v + bh * Tk * E;
+  attendEntries<T, PV, QU, RB>(qr, kb, vb, zs, ze, CsrKeys{cl, h * Tk}, rowScale, hasScale, out, bh, Tq, t, D, E);
+}
+
 // The instances the op picks from (ops/sea.ts CSR_ATTENTION_KERNELS): ROWS rows per block, PV, QU
 // float4s of q per lane (2: D ≤ 64, 4: D ≤ 128), RB score rounds per batch of loads, blocks per SM.
 // Each instance in float32 (NAME), bfloat16 (NAME_bf16) and float16 (NAME_f16).
@@ -555,6 +585,24 @@ CSR_ATTENTION(csr_attention, 8, 2, 4, 4, 2)
 // then attended exactly as csrAttentionBody does (same order, same chunks of 32 entries): no count,
 // scan, fill or host read of the entry count. Kc ≤ MASK_MAXSEL. grid (⌈Tq/ROWS⌉, H, B), block 32·ROWS.
 #define MASK_MAXSEL 256
+// The keys of a cell-mask row's entries: entry z lies in the last selected cell whose first entry is ≤
+// z; with i = z − that first entry, its key is e − 1 − i, or e − 1 − ⌊i·w/kcap⌋ in a cell wider
+// than kcap (e the cell's end key, w its width) — the entries stretchToCsr writes, in its order.
+struct CellKeys {
+  const int *start, *end, *width;
+  int nsel, kcap;
+  __device__ __forceinline__ int operator()(int z) const {
+    int lo = 0, hi = nsel - 1;
+    while (lo < hi) {
+      const int mid = (lo + hi + 1) >> 1;
+      if (start[mid] <= z) lo = mid;
+      else hi = mid - 1;
+    }
+    const int i = z - start[lo], e = end[lo], w = width[lo];
+    return w <= kcap ? e - 1 - i : e - 1 - (int)(((ll)i * w) / kcap);
+  }
+};
+
 template <typename T, int ROWS, int PV, int QU, int RB>
 __device__ __forceinline__ void maskAttentionBody(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen,
                                                   const T *__restrict__ q, const T *__restrict__ kk,
@@ -572,19 +620,10 @@ __device__ __forceinline__ void maskAttentionBody(const unsigned char *__restric
   if (t >= Tq) return;
   const ll bh = (ll)b * H + h;
   const int D4 = D >> 2;
-  const int part = lane & 7, slot = lane >> 3;
+  const int part = lane & 7;
   // this lane's float4s of the q row, pre-scaled (QU of them: D ≤ 32·QU)
   float4 qr[QU];
-  const T *qrow = q + (bh * Tq + t) * D;
-#pragma unroll
-  for (int u = 0; u < QU; ++u) {
-    float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (part + 8 * u < D4) {
-      x = ld4(qrow + 4 * (part + 8 * u));
-      x.x *= scale; x.y *= scale; x.z *= scale; x.w *= scale;
-    }
-    qr[u] = x;
-  }
+  loadQRow<T, QU>(qr, q + (bh * Tq + t) * D, part, D4, scale);
   int L = rowLen[(ll)b * Tq + t];
   L = L < Tk ? L : Tk;
   int nsel = 0;
@@ -624,124 +663,9 @@ __device__ __forceinline__ void maskAttentionBody(const unsigned char *__restric
   const int zs = 0;
   const T *kb = kk + bh * Tk * D;
   const T *vb = v + bh * Tk * E;
-  float m = __int_as_float(0xff800000);  // running max (warp-uniform)
-  float l = 0.f;                          // this lane's part of the running sum
-  // PV = 2: lane owns E columns 2·lane (+1) and 64 + 2·lane (+1); PV = 4: half-warp lane hl owns
-  // 4·hl … 4·hl+3 and 64 + 4·hl …
-  const int hl = PV == 4 ? (lane & 15) : lane, half = PV == 4 ? lane >> 4 : 0;
-  const int e0 = PV * hl, e1 = 64 + PV * hl;
-  const bool has0 = e0 < E, has1 = e1 < E;
-  float4 acc0 = make_float4(0.f, 0.f, 0.f, 0.f), acc1 = make_float4(0.f, 0.f, 0.f, 0.f);
-  for (int c0 = zs; c0 < ze; c0 += 32) {
-    const int z = c0 + lane;
-    const bool live = z < ze;
-    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
-    int j = 0;
-    if (live) {
-      // the cell holding entry z: the last with selStart ≤ z; key e − 1 − i (capped: e − 1 − ⌊i·w/kcap⌋)
-      int lo = 0, hi = nsel - 1;
-      while (lo < hi) {
-        const int mid = (lo + hi + 1) >> 1;
-        if (selStart[warp][mid] <= z) lo = mid;
-        else hi = mid - 1;
-      }
-      const int i = z - selStart[warp][lo], e = selEnd[warp][lo], w = selW[warp][lo];
-      j = w <= kcap ? e - 1 - i : e - 1 - (int)(((ll)i * w) / kcap);
-    }
-    float s = __int_as_float(0xff800000);
-    // rounds of 4 entries, RB rounds per batch with all their key loads issued before any use
-    for (int r0 = 0; 4 * r0 < cnt; r0 += RB) {
-      float4 y[RB][QU];
-#pragma unroll
-      for (int rr = 0; rr < RB; ++rr) {
-        const int e = 4 * (r0 + rr) + slot;
-        const int je = __shfl_sync(full, j, e & 31);
-        const T *krow = kb + (ll)je * D;
-#pragma unroll
-        for (int u = 0; u < QU; ++u)
-          y[rr][u] = (e < cnt && part + 8 * u < D4) ? ld4(krow + 4 * (part + 8 * u)) : make_float4(0.f, 0.f, 0.f, 0.f);
-      }
-#pragma unroll
-      for (int rr = 0; rr < RB; ++rr) {
-        float a = 0.f;
-#pragma unroll
-        for (int u = 0; u < QU; ++u) {
-          const float4 x = qr[u], w = y[rr][u];
-          a = fmaf(x.x, w.x, a); a = fmaf(x.y, w.y, a); a = fmaf(x.z, w.z, a); a = fmaf(x.w, w.w, a);
-        }
-        a += __shfl_xor_sync(full, a, 1);
-        a += __shfl_xor_sync(full, a, 2);
-        a += __shfl_xor_sync(full, a, 4);
-        const float got = __shfl_sync(full, a, (lane & 3) * 8);
-        if ((lane >> 2) == r0 + rr) s = got;
-      }
-    }
-    if (!live) s = __int_as_float(0xff800000);
-    float cm = s;
-    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
-    const float mn = fmaxf(m, cm);
-    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
-    m = mn;
-    const float p = live ? expf(s - mn) : 0.f;
-    l = l * f + p;
-    acc0.x *= f; acc0.y *= f; acc0.z *= f; acc0.w *= f;
-    acc1.x *= f; acc1.y *= f; acc1.z *= f; acc1.w *= f;
-    if (PV == 2) {
-#pragma unroll 8
-      for (int i = 0; i < cnt; ++i) {
-        const int ji = __shfl_sync(full, j, i);
-        const float pi = __shfl_sync(full, p, i);
-        const T *vr = vb + (ll)ji * E;
-        if (has0) {
-          float2 w = ld2(vr + e0);
-          acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
-        }
-        if (has1) {
-          float2 w = ld2(vr + e1);
-          acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
-        }
-      }
-    } else {
-#pragma unroll 4
-      for (int i0 = 0; i0 < cnt; i0 += 2) {
-        const int i = i0 + half;  // each half-warp takes every other entry
-        const int ji = __shfl_sync(full, j, i & 31);
-        const float pi = __shfl_sync(full, p, i & 31);
-        if (i < cnt) {
-          const T *vr = vb + (ll)ji * E;
-          if (has0) {
-            float4 w = ld4(vr + e0);
-            acc0.x = fmaf(pi, w.x, acc0.x); acc0.y = fmaf(pi, w.y, acc0.y);
-            acc0.z = fmaf(pi, w.z, acc0.z); acc0.w = fmaf(pi, w.w, acc0.w);
-          }
-          if (has1) {
-            float4 w = ld4(vr + e1);
-            acc1.x = fmaf(pi, w.x, acc1.x); acc1.y = fmaf(pi, w.y, acc1.y);
-            acc1.z = fmaf(pi, w.z, acc1.z); acc1.w = fmaf(pi, w.w, acc1.w);
-          }
-        }
-      }
-    }
-  }
-  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
-  float g = 0.f;
-  if (l > 0.f) g = (hasScale ? tof(rowScale[bh * Tq + t]) : 1.f) / l;
-  T *o = out + (bh * Tq + t) * E;
-  if (PV == 2) {
-    if (has0) st2(o + e0, make_float2(acc0.x * g, acc0.y * g));
-    if (has1) st2(o + e1, make_float2(acc1.x * g, acc1.y * g));
-  } else {
-    acc0.x += __shfl_xor_sync(full, acc0.x, 16); acc0.y += __shfl_xor_sync(full, acc0.y, 16);
-    acc0.z += __shfl_xor_sync(full, acc0.z, 16); acc0.w += __shfl_xor_sync(full, acc0.w, 16);
-    acc1.x += __shfl_xor_sync(full, acc1.x, 16); acc1.y += __shfl_xor_sync(full, acc1.y, 16);
-    acc1.z += __shfl_xor_sync(full, acc1.z, 16); acc1.w += __shfl_xor_sync(full, acc1.w, 16);
-    if (half == 0) {
-      if (has0) st4(o + e0, make_float4(acc0.x * g, acc0.y * g, acc0.z * g, acc0.w * g));
-      if (has1) st4(o + e1, make_float4(acc1.x * g, acc1.y * g, acc1.z * g, acc1.w * g));
-    }
-  }
+  attendEntries<T, PV, QU, RB>(qr, kb, vb, zs, ze, CellKeys{selStart[warp], selEnd[warp], selW[warp], nsel, kcap},
+                               rowScale, hasScale, out, bh, Tq, t, D, E);
 }
-
 
 #define MASK_ATTENTION_T(NAME, T, ROWS, PV, QU, RB, MINB)                                                            \
   extern "C" __global__ void __launch_bounds__(32 * ROWS, MINB)                                                      \
