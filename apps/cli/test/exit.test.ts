@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanErrorProblem, runProcess, useFixtures } from './harness.js';
+import { cleanErrorProblem, runProcess, tinyDistillArgs, useFixtures } from './harness.js';
 
 const fx = useFixtures('sea-cli-exit-');
 const root = fx.root;
@@ -30,30 +30,7 @@ const cases: [string, () => string[]][] = [
       'cpu',
     ],
   ],
-  [
-    'distill',
-    () => [
-      'distill',
-      '--teacher',
-      fx.opt,
-      '--data',
-      fx.ids,
-      '--steps',
-      '4',
-      '--seq-len',
-      '8',
-      '--k',
-      '2',
-      '--predictor-length',
-      '4',
-      '--eval-windows',
-      '1',
-      '--out',
-      path.join(root, 'run'),
-      '--backend',
-      'cpu',
-    ],
-  ],
+  ['distill', () => tinyDistillArgs(fx.opt, fx.ids, path.join(root, 'run'), '--steps', '4')],
   [
     'attention-map',
     () => [

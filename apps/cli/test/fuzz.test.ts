@@ -14,6 +14,7 @@ import {
   nonFiniteOutput,
   runInProcess,
   runProcess,
+  tinyDistillArgs,
   useFixtures,
 } from './harness.js';
 
@@ -167,27 +168,7 @@ function bases(): Record<
       paths: ['--model', '--out', '--sea-weights'],
     },
     distill: {
-      args: (d) => [
-        'distill',
-        '--teacher',
-        fx.opt,
-        '--data',
-        fx.ids,
-        '--steps',
-        '1',
-        '--seq-len',
-        '8',
-        '--k',
-        '2',
-        '--predictor-length',
-        '4',
-        '--eval-windows',
-        '1',
-        '--out',
-        d,
-        '--backend',
-        'cpu',
-      ],
+      args: (d) => tinyDistillArgs(fx.opt, fx.ids, d, '--steps', '1'),
       numbers: [
         '--seq-len',
         '--batch',
@@ -479,27 +460,7 @@ function configCases(r: () => number): Case[] {
     'cpu',
     '--json',
   ];
-  const distillOn = (m: string, d: string) => [
-    'distill',
-    '--teacher',
-    m,
-    '--data',
-    fx.ids,
-    '--steps',
-    '1',
-    '--seq-len',
-    '8',
-    '--k',
-    '2',
-    '--predictor-length',
-    '4',
-    '--eval-windows',
-    '1',
-    '--out',
-    path.join(d, 'run'),
-    '--backend',
-    'cpu',
-  ];
+  const distillOn = (m: string, d: string) => tinyDistillArgs(m, fx.ids, path.join(d, 'run'), '--steps', '1');
   for (const field of OPT_FIELDS) {
     for (const v of FIELD_VALUES) {
       // one command per (field, value), cycling eval / attention-map, and distill now and then

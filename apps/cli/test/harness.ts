@@ -243,6 +243,33 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
 }
 
 /**
+ * `sea distill` at the smallest settings that still train (windows of 8 tokens, k 2, K 4, one
+ * evaluation window, the CPU backend); `more` adds options such as `--steps` or `--save-every`.
+ */
+export function tinyDistillArgs(teacher: string, data: string, out: string, ...more: string[]): string[] {
+  return [
+    'distill',
+    '--teacher',
+    teacher,
+    '--data',
+    data,
+    '--seq-len',
+    '8',
+    '--k',
+    '2',
+    '--predictor-length',
+    '4',
+    '--eval-windows',
+    '1',
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+    ...more,
+  ];
+}
+
+/**
  * The fixtures of one test file: `root` (a fresh temporary folder named `prefix…`) at once, the rest
  * made before the file's tests on the CPU backend; afterwards the folder is removed and every
  * backend the commands made (`--backend auto`) released.

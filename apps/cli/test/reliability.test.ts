@@ -9,7 +9,14 @@ import { checkedForward, ModelInputError, NonFiniteError } from '@sea/model-comm
 import { OptForCausalLM } from '@sea/opt';
 import { openCheckpoint, writeSafetensors } from '@sea/tensor/node';
 import { describe, expect, it } from 'vitest';
-import { cleanErrorProblem, nonFiniteOutput, runInProcess, runProcess, useFixtures } from './harness.js';
+import {
+  cleanErrorProblem,
+  nonFiniteOutput,
+  runInProcess,
+  runProcess,
+  tinyDistillArgs,
+  useFixtures,
+} from './harness.js';
 
 const fx = useFixtures('sea-cli-rel-');
 const root = fx.root;
@@ -173,26 +180,7 @@ describe('4. ids are refused, never coerced', () => {
 });
 
 describe('5. checkpoints: loss.jsonl after a resume, stale temporary folders', () => {
-  const distill = (out: string, ...more: string[]) => [
-    'distill',
-    '--teacher',
-    fx.opt,
-    '--data',
-    fx.ids,
-    '--seq-len',
-    '8',
-    '--k',
-    '2',
-    '--predictor-length',
-    '4',
-    '--eval-windows',
-    '1',
-    '--backend',
-    'cpu',
-    '--out',
-    out,
-    ...more,
-  ];
+  const distill = (out: string, ...more: string[]) => tinyDistillArgs(fx.opt, fx.ids, out, ...more);
 
   it('a resumed run logs each step once; temporary folders of dead runs are removed at start', async () => {
     const out = path.join(root, 'distill-resume');
