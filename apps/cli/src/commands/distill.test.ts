@@ -10,6 +10,7 @@ import { BertForSequenceClassification } from '@sea/bert';
 import { dataFile } from '@sea/data';
 import { openCheckpoint } from '@sea/tensor/node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { stdoutOf } from '../../test/stdout.js';
 import { writeRandomBert } from '../make_model.js';
 import { withModelSeaDefaults } from './common.js';
 import { type DistillCommandOptions, distillCommand } from './distill.js';
@@ -17,20 +18,6 @@ import { type GlueFlags, glueCommand } from './glue.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-distill-bert-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function stdoutOf(f: () => Promise<void>): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await f();
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('');
-}
 
 describe('sea distill --teacher <bert> --task mrpc', () => {
   it('trains, resumes, exports a model folder that sea glue runs with its SEA weights', async () => {

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { stdoutOf } from '../../test/stdout.js';
 import { withModelSeaDefaults } from './common.js';
 import { type EvalFlags, evalCommand, runEval } from './eval.js';
 
@@ -59,17 +60,8 @@ describe('sea eval on the distilled model', () => {
 
   it('dynamic k: --k 16,32 evaluates the same distilled weights at each k, matching single-k runs', async () => {
     const sea = withModelSeaDefaults(flags({ maxWindows: 1 }), () => true);
-    const out: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((x) => {
-      out.push(String(x));
-      return true;
-    });
-    try {
-      await evalCommand({ ...sea, k: [16, 32] as unknown as number, json: true });
-    } finally {
-      spy.mockRestore();
-    }
-    const rows = (JSON.parse(out.join('')) as { dynamicK: { k: number; perplexity: number }[] }).dynamicK;
+    const out = await stdoutOf(() => evalCommand({ ...sea, k: [16, 32] as unknown as number, json: true }));
+    const rows = (JSON.parse(out) as { dynamicK: { k: number; perplexity: number }[] }).dynamicK;
     expect(rows.map((r) => r.k)).toEqual([16, 32]);
     const at16 = (await runEval({ ...sea, k: 16 })).result.perplexity;
     expect(rows[0].perplexity).toBe(at16);

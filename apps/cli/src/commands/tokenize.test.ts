@@ -4,25 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dataFile } from '@sea/data';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stdoutOf } from '../../test/stdout.js';
 import { tokenizeCommand } from './tokenize.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-tokenize-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function stdoutOf(f: () => Promise<void>): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await f();
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('');
-}
 
 describe('sea tokenize', () => {
   it('prints OPT ids (with BOS when --special) and BERT ids', async () => {

@@ -10,26 +10,13 @@ import path from 'node:path';
 import { OptForCausalLM } from '@sea/opt';
 import * as sea from '@sea/tensor';
 import { writeTokenFile } from '@sea/train';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stdoutOf } from '../../test/stdout.js';
 import { distillCommand } from './distill.js';
 import { type TrainCommandOptions, trainCommand } from './train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-cli-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function stdoutOf(f: () => Promise<void>): Promise<string> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  try {
-    await f();
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('');
-}
 
 describe('sea train', () => {
   it('trains from scratch in resumable pieces, exports a model, and sea distill --attention dense fine-tunes it', async () => {
