@@ -76,6 +76,16 @@ for (const T of Ts) {
     for (const t of [q, kk, v]) t.dispose();
     continue;
   }
+  // host round trips of one forward (its closing sync included)
+  const c0 = backend.counters();
+  await once();
+  const c1 = backend.counters();
+  const trips = {
+    submits: c1.submits - c0.submits,
+    reads: c1.reads - c0.reads,
+    syncs: c1.syncs - c0.syncs,
+    dispatches: c1.dispatches - c0.dispatches,
+  };
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -92,6 +102,7 @@ for (const T of Ts) {
   const dispatches = kernels.reduce((a, x) => a + x.dispatches, 0);
   console.log(
     `\nSEA layer T=${T} ${dtype}: ${best.toFixed(1)} ms per forward (best of ${reps}); peak ${(peak / 2 ** 20).toFixed(0)} MiB; ` +
+      `${trips.dispatches} dispatches, ${trips.submits} submits, ${trips.reads} read-backs, ${trips.syncs} syncs per forward; ` +
       (profiled
         ? `GPU ${gpuMs.toFixed(1)} ms in ${dispatches} dispatches`
         : 'no timestamp-query: no kernel table'),
@@ -113,6 +124,7 @@ for (const T of Ts) {
     peakBytes: peak,
     gpuMs,
     dispatches,
+    roundTrips: trips,
     kernels,
   });
   q.dispose();

@@ -100,14 +100,19 @@ d()('webgpu matmul variants', () => {
 });
 
 d()('webgpu performerPrefixSum chunk lengths', () => {
-  it('every chunk length matches the CPU backend (one chunk, partial last chunks, chunks not a multiple of the 8-row blocks)', async () => {
-    // [B, H, T, M, E, chunk]
-    for (const [B, H, T, M, E, chunk] of [
-      [1, 2, 37, 33, 6, 64],
-      [2, 1, 20, 130, 64, 32],
-      [1, 2, 61, 70, 10, 7],
-      [1, 3, 300, 33, 128, 40],
-    ]) {
+  it('both kernels, every chunk length, match the CPU backend (one chunk, partial last chunks, chunks not a multiple of the row blocks)', async () => {
+    // [B, H, T, M, E, chunk, variant] ('columns' takes M ≤ 64)
+    for (const [B, H, T, M, E, chunk, variant] of [
+      [1, 2, 37, 33, 6, 64, 'features'],
+      [2, 1, 20, 130, 64, 32, 'features'],
+      [1, 2, 61, 70, 10, 7, 'features'],
+      [1, 3, 300, 33, 128, 40, 'features'],
+      [1, 2, 37, 33, 6, 64, 'columns'],
+      [2, 1, 20, 64, 64, 32, 'columns'],
+      [1, 2, 61, 17, 10, 7, 'columns'],
+      [1, 3, 300, 33, 130, 40, 'columns'],
+      [1, 1, 100, 1, 65, 16, 'columns'],
+    ] as const) {
       const feat = (seed: number) => rand(B * H * T * M, seed, 0.001, 1);
       const [rg, rc] = await both(
         [
@@ -117,10 +122,10 @@ d()('webgpu performerPrefixSum chunk lengths', () => {
         ],
         (b, [qf, kf, v]) =>
           b === gpu
-            ? (gpu as WebGpuBackend).performerPrefixSum(qf, kf, v, { eps: 1e-6 }, chunk)
+            ? (gpu as WebGpuBackend).performerPrefixSum(qf, kf, v, { eps: 1e-6 }, chunk, variant)
             : b.performerPrefixSum(qf, kf, v, { eps: 1e-6 }),
       );
-      expect(maxAbsDiff(rg, rc), `[${B},${H},${T},${M}] E ${E} chunk ${chunk}`).toBeLessThan(1e-5);
+      expect(maxAbsDiff(rg, rc), `${variant} [${B},${H},${T},${M}] E ${E} chunk ${chunk}`).toBeLessThan(1e-5);
     }
   });
 });

@@ -29,6 +29,7 @@ import {
 import type { AdapterSummary, GpuContext } from './device.js';
 import { binary } from './kernels/binary.js';
 import { cast } from './kernels/cast.js';
+import { cellMaskAttention } from './kernels/cell_mask_attention.js';
 import { concat } from './kernels/concat.js';
 import { conv2d } from './kernels/conv2d.js';
 import { csrAttention } from './kernels/csr_attention.js';
@@ -159,6 +160,7 @@ export class WebGpuMemory {
   #errors: string[] = [];
   #prof: { sets: GPUQuerySet[]; names: string[] } | null = null;
   #lost: string | null = null;
+  #counts = { submits: 0, reads: 0, syncs: 0, dispatches: 0 };
 
   constructor(ctx: GpuContext, opts: WebGpuBackendOptions = {}) {
     this.#ctx = ctx;
@@ -298,6 +300,7 @@ export class WebGpuMemory {
     // Whole words per chunk (a chunk holds an even number of elements, so only the last pads).
     const bytes = Math.ceil((size * bpe) / 4) * 4;
     const raw = new ArrayBuffer(Math.max(4, bytes));
+    this.#counts.reads++;
     if (size > 0) {
       const staging = this.#device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
       const enc = this.#enc();
@@ -359,6 +362,7 @@ export class WebGpuMemory {
   async sync(): Promise<void> {
     this.#check();
     this.flush();
+    this.#counts.syncs++;
     await this.#device.queue.onSubmittedWorkDone();
     this.#raise();
   }
@@ -386,6 +390,14 @@ export class WebGpuMemory {
     // context is held until then, never dropped (and collected) while Dawn's threads still use it.
     retiring.add(ctx);
     void ctx.device.lost.finally(() => retiring.delete(ctx));
+  }
+
+  /**
+   * Host round trips since the backend was made: queue submits, read-backs to the host (`read`),
+   * waits for the queue (`sync`) and compute dispatches (benchmarks, tests).
+   */
+  counters(): { submits: number; reads: number; syncs: number; dispatches: number } {
+    return { ...this.#counts };
   }
 
   /** Number of distinct compiled pipelines (tests). */
@@ -430,6 +442,7 @@ export class WebGpuMemory {
       this.#uUsed = 0;
     }
     this.#device.queue.submit([this.#encoder.finish()]);
+    this.#counts.submits++;
     this.#encoder = null;
     this.#encoded = 0;
     // Destroying after submit is safe: the destruction waits for the submitted work.
@@ -469,6 +482,7 @@ export class WebGpuMemory {
     this.#check();
     const [gx, gy, gz] = spec.grid;
     if (gx * gy * gz === 0) return;
+    this.#counts.dispatches++;
     const args = [
       ...spec.inputs.map((a) => [a, false] as const),
       ...spec.outputs.map((a) => [a, true] as const),
@@ -631,7 +645,7 @@ export class WebGpuMemory {
   }
 }
 
-/** One kernel per primitive (a missing one is a compile error), and the fused CSR attention. */
+/** One kernel per primitive (a missing one is a compile error), the fused CSR attention and the fused stretch + CSR attention. */
 const WEBGPU_KERNELS = {
   matmul,
   unary,
@@ -660,6 +674,7 @@ const WEBGPU_KERNELS = {
   csrSoftmax,
   csrSpmm,
   csrAttention,
+  cellMaskAttention,
 } satisfies KernelTable<WebGpuBackend>;
 
 export class WebGpuBackend extends defineBackend(WebGpuMemory, WEBGPU_KERNELS) implements Backend {}
