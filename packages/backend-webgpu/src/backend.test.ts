@@ -125,6 +125,43 @@ d('webgpu backend mechanics', () => {
     expect(g.memory().bytes).toBe(before.bytes);
   });
 
+  it('an upload never lands in a buffer that queued, unsubmitted work still reads, and submits nothing', async () => {
+    const g = gpu as WebGpuBackend;
+    const n = 1000;
+    const av = rand(n, 11);
+    const bv = rand(n, 12);
+    const put = (v: Float32Array) => ({
+      dataId: g.upload(v, 'float32'),
+      shape: [n],
+      dtype: 'float32' as const,
+    });
+    await g.sync();
+    const c0 = g.counters();
+    const xs = [put(av), put(bv)];
+    const outs: TensorInfo[] = [];
+    // each round queues x + x, frees x to the pool and uploads new values of the same size at once
+    for (let r = 0; r < 6; r++) {
+      const x = xs[r];
+      outs.push(g.binary('add', x, x, [n]));
+      g.free(x.dataId);
+      xs.push(put(rand(n, 20 + r)));
+    }
+    expect(g.counters().submits - c0.submits).toBe(0);
+    const want = [av, bv, ...Array.from({ length: 4 }, (_, r) => rand(n, 20 + r))];
+    for (let r = 0; r < 6; r++) {
+      const got = await g.read(outs[r].dataId, 'float32', n);
+      expect(
+        maxAbsDiff(
+          got,
+          want[r].map((x) => 2 * x),
+        ),
+        `round ${r}`,
+      ).toBe(0);
+      g.free(outs[r].dataId);
+    }
+    for (const x of xs.slice(6)) g.free(x.dataId);
+  });
+
   it('reports live bytes and buffers, excluding pooled ones; destroy releases everything', async () => {
     const { backend: b } = await tryBackend();
     if (!b) return;

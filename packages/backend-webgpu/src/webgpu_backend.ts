@@ -143,6 +143,8 @@ export class WebGpuMemory {
   #device: GPUDevice;
   #pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   #pool = new Map<number, GPUBuffer[]>();
+  /** Pooled buffers freed since the last submit: commands still unsubmitted may read them. */
+  #freedSinceSubmit = new Set<GPUBuffer>();
   #poolBytes = 0;
   #poolCap: number;
   #live = new Set<GpuData>();
@@ -201,10 +203,17 @@ export class WebGpuMemory {
       throw new DeviceError(`webgpu: ${this.#lost}; create a new backend (forgetBackend('webgpu'))`);
   }
 
-  #buffer(bytes: number): GPUBuffer {
+  /**
+   * A buffer of `bytes` from the pool, or a new one. `clean`: none that unsubmitted commands may
+   * still read (an upload writes through the queue, ahead of those commands).
+   */
+  #buffer(bytes: number, clean = false): GPUBuffer {
     const list = this.#pool.get(bytes);
-    const hit = list?.pop();
-    if (hit) {
+    let at = list ? list.length - 1 : -1;
+    if (clean && list) while (at >= 0 && this.#freedSinceSubmit.has(list[at])) at--;
+    if (list && at >= 0) {
+      const hit = list[at];
+      list.splice(at, 1);
       this.#poolBytes -= bytes;
       return hit;
     }
@@ -215,8 +224,11 @@ export class WebGpuMemory {
     }
   }
 
-  /** A new uninitialised buffer set for `size` elements. */
-  alloc(size: number, dtype: DType): GpuData {
+  /**
+   * A new uninitialised buffer set for `size` elements. `clean`: buffers no unsubmitted command
+   * reads (for uploads).
+   */
+  alloc(size: number, dtype: DType, clean = false): GpuData {
     this.#check();
     if (dtype === 'float64')
       throw new DTypeError("webgpu: float64 is not supported; cast to float32 or use the 'cpu' backend");
@@ -233,7 +245,7 @@ export class WebGpuMemory {
       for (let c = 0; c < n; c++) {
         const elems = Math.min(this.chunkElems, size - c * this.chunkElems);
         const b = Math.max(16, Math.ceil((Math.max(elems, 1) * gpuBytesPerElement(dtype)) / 16) * 16);
-        chunks.push(this.#buffer(b));
+        chunks.push(this.#buffer(b, clean));
         bytes += b;
       }
     } catch (e) {
@@ -259,9 +271,9 @@ export class WebGpuMemory {
   }
 
   upload(values: TypedArray, dtype: DType): DataId {
-    const d = this.alloc(values.length, dtype);
-    // Pending commands may still read a pooled buffer that writeBuffer is about to overwrite.
-    this.flush();
+    // writeBuffer lands ahead of the unsubmitted commands: the buffer must be one none of them
+    // reads (so no submit is needed here)
+    const d = this.alloc(values.length, dtype, true);
     const bpe = gpuBytesPerElement(dtype);
     let words: Uint32Array | Float32Array | Int32Array | Uint16Array;
     if (dtype === 'bool') words = Uint32Array.from(values as Uint8Array, (v) => (v ? 1 : 0));
@@ -346,6 +358,7 @@ export class WebGpuMemory {
       }
       const list = this.#pool.get(b.size) ?? [];
       list.push(b);
+      if (this.#encoder) this.#freedSinceSubmit.add(b);
       this.#pool.set(b.size, list);
       this.#poolBytes += b.size;
     }
@@ -378,6 +391,7 @@ export class WebGpuMemory {
     for (const b of this.#transient) b.destroy();
     this.#live.clear();
     this.#pool.clear();
+    this.#freedSinceSubmit.clear();
     this.#transient = [];
     this.#bytes = 0;
     this.#poolBytes = 0;
@@ -445,6 +459,7 @@ export class WebGpuMemory {
     this.#counts.submits++;
     this.#encoder = null;
     this.#encoded = 0;
+    this.#freedSinceSubmit.clear();
     // Destroying after submit is safe: the destruction waits for the submitted work.
     for (const b of this.#transient) b.destroy();
     this.#transient = [];
