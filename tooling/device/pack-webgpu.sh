@@ -4,7 +4,9 @@
 #                    (index.js + dist/linux-x64/dawn.node.xz only: the device run unpacks it, so that
 #                    the bundle and the working tree fit the device's 64 MiB copy), device-check.mjs (the backend's
 #                    tests and the conformance suite in float32, float16 and bfloat16, bundled with a
-#                    vitest stand-in), bench.mjs, sea-profile.mjs (the SEA layer with its kernel table)
+#                    vitest stand-in; options select a part: see test/device/check.ts), bench.mjs,
+#                    sea-profile.mjs (the SEA layer with its kernel table), bench-generate.mjs (the
+#                    decoding benchmark, packages/opt/bench/bench_generate.mjs, on WebGPU)
 #   .gl/             (both ignored by .gitignore) the Vulkan/GL loader .debs the NVIDIA ICD needs (libvulkan1, libegl1, …)
 # Then call the device tool with carry [".device/webgpu", ".gl"] and the command
 #   bash tooling/device/webgpu-h100.sh
@@ -37,6 +39,10 @@ COMMON=(--bundle --platform=node --format=esm --target=node20 --conditions=sourc
   --outfile="$W/device-check.mjs"
 "$ESBUILD" "$PKG/bench/run.ts" "${COMMON[@]}" --outfile="$W/bench.mjs"
 "$ESBUILD" "$PKG/bench/sea_profile.ts" "${COMMON[@]}" --outfile="$W/sea-profile.mjs"
+# the decoding benchmark: the CUDA and CPU backends it can also load stay out of the bundle
+"$ESBUILD" packages/opt/bench/bench_generate.mjs "${COMMON[@]}" --external:@sea/backend-cuda \
+  --external:@sea/backend-cpu --alias:@sea/opt=./packages/opt/src/index.ts \
+  --alias:@sea/backend-webgpu=./$PKG/src/index.ts --outfile="$W/bench-generate.mjs"
 
 if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial

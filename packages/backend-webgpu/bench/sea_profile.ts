@@ -63,8 +63,12 @@ for (const T of Ts) {
   const q = mk(3, 0.125);
   const kk = mk(4, 1);
   const v = mk(5, 1);
+  // host time to enqueue the layer (forward returns once every kernel is queued) and the whole forward
+  let enqueueMs = Number.POSITIVE_INFINITY;
   const once = async () => {
+    const t0 = performance.now();
     const out = await layer.forward(q, kk, v);
+    enqueueMs = Math.min(enqueueMs, performance.now() - t0);
     await backend.sync();
     out.context.dispose();
   };
@@ -102,7 +106,7 @@ for (const T of Ts) {
   const dispatches = kernels.reduce((a, x) => a + x.dispatches, 0);
   console.log(
     `\nSEA layer T=${T} ${dtype}: ${best.toFixed(1)} ms per forward (best of ${reps}); peak ${(peak / 2 ** 20).toFixed(0)} MiB; ` +
-      `${trips.dispatches} dispatches, ${trips.submits} submits, ${trips.reads} read-backs, ${trips.syncs} syncs per forward; ` +
+      `${trips.dispatches} dispatches, ${trips.submits} submits, ${trips.reads} read-backs, ${trips.syncs} syncs per forward, ${enqueueMs.toFixed(1)} ms to enqueue; ` +
       (profiled
         ? `GPU ${gpuMs.toFixed(1)} ms in ${dispatches} dispatches`
         : 'no timestamp-query: no kernel table'),
@@ -125,6 +129,7 @@ for (const T of Ts) {
     gpuMs,
     dispatches,
     roundTrips: trips,
+    enqueueMs,
     kernels,
   });
   q.dispose();

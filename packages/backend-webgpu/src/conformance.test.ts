@@ -4,11 +4,8 @@
 // `array<f16>` with shader-f16 arithmetic where the device offers 'shader-f16', packed in u32 words
 // otherwise), and one forced onto the packed float16 path, so both paths run on a device that has
 // shader-f16. bfloat16 is packed on both. Without an adapter the suites are skipped with the reason.
-import { conformanceSuite } from '@sea/conformance';
-import { createWebGpuBackend } from './index.js';
+// A part only: SEA_CONFORMANCE_GROUPS=errors,memory SEA_CONFORMANCE_DTYPES=float16
+// SEA_CONFORMANCE_FLOAT16=default|packed|both (comma lists; default everything).
+import { partFromEnv, registerWebGpuConformance } from '../test/conformance_runs.js';
 
-conformanceSuite('webgpu', () => createWebGpuBackend());
-
-conformanceSuite('webgpu, float16 packed in u32 words', () => createWebGpuBackend({ float16: 'packed' }), {
-  dtypes: ['float16'],
-});
+registerWebGpuConformance(partFromEnv(process.env));

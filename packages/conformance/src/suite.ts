@@ -51,6 +51,12 @@ export interface ConformanceOptions {
    */
   dtypes?: readonly DType[];
   /**
+   * Run only these groups (a primitive's name, or memory, errors, attention, linear, csrAttention,
+   * cellMaskAttention, writeSlice); the others are listed as skipped. For running the suite in
+   * parts where one run must stay short (a GPU machine's call limit). Default: every group.
+   */
+  groups?: readonly string[];
+  /**
    * How the backend's float32 computation differs from the table's (tolerance.ts): replacement
    * float32/float64 compute errors, and a per-primitive multiplier for kernels that sum in float32
    * where the reference row assumes a short sum. 16-bit results get the same compute term (they are
@@ -178,7 +184,10 @@ export function conformanceSuite(
       hasDType: (d) => listed.includes(d),
       group(group, title, body) {
         covered.add(group);
-        const reason = skipReason ?? excluded.get(group) ?? null;
+        const reason =
+          skipReason ??
+          excluded.get(group) ??
+          (opts.groups && !opts.groups.includes(group) ? 'not in this run (groups option)' : null);
         const d = reason === null ? describe : describe.skip;
         d(reason === null ? title : `${title} [skipped: ${reason}]`, () => {
           let start: MemoryInfo | null = null;
@@ -246,5 +255,13 @@ export function conformanceSuite(
     it('covers every primitive', () => {
       if (missing.length > 0) throw new Error(`no conformance tests for: ${missing.join(', ')}`);
     });
+    const unknown = (opts.groups ?? []).filter((g) => !covered.has(g as Group));
+    if (unknown.length > 0) {
+      it('runs the groups it was given', () => {
+        throw new Error(
+          `conformanceSuite: groups option names no group: ${unknown.join(', ')} (groups: ${[...covered].join(', ')})`,
+        );
+      });
+    }
   });
 }

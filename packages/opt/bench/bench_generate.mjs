@@ -1,4 +1,5 @@
-// Decoding benchmark on the GPU machine (plain Node over the built packages; tooling/device/run-generate.sh):
+// Decoding benchmark on the GPU machine (plain Node over the built packages; tooling/device/run-generate.sh;
+// on WebGPU bundled by tooling/device/pack-webgpu.sh and run by tooling/device/webgpu-h100.sh with GEN=1):
 // an OPT-125m-shaped model (12 layers, hidden 768, 12 heads, ffn 3072, vocab 50272; random weights,
 // position table long enough for 32k + the new tokens) with dense attention (K/V cache) and SEA
 // (K=256, k=64, nbf 8), prompts of SEA_BENCH_T tokens (default 1k, 4k, 16k, 32k), SEA_BENCH_NEW new
@@ -39,7 +40,11 @@ async function makeBackend() {
 
 const b = await makeBackend();
 sea.useBackend(b);
-R.device = b.device ?? b.name;
+// CUDA names its device; WebGPU its adapter (vendor, device, driver)
+const ad = b.summary;
+R.device =
+  b.device ??
+  (ad ? [ad.vendor, ad.architecture, ad.device, ad.description].filter(Boolean).join(' ') : b.name);
 const maxT = Math.max(...TS);
 const config = {
   modelType: 'opt',

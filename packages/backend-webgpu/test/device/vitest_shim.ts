@@ -126,21 +126,52 @@ export interface RunSummary {
   passed: number;
   failed: number;
   skipped: number;
+  /** Tests not started because the time budget was spent. */
+  notRun: number;
   failures: string[];
+  /** Seconds spent per describe block that holds tests (its hooks included), in run order. */
+  seconds: Map<string, number>;
+  /** Describe blocks with tests left unstarted at the budget, and how many each. */
+  unstarted: Map<string, number>;
 }
 
-/** Runs everything registered so far; prints one line per test. */
-export async function runRegistered(): Promise<RunSummary> {
+/**
+ * Runs everything registered so far; prints one line per test (skipped ones only counted unless
+ * `verboseSkips`). `deadline` (a performance.now() time): tests are not started after it; they are
+ * counted as not run and listed by block, so a run cut short still says what it left.
+ */
+export async function runRegistered(
+  opts: { deadline?: number; verboseSkips?: boolean } = {},
+): Promise<RunSummary> {
   await pending;
-  const sum: RunSummary = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  const sum: RunSummary = {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    notRun: 0,
+    failures: [],
+    seconds: new Map(),
+    unstarted: new Map(),
+  };
+  const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
+  const live = (s: Suite): boolean =>
+    !s.skip && (s.tests.some((t) => !t.skip) || s.children.some((c) => live(c)));
   async function run(s: Suite, path: string): Promise<void> {
     const here = s.name ? (path ? `${path} › ${s.name}` : s.name) : path;
-    if (!s.skip) for (const f of s.before) await f();
+    const t0 = performance.now();
+    // a block whose tests are all skipped (another part's groups) runs no hooks
+    const hooks = live(s) && performance.now() < deadline;
+    if (hooks) for (const f of s.before) await f();
     for (const t of s.tests) {
       const title = `${here} › ${t.name}`;
       if (t.skip || s.skip) {
         sum.skipped++;
-        console.log(`  skip ${title}`);
+        if (opts.verboseSkips) console.log(`  skip ${title}`);
+        continue;
+      }
+      if (performance.now() >= deadline) {
+        sum.notRun++;
+        sum.unstarted.set(here, (sum.unstarted.get(here) ?? 0) + 1);
         continue;
       }
       const t0 = performance.now();
@@ -156,7 +187,8 @@ export async function runRegistered(): Promise<RunSummary> {
       }
     }
     for (const c of s.children) await run(c, here);
-    if (!s.skip) for (const f of s.after) await f();
+    if (hooks) for (const f of s.after) await f();
+    if (s.tests.length > 0 && live(s)) sum.seconds.set(here, (performance.now() - t0) / 1000);
   }
   await run(root, '');
   return sum;
