@@ -5,7 +5,10 @@
  * kernel's share of the summed GPU time.
  *
  *   tsx --conditions=source bench/sea_profile.ts [--T 16384[,8192]] [--reps 3] [--dtype float32|float16|bfloat16]
- *       [--float16 packed|native] [--out DIR]
+ *       [--float16 packed|native] [--flush-every N] [--pool-bytes BYTES] [--out DIR]
+ *
+ * Also per forward: dispatches, queue submits, read-backs, syncs, storage buffers made (not taken
+ * from the pool) and the host time to enqueue the layer.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +25,18 @@ const reps = Number(arg('reps', '3'));
 const dtype = arg('dtype', 'float32') as DType;
 const f16mode = arg('float16', '') as '' | 'packed' | 'native';
 const outDir = arg('out', '');
+const flushEvery = arg('flush-every', '');
+const poolBytes = arg('pool-bytes', '');
 
-const backend = await createWebGpuBackend(f16mode ? { float16: f16mode } : {});
+const backend = await createWebGpuBackend({
+  ...(f16mode ? { float16: f16mode } : {}),
+  ...(flushEvery ? { flushEvery: Number(flushEvery) } : {}),
+  ...(poolBytes ? { poolBytes: Number(poolBytes) } : {}),
+});
 const s = backend.summary;
 const device = [s.vendor, s.architecture, s.device, s.description].filter(Boolean).join(' ').trim();
 console.log(
-  `device: ${device} (features ${s.features.join(',')}; float16 ${backend.nativeF16 ? 'native' : 'packed'}; dtype ${dtype})`,
+  `device: ${device} (features ${s.features.join(',')}; float16 ${backend.nativeF16 ? 'native' : 'packed'}; dtype ${dtype}; flush every ${flushEvery || 'default'} dispatches; pool ${poolBytes || 'default'})`,
 );
 sea.useBackend(backend);
 const [H, D, K, k] = [12, 64, 256, 64];
@@ -89,6 +98,7 @@ for (const T of Ts) {
     reads: c1.reads - c0.reads,
     syncs: c1.syncs - c0.syncs,
     dispatches: c1.dispatches - c0.dispatches,
+    buffersMade: c1.buffers - c0.buffers,
   };
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < reps; r++) {
@@ -106,7 +116,7 @@ for (const T of Ts) {
   const dispatches = kernels.reduce((a, x) => a + x.dispatches, 0);
   console.log(
     `\nSEA layer T=${T} ${dtype}: ${best.toFixed(1)} ms per forward (best of ${reps}); peak ${(peak / 2 ** 20).toFixed(0)} MiB; ` +
-      `${trips.dispatches} dispatches, ${trips.submits} submits, ${trips.reads} read-backs, ${trips.syncs} syncs per forward, ${enqueueMs.toFixed(1)} ms to enqueue; ` +
+      `${trips.dispatches} dispatches, ${trips.submits} submits, ${trips.reads} read-backs, ${trips.syncs} syncs, ${trips.buffersMade} buffers made per forward, ${enqueueMs.toFixed(1)} ms to enqueue; ` +
       (profiled
         ? `GPU ${gpuMs.toFixed(1)} ms in ${dispatches} dispatches`
         : 'no timestamp-query: no kernel table'),

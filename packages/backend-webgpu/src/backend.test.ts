@@ -162,6 +162,24 @@ d('webgpu backend mechanics', () => {
     for (const x of xs.slice(6)) g.free(x.dataId);
   });
 
+  it('the pool keeps what a workload above 256 MiB frees, so a repeat makes no buffer; releasePool empties it', async () => {
+    const g = gpu as WebGpuBackend;
+    await g.sync();
+    const n = 25 * 2 ** 20; // 100 MiB of float32
+    const round = () => {
+      const ids = [0, 1, 2].map(() => g.alloc(n, 'float32'));
+      for (const d of ids) g.free(d);
+    };
+    round();
+    const c0 = g.counters().buffers;
+    round();
+    expect(g.counters().buffers - c0).toBe(0);
+    g.releasePool();
+    round();
+    expect(g.counters().buffers - c0).toBe(3);
+    g.releasePool();
+  });
+
   it('reports live bytes and buffers, excluding pooled ones; destroy releases everything', async () => {
     const { backend: b } = await tryBackend();
     if (!b) return;

@@ -70,8 +70,17 @@ export interface WebGpuBackendOptions {
   maxBindingBytes?: number;
   /** Matmul kernel: workgroup-memory tiles (GPUs) or register blocking without workgroup memory (CPU adapters). */
   matmul?: MatmulVariant;
-  /** Bytes of freed buffers kept for reuse (default 256 MiB). */
+  /**
+   * Bytes of freed buffers kept for reuse. Default: 256 MiB plus the peak of live bytes so far, so a repeated workload (a layer, a decoding step) finds every buffer it frees again in the
+   * pool instead of making new ones (a new buffer costs an allocation and the zero-fill WebGPU
+   * gives it).
+   */
   poolBytes?: number;
+  /**
+   * Dispatches queued before a submit (default 16): the device starts on the first ones while the
+   * host still encodes the rest.
+   */
+  flushEvery?: number;
   /**
    * float16 storage: 'native' (`array<f16>`, needs the device's `shader-f16`), 'packed' (two
    * halves per u32 word through pack2x16float/unpack2x16float, every adapter). Default: native
@@ -116,9 +125,9 @@ export interface RunSpec {
 }
 
 const USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
-const FLUSH_EVERY = 64;
+const FLUSH_EVERY = 16;
 const PROFILE_QUERIES = 4096;
-/** Bytes of parameter blocks per submit (FLUSH_EVERY dispatches at the 256-byte offset alignment). */
+/** Bytes of parameter blocks per submit (256 dispatches at the 256-byte offset alignment; more flush early). */
 const UNIFORM_BYTES = 64 * 1024;
 
 /** Contexts of destroyed devices, held until their `lost` promise settles (see destroy()). */
@@ -146,10 +155,14 @@ export class WebGpuMemory {
   /** Pooled buffers freed since the last submit: commands still unsubmitted may read them. */
   #freedSinceSubmit = new Set<GPUBuffer>();
   #poolBytes = 0;
-  #poolCap: number;
+  /** Fixed pool size (WebGpuBackendOptions.poolBytes), or null: 256 MiB plus the live peak. */
+  #poolCap: number | null;
+  #flushEvery: number;
   #live = new Set<GpuData>();
   #bytes = 0;
   #peak = 0;
+  /** The highest live bytes since creation (resetPeak leaves it): sizes the default pool. */
+  #peakEver = 0;
   #encoder: GPUCommandEncoder | null = null;
   /** The open compute pass: consecutive dispatches share it (Dawn orders them within the pass). */
   #pass: GPUComputePassEncoder | null = null;
@@ -162,7 +175,7 @@ export class WebGpuMemory {
   #errors: string[] = [];
   #prof: { sets: GPUQuerySet[]; names: string[] } | null = null;
   #lost: string | null = null;
-  #counts = { submits: 0, reads: 0, syncs: 0, dispatches: 0 };
+  #counts = { submits: 0, reads: 0, syncs: 0, dispatches: 0, buffers: 0 };
 
   constructor(ctx: GpuContext, opts: WebGpuBackendOptions = {}) {
     this.#ctx = ctx;
@@ -179,7 +192,8 @@ export class WebGpuMemory {
     this.maxWorkgroupStorage = lim.maxComputeWorkgroupStorageSize;
     this.maxWorkgroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
     this.matmulVariant = opts.matmul ?? (ctx.summary.isFallback ? 'register' : 'tiled');
-    this.#poolCap = opts.poolBytes ?? 256 * 2 ** 20;
+    this.#poolCap = opts.poolBytes ?? null;
+    this.#flushEvery = Math.max(1, Math.floor(opts.flushEvery ?? FLUSH_EVERY));
     const hasF16 = ctx.device.features.has('shader-f16');
     if (opts.float16 === 'native' && !hasF16)
       throw new DeviceError(
@@ -218,6 +232,7 @@ export class WebGpuMemory {
       return hit;
     }
     try {
+      this.#counts.buffers++;
       return this.#device.createBuffer({ size: bytes, usage: USAGE });
     } catch (e) {
       throw new DeviceError(`webgpu: cannot allocate ${bytes} bytes: ${(e as Error).message}`);
@@ -239,6 +254,8 @@ export class WebGpuMemory {
         `webgpu: cannot allocate ${want} bytes (${size} ${dtype} values): ${this.#bytes} bytes are in use of at most ${this.maxBytes} (WebGpuBackendOptions.maxBytes)`,
       );
     }
+    // pooled buffers give way before the device holds more than maxBytes
+    if (this.#bytes + this.#poolBytes + want > this.maxBytes) this.releasePool();
     const chunks: GPUBuffer[] = [];
     let bytes = 0;
     try {
@@ -257,6 +274,7 @@ export class WebGpuMemory {
     this.#live.add(d);
     this.#bytes += bytes;
     if (this.#bytes > this.#peak) this.#peak = this.#bytes;
+    if (this.#bytes > this.#peakEver) this.#peakEver = this.#bytes;
     return d;
   }
 
@@ -352,7 +370,8 @@ export class WebGpuMemory {
     if (!this.#live.delete(d)) return;
     this.#bytes -= d.bytes;
     for (const b of d.chunks) {
-      if (this.#poolBytes + b.size > this.#poolCap || !this.#ctx) {
+      const cap = this.#poolCap ?? 256 * 2 ** 20 + this.#peakEver;
+      if (this.#poolBytes + b.size > cap || !this.#ctx) {
         this.#transient.push(b);
         continue;
       }
@@ -361,6 +380,19 @@ export class WebGpuMemory {
       if (this.#encoder) this.#freedSinceSubmit.add(b);
       this.#pool.set(b.size, list);
       this.#poolBytes += b.size;
+    }
+  }
+
+  /** Destroys the pooled (freed, kept for reuse) buffers once the queued work no longer needs them. */
+  releasePool(): void {
+    for (const list of this.#pool.values()) this.#transient.push(...list);
+    this.#pool.clear();
+    this.#poolBytes = 0;
+    this.#freedSinceSubmit.clear();
+    // with nothing unsubmitted they can go now (destroy waits for submitted work)
+    if (!this.#encoder) {
+      for (const b of this.#transient) b.destroy();
+      this.#transient = [];
     }
   }
 
@@ -408,9 +440,10 @@ export class WebGpuMemory {
 
   /**
    * Host round trips since the backend was made: queue submits, read-backs to the host (`read`),
-   * waits for the queue (`sync`) and compute dispatches (benchmarks, tests).
+   * waits for the queue (`sync`), compute dispatches, and storage buffers made (not from the pool)
+   * (benchmarks, tests).
    */
-  counters(): { submits: number; reads: number; syncs: number; dispatches: number } {
+  counters(): { submits: number; reads: number; syncs: number; dispatches: number; buffers: number } {
     return { ...this.#counts };
   }
 
@@ -437,7 +470,7 @@ export class WebGpuMemory {
   }
 
   #bump(): void {
-    if (++this.#encoded >= FLUSH_EVERY) this.flush();
+    if (++this.#encoded >= this.#flushEvery) this.flush();
   }
 
   /** Submits the pending command encoder. */
