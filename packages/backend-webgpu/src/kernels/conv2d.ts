@@ -3,7 +3,9 @@
  * block of OB output channels of one group (held in registers), looping over the group's input
  * channels and the kernel window, so each input value is loaded once per OB outputs. A workgroup
  * covers 256 consecutive pixels of one channel block: its weight loads are the same address
- * across the workgroup and its input loads are coalesced.
+ * across the workgroup and its input loads are coalesced. Where the output width is even a thread
+ * takes two neighbouring pixels of a row (each weight load serves both; 16-bit outputs are written
+ * as whole words).
  */
 import type { TensorInfo } from '@sea/tensor';
 import type { Conv2dOptions } from '@sea/tensor/backend';
@@ -48,6 +50,63 @@ export function conv2d(
   const nOB = O / OB;
   const npix = n / O;
   const accs = Array.from({ length: OB }, (_, j) => j);
+  if (OW % 2 === 0 && npix > 0) {
+    const pairs = x.dtype !== 'float32';
+    b.run({
+      name: 'conv2d',
+      body: `${main(WG)}
+  let ob = wg % ${nOB}u; let blk = wg / ${nOB}u;
+  let p = (blk * ${WG}u + lid) * 2u;
+  let npix = pu(0u) / pu(4u);
+  if (p >= npix) { return; }
+  let C = pu(1u); let H = pu(2u); let W = pu(3u); let O = pu(4u); let Cg = pu(5u);
+  let kh = pu(6u); let kw = pu(7u); let OH = pu(8u); let OW = pu(9u);
+  let sh = pu(10u); let sw = pu(11u); let dh = pu(12u); let dw = pu(13u);
+  let pt = i32(pu(14u)); let pl = i32(pu(15u)); let og = pu(16u);
+  let ox = p % OW; let t = p / OW; let oy = t % OH; let bi = t / OH;
+  let o0 = ob * ${OB}u;
+  let c0 = (o0 / og) * Cg;
+  ${accs.map((j) => `var a${j} = vec2<f32>(${bias ? `bs_ld(o0 + ${j}u)` : '0.0'});`).join(' ')}
+  let wstride = Cg * kh * kw;
+  for (var c = 0u; c < Cg; c++) {
+    let xplane = (bi * C + c0 + c) * H * W;
+    let wc = (o0 * Cg + c) * kh * kw;
+    for (var ky = 0u; ky < kh; ky++) {
+      let iy = i32(oy * sh + ky * dh) - pt;
+      if (iy < 0i || iy >= i32(H)) { continue; }
+      let xrow = xplane + u32(iy) * W;
+      for (var kx = 0u; kx < kw; kx++) {
+        let ix = i32(ox * sw + kx * dw) - pl;
+        let ix1 = ix + i32(sw);
+        var xv = vec2<f32>(0.0);
+        if (ix >= 0i && ix < i32(W)) { xv.x = x_ld(xrow + u32(ix)); }
+        if (ix1 >= 0i && ix1 < i32(W)) { xv.y = x_ld(xrow + u32(ix1)); }
+        let wi = wc + ky * kw + kx;
+        ${accs.map((j) => `a${j} = fma(xv, vec2<f32>(w_ld(wi + ${j}u * wstride)), a${j});`).join('\n        ')}
+      }
+    }
+  }
+  let ob0 = ((bi * O + o0) * OH + oy) * OW + ox;
+  let plane = OH * OW;
+  ${accs
+    .map((j) =>
+      pairs
+        ? `y_st2((ob0 + ${j}u * plane) / 2u, a${j});`
+        : `y_st(ob0 + ${j}u * plane, a${j}.x); y_st(ob0 + ${j}u * plane + 1u, a${j}.y);`,
+    )
+    .join('\n  ')}
+}`,
+      inputs: [
+        { name: 'x', data: b.data(x) },
+        { name: 'w', data: b.data(w) },
+        ...(bias ? [{ name: 'bs', data: b.data(bias) }] : []),
+      ],
+      outputs: [{ name: 'y', data: out, pairs }],
+      params,
+      grid: b.grid(Math.ceil(npix / 2 / WG) * nOB),
+    });
+    return b.out(out, outShape, x.dtype);
+  }
   b.run({
     name: 'conv2d',
     body: `${main(WG)}
