@@ -7,7 +7,8 @@
 #              part (--files, --groups, --dtypes, --float16; test/device/check.ts), stopped at
 #              CHECK_BUDGET seconds (default CHECK_TIMEOUT − 15) with a summary of what was left;
 #   PROFILE=1  the SEA layer profile (sea-profile.mjs: wall time, enqueue time, submits/read-backs/
-#              dispatches per forward and each kernel's GPU time at PROFILE_T, PROFILE_DTYPES);
+#              dispatches per forward and each kernel's GPU time at PROFILE_T, PROFILE_DTYPES;
+#              PROFILE_ARGS adds options, e.g. "--flush-every 1000" for one submit per layer);
 #   BENCH=1    the matmul / attention benchmark (bench.mjs);
 #   GEN=0      the decoding benchmark on WebGPU (bench-generate.mjs = packages/opt/bench/
 #              bench_generate.mjs, dense with a K/V cache and SEA; SEA_BENCH_T default
@@ -47,7 +48,8 @@ fi
 # The SEA layer at T (default 16384) with each kernel's GPU time, float32 and packed float16.
 [ "${PROFILE:-1}" = 1 ] || PROFILE_DTYPES=""
 for dt in ${PROFILE_DTYPES-float32 float16}; do
-  timeout "${PROFILE_TIMEOUT:-120}" "$NODE" sea-profile.mjs --T "${PROFILE_T:-16384}" --dtype "$dt" --out "$OUT" 2>&1 |
+  # shellcheck disable=SC2086
+  timeout "${PROFILE_TIMEOUT:-120}" "$NODE" sea-profile.mjs --T "${PROFILE_T:-16384}" --dtype "$dt" --out "$OUT" ${PROFILE_ARGS:-} 2>&1 |
     grep -v 'artificially reduced' | tee "$OUT/webgpu-sea-profile-$dt.log"
   echo "sea-profile $dt exit: ${PIPESTATUS[0]}"
 done
