@@ -131,6 +131,60 @@ d()('webgpu performerPrefixSum chunk lengths', () => {
   });
 });
 
+d()('webgpu conv2d paths', () => {
+  it('two pixels a thread (weights staged in workgroup memory, or not when the block is large) and one pixel a thread match the CPU backend', async () => {
+    // [x shape, w shape, stride, dilation, padding [t, b, l, r]]
+    for (const [xs, ws, st, dl, pd] of [
+      [
+        [2, 24, 9, 16],
+        [24, 24, 3, 3],
+        [1, 1],
+        [2, 2],
+        [4, 0, 2, 2],
+      ],
+      [
+        [1, 64, 5, 6],
+        [16, 64, 3, 3],
+        [1, 1],
+        [1, 1],
+        [1, 1, 1, 1],
+      ],
+      [
+        [1, 3, 7, 9],
+        [4, 3, 3, 3],
+        [1, 2],
+        [1, 1],
+        [1, 1, 1, 1],
+      ],
+    ] as [number[], number[], [number, number], [number, number], [number, number, number, number]][]) {
+      const OH = Math.floor((xs[2] + pd[0] + pd[1] - dl[0] * (ws[2] - 1) - 1) / st[0]) + 1;
+      const OW = Math.floor((xs[3] + pd[2] + pd[3] - dl[1] * (ws[3] - 1) - 1) / st[1]) + 1;
+      const out = [xs[0], ws[0], OH, OW];
+      const [rg, rc] = await both(
+        [
+          {
+            v: rand(
+              xs.reduce((a, x) => a * x, 1),
+              1,
+            ),
+            shape: xs,
+          },
+          {
+            v: rand(
+              ws.reduce((a, x) => a * x, 1),
+              2,
+            ),
+            shape: ws,
+          },
+          { v: rand(ws[0], 3), shape: [ws[0]] },
+        ],
+        (b, [x, w, bias]) => b.conv2d(x, w, bias, { stride: st, dilation: dl, padding: pd, groups: 1 }, out),
+      );
+      expect(maxAbsDiff(rg, rc), `x[${xs}] w[${ws}] → OW ${OW}`).toBeLessThan(1e-4);
+    }
+  });
+});
+
 d()('webgpu row kernels (layerNorm, softmax, logSoftmax): threads a row, or a workgroup a row', () => {
   const packed = gpu ? (async () => (await tryBackend({ float16: 'packed' })).backend)() : null;
   afterAll(async () => (await packed)?.destroy());

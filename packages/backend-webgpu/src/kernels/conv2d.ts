@@ -52,12 +52,24 @@ export function conv2d(
   const accs = Array.from({ length: OB }, (_, j) => j);
   if (OW % 2 === 0 && npix > 0) {
     const pairs = x.dtype !== 'float32';
+    // the block's weights (OB consecutive output channels: one contiguous run of w) in workgroup memory
+    const WS = OB * Cg * kh * kw;
+    const staged = WS <= 2048;
+    const wload = (idx: string) => (staged ? `ws[${idx}]` : `w_ld(wb + ${idx})`);
     b.run({
       name: 'conv2d',
-      body: `${main(WG)}
+      body: `${staged ? `var<workgroup> ws: array<f32, ${WS}>;` : ''}
+${main(WG)}
   let ob = wg % ${nOB}u; let blk = wg / ${nOB}u;
   let p = (blk * ${WG}u + lid) * 2u;
   let npix = pu(0u) / pu(4u);
+  let wb = ob * ${OB}u * pu(5u) * pu(6u) * pu(7u);
+  ${
+    staged
+      ? `for (var i = lid; i < ${WS}u; i += ${WG}u) { ws[i] = w_ld(wb + i); }
+  workgroupBarrier();`
+      : ''
+  }
   if (p >= npix) { return; }
   let C = pu(1u); let H = pu(2u); let W = pu(3u); let O = pu(4u); let Cg = pu(5u);
   let kh = pu(6u); let kw = pu(7u); let OH = pu(8u); let OW = pu(9u);
@@ -70,7 +82,7 @@ export function conv2d(
   let wstride = Cg * kh * kw;
   for (var c = 0u; c < Cg; c++) {
     let xplane = (bi * C + c0 + c) * H * W;
-    let wc = (o0 * Cg + c) * kh * kw;
+    let wc = c * kh * kw;
     for (var ky = 0u; ky < kh; ky++) {
       let iy = i32(oy * sh + ky * dh) - pt;
       if (iy < 0i || iy >= i32(H)) { continue; }
@@ -82,7 +94,7 @@ export function conv2d(
         if (ix >= 0i && ix < i32(W)) { xv.x = x_ld(xrow + u32(ix)); }
         if (ix1 >= 0i && ix1 < i32(W)) { xv.y = x_ld(xrow + u32(ix1)); }
         let wi = wc + ky * kw + kx;
-        ${accs.map((j) => `a${j} = fma(xv, vec2<f32>(w_ld(wi + ${j}u * wstride)), a${j});`).join('\n        ')}
+        ${accs.map((j) => `a${j} = fma(xv, vec2<f32>(${wload(`wi + ${j}u * wstride`)}), a${j});`).join('\n        ')}
       }
     }
   }
