@@ -42,7 +42,7 @@ if [ "${CHECK:-1}" = 1 ]; then
   CT=${CHECK_TIMEOUT:-540}
   # shellcheck disable=SC2086
   timeout "$CT" "$NODE" device-check.mjs ${CHECK_ARGS:-} --budget "${CHECK_BUDGET:-$((CT > 30 ? CT - 15 : CT))}" 2>&1 |
-    grep -v 'artificially reduced' | tee "$OUT/webgpu-check.log"
+    grep --line-buffered -v 'artificially reduced' | tee "$OUT/webgpu-check.log"
   echo "device-check exit: ${PIPESTATUS[0]} (0 passed, 1 a failure, 2 the budget left tests unstarted, 124 killed at CHECK_TIMEOUT)"
 fi
 # The SEA layer at T (default 16384) with each kernel's GPU time, float32 and packed float16.
@@ -50,16 +50,16 @@ fi
 for dt in ${PROFILE_DTYPES-float32 float16}; do
   # shellcheck disable=SC2086
   timeout "${PROFILE_TIMEOUT:-120}" "$NODE" sea-profile.mjs --T "${PROFILE_T:-16384}" --dtype "$dt" --out "$OUT" ${PROFILE_ARGS:-} 2>&1 |
-    grep -v 'artificially reduced' | tee "$OUT/webgpu-sea-profile-$dt.log"
+    grep --line-buffered -v 'artificially reduced' | tee "$OUT/webgpu-sea-profile-$dt.log"
   echo "sea-profile $dt exit: ${PIPESTATUS[0]}"
 done
 if [ "${BENCH:-1}" = 1 ]; then
-  timeout "${BENCH_TIMEOUT:-330}" "$NODE" bench.mjs --out "$OUT" ${BENCH_ARGS:-} 2>&1 | grep -v 'artificially reduced' | tee "$OUT/webgpu-bench.log"
+  timeout "${BENCH_TIMEOUT:-330}" "$NODE" bench.mjs --out "$OUT" ${BENCH_ARGS:-} 2>&1 | grep --line-buffered -v 'artificially reduced' | tee "$OUT/webgpu-bench.log"
   echo "bench exit: ${PIPESTATUS[0]}"
 fi
 if [ "${GEN:-0}" = 1 ]; then
   SEA_BENCH_BACKEND=webgpu SEA_BENCH_T="${SEA_BENCH_T:-1024,4096,16384}" SEA_BENCH_NEW="${SEA_BENCH_NEW:-32}" \
     SEA_BENCH_DTYPES="${SEA_BENCH_DTYPES:-float32,bfloat16}" OUT="$OUT" \
-    timeout "${GEN_TIMEOUT:-540}" "$NODE" bench-generate.mjs 2>&1 | grep -v 'artificially reduced' | tee "$OUT/webgpu-generate.log"
+    timeout "${GEN_TIMEOUT:-540}" "$NODE" bench-generate.mjs 2>&1 | grep --line-buffered -v 'artificially reduced' | tee "$OUT/webgpu-generate.log"
   echo "bench-generate exit: ${PIPESTATUS[0]}"
 fi
