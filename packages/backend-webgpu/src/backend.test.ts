@@ -162,7 +162,7 @@ d('webgpu backend mechanics', () => {
     for (const x of xs.slice(6)) g.free(x.dataId);
   });
 
-  it('the pool keeps what a workload above 256 MiB frees, so a repeat makes no buffer; releasePool empties it', async () => {
+  it('the pool keeps what a workload above 256 MiB frees (a repeat makes no buffer) and gives way to new sizes; releasePool empties it', async () => {
     const g = gpu as WebGpuBackend;
     await g.sync();
     const n = 25 * 2 ** 20; // 100 MiB of float32
@@ -177,7 +177,17 @@ d('webgpu backend mechanics', () => {
     g.releasePool();
     round();
     expect(g.counters().buffers - c0).toBe(3);
+    // a workload of other sizes: the pool gives way, so live and pooled bytes stay within 256 MiB
+    // of the peak (here: the 300 MiB of a round, plus what other tests left live)
+    const live = g.memory().bytes;
+    const ids = [0, 1, 2].map(() => g.alloc(n + 1024, 'float32'));
+    expect(g.memory().bytes + g.pooledBytes).toBeLessThanOrEqual(
+      Math.max(live + 3 * 4 * n, g.memory().peakBytes) + 256 * 2 ** 20 + 3 * 4096,
+    );
+    expect(g.pooledBytes).toBeLessThan(300 * 2 ** 20);
+    for (const d of ids) g.free(d);
     g.releasePool();
+    expect(g.pooledBytes).toBe(0);
   });
 
   it('reports live bytes and buffers, excluding pooled ones; destroy releases everything', async () => {

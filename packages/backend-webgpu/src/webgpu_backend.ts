@@ -231,12 +231,42 @@ export class WebGpuMemory {
       this.#poolBytes -= bytes;
       return hit;
     }
+    this.#evictFor(bytes);
     try {
       this.#counts.buffers++;
       return this.#device.createBuffer({ size: bytes, usage: USAGE });
     } catch (e) {
       throw new DeviceError(`webgpu: cannot allocate ${bytes} bytes: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Before a new buffer of `bytes` is made (a pool miss), with the default pool: pooled buffers go
+   * until live, pooled and new bytes together are at most 256 MiB above the larger of the live peak
+   * and what is live with the new buffer, so a workload of new sizes never holds much more than its
+   * own peak. A fixed `poolBytes` bounds the pool alone.
+   */
+  #evictFor(bytes: number): void {
+    if (this.#poolCap !== null) return;
+    const envelope = 256 * 2 ** 20 + Math.max(this.#peakEver, this.#bytes + bytes);
+    if (this.#bytes + this.#poolBytes + bytes <= envelope) return;
+    for (const [size, list] of this.#pool) {
+      while (list.length > 0 && this.#bytes + this.#poolBytes + bytes > envelope) {
+        const b = list.pop() as GPUBuffer;
+        this.#poolBytes -= size;
+        this.#freedSinceSubmit.delete(b);
+        // commands not yet submitted may still use it: it goes after the next submit
+        if (this.#encoder) this.#transient.push(b);
+        else b.destroy();
+      }
+      if (list.length === 0) this.#pool.delete(size);
+      if (this.#bytes + this.#poolBytes + bytes <= envelope) return;
+    }
+  }
+
+  /** Bytes of freed buffers held in the pool for reuse (not counted by memory()). */
+  get pooledBytes(): number {
+    return this.#poolBytes;
   }
 
   /**
