@@ -71,9 +71,11 @@ export interface WebGpuBackendOptions {
   /** Matmul kernel: workgroup-memory tiles (GPUs) or register blocking without workgroup memory (CPU adapters). */
   matmul?: MatmulVariant;
   /**
-   * Bytes of freed buffers kept for reuse. Default: 256 MiB plus the peak of live bytes so far, so a repeated workload (a layer, a decoding step) finds every buffer it frees again in the
-   * pool instead of making new ones (a new buffer costs an allocation and the zero-fill WebGPU
-   * gives it).
+   * Bytes of freed buffers kept for reuse. Default: 256 MiB plus the peak of live bytes so far, so
+   * a repeated workload (a layer, a decoding step) finds every buffer it frees again in the pool
+   * instead of making new ones (a new buffer costs an allocation and the zero-fill WebGPU gives
+   * it); pooled buffers give way to new sizes, so live and pooled bytes stay within 256 MiB of the
+   * live peak.
    */
   poolBytes?: number;
   /**
