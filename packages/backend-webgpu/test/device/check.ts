@@ -16,6 +16,7 @@
  * The summary gives the counts, the seconds per group (to plan the next parts) and every failure.
  */
 import type { DType } from '@sea/tensor';
+import { createWebGpuBackend } from '../../src/index.js';
 import { type ConformancePart, registerWebGpuConformance } from '../conformance_runs.js';
 import { runRegistered } from './vitest_shim.js';
 
@@ -64,6 +65,18 @@ console.log(
   `device-check: files ${files.join(',')}; conformance groups ${part.groups?.join(',') ?? 'all'}, dtypes ${dtypes?.join(',') ?? 'all'}, float16 ${float16}${budget ? `; budget ${budget} s` : ''}`,
 );
 
+{
+  // the adapter this run tests (a device of its own, released before the tests start)
+  const b = await createWebGpuBackend().catch((e: Error) => e);
+  if (b instanceof Error) console.log(`device-check: no WebGPU backend: ${b.message}`);
+  else {
+    const a = b.summary;
+    console.log(
+      `device-check: adapter ${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ')}; features ${a.features.join(',')}; float16 ${b.nativeF16 ? 'native (shader-f16)' : 'packed'}`,
+    );
+    b.destroy();
+  }
+}
 for (const f of files) {
   if (f === 'conformance') registerWebGpuConformance(part);
   else await FILES[f as keyof typeof FILES]();
