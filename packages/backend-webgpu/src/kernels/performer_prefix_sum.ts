@@ -8,7 +8,14 @@
  * workgroup per (b·h, 4 value columns, chunk) starts from those and walks its C rows. In (1) and
  * (3) each of the 64 threads owns features m = lid + 64r and keeps their running S[m, e..e+3] and
  * z[m] in registers; every block of TB rows the per-thread partial dot products go through
- * workgroup memory and TB threads finish the sums. All sums are float32, whatever the storage dtype.
+ * workgroup memory and TB threads finish the sums ('features', any M).
+ *
+ * With few features (M ≤ 64; the estimator's M = ⌊D·ln D / nbf⌋ is 33 at D = 64, nbf = 8) the
+ * 'columns' kernels run instead: a workgroup per (b·h, 64 value columns, chunk), a thread per
+ * column e keeping S[0..M), e and z[0..M) in registers, so the dot products over m need no
+ * workgroup reduction; the block's φk (and φq) rows are read once into workgroup memory, 16 rows at
+ * a time, and 16-bit outputs leave through workgroup memory as whole words. All sums are float32,
+ * whatever the storage dtype.
  */
 import type { TensorInfo } from '@sea/tensor';
 import type { PrefixSumOptions } from '@sea/tensor/backend';
