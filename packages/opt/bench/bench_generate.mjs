@@ -123,6 +123,8 @@ for (const dtype of DTYPES)
           return m;
         };
         const stepMs = [];
+        // WebGPU: host round trips per decoded token (queue submits, read-backs, dispatches)
+        const c0 = b.counters?.();
         let next = argmax(logits);
         for (let i = 1; i < NEW; i++) {
           const s0 = performance.now();
@@ -132,6 +134,8 @@ for (const dtype of DTYPES)
           next = argmax(logits);
           stepMs.push(performance.now() - s0);
         }
+        const c1 = b.counters?.();
+        const perStep = (key) => (c0 && c1 ? (c1[key] - c0[key]) / Math.max(1, NEW - 1) : undefined);
         const states = cache.layers;
         const kvBytes = states.reduce((s, x) => s + (x.cache ? x.cache.bytes() : 0), 0);
         const stateBytes = states.reduce((s, x) => s + x.bytes(), 0);
@@ -150,12 +154,24 @@ for (const dtype of DTYPES)
           seaEstimatorStateBytes: estimatorBytes,
           stateBytes,
           peakBytesAboveWeights: peak,
+          ...(c0
+            ? {
+                perToken: {
+                  submits: perStep('submits'),
+                  reads: perStep('reads'),
+                  dispatches: perStep('dispatches'),
+                },
+              }
+            : {}),
         };
         R.runs.push(run);
         save();
         log(
           `${kind.padEnd(5)} ${dtype.padEnd(8)} T=${String(T).padStart(5)}  prefill ${prefillMs.toFixed(1).padStart(8)} ms  decode ${run.decodeMsPerToken.toFixed(2).padStart(7)} ms/token (${run.decodeTokensPerSecond.toFixed(1)} tok/s)  ` +
-            `K/V ${mib(kvBytes)} MiB  SEA state ${mib(estimatorBytes)} MiB  peak +${mib(peak)} MiB`,
+            `K/V ${mib(kvBytes)} MiB  SEA state ${mib(estimatorBytes)} MiB  peak +${mib(peak)} MiB` +
+            (run.perToken
+              ? `  per token: ${run.perToken.dispatches.toFixed(0)} dispatches, ${run.perToken.submits.toFixed(1)} submits, ${run.perToken.reads.toFixed(1)} read-backs`
+              : ''),
         );
       } catch (e) {
         R.errors.push({ kind, dtype, T, error: String(e?.message ?? e) });
