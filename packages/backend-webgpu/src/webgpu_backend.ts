@@ -71,11 +71,12 @@ export interface WebGpuBackendOptions {
   /** Matmul kernel: workgroup-memory tiles (GPUs) or register blocking without workgroup memory (CPU adapters). */
   matmul?: MatmulVariant;
   /**
-   * Bytes of freed buffers kept for reuse. Default: 256 MiB plus the peak of live bytes so far, so
-   * a repeated workload (a layer, a decoding step) finds every buffer it frees again in the pool
-   * instead of making new ones (a new buffer costs an allocation and the zero-fill WebGPU gives
-   * it); pooled buffers give way to new sizes, so live and pooled bytes stay within 256 MiB of the
-   * live peak.
+   * Bytes of freed buffers kept for reuse. Default: 256 MiB plus twice the peak of live bytes so
+   * far, so a repeated workload (a layer, a decoding step) finds every buffer it frees again in the
+   * pool instead of making new ones (a new buffer costs an allocation and the zero-fill WebGPU
+   * gives it; buffers are pooled by exact size, so a workload's distinct buffers can add up to more
+   * than its live peak). The pool is released before an allocation would pass `maxBytes`, and by
+   * `releasePool()`.
    */
   poolBytes?: number;
   /**
@@ -157,7 +158,7 @@ export class WebGpuMemory {
   /** Pooled buffers freed since the last submit: commands still unsubmitted may read them. */
   #freedSinceSubmit = new Set<GPUBuffer>();
   #poolBytes = 0;
-  /** Fixed pool size (WebGpuBackendOptions.poolBytes), or null: 256 MiB plus the live peak. */
+  /** Fixed pool size (WebGpuBackendOptions.poolBytes), or null: 256 MiB plus twice the live peak. */
   #poolCap: number | null;
   #flushEvery: number;
   #live = new Set<GpuData>();
@@ -233,36 +234,11 @@ export class WebGpuMemory {
       this.#poolBytes -= bytes;
       return hit;
     }
-    this.#evictFor(bytes);
     try {
       this.#counts.buffers++;
       return this.#device.createBuffer({ size: bytes, usage: USAGE });
     } catch (e) {
       throw new DeviceError(`webgpu: cannot allocate ${bytes} bytes: ${(e as Error).message}`);
-    }
-  }
-
-  /**
-   * Before a new buffer of `bytes` is made (a pool miss), with the default pool: pooled buffers go
-   * until live, pooled and new bytes together are at most 256 MiB above the larger of the live peak
-   * and what is live with the new buffer, so a workload of new sizes never holds much more than its
-   * own peak. A fixed `poolBytes` bounds the pool alone.
-   */
-  #evictFor(bytes: number): void {
-    if (this.#poolCap !== null) return;
-    const envelope = 256 * 2 ** 20 + Math.max(this.#peakEver, this.#bytes + bytes);
-    if (this.#bytes + this.#poolBytes + bytes <= envelope) return;
-    for (const [size, list] of this.#pool) {
-      while (list.length > 0 && this.#bytes + this.#poolBytes + bytes > envelope) {
-        const b = list.pop() as GPUBuffer;
-        this.#poolBytes -= size;
-        this.#freedSinceSubmit.delete(b);
-        // commands not yet submitted may still use it: it goes after the next submit
-        if (this.#encoder) this.#transient.push(b);
-        else b.destroy();
-      }
-      if (list.length === 0) this.#pool.delete(size);
-      if (this.#bytes + this.#poolBytes + bytes <= envelope) return;
     }
   }
 
@@ -402,7 +378,7 @@ export class WebGpuMemory {
     if (!this.#live.delete(d)) return;
     this.#bytes -= d.bytes;
     for (const b of d.chunks) {
-      const cap = this.#poolCap ?? 256 * 2 ** 20 + this.#peakEver;
+      const cap = this.#poolCap ?? 256 * 2 ** 20 + 2 * this.#peakEver;
       if (this.#poolBytes + b.size > cap || !this.#ctx) {
         this.#transient.push(b);
         continue;
