@@ -132,6 +132,11 @@ export class CudaMemory {
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /**
+   * The cell-mask attention of 16-bit q, k, v with D = E = 64 on the tensor cores, 16 rows of a head
+   * at a time over the union of their cells (mask_attention_mma_*); false: one warp per row and head.
+   */
+  maskAttentionMma = process.env.SEA_CUDA_MASK_MMA !== '0';
   /** 16-bit convs on the tensor cores (conv2d_mma_*, ops/conv.ts conv2dMmaPlan); false: the channel-blocked kernels. */
   convMma = process.env.SEA_CUDA_CONV_MMA !== '0';
   /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */

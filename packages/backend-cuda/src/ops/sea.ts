@@ -353,6 +353,14 @@ export function cellMaskAttention(
     .i32(13, E)
     .f32(14, opts.scale)
     .i32(15, rowScale ? 1 : 0);
+  const tensorCores = Number(b.device.computeCapability.split('.')[0]) >= 8;
+  if (b.maskAttentionMma && tensorCores && sfx !== '' && D === 64 && E === 64) {
+    // the tensor-core instance (kernels/csr.cu mask_attention_mma_*): 16 rows a warp, 4 warps a block;
+    // scores in base 2 (the kernel's softmax runs on exp2)
+    b.params.f32(12, opts.scale * Math.LOG2E).i32(13, rowScale ? 1 : 0);
+    b.launch(b.fn('csr', `mask_attention_mma${sfx}`), [Math.ceil(Tq / 64), H, B], [128]);
+    return out;
+  }
   const name = D <= 64 ? 'mask_attention_d64' : 'mask_attention_d128';
   b.launch(b.fn('csr', `${name}${sfx}`), [Math.ceil(Tq / 8), H, B], [256]);
   return out;
