@@ -47,6 +47,7 @@ import {
   DEFAULT_CSR_ATTENTION_KERNEL,
   groupedTopK,
   performerPrefixSum,
+  runningMeanMix,
   stretchToCsr,
 } from './ops/sea.js';
 import { Params } from './params.js';
@@ -532,6 +533,7 @@ const CUDA_KERNELS = {
   fill,
   range,
   performerPrefixSum,
+  runningMeanMix,
   groupedTopK,
   stretchToCsr,
   cellMaskAttention,

@@ -287,6 +287,13 @@ export interface Backend {
    */
   performerPrefixSum(qf: TensorInfo, kf: TensorInfo, v: TensorInfo, opts: PrefixSumOptions): TensorInfo;
   /**
+   * The causal global context and the s_mix blend in one pass (docs/algorithm.md §7.5–§7.6), heads
+   * merged: local, v [B, H, T, E], sMix [B, H, T] (one float dtype) → [B, T, H·E] with
+   * out[b, t, h·E + e] = s·local[b,h,t,e] + (1 − s)·(Σ_{j≤t} v[b,h,j,e])/(t + 1), s = sMix[b,h,t].
+   * Sums in at least float32, t + 1 exact.
+   */
+  runningMeanMix(local: TensorInfo, v: TensorInfo, sMix: TensorInfo): TensorInfo;
+  /**
    * Grouped top-k selection (docs/algorithm.md §5): scores [G, N] float32, budgets int32 [G] →
    * bool [G, N] with exactly min(max(budget_g, 0), N) entries set in group g: the largest scores,
    * ties broken by lower index first (deterministic).
@@ -449,6 +456,7 @@ export const PRIMITIVES = [
   'fill',
   'range',
   'performerPrefixSum',
+  'runningMeanMix',
   'groupedTopK',
   'stretchToCsr',
   'csrSddmm',

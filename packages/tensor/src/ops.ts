@@ -700,6 +700,47 @@ export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6
   return recordOp('performerPrefixSum', [qf, kf, v], out, { eps });
 }
 
+/**
+ * The causal C_avg and the s_mix blend, heads merged (docs/algorithm.md §7.5–§7.6): local, v [B,H,T,E],
+ * sMix [B,H,T] → [B,T,H·E], out[b,t,h·E+e] = s·local + (1 − s)·(Σ_{j≤t} v[b,h,j,e])/(t+1). One kernel
+ * (the `runningMeanMix` primitive) where nothing records a tape; the same formula in differentiable
+ * ops (cumsum, div, mul, add, transpose) while a tape records or for float64.
+ */
+export function runningMeanMix(local: Tensor, v: Tensor, sMix: Tensor): Tensor {
+  const op = 'runningMeanMix';
+  const backend = sameBackend(op, local, v, sMix);
+  checkBHTD(op, local, 'local');
+  checkBHTD(op, v, 'v');
+  if (!shapesEqual(local.shape, v.shape)) {
+    throw new ShapeError(`${op}: local ${fmt(local.shape)} and v ${fmt(v.shape)} must match`);
+  }
+  const [B, H, T, E] = local.shape;
+  if (!shapesEqual(sMix.shape, [B, H, T])) {
+    throw new ShapeError(`${op}: expected sMix of shape [${B},${H},${T}], got ${fmt(sMix.shape)}`);
+  }
+  if (isRecording() || local.dtype === 'float64') {
+    if (!isFloat(local.dtype)) throw new DTypeError(`${op}: local must be a float dtype, got ${local.dtype}`);
+    for (const [t, n] of [
+      [v, 'v'],
+      [sMix, 'sMix'],
+    ] as const) {
+      if (t.dtype !== local.dtype)
+        throw new DTypeError(`${op}: ${n} is ${t.dtype} but local is ${local.dtype}; cast first`);
+    }
+    return tidy(() => {
+      const count = arange(1, T + 1, { backend, dtype: local.dtype }).reshape([1, 1, T, 1]);
+      const mean = div(cumsum(v, 2), count);
+      const s = sMix.reshape([B, H, T, 1]);
+      const mixed = add(mul(s, local), mul(sub(1, s), mean));
+      return transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * E]);
+    });
+  }
+  requireSeaFloat(op, local, 'local');
+  requireSeaFloat(op, v, 'v', local);
+  requireSeaFloat(op, sMix, 'sMix', local);
+  return recordOp(op, [local, v, sMix], wrap(backend, backend.runningMeanMix(local, v, sMix)));
+}
+
 export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {
   const backend = sameBackend('groupedTopK', scores, budgets);
   requireRank('groupedTopK', scores, 2, 'scores', '[G,N]');
