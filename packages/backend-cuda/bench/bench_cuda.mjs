@@ -672,6 +672,17 @@ if (SeaAttention) {
           b.stretchToCsr = ownStretch;
         }
         const peak = b.memory().peakBytes;
+        // 16-bit: the layer with the cell-mask attention on one warp per row and head instead of the
+        // tensor cores (mask_attention_mma_*), so both kernels are timed in the same run
+        let msWarpPerRow = null;
+        if (dtype !== 'float32' && b.maskAttentionMma) {
+          b.maskAttentionMma = false;
+          try {
+            msWarpPerRow = await wall(run, T >= 16384 ? 5 : 9, 1);
+          } finally {
+            b.maskAttentionMma = true;
+          }
+        }
         if (process.env.SEA_BENCH_SWEEP && process.env.SEA_BENCH_SWEEP === `${dtype}@${T}`) {
           // the layer with each fused CSR attention instance
           const defaultKernel = b.csrAttentionKernel;
@@ -694,6 +705,7 @@ if (SeaAttention) {
           dtype,
           T,
           ms,
+          msWarpPerRow,
           nnz,
           nnzPerRow: nnz / T,
           nnzPerRowPerHead: nnz / T / H,
@@ -703,7 +715,7 @@ if (SeaAttention) {
         };
         R.sea.push(row);
         log(
-          `SeaAttention ${dtype} T=${T}: ${ms.toFixed(2)} ms, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB, ${row.nnzPerRowPerHead.toFixed(1)} entries per row and head`,
+          `SeaAttention ${dtype} T=${T}: ${ms.toFixed(2)} ms${msWarpPerRow === null ? '' : ` (cell-mask attention one warp per row: ${msWarpPerRow.toFixed(2)} ms)`}, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB, ${row.nnzPerRowPerHead.toFixed(1)} entries per row and head`,
         );
       });
     }
