@@ -161,6 +161,9 @@ export interface AttentionOptions {
 export type AttentionLayout = 'bhtd' | 'bthd';
 
 /** Options of the fused linear capability ({@link Backend.linear}). */
+/** What layerNorm applies to its output before storing it. */
+export type LayerNormActivation = 'none' | 'gelu';
+
 export interface LinearOptions {
   /** Applied to x·wᵀ + bias before the residual is added. */
   activation: 'none' | 'relu';
@@ -237,8 +240,18 @@ export interface Backend {
   softmax(x: TensorInfo, mask: TensorInfo | null): TensorInfo;
   /** log-softmax over the last axis. */
   logSoftmax(x: TensorInfo): TensorInfo;
-  /** LayerNorm over the last axis N: (x−mean)/sqrt(var+eps)·gamma+beta; gamma, beta [N] (biased var). */
-  layerNorm(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo;
+  /**
+   * LayerNorm over the last axis N: (x−mean)/sqrt(var+eps)·gamma+beta; gamma, beta [N] (biased var),
+   * then `activation` on each output ('gelu': x·Φ(x), the exact GELU; 'none' when absent) before the
+   * one store.
+   */
+  layerNorm(
+    x: TensorInfo,
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    eps: number,
+    activation?: LayerNormActivation,
+  ): TensorInfo;
   /** table [V, ...rest] gathered by int32 indices [...idx] → [...idx, ...rest]; indices checked by op layer. */
   gather(table: TensorInfo, indices: TensorInfo): TensorInfo;
   /** take_along_axis on the last axis: x [..., N], idx int32 [..., M] (same leading dims) → [..., M]. */

@@ -6,6 +6,7 @@ import type {
   Backend,
   BinaryOp,
   CsrInfo,
+  LayerNormActivation,
   MatmulOptions,
   ReduceOp,
   ResizeMode,
@@ -455,7 +456,17 @@ export function logSoftmax(x: Tensor): Tensor {
   return recordOp('logSoftmax', [x], wrap(backend, backend.logSoftmax(x)));
 }
 
-export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+/**
+ * LayerNorm over the last axis; `opts.activation` 'gelu' applies the exact GELU to the result in the
+ * same kernel (the composition gelu(layerNorm(…)) while a tape records).
+ */
+export function layerNorm(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  eps = 1e-5,
+  opts: { activation?: LayerNormActivation } = {},
+): Tensor {
   const backend = sameBackend('layerNorm', x, gamma, beta);
   requireFloat('layerNorm', x);
   const n = x.shape[x.rank - 1];
@@ -470,6 +481,11 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     }
     if (t.dtype !== x.dtype) throw new DTypeError(`layerNorm: ${name} is ${t.dtype}, x is ${x.dtype}`);
   }
+  const activation = opts.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'gelu')
+    throw new RangeError(`layerNorm: activation must be 'none' or 'gelu', got ${String(activation)}`);
+  if (activation === 'gelu' && isRecording()) return tidy(() => gelu(layerNorm(x, gamma, beta, eps)));
+  if (activation === 'gelu') return wrap(backend, backend.layerNorm(x, gamma, beta, eps, 'gelu'));
   const out = wrap(backend, backend.layerNorm(x, gamma, beta, eps));
   return recordOp('layerNorm', [x, gamma, beta], out, { eps });
 }
