@@ -500,10 +500,13 @@ function conv2dKernel(
     // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1 with
     // SEA_CUDA_CUDNN=1): 2.97 ms for the layer's three convs at 32k on the H200, the own kernels 2.32
     const f32 =
-      process.env.SEA_CUDA_CUDNN_F32 === '1' ? (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null) : null;
+      process.env.SEA_CUDA_CUDNN_F32 === '1' && opts.activation !== 'relu'
+        ? (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null)
+        : null;
     return f32 ?? conv2d(b, x, w, bias, opts, outShape);
   }
-  const viaCudnn = b.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
+  // cuDNN's convs end at the bias: a conv with an activation runs the own kernels
+  const viaCudnn = opts.activation === 'relu' ? null : (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null);
   if (viaCudnn) return viaCudnn;
   return conv2dHalfFits(x, w, opts) || (b.convMma && conv2dMmaPlan(x, w, opts))
     ? conv2d(b, x, w, bias, opts, outShape)

@@ -106,6 +106,8 @@ export interface Conv2dOptions {
   /** [top, bottom, left, right] zero padding, may be asymmetric */
   padding: [number, number, number, number];
   groups: number;
+  /** 'relu': max(0, ·) of each output (after the bias) before its store; absent: none. */
+  activation?: 'none' | 'relu';
 }
 
 export interface ResizeOptions {

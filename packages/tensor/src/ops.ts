@@ -530,6 +530,8 @@ export interface Conv2dArgs {
   /** number: all sides; [h, w]: symmetric; [top, bottom, left, right]: asymmetric. */
   padding?: number | [number, number] | [number, number, number, number];
   groups?: number;
+  /** 'relu': max(0, ·) of each output in the conv's own store (relu(conv2d(…)) while a tape records). */
+  activation?: 'none' | 'relu';
 }
 
 function pair(v: number | [number, number] | undefined, d: number): [number, number] {
@@ -575,6 +577,14 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dA
     throw new ShapeError(
       `conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`,
     );
+  }
+  const activation = args.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'relu')
+    throw new RangeError(`conv2d: activation must be 'none' or 'relu', got ${String(activation)}`);
+  if (activation === 'relu') {
+    if (isRecording()) return tidy(() => relu(conv2d(x, w, bias, { ...args, activation: 'none' })));
+    const fused = { stride, dilation, padding, groups, activation };
+    return wrap(backend, backend.conv2d(x, w, bias ?? null, fused, [B, O, oh, ow]));
   }
   const convOpts = { stride, dilation, padding, groups };
   const out = wrap(backend, backend.conv2d(x, w, bias ?? null, convOpts, [B, O, oh, ow]));
