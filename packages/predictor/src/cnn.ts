@@ -9,6 +9,8 @@ import {
   fmt,
   layerNorm,
   linear,
+  mul,
+  ones,
   releaseEarly,
   resize,
   ShapeError,
@@ -113,29 +115,25 @@ export function causalCnnHead(
   constants?: { edge: Tensor; map: Tensor },
   releaseInput = false,
 ): Tensor {
+  const [B, , T] = y.shape;
   // The 1×1 conv commutes with the nearest ×4 upsampling (every output pixel is the same dot product
   // over one input pixel's channels), so it runs on the K/4-wide map; its two zero-padded columns give
   // the bias alone. Nearest ×4, those two columns and the area resize K+2 → K are then one fixed linear
   // map along the width (widthMap), applied as one GEMM: the same sums of the same terms.
   const bias = w['cnn.conv_out.bias'];
+  const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
+  if (releaseInput) releaseEarly(y);
+  const edge =
+    constants?.edge ??
+    mul(ones([B, s.H, T, 1], { backend: z.backend, dtype: z.dtype }), bias.reshape([1, s.H, 1, 1]));
   const map =
     constants?.map ??
-    tensor(widthMapIn(s.width, s.K, y.dtype), [s.K, s.width + 2], {
-      backend: y.backend,
-      dtype: y.dtype,
+    tensor(widthMapIn(s.width, s.K, z.dtype), [s.K, s.width + 2], {
+      backend: z.backend,
+      dtype: z.dtype,
     });
-  let zPad: Tensor; // [B, H, T, K/4 + 2]: the bias column, the 1×1 conv's output, the bias column
-  if (constants?.edge) {
-    // a decoder's edge columns, kept across steps
-    const z = conv2d(y, w['cnn.conv_out.weight'], bias); // [B, H, T, K/4]
-    if (releaseInput) releaseEarly(y);
-    zPad = concat([constants.edge, z, constants.edge], 3);
-    releaseEarly(z);
-  } else {
-    // the 1×1 conv over y with one zero column each side gives the bias there: the padded map in one op
-    zPad = conv2d(y, w['cnn.conv_out.weight'], bias, { padding: [0, 0, 1, 1] });
-    if (releaseInput) releaseEarly(y);
-  }
+  const zPad = concat([edge, z, edge], 3);
+  releaseEarly(z, constants ? null : edge);
   const out = linear(zPad, map); // [B, H, T, K]
   releaseEarly(zPad, constants ? null : map);
   const normed = layerNorm(out, w['cnn.norm_out.weight'], w['cnn.norm_out.bias'], LAYER_NORM_EPS);
