@@ -793,34 +793,54 @@ __device__ __forceinline__ void maskAttentionMmaBody(const unsigned char *__rest
   float m0 = ninf, m1 = ninf, l0 = 0.f, l1 = 0.f;
   unsigned *K32 = reinterpret_cast<unsigned *>(Ks[warp]);
   unsigned *V32 = reinterpret_cast<unsigned *>(Vs[warp]);
-  for (int u = 0; u < nu; ++u) {
-    const int c = uCell[warp][u], lo = uLo[warp][u], hi = uHi[warp][u];
-    const unsigned rows = uRows[warp][u];
-    // this thread's two rows' bounds of cell c (empty where the row does not select it)
-    int a0 = 0, e0 = 0, a1 = 0, e1 = 0;
-    if ((rows >> g) & 1u) {
-      a0 = bound(c, L0, Kc);
-      e0 = bound(c + 1, L0, Kc);
-    }
-    if ((rows >> (g + 8)) & 1u) {
-      a1 = bound(c, L1, Kc);
-      e1 = bound(c + 1, L1, Kc);
-    }
-    for (int j0 = lo; j0 < hi; j0 += 16) {
-      // 16 key rows × 32 words of K and V (zero past the range); lane = word
-      unsigned kw[16], vw[16];
+  // The chunks (u, j0): cell u of the union, keys j0 … j0+15 of its range. The next chunk's K and V
+  // words are loaded into registers while the current one is computed from shared memory.
+  unsigned kw[16], vw[16];
+  int nu_ = nu, u = 0, j0 = nu > 0 ? uLo[warp][0] : 0;
+  auto load = [&](int uu, int jj) {
+    const int hi = uHi[warp][uu];
 #pragma unroll
-      for (int r = 0; r < 16; ++r) {
-        const bool in = j0 + r < hi;
-        kw[r] = in ? kp[(ll)(j0 + r) * 32 + lane] : 0u;
-        vw[r] = in ? vp[(ll)(j0 + r) * 32 + lane] : 0u;
-      }
+    for (int r = 0; r < 16; ++r) {
+      const bool in = jj + r < hi;  // zero past the range
+      kw[r] = in ? kp[(ll)(jj + r) * 32 + lane] : 0u;
+      vw[r] = in ? vp[(ll)(jj + r) * 32 + lane] : 0u;
+    }
+  };
+  if (nu_ > 0) load(0, j0);
+  int boundsOf = -1;  // the cell whose row bounds a0 … e1 hold
+  int a0 = 0, e0 = 0, a1 = 0, e1 = 0;
+  while (u < nu_) {
+    const int cu = u, cj0 = j0;
 #pragma unroll
-      for (int r = 0; r < 16; ++r) {
-        K32[r * (MM_P / 2) + lane] = kw[r];
-        V32[r * (MM_P / 2) + lane] = vw[r];
+    for (int r = 0; r < 16; ++r) {
+      K32[r * (MM_P / 2) + lane] = kw[r];
+      V32[r * (MM_P / 2) + lane] = vw[r];
+    }
+    __syncwarp();
+    // the next chunk, then its loads (in flight during this chunk's math)
+    j0 += 16;
+    if (j0 >= uHi[warp][u]) {
+      ++u;
+      if (u < nu_) j0 = uLo[warp][u];
+    }
+    if (u < nu_) load(u, j0);
+    if (boundsOf != cu) {
+      // this thread's two rows' bounds of the chunk's cell (empty where the row does not select it)
+      boundsOf = cu;
+      const int c = uCell[warp][cu];
+      const unsigned rows = uRows[warp][cu];
+      a0 = e0 = a1 = e1 = 0;
+      if ((rows >> g) & 1u) {
+        a0 = bound(c, L0, Kc);
+        e0 = bound(c + 1, L0, Kc);
       }
-      __syncwarp();
+      if ((rows >> (g + 8)) & 1u) {
+        a1 = bound(c, L1, Kc);
+        e1 = bound(c + 1, L1, Kc);
+      }
+    }
+    {
+      const int j0 = cj0;
       float s[2][4];
 #pragma unroll
       for (int nt = 0; nt < 2; nt++) {
