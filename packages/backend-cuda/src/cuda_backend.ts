@@ -135,9 +135,12 @@ export class CudaMemory {
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
   /**
    * The cell-mask attention of 16-bit q, k, v with D = E = 64 on the tensor cores, 16 rows of a head
-   * at a time over the union of their cells (mask_attention_mma_*); false: one warp per row and head.
+   * at a time over the union of their cells (mask_attention_mma_*), opt-in with SEA_CUDA_MASK_MMA=1:
+   * it pays only where neighbouring rows select the same cells. On the H200 with the bench's random
+   * predictor weights it was slower than one warp per row and head at every T (SEA layer bf16 at 32k
+   * 8.03 against 7.73 ms, at 1k 1.04 against 0.64).
    */
-  maskAttentionMma = process.env.SEA_CUDA_MASK_MMA !== '0';
+  maskAttentionMma = process.env.SEA_CUDA_MASK_MMA === '1';
   /** 16-bit convs on the tensor cores (conv2d_mma_*, ops/conv.ts conv2dMmaPlan); false: the channel-blocked kernels. */
   convMma = process.env.SEA_CUDA_CONV_MMA !== '0';
   /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */
