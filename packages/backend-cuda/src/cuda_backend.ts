@@ -133,6 +133,8 @@ export class CudaMemory {
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /** concat of up to 4 inputs in one launch (concat_cols*); false: one strided copy per input. */
+  concatOneLaunch = process.env.SEA_CUDA_CONCAT1 !== '0';
   /**
    * The cell-mask attention of 16-bit q, k, v with D = E = 64 on the tensor cores, 16 rows of a head
    * at a time over the union of their cells (mask_attention_mma_*), opt-in with SEA_CUDA_MASK_MMA=1:
