@@ -218,7 +218,7 @@ d()('webgpu row kernels (layerNorm, softmax, logSoftmax): threads a row, or a wo
             op === 'layerNorm'
               ? b === cpu
                 ? b.layerNorm(x, gg, bb, 1e-5)
-                : gb.layerNorm(x, gg, bb, 1e-5, variant as never)
+                : gb.layerNorm(x, gg, bb, 1e-5, 'none', variant as never)
               : op === 'softmax'
                 ? b === cpu
                   ? b.softmax(x, null)

@@ -52,12 +52,15 @@ export function conv2d(
   const accs = Array.from({ length: OB }, (_, j) => j);
   if (OW % 2 === 0 && npix > 0) {
     const pairs = x.dtype !== 'float32';
+    // the fused ReLU as the one-pixel kernel's: NaN kept
+    const relu = (a: string) =>
+      opts.activation === 'relu' ? `select(vec2<f32>(0.0), ${a}, ${a} > vec2<f32>(0.0) || ${a} != ${a})` : a;
     // the block's weights (OB consecutive output channels: one contiguous run of w) in workgroup memory
     const WS = OB * Cg * kh * kw;
     const staged = WS <= 2048;
     const wload = (idx: string) => (staged ? `ws[${idx}]` : `w_ld(wb + ${idx})`);
     b.run({
-      name: 'conv2d',
+      name: opts.activation === 'relu' ? 'conv2d_relu' : 'conv2d',
       body: `${staged ? `var<workgroup> ws: array<f32, ${WS}>;` : ''}
 ${main(WG)}
   let ob = wg % ${nOB}u; let blk = wg / ${nOB}u;
@@ -103,8 +106,8 @@ ${main(WG)}
   ${accs
     .map((j) =>
       pairs
-        ? `y_st2((ob0 + ${j}u * plane) / 2u, a${j});`
-        : `y_st(ob0 + ${j}u * plane, a${j}.x); y_st(ob0 + ${j}u * plane + 1u, a${j}.y);`,
+        ? `y_st2((ob0 + ${j}u * plane) / 2u, ${relu(`a${j}`)});`
+        : `{ let r = ${relu(`a${j}`)}; y_st(ob0 + ${j}u * plane, r.x); y_st(ob0 + ${j}u * plane + 1u, r.y); }`,
     )
     .join('\n  ')}
 }`,
@@ -120,7 +123,7 @@ ${main(WG)}
     return b.out(out, outShape, x.dtype);
   }
   b.run({
-    name: 'conv2d',
+    name: opts.activation === 'relu' ? 'conv2d_relu' : 'conv2d',
     body: `${main(WG)}
   let ob = wg % ${nOB}u; let blk = wg / ${nOB}u;
   let p = blk * ${WG}u + lid;
@@ -152,7 +155,7 @@ ${main(WG)}
   }
   let ob0 = ((bi * O + o0) * OH + oy) * OW + ox;
   let plane = OH * OW;
-  ${accs.map((j) => `y_st(ob0 + ${j}u * plane, a${j});`).join('\n  ')}
+  ${accs.map((j) => `y_st(ob0 + ${j}u * plane, ${opts.activation === 'relu' ? `select(0.0, a${j}, a${j} > 0.0 || a${j} != a${j})` : `a${j}`});`).join('\n  ')}
 }`,
     inputs: [
       { name: 'x', data: b.data(x) },

@@ -1,11 +1,13 @@
 /**
- * LayerNorm over the last axis: two-pass mean and biased variance. Many short rows (n ≤ 1024): G
- * threads a row, the row in registers (groupedRows); otherwise one workgroup per row.
+ * LayerNorm over the last axis: two-pass mean and biased variance; with activation 'gelu' the exact
+ * GELU of each output before its store. Many short rows (n ≤ 1024): G threads a row, the row in
+ * registers (groupedRows); otherwise one workgroup per row.
  */
-import type { TensorInfo } from '@sea/tensor';
+import type { LayerNormActivation, TensorInfo } from '@sea/tensor';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 import { groupedRows, groupReduceWgsl, rowReduceWgsl } from './row_reduce.js';
+import { ERF_WGSL } from './unary.js';
 
 const WG = 128;
 const GWG = 256;
@@ -18,6 +20,7 @@ export function layerNorm(
   gamma: TensorInfo,
   beta: TensorInfo,
   eps: number,
+  activation: LayerNormActivation = 'none',
   variant?: RowVariant,
 ): TensorInfo {
   const n = x.shape[x.shape.length - 1] ?? 1;
@@ -26,9 +29,14 @@ export function layerNorm(
   const out = b.alloc(size, x.dtype);
   const grouped = (variant ?? (n <= 1024 && rows >= 1024 ? 'grouped' : 'row')) === 'grouped' && n <= 1024;
   const gr = groupedRows(n, x.dtype !== 'float32');
+  const gelu = activation === 'gelu';
+  const act = (e: string) => (gelu ? `gelu_ln(${e})` : e);
+  const head = gelu
+    ? `${ERF_WGSL}\nfn gelu_ln(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.7071067811865476)); }\n`
+    : '';
   const body = grouped
-    ? groupedBody(gr)
-    : `${rowReduceWgsl(WG)}
+    ? `${head}${groupedBody(gr, gelu)}`
+    : `${head}${rowReduceWgsl(WG)}
 ${main(WG)}
   let row = wg;
   if (row >= pu(0u)) { return; }
@@ -40,10 +48,10 @@ ${main(WG)}
   var s1 = 0.0;
   for (var c = lid; c < n; c += ${WG}u) { let d = x_ld(base + c) - mean; s1 += d * d; }
   let rstd = 1.0 / sqrt(wg_sum(s1, lid) / f32(n) + pf(2u));
-  for (var c = lid; c < n; c += ${WG}u) { y_st(base + c, (x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)); }
+  for (var c = lid; c < n; c += ${WG}u) { y_st(base + c, ${act('(x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)')}); }
 }`;
   b.run({
-    name: 'layerNorm',
+    name: gelu ? 'layerNorm_gelu' : 'layerNorm',
     body,
     inputs: [
       { name: 'x', data: b.data(x) },
@@ -58,7 +66,7 @@ ${main(WG)}
 }
 
 /** G threads a row, each with `units` units of it in registers (pairs of 16-bit values when U = 2). */
-function groupedBody({ G, units, U }: ReturnType<typeof groupedRows>): string {
+function groupedBody({ G, units, U }: ReturnType<typeof groupedRows>, gelu: boolean): string {
   const T = U === 1 ? 'f32' : 'vec2<f32>';
   const total = U === 1 ? 'xv[j]' : '(xv[j].x + xv[j].y)';
   const load = U === 1 ? 'x_ld(base + c)' : 'x_ld2((base + c) / 2u)';
@@ -89,7 +97,7 @@ ${main(GWG)}
   let rstd = 1.0 / sqrt(grp_sum(s1, lid) / f32(n) + pf(2u));
   for (var j = 0u; j < ${units}u; j++) {
     let c = (r + j * ${G}u) * ${U}u;
-    if (ok && c < n) { let v = (xv[j] - ${T}(mean)) * rstd * ${gam} + ${bet}; ${store}; }
+    if (ok && c < n) { let w = (xv[j] - ${T}(mean)) * rstd * ${gam} + ${bet}; let v = ${gelu ? (U === 1 ? 'gelu_ln(w)' : 'vec2<f32>(gelu_ln(w.x), gelu_ln(w.y))') : 'w'}; ${store}; }
   }
 }`;
 }
