@@ -185,75 +185,78 @@ d()('webgpu conv2d paths', () => {
   });
 });
 
-d()('webgpu row kernels (layerNorm, softmax, logSoftmax): threads a row, or a workgroup a row', () => {
-  const packed = gpu ? (async () => (await tryBackend({ float16: 'packed' })).backend)() : null;
-  afterAll(async () => (await packed)?.destroy());
-  it('both kernels match the CPU backend in float32 and float16 (native and packed), NaN, +∞ and all −∞ rows included', async () => {
-    const backends = [gpu as WebGpuBackend, (await packed) as WebGpuBackend];
-    for (const [rows, n] of [
-      [1100, 64],
-      [1500, 33],
-      [37, 1000],
-    ]) {
-      const xv = rand(rows * n, rows + n, -4, 4);
-      const g = rand(n, 5, 0.5, 1.5);
-      const be = rand(n, 6);
-      // row 1: a NaN, row 2: +∞, row 0: all −∞ (softmax: zeros; layerNorm: NaN)
-      xv.fill(Number.NEGATIVE_INFINITY, 0, n);
-      if (rows > 2) {
-        xv[n + (3 % n)] = Number.NaN;
-        xv[2 * n] = Number.POSITIVE_INFINITY;
-      }
-      for (const dtype of ['float32', 'float16'] as const) {
-        const enc = (v: Float32Array) => (dtype === 'float32' ? v : numbersToHalfBits(v, dtype));
-        const dec = (v: TypedArray) =>
-          dtype === 'float32' ? (v as Float32Array) : halfBitsToFloat32(v as Uint16Array, dtype);
-        const tol = dtype === 'float32' ? 2e-5 : 4e-3;
-        const run = async (b: Backend, op: string, variant?: string) => {
-          const x = put(b, enc(xv), [rows, n], dtype);
-          const gg = put(b, enc(g), [n], dtype);
-          const bb = put(b, enc(be), [n], dtype);
-          const gb = b as WebGpuBackend;
-          const y =
-            op === 'layerNorm'
-              ? b === cpu
-                ? b.layerNorm(x, gg, bb, 1e-5)
-                : gb.layerNorm(x, gg, bb, 1e-5, 'none', variant as never)
-              : op === 'softmax'
+d()(
+  'webgpu row kernels (layerNorm with and without GELU, softmax, logSoftmax): threads a row, or a workgroup a row',
+  () => {
+    const packed = gpu ? (async () => (await tryBackend({ float16: 'packed' })).backend)() : null;
+    afterAll(async () => (await packed)?.destroy());
+    it('both kernels match the CPU backend in float32 and float16 (native and packed), NaN, +∞ and all −∞ rows included', async () => {
+      const backends = [gpu as WebGpuBackend, (await packed) as WebGpuBackend];
+      for (const [rows, n] of [
+        [1100, 64],
+        [1500, 33],
+        [37, 1000],
+      ]) {
+        const xv = rand(rows * n, rows + n, -4, 4);
+        const g = rand(n, 5, 0.5, 1.5);
+        const be = rand(n, 6);
+        // row 1: a NaN, row 2: +∞, row 0: all −∞ (softmax: zeros; layerNorm: NaN)
+        xv.fill(Number.NEGATIVE_INFINITY, 0, n);
+        if (rows > 2) {
+          xv[n + (3 % n)] = Number.NaN;
+          xv[2 * n] = Number.POSITIVE_INFINITY;
+        }
+        for (const dtype of ['float32', 'float16'] as const) {
+          const enc = (v: Float32Array) => (dtype === 'float32' ? v : numbersToHalfBits(v, dtype));
+          const dec = (v: TypedArray) =>
+            dtype === 'float32' ? (v as Float32Array) : halfBitsToFloat32(v as Uint16Array, dtype);
+          const tol = dtype === 'float32' ? 2e-5 : 4e-3;
+          const run = async (b: Backend, op: string, variant?: string) => {
+            const x = put(b, enc(xv), [rows, n], dtype);
+            const gg = put(b, enc(g), [n], dtype);
+            const bb = put(b, enc(be), [n], dtype);
+            const gb = b as WebGpuBackend;
+            const y =
+              op === 'layerNorm' || op === 'layerNorm+gelu'
                 ? b === cpu
-                  ? b.softmax(x, null)
-                  : gb.softmax(x, null, variant as never)
-                : b === cpu
-                  ? b.logSoftmax(x)
-                  : gb.logSoftmax(x, variant as never);
-          const r = dec(await b.read(y.dataId, dtype, rows * n));
-          for (const t of [x, gg, bb, y]) b.free(t.dataId);
-          return r;
-        };
-        for (const op of ['layerNorm', 'softmax', 'logSoftmax']) {
-          const want = await run(cpu, op);
-          for (const b of dtype === 'float32' ? backends.slice(0, 1) : backends)
-            for (const variant of ['grouped', 'row']) {
-              const got = await run(b, op, variant);
-              let worst = 0;
-              for (let i = 0; i < got.length; i++) {
-                const [a, w] = [got[i], want[i]];
-                if (Number.isNaN(w) || Number.isNaN(a)) {
-                  if (!(Number.isNaN(w) && Number.isNaN(a))) worst = Number.POSITIVE_INFINITY;
-                  continue;
+                  ? b.layerNorm(x, gg, bb, 1e-5, op === 'layerNorm' ? 'none' : 'gelu')
+                  : gb.layerNorm(x, gg, bb, 1e-5, op === 'layerNorm' ? 'none' : 'gelu', variant as never)
+                : op === 'softmax'
+                  ? b === cpu
+                    ? b.softmax(x, null)
+                    : gb.softmax(x, null, variant as never)
+                  : b === cpu
+                    ? b.logSoftmax(x)
+                    : gb.logSoftmax(x, variant as never);
+            const r = dec(await b.read(y.dataId, dtype, rows * n));
+            for (const t of [x, gg, bb, y]) b.free(t.dataId);
+            return r;
+          };
+          for (const op of ['layerNorm', 'layerNorm+gelu', 'softmax', 'logSoftmax']) {
+            const want = await run(cpu, op);
+            for (const b of dtype === 'float32' ? backends.slice(0, 1) : backends)
+              for (const variant of ['grouped', 'row']) {
+                const got = await run(b, op, variant);
+                let worst = 0;
+                for (let i = 0; i < got.length; i++) {
+                  const [a, w] = [got[i], want[i]];
+                  if (Number.isNaN(w) || Number.isNaN(a)) {
+                    if (!(Number.isNaN(w) && Number.isNaN(a))) worst = Number.POSITIVE_INFINITY;
+                    continue;
+                  }
+                  if (a === w) continue;
+                  worst = Math.max(worst, Math.abs(a - w) / (1 + Math.abs(w)));
                 }
-                if (a === w) continue;
-                worst = Math.max(worst, Math.abs(a - w) / (1 + Math.abs(w)));
+                expect(
+                  worst,
+                  `${op} ${variant} ${dtype}${b === backends[1] ? ' packed' : ''} [${rows},${n}]`,
+                ).toBeLessThan(tol);
               }
-              expect(
-                worst,
-                `${op} ${variant} ${dtype}${b === backends[1] ? ' packed' : ''} [${rows},${n}]`,
-              ).toBeLessThan(tol);
-            }
+          }
         }
       }
-    }
-  });
-});
+    });
+  },
+);
 
 if (!gpu) it.skipIf(true)(`webgpu unavailable: ${reason}`, () => {});

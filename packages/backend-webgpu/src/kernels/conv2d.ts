@@ -54,7 +54,9 @@ export function conv2d(
     const pairs = x.dtype !== 'float32';
     // the fused ReLU as the one-pixel kernel's: NaN kept
     const relu = (a: string) =>
-      opts.activation === 'relu' ? `select(vec2<f32>(0.0), ${a}, ${a} > vec2<f32>(0.0) || ${a} != ${a})` : a;
+      opts.activation === 'relu'
+        ? `select(vec2<f32>(0.0), ${a}, (${a} > vec2<f32>(0.0)) | (${a} != ${a}))`
+        : a;
     // the block's weights (OB consecutive output channels: one contiguous run of w) in workgroup memory
     const WS = OB * Cg * kh * kw;
     const staged = WS <= 2048;
