@@ -25,6 +25,7 @@ import { registerLinear } from './groups/linear.js';
 import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
+import { registerAdamW } from './groups/optim.js';
 import { registerPublished } from './groups/published.js';
 import { registerReduce } from './groups/reduce.js';
 import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
@@ -70,6 +71,7 @@ export type Group =
   | 'errors'
   | 'attention'
   | 'linear'
+  | 'adamw'
   | 'csrAttention'
   | 'cellMaskAttention'
   | 'writeSlice';
@@ -227,6 +229,7 @@ export function conformanceSuite(
     registerSeaCsr(suite);
     registerAttention(suite);
     registerLinear(suite);
+    registerAdamW(suite);
     registerCsrAttention(suite);
     registerCellMaskAttention(suite);
     registerPublished(suite);

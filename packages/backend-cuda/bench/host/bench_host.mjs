@@ -43,6 +43,10 @@ const sea = await imp('tensor');
 const { createCudaBackend } = await imp('backend-cuda');
 const { OptForCausalLM, optWeightSpecs } = await imp('opt');
 const { SeaAttention } = await imp('sparse-attention');
+const train = CASES_ASKED().some((c) => c.startsWith('train-')) ? await imp('train') : null;
+function CASES_ASKED() {
+  return (process.env.SEA_HOST_CASES ?? 'decode-dense,decode-sea,layer-sea').split(',');
+}
 
 const stub = koffi.load(path.join(STUB, 'libseacudastub.so'));
 const NAMES = [
@@ -314,6 +318,53 @@ async function layer(dtype) {
   l.dispose();
 }
 
+/**
+ * One training step at the OPT-125m shape over T = SEA_HOST_LAYER_T tokens, batch 1: `sea train`
+ * (LmTrainer, dense) or `sea distill --attention sea` (Distiller: a float32 dense teacher, the SEA
+ * student), forward + backward + clipping + AdamW, in `dtype` compute over float32 masters.
+ */
+async function trainStep(kind, dtype) {
+  const hf = { ...train.OPT_125M_CONFIG, max_position_embeddings: Math.max(2048, LAYER_T) };
+  const zeros = () => {
+    const w = new Map();
+    for (const spec of optWeightSpecs(config, 'model.')) w.set(spec.name, sea.zeros(spec.shape));
+    return w;
+  };
+  const tokens = Int32Array.from({ length: 4 * LAYER_T + 64 }, () => 4 + rng.int(config.vocabSize - 4));
+  const opts = { seqLen: LAYER_T, batch: 1, seed: 0, computeDtype: dtype, evalWindows: 0 };
+  let teacher = null;
+  let t;
+  if (kind === 'dense') t = await train.LmTrainer.create(hf, tokens, opts, zeros(), b);
+  else {
+    teacher = await OptForCausalLM.fromWeights(config, zeros(), { backend: b });
+    t = await train.Distiller.create(teacher, tokens, { ...opts, attention: 'sea', ...seaConfigOf() });
+  }
+  await t.trainStep(); // warm-up: kernels and caches
+  const steps = Number(process.env.SEA_HOST_TRAIN_STEPS ?? 2);
+  const c0 = counts();
+  const ts = [];
+  await profStart();
+  tracing = TRACE;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await t.trainStep();
+    ts.push((performance.now() - t0) * 1000);
+  }
+  tracing = false;
+  const cpu = cpuUs(process.cpuUsage(cpu0)) / steps;
+  await profStop(`train-${kind}-${dtype}`);
+  report(`train-${kind}@${LAYER_T}`, dtype, ts, cpu, diff(c0, counts(), steps));
+  printTrace(steps);
+  t.dispose();
+  teacher?.dispose();
+}
+const seaConfigOf = () => ({
+  k: seaConfig.k,
+  predictorLength: seaConfig.predictorLength,
+  nbf: seaConfig.nbFeatureFactor,
+});
+
 console.log(`host cost over the stubs in ${STUB} (node ${process.version}); no GPU work is timed`);
 for (const dtype of DTYPES) {
   if (CASES.includes('decode-dense')) await decode('dense', dtype);
@@ -321,6 +372,8 @@ for (const dtype of DTYPES) {
   if (CASES.includes('layer-sea')) await layer(dtype);
   if (CASES.includes('forward-dense')) await forward('dense', dtype);
   if (CASES.includes('forward-sea')) await forward('sea', dtype);
+  if (CASES.includes('train-dense')) await trainStep('dense', dtype);
+  if (CASES.includes('train-sea')) await trainStep('sea', dtype);
 }
 const leak = b.memory();
 console.log(`live device buffers after the runs: ${leak.buffers} (${leak.bytes} bytes)`);
