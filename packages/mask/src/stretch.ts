@@ -40,6 +40,22 @@ export function stretchIndex(rowLen: ArrayLike<number>, keys: number, K: number)
   return out;
 }
 
+/** The last stretchIndex made (every layer of a forward asks for the same one), by its arguments. */
+let lastIndex: { rowLen: Int32Array; keys: number; K: number; index: Int32Array } | null = null;
+
+/** stretchIndex(rowLen, keys, K), from the last call's result when its arguments were the same. */
+function lastStretchIndex(rowLen: ArrayLike<number>, keys: number, K: number): Int32Array {
+  const c = lastIndex;
+  if (c && c.keys === keys && c.K === K && c.rowLen.length === rowLen.length) {
+    let same = true;
+    for (let i = 0; i < rowLen.length && same; i++) same = c.rowLen[i] === rowLen[i];
+    if (same) return c.index;
+  }
+  const index = stretchIndex(rowLen, keys, K);
+  lastIndex = { rowLen: Int32Array.from(rowLen), keys, K, index };
+  return index;
+}
+
 async function hostRowLen(
   rowLen: Tensor | Int32Array,
   B: number,
@@ -89,7 +105,7 @@ async function stretchGather(
   const rl = await hostRowLen(rowLen, B, T, keys, op);
   const backend = x.backend;
   return sea.tidy(() => {
-    const idx1 = sea.tensor(stretchIndex(rl, keys, K), [B, 1, T, keys], { dtype: 'int32', backend });
+    const idx1 = sea.tensor(lastStretchIndex(rl, keys, K), [B, 1, T, keys], { dtype: 'int32', backend });
     const idx = H === 1 ? idx1 : sea.add(idx1, sea.zeros([1, H, 1, 1], { dtype: 'int32', backend }));
     const padded = sea.pad(
       x,

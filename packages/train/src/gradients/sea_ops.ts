@@ -3,13 +3,12 @@ import * as sea from '@sea/tensor';
 import { registerGradient, vjp } from '../tape.js';
 import { attr } from './util.js';
 
-/** Lower-triangular ones [T, T] (j ≤ t). */
+/** Lower-triangular ones [T, T] (j ≤ t), made on the device (no T² host array to upload). */
 export function causalOnes(t: number, like: Tensor): Tensor {
-  const a = new Float64Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) a[i * t + j] = 1;
-  return sea.tensor(like.dtype === 'float64' ? a : Float32Array.from(a), [t, t], {
-    backend: like.backend,
-    dtype: like.dtype,
+  return sea.tidy(() => {
+    const i = sea.arange(0, t, { backend: like.backend }).reshape([t, 1]);
+    const j = sea.arange(0, t, { backend: like.backend }).reshape([1, t]);
+    return sea.cast(sea.lessEqual(j, i), like.dtype);
   });
 }
 
