@@ -114,6 +114,22 @@ export interface GradientReducer {
   allReduce(grads: Record<string, Tensor>, names: readonly string[]): Promise<Record<string, Tensor>>;
   /** Sums plain numbers (the logged losses) over ranks. */
   allReduceNumbers(xs: number[]): Promise<number[]>;
+  /**
+   * Overlap with the backward pass (optional): a session for one step's gradients. `ready(name, g)`
+   * hands over each parameter's summed gradient as soon as it is final (the session owns `g`; the
+   * order is the same on every rank), so its bucket's all-reduce can start while backward goes on;
+   * `finish()` waits for every bucket and returns the reduced gradients. Without it, the trainer
+   * calls `allReduce` after backward.
+   */
+  begin?(): ReduceSession;
+}
+
+/** One step's overlapped gradient all-reduce ({@link GradientReducer.begin}). */
+export interface ReduceSession {
+  ready(name: string, grad: Tensor): Promise<void>;
+  finish(): Promise<Record<string, Tensor>>;
+  /** Frees what the session holds (after an error). */
+  abort(): void;
 }
 
 /** One layer's captured attention (@sea/opt's OptLayerCapture, @sea/bert's BertLayerCapture). */
@@ -361,6 +377,12 @@ export abstract class DistillerCore<
   reducer: GradientReducer | null = null;
 
   /**
+   * With a reducer that can (GradientReducer.begin): all-reduce gradient buckets while the last
+   * micro-batch's backward is still running, instead of after it (default on).
+   */
+  overlapReduce = true;
+
+  /**
    * Tensors a forward made that its backward still reads (a checkpointed layer reads, when it runs
    * again, what the forward passed to it by closure: e.g. parameters cast to the compute dtype);
    * freed once the micro-batch's gradients are taken.
@@ -379,6 +401,7 @@ export abstract class DistillerCore<
   protected async microStep(
     batch: B,
     scale: number,
+    onGrad?: (name: string, grad: Tensor) => void | Promise<void>,
   ): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
     const teacher = await this.teacherForward(batch);
     let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
@@ -395,7 +418,7 @@ export abstract class DistillerCore<
           }
         },
         this.params,
-        dy ? { dy } : {},
+        { ...(dy ? { dy } : {}), ...(onGrad ? { onGrad } : {}) },
       );
     } finally {
       if (teacher) for (const t of outputTensors(teacher)) t.dispose();
@@ -494,17 +517,35 @@ export abstract class DistillerCore<
     const names = Object.keys(this.params).sort();
     let acc: Record<string, Tensor> | null = null;
     const sums = new Array<number>(8).fill(0);
+    const local = this.localMicroBatches();
+    // with an overlapping reducer the last micro-batch hands each summed gradient over as soon as
+    // backward has finished it; the sums are the same additions in the same order as below
+    const session = this.reducer?.begin && this.overlapReduce ? this.reducer.begin() : null;
     try {
-      for (const j of this.localMicroBatches()) {
+      for (const j of local) {
         const S = this.lossScaler?.scale ?? 1;
-        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n);
+        const last = j === local[local.length - 1];
+        const prev: Record<string, Tensor> | null = acc;
+        const onGrad =
+          session && last
+            ? (k: string, g: Tensor) => {
+                if (!prev) return session.ready(k, g);
+                const total = sea.add(prev[k], g).keep();
+                g.dispose();
+                return session.ready(k, total);
+              }
+            : undefined;
+        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n, onGrad);
         logs.forEach((x, i) => {
           sums[i] += x / n;
         });
-        if (!acc) acc = grads;
+        if (onGrad) {
+          for (const k of names) grads[k].dispose();
+          if (prev) for (const k of names) prev[k].dispose();
+          acc = null;
+        } else if (!prev) acc = grads;
         else {
           // a fixed order: micro-batch 0 + 1, then + 2, …
-          const prev: Record<string, Tensor> = acc;
           const next: Record<string, Tensor> = {};
           for (const k of names) {
             next[k] = sea.add(prev[k], grads[k]).keep();
@@ -514,6 +555,10 @@ export abstract class DistillerCore<
           acc = next;
         }
       }
+      if (session && this.reducer) {
+        const reduced = await session.finish();
+        return { grads: reduced, logs: await this.reducer.allReduceNumbers(sums) };
+      }
       if (!acc) throw new TrainError('no micro-batches to run');
       if (this.reducer) {
         const reduced: Record<string, Tensor> = await this.reducer.allReduce(acc, names);
@@ -522,6 +567,7 @@ export abstract class DistillerCore<
       }
       return { grads: acc, logs: sums };
     } catch (e) {
+      session?.abort();
       if (acc) for (const g of Object.values(acc)) g.dispose();
       throw e;
     }
