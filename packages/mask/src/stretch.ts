@@ -8,6 +8,7 @@
  */
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, isFloat, ShapeError, type Tensor } from '@sea/tensor';
+import { isRecording } from '@sea/tensor/internal';
 
 /** finfo(float32).min / 2: the additive "masked" value of the dense path. */
 export const FP_MIN = -1.7014117331926443e38;
@@ -104,6 +105,7 @@ async function stretchGather(
   const [B, H, T, K] = x.shape;
   const rl = await hostRowLen(rowLen, B, T, keys, op);
   const backend = x.backend;
+  if (isFloat(x.dtype) && isRecording()) return stretchByMatmul(x, rl, keys, fill);
   return sea.tidy(() => {
     const idx1 = sea.tensor(lastStretchIndex(rl, keys, K), [B, 1, T, keys], { dtype: 'int32', backend });
     const idx = H === 1 ? idx1 : sea.add(idx1, sea.zeros([1, H, 1, 1], { dtype: 'int32', backend }));
@@ -118,6 +120,27 @@ async function stretchGather(
       fill,
     );
     return sea.takeAlong(padded, idx);
+  });
+}
+
+/**
+ * The gather of {@link stretchGather} as a batched product with the one-hot stretch matrices
+ * S[b,t] [keys, K] (row j: cell(j), none for j ≥ L_t): out[b,:,t,:] = S[b,t]·x[b,:,t,:]ᵀ. The same
+ * values (one term per output), for training: the gradient is Sᵀ·dy, a GEMM over B·T·keys·K,
+ * where takeAlong's gradient builds a one-hot of B·H·T·keys·K.
+ */
+function stretchByMatmul(x: Tensor, rl: Int32Array, keys: number, fill: number): Tensor {
+  const [B, , T, K] = x.shape;
+  const backend = x.backend;
+  return sea.tidy(() => {
+    const idx = sea.tensor(lastStretchIndex(rl, keys, K), [B, T, keys, 1], { dtype: 'int32', backend });
+    const cells = sea.arange(0, K, { backend, dtype: 'int32' }).reshape([1, 1, 1, K]);
+    const S = sea.cast(sea.equal(idx, cells), x.dtype); // [B, T, keys, K]
+    const y = sea.matmul(S, sea.transpose(x, [0, 2, 3, 1])); // [B, T, keys, H]
+    const out = sea.transpose(y, [0, 3, 1, 2]); // [B, H, T, keys]
+    if (fill === 0) return out;
+    const past = sea.greaterEqual(idx.reshape([B, 1, T, keys]), K); // j ≥ L_t: the pad column
+    return sea.where(past, fill, out);
   });
 }
 
