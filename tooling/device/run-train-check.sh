@@ -10,8 +10,8 @@
 #   c. one `sea train` step at the OPT-125m shape, T=2048, bfloat16: tokens/s and peak memory,
 #      without and with --checkpoint-layers, batch 1 and 4; one step profiled (GPU time per op, per
 #      kernel and per launch shape, reads back and syncs: op_profile.ts);
-#   d. one `sea distill --attention sea` step at the same shape (float32 teacher, bfloat16 student):
-#      time, tokens/s, peak memory and its profile.
+#   d. one `sea distill` step at the same shape for each of sea, dense, performer, reformer, cosformer
+#      (float32 teacher, bfloat16 student): time, tokens/s, peak memory; SEA's step profiled.
 # Writes $OUT/train-check.log, train-check.json, loss-fp32-bf16.json, nccl-one-rank.json. The training
 # text is data/wikitext-2/valid.txt of the working tree.
 # Env: SEA_DEVICE_BUNDLE (default .device/cuda), SEA_CHECK_* (see train_check.ts), SEA_NCCL_TIMEOUT (90),

@@ -13,9 +13,10 @@
  *     peak memory, without and with --checkpoint-layers; the first row's step once more with every op
  *     and kernel launch bracketed by device events (tooling/device/op_profile.ts): GPU time by op, by
  *     kernel and by launch shape, the reads back and syncs of the step.
- *  d. one `sea distill --attention sea` step at the same shape (teacher float32 from the same initial
- *     weights, student bfloat16, K=256, k=64, nbf 8): time, tokens/s, peak memory and its profile
- *     (SEA_CHECK_SEA_STEP=off skips it; SEA_CHECK_PROFILE=off skips the profiles).
+ *  d. one `sea distill` step at the same shape per attention kind (SEA_CHECK_DISTILL_KINDS, default
+ *     sea,dense,performer,reformer,cosformer; teacher float32 from the same initial weights, student
+ *     bfloat16, K=256, k=64, nbf 8): time, tokens/s, peak memory; SEA's step profiled
+ *     (SEA_CHECK_SEA_STEP=off skips part d; SEA_CHECK_PROFILE=off skips the profiles).
  *
  * The training text is real English: the words of WikiText-2 valid (data/wikitext-2/valid.txt), the
  * most frequent ones as the vocabulary (a word-level vocabulary needs no tokenizer here).
@@ -278,8 +279,8 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
   let lastRowS = 0;
   for (const [batch, checkpointLayers] of big.batches) {
     // a row takes about as long as the last one, times its batch ratio
-    // part d keeps a minute for itself
-    const reserve = process.env.SEA_CHECK_SEA_STEP !== 'off' ? 60 : 0;
+    // part d keeps 90 s for itself
+    const reserve = process.env.SEA_CHECK_SEA_STEP !== 'off' ? 90 : 0;
     if (secs() + lastRowS * 1.5 > budgetS - reserve) {
       rows.push({ batch, checkpointLayers, skipped: `over the ${budgetS} s budget` });
       continue;
@@ -354,59 +355,78 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
   }
   for (const w of init.values()) w.dispose();
 }
-// ---- d. one SEA distillation step at the OPT-125m shape, T=2048, bfloat16, timed and profiled ------
+// ---- d. one `sea distill` step per attention kind at the OPT-125m shape, T=2048, bfloat16 -------
 if (process.env.SEA_CHECK_BIG !== 'off' && process.env.SEA_CHECK_SEA_STEP !== 'off') {
   const seqLen = Number(process.env.SEA_CHECK_SEA_T ?? 2048);
   const hf = { ...OPT_125M_CONFIG, ...JSON.parse(process.env.SEA_CHECK_BIG ?? '{}').config };
-  const row: Record<string, unknown> = { seqLen, computeDtype: 'bfloat16', attention: 'sea' };
-  summary.opt125mSeaStep = row;
+  const kinds = (process.env.SEA_CHECK_DISTILL_KINDS ?? 'sea,dense,performer,reformer,cosformer').split(',');
+  const rows: Record<string, unknown>[] = [];
+  summary.opt125mDistillStep = { seqLen, computeDtype: 'bfloat16', teacher: 'float32', rows };
   let teacher: OptForCausalLM | null = null;
-  let d: Distiller | null = null;
   try {
-    if (secs() > budgetS) throw new Error(`over the ${budgetS} s budget before it started`);
     const cfg = parseConfig(hf);
     teacher = await OptForCausalLM.fromWeights(cfg, initOptWeights(cfg, 0, backend), { backend });
-    d = await Distiller.create(teacher, ids, {
-      seqLen,
-      batch: 1,
-      k: 64,
-      predictorLength: 256,
-      nbf: 8,
-      lr: 1e-5,
-      seed: 0,
-      computeDtype: 'bfloat16',
-    });
-    const w0 = performance.now();
-    await d.trainStep();
-    row.firstStepMs = performance.now() - w0;
-    await backend.sync?.();
-    backend.resetPeak?.();
-    const t0 = performance.now();
-    const timed = 2;
-    for (let s = 0; s < timed; s++) await d.trainStep();
-    await backend.sync?.();
-    const ms = (performance.now() - t0) / timed;
-    const mem = backend.memory();
-    row.msPerStep = ms;
-    row.tokensPerS = seqLen / (ms / 1000);
-    row.peakGiB = mem.peakBytes !== undefined ? mem.peakBytes / 2 ** 30 : null;
-    console.log(
-      `OPT-125m SEA distill T=${seqLen} batch 1 bfloat16: ${ms.toFixed(0)} ms/step, ${(seqLen / (ms / 1000)).toFixed(0)} tokens/s, peak ${(row.peakGiB as number | null)?.toFixed(2) ?? '?'} GiB`,
-    );
-    if (backendName === 'cuda' && process.env.SEA_CHECK_PROFILE !== 'off') {
-      const dd = d;
-      row.profile = profileSummary(
-        `sea distill step (SEA student), OPT-125m T=${seqLen} batch 1 bfloat16`,
-        await profileOps(backend, async () => {
-          await dd.trainStep();
-        }),
-      );
+    let lastS = 0;
+    for (const attention of kinds) {
+      const row: Record<string, unknown> = { attention };
+      rows.push(row);
+      if (secs() + lastS * 1.2 > budgetS) {
+        row.skipped = `over the ${budgetS} s budget`;
+        continue;
+      }
+      const t0row = secs();
+      let d: Distiller | null = null;
+      try {
+        d = await Distiller.create(teacher, ids, {
+          seqLen,
+          batch: 1,
+          k: 64,
+          predictorLength: 256,
+          nbf: 8,
+          lr: 1e-5,
+          seed: 0,
+          attention: attention as 'sea',
+          computeDtype: 'bfloat16',
+        });
+        const w0 = performance.now();
+        await d.trainStep();
+        row.firstStepMs = performance.now() - w0;
+        await backend.sync?.();
+        backend.resetPeak?.();
+        const t0 = performance.now();
+        const timed = 2;
+        for (let s = 0; s < timed; s++) await d.trainStep();
+        await backend.sync?.();
+        const ms = (performance.now() - t0) / timed;
+        const mem = backend.memory();
+        row.msPerStep = ms;
+        row.tokensPerS = seqLen / (ms / 1000);
+        row.peakGiB = mem.peakBytes !== undefined ? mem.peakBytes / 2 ** 30 : null;
+        console.log(
+          `OPT-125m distill --attention ${attention} T=${seqLen} batch 1 bfloat16: ${ms.toFixed(0)} ms/step, ${(seqLen / (ms / 1000)).toFixed(0)} tokens/s, peak ${(row.peakGiB as number | null)?.toFixed(2) ?? '?'} GiB`,
+        );
+        if (attention === 'sea' && backendName === 'cuda' && process.env.SEA_CHECK_PROFILE !== 'off') {
+          const dd = d;
+          row.profile = profileSummary(
+            `sea distill step (SEA student), OPT-125m T=${seqLen} batch 1 bfloat16`,
+            await profileOps(backend, async () => {
+              await dd.trainStep();
+            }),
+          );
+        }
+      } catch (e) {
+        failed = true;
+        row.error = String((e as Error)?.stack ?? e);
+      } finally {
+        d?.dispose();
+      }
+      lastS = secs() - t0row;
+      save();
     }
   } catch (e) {
     failed = true;
-    row.error = String((e as Error)?.stack ?? e);
+    rows.push({ error: String((e as Error)?.stack ?? e) });
   } finally {
-    d?.dispose();
     teacher?.dispose();
   }
   save();
