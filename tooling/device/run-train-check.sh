@@ -8,7 +8,7 @@
 #   b. the one-rank NCCL check: allReduce/broadcast on device buffers and 3 training steps through
 #      the NCCL reducer, bit-identical to no reducer (nccl_one_rank.ts);
 #   c. one `sea train` step at the OPT-125m shape, T=2048, bfloat16: tokens/s and peak memory,
-#      without and with --checkpoint-layers, batch 1 and 4; one step profiled (GPU time per op, per
+#      batch 1, batch 4 and batch 4 with --checkpoint-layers; one step profiled (GPU time per op, per
 #      kernel and per launch shape, reads back and syncs: op_profile.ts);
 #   d. one `sea distill` step at the same shape for each of sea, dense, performer, reformer, cosformer
 #      (float32 teacher, bfloat16 student): time, tokens/s, peak memory; SEA's step profiled.

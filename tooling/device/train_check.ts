@@ -10,7 +10,7 @@
  *  c. one `sea train` step at the OPT-125m shape (12 layers, hidden 768, FFN 3072, vocabulary 50272)
  *     with T=2048 in bfloat16: the step `sea train --config opt-125m --compute-dtype bfloat16` takes
  *     (LmTrainer.trainStep with its options), timed after a warm-up step; tokens/s and the backend's
- *     peak memory, without and with --checkpoint-layers; the first row's step once more with every op
+ *     peak memory for batch 1, batch 4 (the teacher's micro-batch) and batch 4 with --checkpoint-layers; the first row's step once more with every op
  *     and kernel launch bracketed by device events (tooling/device/op_profile.ts): GPU time by op, by
  *     kernel and by launch shape, the reads back and syncs of the step.
  *  d. one `sea distill` step at the same shape per attention kind (SEA_CHECK_DISTILL_KINDS, default
@@ -265,7 +265,7 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
     seqLen: 2048,
     batches: [
       [1, false],
-      [1, true],
+      [4, false],
       [4, true],
     ] as [number, boolean][],
     timed: 3,
