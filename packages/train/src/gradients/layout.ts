@@ -3,8 +3,13 @@ import * as sea from '@sea/tensor';
 import { registerGradient } from '../tape.js';
 import { asFloat, attr } from './util.js';
 
-/** Largest one-hot block (rows × vocabulary) the device fallback of the embedding gradient builds at once. */
-const ONE_HOT_BLOCK = 1 << 22;
+/**
+ * Largest one-hot block (rows × vocabulary) the device fallback of the embedding gradient builds at
+ * once: 2^28 elements on CUDA (a 2048-token window over a 50272-word vocabulary is one block: one
+ * GEMM with float32 accumulation instead of 25 GEMMs whose 16-bit partial tables are added), 2^22
+ * elsewhere (WebGPU's buffer bindings are smaller).
+ */
+const oneHotBlock = (backend: sea.Backend): number => (backend.name === 'cuda' ? 1 << 28 : 1 << 22);
 
 /**
  * Scatter-add of dy [N, W] into rows idx [N] of a [V, W] table. On backends with host memory the sum
@@ -27,7 +32,7 @@ export function scatterAddRows(dy: Tensor, idx: Tensor, rows: number): Tensor {
     return sea.tensor(out, [rows, w], { backend, dtype: dy.dtype });
   }
   const vocab = sea.arange(0, rows, { backend }).reshape([1, rows]);
-  const block = Math.max(1, Math.floor(ONE_HOT_BLOCK / rows));
+  const block = Math.max(1, Math.floor(oneHotBlock(backend) / rows));
   let total: Tensor | null = null;
   for (let s = 0; s < n; s += block) {
     const m = Math.min(block, n - s);
