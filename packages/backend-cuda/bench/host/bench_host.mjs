@@ -101,7 +101,7 @@ const profStop = async (name) => {
   const { profile } = await session.post('Profiler.stop');
   fs.writeFileSync(path.join(PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
 };
-// SEA_HOST_TRACE=1: where the queued ops of the timed loops come from: for each backend entry point
+// SEA_HOST_TRACE=1 (SEA_HOST_TRACE_GRID=1: kernels by launch shape too): where the queued ops of the timed loops come from: for each backend entry point
 // (launch, upload, memset, copyDtoD, read), the calling frames outside @sea/tensor and
 // @sea/backend-cuda, counted per step
 const TRACE = process.env.SEA_HOST_TRACE === '1';
@@ -149,7 +149,9 @@ if (TRACE) {
   };
   const ownLaunch = b.launch;
   b.launch = (...a) => {
-    if (tracing) kernels.set(last, (kernels.get(last) ?? 0) + 1);
+    // SEA_HOST_TRACE_GRID=1: by kernel and grid × block (a long kernel on a tiny grid stands out)
+    const k = process.env.SEA_HOST_TRACE_GRID === '1' ? `${last} grid ${a[1].join('x')} block ${a[2].join('x')}` : last;
+    if (tracing) kernels.set(k, (kernels.get(k) ?? 0) + 1);
     return ownLaunch(...a);
   };
 }
