@@ -51,7 +51,7 @@ interface CudaLike {
   [k: string]: unknown;
 }
 
-const EXTRA = ['linear', 'attention', 'csrAttention', 'cellMaskAttention', 'upload', 'read'];
+const EXTRA = ['linear', 'attention', 'csrAttention', 'cellMaskAttention', 'adamw', 'upload', 'read'];
 
 /**
  * Runs `body` with every op and kernel launch of `backend` bracketed by device events; returns the
