@@ -69,14 +69,15 @@ export class AdamW {
    * on the device (read once by the caller for both the non-finite check and the clipping).
    */
   static sumOfSquares(grads: Readonly<Record<string, Tensor>>, names = Object.keys(grads).sort()): Tensor {
+    // one reduction over every gradient laid end to end (a copy each, then one square and one sum)
+    // instead of a square, a sum and an add per parameter
     return sea.tidy(() => {
-      let sq: Tensor | null = null;
-      for (const n of names) {
+      if (!names.length) return sea.scalar(0);
+      const flat = names.map((n) => {
         const g = grads[n];
-        const s = sea.sum(sea.square(g.dtype === 'float32' ? g : sea.cast(g, 'float32')));
-        sq = sq ? sea.add(sq, s) : s;
-      }
-      return sq ?? sea.scalar(0);
+        return (g.dtype === 'float32' ? g : sea.cast(g, 'float32')).reshape([g.size]);
+      });
+      return sea.sum(sea.square(flat.length === 1 ? flat[0] : sea.concat(flat, 0)));
     });
   }
 
