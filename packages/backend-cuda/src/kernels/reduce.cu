@@ -442,3 +442,30 @@ extern "C" __global__ void reduce_parts_finish(int op, int odt, const double *pa
     finish(op, odt, out, e, acc, arg, len);
   }
 }
+
+// inner 1: one warp per output row, its lanes over the row's pieces (then combined across the warp),
+// for a whole-tensor reduction's thousands of pieces.
+extern "C" __global__ void reduce_parts_finish_rows(int op, int odt, const double *pacc, const ll *parg, void *out,
+                                                    ll outer, ll chunks, ll len) {
+  int lane = threadIdx.x & 31;
+  ll o = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (o >= outer) return;
+  bool additive = (op == 0 || op == 1), mult = (op == 4);
+  double acc = additive ? 0.0 : mult ? 1.0 : 0.0;
+  ll arg = -1;
+  for (ll c = lane; c < chunks; c += 32) {
+    double v = pacc[o * chunks + c];
+    ll j = parg[o * chunks + c];
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (arg < 0 || better(op == 2 || op == 5, v, j, acc, arg)) { acc = v; arg = j; }
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    double v = __shfl_xor_sync(0xffffffffu, acc, off);
+    ll i = __shfl_xor_sync(0xffffffffu, arg, off);
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (i >= 0 && (arg < 0 || better(op == 2 || op == 5, v, i, acc, arg))) { acc = v; arg = i; }
+  }
+  if (lane == 0) finish(op, odt, out, o, acc, arg, len);
+}

@@ -64,7 +64,11 @@ export function splitChunks(outer: number, len: number, inner: number): number {
   return Math.ceil(len / Math.ceil(len / chunks)); // every piece non-empty
 }
 
-/** The split reduction: double partials (value, index) per piece, then combined in piece order. */
+/**
+ * The split reduction: double partials (value, index) per piece, then combined: in piece order per
+ * output (inner > 1), or by a warp per output row (inner 1: lanes over the pieces, then across the
+ * warp).
+ */
 function reduceSplit(
   b: CudaBackend,
   op: ReduceOp,
@@ -95,10 +99,15 @@ function reduceSplit(
     .ptr(3, b.ptr(arg))
     .ptr(4, b.ptr(out))
     .i64(5, outer)
-    .i64(6, chunks)
-    .i64(7, inner)
-    .i64(8, len);
-  b.launch(b.fn('reduce', 'reduce_parts_finish'), [b.blocks(outer * inner)], [256]);
+    .i64(6, chunks);
+  if (inner === 1) {
+    // a warp per output over its (up to thousands of) pieces
+    b.params.i64(7, len);
+    b.launch(b.fn('reduce', 'reduce_parts_finish_rows'), [Math.ceil(outer / 8)], [256]);
+  } else {
+    b.params.i64(7, inner).i64(8, len);
+    b.launch(b.fn('reduce', 'reduce_parts_finish'), [b.blocks(outer * inner)], [256]);
+  }
   b.free(acc);
   b.free(arg);
 }
