@@ -10,7 +10,8 @@
  * (q·k̂)·D^-½ on the q the model passes (OPT's q is already scaled by D^-½, as in the official run).
  *
  * The hashing and sorting run on the host (indices are not differentiated, like SEA's mask); the
- * differentiable part is gathers, matmuls and softmax arithmetic over @sea/tensor ops. The rotations
+ * differentiable part is gathers of host-known rows (`gatherRows`), matmuls and softmax arithmetic
+ * over @sea/tensor ops. The rotations
  * are drawn from (seed, number of buckets), so a forward is deterministic (activation checkpointing
  * recomputes it exactly); reformer_pytorch redraws them every call.
  */
@@ -19,6 +20,28 @@ import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from '
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { wrap } from '@sea/tensor/backend';
+import { isRecording, recordOp, setTape } from '@sea/tensor/internal';
+
+/**
+ * sea.gather(table, rows) with the rows known on the host. Under a tape it is one recorded
+ * 'gatherRows' op carrying the rows, whose gradient (@sea/train) adds dy's rows per table row by
+ * occurrence (a few gathers: each row is read once per hash round, or twice with look-one-back)
+ * instead of gather's one-hot product over every table row.
+ */
+function gatherRows(table: Tensor, rows: Int32Array): Tensor {
+  const backend = table.backend;
+  const gather = () =>
+    sea.tidy(() => sea.gather(table, sea.tensor(rows, [rows.length], { dtype: 'int32', backend })));
+  if (!isRecording()) return gather();
+  const prev = setTape(null);
+  let out: Tensor;
+  try {
+    out = gather();
+  } finally {
+    setTape(prev);
+  }
+  return recordOp('gatherRows', [table], out, { rows });
+}
 
 export interface ReformerConfig {
   causal: boolean;
@@ -198,7 +221,6 @@ export class ReformerAttention implements AttentionModule {
     const p = this.plan(host, BH, T, TP, valid, B);
     const C = nh * (TP / bs);
     const backend = q.backend;
-    const idx = (a: Int32Array) => sea.tensor(a, [a.length], { dtype: 'int32', backend });
     const cond = (a: Uint8Array) => sea.tensor(a, [BH, C, bs, 2 * bs], { dtype: 'bool', backend });
     const context = sea.tidy(() => {
       const padT = (x: Tensor) =>
@@ -214,10 +236,9 @@ export class ReformerAttention implements AttentionModule {
       const vf = padT(v).reshape([BH * TP, D]);
       const norm = sea.maximum(sea.sqrt(sea.sum(sea.square(qf), -1, true)), 1e-12);
       const kf = sea.div(qf, norm);
-      const keyIdx = idx(p.keyRows);
-      const bq = sea.gather(qf, idx(p.sortedRows)).reshape([BH, C, bs, D]);
-      const bk = sea.gather(kf, keyIdx).reshape([BH, C, 2 * bs, D]);
-      const bv = sea.gather(vf, keyIdx).reshape([BH, C, 2 * bs, D]);
+      const bq = gatherRows(qf, p.sortedRows).reshape([BH, C, bs, D]);
+      const bk = gatherRows(kf, p.keyRows).reshape([BH, C, 2 * bs, D]);
+      const bv = gatherRows(vf, p.keyRows).reshape([BH, C, 2 * bs, D]);
       let dots = sea.mul(sea.matmul(bq, bk, { transB: true }), D ** -0.5);
       dots = sea.where(cond(p.masked), MASKED, dots);
       dots = sea.where(cond(p.self), TOKEN_SELF_ATTN_VALUE, dots);
@@ -226,9 +247,8 @@ export class ReformerAttention implements AttentionModule {
       const lse = sea.add(sea.log(sea.sum(sea.exp(sea.sub(dots, m)), -1, true)), m);
       const probs = sea.exp(sea.sub(dots, lse));
       const bo = sea.matmul(probs, bv).reshape([BH * C * bs, D]);
-      const undo = idx(p.undo);
-      const o = sea.gather(bo, undo).reshape([BH, nh, TP, D]);
-      const logits = sea.gather(lse.reshape([BH * C * bs, 1]), undo).reshape([BH, nh, TP]);
+      const o = gatherRows(bo, p.undo).reshape([BH, nh, TP, D]);
+      const logits = gatherRows(lse.reshape([BH * C * bs, 1]), p.undo).reshape([BH, nh, TP]);
       // the rounds weighted by softmax over their log-normalisers
       const w = sea
         .transpose(sea.softmax(sea.transpose(logits, [0, 2, 1])), [0, 2, 1])
