@@ -14,8 +14,9 @@
  *     and kernel launch bracketed by device events (tooling/device/op_profile.ts): GPU time by op, by
  *     kernel and by launch shape, the reads back and syncs of the step.
  *  d. one `sea distill` step at the same shape per attention kind (SEA_CHECK_DISTILL_KINDS, default
- *     sea,dense,performer,reformer,cosformer; teacher float32 from the same initial weights, student
- *     bfloat16, K=256, k=64, nbf 8): time, tokens/s, peak memory; SEA's step profiled
+ *     sea,dense,performer,cosformer,reformer; teacher float32 from the same initial weights, student
+ *     bfloat16, K=256, k=64, nbf 8): time, tokens/s, peak memory; the steps of
+ *     SEA_CHECK_PROFILE_KINDS (sea,dense) profiled
  *     (SEA_CHECK_SEA_STEP=off skips part d; SEA_CHECK_PROFILE=off skips the profiles).
  *
  * The training text is real English: the words of WikiText-2 valid (data/wikitext-2/valid.txt), the
@@ -359,7 +360,8 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
 if (process.env.SEA_CHECK_BIG !== 'off' && process.env.SEA_CHECK_SEA_STEP !== 'off') {
   const seqLen = Number(process.env.SEA_CHECK_SEA_T ?? 2048);
   const hf = { ...OPT_125M_CONFIG, ...JSON.parse(process.env.SEA_CHECK_BIG ?? '{}').config };
-  const kinds = (process.env.SEA_CHECK_DISTILL_KINDS ?? 'sea,dense,performer,reformer,cosformer').split(',');
+  const kinds = (process.env.SEA_CHECK_DISTILL_KINDS ?? 'sea,dense,performer,cosformer,reformer').split(',');
+  const profiled = (process.env.SEA_CHECK_PROFILE_KINDS ?? 'sea,dense').split(',');
   const rows: Record<string, unknown>[] = [];
   summary.opt125mDistillStep = { seqLen, computeDtype: 'bfloat16', teacher: 'float32', rows };
   let teacher: OptForCausalLM | null = null;
@@ -405,10 +407,14 @@ if (process.env.SEA_CHECK_BIG !== 'off' && process.env.SEA_CHECK_SEA_STEP !== 'o
         console.log(
           `OPT-125m distill --attention ${attention} T=${seqLen} batch 1 bfloat16: ${ms.toFixed(0)} ms/step, ${(seqLen / (ms / 1000)).toFixed(0)} tokens/s, peak ${(row.peakGiB as number | null)?.toFixed(2) ?? '?'} GiB`,
         );
-        if (attention === 'sea' && backendName === 'cuda' && process.env.SEA_CHECK_PROFILE !== 'off') {
+        if (
+          profiled.includes(attention) &&
+          backendName === 'cuda' &&
+          process.env.SEA_CHECK_PROFILE !== 'off'
+        ) {
           const dd = d;
           row.profile = profileSummary(
-            `sea distill step (SEA student), OPT-125m T=${seqLen} batch 1 bfloat16`,
+            `sea distill step (${attention} student), OPT-125m T=${seqLen} batch 1 bfloat16`,
             await profileOps(backend, async () => {
               await dd.trainStep();
             }),
