@@ -342,6 +342,7 @@ async function trainStep(kind, dtype) {
     t = await train.Distiller.create(teacher, tokens, { ...opts, attention: 'sea', ...seaConfigOf() });
   }
   await t.trainStep(); // warm-up: kernels and caches
+  b.resetPeak();
   const steps = Number(process.env.SEA_HOST_TRAIN_STEPS ?? 2);
   const c0 = counts();
   const ts = [];
@@ -357,6 +358,8 @@ async function trainStep(kind, dtype) {
   const cpu = cpuUs(process.cpuUsage(cpu0)) / steps;
   await profStop(`train-${kind}-${dtype}`);
   report(`train-${kind}@${LAYER_T}`, dtype, ts, cpu, diff(c0, counts(), steps));
+  // the allocator's accounting is real (only the addresses are the stub's): the step's peak
+  console.log(`   peak device memory of a step: ${(b.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`);
   printTrace(steps);
   t.dispose();
   teacher?.dispose();
