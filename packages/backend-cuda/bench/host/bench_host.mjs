@@ -339,7 +339,8 @@ async function trainStep(kind, dtype) {
   if (kind === 'dense') t = await train.LmTrainer.create(hf, tokens, opts, zeros(), b);
   else {
     teacher = await OptForCausalLM.fromWeights(config, zeros(), { backend: b });
-    t = await train.Distiller.create(teacher, tokens, { ...opts, attention: 'sea', ...seaConfigOf() });
+    const attention = kind === 'sea' ? 'sea' : kind.replace(/^distill-/, '');
+    t = await train.Distiller.create(teacher, tokens, { ...opts, attention, ...seaConfigOf() });
   }
   await t.trainStep(); // warm-up: kernels and caches
   b.resetPeak();
@@ -379,6 +380,8 @@ for (const dtype of DTYPES) {
   if (CASES.includes('forward-sea')) await forward('sea', dtype);
   if (CASES.includes('train-dense')) await trainStep('dense', dtype);
   if (CASES.includes('train-sea')) await trainStep('sea', dtype);
+  // train-distill-<attention>: `sea distill --attention <attention>` (dense, performer, cosformer, reformer)
+  for (const c of CASES.filter((x) => x.startsWith('train-distill-'))) await trainStep(c.slice(6), dtype);
 }
 const leak = b.memory();
 console.log(`live device buffers after the runs: ${leak.buffers} (${leak.bytes} bytes)`);
