@@ -13,6 +13,7 @@ export type {
   Backend,
   BinaryOp,
   CsrInfo,
+  LayerNormActivation,
   MatmulOptions,
   MemoryInfo,
   ReduceOp,
