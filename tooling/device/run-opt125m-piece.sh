@@ -8,8 +8,11 @@
 #                                sea distill --attention <phase> from runs/teacher/model (official
 #                                loss weights, the same steps and data order for every method)
 #   eval                         sea eval (WikiText-2 test) of every finished model, and dynamic k for SEA
-# Knobs: TEACHER_STEPS (20000), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24), DTYPE (the compute dtype
-# of every run: bfloat16 over float32 masters; run-train-check.sh compares it with float32 first).
+# Knobs: TEACHER_STEPS (20000), TEACHER_BATCH (4), DISTILL_STEPS (2000), ACC (8), MAX_MIN (24), CKPT (1:
+# --checkpoint-layers; 0 keeps activations, faster where memory allows: run-train-check.sh measures
+# both), DTYPE (the compute dtype of every run: bfloat16 over float32 masters; run-train-check.sh
+# compares it with float32 first). Projected device time per run from the check's measured rates:
+#   node tooling/device/opt125m-plan.mjs train-check.json
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 P="$ROOT/.device/train"
@@ -27,17 +30,18 @@ print(":".join(x for sp in site.getsitepackages() for x in sorted(glob.glob(os.p
 SEA="$NODE_DIR/node/bin/node $P/app/sea.mjs"
 D="$P/data"; R="$P/runs"
 ACC=${ACC:-8}; MAX_MIN=${MAX_MIN:-24}
+CKPT_FLAG=""; [ "${CKPT:-1}" = 1 ] && CKPT_FLAG="--checkpoint-layers"
 case "${PHASE:?set PHASE}" in
 teacher)
   $SEA train --config opt-125m --data "$D/train.json" --eval-data "$D/test.json" --steps "${TEACHER_STEPS:-20000}" \
-    --seq-len 2048 --batch 4 --accumulate "$ACC" --lr 6e-4 --warmup 500 --schedule cosine --checkpoint-layers \
+    --seq-len 2048 --batch "${TEACHER_BATCH:-4}" --accumulate "$ACC" --lr 6e-4 --warmup 500 --schedule cosine $CKPT_FLAG \
     --compute-dtype "${DTYPE:-bfloat16}" \
     --save-every 100 --eval-every 1000 --eval-windows 16 --out "$R/teacher" --max-minutes "$MAX_MIN" --resume \
     --backend cuda 2>&1 | tee -a "$R/teacher.log" ;;
 dense|sea|performer|reformer|cosformer)
   [ -f "$R/teacher/model/model.safetensors" ] || { echo "the teacher is not finished"; exit 2; }
   $SEA distill --teacher "$R/teacher/model" --data "$D/train.json" --attention "$PHASE" --steps "${DISTILL_STEPS:-2000}" \
-    --seq-len 2048 --batch 1 --accumulate "$ACC" --k 64 --predictor-length 256 --nbf 8 --lr 1e-5 --checkpoint-layers \
+    --seq-len 2048 --batch 1 --accumulate "$ACC" --k 64 --predictor-length 256 --nbf 8 --lr 1e-5 $CKPT_FLAG \
     --compute-dtype "${DTYPE:-bfloat16}" \
     --save-every 50 --eval-every 500 --out "$R/$PHASE" --max-minutes "$MAX_MIN" --resume --backend cuda \
     2>&1 | tee -a "$R/$PHASE.log" ;;

@@ -10,7 +10,14 @@
  *  c. one `sea train` step at the OPT-125m shape (12 layers, hidden 768, FFN 3072, vocabulary 50272)
  *     with T=2048 in bfloat16: the step `sea train --config opt-125m --compute-dtype bfloat16` takes
  *     (LmTrainer.trainStep with its options), timed after a warm-up step; tokens/s and the backend's
- *     peak memory, without and with --checkpoint-layers.
+ *     peak memory for batch 1, batch 4 (the teacher's micro-batch) and batch 4 with --checkpoint-layers; the first row's step once more with every op
+ *     and kernel launch bracketed by device events (tooling/device/op_profile.ts): GPU time by op, by
+ *     kernel and by launch shape, the reads back and syncs of the step.
+ *  d. one `sea distill` step at the same shape per attention kind (SEA_CHECK_DISTILL_KINDS, default
+ *     sea,dense,performer,cosformer,reformer; teacher float32 from the same initial weights, student
+ *     bfloat16, K=256, k=64, nbf 8): time, tokens/s, peak memory; the steps of
+ *     SEA_CHECK_PROFILE_KINDS (sea,dense) profiled
+ *     (SEA_CHECK_SEA_STEP=off skips part d; SEA_CHECK_PROFILE=off skips the profiles).
  *
  * The training text is real English: the words of WikiText-2 valid (data/wikitext-2/valid.txt), the
  * most frequent ones as the vocabulary (a word-level vocabulary needs no tokenizer here).
@@ -28,6 +35,7 @@ import path from 'node:path';
 import { OptForCausalLM, parseOptConfig as parseConfig } from '@sea/opt';
 import * as sea from '@sea/tensor';
 import { Distiller, initOptWeights, LmTrainer, type LmTrainOptions, OPT_125M_CONFIG } from '@sea/train';
+import { formatProfile, type OpProfile, profileOps } from './op_profile.js';
 
 const started = performance.now();
 const secs = () => (performance.now() - started) / 1000;
@@ -258,7 +266,7 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
     seqLen: 2048,
     batches: [
       [1, false],
-      [1, true],
+      [4, false],
       [4, true],
     ] as [number, boolean][],
     timed: 3,
@@ -272,7 +280,9 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
   let lastRowS = 0;
   for (const [batch, checkpointLayers] of big.batches) {
     // a row takes about as long as the last one, times its batch ratio
-    if (secs() + lastRowS * 1.5 > budgetS) {
+    // part d keeps 90 s for itself
+    const reserve = process.env.SEA_CHECK_SEA_STEP !== 'off' ? 90 : 0;
+    if (secs() + lastRowS * 1.5 > budgetS - reserve) {
       rows.push({ batch, checkpointLayers, skipped: `over the ${budgetS} s budget` });
       continue;
     }
@@ -309,7 +319,19 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
       const ms = (performance.now() - t0) / big.timed;
       const mem = backend.memory();
       const tokens = batch * big.seqLen;
+      // the first row's step once more with every op and kernel timed by device events
+      let profile: ReturnType<typeof profileSummary> | undefined;
+      if (rows.length === 0 && backendName === 'cuda' && process.env.SEA_CHECK_PROFILE !== 'off') {
+        const tr = t;
+        profile = profileSummary(
+          `sea train step, OPT-125m T=${big.seqLen} batch ${batch} bfloat16`,
+          await profileOps(backend, async () => {
+            await tr.trainStep();
+          }),
+        );
+      }
       rows.push({
+        ...(profile ? { profile } : {}),
         batch,
         checkpointLayers,
         msPerStep: ms,
@@ -334,6 +356,99 @@ if (process.env.SEA_CHECK_BIG !== 'off') {
   }
   for (const w of init.values()) w.dispose();
 }
+// ---- d. one `sea distill` step per attention kind at the OPT-125m shape, T=2048, bfloat16 -------
+if (process.env.SEA_CHECK_BIG !== 'off' && process.env.SEA_CHECK_SEA_STEP !== 'off') {
+  const seqLen = Number(process.env.SEA_CHECK_SEA_T ?? 2048);
+  const hf = { ...OPT_125M_CONFIG, ...JSON.parse(process.env.SEA_CHECK_BIG ?? '{}').config };
+  const kinds = (process.env.SEA_CHECK_DISTILL_KINDS ?? 'sea,dense,performer,cosformer,reformer').split(',');
+  const profiled = (process.env.SEA_CHECK_PROFILE_KINDS ?? 'sea,dense').split(',');
+  const rows: Record<string, unknown>[] = [];
+  summary.opt125mDistillStep = { seqLen, computeDtype: 'bfloat16', teacher: 'float32', rows };
+  let teacher: OptForCausalLM | null = null;
+  try {
+    const cfg = parseConfig(hf);
+    teacher = await OptForCausalLM.fromWeights(cfg, initOptWeights(cfg, 0, backend), { backend });
+    let lastS = 0;
+    for (const attention of kinds) {
+      const row: Record<string, unknown> = { attention };
+      rows.push(row);
+      if (secs() + lastS * 1.2 > budgetS) {
+        row.skipped = `over the ${budgetS} s budget`;
+        continue;
+      }
+      const t0row = secs();
+      let d: Distiller | null = null;
+      try {
+        d = await Distiller.create(teacher, ids, {
+          seqLen,
+          batch: 1,
+          k: 64,
+          predictorLength: 256,
+          nbf: 8,
+          lr: 1e-5,
+          seed: 0,
+          attention: attention as 'sea',
+          computeDtype: 'bfloat16',
+        });
+        const w0 = performance.now();
+        await d.trainStep();
+        row.firstStepMs = performance.now() - w0;
+        await backend.sync?.();
+        backend.resetPeak?.();
+        const t0 = performance.now();
+        const timed = 2;
+        for (let s = 0; s < timed; s++) await d.trainStep();
+        await backend.sync?.();
+        const ms = (performance.now() - t0) / timed;
+        const mem = backend.memory();
+        row.msPerStep = ms;
+        row.tokensPerS = seqLen / (ms / 1000);
+        row.peakGiB = mem.peakBytes !== undefined ? mem.peakBytes / 2 ** 30 : null;
+        console.log(
+          `OPT-125m distill --attention ${attention} T=${seqLen} batch 1 bfloat16: ${ms.toFixed(0)} ms/step, ${(seqLen / (ms / 1000)).toFixed(0)} tokens/s, peak ${(row.peakGiB as number | null)?.toFixed(2) ?? '?'} GiB`,
+        );
+        if (
+          profiled.includes(attention) &&
+          backendName === 'cuda' &&
+          process.env.SEA_CHECK_PROFILE !== 'off'
+        ) {
+          const dd = d;
+          row.profile = profileSummary(
+            `sea distill step (${attention} student), OPT-125m T=${seqLen} batch 1 bfloat16`,
+            await profileOps(backend, async () => {
+              await dd.trainStep();
+            }),
+          );
+        }
+      } catch (e) {
+        failed = true;
+        row.error = String((e as Error)?.stack ?? e);
+      } finally {
+        d?.dispose();
+      }
+      lastS = secs() - t0row;
+      save();
+    }
+  } catch (e) {
+    failed = true;
+    rows.push({ error: String((e as Error)?.stack ?? e) });
+  } finally {
+    teacher?.dispose();
+  }
+  save();
+}
+
+/** Prints a profile and keeps its top rows for the summary. */
+function profileSummary(label: string, p: OpProfile) {
+  for (const l of formatProfile(label, p, 30)) console.log(l);
+  return {
+    ...p,
+    rows: p.rows.slice(0, 60),
+    kernels: p.kernels.slice(0, 60),
+    launchShapes: p.launchShapes.slice(0, 60),
+  };
+}
+
 summary.seconds = secs();
 summary.ok = !failed;
 save();

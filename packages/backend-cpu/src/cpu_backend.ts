@@ -8,6 +8,7 @@
  */
 import { type Backend, bytesPerElement } from '@sea/tensor';
 import { defineBackend, type KernelTable } from '@sea/tensor/backend';
+import { adamw } from './kernels/adamw.js';
 import { attention } from './kernels/attention.js';
 import { binary } from './kernels/binary.js';
 import { concat } from './kernels/concat.js';
@@ -37,7 +38,7 @@ import { CpuMemory } from './memory.js';
 
 export { type CpuBackendOptions, type CpuData, CpuMemory } from './memory.js';
 
-/** One kernel per primitive (a missing one is a compile error), and the fused attention. */
+/** One kernel per primitive (a missing one is a compile error), the fused attention and the fused AdamW update. */
 const CPU_KERNELS = {
   ...viaFloat64({
     matmul,
@@ -69,6 +70,7 @@ const CPU_KERNELS = {
   cast,
   fill,
   range,
+  adamw,
 } satisfies KernelTable<CpuBackend>;
 
 export class CpuBackend extends defineBackend(CpuMemory, CPU_KERNELS) implements Backend {}

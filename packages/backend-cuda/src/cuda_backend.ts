@@ -37,6 +37,7 @@ import { binary, cast, range, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose, writeSlice } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
 import { matmul } from './ops/matmul.js';
+import { adamw } from './ops/optim.js';
 import { cumsum, layerNorm, logSoftmax, reduce, softmax } from './ops/reduce.js';
 import {
   cellMaskAttention,
@@ -149,6 +150,10 @@ export class CudaMemory {
   performerWide = process.env.SEA_CUDA_PPS_WIDE !== '0';
   /** Grouped top-k with each group's scores in registers (groups of ≤ 4096); false: the re-reading kernel. */
   topkRegisters = process.env.SEA_CUDA_TOPK_REG !== '0';
+  /** Long reductions over few outputs cut into pieces reduced in parallel (ops/reduce.ts splitChunks); false: one warp or thread per output. */
+  reduceSplit = process.env.SEA_CUDA_REDUCE_SPLIT !== '0';
+  /** The fused AdamW update (adamw_f32); false: the op layer composes it (SEA_CUDA_FUSED_ADAMW=0). */
+  fusedAdamW = process.env.SEA_CUDA_FUSED_ADAMW !== '0';
   readonly one = new Float32Array([1]);
   readonly zero = new Float32Array([0]);
 
@@ -551,6 +556,7 @@ const CUDA_KERNELS = {
   attention,
   linear,
   csrAttention,
+  adamw,
 } satisfies KernelTable<CudaBackend>;
 
 export class CudaBackend extends defineBackend(CudaMemory, CUDA_KERNELS) implements Backend {}

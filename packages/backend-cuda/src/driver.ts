@@ -100,6 +100,8 @@ function driverFunctions(lib: KoffiLib) {
       'int cuEventElapsedTime(_Out_ float *ms, void *a, void *b)',
     ),
     cuEventDestroy: fn('int cuEventDestroy_v2(void *ev)'),
+    /** Makes stream `s` wait for event `ev` (a second stream's work ordered against the first). */
+    cuStreamWaitEvent: fn('int cuStreamWaitEvent(void *s, void *ev, uint32_t flags)'),
   };
 }
 export type DriverApi = ReturnType<typeof driverFunctions>;

@@ -154,9 +154,10 @@ export class CosformerAttention implements AttentionModule {
       const k2 = reweight(k1);
       let w = sea.matmul(q2, k2, { transB: true }); // [B, H, T, T]
       if (causal) {
-        const tril = new Float64Array(T * T);
-        for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) tril[i * T + j] = 1;
-        w = sea.mul(w, sea.tensor(tril, [T, T], { backend, dtype }));
+        // lower-triangular ones made on the device (no T² host array uploaded per layer)
+        const i = sea.arange(0, T, { backend }).reshape([T, 1]);
+        const j = sea.arange(0, T, { backend }).reshape([1, T]);
+        w = sea.mul(w, sea.cast(sea.lessEqual(j, i), dtype));
       }
       const denom = sea.maximum(sea.sum(w, -1, true), COSFORMER_EPS);
       const out = sea.matmul(sea.div(w, denom), split(v1)); // [B, H, T, D]

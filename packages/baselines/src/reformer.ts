@@ -10,7 +10,8 @@
  * (q·k̂)·D^-½ on the q the model passes (OPT's q is already scaled by D^-½, as in the official run).
  *
  * The hashing and sorting run on the host (indices are not differentiated, like SEA's mask); the
- * differentiable part is gathers, matmuls and softmax arithmetic over @sea/tensor ops. The rotations
+ * differentiable part is gathers of host-known rows (`gatherRows`), matmuls and softmax arithmetic
+ * over @sea/tensor ops. The rotations
  * are drawn from (seed, number of buckets), so a forward is deterministic (activation checkpointing
  * recomputes it exactly); reformer_pytorch redraws them every call.
  */
@@ -19,6 +20,28 @@ import type { AttentionForwardOptions, AttentionModule, AttentionOutput } from '
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { wrap } from '@sea/tensor/backend';
+import { isRecording, recordOp, setTape } from '@sea/tensor/internal';
+
+/**
+ * sea.gather(table, rows) with the rows known on the host. Under a tape it is one recorded
+ * 'gatherRows' op carrying the rows, whose gradient (@sea/train) adds dy's rows per table row by
+ * occurrence (a few gathers: each row is read once per hash round, or twice with look-one-back)
+ * instead of gather's one-hot product over every table row.
+ */
+function gatherRows(table: Tensor, rows: Int32Array): Tensor {
+  const backend = table.backend;
+  const gather = () =>
+    sea.tidy(() => sea.gather(table, sea.tensor(rows, [rows.length], { dtype: 'int32', backend })));
+  if (!isRecording()) return gather();
+  const prev = setTape(null);
+  let out: Tensor;
+  try {
+    out = gather();
+  } finally {
+    setTape(prev);
+  }
+  return recordOp('gatherRows', [table], out, { rows });
+}
 
 export interface ReformerConfig {
   causal: boolean;
@@ -50,9 +73,8 @@ interface LshPlan {
   keyRows: Int32Array;
   /** Where each (bh, round, token) landed in the sorted order, [BH·nh·TP] (rows of [BH·C·bs]). */
   undo: Int32Array;
-  /** Masked (−max) and self (−5e4) cells of the chunk scores [BH, C, bs, 2bs]. */
-  masked: Uint8Array;
-  self: Uint8Array;
+  /** The token of each sorted position, [BH·nh·TP] (the chunk masks are made from it on the device). */
+  tokens: Int32Array;
 }
 
 export class ReformerAttention implements AttentionModule {
@@ -82,38 +104,42 @@ export class ReformerAttention implements AttentionModule {
     return r;
   }
 
-  /** Hashes, sorts and chunks (reformer_pytorch's LSHAttention order), on the host. */
+  /**
+   * Hashes, sorts and chunks (reformer_pytorch's LSHAttention order), on the host. `buckets`: each
+   * (bh, t, round)'s bucket within its round, [BH·TP·nHashes], when the device hashed already (then
+   * `q` is not read).
+   */
   plan(
-    q: Float32Array | Float64Array,
+    q: Float32Array | Float64Array | null,
     BH: number,
     T: number,
     TP: number,
-    valid: Uint8Array | null,
-    B: number,
+    buckets?: Int32Array,
   ): LshPlan {
-    const { headDim: D, nHashes: nh, bucketSize: bs, causal } = this.config;
-    const H = BH / B;
+    const { headDim: D, nHashes: nh, bucketSize: bs } = this.config;
     const nb = TP / bs;
     const C = nh * nb;
     const half = nb / 2;
-    const R = this.rotations(nb);
+    const R = buckets ? null : this.rotations(nb);
     const sortedRows = new Int32Array(BH * nh * TP);
     const keyRows = new Int32Array(BH * C * 2 * bs);
     const undo = new Int32Array(BH * nh * TP);
-    const masked = new Uint8Array(BH * C * bs * 2 * bs);
-    const self = new Uint8Array(BH * C * bs * 2 * bs);
+    const tokens = new Int32Array(BH * nh * TP);
     const keys = new Float64Array(nh * TP);
     const order = new Int32Array(nh * TP);
     const st = new Int32Array(nh * TP);
     const rot = new Float64Array(half);
     for (let bh = 0; bh < BH; bh++) {
-      const b = Math.floor(bh / H);
       for (let t = 0; t < TP; t++) {
-        const x = t < T ? q.subarray((bh * T + t) * D, (bh * T + t + 1) * D) : null;
+        if (buckets) {
+          for (let h = 0; h < nh; h++) keys[h * TP + t] = TP * (buckets[(bh * TP + t) * nh + h] + h * nb) + t;
+          continue;
+        }
+        const x = t < T && q ? q.subarray((bh * T + t) * D, (bh * T + t + 1) * D) : null;
         for (let h = 0; h < nh; h++) {
           for (let i = 0; i < half; i++) {
             let s = 0;
-            if (x) for (let f = 0; f < D; f++) s += x[f] * R[(f * nh + h) * half + i];
+            if (x && R) for (let f = 0; f < D; f++) s += x[f] * R[(f * nh + h) * half + i];
             rot[i] = s;
           }
           // argmax over [xR, −xR]: the first maximum wins, as torch.argmax
@@ -141,6 +167,7 @@ export class ReformerAttention implements AttentionModule {
       for (let i = 0; i < nh * TP; i++) {
         st[i] = order[i] % TP;
         sortedRows[bh * nh * TP + i] = bh * TP + st[i];
+        tokens[bh * nh * TP + i] = st[i];
         // sorted position i of (bh) holds (round, token) order[i]
         undo[bh * nh * TP + order[i]] = bh * C * bs + i;
       }
@@ -150,20 +177,9 @@ export class ReformerAttention implements AttentionModule {
           const pos = j < bs ? c * bs + j : prev * bs + (j - bs);
           keyRows[(bh * C + c) * 2 * bs + j] = bh * TP + st[pos];
         }
-        for (let i = 0; i < bs; i++) {
-          const tq = st[c * bs + i];
-          for (let j = 0; j < 2 * bs; j++) {
-            const pos = j < bs ? c * bs + j : prev * bs + (j - bs);
-            const tk = st[pos];
-            const cell = ((bh * C + c) * bs + i) * 2 * bs + j;
-            const pad = tq >= T || tk >= T || (valid !== null && !valid[b * T + tk]);
-            if (tq === tk) self[cell] = 1;
-            else if (pad || (causal && tq < tk)) masked[cell] = 1;
-          }
-        }
       }
     }
-    return { sortedRows, keyRows, undo, masked, self };
+    return { sortedRows, keyRows, undo, tokens };
   }
 
   async forward(
@@ -194,12 +210,53 @@ export class ReformerAttention implements AttentionModule {
       }
       valid = Uint8Array.from((await opts.keyValid.data()) as ArrayLike<number>, (x) => (x ? 1 : 0));
     }
-    const host = (await q.data()) as Float32Array | Float64Array;
-    const p = this.plan(host, BH, T, TP, valid, B);
+    // the hashing on the device: rotations as one GEMM (float32 or float64 sums), argmax over
+    // [xR, −xR] (the first maximum, as torch.argmax); only the buckets come back to the host
+    const nb = TP / bs;
+    const bucketsT = sea.tidy(() => {
+      const dt = q.dtype === 'float64' ? 'float64' : 'float32';
+      const x0 = q.dtype === dt ? q : sea.cast(q, dt);
+      const x = (
+        TP === T
+          ? x0
+          : sea.pad(x0, [
+              [0, 0],
+              [0, 0],
+              [0, TP - T],
+              [0, 0],
+            ])
+      ).reshape([BH * TP, D]);
+      const R = this.rotations(nb);
+      const rot = sea
+        .matmul(
+          x,
+          sea.tensor(dt === 'float64' ? R : Float32Array.from(R), [D, nh * (nb / 2)], {
+            dtype: dt,
+            backend: q.backend,
+          }),
+        )
+        .reshape([BH * TP, nh, nb / 2]);
+      return sea.argmax(sea.concat([rot, sea.neg(rot)], 2), -1);
+    });
+    const buckets = Int32Array.from((await bucketsT.data()) as Int32Array);
+    bucketsT.dispose();
+    const p = this.plan(null, BH, T, TP, buckets);
     const C = nh * (TP / bs);
     const backend = q.backend;
-    const idx = (a: Int32Array) => sea.tensor(a, [a.length], { dtype: 'int32', backend });
-    const cond = (a: Uint8Array) => sea.tensor(a, [BH, C, bs, 2 * bs], { dtype: 'bool', backend });
+    const { causal } = this.config;
+    const NT = nh * TP;
+    // each chunk's keys: its own bs positions, then the previous chunk's (cyclically)
+    const keyPos = new Int32Array(C * 2 * bs);
+    for (let c = 0; c < C; c++) {
+      const prev = (c + C - 1) % C;
+      for (let j = 0; j < 2 * bs; j++) keyPos[c * 2 * bs + j] = j < bs ? c * bs + j : prev * bs + (j - bs);
+    }
+    // key validity per (bh, padded token): 1 for a real, valid key
+    const validBH = new Int32Array(BH * TP);
+    for (let bh = 0; bh < BH; bh++) {
+      const b = Math.floor(bh / H);
+      for (let t = 0; t < T; t++) validBH[bh * TP + t] = valid === null || valid[b * T + t] ? 1 : 0;
+    }
     const context = sea.tidy(() => {
       const padT = (x: Tensor) =>
         TP === T
@@ -214,21 +271,31 @@ export class ReformerAttention implements AttentionModule {
       const vf = padT(v).reshape([BH * TP, D]);
       const norm = sea.maximum(sea.sqrt(sea.sum(sea.square(qf), -1, true)), 1e-12);
       const kf = sea.div(qf, norm);
-      const keyIdx = idx(p.keyRows);
-      const bq = sea.gather(qf, idx(p.sortedRows)).reshape([BH, C, bs, D]);
-      const bk = sea.gather(kf, keyIdx).reshape([BH, C, 2 * bs, D]);
-      const bv = sea.gather(vf, keyIdx).reshape([BH, C, 2 * bs, D]);
+      const bq = gatherRows(qf, p.sortedRows).reshape([BH, C, bs, D]);
+      const bk = gatherRows(kf, p.keyRows).reshape([BH, C, 2 * bs, D]);
+      const bv = gatherRows(vf, p.keyRows).reshape([BH, C, 2 * bs, D]);
       let dots = sea.mul(sea.matmul(bq, bk, { transB: true }), D ** -0.5);
-      dots = sea.where(cond(p.masked), MASKED, dots);
-      dots = sea.where(cond(p.self), TOKEN_SELF_ATTN_VALUE, dots);
+      // the chunk masks from the sorted tokens, on the device: a query's own key is −5e4; a padded
+      // query, a padded or invalid key, or (causal) a later key is masked
+      const i32 = (a: Int32Array, shape: number[]) => sea.tensor(a, shape, { dtype: 'int32', backend });
+      const tok = i32(p.tokens, [BH, NT]);
+      const spread = sea.add(i32(keyPos, [1, C * 2 * bs]), sea.zeros([BH, 1], { dtype: 'int32', backend }));
+      const tkFlat = sea.takeAlong(tok, spread); // [BH, C·2bs]
+      const tq = tok.reshape([BH, C, bs, 1]);
+      const tk = tkFlat.reshape([BH, C, 1, 2 * bs]);
+      const keyOk = sea.takeAlong(i32(validBH, [BH, TP]), tkFlat).reshape([BH, C, 1, 2 * bs]);
+      let hidden = sea.logicalOr(sea.greaterEqual(tq, T), sea.equal(keyOk, 0));
+      if (causal) hidden = sea.logicalOr(hidden, sea.less(tq, tk));
+      const self = sea.equal(tq, tk);
+      dots = sea.where(sea.logicalAnd(hidden, sea.logicalNot(self)), MASKED, dots);
+      dots = sea.where(self, TOKEN_SELF_ATTN_VALUE, dots);
       // log-sum-exp over the chunk's keys, shifted by the (constant) row maximum
       const m = wrap(backend, sea.max(dots, -1, true));
       const lse = sea.add(sea.log(sea.sum(sea.exp(sea.sub(dots, m)), -1, true)), m);
       const probs = sea.exp(sea.sub(dots, lse));
       const bo = sea.matmul(probs, bv).reshape([BH * C * bs, D]);
-      const undo = idx(p.undo);
-      const o = sea.gather(bo, undo).reshape([BH, nh, TP, D]);
-      const logits = sea.gather(lse.reshape([BH * C * bs, 1]), undo).reshape([BH, nh, TP]);
+      const o = gatherRows(bo, p.undo).reshape([BH, nh, TP, D]);
+      const logits = gatherRows(lse.reshape([BH * C * bs, 1]), p.undo).reshape([BH, nh, TP]);
       // the rounds weighted by softmax over their log-normalisers
       const w = sea
         .transpose(sea.softmax(sea.transpose(logits, [0, 2, 1])), [0, 2, 1])

@@ -25,6 +25,7 @@ import { registerLinear } from './groups/linear.js';
 import { registerMatmul } from './groups/matmul.js';
 import { registerMemory } from './groups/memory.js';
 import { registerNormalization } from './groups/normalization.js';
+import { registerAdamW } from './groups/optim.js';
 import { registerPublished } from './groups/published.js';
 import { registerReduce } from './groups/reduce.js';
 import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
@@ -76,6 +77,7 @@ export type Group =
   | 'errors'
   | 'attention'
   | 'linear'
+  | 'adamw'
   | 'csrAttention'
   | 'cellMaskAttention'
   | 'writeSlice';
@@ -236,6 +238,7 @@ export function conformanceSuite(
     registerSeaCsr(suite);
     registerAttention(suite);
     registerLinear(suite);
+    registerAdamW(suite);
     registerCsrAttention(suite);
     registerCellMaskAttention(suite);
     registerPublished(suite);

@@ -544,6 +544,33 @@ describe('stretching (docs/algorithm.md §6)', () => {
     for (const t of [x, y, z]) t.dispose();
   });
 
+  it('the stretch index made on the device equals docs/algorithm.md §6 cell(j) for every row length 0…keys', async () => {
+    // x[…, c] = c, so the stretched value of key j is its cell (or the fill past L_t)
+    for (const [K, keys] of [
+      [7, 23],
+      [256, 2048],
+      [5, 3],
+    ]) {
+      const lens = Array.from({ length: keys + 1 }, (_, L) => L);
+      const T = lens.length;
+      const x = sea.tensor(
+        Float64Array.from({ length: T * K }, (_, i) => i % K),
+        [1, 1, T, K],
+      );
+      const y = await stretchEstimate(x, Int32Array.from(lens), { keys, fill: -1 });
+      const got = await y.data();
+      for (let t = 0; t < T; t++) {
+        const L = lens[t];
+        for (let j = 0; j < keys; j++) {
+          const want = j < L ? Math.floor(((2 * j + 1) * K - 1) / (2 * L)) : -1;
+          if (got[t * keys + j] !== want)
+            expect(`K ${K} L ${L} j ${j}: ${got[t * keys + j]}`).toBe(`K ${K} L ${L} j ${j}: ${want}`);
+        }
+      }
+      for (const t of [x, y]) t.dispose();
+    }
+  });
+
   it('validLengths reads right padding and rejects left padding; bad row lengths are errors', async () => {
     const kv = sea.tensor([1, 1, 0, 1, 1, 1, 0, 0, 0], [3, 3], { dtype: 'bool' });
     expect(Array.from(await validLengths(kv))).toEqual([2, 3, 0]);

@@ -8,6 +8,7 @@
  */
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, isFloat, ShapeError, type Tensor } from '@sea/tensor';
+import { isRecording, recordOp, setTape } from '@sea/tensor/internal';
 
 /** finfo(float32).min / 2: the additive "masked" value of the dense path. */
 export const FP_MIN = -1.7014117331926443e38;
@@ -38,6 +39,22 @@ export function stretchIndex(rowLen: ArrayLike<number>, keys: number, K: number)
     out.fill(K, o + L, o + keys);
   }
   return out;
+}
+
+/** The last stretchIndex made (every layer of a forward asks for the same one), by its arguments. */
+let lastIndex: { rowLen: Int32Array; keys: number; K: number; index: Int32Array } | null = null;
+
+/** stretchIndex(rowLen, keys, K), from the last call's result when its arguments were the same. */
+function lastStretchIndex(rowLen: ArrayLike<number>, keys: number, K: number): Int32Array {
+  const c = lastIndex;
+  if (c && c.keys === keys && c.K === K && c.rowLen.length === rowLen.length) {
+    let same = true;
+    for (let i = 0; i < rowLen.length && same; i++) same = c.rowLen[i] === rowLen[i];
+    if (same) return c.index;
+  }
+  const index = stretchIndex(rowLen, keys, K);
+  lastIndex = { rowLen: Int32Array.from(rowLen), keys, K, index };
+  return index;
 }
 
 async function hostRowLen(
@@ -85,11 +102,68 @@ async function stretchGather(
 ): Promise<Tensor> {
   if (x.rank !== 4) throw new ShapeError(`${op}: expected input of shape [B,H,T,K], got [${x.shape}]`);
   checkKeys(op, keys);
-  const [B, H, T, K] = x.shape;
+  const [B, , T] = x.shape;
   const rl = await hostRowLen(rowLen, B, T, keys, op);
+  if (isFloat(x.dtype) && isRecording()) {
+    // one recorded op whose gradient (@sea/train) is a segment sum of dy (cell c's keys are the
+    // run [s_c, s_c+1)): takeAlong's own gradient would build a one-hot of B·H·T·keys·K
+    const prev = setTape(null);
+    let out: Tensor;
+    try {
+      out = gatherStretched(x, rl, keys, fill);
+    } finally {
+      setTape(prev);
+    }
+    return recordOp('stretchGather', [x], out, { rowLen: Int32Array.from(rl), keys });
+  }
+  return gatherStretched(x, rl, keys, fill);
+}
+
+/** The largest (2·keys + 1)·K for which the device computes the stretch index in exact float32 integers. */
+const EXACT_F32 = 2 ** 24;
+
+/**
+ * floor(n / d) for float32 tensors of integers below 2^24 in magnitude and d > 0, exact on any
+ * backend: the quotient's rounding (a division need not be correctly rounded) is corrected with
+ * exact products.
+ */
+function floorDivExact(n: Tensor, d: Tensor): Tensor {
+  const q = sea.floor(sea.div(n, d));
+  const over = sea.cast(sea.greater(sea.mul(q, d), n), 'float32');
+  const under = sea.cast(sea.lessEqual(sea.mul(sea.add(q, 1), d), n), 'float32');
+  return sea.add(sea.sub(q, over), under);
+}
+
+/**
+ * stretchIndex as an int32 tensor [B, 1, T, keys], made on the device from the B·T row lengths
+ * (cell(j) = ⌊((2j+1)·K − 1) / (2·L)⌋ for j < L, else K) instead of uploading B·T·keys entries; the
+ * host's index where the integers would not be exact in float32.
+ */
+function stretchIndexTensor(
+  rl: Int32Array,
+  B: number,
+  T: number,
+  keys: number,
+  K: number,
+  backend: sea.Backend,
+): Tensor {
+  if ((2 * keys + 1) * K >= EXACT_F32)
+    return sea.tensor(lastStretchIndex(rl, keys, K), [B, 1, T, keys], { dtype: 'int32', backend });
+  return sea.tidy(() => {
+    const L = sea.tensor(Float32Array.from(rl), [B, 1, T, 1], { dtype: 'float32', backend });
+    const j = sea.arange(0, keys, { backend, dtype: 'float32' }).reshape([1, 1, 1, keys]);
+    const num = sea.sub(sea.mul(sea.add(sea.mul(j, 2), 1), K), 1);
+    const cell = floorDivExact(num, sea.maximum(sea.mul(L, 2), 1));
+    return sea.cast(sea.where(sea.less(j, L), cell, K), 'int32');
+  });
+}
+
+/** The gather itself: out[b,h,t,j] = x[b,h,t,cell(j)] for j < L_t, else `fill`. */
+function gatherStretched(x: Tensor, rl: Int32Array, keys: number, fill: number): Tensor {
+  const [B, H, T, K] = x.shape;
   const backend = x.backend;
   return sea.tidy(() => {
-    const idx1 = sea.tensor(stretchIndex(rl, keys, K), [B, 1, T, keys], { dtype: 'int32', backend });
+    const idx1 = stretchIndexTensor(rl, B, T, keys, K, backend);
     const idx = H === 1 ? idx1 : sea.add(idx1, sea.zeros([1, H, 1, 1], { dtype: 'int32', backend }));
     const padded = sea.pad(
       x,

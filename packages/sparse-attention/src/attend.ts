@@ -251,15 +251,20 @@ function visibleKeysMask(
   dtype: sea.DType,
   backend: sea.Backend,
 ): Tensor {
-  const m = new Float64Array(B * T * T);
-  for (let b = 0; b < B; b++) {
-    const L = lengths ? lengths[b] : T;
-    for (let t = 0; t < T; t++) {
-      const row = (b * T + t) * T;
-      for (let j = 0; j < T; j++) if (j >= L || (causal && j > t)) m[row + j] = FP_MIN;
+  // made on the device from index comparisons: no B·T² host array to build and upload
+  return sea.tidy(() => {
+    const j = sea.arange(0, T, { backend, dtype: 'int32' }).reshape([1, 1, 1, T]);
+    let hidden: Tensor | null = causal
+      ? sea.greater(j, sea.arange(0, T, { backend, dtype: 'int32' }).reshape([1, 1, T, 1]))
+      : null;
+    if (lengths && Array.prototype.some.call(lengths, (L: number) => L < T)) {
+      const L = sea.tensor(Int32Array.from(lengths), [B, 1, 1, 1], { dtype: 'int32', backend });
+      const past = sea.greaterEqual(j, L);
+      hidden = hidden ? sea.logicalOr(hidden, past) : past;
     }
-  }
-  return sea.tensor(m, [B, 1, T, T], { dtype, backend });
+    const zero = sea.zeros([B, 1, T, T], { dtype, backend });
+    return hidden ? sea.where(hidden, FP_MIN, zero) : zero;
+  });
 }
 
 /**

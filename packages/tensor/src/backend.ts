@@ -171,6 +171,28 @@ export interface LinearOptions {
   activation: 'none' | 'relu';
 }
 
+/**
+ * Constants of the fused AdamW update ({@link Backend.adamw}), each already rounded to float32 by
+ * the caller (the values the composed update's scalar operands hold).
+ */
+export interface AdamWConstants {
+  /** Multiplies the gradient first; 1: not applied (gradient clipping's factor). */
+  gradScale: number;
+  beta1: number;
+  /** 1 − β1. */
+  oneMinusBeta1: number;
+  beta2: number;
+  /** 1 − β2. */
+  oneMinusBeta2: number;
+  /** 1 − lr·wd; 1: no decay (not applied). */
+  decay: number;
+  /** √(1 − β2ᵗ). */
+  sqrtBc2: number;
+  eps: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+}
+
 /** Options of the fused CSR attention capability ({@link Backend.csrAttention}). */
 export interface CsrAttentionOptions {
   /** Multiplies Q·Kᵀ before the softmax (as csrSddmm's scale). */
@@ -363,6 +385,21 @@ export interface Backend {
     residual: TensorInfo | null,
     opts: LinearOptions,
   ): TensorInfo | null;
+  /**
+   * Fused AdamW update of one float32 parameter, element-wise in float32 with each operation rounded
+   * as the composed ops round it (no fused multiply-add):
+   * g′ = g·gradScale (if ≠ 1); m′ = m·β1 + g′·(1−β1); v′ = v·β2 + (g′·g′)·(1−β2);
+   * p′ = (p·decay (if ≠ 1)) − (m′·stepSize) / (√v′ / sqrtBc2 + eps).
+   * p, g, m, v same shape, float32; m and v null read as zeros. Returns new buffers [p′, m′, v′], or
+   * null for a case the backend does not fuse (the op layer then composes the same operations).
+   */
+  adamw?(
+    p: TensorInfo,
+    g: TensorInfo,
+    m: TensorInfo | null,
+    v: TensorInfo | null,
+    c: AdamWConstants,
+  ): [TensorInfo, TensorInfo, TensorInfo] | null;
   /**
    * Fused CSR attention, the composition csrSddmm → csrSoftmax → csrSpmm in one kernel without the
    * [B, Z] scores and probabilities in memory: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, E],

@@ -8,6 +8,7 @@
  */
 export * from './attention.js';
 export type {
+  AdamWConstants,
   AttentionLayout,
   Backend,
   BinaryOp,
@@ -37,6 +38,7 @@ export {
 export { releaseEarly, Tensor, tidy, tidyAsync } from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
+export * from './optim.js';
 export * from './random.js';
 export * from './registry.js';
 export { fmt, type Shape, shapesEqual, sizeOf } from './shape.js';

@@ -10,7 +10,7 @@ import type { Backend, Primitive } from './backend.js';
  * The optional fused kernels a backend may add (the op layer composes primitives otherwise).
  * `writeSlice`, a buffer copy, belongs to the memory class with upload, read and free.
  */
-export type Capability = 'attention' | 'linear' | 'csrAttention' | 'cellMaskAttention';
+export type Capability = 'attention' | 'linear' | 'csrAttention' | 'cellMaskAttention' | 'adamw';
 
 type Method<K extends keyof Backend> = NonNullable<Backend[K]>;
 // biome-ignore lint/suspicious/noExplicitAny: a kernel's own parameters are checked by KernelTable

@@ -114,6 +114,22 @@ export interface GradientReducer {
   allReduce(grads: Record<string, Tensor>, names: readonly string[]): Promise<Record<string, Tensor>>;
   /** Sums plain numbers (the logged losses) over ranks. */
   allReduceNumbers(xs: number[]): Promise<number[]>;
+  /**
+   * Overlap with the backward pass (optional): a session for one step's gradients. `ready(name, g)`
+   * hands over each parameter's summed gradient as soon as it is final (the session owns `g`; the
+   * order is the same on every rank), so its bucket's all-reduce can start while backward goes on;
+   * `finish()` waits for every bucket and returns the reduced gradients. Without it, the trainer
+   * calls `allReduce` after backward.
+   */
+  begin?(): ReduceSession;
+}
+
+/** One step's overlapped gradient all-reduce ({@link GradientReducer.begin}). */
+export interface ReduceSession {
+  ready(name: string, grad: Tensor): Promise<void>;
+  finish(): Promise<Record<string, Tensor>>;
+  /** Frees what the session holds (after an error). */
+  abort(): void;
 }
 
 /** One layer's captured attention (@sea/opt's OptLayerCapture, @sea/bert's BertLayerCapture). */
@@ -361,6 +377,12 @@ export abstract class DistillerCore<
   reducer: GradientReducer | null = null;
 
   /**
+   * With a reducer that can (GradientReducer.begin): all-reduce gradient buckets while the last
+   * micro-batch's backward is still running, instead of after it (default on).
+   */
+  overlapReduce = true;
+
+  /**
    * Tensors a forward made that its backward still reads (a checkpointed layer reads, when it runs
    * again, what the forward passed to it by closure: e.g. parameters cast to the compute dtype);
    * freed once the micro-batch's gradients are taken.
@@ -379,6 +401,7 @@ export abstract class DistillerCore<
   protected async microStep(
     batch: B,
     scale: number,
+    onGrad?: (name: string, grad: Tensor) => void | Promise<void>,
   ): Promise<{ grads: Record<string, Tensor>; logs: number[] }> {
     const teacher = await this.teacherForward(batch);
     let r: Awaited<ReturnType<typeof valueAndGradAuxAsync<Record<string, Tensor>, ModelLoss>>>;
@@ -395,7 +418,7 @@ export abstract class DistillerCore<
           }
         },
         this.params,
-        dy ? { dy } : {},
+        { ...(dy ? { dy } : {}), ...(onGrad ? { onGrad } : {}) },
       );
     } finally {
       if (teacher) for (const t of outputTensors(teacher)) t.dispose();
@@ -403,16 +426,16 @@ export abstract class DistillerCore<
       for (const t of this.untilBackward.splice(0)) t.dispose();
     }
     const a = r.aux;
-    const logs = [
-      await num(r.value),
-      await num(a.ce),
-      await num(a.hidden),
-      await num(a.logitsKl),
-      await num(a.layer),
-      await num(a.approx),
-      await num(a.prob),
-      await num(a.context),
-    ];
+    // the eight logged scalars in one read (one wait for the device instead of eight)
+    const terms = [r.value, a.ce, a.hidden, a.logitsKl, a.layer, a.approx, a.prob, a.context];
+    const packed = sea.tidy(() =>
+      sea.concat(
+        terms.map((t) => (t.dtype === 'float32' ? t : sea.cast(t, 'float32')).reshape([1])),
+        0,
+      ),
+    );
+    const logs = Array.from(await packed.data());
+    packed.dispose();
     for (const t of new Set([r.value, ...Object.values(a), ...this.batchTensors(batch)])) t.dispose();
     return { grads: r.grads, logs };
   }
@@ -427,6 +450,7 @@ export abstract class DistillerCore<
     const logs = step.logs;
     let grads = step.grads;
     try {
+      let scaledSq: number | null = null;
       if (this.lossScaler) {
         const S = this.lossScaler.scale;
         const names = Object.keys(grads).sort();
@@ -436,16 +460,10 @@ export abstract class DistillerCore<
           grads[n].dispose();
         }
         grads = unscaled;
-        const sq = sea.tidy(() => {
-          let acc: Tensor | null = null;
-          for (const n of names) {
-            const x = sea.sum(sea.square(grads[n]));
-            acc = acc ? sea.add(acc, x) : x;
-          }
-          return acc ?? sea.scalar(0);
-        });
-        const finite = Number.isFinite(await num(sq));
+        const sq = AdamW.sumOfSquares(grads, names);
+        scaledSq = await num(sq);
         sq.dispose();
+        const finite = Number.isFinite(scaledSq);
         if (!this.lossScaler.update(finite)) {
           // skipped: no update; the same step (and batch) runs next
           return {
@@ -463,8 +481,10 @@ export abstract class DistillerCore<
           };
         }
       }
-      if (!this.lossScaler) await this.checkFinite(logs, grads);
-      const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step));
+      // one read for the non-finite check and the clipping: Σ‖g‖² over every gradient
+      const normSq = scaledSq ?? (await this.checkFinite(logs, grads));
+      const gn = Math.sqrt(normSq);
+      const { params, gradNorm } = this.optimizer.apply(this.params, grads, this.lrScale(this.step), gn);
       this.params = params;
       const log: StepLog = {
         step: this.step,
@@ -476,7 +496,7 @@ export abstract class DistillerCore<
         approx: logs[5],
         prob: logs[6],
         context: logs[7],
-        gradNorm: await num(gradNorm),
+        gradNorm: gn,
         ms: 0,
       };
       gradNorm.dispose();
@@ -497,17 +517,35 @@ export abstract class DistillerCore<
     const names = Object.keys(this.params).sort();
     let acc: Record<string, Tensor> | null = null;
     const sums = new Array<number>(8).fill(0);
+    const local = this.localMicroBatches();
+    // with an overlapping reducer the last micro-batch hands each summed gradient over as soon as
+    // backward has finished it; the sums are the same additions in the same order as below
+    const session = this.reducer?.begin && this.overlapReduce ? this.reducer.begin() : null;
     try {
-      for (const j of this.localMicroBatches()) {
+      for (const j of local) {
         const S = this.lossScaler?.scale ?? 1;
-        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n);
+        const last = j === local[local.length - 1];
+        const prev: Record<string, Tensor> | null = acc;
+        const onGrad =
+          session && last
+            ? (k: string, g: Tensor) => {
+                if (!prev) return session.ready(k, g);
+                const total = sea.add(prev[k], g).keep();
+                g.dispose();
+                return session.ready(k, total);
+              }
+            : undefined;
+        const { grads, logs } = await this.microStep(this.makeBatch(this.step, j), S / n, onGrad);
         logs.forEach((x, i) => {
           sums[i] += x / n;
         });
-        if (!acc) acc = grads;
+        if (onGrad) {
+          for (const k of names) grads[k].dispose();
+          if (prev) for (const k of names) prev[k].dispose();
+          acc = null;
+        } else if (!prev) acc = grads;
         else {
           // a fixed order: micro-batch 0 + 1, then + 2, …
-          const prev: Record<string, Tensor> = acc;
           const next: Record<string, Tensor> = {};
           for (const k of names) {
             next[k] = sea.add(prev[k], grads[k]).keep();
@@ -517,6 +555,10 @@ export abstract class DistillerCore<
           acc = next;
         }
       }
+      if (session && this.reducer) {
+        const reduced = await session.finish();
+        return { grads: reduced, logs: await this.reducer.allReduceNumbers(sums) };
+      }
       if (!acc) throw new TrainError('no micro-batches to run');
       if (this.reducer) {
         const reduced: Record<string, Tensor> = await this.reducer.allReduce(acc, names);
@@ -525,6 +567,7 @@ export abstract class DistillerCore<
       }
       return { grads: acc, logs: sums };
     } catch (e) {
+      session?.abort();
       if (acc) for (const g of Object.values(acc)) g.dispose();
       throw e;
     }
@@ -537,35 +580,26 @@ export abstract class DistillerCore<
 
   /**
    * The step's non-finite guard, before the optimizer touches anything: a loss that is NaN or
-   * ±Infinity, or a gradient that is (one reduction over the squared gradients), is a
+   * ±Infinity, or a gradient that is (one reduction over the squared gradients, read once), is a
    * NonFiniteError naming the step, the loss terms and the parameters; the step's tensors are
-   * disposed and the parameters stay as they were.
+   * disposed and the parameters stay as they were. Returns Σ‖g‖² (the clipping norm's square).
    */
-  private async checkFinite(logs: readonly number[], grads: Record<string, Tensor>): Promise<void> {
+  private async checkFinite(logs: readonly number[], grads: Record<string, Tensor>): Promise<number> {
     const step = this.step + 1;
     const loss = logs[0];
     let problem: string | undefined;
+    const sq = AdamW.sumOfSquares(grads);
+    const total = await num(sq);
+    sq.dispose();
     if (!Number.isFinite(loss)) {
       const terms = LOSS_TERMS.map((n, i) => `${n} ${logs[i + 1]}`).join(', ');
       problem = `the loss is ${loss} (${terms})`;
-    } else {
-      const sq = sea.tidy(() => {
-        let acc: Tensor | null = null;
-        for (const g of Object.values(grads)) {
-          const s = sea.sum(sea.square(sea.cast(g, 'float32')));
-          acc = acc ? sea.add(acc, s) : s;
-        }
-        return acc ?? sea.scalar(0);
-      });
-      const total = await num(sq);
-      sq.dispose();
-      if (!Number.isFinite(total)) {
-        const bad = await nonFiniteTensors(Object.entries(grads));
-        if (bad.length)
-          problem = `the gradients of ${bad.length} parameter(s) are not finite: ${bad.slice(0, 4).join('; ')}`;
-      }
+    } else if (!Number.isFinite(total)) {
+      const bad = await nonFiniteTensors(Object.entries(grads));
+      if (bad.length)
+        problem = `the gradients of ${bad.length} parameter(s) are not finite: ${bad.slice(0, 4).join('; ')}`;
     }
-    if (!problem) return;
+    if (!problem) return total;
     throw new NonFiniteError(
       `step ${step}: ${problem}; nothing was updated (check the teacher's weights and the learning rate)`,
     );

@@ -2,7 +2,7 @@ import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { performerPrefixSumDense } from './gradients/sea_ops.js';
-import { valueAndGrad } from './index.js';
+import { getGradient, valueAndGrad } from './index.js';
 import { awayFromZero, backend, f64, gradCheck, i32, randn, rng } from './test/gradcheck.js';
 
 describe('matmul', () => {
@@ -234,6 +234,34 @@ describe('layout ops', () => {
         0.5,
       ),
     ));
+});
+
+describe("@sea/mask's stretch (the recorded 'stretchGather' op)", () => {
+  it('the gradient of cell c is the sum of dy over its keys (docs/algorithm.md §6 cell(j)), for row lengths 0…keys', () => {
+    const [B, H, T, K, keys] = [2, 3, 6, 4, 5];
+    const rl = Int32Array.from([0, 1, 3, 4, 5, 2, 5, 5, 0, 4, 1, 3]);
+    const xv = randn(B * H * T * K);
+    const dv = randn(B * H * T * keys);
+    const fn = getGradient('stretchGather');
+    expect(fn).toBeDefined();
+    const got = sea.tidy(() => {
+      const x = f64(xv, [B, H, T, K]);
+      const dy = f64(dv, [B, H, T, keys]);
+      const [g] = fn!(dy, { inputs: [x], output: dy, attrs: { rowLen: rl, keys }, needs: [true] });
+      return g!.dataSync();
+    });
+    const want = new Float64Array(B * H * T * K);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < T; t++) {
+          const L = rl[b * T + t];
+          for (let j = 0; j < L; j++) {
+            const c = Math.floor(((2 * j + 1) * K - 1) / (2 * L));
+            want[((b * H + h) * T + t) * K + c] += dv[((b * H + h) * T + t) * keys + j];
+          }
+        }
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 12);
+  });
 });
 
 describe('performerPrefixSum', () => {

@@ -41,6 +41,7 @@ export {
   type GradientReducer,
   layerLosses,
   mixedPrecisionModel,
+  type ReduceSession,
   type StepLog,
   type StudentAttention,
   stepRng,
@@ -56,6 +57,7 @@ export {
   CommunicatorReducer,
   DEFAULT_BUCKET_BYTES,
   gradientBuckets,
+  type PendingReduce,
 } from './parallel/communicator.js';
 export { InProcessGroup } from './parallel/in_process.js';
 export { findNccl, NcclCommunicator, ncclSearchDirs, ncclUniqueIdHex } from './parallel/nccl.js';

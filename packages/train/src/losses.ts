@@ -19,10 +19,23 @@ export function mse(a: Tensor, b: Tensor): Tensor {
  * log p = logSoftmax(student + mask). Returns the per-row values (shape without the last axis).
  */
 export function klRows(teacherLogits: Tensor, studentLogits: Tensor, mask?: Tensor | null): Tensor {
+  return klRowsOf(teacherTerms(teacherLogits, mask), studentLogits, mask);
+}
+
+/** p̃ = softmax(teacher + mask) and log(p̃ + 1e-12): what every KL against one teacher reuses. */
+interface TeacherTerms {
+  pt: Tensor;
+  logpt: Tensor;
+}
+
+function teacherTerms(teacherLogits: Tensor, mask?: Tensor | null): TeacherTerms {
   const pt = sea.softmax(teacherLogits, mask ?? null);
+  return { pt, logpt: sea.log(sea.add(pt, 1e-12)) };
+}
+
+function klRowsOf(t: TeacherTerms, studentLogits: Tensor, mask?: Tensor | null): Tensor {
   const logp = sea.logSoftmax(mask ? sea.add(studentLogits, mask) : studentLogits);
-  const logpt = sea.log(sea.add(pt, 1e-12));
-  return sea.sum(sea.mul(pt, sea.sub(logpt, logp)), -1);
+  return sea.sum(sea.mul(t.pt, sea.sub(t.logpt, logp)), -1);
 }
 
 /** PyTorch `kl_div(log p, p̃, reduction='batchmean')` over rows of the last axis: Σ / (number of rows). */
@@ -77,11 +90,15 @@ export interface LayerLoss {
  * Causal: KL batchmean over the B·H·T rows; bidirectional: summed over heads, averaged over valid tokens.
  */
 export function seaLayerLoss(x: LayerLossInput): LayerLoss {
-  const pTeacher = sea.softmax(x.teacherLogits, x.mask);
+  // the teacher's softmax and its log once for both terms (the same ops as klBatchmean's)
+  const t = teacherTerms(x.teacherLogits, x.mask);
+  const pTeacher = t.pt;
   const kl = (student: Tensor) => {
-    if (x.causal) return klBatchmean(x.teacherLogits, student, x.mask);
+    const rows = klRowsOf(t, student, x.mask);
+    if (x.causal) return sea.div(sea.sum(rows), rows.size);
     if (!x.validRows) throw new Error('seaLayerLoss: bidirectional layers need validRows [B, T]');
-    return klValidTokens(x.teacherLogits, student, x.mask, x.validRows);
+    const [B, , T] = rows.shape;
+    return sea.div(sea.sum(sea.mul(rows, x.validRows.reshape([B, 1, T]))), sea.sum(x.validRows));
   };
   const term = (student: Tensor) =>
     sea.add(sea.mul(kl(student), 0.1), mse(sea.softmax(student, x.mask), pTeacher));

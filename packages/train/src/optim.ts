@@ -65,63 +65,86 @@ export class AdamW {
   }
 
   /**
+   * Σ‖g‖² over `names` (float32, in that order): the square of the global gradient norm, one scalar
+   * on the device (read once by the caller for both the non-finite check and the clipping).
+   */
+  static sumOfSquares(grads: Readonly<Record<string, Tensor>>, names = Object.keys(grads).sort()): Tensor {
+    // one reduction over every gradient laid end to end (a copy each, then one square and one sum)
+    // instead of a square, a sum and an add per parameter
+    return sea.tidy(() => {
+      if (!names.length) return sea.scalar(0);
+      const flat = names.map((n) => {
+        const g = grads[n];
+        return (g.dtype === 'float32' ? g : sea.cast(g, 'float32')).reshape([g.size]);
+      });
+      return sea.sum(sea.square(flat.length === 1 ? flat[0] : sea.concat(flat, 0)));
+    });
+  }
+
+  /** Clipping's factor for a global gradient norm: min(maxGradNorm / (norm + 1e-6), 1), or 1 when off. */
+  clipFactor(gradNorm: number): number {
+    const o = this.opts;
+    if (!(o.maxGradNorm > 0 && Number.isFinite(o.maxGradNorm))) return 1;
+    return Math.min(o.maxGradNorm / (gradNorm + 1e-6), 1);
+  }
+
+  /**
    * One update: clips the gradients to the global norm, then for each parameter
    * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂/(√v̂ + eps)
-   * (PyTorch AdamW). Returns the new parameter tensors (the old ones are disposed) and the
-   * pre-clipping gradient norm (a scalar tensor, for logging). `lrScale` multiplies every group's lr
-   * (a schedule's warmup or decay).
+   * (PyTorch AdamW; `sea.adamwStep`, one fused pass per parameter on a backend with the capability).
+   * Returns the new parameter tensors (the old ones are disposed) and the pre-clipping gradient norm
+   * (a scalar tensor, for logging). `lrScale` multiplies every group's lr (a schedule's warmup or
+   * decay). `gradNorm`: the global norm when the caller has read it already (the clipping factor is
+   * then a number: no device work for it); otherwise it is computed here on the device.
    */
   apply(
     params: Readonly<Record<string, Tensor>>,
     grads: Readonly<Record<string, Tensor>>,
     lrScale = 1,
+    gradNorm?: number,
   ): { params: Record<string, Tensor>; gradNorm: Tensor } {
     const o = this.opts;
     this.step += 1;
     const t = this.step;
     // a fixed order, so the clipping norm (a float sum) does not depend on how the record was built
     const names = Object.keys(params).sort();
-    const gradNorm = sea.tidy(() => {
-      let sq: Tensor | null = null;
-      for (const n of names) {
-        const s = sea.sum(sea.square(sea.cast(grads[n], 'float32')));
-        sq = sq ? sea.add(sq, s) : s;
-      }
-      return sea.sqrt(sq ?? sea.scalar(0));
-    });
-    const clip =
-      o.maxGradNorm > 0 && Number.isFinite(o.maxGradNorm)
-        ? sea.tidy(() => sea.minimum(sea.div(o.maxGradNorm, sea.add(gradNorm, 1e-6)), 1))
+    const anyParam = params[names[0]];
+    const normT =
+      gradNorm !== undefined
+        ? sea.scalar(gradNorm, anyParam ? { backend: anyParam.backend } : {})
+        : sea.tidy(() => sea.sqrt(AdamW.sumOfSquares(grads, names)));
+    const clipT =
+      gradNorm === undefined && o.maxGradNorm > 0 && Number.isFinite(o.maxGradNorm)
+        ? sea.tidy(() => sea.minimum(sea.div(o.maxGradNorm, sea.add(normT, 1e-6)), 1))
         : null;
-    const bc1 = 1 - o.beta1 ** t;
-    const bc2 = 1 - o.beta2 ** t;
+    const gradScale = gradNorm !== undefined ? this.clipFactor(gradNorm) : 1;
     const out: Record<string, Tensor> = {};
     for (const n of names) {
       const p = params[n];
       const g0 = this.group(n);
-      const lr = g0.lr * lrScale;
-      const weightDecay = g0.weightDecay;
-      const [np, nm, nv] = sea.tidy(() => {
+      const r = sea.tidy(() => {
         let g = grads[n];
-        if (clip) g = sea.mul(g, sea.cast(clip, g.dtype));
-        const m0 = this.m.get(n) ?? sea.zeros(p.shape, { backend: p.backend, dtype: p.dtype });
-        const v0 = this.v.get(n) ?? sea.zeros(p.shape, { backend: p.backend, dtype: p.dtype });
-        const m = sea.add(sea.mul(m0, o.beta1), sea.mul(g, 1 - o.beta1));
-        const v = sea.add(sea.mul(v0, o.beta2), sea.mul(sea.square(g), 1 - o.beta2));
-        const decayed = weightDecay > 0 ? sea.mul(p, 1 - lr * weightDecay) : p;
-        const denom = sea.add(sea.div(sea.sqrt(v), Math.sqrt(bc2)), o.eps);
-        const upd = sea.div(sea.mul(m, lr / bc1), denom);
-        return [sea.sub(decayed, upd), m, v];
+        if (clipT) g = sea.mul(g, sea.cast(clipT, g.dtype));
+        const x = sea.adamwStep(p, g, this.m.get(n) ?? null, this.v.get(n) ?? null, {
+          lr: g0.lr * lrScale,
+          beta1: o.beta1,
+          beta2: o.beta2,
+          eps: o.eps,
+          weightDecay: g0.weightDecay,
+          step: t,
+          gradScale,
+        });
+        return [x.param, x.m, x.v];
       });
       this.m.get(n)?.dispose();
       this.v.get(n)?.dispose();
-      this.m.set(n, nm.keep());
-      this.v.set(n, nv.keep());
-      out[n] = np;
+      this.m.set(n, r[1].keep());
+      this.v.set(n, r[2].keep());
+      out[n] = r[0];
     }
-    clip?.dispose();
+    clipT?.dispose();
     for (const n of names) params[n].dispose();
-    return { params: out, gradNorm };
+    return { params: out, gradNorm: normT };
   }
 
   /** Moments and step as named tensors plus metadata, for a safetensors checkpoint. */

@@ -154,6 +154,60 @@ describe('data-parallel distillation (in-process ranks, CPU)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('buckets all-reduced during backward (overlap) give the same bits as after it, and as accumulation; float32 and bfloat16 compute', async () => {
+    const data = tokens(600, 4);
+    for (const computeDtype of ['float32', 'bfloat16'] as const) {
+      const o = { seqLen: 16, batch: 1, accumulate: 4, lr: 3e-3, seed: 5, computeDtype };
+      const whole = await LmTrainer.create(hfConfig, data, { ...o, accumulate: 2 });
+      // accumulate 2 on one process = 2 ranks × 1 micro-batch (bit for bit)
+      for (let s = 0; s < 2; s++) await whole.trainStep();
+      const ref = await host(whole.params);
+      whole.dispose();
+      const run = (overlap: boolean, accumulate: number) =>
+        new InProcessGroup(2).run(async (comm) => {
+          // started collectives, and where the trainer was: inside a micro-batch's backward or not
+          const log: string[] = [];
+          const start = comm.allReduceStart?.bind(comm);
+          if (start)
+            comm.allReduceStart = (b) => {
+              log.push('start');
+              return start(b);
+            };
+          const t = await LmTrainer.create(hfConfig, data, { ...o, accumulate });
+          t.reducer = new CommunicatorReducer(comm, 2048);
+          t.overlapReduce = overlap;
+          const micro = (t as unknown as { microStep: (...a: unknown[]) => Promise<unknown> }).microStep.bind(
+            t,
+          );
+          (t as unknown as { microStep: unknown }).microStep = async (...a: unknown[]) => {
+            const r = await micro(...a);
+            log.push('micro-batch done');
+            return r;
+          };
+          for (let s = 0; s < 2; s++) await t.trainStep();
+          const p = await host(t.params);
+          t.dispose();
+          return { p, log };
+        });
+      const on = await run(true, 2);
+      const off = await run(false, 2);
+      for (const n of Object.keys(ref)) {
+        expect(on[0].p[n], `${computeDtype} ${n}`).toEqual(off[0].p[n]);
+        expect(on[1].p[n], `${computeDtype} ${n}`).toEqual(ref[n]);
+      }
+      // with overlap some buckets start before the step's backward has returned
+      const first = on[0].log.indexOf('start');
+      expect(first, `${computeDtype}: ${on[0].log.join(', ')}`).toBeLessThan(
+        on[0].log.indexOf('micro-batch done'),
+      );
+      expect(off[0].log.indexOf('start')).toBeGreaterThan(off[0].log.indexOf('micro-batch done'));
+      // two micro-batches per rank: the last one's gradients are added to the first's as they finish
+      const on4 = await run(true, 4);
+      const off4 = await run(false, 4);
+      for (const n of Object.keys(ref)) expect(on4[1].p[n], `${computeDtype} ${n}`).toEqual(off4[1].p[n]);
+    }
+  });
+
   it('a global batch that does not split over the ranks is refused', async () => {
     const data = tokens(400, 1);
     await expect(

@@ -230,6 +230,35 @@ class Tape implements TapeListener {
     return grads;
   }
 
+  /**
+   * For {@link backwardAsync}'s ready reports: the differentiable inputs each entry reads, how many
+   * entries read each id, and the ops that may be walked early (by their output's id).
+   */
+  private readiness(leafIds: readonly number[]): {
+    leaves: Set<number>;
+    readsOf: number[][];
+    readers: Map<number, number>;
+    early: Map<number, number>;
+  } {
+    const leaves = new Set(leafIds);
+    const readers = new Map<number, number>();
+    const readsOf = this.saved.map((s) => {
+      const ids = new Set<number>();
+      s.inputIds.forEach((id, j) => {
+        if (id !== null && (s.kind === 'segment' || s.ctx.needs[j])) ids.add(id);
+      });
+      for (const id of ids) readers.set(id, (readers.get(id) ?? 0) + 1);
+      return [...ids];
+    });
+    const early = new Map<number, number>();
+    this.saved.forEach((s, i) => {
+      if (s.kind !== 'op' || !readers.get(s.outputId)) return;
+      const ins = readsOf[i];
+      if (ins.length && ins.every((id) => leaves.has(id) && readers.get(id) === 1)) early.set(s.outputId, i);
+    });
+    return { leaves, readsOf, readers, early };
+  }
+
   /** Propagates `seed` (the gradient of the tensor with id `rootId`) back; returns leaf gradients. */
   backward(rootId: number, seed: Tensor, leafIds: readonly number[]): Map<number, Tensor> {
     const grads = new Map<number, Tensor>();
@@ -251,20 +280,51 @@ class Tape implements TapeListener {
     return this.finish(grads, leafIds);
   }
 
-  /** {@link backward} that also recomputes checkpointed segments. */
+  /**
+   * {@link backward} that also recomputes checkpointed segments. `ready(id)` is called (and awaited)
+   * as soon as leaf `id`'s gradient is final: once every recorded op that reads the leaf has been
+   * walked. An op whose differentiable inputs are all leaves read by it alone (a parameter's cast to
+   * the compute dtype) is walked as soon as its output's gradient is final, out of order, so its
+   * leaves are ready early; their sums are the same (one contribution each). With checkpointed
+   * segments (which read parameters by closure, unrecorded) no leaf is reported before the end.
+   */
   async backwardAsync(
     rootId: number,
     seed: Tensor,
     leafIds: readonly number[],
+    ready?: (id: number, grad: Tensor | undefined) => Promise<void>,
   ): Promise<Map<number, Tensor>> {
     const grads = new Map<number, Tensor>();
     grads.set(rootId, alias(seed));
     const prev = setTape(null);
+    const track = ready && !this.saved.some((s) => s.kind === 'segment') ? this.readiness(leafIds) : null;
+    const done = new Set<number>();
+    // after entry i is walked: its inputs lose a reader; a leaf with none left is ready, and an
+    // early-walkable op whose output has none left is walked now
+    const release = async (i: number): Promise<void> => {
+      if (!track || !ready) return;
+      for (const id of track.readsOf[i]) {
+        const left = (track.readers.get(id) ?? 1) - 1;
+        track.readers.set(id, left);
+        if (left > 0) continue;
+        if (track.leaves.has(id)) await ready(id, grads.get(id));
+        else {
+          const e = track.early.get(id);
+          if (e !== undefined && !done.has(e)) {
+            done.add(e);
+            this.opStep(this.saved[e] as Saved, grads);
+            await release(e);
+          }
+        }
+      }
+    };
     try {
       for (let i = this.saved.length - 1; i >= 0; i--) {
+        if (done.has(i)) continue;
         const s = this.saved[i];
         if (s.kind === 'segment') await this.segmentStep(s, grads);
         else this.opStep(s, grads);
+        await release(i);
       }
     } catch (e) {
       for (const g of grads.values()) g.dispose();
@@ -323,6 +383,13 @@ export type Grads<P extends Params> = { [K in keyof P]: Tensor };
 export interface ValueAndGradOptions {
   /** Output gradient to start from (default: ones of the value's shape). */
   dy?: Tensor;
+  /**
+   * valueAndGradAuxAsync: called (and awaited) once per parameter as soon as its gradient is final
+   * in the backward pass (see Tape.backwardAsync), the rest after the pass in the order of `params`;
+   * `grad` is a new handle the callee owns (the same buffer as the returned gradient). The order of
+   * the calls depends only on the computation's structure, so ranks running the same model agree.
+   */
+  onGrad?: (name: string, grad: Tensor) => void | Promise<void>;
 }
 
 /**
@@ -430,8 +497,21 @@ export async function valueAndGradAuxAsync<P extends Params, A>(
       throw new GradientError(`dy [${seed.shape}] must match the value's shape [${value.shape}]`);
     }
     const leafIds = names.map((n) => params[n].id);
+    const onGrad = opts.onGrad;
+    const reported = new Set<string>();
+    const namesOf = new Map<number, string[]>();
+    for (const n of names) namesOf.set(params[n].id, [...(namesOf.get(params[n].id) ?? []), n]);
+    const ready = onGrad
+      ? async (id: number, gp: Tensor | undefined) => {
+          for (const n of namesOf.get(id) ?? []) {
+            const p = params[n];
+            reported.add(n);
+            await onGrad(n, gp ? alias(gp) : zeros(p.shape, { backend: p.backend, dtype: p.dtype }).keep());
+          }
+        }
+      : undefined;
     const g = tape.requires.has(value.id)
-      ? await tape.backwardAsync(value.id, seed, leafIds)
+      ? await tape.backwardAsync(value.id, seed, leafIds, ready)
       : new Map<number, Tensor>();
     if (seed !== opts.dy) seed.dispose();
     const grads = {} as Grads<P>;
@@ -441,6 +521,7 @@ export async function valueAndGradAuxAsync<P extends Params, A>(
       grads[n] = gp ? wrap(gp.backend, gp) : zeros(p.shape, { backend: p.backend, dtype: p.dtype });
     }
     for (const gp of g.values()) gp.dispose();
+    if (onGrad) for (const n of names) if (!reported.has(n)) await onGrad(n, alias(grads[n]));
     return { value, aux: out.aux, grads };
   } finally {
     tape.dispose();

@@ -43,6 +43,10 @@ const sea = await imp('tensor');
 const { createCudaBackend } = await imp('backend-cuda');
 const { OptForCausalLM, optWeightSpecs } = await imp('opt');
 const { SeaAttention } = await imp('sparse-attention');
+const train = CASES_ASKED().some((c) => c.startsWith('train-')) ? await imp('train') : null;
+function CASES_ASKED() {
+  return (process.env.SEA_HOST_CASES ?? 'decode-dense,decode-sea,layer-sea').split(',');
+}
 
 const stub = koffi.load(path.join(STUB, 'libseacudastub.so'));
 const NAMES = [
@@ -97,7 +101,7 @@ const profStop = async (name) => {
   const { profile } = await session.post('Profiler.stop');
   fs.writeFileSync(path.join(PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
 };
-// SEA_HOST_TRACE=1: where the queued ops of the timed loops come from: for each backend entry point
+// SEA_HOST_TRACE=1 (SEA_HOST_TRACE_GRID=1: kernels by launch shape too): where the queued ops of the timed loops come from: for each backend entry point
 // (launch, upload, memset, copyDtoD, read), the calling frames outside @sea/tensor and
 // @sea/backend-cuda, counted per step
 const TRACE = process.env.SEA_HOST_TRACE === '1';
@@ -145,7 +149,9 @@ if (TRACE) {
   };
   const ownLaunch = b.launch;
   b.launch = (...a) => {
-    if (tracing) kernels.set(last, (kernels.get(last) ?? 0) + 1);
+    // SEA_HOST_TRACE_GRID=1: by kernel and grid × block (a long kernel on a tiny grid stands out)
+    const k = process.env.SEA_HOST_TRACE_GRID === '1' ? `${last} grid ${a[1].join('x')} block ${a[2].join('x')}` : last;
+    if (tracing) kernels.set(k, (kernels.get(k) ?? 0) + 1);
     return ownLaunch(...a);
   };
 }
@@ -314,6 +320,57 @@ async function layer(dtype) {
   l.dispose();
 }
 
+/**
+ * One training step at the OPT-125m shape over T = SEA_HOST_LAYER_T tokens, batch 1: `sea train`
+ * (LmTrainer, dense) or `sea distill --attention sea` (Distiller: a float32 dense teacher, the SEA
+ * student), forward + backward + clipping + AdamW, in `dtype` compute over float32 masters.
+ */
+async function trainStep(kind, dtype) {
+  const hf = { ...train.OPT_125M_CONFIG, max_position_embeddings: Math.max(2048, LAYER_T) };
+  const zeros = () => {
+    const w = new Map();
+    for (const spec of optWeightSpecs(config, 'model.')) w.set(spec.name, sea.zeros(spec.shape));
+    return w;
+  };
+  const tokens = Int32Array.from({ length: 4 * LAYER_T + 64 }, () => 4 + rng.int(config.vocabSize - 4));
+  const opts = { seqLen: LAYER_T, batch: 1, seed: 0, computeDtype: dtype, evalWindows: 0 };
+  let teacher = null;
+  let t;
+  if (kind === 'dense') t = await train.LmTrainer.create(hf, tokens, opts, zeros(), b);
+  else {
+    teacher = await OptForCausalLM.fromWeights(config, zeros(), { backend: b });
+    const attention = kind === 'sea' ? 'sea' : kind.replace(/^distill-/, '');
+    t = await train.Distiller.create(teacher, tokens, { ...opts, attention, ...seaConfigOf() });
+  }
+  await t.trainStep(); // warm-up: kernels and caches
+  b.resetPeak();
+  const steps = Number(process.env.SEA_HOST_TRAIN_STEPS ?? 2);
+  const c0 = counts();
+  const ts = [];
+  await profStart();
+  tracing = TRACE;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await t.trainStep();
+    ts.push((performance.now() - t0) * 1000);
+  }
+  tracing = false;
+  const cpu = cpuUs(process.cpuUsage(cpu0)) / steps;
+  await profStop(`train-${kind}-${dtype}`);
+  report(`train-${kind}@${LAYER_T}`, dtype, ts, cpu, diff(c0, counts(), steps));
+  // the allocator's accounting is real (only the addresses are the stub's): the step's peak
+  console.log(`   peak device memory of a step: ${(b.memory().peakBytes / 2 ** 30).toFixed(2)} GiB`);
+  printTrace(steps);
+  t.dispose();
+  teacher?.dispose();
+}
+const seaConfigOf = () => ({
+  k: seaConfig.k,
+  predictorLength: seaConfig.predictorLength,
+  nbf: seaConfig.nbFeatureFactor,
+});
+
 console.log(`host cost over the stubs in ${STUB} (node ${process.version}); no GPU work is timed`);
 for (const dtype of DTYPES) {
   if (CASES.includes('decode-dense')) await decode('dense', dtype);
@@ -321,6 +378,10 @@ for (const dtype of DTYPES) {
   if (CASES.includes('layer-sea')) await layer(dtype);
   if (CASES.includes('forward-dense')) await forward('dense', dtype);
   if (CASES.includes('forward-sea')) await forward('sea', dtype);
+  if (CASES.includes('train-dense')) await trainStep('dense', dtype);
+  if (CASES.includes('train-sea')) await trainStep('sea', dtype);
+  // train-distill-<attention>: `sea distill --attention <attention>` (dense, performer, cosformer, reformer)
+  for (const c of CASES.filter((x) => x.startsWith('train-distill-'))) await trainStep(c.slice(6), dtype);
 }
 const leak = b.memory();
 console.log(`live device buffers after the runs: ${leak.buffers} (${leak.bytes} bytes)`);

@@ -346,3 +346,23 @@ extern "C" __global__ void take_along(int es, const void *x, const int *idx, voi
     else ((unsigned char *)out)[e] = ((const unsigned char *)x)[s];
   }
 }
+
+// The fused AdamW update of a float32 parameter (Backend.adamw): each operation rounded to float32
+// as the composed element-wise kernels round it (the _rn intrinsics keep nvcc from fusing a
+// multiply-add). m or v null: zeros. c: gradScale, beta1, 1-beta1, beta2, 1-beta2, decay, sqrtBc2,
+// eps, stepSize; scale/decay 0: not applied.
+extern "C" __global__ void adamw_f32(const float *p, const float *g, const float *m, const float *v, float *po,
+                                     float *mo, float *vo, ll n, float gradScale, float b1, float omb1, float b2,
+                                     float omb2, float decay, float sqrtBc2, float eps, float stepSize, int scale,
+                                     int decayed) {
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (ll)gridDim.x * blockDim.x) {
+    float gi = scale ? __fmul_rn(g[i], gradScale) : g[i];
+    float m1 = __fadd_rn(__fmul_rn(m ? m[i] : 0.f, b1), __fmul_rn(gi, omb1));
+    float v1 = __fadd_rn(__fmul_rn(v ? v[i] : 0.f, b2), __fmul_rn(__fmul_rn(gi, gi), omb2));
+    float dec = decayed ? __fmul_rn(p[i], decay) : p[i];
+    float den = __fadd_rn(__fdiv_rn(__fsqrt_rn(v1), sqrtBc2), eps);
+    po[i] = __fsub_rn(dec, __fdiv_rn(__fmul_rn(m1, stepSize), den));
+    mo[i] = m1;
+    vo[i] = v1;
+  }
+}

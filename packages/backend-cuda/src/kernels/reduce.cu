@@ -379,3 +379,99 @@ __device__ __forceinline__ void softmax_block_t(const T *__restrict__ x, const T
 SOFTMAX_BLOCK(softmax_block, float)
 SOFTMAX_BLOCK(softmax_block_bf16, sea_bf16)
 SOFTMAX_BLOCK(softmax_block_f16, sea_f16)
+
+// Split reductions: a long reduced axis over few outputs (a whole-tensor sum, a bias gradient's sum
+// over rows) is cut into `chunks` pieces reduced in parallel into double partials (value, index),
+// then combined per output in chunk order. x viewed as [outer, len, inner].
+// inner 1: one warp per (row, chunk).
+extern "C" __global__ void reduce_rows_part(int op, int dt, const void *x, double *pacc, ll *parg, ll rows,
+                                            ll len, ll chunks, ll chunkLen) {
+  int lane = threadIdx.x & 31;
+  ll w = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (w >= rows * chunks) return;
+  ll row = w / chunks, c = w - row * chunks;
+  ll r0 = c * chunkLen, r1 = min(len, r0 + chunkLen);
+  ll base = row * len;
+  bool additive = (op == 0 || op == 1), mult = (op == 4);
+  double acc = additive ? 0.0 : mult ? 1.0 : 0.0;
+  ll arg = -1;
+  for (ll r = r0 + lane; r < r1; r += 32) {
+    double v = ld(x, dt, base + r);
+    if (additive || mult || arg >= 0) combine(op, acc, arg, v, r);
+    else { acc = v; arg = r; }
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    double v = __shfl_xor_sync(0xffffffffu, acc, off);
+    ll i = __shfl_xor_sync(0xffffffffu, arg, off);
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (i >= 0 && (arg < 0 || better(op == 2 || op == 5, v, i, acc, arg))) { acc = v; arg = i; }
+  }
+  if (lane == 0) { pacc[w] = acc; parg[w] = arg; }
+}
+
+// inner > 1: one thread per (o, chunk, i); partials laid out [outer, chunks, inner].
+extern "C" __global__ void reduce_inner_part(int op, int dt, const void *x, double *pacc, ll *parg, ll outer,
+                                             ll len, ll inner, ll chunks, ll chunkLen) {
+  ll total = outer * chunks * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll oc = e / inner, i = e - oc * inner;
+    ll o = oc / chunks, c = oc - o * chunks;
+    ll r0 = c * chunkLen, r1 = min(len, r0 + chunkLen);
+    ll base = o * len * inner + i;
+    bool seeded = (op == 0 || op == 1 || op == 4);
+    double acc = (op == 4) ? 1.0 : (op == 0 || op == 1) ? 0.0 : ld(x, dt, base + r0 * inner);
+    ll arg = r0;
+    for (ll r = seeded ? r0 : r0 + 1; r < r1; ++r) combine(op, acc, arg, ld(x, dt, base + r * inner), r);
+    pacc[e] = acc;
+    parg[e] = arg;
+  }
+}
+
+// One thread per output (o, i): the chunks' partials combined in chunk order, then written as the
+// unsplit kernels write.
+extern "C" __global__ void reduce_parts_finish(int op, int odt, const double *pacc, const ll *parg, void *out,
+                                               ll outer, ll chunks, ll inner, ll len) {
+  ll total = outer * inner;
+  for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {
+    ll o = e / inner, i = e - o * inner;
+    ll p = o * chunks * inner + i;
+    double acc = pacc[p];
+    ll arg = parg[p];
+    for (ll c = 1; c < chunks; ++c) {
+      double v = pacc[p + c * inner];
+      ll j = parg[p + c * inner];
+      if (op == 0 || op == 1) acc += v;
+      else if (op == 4) acc *= v;
+      else if (better(op == 2 || op == 5, v, j, acc, arg)) { acc = v; arg = j; }
+    }
+    finish(op, odt, out, e, acc, arg, len);
+  }
+}
+
+// inner 1: one warp per output row, its lanes over the row's pieces (then combined across the warp),
+// for a whole-tensor reduction's thousands of pieces.
+extern "C" __global__ void reduce_parts_finish_rows(int op, int odt, const double *pacc, const ll *parg, void *out,
+                                                    ll outer, ll chunks, ll len) {
+  int lane = threadIdx.x & 31;
+  ll o = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  if (o >= outer) return;
+  bool additive = (op == 0 || op == 1), mult = (op == 4);
+  double acc = additive ? 0.0 : mult ? 1.0 : 0.0;
+  ll arg = -1;
+  for (ll c = lane; c < chunks; c += 32) {
+    double v = pacc[o * chunks + c];
+    ll j = parg[o * chunks + c];
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (arg < 0 || better(op == 2 || op == 5, v, j, acc, arg)) { acc = v; arg = j; }
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    double v = __shfl_xor_sync(0xffffffffu, acc, off);
+    ll i = __shfl_xor_sync(0xffffffffu, arg, off);
+    if (additive) acc += v;
+    else if (mult) acc *= v;
+    else if (i >= 0 && (arg < 0 || better(op == 2 || op == 5, v, i, acc, arg))) { acc = v; arg = i; }
+  }
+  if (lane == 0) finish(op, odt, out, o, acc, arg, len);
+}

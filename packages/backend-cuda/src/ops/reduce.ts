@@ -32,7 +32,10 @@ export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readon
     .i32(2, dtypeCode(odt))
     .ptr(3, b.ptr(src))
     .ptr(4, b.ptr(out));
-  if (inner === 1) {
+  const chunks = b.reduceSplit ? splitChunks(outer, len, inner) : 1;
+  if (chunks > 1) {
+    reduceSplit(b, op, src, out, outer, len, inner, chunks);
+  } else if (inner === 1) {
     b.params.i64(5, outer).i64(6, len);
     b.launch(b.fn('reduce', 'reduce_rows'), [Math.ceil(outer / 8)], [256]);
   } else {
@@ -41,6 +44,72 @@ export function reduce(b: CudaBackend, op: ReduceOp, x: TensorInfo, axes: readon
   }
   if (tmp) b.free(tmp.dataId);
   return out;
+}
+
+/**
+ * Pieces to cut the reduced axis into so that a long axis over few outputs fills the device: a
+ * whole-tensor sum (one row) was one warp over every element, a bias gradient (the sum over 2048
+ * rows of 768 columns) 768 threads each over 2048 elements. 1: the unsplit kernels.
+ */
+export function splitChunks(outer: number, len: number, inner: number): number {
+  let chunks = 1;
+  if (inner === 1) {
+    // one warp per (row, piece): at least 2048-element pieces, up to about 8192 warps in all
+    if (outer < 4096 && len >= 8192) chunks = Math.min(Math.ceil(len / 2048), Math.ceil(8192 / outer));
+  } else if (outer * inner < 65536 && len >= 256) {
+    // one thread per (output, piece): pieces of at least 64 rows, up to about 131072 threads
+    chunks = Math.min(Math.ceil(len / 64), Math.ceil(131072 / (outer * inner)));
+  }
+  if (chunks <= 1) return 1;
+  return Math.ceil(len / Math.ceil(len / chunks)); // every piece non-empty
+}
+
+/**
+ * The split reduction: double partials (value, index) per piece, then combined: in piece order per
+ * output (inner > 1), or by a warp per output row (inner 1: lanes over the pieces, then across the
+ * warp).
+ */
+function reduceSplit(
+  b: CudaBackend,
+  op: ReduceOp,
+  src: TensorInfo,
+  out: TensorInfo,
+  outer: number,
+  len: number,
+  inner: number,
+  chunks: number,
+): void {
+  const chunkLen = Math.ceil(len / chunks);
+  const parts = outer * chunks * inner;
+  const acc = b.alloc(parts * 8);
+  const arg = b.alloc(parts * 8);
+  const code = REDUCE.indexOf(op);
+  b.params.i32(0, code).i32(1, dtypeCode(src.dtype)).ptr(2, b.ptr(src)).ptr(3, b.ptr(acc)).ptr(4, b.ptr(arg));
+  if (inner === 1) {
+    b.params.i64(5, outer).i64(6, len).i64(7, chunks).i64(8, chunkLen);
+    b.launch(b.fn('reduce', 'reduce_rows_part'), [Math.ceil(parts / 8)], [256]);
+  } else {
+    b.params.i64(5, outer).i64(6, len).i64(7, inner).i64(8, chunks).i64(9, chunkLen);
+    b.launch(b.fn('reduce', 'reduce_inner_part'), [b.blocks(parts)], [256]);
+  }
+  b.params
+    .i32(0, code)
+    .i32(1, dtypeCode(out.dtype))
+    .ptr(2, b.ptr(acc))
+    .ptr(3, b.ptr(arg))
+    .ptr(4, b.ptr(out))
+    .i64(5, outer)
+    .i64(6, chunks);
+  if (inner === 1) {
+    // a warp per output over its (up to thousands of) pieces
+    b.params.i64(7, len);
+    b.launch(b.fn('reduce', 'reduce_parts_finish_rows'), [Math.ceil(outer / 8)], [256]);
+  } else {
+    b.params.i64(7, inner).i64(8, len);
+    b.launch(b.fn('reduce', 'reduce_parts_finish'), [b.blocks(outer * inner)], [256]);
+  }
+  b.free(acc);
+  b.free(arg);
 }
 
 /** Rows at least this long (or masked ones) go to softmax_block, up to BLOCK_ROW_MAX (shared memory). */

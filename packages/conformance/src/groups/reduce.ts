@@ -114,6 +114,10 @@ export function registerReduce(s: SuiteContext): void {
         [[300, 3], [0]],
         [[3, 2000], [1]],
         [[2000, 3], [0]],
+        // a long axis over few outputs, cut into pieces by some backends (CUDA's split reductions)
+        [[20000], [0]],
+        [[3, 9000], [1]],
+        [[600, 2, 40], [0]],
       ] as const) {
         for (const op of ['sum', 'mean', 'max', 'argmin'] as const) {
           const title = `long ${op} ${dtype} [${shape}] axes [${axes}]`;

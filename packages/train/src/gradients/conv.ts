@@ -12,11 +12,7 @@ function flip(x: Tensor, axis: number): Tensor {
   front.forEach((p, i) => {
     back[p] = i;
   });
-  const rev = sea.tensor(
-    Array.from({ length: n }, (_, i) => n - 1 - i),
-    [n],
-    { backend: x.backend, dtype: 'int32' },
-  );
+  const rev = sea.arange(n - 1, -1, { backend: x.backend, dtype: 'int32', step: -1 });
   return sea.transpose(sea.gather(sea.transpose(x, front), rev), back);
 }
 
@@ -71,9 +67,9 @@ function convInputGrad(dy: Tensor, x: Tensor, w: Tensor, o: Conv2dOptions): Tens
 }
 
 /**
- * dw[o,c,a,b] = Σ_{n,t,u} x_pad[n,c,a·dh+t·sh,b·dw+u·sw]·dy[n,o,t,u]: a convolution of x (batch and
- * channels swapped) with dy as the kernel, stride = the forward dilation, dilation = the forward
- * stride; one per group.
+ * dw[o,c,a,b] = Σ_{n,t,u} x_pad[n,c,a·dh+t·sh,b·dw+u·sw]·dy[n,o,t,u]. Stride 1: one GEMM per kernel
+ * tap (a, b) over every (n, t, u). Otherwise: a convolution of x (batch and channels swapped) with dy
+ * as the kernel, stride = the forward dilation, dilation = the forward stride; one per group.
  */
 function convWeightGrad(dy: Tensor, x: Tensor, w: Tensor, o: Conv2dOptions): Tensor {
   const [B, , H, W] = x.shape;
@@ -81,9 +77,35 @@ function convWeightGrad(dy: Tensor, x: Tensor, w: Tensor, o: Conv2dOptions): Ten
   const [, , oh, ow] = dy.shape;
   const og = O / o.groups;
   const parts: Tensor[] = [];
+  const stride1 = o.stride[0] === 1 && o.stride[1] === 1;
+  const xp = stride1
+    ? sea.pad(x, [
+        [0, 0],
+        [0, 0],
+        [o.padding[0], o.padding[1]],
+        [o.padding[2], o.padding[3]],
+      ])
+    : null;
   for (let gi = 0; gi < o.groups; gi++) {
-    const xg = o.groups === 1 ? x : sea.slice(x, [0, gi * Cg, 0, 0], [B, Cg, H, W]);
     const dyg = o.groups === 1 ? dy : sea.slice(dy, [0, gi * og, 0, 0], [B, og, oh, ow]);
+    if (xp) {
+      // stride 1: dw[:, :, a, b] = dy [og, B·oh·ow] · x_pad[:, c, a·dh + t, b·dw + u]ᵀ, one GEMM per
+      // kernel tap over all B·oh·ow positions (a direct convolution with dy as its kernel has one
+      // thread per weight, each summing B·oh·ow products in a row)
+      const n = B * oh * ow;
+      const dyR = (B === 1 ? dyg : sea.transpose(dyg, [1, 0, 2, 3])).reshape([og, n]);
+      const taps: Tensor[] = [];
+      for (let a = 0; a < kh; a++) {
+        for (let b = 0; b < kw; b++) {
+          const xs = sea.slice(xp, [0, gi * Cg, a * o.dilation[0], b * o.dilation[1]], [B, Cg, oh, ow]);
+          const xR = (B === 1 ? xs : sea.transpose(xs, [1, 0, 2, 3])).reshape([Cg, n]);
+          taps.push(sea.matmul(dyR, xR, { transB: true }).reshape([og, Cg, 1]));
+        }
+      }
+      parts.push((taps.length === 1 ? taps[0] : sea.concat(taps, 2)).reshape([og, Cg, kh, kw]));
+      continue;
+    }
+    const xg = o.groups === 1 ? x : sea.slice(x, [0, gi * Cg, 0, 0], [B, Cg, H, W]);
     const full = sea.conv2d(sea.transpose(xg, [1, 0, 2, 3]), sea.transpose(dyg, [1, 0, 2, 3]), null, {
       stride: o.dilation,
       dilation: o.stride,

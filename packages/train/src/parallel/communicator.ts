@@ -8,7 +8,7 @@
  */
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
-import type { GradientReducer } from '../distill_core.js';
+import type { GradientReducer, ReduceSession } from '../distill_core.js';
 import { TrainError } from '../errors.js';
 
 export interface Communicator {
@@ -18,10 +18,21 @@ export interface Communicator {
   allReduce(buffers: readonly Tensor[]): Promise<Tensor[]>;
   /** Rank `root`'s tensors on every rank; returns new tensors (the inputs are disposed). */
   broadcast(buffers: readonly Tensor[], root?: number): Promise<Tensor[]>;
+  /**
+   * Starts an element-wise sum over ranks of each float32 tensor and returns without waiting for it
+   * (the inputs are the collective's from here on); `wait()` gives the sums. Every rank starts its
+   * collectives in the same order. Lets a trainer all-reduce gradient buckets during backward.
+   */
+  allReduceStart?(buffers: readonly Tensor[]): Promise<PendingReduce>;
   /** Sum over ranks of plain numbers (logged losses), in float64. */
   allReduceNumbers(xs: readonly number[]): Promise<number[]>;
   barrier(): Promise<void>;
   close(): void;
+}
+
+/** A started all-reduce ({@link Communicator.allReduceStart}). */
+export interface PendingReduce {
+  wait(): Promise<Tensor[]>;
 }
 
 /** Default bucket size: 25 MiB of float32 gradients (PyTorch DDP's default). */
@@ -102,6 +113,88 @@ export class CommunicatorReducer implements GradientReducer {
 
   allReduceNumbers(xs: number[]): Promise<number[]> {
     return this.comm.allReduceNumbers(xs);
+  }
+
+  /**
+   * Buckets in the order the gradients become final (the same on every rank): a bucket's
+   * all-reduce starts once it holds `bucketBytes` (or at finish(), for the rest), while backward
+   * continues. Runs the collectives for one rank too (the same code path as N ranks).
+   */
+  begin(): ReduceSession {
+    const comm = this.comm;
+    const start = comm.allReduceStart?.bind(comm);
+    const pending: { names: string[]; shapes: number[][]; started: Promise<PendingReduce> }[] = [];
+    let names: string[] = [];
+    let tensors: Tensor[] = [];
+    let bytes = 0;
+    const launch = () => {
+      if (!names.length) return;
+      const parts = tensors;
+      const flat =
+        parts.length === 1
+          ? parts[0].reshape([parts[0].size]).keep()
+          : sea
+              .tidy(() =>
+                sea.concat(
+                  parts.map((t) => t.reshape([t.size])),
+                  0,
+                ),
+              )
+              .keep();
+      const shapes = parts.map((t) => [...t.shape]);
+      for (const t of parts) t.dispose();
+      const started: Promise<PendingReduce> = start
+        ? start([flat])
+        : Promise.resolve({ wait: () => comm.allReduce([flat]) });
+      // a rejection is reported by finish()
+      started.catch(() => {});
+      pending.push({ names, shapes, started });
+      names = [];
+      tensors = [];
+      bytes = 0;
+    };
+    return {
+      ready: async (name, g) => {
+        if (g.dtype !== 'float32') {
+          g.dispose();
+          throw new TrainError(`all-reduce of '${name}': gradients are reduced in float32, got ${g.dtype}`);
+        }
+        names.push(name);
+        tensors.push(g);
+        bytes += g.size * 4;
+        if (bytes >= this.bucketBytes) {
+          launch();
+          // let the collective's start run (an in-process rank copies its part out)
+          await pending[pending.length - 1].started;
+        }
+      },
+      finish: async () => {
+        launch();
+        const out: Record<string, Tensor> = {};
+        try {
+          for (const p of pending) {
+            const [sum] = await (await p.started).wait();
+            let off = 0;
+            p.names.forEach((n, i) => {
+              const size = p.shapes[i].reduce((a, d) => a * d, 1);
+              out[n] = sea.tidy(() => sea.slice(sum, [off], [size]).reshape(p.shapes[i])).keep();
+              off += size;
+            });
+            sum.dispose();
+          }
+        } catch (e) {
+          for (const t of Object.values(out)) t.dispose();
+          throw e;
+        }
+        pending.length = 0;
+        return out;
+      },
+      abort: () => {
+        for (const t of tensors) t.dispose();
+        tensors = [];
+        names = [];
+      },
+    };
   }
 }
 

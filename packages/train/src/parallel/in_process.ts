@@ -8,7 +8,7 @@
 import type { Tensor } from '@sea/tensor';
 import * as sea from '@sea/tensor';
 import { TrainError } from '../errors.js';
-import type { Communicator } from './communicator.js';
+import type { Communicator, PendingReduce } from './communicator.js';
 
 class TurnLock {
   #held = false;
@@ -78,6 +78,43 @@ export class InProcessGroup {
     return v;
   }
 
+  /**
+   * The first half of a collective: registers this rank's contribution (the last to arrive combines)
+   * without giving up the turn; the returned promise settles once every rank has contributed. The
+   * caller must give the turn up (await `awaitTurn`) before it waits on it.
+   */
+  contribute<C, R>(rank: number, mine: C, combine: (all: C[]) => R[]): Promise<R> {
+    const id = this.#seq[rank]++;
+    let p = this.#rounds.get(id);
+    if (!p) {
+      p = { contributions: new Array(this.size), arrived: 0, waiters: new Array(this.size) };
+      this.#rounds.set(id, p);
+    }
+    p.contributions[rank] = mine;
+    p.arrived += 1;
+    const result = new Promise<unknown>((r) => {
+      (p as Pending).waiters[rank] = r;
+    });
+    if (p.arrived === this.size) {
+      this.#rounds.delete(id);
+      const out = combine(p.contributions as C[]);
+      p.waiters.forEach((w, r) => {
+        w(out[r]);
+      });
+    }
+    return result as Promise<R>;
+  }
+
+  /** Hands the turn on while `p` settles, then takes it back. */
+  async awaitTurn<R>(p: Promise<R>): Promise<R> {
+    this.lock.release();
+    try {
+      return await p;
+    } finally {
+      await this.lock.acquire();
+    }
+  }
+
   /** Runs `fn(comm)` for every rank, one rank computing at a time; resolves with every rank's result. */
   run<T>(fn: (comm: Communicator) => Promise<T>): Promise<T[]> {
     return Promise.all(
@@ -104,6 +141,11 @@ class InProcessCommunicator implements Communicator {
   }
 
   async allReduce(buffers: readonly Tensor[]): Promise<Tensor[]> {
+    return (await this.allReduceStart(buffers)).wait();
+  }
+
+  /** Copies this rank's part out and registers it; the sums come in `wait()` (rank order, float32). */
+  async allReduceStart(buffers: readonly Tensor[]): Promise<PendingReduce> {
     const host: Float32Array[] = [];
     for (const b of buffers) {
       if (b.dtype !== 'float32') throw new TrainError(`allReduce: float32 tensors only, got ${b.dtype}`);
@@ -112,7 +154,7 @@ class InProcessCommunicator implements Communicator {
     const shapes = buffers.map((b) => [...b.shape]);
     const backend = buffers[0]?.backend;
     for (const b of buffers) b.dispose();
-    const sums = await this.group.collective(this.rank, host, (all) => {
+    const sums = this.group.contribute(this.rank, host, (all: Float32Array[][]) => {
       const out = all[0].map((x, i) => {
         const s = Float32Array.from(x);
         for (let r = 1; r < all.length; r++) {
@@ -128,7 +170,12 @@ class InProcessCommunicator implements Communicator {
       });
       return all.map(() => out);
     });
-    return sums.map((s, i) => sea.tensor(s, shapes[i], backend ? { backend } : {}).keep());
+    return {
+      wait: async () => {
+        const got = await this.group.awaitTurn(sums);
+        return got.map((s, i) => sea.tensor(s, shapes[i], backend ? { backend } : {}).keep());
+      },
+    };
   }
 
   async broadcast(buffers: readonly Tensor[], root = 0): Promise<Tensor[]> {

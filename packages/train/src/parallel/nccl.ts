@@ -3,7 +3,8 @@
  * backend loads cuBLAS), found in SEA_NCCL_LIB, LD_LIBRARY_PATH, or a Python site-packages
  * `nvidia/nccl/lib` (the pip wheel that ships beside PyTorch); a clear error where it is absent. One
  * process per GPU; the launcher makes the unique id (`ncclUniqueIdHex()`) and hands it to every rank
- * in SEA_NCCL_ID. Collectives run on the CUDA backend's stream on the tensors' device buffers.
+ * in SEA_NCCL_ID. Collectives run on the CUDA backend's stream on the tensors' device buffers, and
+ * (allReduceStart) on a second stream ordered against it with events, overlapping the backward pass.
  * NCCL_NVLS_ENABLE=0 is set before NCCL starts (NVLink multicast off).
  */
 import fs from 'node:fs';
@@ -119,12 +120,24 @@ export async function ncclUniqueIdHex(): Promise<string> {
   return Buffer.from(id.internal).toString('hex');
 }
 
-/** What the communicator needs of the CUDA backend: device pointers and its stream. */
+/** What the communicator needs of the CUDA backend: device pointers, its stream and driver calls. */
 interface CudaLike extends sea.Backend {
   ptr(t: Tensor): bigint;
   readonly stream: unknown;
   synchronize?(): void;
+  readonly drv: {
+    api: {
+      cuStreamCreate(out: unknown[], flags: number): number;
+      cuEventCreate(out: unknown[], flags: number): number;
+      cuEventRecord(ev: unknown, stream: unknown): number;
+      cuEventDestroy(ev: unknown): number;
+      cuStreamWaitEvent?(stream: unknown, ev: unknown, flags: number): number;
+    };
+  };
 }
+
+/** CU_EVENT_DISABLE_TIMING: events that only order streams. */
+const EVENT_NO_TIMING = 2;
 
 export class NcclCommunicator implements Communicator {
   private constructor(
@@ -184,6 +197,74 @@ export class NcclCommunicator implements Communicator {
     await this.backend.sync();
     for (const t of buffers) t.dispose();
     return out;
+  }
+
+  #commStream: unknown = null;
+
+  /** A driver call's failure as a TrainError. */
+  #cu(rc: number, what: string): void {
+    if (rc !== 0) throw new TrainError(`NCCL overlap: ${what} failed: CUDA error ${rc}`);
+  }
+
+  #event(): unknown {
+    const e: unknown[] = [null];
+    this.#cu(this.backend.drv.api.cuEventCreate(e, EVENT_NO_TIMING), 'cuEventCreate');
+    return e[0];
+  }
+
+  /**
+   * The all-reduce on a second stream: it waits (an event) for what the compute stream has queued
+   * so far (the bucket's gradients), runs there while the compute stream goes on with backward, and
+   * `wait()` makes the compute stream wait for it (no host wait). The inputs stay alive until then.
+   * Without cuStreamWaitEvent in the driver binding: the plain allReduce.
+   */
+  async allReduceStart(buffers: readonly Tensor[]): Promise<{ wait(): Promise<Tensor[]> }> {
+    const api = this.backend.drv?.api;
+    if (!api?.cuStreamWaitEvent) {
+      const out = await this.allReduce(buffers);
+      return { wait: async () => out };
+    }
+    const wait = api.cuStreamWaitEvent.bind(api);
+    if (!this.#commStream) {
+      const s: unknown[] = [null];
+      this.#cu(api.cuStreamCreate(s, 1 /* CU_STREAM_NON_BLOCKING */), 'cuStreamCreate');
+      this.#commStream = s[0];
+    }
+    const out: Tensor[] = [];
+    for (const t of buffers) {
+      if (t.dtype !== 'float32') throw new TrainError(`NCCL allReduce: float32 tensors only, got ${t.dtype}`);
+      out.push(sea.zeros(t.shape, { backend: this.backend }).keep());
+    }
+    const queued = this.#event();
+    this.#cu(api.cuEventRecord(queued, this.backend.stream), 'cuEventRecord');
+    this.#cu(wait(this.#commStream, queued, 0), 'cuStreamWaitEvent');
+    buffers.forEach((t, i) => {
+      check(
+        this.a,
+        this.a.allReduce(
+          this.backend.ptr(t),
+          this.backend.ptr(out[i]),
+          t.size,
+          NCCL_FLOAT32,
+          NCCL_SUM,
+          this.comm,
+          this.#commStream,
+        ),
+        'ncclAllReduce',
+      );
+    });
+    const reduced = this.#event();
+    this.#cu(api.cuEventRecord(reduced, this.#commStream), 'cuEventRecord');
+    return {
+      wait: async () => {
+        this.#cu(wait(this.backend.stream, reduced, 0), 'cuStreamWaitEvent');
+        // the compute stream now runs after the collective: the inputs' memory may be reused
+        for (const t of buffers) t.dispose();
+        api.cuEventDestroy(queued);
+        api.cuEventDestroy(reduced);
+        return out;
+      },
+    };
   }
 
   async broadcast(buffers: readonly Tensor[], root = 0): Promise<Tensor[]> {
