@@ -470,15 +470,30 @@ export async function seaStep(
     const cells = causalRowTopK(probs, rowLen, s.k);
     made.push(cells);
     state.cache.append(k1, v1);
-    // every size is known here from the row lengths: nothing is read back
-    csr = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
-    const theCsr = csr;
-    const dtype = q1.dtype;
-    const next = sea.tidy(() => {
-      const local = sea.csrAttention(theCsr, q1, state.cache.k, state.cache.v, {
+    let local: Tensor;
+    if (opts.returnMask || !q1.backend.cellMaskAttention) {
+      // every size is known here from the row lengths: nothing is read back
+      csr = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
+      local = sea.csrAttention(csr, q1, state.cache.k, state.cache.v, {
         scale: s.scoreScale,
         rowScale: est.sProb,
       });
+    } else {
+      // stretch + attention as one kernel (the backend's fused capability): no CSR arrays built
+      const rowLenT = sea.tensor(rowLen, [B, 1], { dtype: 'int32', backend: q1.backend });
+      try {
+        local = await sea.cellMaskAttention(cells, rowLenT, q1, state.cache.k, state.cache.v, {
+          k: s.k,
+          scale: s.scoreScale,
+          rowScale: est.sProb,
+        });
+      } finally {
+        rowLenT.dispose();
+      }
+    }
+    made.push(local);
+    const dtype = q1.dtype;
+    const next = sea.tidy(() => {
       const vSum = sea.add(state.vSum, dtype === 'float32' ? v1 : sea.cast(v1, 'float32')).keep();
       // C_avg = Σv / (t+1) with the count in the layer's dtype, as the whole-sequence forward divides
       const count = sea.tensor(Float32Array.from(rowLen), [B, 1, 1, 1], { backend: q1.backend, dtype });
