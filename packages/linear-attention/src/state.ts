@@ -23,6 +23,7 @@ import {
   matmul,
   mul,
   pad,
+  performerStep,
   ShapeError,
   slice,
   type Tensor,
@@ -47,6 +48,22 @@ function sumsOf(kf32: Tensor, v32: Tensor): Tensor {
     1,
   );
   return matmul(kf32, vx, { transA: true });
+}
+
+let fusedSteps = true;
+
+/**
+ * Whether decoding steps run the fused step primitives (`performerStep`, `causalCnnStep`, one kernel
+ * each) or the composition of the general ops they replace (default: fused). The composed path stays
+ * selectable so that a backend's fused kernel can be switched off without other changes.
+ */
+export function setFusedDecodeSteps(on: boolean): void {
+  fusedSteps = on;
+}
+
+/** See {@link setFusedDecodeSteps}. */
+export function fusedDecodeSteps(): boolean {
+  return fusedSteps;
 }
 
 /** The causal Performer's running sums and the per-step constants; owns its tensors. */
@@ -152,6 +169,12 @@ export function causalPerformerStep(
   }
   if (projection.shape[0] !== m)
     throw new ShapeError(`causalPerformerStep: projection has ${projection.shape[0]} features, state ${m}`);
+  if (fusedSteps) {
+    const r = performerStep(state.sums, q1, k1, v1, state.features, RELU_KERNEL_EPS);
+    state.sums.dispose();
+    state.sums = r.sums.keep();
+    return r.out;
+  }
   const next = tidy(() => {
     // φ = ReLU(x·(W·D^(-1/4))ᵀ) + 0.001, as reluFeatures computes it, with the scaled W kept
     const phi = (x: Tensor) =>

@@ -7,9 +7,15 @@
  *   sequence start are zero, as the conv's time padding is).
  * Everything else (position code, encoder, scalers, ν, the CNN's head) is row by row.
  */
-import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
+import {
+  CausalPerformerState,
+  causalPerformerPrefill,
+  causalPerformerStep,
+  fusedDecodeSteps,
+} from '@sea/linear-attention';
 import {
   bytesPerElement,
+  causalCnnStep,
   concat,
   conv2d,
   type DType,
@@ -276,6 +282,29 @@ export function estimateStep(
     const vCat = concat([vI, v], -1);
     const cPerf = causalPerformerStep(state.performer, q, k, vCat, projection);
     const { sProb, sMix, zHat } = encode(s, weights, cPerf, v);
+    if (fusedDecodeSteps()) {
+      // the CNN's row in one step primitive: LN, both convs over the windows, the head
+      const r = causalCnnStep(
+        zHat,
+        state.window0,
+        state.window1,
+        {
+          normInGamma: weights['cnn.norm_in.weight'],
+          normInBeta: weights['cnn.norm_in.bias'],
+          conv1: c.taps1,
+          conv1Bias: weights['cnn.conv1.bias'],
+          conv2: c.taps2,
+          conv2Bias: weights['cnn.conv2.bias'],
+          convOut: weights['cnn.conv_out.weight'].reshape([s.H, 2 * s.H]),
+          convOutBias: weights['cnn.conv_out.bias'],
+          map: c.map,
+          normOutGamma: weights['cnn.norm_out.weight'],
+          normOutBeta: weights['cnn.norm_out.bias'],
+        },
+        LAYER_NORM_EPS,
+      );
+      return { logits: r.logits, sProb, sMix, window0: r.win0.keep(), window1: r.win1.keep() };
+    }
     const x0 = layerNorm(zHat, weights['cnn.norm_in.weight'], weights['cnn.norm_in.bias'], LAYER_NORM_EPS);
     const in0 = concat([state.window0, x0], 2); // rows t−4 … t
     const x1 = relu(conv2d(in0, c.taps1, weights['cnn.conv1.bias'], { dilation: 2, padding: [0, 0, 2, 2] }));

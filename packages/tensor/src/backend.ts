@@ -180,6 +180,26 @@ export interface CellMaskAttentionOptions {
   k: number;
 }
 
+export interface PerformerStepOptions {
+  /** Added to every ReLU feature (docs/algorithm.md §3: 0.001). */
+  kernelEps: number;
+}
+
+/** The weights `causalCnnStep` reads (shapes in its contract). */
+export interface CausalCnnStepWeights {
+  normInGamma: TensorInfo;
+  normInBeta: TensorInfo;
+  conv1: TensorInfo;
+  conv1Bias: TensorInfo;
+  conv2: TensorInfo;
+  conv2Bias: TensorInfo;
+  convOut: TensorInfo;
+  convOutBias: TensorInfo;
+  map: TensorInfo;
+  normOutGamma: TensorInfo;
+  normOutBeta: TensorInfo;
+}
+
 export interface PrefixSumOptions {
   /** Added to every element of the running key sum z before the dot product (docs/algorithm.md §3: 1e-6). */
   eps: number;
@@ -313,6 +333,41 @@ export interface Backend {
   csrSoftmax(csr: CsrInfo, val: TensorInfo, rowScale: TensorInfo | null): TensorInfo;
   /** CSR SpMM: out[b,h,t] = Σ_{entries z of row t in head h} val[b,z]·v[b,h,j] → [B, H, Tq, D]. No cap. */
   csrSpmm(csr: CsrInfo, val: TensorInfo, v: TensorInfo): TensorInfo;
+
+  // ---- SEA decoding steps (docs/algorithm.md §8, incremental decoding): one new row per sequence ----
+  /**
+   * One row of the causal Performer (docs/algorithm.md §3, causal) from its running sums:
+   * sums float32 [B, H, M, E+1] ([S | z + eps] over the rows before), q, k [B, H, 1, D], v [B, H, 1, E],
+   * w [M, D] (the projection × D^(-1/4)), q/k/v/w in one float dtype. With
+   * φ(x)_m = max(x·w_m, 0) + kernelEps rounded to that dtype: sums' = sums + φ(k) ⊗ [v, 1] (float32) and
+   * out = φ(q)·S' / (φ(q)·(z' + eps)) [B, H, 1, E] in that dtype. Returns [out, sums'].
+   */
+  performerStep(
+    sums: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    w: TensorInfo,
+    opts: PerformerStepOptions,
+  ): [TensorInfo, TensorInfo];
+  /**
+   * One row of the causal estimator's CNN (docs/algorithm.md §4a) from its rolling windows:
+   * x [B, C, 1, W] (the row of Ẑ, C = 2H channels), win0, win1 [B, C, 4, W] (rows t−4 … t−1 of LN(Ẑ)
+   * and of ReLU(conv1)), then the weights: normIn γ, β [W]; conv1, conv2 taps [C, C, 3, 3] with biases
+   * [C]; convOut [H, C] with bias [H]; map [K, W+2] (nearest ×4, the two bias columns, area resize to
+   * K); normOut γ, β [K]; all in one float dtype. Computes x0 = LN(x) (over W), x1 = ReLU(conv1 over
+   * rows t−4, t−2, t of [win0; x0], dilation 2, width padding 2), x2 = ReLU(conv2 over [win1; x1]),
+   * z = convOut·x2 + bias [H, W], logits = LN(map·[bias, z, bias]) over K (ε `eps`), x0 and x1 rounded to
+   * the dtype before they are used. Returns [logits [B, H, 1, K], win0' = [win0 rows 1…3; x0],
+   * win1' = [win1 rows 1…3; x1]].
+   */
+  causalCnnStep(
+    x: TensorInfo,
+    win0: TensorInfo,
+    win1: TensorInfo,
+    weights: CausalCnnStepWeights,
+    opts: { eps: number },
+  ): [TensorInfo, TensorInfo, TensorInfo];
 
   // ---- optional fused kernels (capabilities; the op layer composes primitives when absent) ----
   /**
@@ -454,6 +509,8 @@ export const PRIMITIVES = [
   'csrSddmm',
   'csrSoftmax',
   'csrSpmm',
+  'performerStep',
+  'causalCnnStep',
 ] as const satisfies readonly (keyof Backend)[];
 
 export type Primitive = (typeof PRIMITIVES)[number];

@@ -930,4 +930,109 @@ export async function cellMaskAttention(
   }
 }
 
+// ---- SEA decoding steps ----
+
+/**
+ * One decoded row of the causal Performer from its running sums (docs/algorithm.md §3 causal, §8):
+ * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], v [B, H, 1, E], w [M, D] (projection ×
+ * D^(-1/4)) in one float dtype → the row's output [B, H, 1, E] and the sums after it (a new tensor;
+ * `sums` is left as it was). See `Backend.performerStep`. Inference only: not recorded on a tape.
+ */
+export function performerStep(
+  sums: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  w: Tensor,
+  kernelEps: number,
+): { out: Tensor; sums: Tensor } {
+  const op = 'performerStep';
+  const backend = sameBackend(op, sums, q, k, v, w);
+  requireRank(op, sums, 4, 'sums', '[B,H,M,E+1]');
+  requireDType(op, sums, 'float32', 'sums');
+  const [B, H, M, E1] = sums.shape;
+  const D = w.shape[1];
+  for (const [t, name, n] of [
+    [q, 'q', D],
+    [k, 'k', D],
+    [v, 'v', E1 - 1],
+  ] as const) {
+    requireSeaFloat(op, t, name, q);
+    if (!shapesEqual(t.shape, [B, H, 1, n]))
+      throw new ShapeError(`${op}: expected ${name} of shape [${B},${H},1,${n}], got ${fmt(t.shape)}`);
+  }
+  requireSeaFloat(op, w, 'w', q);
+  if (w.rank !== 2 || w.shape[0] !== M)
+    throw new ShapeError(
+      `${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`,
+    );
+  if (E1 < 2) throw new ShapeError(`${op}: sums ${fmt(sums.shape)} must have at least 2 columns ([S | z])`);
+  if (!Number.isFinite(kernelEps)) throw new RangeError(`${op}: kernelEps must be finite, got ${kernelEps}`);
+  const [out, next] = backend.performerStep(sums, q, k, v, w, { kernelEps });
+  return { out: wrap(backend, out), sums: wrap(backend, next) };
+}
+
+/** The weights of `causalCnnStep` (docs/algorithm.md §4a; shapes in `Backend.causalCnnStep`). */
+export interface CausalCnnStepTensors {
+  normInGamma: Tensor;
+  normInBeta: Tensor;
+  conv1: Tensor;
+  conv1Bias: Tensor;
+  conv2: Tensor;
+  conv2Bias: Tensor;
+  convOut: Tensor;
+  convOutBias: Tensor;
+  map: Tensor;
+  normOutGamma: Tensor;
+  normOutBeta: Tensor;
+}
+
+/**
+ * One decoded row of the causal estimator's CNN (docs/algorithm.md §4a, §8): x [B, C, 1, W] (the row of
+ * Ẑ), the rolling windows win0, win1 [B, C, 4, W] → the row's Â logits [B, H, 1, K] and the windows
+ * after it (new tensors). See `Backend.causalCnnStep`. Inference only: not recorded on a tape.
+ */
+export function causalCnnStep(
+  x: Tensor,
+  win0: Tensor,
+  win1: Tensor,
+  weights: CausalCnnStepTensors,
+  eps: number,
+): { logits: Tensor; win0: Tensor; win1: Tensor } {
+  const op = 'causalCnnStep';
+  const w = weights;
+  const backend = sameBackend(op, x, win0, win1, ...Object.values(w));
+  requireRank(op, x, 4, 'x', '[B,C,1,W]');
+  const [B, C, one, W] = x.shape;
+  if (one !== 1) throw new ShapeError(`${op}: expected x of shape [B,C,1,W] (one row), got ${fmt(x.shape)}`);
+  const H = w.convOut.shape[0];
+  const K = w.map.shape[0];
+  const want: [string, Tensor, number[]][] = [
+    ['win0', win0, [B, C, 4, W]],
+    ['win1', win1, [B, C, 4, W]],
+    ['normInGamma', w.normInGamma, [W]],
+    ['normInBeta', w.normInBeta, [W]],
+    ['conv1', w.conv1, [C, C, 3, 3]],
+    ['conv1Bias', w.conv1Bias, [C]],
+    ['conv2', w.conv2, [C, C, 3, 3]],
+    ['conv2Bias', w.conv2Bias, [C]],
+    ['convOut', w.convOut, [H, C]],
+    ['convOutBias', w.convOutBias, [H]],
+    ['map', w.map, [K, W + 2]],
+    ['normOutGamma', w.normOutGamma, [K]],
+    ['normOutBeta', w.normOutBeta, [K]],
+  ];
+  requireSeaFloat(op, x, 'x');
+  for (const [name, t, shape] of want) {
+    requireSeaFloat(op, t, name, x);
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(
+        `${op}: expected ${name} of shape ${fmt(shape)} for x ${fmt(x.shape)}, got ${fmt(t.shape)}`,
+      );
+  }
+  if (!(eps > 0)) throw new RangeError(`${op}: eps must be positive, got ${eps}`);
+  const [logits, n0, n1] = backend.causalCnnStep(x, win0, win1, w, { eps });
+  return { logits: wrap(backend, logits), win0: wrap(backend, n0), win1: wrap(backend, n1) };
+}
+
 export type { Shape, TensorInfo };

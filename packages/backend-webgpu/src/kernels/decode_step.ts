@@ -1,0 +1,255 @@
+/**
+ * The SEA decoding steps (docs/algorithm.md §8): one new row of the causal Performer from its running
+ * sums (one workgroup per (b, h)), and one row of the causal estimator's CNN from its rolling windows
+ * (four dispatches: the LN, each conv, the head; the intermediate rows in a float32 scratch
+ * buffer). float32 math; the contract's roundings to the inputs' dtype through `rd`.
+ */
+import type { DType, TensorInfo } from '@sea/tensor';
+import type { CausalCnnStepWeights, PerformerStepOptions } from '@sea/tensor/backend';
+import { f, main, u } from '../codegen.js';
+import type { WebGpuBackend } from '../webgpu_backend.js';
+
+/** WGSL `fn rd(x: f32) -> f32`: x rounded to `dtype` (the 16-bit helpers come with 16-bit bindings). */
+function roundFn(dtype: DType): string {
+  if (dtype === 'bfloat16') return 'fn rd(x: f32) -> f32 { return bitcast<f32>(bf16_bits(x) << 16u); }';
+  if (dtype === 'float16') return 'fn rd(x: f32) -> f32 { return unpack2x16float(f16_bits(x)).x; }';
+  return 'fn rd(x: f32) -> f32 { return x; }';
+}
+
+const WG = 64;
+
+export function performerStep(
+  b: WebGpuBackend,
+  sums: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  w: TensorInfo,
+  opts: PerformerStepOptions,
+): [TensorInfo, TensorInfo] {
+  const [B, H, M, E1] = sums.shape;
+  const E = E1 - 1;
+  const D = w.shape[1];
+  const BH = B * H;
+  const out = b.alloc(BH * E, q.dtype);
+  const next = b.alloc(BH * M * E1, 'float32');
+  b.run({
+    name: 'performerStep',
+    body: `${roundFn(q.dtype)}
+var<workgroup> fq: array<f32, ${M}>;
+var<workgroup> fk: array<f32, ${M}>;
+var<workgroup> num: array<f32, ${E1}>;
+${main(WG)}
+  let bh = wg;
+  if (bh >= pu(0u)) { return; }
+  let keps = pf(1u);
+  for (var m = lid; m < ${M}u; m += ${WG}u) {
+    var a = 0.0;
+    var c = 0.0;
+    for (var d = 0u; d < ${D}u; d++) {
+      let wv = w_ld(m * ${D}u + d);
+      a += q_ld(bh * ${D}u + d) * wv;
+      c += k_ld(bh * ${D}u + d) * wv;
+    }
+    fq[m] = rd(max(a, 0.0) + keps);
+    fk[m] = rd(max(c, 0.0) + keps);
+  }
+  workgroupBarrier();
+  for (var e = lid; e < ${E1}u; e += ${WG}u) {
+    let ve = select(1.0, v_ld(bh * ${E}u + min(e, ${E - 1}u)), e < ${E}u);
+    var acc = 0.0;
+    for (var m = 0u; m < ${M}u; m++) {
+      let i = (bh * ${M}u + m) * ${E1}u + e;
+      let s = s_ld(i) + fk[m] * ve;
+      n_st(i, s);
+      acc += fq[m] * s;
+    }
+    num[e] = acc;
+  }
+  workgroupBarrier();
+  for (var e = lid; e < ${E}u; e += ${WG}u) { y_st(bh * ${E}u + e, num[e] / num[${E}u]); }
+}`,
+    inputs: [
+      { name: 's', data: b.data(sums) },
+      { name: 'q', data: b.data(q) },
+      { name: 'k', data: b.data(k) },
+      { name: 'v', data: b.data(v) },
+      { name: 'w', data: b.data(w) },
+    ],
+    outputs: [
+      { name: 'y', data: out },
+      { name: 'n', data: next },
+    ],
+    params: [u(BH), f(opts.kernelEps)],
+    grid: b.grid(BH),
+  });
+  return [b.out(out, [B, H, 1, E], q.dtype), b.out(next, sums.shape, 'float32')];
+}
+
+export function causalCnnStep(
+  b: WebGpuBackend,
+  x: TensorInfo,
+  win0: TensorInfo,
+  win1: TensorInfo,
+  w: CausalCnnStepWeights,
+  opts: { eps: number },
+): [TensorInfo, TensorInfo, TensorInfo] {
+  const [B, C, , W] = x.shape;
+  const H = w.convOut.shape[0];
+  const K = w.map.shape[0];
+  const dt = x.dtype;
+  const CW = C * W;
+  const W2 = W + 2;
+  // scratch per sequence: x0, x1, x2 [C, W], the padded head rows [H, W+2], the rows before LN [H, K]
+  const per = 3 * CW + H * W2 + H * K;
+  const scratch = b.alloc(B * per, 'float32');
+  const logits = b.alloc(B * H * K, dt);
+  const n0 = b.alloc(B * C * 4 * W, dt);
+  const n1 = b.alloc(B * C * 4 * W, dt);
+  const S = { x0: 0, x1: CW, x2: 2 * CW, z: 3 * CW, o: 3 * CW + H * W2 };
+  const params = [u(B), f(opts.eps)];
+  // 1. LN(x) over W per channel (into the scratch and the last row of win0'); the windows move up
+  b.run({
+    name: 'causalCnnStep_norm',
+    body: `${roundFn(dt)}
+${main(WG)}
+  let idx = wg * ${WG}u + lid;
+  if (idx >= pu(0u) * ${C}u) { return; }
+  let bb = idx / ${C}u;
+  let ch = idx - bb * ${C}u;
+  let eps = pf(1u);
+  let base = bb * ${per}u;
+  let xb = idx * ${W}u;
+  var s = 0.0;
+  for (var p = 0u; p < ${W}u; p++) { s += x_ld(xb + p); }
+  let mean = s / ${W}.0;
+  var s2 = 0.0;
+  for (var p = 0u; p < ${W}u; p++) { let d = x_ld(xb + p) - mean; s2 += d * d; }
+  let r = 1.0 / sqrt(s2 / ${W}.0 + eps);
+  let wb = idx * ${4 * W}u;
+  for (var p = 0u; p < ${W}u; p++) {
+    let y = rd((x_ld(xb + p) - mean) * r * gi_ld(p) + bi_ld(p));
+    sc_st(base + ${S.x0}u + ch * ${W}u + p, y);
+    n0_st(wb + ${3 * W}u + p, y);
+    for (var rr = 0u; rr < 3u; rr++) {
+      n0_st(wb + rr * ${W}u + p, w0_ld(wb + (rr + 1u) * ${W}u + p));
+      n1_st(wb + rr * ${W}u + p, w1_ld(wb + (rr + 1u) * ${W}u + p));
+    }
+  }
+}`,
+    inputs: [
+      { name: 'x', data: b.data(x) },
+      { name: 'w0', data: b.data(win0) },
+      { name: 'w1', data: b.data(win1) },
+      { name: 'gi', data: b.data(w.normInGamma) },
+      { name: 'bi', data: b.data(w.normInBeta) },
+    ],
+    outputs: [
+      { name: 'n0', data: n0 },
+      { name: 'n1', data: n1 },
+      { name: 'sc', data: scratch },
+    ],
+    params,
+    grid: b.grid(Math.ceil((B * C) / WG)),
+  });
+  // 2, 3. conv1 (its row also into the last row of win1'), conv2: one thread per (b, channel, column)
+  for (const [i, win, taps, bias, from, to] of [
+    [1, win0, w.conv1, w.conv1Bias, S.x0, S.x1],
+    [2, win1, w.conv2, w.conv2Bias, S.x1, S.x2],
+  ] as const) {
+    b.run({
+      name: `causalCnnStep_conv${i}`,
+      body: `${roundFn(dt)}
+${main(WG)}
+  let idx = wg * ${WG}u + lid;
+  if (idx >= pu(0u) * ${CW}u) { return; }
+  let bb = idx / ${CW}u;
+  let rest = idx - bb * ${CW}u;
+  let o = rest / ${W}u;
+  let p = rest - o * ${W}u;
+  let base = bb * ${per}u;
+  var a = cb_ld(o);
+  for (var i = 0u; i < ${C}u; i++) {
+    for (var c = 0u; c < 3u; c++) {
+      let col = i32(p) + 2 * i32(c) - 2;
+      if (col < 0 || col >= ${W}) { continue; }
+      let tb = ((o * ${C}u + i) * 3u) * 3u + c;
+      let wb = (bb * ${C}u + i) * ${4 * W}u + u32(col);
+      a += ct_ld(tb) * win_ld(wb);
+      a += ct_ld(tb + 3u) * win_ld(wb + ${2 * W}u);
+      a += ct_ld(tb + 6u) * sc_ld(base + ${from}u + i * ${W}u + u32(col));
+    }
+  }
+  let y = rd(max(a, 0.0));
+  sc_st(base + ${to}u + rest, y);
+  ${i === 1 ? `n1_st((bb * ${C}u + o) * ${4 * W}u + ${3 * W}u + p, y);` : ''}
+}`,
+      inputs: [
+        { name: 'win', data: b.data(win) },
+        { name: 'ct', data: b.data(taps) },
+        { name: 'cb', data: b.data(bias) },
+      ],
+      outputs: [...(i === 1 ? [{ name: 'n1', data: n1 }] : []), { name: 'sc', data: scratch }],
+      params,
+      grid: b.grid(Math.ceil((B * CW) / WG)),
+    });
+  }
+  // 4. the head, one workgroup per sequence: the 1×1 conv 2H → H with the bias as the two edge
+  // columns, the width map to K, LN over K
+  b.run({
+    name: 'causalCnnStep_head',
+    body: `${main(WG)}
+  let bb = wg;
+  if (bb >= pu(0u)) { return; }
+  let eps = pf(1u);
+  let base = bb * ${per}u;
+  for (var idx = lid; idx < ${H * W2}u; idx += ${WG}u) {
+    let h = idx / ${W2}u;
+    let p = idx - h * ${W2}u;
+    var a = co_b_ld(h);
+    if (p >= 1u && p <= ${W}u) {
+      for (var c = 0u; c < ${C}u; c++) { a += co_ld(h * ${C}u + c) * sc_ld(base + ${S.x2}u + c * ${W}u + p - 1u); }
+    }
+    sc_st(base + ${S.z}u + idx, a);
+  }
+  storageBarrier();
+  workgroupBarrier();
+  for (var idx = lid; idx < ${H * K}u; idx += ${WG}u) {
+    let h = idx / ${K}u;
+    let j = idx - h * ${K}u;
+    var a = 0.0;
+    for (var i = 0u; i < ${W2}u; i++) { a += mp_ld(j * ${W2}u + i) * sc_ld(base + ${S.z}u + h * ${W2}u + i); }
+    sc_st(base + ${S.o}u + idx, a);
+  }
+  storageBarrier();
+  workgroupBarrier();
+  for (var h = lid; h < ${H}u; h += ${WG}u) {
+    let ob = base + ${S.o}u + h * ${K}u;
+    var s = 0.0;
+    for (var j = 0u; j < ${K}u; j++) { s += sc_ld(ob + j); }
+    let mean = s / ${K}.0;
+    var s2 = 0.0;
+    for (var j = 0u; j < ${K}u; j++) { let d = sc_ld(ob + j) - mean; s2 += d * d; }
+    let r = 1.0 / sqrt(s2 / ${K}.0 + eps);
+    for (var j = 0u; j < ${K}u; j++) {
+      y_st((bb * ${H}u + h) * ${K}u + j, (sc_ld(ob + j) - mean) * r * go_ld(j) + bo_ld(j));
+    }
+  }
+}`,
+    inputs: [
+      { name: 'co', data: b.data(w.convOut) },
+      { name: 'co_b', data: b.data(w.convOutBias) },
+      { name: 'mp', data: b.data(w.map) },
+      { name: 'go', data: b.data(w.normOutGamma) },
+      { name: 'bo', data: b.data(w.normOutBeta) },
+    ],
+    outputs: [
+      { name: 'y', data: logits },
+      { name: 'sc', data: scratch },
+    ],
+    params,
+    grid: b.grid(B),
+  });
+  b.free(scratch);
+  return [b.out(logits, [B, H, 1, K], dt), b.out(n0, win0.shape, dt), b.out(n1, win1.shape, dt)];
+}
