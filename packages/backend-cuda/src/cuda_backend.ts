@@ -33,6 +33,7 @@ import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
+import { causalCnnStep, performerStep } from './ops/decode.js';
 import { binary, cast, range, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose, writeSlice } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
@@ -536,6 +537,8 @@ const CUDA_KERNELS = {
   attention,
   linear,
   csrAttention,
+  performerStep,
+  causalCnnStep,
 } satisfies KernelTable<CudaBackend>;
 
 export class CudaBackend extends defineBackend(CudaMemory, CUDA_KERNELS) implements Backend {}

@@ -1,0 +1,92 @@
+/**
+ * The SEA decoding steps (docs/algorithm.md §8; kernels/decode.cu): one launch each for the causal
+ * Performer's row from its running sums and the causal estimator CNN's row from its rolling windows.
+ */
+import { DeviceError, type TensorInfo } from '@sea/tensor';
+import type { CausalCnnStepWeights, PerformerStepOptions } from '@sea/tensor/backend';
+import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
+
+/** Most features and value columns + 1 of `performerStep` (PS_MAXM, PS_MAXE1 in decode.cu). */
+const PS_MAXM = 1024;
+const PS_MAXE1 = 1040;
+
+export function performerStep(
+  b: CudaBackend,
+  sums: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  w: TensorInfo,
+  opts: PerformerStepOptions,
+): [TensorInfo, TensorInfo] {
+  const [B, H, M, E1] = sums.shape;
+  const E = E1 - 1;
+  const D = w.shape[1];
+  const sfx = floatSuffix('performerStep', q.dtype);
+  if (M > PS_MAXM || E1 > PS_MAXE1)
+    throw new DeviceError(
+      `cuda performerStep supports at most ${PS_MAXM} features and ${PS_MAXE1 - 1} value columns, got ${M} and ${E}`,
+    );
+  const out = b.output([B, H, 1, E], q.dtype);
+  const next = b.output(sums.shape, 'float32');
+  if (B * H === 0) return [out, next];
+  b.params
+    .ptr(0, b.ptr(sums))
+    .ptr(1, b.ptr(q))
+    .ptr(2, b.ptr(k))
+    .ptr(3, b.ptr(v))
+    .ptr(4, b.ptr(w))
+    .ptr(5, b.ptr(out))
+    .ptr(6, b.ptr(next))
+    .i32(7, M)
+    .i32(8, E)
+    .i32(9, D)
+    .f32(10, opts.kernelEps);
+  b.launch(b.fn('decode', `performer_step${sfx}`), [B * H], [256]);
+  return [out, next];
+}
+
+export function causalCnnStep(
+  b: CudaBackend,
+  x: TensorInfo,
+  win0: TensorInfo,
+  win1: TensorInfo,
+  w: CausalCnnStepWeights,
+  opts: { eps: number },
+): [TensorInfo, TensorInfo, TensorInfo] {
+  const [B, C, , W] = x.shape;
+  const H = w.convOut.shape[0];
+  const K = w.map.shape[0];
+  const dt = x.dtype;
+  const sfx = floatSuffix('causalCnnStep', dt);
+  const logits = b.output([B, H, 1, K], dt);
+  const n0 = b.output(win0.shape, dt);
+  const n1 = b.output(win1.shape, dt);
+  if (B === 0) return [logits, n0, n1];
+  const scratch = b.alloc(B * (3 * C * W + H * (W + 2) + H * K) * 4);
+  const p = b.params;
+  const ins = [
+    x,
+    win0,
+    win1,
+    w.normInGamma,
+    w.normInBeta,
+    w.conv1,
+    w.conv1Bias,
+    w.conv2,
+    w.conv2Bias,
+    w.convOut,
+    w.convOutBias,
+    w.map,
+    w.normOutGamma,
+    w.normOutBeta,
+    logits,
+    n0,
+    n1,
+  ];
+  for (const [i, t] of ins.entries()) p.ptr(i, b.ptr(t));
+  p.ptr(17, scratch.ptr).i32(18, C).i32(19, H).i32(20, W).i32(21, K).f32(22, opts.eps);
+  b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [512]);
+  b.free(scratch); // stream-ordered: the next user of the block runs after this kernel
+  return [logits, n0, n1];
+}

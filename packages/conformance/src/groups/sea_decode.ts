@@ -1,0 +1,291 @@
+import {
+  type CausalCnnStepTensors,
+  causalCnnStep,
+  type DType,
+  type FloatDType,
+  performerStep,
+  roundToDType,
+  tensor,
+  unitRoundoff,
+} from '@sea/tensor';
+import { assertClose, values } from '../check.js';
+import { normal, rngFor, uniform } from '../data.js';
+import type { SuiteContext } from '../suite.js';
+import { dtypeTag } from './sea_estimate.js';
+
+/** x rounded to what `dtype` stores (float32: fround), as the contracts round intermediates. */
+const rd = (x: number, dtype: DType) => roundToDType(x, dtype);
+
+/**
+ * The causal Performer's row from its running sums (docs/algorithm.md §3 causal, §8), in float64:
+ * φ(x)_m = rd(max(x·w_m, 0) + κ), S' = S + φ(k) ⊗ [v, 1], out = φ(q)·S'[:, :E] / φ(q)·S'[:, E]. With
+ * |v| and |S| it gives each output's error scale.
+ */
+function performerStepRef(
+  S: Float64Array,
+  q: Float64Array,
+  k: Float64Array,
+  v: Float64Array,
+  w: Float64Array,
+  [BH, M, D, E]: number[],
+  kappa: number,
+  dtype: DType,
+): { out: Float64Array; next: Float64Array } {
+  const E1 = E + 1;
+  const out = new Float64Array(BH * E);
+  const next = new Float64Array(S.length);
+  for (let bh = 0; bh < BH; bh++) {
+    const phi = (x: Float64Array, m: number) => {
+      let a = 0;
+      for (let d = 0; d < D; d++) a += x[bh * D + d] * w[m * D + d];
+      return rd(Math.max(a, 0) + kappa, dtype);
+    };
+    const num = new Float64Array(E1);
+    for (let m = 0; m < M; m++) {
+      const fq = phi(q, m);
+      const fk = phi(k, m);
+      for (let e = 0; e < E1; e++) {
+        const i = (bh * M + m) * E1 + e;
+        next[i] = S[i] + fk * (e < E ? v[bh * E + e] : 1);
+        num[e] += fq * next[i];
+      }
+    }
+    for (let e = 0; e < E; e++) out[bh * E + e] = num[e] / num[E];
+  }
+  return { out, next };
+}
+
+/** LayerNorm of a row (biased variance), × γ + β, in float64. */
+function lnRow(a: number[], g: ArrayLike<number>, b: ArrayLike<number>, eps: number): number[] {
+  const n = a.length;
+  const mean = a.reduce((x, y) => x + y, 0) / n;
+  const v = a.reduce((x, y) => x + (y - mean) ** 2, 0) / n;
+  return a.map((x, i) => ((x - mean) / Math.sqrt(v + eps)) * g[i] + b[i]);
+}
+
+interface CnnInputs {
+  x: Float64Array;
+  win0: Float64Array;
+  win1: Float64Array;
+  w: Record<keyof CausalCnnStepTensors, Float64Array>;
+}
+
+/**
+ * The causal CNN's row (docs/algorithm.md §4a) in float64, straight from its definition: x0 = LN(x)
+ * over W; conv_i(o, p) = bias_o + Σ_{i, r, c} taps[o, i, r, c] · in[i, row t − 4 + 2r, p + 2c − 2]
+ * (zero outside the width) on [window; new row], ReLU; z = convOut·x2 + bias with the bias as the two
+ * edge columns; o = map·z; logits = LN(o) over K. x0, x1, x2 rounded to the dtype, as the contract says.
+ */
+function cnnStepRef(
+  inp: CnnInputs,
+  [B, C, W, H, K]: number[],
+  eps: number,
+  dtype: DType,
+): { logits: Float64Array; n0: Float64Array; n1: Float64Array } {
+  const { x, win0, win1, w } = inp;
+  const logits = new Float64Array(B * H * K);
+  const n0 = new Float64Array(win0.length);
+  const n1 = new Float64Array(win1.length);
+  for (let b = 0; b < B; b++) {
+    const at = (win: Float64Array, i: number, r: number, p: number) => win[((b * C + i) * 4 + r) * W + p];
+    const x0: number[][] = [];
+    for (let c = 0; c < C; c++) {
+      const row = Array.from({ length: W }, (_, p) => x[(b * C + c) * W + p]);
+      x0.push(lnRow(row, w.normInGamma, w.normInBeta, eps).map((y) => rd(y, dtype)));
+    }
+    const conv = (win: Float64Array, cur: number[][], taps: Float64Array, bias: Float64Array) =>
+      Array.from({ length: C }, (_, o) =>
+        Array.from({ length: W }, (_, p) => {
+          let a = bias[o];
+          for (let i = 0; i < C; i++)
+            for (let r = 0; r < 3; r++)
+              for (let c = 0; c < 3; c++) {
+                const col = p + 2 * c - 2;
+                if (col < 0 || col >= W) continue;
+                // rows t−4, t−2 are window rows 0, 2; row t is the new row
+                const xin = r === 2 ? cur[i][col] : at(win, i, 2 * r, col);
+                a += taps[((o * C + i) * 3 + r) * 3 + c] * xin;
+              }
+          return rd(Math.max(a, 0), dtype);
+        }),
+      );
+    const x1 = conv(win0, x0, w.conv1, w.conv1Bias);
+    const x2 = conv(win1, x1, w.conv2, w.conv2Bias);
+    for (let h = 0; h < H; h++) {
+      const z = [w.convOutBias[h]];
+      for (let p = 0; p < W; p++) {
+        let a = w.convOutBias[h];
+        for (let c = 0; c < C; c++) a += w.convOut[h * C + c] * x2[c][p];
+        z.push(a);
+      }
+      z.push(w.convOutBias[h]);
+      const o = Array.from({ length: K }, (_, j) =>
+        z.reduce((s, zi, i) => s + w.map[j * (W + 2) + i] * zi, 0),
+      );
+      const y = lnRow(o, w.normOutGamma, w.normOutBeta, eps);
+      for (let j = 0; j < K; j++) logits[(b * H + h) * K + j] = y[j];
+    }
+    for (let c = 0; c < C; c++)
+      for (let p = 0; p < W; p++) {
+        for (let r = 0; r < 3; r++) {
+          n0[((b * C + c) * 4 + r) * W + p] = at(win0, c, r + 1, p);
+          n1[((b * C + c) * 4 + r) * W + p] = at(win1, c, r + 1, p);
+        }
+        n0[((b * C + c) * 4 + 3) * W + p] = x0[c][p];
+        n1[((b * C + c) * 4 + 3) * W + p] = x1[c][p];
+      }
+  }
+  return { logits, n0, n1 };
+}
+
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+};
+
+export function registerSeaDecode(s: SuiteContext): void {
+  s.group('performerStep', 'performerStep', (test) => {
+    // [B, H, M, D, E]: odd sizes, the OPT-125m estimator (m 33, E = 2D = 128), nbf 1 (m 266), the limits
+    const cases: number[][] = [
+      [1, 1, 1, 2, 1],
+      [2, 3, 7, 5, 11],
+      [1, 12, 33, 64, 128],
+      [1, 2, 266, 64, 64],
+      [2, 1, 1024, 16, 3],
+      [1, 1, 5, 8, 1039],
+    ];
+    for (const dtype of s.seaDTypes)
+      for (const [B, H, M, D, E] of cases) {
+        const title = `${dtypeTag(dtype)}sums[${B},${H},${M},${E + 1}] q[…,${D}]`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const E1 = E + 1;
+          // a running state: S of either sign, z + eps positive (the sums of positive features)
+          const S = normal(rng, [B, H, M, E1], 'float32', 2);
+          for (let i = E; i < S.length; i += E1) S[i] = Math.fround(0.5 + 3 * rng.uniform());
+          const q = normal(rng, [B, H, 1, D], dtype);
+          const k = normal(rng, [B, H, 1, D], dtype);
+          const v = normal(rng, [B, H, 1, E], dtype);
+          const w = normal(rng, [M, D], dtype, D ** -0.5);
+          const kappa = 0.001;
+          const r = performerStep(
+            tensor(S, [B, H, M, E1], { backend, dtype: 'float32' }),
+            tensor(q, [B, H, 1, D], { backend, dtype }),
+            tensor(k, [B, H, 1, D], { backend, dtype }),
+            tensor(v, [B, H, 1, E], { backend, dtype }),
+            tensor(w, [M, D], { backend, dtype }),
+            kappa,
+          );
+          const want = performerStepRef(S, q, k, v, w, [B * H, M, D, E], kappa, dtype);
+          const mag = performerStepRef(
+            S.map(Math.abs),
+            q,
+            k,
+            v.map(Math.abs),
+            w,
+            [B * H, M, D, E],
+            kappa,
+            dtype,
+          );
+          // sums over M features: float32 error grows with √M
+          const f = Math.max(2, Math.sqrt(M));
+          assertClose(
+            await values(r.out, [B, H, 1, E], dtype, title),
+            want.out,
+            tol(dtype, 'performerStep', f),
+            `${title} out`,
+            [B, H, 1, E],
+            mag.out,
+          );
+          // the sums are float32; each added term φk_m·[v, 1]_e carries φk's one rounding to the dtype
+          const t32 = tol('float32', 'performerStep', 2);
+          const u = unitRoundoff(dtype as FloatDType);
+          const gotSums = await values(r.sums, [B, H, M, E1], 'float32', title);
+          for (let i = 0; i < want.next.length; i++) {
+            const term = Math.abs(want.next[i] - S[i]);
+            const allowed = t32.atol + t32.rtol * mag.next[i] + 2 * u * term;
+            if (!(Math.abs(gotSums[i] - want.next[i]) <= allowed))
+              throw new Error(
+                `${title} sums: value ${i} is ${gotSums[i]}, want ${want.next[i]} (error ${Math.abs(gotSums[i] - want.next[i]).toExponential(3)}, allowed ${allowed.toExponential(3)})`,
+              );
+          }
+        });
+      }
+  });
+
+  s.group('causalCnnStep', 'causalCnnStep', (test) => {
+    // [B, H, W, K]: C = 2H channels; tiny, odd, the OPT-125m estimator (H 12, K 256, W 64)
+    const cases: number[][] = [
+      [1, 1, 1, 4],
+      [2, 3, 5, 20],
+      [1, 2, 7, 9],
+      [1, 12, 64, 256],
+    ];
+    for (const dtype of s.seaDTypes)
+      for (const [B, H, W, K] of cases) {
+        const C = 2 * H;
+        const title = `${dtypeTag(dtype)}x[${B},${C},1,${W}] K ${K}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const fan = (n: number) => n ** -0.5;
+          const inp: CnnInputs = {
+            x: normal(rng, [B, C, 1, W], dtype, 2, 0.3),
+            win0: normal(rng, [B, C, 4, W], dtype),
+            win1: uniform(rng, [B, C, 4, W], dtype, 0, 1.5),
+            w: {
+              normInGamma: normal(rng, [W], dtype, 0.2, 1),
+              normInBeta: normal(rng, [W], dtype, 0.1),
+              conv1: normal(rng, [C, C, 3, 3], dtype, fan(9 * C)),
+              conv1Bias: normal(rng, [C], dtype, 0.1),
+              conv2: normal(rng, [C, C, 3, 3], dtype, fan(9 * C)),
+              conv2Bias: normal(rng, [C], dtype, 0.1),
+              convOut: normal(rng, [H, C], dtype, fan(C)),
+              convOutBias: normal(rng, [H], dtype, 0.1),
+              map: uniform(rng, [K, W + 2], dtype, 0, 0.5),
+              normOutGamma: normal(rng, [K], dtype, 0.2, 1),
+              normOutBeta: normal(rng, [K], dtype, 0.1),
+            },
+          };
+          const shapes: Record<keyof CausalCnnStepTensors, number[]> = {
+            normInGamma: [W],
+            normInBeta: [W],
+            conv1: [C, C, 3, 3],
+            conv1Bias: [C],
+            conv2: [C, C, 3, 3],
+            conv2Bias: [C],
+            convOut: [H, C],
+            convOutBias: [H],
+            map: [K, W + 2],
+            normOutGamma: [K],
+            normOutBeta: [K],
+          };
+          const wt = Object.fromEntries(
+            Object.entries(inp.w).map(([n, a]) => [
+              n,
+              tensor(a, shapes[n as keyof CausalCnnStepTensors], { backend, dtype }),
+            ]),
+          ) as unknown as CausalCnnStepTensors;
+          const eps = 1e-5;
+          const r = causalCnnStep(
+            tensor(inp.x, [B, C, 1, W], { backend, dtype }),
+            tensor(inp.win0, [B, C, 4, W], { backend, dtype }),
+            tensor(inp.win1, [B, C, 4, W], { backend, dtype }),
+            wt,
+            eps,
+          );
+          const want = cnnStepRef(inp, [B, C, W, H, K], eps, dtype);
+          // sums over 9·C taps, then W + 2 map columns, through two LayerNorms: each against its tensor's scale
+          const t = tol(dtype, 'causalCnnStep', Math.max(4, Math.sqrt(9 * C)));
+          for (const [name, got, w, shape] of [
+            ['logits', r.logits, want.logits, [B, H, 1, K]],
+            ['win0', r.win0, want.n0, [B, C, 4, W]],
+            ['win1', r.win1, want.n1, [B, C, 4, W]],
+          ] as const) {
+            const m = new Float64Array(w.length).fill(maxAbs(w));
+            assertClose(await values(got, shape, dtype, title), w, t, `${title} ${name}`, shape, m);
+          }
+        });
+      }
+  });
+}
