@@ -180,6 +180,15 @@ export interface CellMaskAttentionOptions {
   k: number;
 }
 
+export interface SeaDecodeAttentionOptions {
+  /** The per-cell key cap k (the sparse budget). */
+  k: number;
+  /** Score scale (1 for OPT, whose q is already scaled). */
+  scale: number;
+  /** L_b per sequence: the decoded row's visible keys (position + 1). */
+  rowLen: readonly number[];
+}
+
 export interface PerformerStepOptions {
   /** Added to every ReLU feature (docs/algorithm.md §3: 0.001). */
   kernelEps: number;
@@ -368,6 +377,29 @@ export interface Backend {
     weights: CausalCnnStepWeights,
     opts: { eps: number },
   ): [TensorInfo, TensorInfo, TensorInfo];
+  /**
+   * The sparse attention of one decoded row (docs/algorithm.md §5–§7, causal, sparse path), from the
+   * estimator's logits to the mixed context: logits [B, H, 1, K], q [B, H, 1, D], k [B, H, Tk, D],
+   * v [B, H, Tk, E] (the cache, row L_b − 1 holding the new token), scales [B, H, 1, 2] (the scaler's
+   * outputs before the sigmoid), vSum float32 [B, H, 1, E] (Σ_{j < L_b − 1} v_j), all floats but vSum in
+   * one dtype; `opts.rowLen[b]` = L_b, the row's visible keys (its position + 1, 1 ≤ L_b ≤ Tk), known
+   * on the host. Â = softmax(logits) over K rounded to the dtype, (s_prob, s_mix) = σ(scales) rounded;
+   * the row selects the n_b = min(max(round½even(H·kcap·K / L_b), 1), H·K) largest Â cells over all
+   * heads (flat h·K + m, ties to the lower index); cell m covers keys [⌊m·L/K + ½⌋, ⌊(m+1)·L/K + ½⌋)
+   * and a selected cell of width w attends n = min(w, kcap) of them, j_i = end − 1 − ⌊i·w/n⌋.
+   * local[b, h] = s_prob · Σ softmax(scale·q·k_j) v_j over head h's keys (0 when it has none), rounded
+   * to the dtype; vSum' = vSum + v_{L−1}; out = s_mix·local + (1 − s_mix)·vSum'/L_b rounded once.
+   * Returns [out [B, H, 1, E], vSum'].
+   */
+  seaDecodeAttention(
+    logits: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    scales: TensorInfo,
+    vSum: TensorInfo,
+    opts: SeaDecodeAttentionOptions,
+  ): [TensorInfo, TensorInfo];
 
   // ---- optional fused kernels (capabilities; the op layer composes primitives when absent) ----
   /**
@@ -511,6 +543,7 @@ export const PRIMITIVES = [
   'csrSpmm',
   'performerStep',
   'causalCnnStep',
+  'seaDecodeAttention',
 ] as const satisfies readonly (keyof Backend)[];
 
 export type Primitive = (typeof PRIMITIVES)[number];

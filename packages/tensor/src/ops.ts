@@ -1035,4 +1035,70 @@ export function causalCnnStep(
   return { logits: wrap(backend, logits), win0: wrap(backend, n0), win1: wrap(backend, n1) };
 }
 
+/**
+ * The sparse attention of one decoded row per sequence, from the estimator's logits to the mixed
+ * context (docs/algorithm.md §5–§7; see `Backend.seaDecodeAttention`): softmax over K, the causal
+ * budget's top cells over all heads, attention over their keys in the cache, C_avg from the running
+ * sum of V. logits [B, H, 1, K], q [B, H, 1, D], the cache k, v [B, H, Tk, ·] (row rowLen[b] − 1 holds
+ * the new token), scales [B, H, 1, 2] (the scaler's outputs before the sigmoid: s_prob, s_mix), vSum
+ * float32 [B, H, 1, E] over the rows before the new one; `opts.rowLen` the rows' positions + 1 →
+ * out [B, H, 1, E] and the running sum with the new row. Inference only: not recorded on a tape.
+ */
+export function seaDecodeAttention(
+  logits: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scales: Tensor,
+  vSum: Tensor,
+  opts: { k: number; scale?: number; rowLen: ArrayLike<number> },
+): { out: Tensor; vSum: Tensor } {
+  const op = 'seaDecodeAttention';
+  const backend = sameBackend(op, logits, q, k, v, scales, vSum);
+  requireRank(op, logits, 4, 'logits', '[B,H,1,K]');
+  const [B, H, one] = logits.shape;
+  if (one !== 1)
+    throw new ShapeError(`${op}: expected logits of shape [B,H,1,K] (one row), got ${fmt(logits.shape)}`);
+  requireSeaFloat(op, logits, 'logits');
+  for (const [t, name] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+    [scales, 'scales'],
+  ] as const)
+    requireSeaFloat(op, t, name, logits);
+  requireRank(op, k, 4, 'k', '[B,H,Tk,D]');
+  requireRank(op, v, 4, 'v', '[B,H,Tk,E]');
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  for (const [t, name, shape] of [
+    [q, 'q', [B, H, 1, D]],
+    [k, 'k', [B, H, Tk, D]],
+    [v, 'v', [B, H, Tk, E]],
+    [scales, 'scales', [B, H, 1, 2]],
+    [vSum, 'vSum', [B, H, 1, E]],
+  ] as const) {
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(`${op}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+  }
+  requireDType(op, vSum, 'float32', 'vSum');
+  if (!Number.isInteger(opts.k) || opts.k < 1)
+    throw new ShapeError(`${op}: k must be a positive integer, got ${opts.k}`);
+  if (opts.rowLen.length !== B)
+    throw new ShapeError(`${op}: expected ${B} row lengths, got ${opts.rowLen.length}`);
+  const rowLen = Array.from(opts.rowLen);
+  for (const [b, L] of rowLen.entries()) {
+    if (!Number.isInteger(L) || L < 1 || L > Tk)
+      throw new ShapeError(
+        `${op}: row length ${L} of sequence ${b} is outside [1, ${Tk}] (the cache's rows)`,
+      );
+  }
+  const [out, next] = backend.seaDecodeAttention(logits, q, k, v, scales, vSum, {
+    k: opts.k,
+    scale: opts.scale ?? 1,
+    rowLen,
+  });
+  return { out: wrap(backend, out), vSum: wrap(backend, next) };
+}
+
 export type { Shape, TensorInfo };

@@ -4,7 +4,11 @@
  * output (and the features / CNN rows the contract rounds) rounded once to the inputs' dtype.
  */
 import { type DType, roundToDType, type TensorInfo } from '@sea/tensor';
-import type { CausalCnnStepWeights, PerformerStepOptions } from '@sea/tensor/backend';
+import type {
+  CausalCnnStepWeights,
+  PerformerStepOptions,
+  SeaDecodeAttentionOptions,
+} from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
 
 /** A float output array of `dtype` (16-bit held as float64 values, as CpuMemory keeps them). */
@@ -182,4 +186,98 @@ export function causalCnnStep(
     }
   }
   return [b.out(logits, [B, H, 1, K], dt), b.out(n0, win0.shape, dt), b.out(n1, win1.shape, dt)];
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** round(x) half to even (the budgets' rounding, docs/algorithm.md §5) of a non-negative n/d, exactly. */
+function roundHalfEvenRatio(n: number, d: number): number {
+  const q = Math.floor(n / d);
+  const r2 = 2 * (n - q * d);
+  if (r2 > d) return q + 1;
+  if (r2 < d) return q;
+  return q % 2 === 0 ? q : q + 1;
+}
+
+export function seaDecodeAttention(
+  b: CpuBackend,
+  logits: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  scales: TensorInfo,
+  vSum: TensorInfo,
+  opts: SeaDecodeAttentionOptions,
+): [TensorInfo, TensorInfo] {
+  const [B, H, , K] = logits.shape;
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  const dt = q.dtype;
+  const lg = b.values(logits);
+  const qv = b.values(q);
+  const kv = b.values(k);
+  const vv = b.values(v);
+  const sc = b.values(scales);
+  const vs = b.values(vSum);
+  const out = floatOut(dt, B * H * E);
+  const next = new Float32Array(B * H * E);
+  const HK = H * K;
+  const p = new Float64Array(HK);
+  const order = new Int32Array(HK);
+  const acc = new Float64Array(E);
+  for (let bb = 0; bb < B; bb++) {
+    const L = opts.rowLen[bb];
+    // Â = softmax over K per head, rounded to the dtype
+    for (let h = 0; h < H; h++) {
+      const o = (bb * H + h) * K;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < K; c++) m = Math.max(m, lg[o + c]);
+      let s = 0;
+      for (let c = 0; c < K; c++) s += Math.exp(lg[o + c] - m);
+      for (let c = 0; c < K; c++) p[h * K + c] = rd(Math.exp(lg[o + c] - m) / s, dt);
+    }
+    const n = Math.min(Math.max(roundHalfEvenRatio(H * opts.k * K, L), 1), HK);
+    for (let i = 0; i < HK; i++) order[i] = i;
+    order.sort((x, y) => p[y] - p[x] || x - y);
+    const selected = new Uint8Array(HK);
+    for (let r = 0; r < n; r++) selected[order[r]] = 1;
+    for (let h = 0; h < H; h++) {
+      const bh = bb * H + h;
+      // the head's keys: selected cells ascending, keys descending within a cell
+      const keys: number[] = [];
+      for (let c = 0; c < K; c++) {
+        if (!selected[h * K + c]) continue;
+        const a = Math.floor((2 * c * L + K) / (2 * K));
+        const e = Math.floor((2 * (c + 1) * L + K) / (2 * K));
+        const w = e - a;
+        const cnt = Math.min(w, opts.k);
+        for (let i = 0; i < cnt; i++) keys.push(e - 1 - Math.floor((i * w) / cnt));
+      }
+      acc.fill(0);
+      let local = 0;
+      if (keys.length > 0) {
+        const s = keys.map((j) => {
+          let a = 0;
+          for (let d = 0; d < D; d++) a += qv[bh * D + d] * kv[(bh * Tk + j) * D + d];
+          return opts.scale * a;
+        });
+        const m = Math.max(...s);
+        let z = 0;
+        for (const [i, j] of keys.entries()) {
+          const w = Math.exp(s[i] - m);
+          z += w;
+          for (let e = 0; e < E; e++) acc[e] += w * vv[(bh * Tk + j) * E + e];
+        }
+        local = rd(sigmoid(sc[bh * 2]), dt) / z;
+      }
+      const mix = rd(sigmoid(sc[bh * 2 + 1]), dt);
+      for (let e = 0; e < E; e++) {
+        const sum = Math.fround(vs[bh * E + e] + vv[(bh * Tk + L - 1) * E + e]);
+        next[bh * E + e] = sum;
+        const loc = rd(acc[e] * local, dt);
+        out[bh * E + e] = rd(mix * loc + (1 - mix) * (sum / L), dt);
+      }
+    }
+  }
+  return [b.out(out, [B, H, 1, E], dt), b.out(next, [B, H, 1, E], 'float32')];
 }

@@ -206,3 +206,222 @@ __device__ __forceinline__ void causal_cnn_step_t(
 CAUSAL_CNN_STEP(causal_cnn_step, float)
 CAUSAL_CNN_STEP(causal_cnn_step_bf16, sea_bf16)
 CAUSAL_CNN_STEP(causal_cnn_step_f16, sea_f16)
+
+// Order-preserving 32-bit key of a float (NaN ranks as −∞, −0 as +0), as the grouped top-k compares.
+__device__ __forceinline__ unsigned decKey(float f) {
+  unsigned u = __float_as_uint(f);
+  if (f != f) u = 0xff800000u;
+  if (u == 0x80000000u) u = 0u;
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Cell boundary ⌊c·L/K + ½⌋ in exact integer arithmetic.
+__device__ __forceinline__ int decBound(int c, int L, int K) { return (int)((2LL * c * L + K) / (2LL * K)); }
+
+#define SDA_THREADS 256
+
+// The sparse attention of one decoded row (spec §5–§7), grid (H, B), block 256; each block redoes the
+// row's selection over all heads (H·K scores) and attends its own head:
+//   1. Â = softmax(logits) per head (a warp per head), rounded to T, in shared memory;
+//   2. n = min(max(round½even(H·kcap·K / L), 1), H·K); a 4-pass radix select (8 bits a pass) finds the
+//      n-th largest key, entries above it are taken and, among those equal to it, the lowest indices;
+//   3. warp 0: the head's selected cells in order, their key ranges, entries Σ min(width, kcap);
+//   4. warp 0: the attention over those keys (one entry per lane, online softmax over chunks of 32;
+//      the lane owns output columns e ≡ lane mod 32, accumulated in shared memory);
+//   5. s_prob, s_mix = rd(σ(scales)); local = rd(s_prob·acc/l); vSum' = vSum + v_{L−1};
+//      out = rd(s_mix·local + (1 − s_mix)·vSum'/L).
+// Shared memory (dynamic): Â [H·K] floats, three int arrays [K], q [D] and the accumulator [E] floats.
+// rowLens: per-sequence L (device), or null with every L = L1.
+template <typename T>
+__device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ logits, const T *__restrict__ q,
+                                                       const T *__restrict__ kk, const T *__restrict__ v,
+                                                       const T *__restrict__ scales, const float *__restrict__ vSum,
+                                                       const int *__restrict__ rowLens, int L1, T *__restrict__ out,
+                                                       float *__restrict__ vSumOut, int H, int K, int Tk, int D, int E,
+                                                       int kcap, float scale) {
+  extern __shared__ float smem[];
+  __shared__ unsigned hist[256];
+  __shared__ unsigned sPrefix, sMask;
+  __shared__ int sRemain;
+  __shared__ int warpCnt[SDA_THREADS / 32];
+  const unsigned full = 0xffffffffu;
+  const int HK = H * K;
+  float *P = smem;
+  int *selEnd = (int *)(P + HK);
+  int *selW = selEnd + K;
+  int *selStart = selW + K;
+  float *qs = (float *)(selStart + K);
+  float *acc = qs + D;
+  const int h = blockIdx.x, b = blockIdx.y;
+  const ll bh = (ll)b * H + h;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  int L = rowLens ? rowLens[b] : L1;
+  L = L < 1 ? 1 : (L > Tk ? Tk : L);
+  // 1. Â per head
+  for (int hh = warp; hh < H; hh += nw) {
+    const T *lr = logits + ((ll)b * H + hh) * K;
+    float m = __int_as_float(0xff800000);
+    for (int c = lane; c < K; c += 32) m = fmaxf(m, tof(lr[c]));
+    for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(full, m, off));
+    float s = 0.f;
+    for (int c = lane; c < K; c += 32) s += expf(tof(lr[c]) - m);
+    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(full, s, off);
+    for (int c = lane; c < K; c += 32) P[hh * K + c] = rd<T>(expf(tof(lr[c]) - m) / s);
+  }
+  for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = tof(q[bh * D + d]) * scale;
+  for (int e = threadIdx.x; e < E; e += blockDim.x) acc[e] = 0.f;
+  // 2. the budget and the n-th largest key
+  const ll num = (ll)H * kcap * K;
+  ll nq = num / L;
+  const ll r2 = 2 * (num - nq * L);
+  if (r2 > L || (r2 == L && (nq & 1))) ++nq;
+  const int n = (int)(nq < 1 ? 1 : (nq > HK ? HK : nq));
+  if (threadIdx.x == 0) {
+    sPrefix = 0;
+    sMask = 0;
+    sRemain = n;
+  }
+  __syncthreads();
+  const bool all = n >= HK;
+  if (!all) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
+      __syncthreads();
+      const unsigned prefix = sPrefix, mask = sMask;
+      for (int i = threadIdx.x; i < HK; i += blockDim.x) {
+        const unsigned kk2 = decKey(P[i]);
+        if ((kk2 & mask) == prefix) atomicAdd(&hist[(kk2 >> shift) & 255u], 1u);
+      }
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        // the highest bin whose count with the bins above reaches the remaining rank
+        int rem = sRemain, above = 0, d = 0;
+        for (int bin = 255; bin >= 0; --bin) {
+          const int c = (int)hist[bin];
+          if (above + c >= rem) {
+            d = bin;
+            break;
+          }
+          above += c;
+        }
+        sPrefix = prefix | ((unsigned)d << shift);
+        sMask = mask | (255u << shift);
+        sRemain = rem - above;
+      }
+      __syncthreads();
+    }
+  }
+  const unsigned thr = sPrefix;
+  const int need = sRemain;  // entries equal to thr taken, lowest indices first
+  // equal keys before this head's first cell
+  int eqBefore = 0;
+  if (!all) {
+    int cnt = 0;
+    for (int i = threadIdx.x; i < h * K; i += blockDim.x) cnt += decKey(P[i]) == thr;
+    for (int off = 16; off > 0; off >>= 1) cnt += __shfl_xor_sync(full, cnt, off);
+    if (lane == 0) warpCnt[warp] = cnt;
+    __syncthreads();
+    for (int w = 0; w < nw; ++w) eqBefore += warpCnt[w];
+  }
+  if (warp != 0) return;
+  // 3. this head's selected cells, in order
+  int nsel = 0, run = eqBefore;
+  for (int c0 = 0; c0 < K; c0 += 32) {
+    const int c = c0 + lane;
+    const unsigned key = c < K ? decKey(P[h * K + c]) : 0u;
+    const bool eq = !all && c < K && key == thr;
+    const unsigned be = __ballot_sync(full, eq);
+    const int rank = run + __popc(be & ((1u << lane) - 1u));
+    run += __popc(be);
+    const bool sel = c < K && (all || key > thr || (eq && rank < need));
+    int a = 0, e = 0;
+    if (sel) {
+      a = decBound(c, L, K);
+      e = decBound(c + 1, L, K);
+    }
+    const bool keep = e > a;
+    const unsigned bk = __ballot_sync(full, keep);
+    if (keep) {
+      const int at = nsel + __popc(bk & ((1u << lane) - 1u));
+      selEnd[at] = e;
+      selW[at] = e - a;
+    }
+    nsel += __popc(bk);
+  }
+  __syncwarp();
+  int ze = 0;
+  for (int i0 = 0; i0 < nsel; i0 += 32) {
+    const int i = i0 + lane;
+    const int cnt = i < nsel ? min(selW[i], kcap) : 0;
+    int x = cnt;
+    for (int off = 1; off < 32; off <<= 1) {
+      const int y = __shfl_up_sync(full, x, off);
+      if (lane >= off) x += y;
+    }
+    if (i < nsel) selStart[i] = ze + x - cnt;
+    ze += __shfl_sync(full, x, 31);
+  }
+  __syncwarp();
+  // 4. the attention over the entries
+  const T *kb = kk + bh * Tk * D;
+  const T *vb = v + bh * Tk * E;
+  float m = __int_as_float(0xff800000), l = 0.f;
+  for (int c0 = 0; c0 < ze; c0 += 32) {
+    const int z = c0 + lane;
+    const bool live = z < ze;
+    const int cnt = ze - c0 < 32 ? ze - c0 : 32;
+    int j = 0;
+    float s = __int_as_float(0xff800000);
+    if (live) {
+      int lo = 0, hi = nsel - 1;
+      while (lo < hi) {
+        const int mid = (lo + hi + 1) >> 1;
+        if (selStart[mid] <= z) lo = mid;
+        else hi = mid - 1;
+      }
+      const int i = z - selStart[lo], en = selEnd[lo], w = selW[lo];
+      j = w <= kcap ? en - 1 - i : en - 1 - (int)(((ll)i * w) / kcap);
+      const T *kr = kb + (ll)j * D;
+      float a = 0.f;
+      for (int d = 0; d < D; ++d) a = fmaf(qs[d], tof(kr[d]), a);
+      s = a;
+    }
+    float cm = s;
+    for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
+    const float mn = fmaxf(m, cm);
+    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
+    m = mn;
+    const float p = live ? expf(s - mn) : 0.f;
+    l = l * f + p;
+    for (int e = lane; e < E; e += 32) acc[e] *= f;
+    for (int i = 0; i < cnt; ++i) {
+      const int ji = __shfl_sync(full, j, i);
+      const float pi = __shfl_sync(full, p, i);
+      const T *vr = vb + (ll)ji * E;
+      for (int e = lane; e < E; e += 32) acc[e] = fmaf(pi, tof(vr[e]), acc[e]);
+    }
+  }
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
+  // 5. the scalers, C_avg and the mix
+  const float sp = rd<T>(1.f / (1.f + expf(-tof(scales[bh * 2]))));
+  const float sm = rd<T>(1.f / (1.f + expf(-tof(scales[bh * 2 + 1]))));
+  const float g = l > 0.f ? sp / l : 0.f;
+  for (int e = lane; e < E; e += 32) {
+    const float local = rd<T>(acc[e] * g);
+    const float vs = vSum[bh * E + e] + tof(vb[(ll)(L - 1) * E + e]);
+    vSumOut[bh * E + e] = vs;
+    out[bh * E + e] = fromf<T>(sm * local + (1.f - sm) * (vs / L));
+  }
+}
+#define SEA_DECODE_ATTENTION(NAME, T)                                                                                \
+  extern "C" __global__ void __launch_bounds__(SDA_THREADS)                                                          \
+      NAME(const T *__restrict__ logits, const T *__restrict__ q, const T *__restrict__ kk, const T *__restrict__ v,  \
+           const T *__restrict__ scales, const float *__restrict__ vSum, const int *__restrict__ rowLens, int L1,     \
+           T *__restrict__ out, float *__restrict__ vSumOut, int H, int K, int Tk, int D, int E, int kcap,            \
+           float scale) {                                                                                            \
+    sea_decode_attention_t<T>(logits, q, kk, v, scales, vSum, rowLens, L1, out, vSumOut, H, K, Tk, D, E, kcap,       \
+                              scale);                                                                                \
+  }
+SEA_DECODE_ATTENTION(sea_decode_attention, float)
+SEA_DECODE_ATTENTION(sea_decode_attention_bf16, sea_bf16)
+SEA_DECODE_ATTENTION(sea_decode_attention_f16, sea_f16)

@@ -3,7 +3,11 @@
  * Performer's row from its running sums and the causal estimator CNN's row from its rolling windows.
  */
 import { DeviceError, type TensorInfo } from '@sea/tensor';
-import type { CausalCnnStepWeights, PerformerStepOptions } from '@sea/tensor/backend';
+import type {
+  CausalCnnStepWeights,
+  PerformerStepOptions,
+  SeaDecodeAttentionOptions,
+} from '@sea/tensor/backend';
 import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
 /** Most features and value columns + 1 of `performerStep` (PS_MAXM, PS_MAXE1 in decode.cu). */
@@ -89,4 +93,55 @@ export function causalCnnStep(
   b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [512]);
   b.free(scratch); // stream-ordered: the next user of the block runs after this kernel
   return [logits, n0, n1];
+}
+
+/** Shared memory `seaDecodeAttention` may take (the default limit without opting in). */
+const SDA_SMEM = 48 * 1024;
+
+export function seaDecodeAttention(
+  b: CudaBackend,
+  logits: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  scales: TensorInfo,
+  vSum: TensorInfo,
+  opts: SeaDecodeAttentionOptions,
+): [TensorInfo, TensorInfo] {
+  const [B, H, , K] = logits.shape;
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  const sfx = floatSuffix('seaDecodeAttention', q.dtype);
+  const smem = (H * K + 3 * K + D + E) * 4;
+  if (smem > SDA_SMEM)
+    throw new DeviceError(
+      `cuda seaDecodeAttention holds H·K + 3·K + D + E = ${smem / 4} values in shared memory, at most ${SDA_SMEM / 4}`,
+    );
+  if (H > 65535 || B > 65535)
+    throw new DeviceError(`cuda seaDecodeAttention: at most 65535 heads and sequences`);
+  const out = b.output([B, H, 1, E], q.dtype);
+  const next = b.output([B, H, 1, E], 'float32');
+  if (B * H === 0) return [out, next];
+  const lens = B > 1 ? b.upload(Int32Array.from(opts.rowLen), 'int32') : null;
+  b.params
+    .ptr(0, b.ptr(logits))
+    .ptr(1, b.ptr(q))
+    .ptr(2, b.ptr(k))
+    .ptr(3, b.ptr(v))
+    .ptr(4, b.ptr(scales))
+    .ptr(5, b.ptr(vSum))
+    .ptr(6, lens ? b.ptr(lens) : 0n)
+    .i32(7, opts.rowLen[0])
+    .ptr(8, b.ptr(out))
+    .ptr(9, b.ptr(next))
+    .i32(10, H)
+    .i32(11, K)
+    .i32(12, Tk)
+    .i32(13, D)
+    .i32(14, E)
+    .i32(15, opts.k)
+    .f32(16, opts.scale);
+  b.launch(b.fn('decode', `sea_decode_attention${sfx}`), [H, B], [256], smem);
+  if (lens) b.free(lens);
+  return [out, next];
 }

@@ -4,10 +4,15 @@
  * (four dispatches: the LN, each conv, the head; the intermediate rows in a float32 scratch
  * buffer). float32 math; the contract's roundings to the inputs' dtype through `rd`.
  */
-import type { DType, TensorInfo } from '@sea/tensor';
-import type { CausalCnnStepWeights, PerformerStepOptions } from '@sea/tensor/backend';
+import { DeviceError, type DType, type TensorInfo } from '@sea/tensor';
+import type {
+  CausalCnnStepWeights,
+  PerformerStepOptions,
+  SeaDecodeAttentionOptions,
+} from '@sea/tensor/backend';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
+import { rowReduceWgsl } from './row_reduce.js';
 
 /** WGSL `fn rd(x: f32) -> f32`: x rounded to `dtype` (the 16-bit helpers come with 16-bit bindings). */
 function roundFn(dtype: DType): string {
@@ -252,4 +257,177 @@ ${main(WG)}
   });
   b.free(scratch);
   return [b.out(logits, [B, H, 1, K], dt), b.out(n0, win0.shape, dt), b.out(n1, win1.shape, dt)];
+}
+
+/**
+ * The sparse attention of one decoded row (docs/algorithm.md §5–§7): (1) Â = softmax over K per
+ * (b, h) into a float32 scratch, rounded to the dtype; (2) per (b, h): each of the head's cells is
+ * selected when fewer than n of the row's H·K cells rank above it (larger Â, or equal at a lower
+ * index), its key count min(width, kcap) kept in workgroup memory and scanned; the scores of its
+ * entries into a scratch row, the softmax over them, the weighted sum of V per output column; then
+ * the scalers, C_avg and the mix. The row lengths come as a small int32 upload.
+ */
+export function seaDecodeAttention(
+  b: WebGpuBackend,
+  logits: TensorInfo,
+  q: TensorInfo,
+  k: TensorInfo,
+  v: TensorInfo,
+  scales: TensorInfo,
+  vSum: TensorInfo,
+  opts: SeaDecodeAttentionOptions,
+): [TensorInfo, TensorInfo] {
+  const [B, H, , K] = logits.shape;
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  const dt = q.dtype;
+  if (K > 2048) throw new DeviceError(`webgpu seaDecodeAttention supports at most 2048 cells, got ${K}`);
+  const BH = B * H;
+  const HK = H * K;
+  const out = b.alloc(BH * E, dt);
+  const next = b.alloc(BH * E, 'float32');
+  const probs = b.alloc(B * HK, 'float32');
+  const scores = b.alloc(BH * Tk, 'float32');
+  const lens = b.data(b.upload(Int32Array.from(opts.rowLen), 'int32'));
+  const params = [u(BH), f(opts.scale), u(opts.k)];
+  b.run({
+    name: 'seaDecodeAttention_probs',
+    body: `${roundFn(dt)}
+${rowReduceWgsl(WG)}
+${main(WG)}
+  let bh = wg;
+  if (bh >= pu(0u)) { return; }
+  let o = bh * ${K}u;
+  var m = -inf_f32();
+  for (var c = lid; c < ${K}u; c += ${WG}u) { m = max(m, x_ld(o + c)); }
+  m = wg_max(m, lid);
+  var s = 0.0;
+  for (var c = lid; c < ${K}u; c += ${WG}u) { s += exp(x_ld(o + c) - m); }
+  s = wg_sum(s, lid);
+  for (var c = lid; c < ${K}u; c += ${WG}u) { p_st(o + c, rd(exp(x_ld(o + c) - m) / s)); }
+}`,
+    inputs: [{ name: 'x', data: b.data(logits) }],
+    outputs: [{ name: 'p', data: probs }],
+    params,
+    grid: b.grid(BH),
+  });
+  b.run({
+    name: 'seaDecodeAttention',
+    body: `${roundFn(dt)}
+${rowReduceWgsl(WG)}
+var<workgroup> cnt: array<u32, ${K}>;
+var<workgroup> start: array<u32, ${K + 1}>;
+fn cellOf(z: u32) -> u32 {
+  var lo = 0u;
+  var hi = ${K - 1}u;
+  while (lo < hi) {
+    let mid = (lo + hi + 1u) / 2u;
+    if (start[mid] <= z) { lo = mid; } else { hi = mid - 1u; }
+  }
+  return lo;
+}
+fn bnd(c: u32, L: u32) -> u32 { return (2u * c * L + ${K}u) / ${2 * K}u; }
+${main(WG)}
+  let bh = wg;
+  if (bh >= pu(0u)) { return; }
+  let bb = bh / ${H}u;
+  let h = bh - bb * ${H}u;
+  let scale = pf(1u);
+  let kcap = pu(2u);
+  let L = u32(clamp(ln_ld(bb), 1, ${Tk}));
+  // the causal budget n = min(max(round½even(H·kcap·K / L), 1), H·K)
+  let num = ${H * K}u * kcap;
+  var n = num / L;
+  let r2 = 2u * (num - n * L);
+  if (r2 > L || (r2 == L && (n & 1u) == 1u)) { n += 1u; }
+  n = clamp(n, 1u, ${HK}u);
+  let pb = bb * ${HK}u;
+  for (var c = lid; c < ${K}u; c += ${WG}u) {
+    let i = h * ${K}u + c;
+    let pc = p_ld(pb + i);
+    var rank = 0u;
+    for (var j = 0u; j < ${HK}u; j++) {
+      let pj = p_ld(pb + j);
+      if (pj > pc || (pj == pc && j < i)) { rank += 1u; }
+    }
+    var w = 0u;
+    if (rank < n) { w = bnd(c + 1u, L) - bnd(c, L); }
+    cnt[c] = min(w, kcap);
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var run = 0u;
+    for (var c = 0u; c < ${K}u; c++) { start[c] = run; run += cnt[c]; }
+    start[${K}u] = run;
+  }
+  workgroupBarrier();
+  let ze = start[${K}u];
+  let kb = bh * ${Tk}u;
+  // the key of entry z: its cell's end − 1 − i, or − ⌊i·w/kcap⌋ in a cell wider than kcap
+  var m = -inf_f32();
+  for (var z = lid; z < ze; z += ${WG}u) {
+    let c = cellOf(z);
+    let e = bnd(c + 1u, L);
+    let w = e - bnd(c, L);
+    let i = z - start[c];
+    var jj = e - 1u - i;
+    if (w > kcap) { jj = e - 1u - (i * w) / kcap; }
+    var a = 0.0;
+    for (var d = 0u; d < ${D}u; d++) { a += q_ld(bh * ${D}u + d) * k_ld((kb + jj) * ${D}u + d); }
+    a = a * scale;
+    sc_st(kb + z, a);
+    m = max(m, a);
+  }
+  m = wg_max(m, lid);
+  var l = 0.0;
+  for (var z = lid; z < ze; z += ${WG}u) {
+    let pz = exp(sc_ld(kb + z) - m);
+    sc_st(kb + z, pz);
+    l += pz;
+  }
+  l = wg_sum(l, lid);
+  storageBarrier();
+  workgroupBarrier();
+  let sp = rd(1.0 / (1.0 + exp(-s_ld(bh * 2u))));
+  let sm = rd(1.0 / (1.0 + exp(-s_ld(bh * 2u + 1u))));
+  var g = 0.0;
+  if (l > 0.0) { g = sp / l; }
+  for (var e = lid; e < ${E}u; e += ${WG}u) {
+    var acc = 0.0;
+    for (var z = 0u; z < ze; z++) {
+      let c = cellOf(z);
+      let en = bnd(c + 1u, L);
+      let w = en - bnd(c, L);
+      let i = z - start[c];
+      var jj = en - 1u - i;
+      if (w > kcap) { jj = en - 1u - (i * w) / kcap; }
+      acc += sc_ld(kb + z) * v_ld((kb + jj) * ${E}u + e);
+    }
+    let local = rd(acc * g);
+    let vs = vs_ld(bh * ${E}u + e) + v_ld((kb + L - 1u) * ${E}u + e);
+    n_st(bh * ${E}u + e, vs);
+    y_st(bh * ${E}u + e, sm * local + (1.0 - sm) * (vs / f32(L)));
+  }
+}`,
+    inputs: [
+      { name: 'p', data: probs },
+      { name: 'ln', data: lens },
+      { name: 'q', data: b.data(q) },
+      { name: 'k', data: b.data(k) },
+      { name: 'v', data: b.data(v) },
+      { name: 's', data: b.data(scales) },
+      { name: 'vs', data: b.data(vSum) },
+    ],
+    outputs: [
+      { name: 'y', data: out },
+      { name: 'n', data: next },
+      { name: 'sc', data: scores },
+    ],
+    params,
+    grid: b.grid(BH),
+  });
+  b.free(probs);
+  b.free(scores);
+  b.free(lens);
+  return [b.out(out, [B, H, 1, E], dt), b.out(next, [B, H, 1, E], 'float32')];
 }
