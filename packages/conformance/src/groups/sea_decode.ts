@@ -5,6 +5,7 @@ import {
   type FloatDType,
   performerStep,
   roundToDType,
+  seaDecodeAttention,
   tensor,
   unitRoundoff,
 } from '@sea/tensor';
@@ -285,6 +286,197 @@ export function registerSeaDecode(s: SuiteContext): void {
             const m = new Float64Array(w.length).fill(maxAbs(w));
             assertClose(await values(got, shape, dtype, title), w, t, `${title} ${name}`, shape, m);
           }
+        });
+      }
+  });
+}
+
+interface DecodeRow {
+  B: number;
+  H: number;
+  K: number;
+  Tk: number;
+  D: number;
+  E: number;
+  kcap: number;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** round(n/d) half to even, exactly, for integers n ≥ 0, d > 0. */
+function roundHalfEvenRatio(n: number, d: number): number {
+  const q = Math.floor(n / d);
+  const r2 = 2 * (n - q * d);
+  return r2 > d || (r2 === d && q % 2 === 1) ? q + 1 : q;
+}
+
+/** Â of sequence b (softmax over K per head, rounded to the dtype), flat h·K + m. */
+function probsRef(logits: Float64Array, b: number, H: number, K: number, dtype: DType): Float64Array {
+  const p = new Float64Array(H * K);
+  for (let h = 0; h < H; h++) {
+    const o = (b * H + h) * K;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < K; c++) m = Math.max(m, logits[o + c]);
+    let s = 0;
+    for (let c = 0; c < K; c++) s += Math.exp(logits[o + c] - m);
+    for (let c = 0; c < K; c++) p[h * K + c] = rd(Math.exp(logits[o + c] - m) / s, dtype);
+  }
+  return p;
+}
+
+/** The causal budget of a row of L visible keys (docs/algorithm.md §5). */
+const budgetOf = (r: DecodeRow, L: number) =>
+  Math.min(Math.max(roundHalfEvenRatio(r.H * r.kcap * r.K, L), 1), r.H * r.K);
+
+/**
+ * One decoded row's sparse attention (docs/algorithm.md §5–§7), in float64 from the definitions: the
+ * n largest Â cells over all heads (ties to the lower flat index), cell m's keys
+ * [⌊m·L/K + ½⌋, ⌊(m+1)·L/K + ½⌋) of which a cell of width w takes n = min(w, kcap),
+ * j_i = end − 1 − ⌊i·w/n⌋; softmax of the scaled scores over a head's keys times s_prob = rd(σ(·));
+ * vSum' = vSum + v_{L−1}; out = s_mix·rd(local) + (1 − s_mix)·vSum'/L. |v| instead of v gives the scale.
+ */
+function decodeAttentionRef(
+  r: DecodeRow,
+  x: {
+    logits: Float64Array;
+    q: Float64Array;
+    k: Float64Array;
+    v: Float64Array;
+    scales: Float64Array;
+    vSum: Float64Array;
+  },
+  rowLen: number[],
+  scale: number,
+  dtype: DType,
+): { out: Float64Array; next: Float64Array } {
+  const { B, H, K, Tk, D, E, kcap } = r;
+  const out = new Float64Array(B * H * E);
+  const next = new Float64Array(B * H * E);
+  for (let b = 0; b < B; b++) {
+    const L = rowLen[b];
+    const p = probsRef(x.logits, b, H, K, dtype);
+    const order = Array.from({ length: H * K }, (_, i) => i).sort((i, j) => p[j] - p[i] || i - j);
+    const sel = new Set(order.slice(0, budgetOf(r, L)));
+    for (let h = 0; h < H; h++) {
+      const bh = b * H + h;
+      const keys: number[] = [];
+      for (let m = 0; m < K; m++) {
+        if (!sel.has(h * K + m)) continue;
+        const a = Math.floor((m * L) / K + 0.5);
+        const e = Math.floor(((m + 1) * L) / K + 0.5);
+        const w = e - a;
+        const n = Math.min(w, kcap);
+        for (let i = 0; i < n; i++) keys.push(e - 1 - Math.floor((i * w) / n));
+      }
+      const s = keys.map((j) => {
+        let a = 0;
+        for (let d = 0; d < D; d++) a += x.q[bh * D + d] * x.k[(bh * Tk + j) * D + d];
+        return scale * a;
+      });
+      const mx = Math.max(...s);
+      const ws = s.map((z) => Math.exp(z - mx));
+      const z = ws.reduce((u, y) => u + y, 0);
+      const sp = rd(sigmoid(x.scales[bh * 2]), dtype);
+      const sm = rd(sigmoid(x.scales[bh * 2 + 1]), dtype);
+      for (let e = 0; e < E; e++) {
+        let acc = 0;
+        for (const [i, j] of keys.entries()) acc += ws[i] * x.v[(bh * Tk + j) * E + e];
+        const local = keys.length ? rd((sp * acc) / z, dtype) : 0;
+        const vs = x.vSum[bh * E + e] + x.v[(bh * Tk + L - 1) * E + e];
+        next[bh * E + e] = vs;
+        out[bh * E + e] = sm * local + (1 - sm) * (vs / L);
+      }
+    }
+  }
+  return { out, next };
+}
+
+/**
+ * A row length near `want` whose selection has a clear margin in every sequence: the n-th and
+ * (n+1)-th largest Â differ by over 2% (or n is every cell), so a float32 softmax selects the same
+ * cells as the float64 one. Exact ties inside one head (equal logits) are left to the tie rule.
+ */
+function clearRowLen(r: DecodeRow, logits: Float64Array, b: number, want: number, dtype: DType): number {
+  const p = probsRef(logits, b, r.H, r.K, dtype);
+  const sorted = Array.from(p).sort((x, y) => y - x);
+  for (let off = 0; off < r.Tk; off++)
+    for (const L of [want - off, want + off]) {
+      if (L < 1 || L > r.Tk) continue;
+      const n = budgetOf(r, L);
+      if (n >= r.H * r.K || sorted[n - 1] > 1.02 * sorted[n] || sorted[n - 1] === sorted[n]) {
+        if (sorted[n - 1] !== sorted[n] || n >= r.H * r.K) return L;
+        // a tie at the threshold: only when every value tied with it sits in one head (exact equals)
+        const heads = new Set<number>();
+        for (let i = 0; i < p.length; i++)
+          if (Math.abs(p[i] - sorted[n]) <= 0.02 * sorted[n]) heads.add(Math.floor(i / r.K));
+        if (heads.size === 1) return L;
+      }
+    }
+  throw new Error('no row length with a clear selection margin');
+}
+
+export function registerSeaDecodeAttention(s: SuiteContext): void {
+  s.group('seaDecodeAttention', 'seaDecodeAttention', (test) => {
+    // [B, H, K, Tk, D, E, kcap, L]: tiny; odd sizes; the OPT-125m layer (H 12, K 256, D 64, k 64) at a
+    // short row (budget below H·K, cells of one key) and at a long one (wide cells capped at k); one
+    // head with quarter-step logits (exact ties to the lower index); two sequences at other positions
+    const cases: [number[], number[], string][] = [
+      [[1, 1, 4, 9, 4, 4, 2], [7], 'tiny'],
+      [[2, 3, 8, 40, 5, 7, 2], [29, 40], 'odd sizes, two positions'],
+      [[1, 12, 256, 300, 64, 64, 64], [280], 'OPT-125m, short row'],
+      [[1, 12, 256, 2100, 64, 64, 64], [2048], 'OPT-125m, cells wider than k'],
+      [[1, 1, 8, 50, 4, 6, 2], [33], 'one head, tied logits'],
+      [[2, 2, 6, 64, 8, 128, 3], [3, 61], 'E 128, a row of 3 keys'],
+    ];
+    for (const dtype of s.seaDTypes)
+      for (const [[B, H, K, Tk, D, E, kcap], wants, note] of cases) {
+        const title = `${dtypeTag(dtype)}[${B},${H},${K}] Tk ${Tk} D ${D} E ${E} k ${kcap}: ${note}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const r: DecodeRow = { B, H, K, Tk, D, E, kcap };
+          const ties = note.includes('tied');
+          const logits = ties
+            ? normal(rng, [B, H, 1, K], dtype).map((x) => Math.round(x * 4) / 4)
+            : normal(rng, [B, H, 1, K], dtype, 1.5);
+          const x = {
+            logits,
+            q: normal(rng, [B, H, 1, D], dtype, D ** -0.5),
+            k: normal(rng, [B, H, Tk, D], dtype),
+            v: normal(rng, [B, H, Tk, E], dtype),
+            scales: normal(rng, [B, H, 1, 2], dtype),
+            vSum: normal(rng, [B, H, 1, E], 'float32', 3),
+          };
+          const rowLen = wants.map((w, b) => clearRowLen(r, logits, b, w, dtype));
+          const scale = 0.9;
+          const got = seaDecodeAttention(
+            tensor(x.logits, [B, H, 1, K], { backend, dtype }),
+            tensor(x.q, [B, H, 1, D], { backend, dtype }),
+            tensor(x.k, [B, H, Tk, D], { backend, dtype }),
+            tensor(x.v, [B, H, Tk, E], { backend, dtype }),
+            tensor(x.scales, [B, H, 1, 2], { backend, dtype }),
+            tensor(x.vSum, [B, H, 1, E], { backend, dtype: 'float32' }),
+            { k: kcap, scale, rowLen },
+          );
+          const want = decodeAttentionRef(r, x, rowLen, scale, dtype);
+          // outputs are blends of V rows and of vSum/L: each against the tensor's scale
+          const shape = [B, H, 1, E];
+          const m = new Float64Array(B * H * E).fill(Math.max(maxAbs(want.out), 1));
+          assertClose(
+            await values(got.out, shape, dtype, title),
+            want.out,
+            tol(dtype, 'seaDecodeAttention', 4),
+            `${title} out`,
+            shape,
+            m,
+          );
+          assertClose(
+            await values(got.vSum, shape, 'float32', title),
+            want.next,
+            tol('float32', 'seaDecodeAttention', 2),
+            `${title} vSum`,
+            shape,
+            m,
+          );
         });
       }
   });
