@@ -8,10 +8,11 @@
 // tooling/reference/bench_generate_torch.py. Writes $OUT/generate-bench.json and prints a table.
 // Env: SEA_BENCH_BACKEND cuda (default) | webgpu | cpu, SEA_BENCH_T, SEA_BENCH_NEW, SEA_BENCH_KINDS (dense,sea),
 // SEA_BENCH_DTYPES (float32,bfloat16: the dtype the model computes in), SEA_BENCH_SHAPE=tiny (a small
-// model, for a smoke run).
+// model, for a smoke run), SEA_DECODE_FUSED=0 (decode with the composed ops instead of the step primitives).
 import fs from 'node:fs';
 import path from 'node:path';
 import { OptForCausalLM, optWeightSpecs, randomWeights } from '@sea/opt';
+import { setFusedDecodeSteps } from '@sea/sparse-attention';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -26,6 +27,7 @@ const R = {
   node: process.version,
   backend: BACKEND,
   newTokens: NEW,
+  fusedDecodeSteps: process.env.SEA_DECODE_FUSED !== '0',
   runs: [],
   errors: [],
 };
@@ -37,6 +39,8 @@ async function makeBackend() {
   return new (await import('@sea/backend-cpu')).CpuBackend();
 }
 
+// SEA_DECODE_FUSED=0: the composed decoding ops instead of the step primitives
+if (process.env.SEA_DECODE_FUSED === '0') setFusedDecodeSteps(false);
 const b = await makeBackend();
 sea.useBackend(b);
 R.device = b.device ?? b.name;
