@@ -22,6 +22,7 @@ import {
   linear,
   matmul,
   mul,
+  ones,
   pad,
   performerStep,
   ShapeError,
@@ -142,7 +143,8 @@ export function causalPerformerPrefill(
 
 /**
  * One new row per sequence: q1, k1 [B,H,1,D], v1 [B,H,1,E] → out [B,H,1,E]; adds φ(k1)·[v1, 1]ᵀ to
- * the running sums (the state's tensor is replaced).
+ * the running sums (the state's tensor is replaced). With `prefix` [B,1,1,P] the value row is
+ * [prefix ; v1] (the prefix the same for every head; v1 then [B,H,1,E−P]).
  */
 export function causalPerformerStep(
   state: CausalPerformerState,
@@ -150,12 +152,21 @@ export function causalPerformerStep(
   k1: Tensor,
   v1: Tensor,
   projection: Tensor,
+  prefix?: Tensor,
 ): Tensor {
   const [B, H, m, E1] = state.sums.shape;
+  const P = prefix ? prefix.shape[3] : 0;
+  if (
+    prefix &&
+    (prefix.rank !== 4 || prefix.shape[0] !== B || prefix.shape[1] !== 1 || prefix.shape[2] !== 1)
+  )
+    throw new ShapeError(
+      `causalPerformerStep: expected prefix of shape [${B},1,1,P], got ${fmt(prefix.shape)}`,
+    );
   for (const [t, n, w] of [
     [q1, 'q1', projection.shape[1]],
     [k1, 'k1', projection.shape[1]],
-    [v1, 'v1', E1 - 1],
+    [v1, 'v1', E1 - 1 - P],
   ] as const) {
     if (t.rank !== 4 || t.shape[0] !== B || t.shape[1] !== H || t.shape[2] !== 1 || t.shape[3] !== w) {
       throw new ShapeError(
@@ -170,10 +181,20 @@ export function causalPerformerStep(
   if (projection.shape[0] !== m)
     throw new ShapeError(`causalPerformerStep: projection has ${projection.shape[0]} features, state ${m}`);
   if (fusedSteps) {
-    const r = performerStep(state.sums, q1, k1, v1, state.features, RELU_KERNEL_EPS);
+    const r = performerStep(state.sums, q1, k1, v1, state.features, RELU_KERNEL_EPS, prefix);
     state.sums.dispose();
     state.sums = r.sums.keep();
     return r.out;
+  }
+  if (prefix) {
+    const row = tidy(() =>
+      concat([mul(prefix, ones([1, H, 1, 1], { backend: prefix.backend, dtype: prefix.dtype })), v1], -1),
+    );
+    try {
+      return causalPerformerStep(state, q1, k1, row, projection);
+    } finally {
+      row.dispose();
+    }
   }
   const next = tidy(() => {
     // φ = ReLU(x·(W·D^(-1/4))ᵀ) + 0.001, as reluFeatures computes it, with the scaled W kept

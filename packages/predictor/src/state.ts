@@ -55,6 +55,9 @@ interface StepConstants {
   taps2: Tensor;
   /** The CNN head's width map [K, K/4 + 2]. */
   map: Tensor;
+  /** The encoder's weight split by input: the C_perf columns [·, 2D] and the V columns [·, D]. */
+  encPerf: Tensor;
+  encV: Tensor;
   /** The conv_out bias as the head's two edge columns, [B, H, 1, 1] (built per batch size). */
   edge: Tensor | null;
 }
@@ -62,11 +65,14 @@ interface StepConstants {
 function stepConstants(s: PredictorShape, weights: PredictorWeights, dtype: DType): StepConstants {
   const backend = weights.position.backend;
   const C = 2 * s.H;
+  const enc = weights['encoder.linear.weight'];
   return tidy(() => ({
     headOnes: ones([1, s.H, 1, 1], { backend, dtype }).keep(),
     taps1: slice(weights['cnn.conv1.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
     taps2: slice(weights['cnn.conv2.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
     map: tensor(widthMapIn(s.width, s.K, dtype), [s.K, s.width + 2], { backend, dtype }).keep(),
+    encPerf: slice(enc, [0, 0], [enc.shape[0], 2 * s.D]).keep(),
+    encV: slice(enc, [0, 2 * s.D], [enc.shape[0], s.D]).keep(),
     edge: null,
   }));
 }
@@ -76,6 +82,8 @@ function disposeConstants(c: StepConstants): void {
   c.taps1.dispose();
   c.taps2.dispose();
   c.map.dispose();
+  c.encPerf.dispose();
+  c.encV.dispose();
   c.edge?.dispose();
 }
 
@@ -96,7 +104,7 @@ export class PredictorState {
   bytes(): number {
     const c = CONSTANTS.get(this);
     const constants = c
-      ? [c.headOnes, c.taps1, c.taps2, c.map, c.edge].reduce(
+      ? [c.headOnes, c.taps1, c.taps2, c.map, c.encPerf, c.encV, c.edge].reduce(
           (n, t) => n + (t ? t.size * bytesPerElement(t.dtype) : 0),
           0,
         )
@@ -260,6 +268,17 @@ function stepSetup(
   return { s, B, c };
 }
 
+/** The position table's row at each position [B, 1, 1, D]. */
+function positionRows(s: PredictorShape, table: Tensor, positions: ArrayLike<number>): Tensor {
+  const B = positions.length;
+  return B === 1
+    ? slice(table, [positions[0], 0], [1, s.D]).reshape([1, 1, 1, s.D])
+    : gather(
+        table,
+        tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend }),
+      ).reshape([B, 1, 1, s.D]);
+}
+
 /** V_cat's row [B, H, 1, 2D] = [V_I row ; v]: the position table's row at each position, over the heads. */
 function valueRow(
   s: PredictorShape,
@@ -268,14 +287,7 @@ function valueRow(
   v: Tensor,
   positions: ArrayLike<number>,
 ): Tensor {
-  const B = v.shape[0];
-  const rowsI =
-    B === 1
-      ? slice(table, [positions[0], 0], [1, s.D]).reshape([1, 1, 1, s.D])
-      : gather(
-          table,
-          tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend }),
-        ).reshape([B, 1, 1, s.D]);
+  const rowsI = positionRows(s, table, positions);
   return concat([mul(rowsI, c.headOnes), v], -1);
 }
 
@@ -294,14 +306,12 @@ export function estimateStepLogits(
   const { s, B, c } = stepSetup('estimateStep', config, weights, state, inputs);
   const { q, k, v, projection, positions } = inputs;
   const next = tidy(() => {
-    const vCat = valueRow(s, weights.position, c, v, positions);
-    const cPerf = causalPerformerStep(state.performer, q, k, vCat, projection);
-    // the encoder of docs/algorithm.md §4 on one row (encode() without the sigmoid and the row moves)
-    const enc = linear(
-      concat([cPerf, v], -1),
-      weights['encoder.linear.weight'],
-      weights['encoder.linear.bias'],
-    );
+    // V_cat = [V_I ; V]: the position table's row, shared by the heads, is the Performer's value prefix
+    const rowsI = positionRows(s, weights.position, positions);
+    const cPerf = causalPerformerStep(state.performer, q, k, v, projection, rowsI);
+    // the encoder of docs/algorithm.md §4 on one row (encode() without the sigmoid and the row moves);
+    // Linear([C_perf ; V]) as the sum of its two column blocks' products
+    const enc = linear(v, c.encV, weights['encoder.linear.bias'], { residual: linear(cPerf, c.encPerf) });
     const z = gelu(
       layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS),
     );

@@ -346,15 +346,17 @@ export interface Backend {
   // ---- SEA decoding steps (docs/algorithm.md §8, incremental decoding): one new row per sequence ----
   /**
    * One row of the causal Performer (docs/algorithm.md §3, causal) from its running sums:
-   * sums float32 [B, H, M, E+1] ([S | z + eps] over the rows before), q, k [B, H, 1, D], v [B, H, 1, E],
-   * w [M, D] (the projection × D^(-1/4)), q/k/v/w in one float dtype. With
-   * φ(x)_m = max(x·w_m, 0) + kernelEps rounded to that dtype: sums' = sums + φ(k) ⊗ [v, 1] (float32) and
-   * out = φ(q)·S' / (φ(q)·(z' + eps)) [B, H, 1, E] in that dtype. Returns [out, sums'].
+   * sums float32 [B, H, M, E+1] ([S | z + eps] over the rows before), q, k [B, H, 1, D], the value row
+   * [prefix ; v] of E = P + E' columns: prefix [B, 1, 1, P] (the same for every head; null: P = 0) and
+   * v [B, H, 1, E'], w [M, D] (the projection × D^(-1/4)), all but sums in one float dtype. With
+   * φ(x)_m = max(x·w_m, 0) + kernelEps rounded to that dtype: sums' = sums + φ(k) ⊗ [prefix, v, 1]
+   * (float32) and out = φ(q)·S' / (φ(q)·(z' + eps)) [B, H, 1, E] in that dtype. Returns [out, sums'].
    */
   performerStep(
     sums: TensorInfo,
     q: TensorInfo,
     k: TensorInfo,
+    prefix: TensorInfo | null,
     v: TensorInfo,
     w: TensorInfo,
     opts: PerformerStepOptions,

@@ -934,7 +934,8 @@ export async function cellMaskAttention(
 
 /**
  * One decoded row of the causal Performer from its running sums (docs/algorithm.md §3 causal, §8):
- * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], v [B, H, 1, E], w [M, D] (projection ×
+ * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], the value row [prefix ; v] (prefix
+ * [B, 1, 1, P] shared by the heads, or omitted; v [B, H, 1, E − P]), w [M, D] (projection ×
  * D^(-1/4)) in one float dtype → the row's output [B, H, 1, E] and the sums after it (a new tensor;
  * `sums` is left as it was). See `Backend.performerStep`. Inference only: not recorded on a tape.
  */
@@ -945,17 +946,24 @@ export function performerStep(
   v: Tensor,
   w: Tensor,
   kernelEps: number,
+  prefix?: Tensor,
 ): { out: Tensor; sums: Tensor } {
   const op = 'performerStep';
-  const backend = sameBackend(op, sums, q, k, v, w);
+  const backend = sameBackend(op, sums, q, k, v, w, prefix);
   requireRank(op, sums, 4, 'sums', '[B,H,M,E+1]');
   requireDType(op, sums, 'float32', 'sums');
   const [B, H, M, E1] = sums.shape;
   const D = w.shape[1];
+  const P = prefix ? prefix.shape[3] : 0;
+  if (prefix) {
+    requireSeaFloat(op, prefix, 'prefix', q);
+    if (!shapesEqual(prefix.shape, [B, 1, 1, P]) || P >= E1 - 1)
+      throw new ShapeError(`${op}: expected prefix of shape [${B},1,1,P] with P < ${E1 - 1}, got ${fmt(prefix.shape)}`);
+  }
   for (const [t, name, n] of [
     [q, 'q', D],
     [k, 'k', D],
-    [v, 'v', E1 - 1],
+    [v, 'v', E1 - 1 - P],
   ] as const) {
     requireSeaFloat(op, t, name, q);
     if (!shapesEqual(t.shape, [B, H, 1, n]))
@@ -963,12 +971,10 @@ export function performerStep(
   }
   requireSeaFloat(op, w, 'w', q);
   if (w.rank !== 2 || w.shape[0] !== M)
-    throw new ShapeError(
-      `${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`,
-    );
+    throw new ShapeError(`${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`);
   if (E1 < 2) throw new ShapeError(`${op}: sums ${fmt(sums.shape)} must have at least 2 columns ([S | z])`);
   if (!Number.isFinite(kernelEps)) throw new RangeError(`${op}: kernelEps must be finite, got ${kernelEps}`);
-  const [out, next] = backend.performerStep(sums, q, k, v, w, { kernelEps });
+  const [out, next] = backend.performerStep(sums, q, k, prefix ?? null, v, w, { kernelEps });
   return { out: wrap(backend, out), sums: wrap(backend, next) };
 }
 

@@ -26,12 +26,16 @@ export function performerStep(
   sums: TensorInfo,
   q: TensorInfo,
   k: TensorInfo,
+  prefix: TensorInfo | null,
   v: TensorInfo,
   w: TensorInfo,
   opts: PerformerStepOptions,
 ): [TensorInfo, TensorInfo] {
   const [B, H, M, E1] = sums.shape;
   const E = E1 - 1;
+  const P = prefix ? prefix.shape[3] : 0;
+  const pv = prefix ? b.values(prefix) : null;
+  const Ev = E - P;
   const D = w.shape[1];
   const dt = q.dtype;
   const S = b.values(sums);
@@ -59,7 +63,8 @@ export function performerStep(
     for (let m = 0; m < M; m++) {
       const row = (bh * M + m) * E1;
       for (let e = 0; e < E1; e++) {
-        const s = Math.fround(S[row + e] + fk[m] * (e < E ? vv[bh * E + e] : 1));
+        const x = e >= E ? 1 : e < P ? (pv as ArrayLike<number>)[Math.floor(bh / H) * P + e] : vv[bh * Ev + e - P];
+        const s = Math.fround(S[row + e] + fk[m] * x);
         next[row + e] = s;
         num[e] += fq[m] * s;
       }

@@ -19,6 +19,7 @@ export function performerStep(
   sums: TensorInfo,
   q: TensorInfo,
   k: TensorInfo,
+  prefix: TensorInfo | null,
   v: TensorInfo,
   w: TensorInfo,
   opts: PerformerStepOptions,
@@ -38,14 +39,17 @@ export function performerStep(
     .ptr(0, b.ptr(sums))
     .ptr(1, b.ptr(q))
     .ptr(2, b.ptr(k))
-    .ptr(3, b.ptr(v))
-    .ptr(4, b.ptr(w))
-    .ptr(5, b.ptr(out))
-    .ptr(6, b.ptr(next))
-    .i32(7, M)
-    .i32(8, E)
-    .i32(9, D)
-    .f32(10, opts.kernelEps);
+    .ptr(3, prefix ? b.ptr(prefix) : 0n)
+    .ptr(4, b.ptr(v))
+    .ptr(5, b.ptr(w))
+    .ptr(6, b.ptr(out))
+    .ptr(7, b.ptr(next))
+    .i32(8, H)
+    .i32(9, M)
+    .i32(10, prefix ? prefix.shape[3] : 0)
+    .i32(11, E)
+    .i32(12, D)
+    .f32(13, opts.kernelEps);
   b.launch(b.fn('decode', `performer_step${sfx}`), [B * H], [256]);
   return [out, next];
 }

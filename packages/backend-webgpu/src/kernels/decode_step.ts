@@ -28,12 +28,15 @@ export function performerStep(
   sums: TensorInfo,
   q: TensorInfo,
   k: TensorInfo,
+  prefix: TensorInfo | null,
   v: TensorInfo,
   w: TensorInfo,
   opts: PerformerStepOptions,
 ): [TensorInfo, TensorInfo] {
   const [B, H, M, E1] = sums.shape;
   const E = E1 - 1;
+  const P = prefix ? prefix.shape[3] : 0;
+  const Ev = E - P;
   const D = w.shape[1];
   const BH = B * H;
   const out = b.alloc(BH * E, q.dtype);
@@ -61,7 +64,8 @@ ${main(WG)}
   }
   workgroupBarrier();
   for (var e = lid; e < ${E1}u; e += ${WG}u) {
-    let ve = select(1.0, v_ld(bh * ${E}u + min(e, ${E - 1}u)), e < ${E}u);
+    var ve = 1.0;
+    ${P > 0 ? `if (e < ${P}u) { ve = pr_ld((bh / ${H}u) * ${P}u + e); } else ` : ''}if (e < ${E}u) { ve = v_ld(bh * ${Ev}u + e - ${P}u); }
     var acc = 0.0;
     for (var m = 0u; m < ${M}u; m++) {
       let i = (bh * ${M}u + m) * ${E1}u + e;
@@ -80,6 +84,7 @@ ${main(WG)}
       { name: 'k', data: b.data(k) },
       { name: 'v', data: b.data(v) },
       { name: 'w', data: b.data(w) },
+      ...(prefix ? [{ name: 'pr', data: b.data(prefix) }] : []),
     ],
     outputs: [
       { name: 'y', data: out },

@@ -20,7 +20,7 @@ const rd = (x: number, dtype: DType) => roundToDType(x, dtype);
 /**
  * The causal Performer's row from its running sums (docs/algorithm.md §3 causal, §8), in float64:
  * φ(x)_m = rd(max(x·w_m, 0) + κ), S' = S + φ(k) ⊗ [v, 1], out = φ(q)·S'[:, :E] / φ(q)·S'[:, E]. With
- * |v| and |S| it gives each output's error scale.
+ * |v| and |S| it gives each output's error scale. With a prefix [B, P], the value row is [prefix ; v].
  */
 function performerStepRef(
   S: Float64Array,
@@ -31,8 +31,13 @@ function performerStepRef(
   [BH, M, D, E]: number[],
   kappa: number,
   dtype: DType,
+  prefix: { p: Float64Array; P: number; H: number } | null = null,
 ): { out: Float64Array; next: Float64Array } {
   const E1 = E + 1;
+  const P = prefix?.P ?? 0;
+  // the value row [prefix ; v] of sequence bh / H
+  const val = (bh: number, e: number) =>
+    prefix && e < P ? prefix.p[Math.floor(bh / prefix.H) * P + e] : v[bh * (E - P) + e - P];
   const out = new Float64Array(BH * E);
   const next = new Float64Array(S.length);
   for (let bh = 0; bh < BH; bh++) {
@@ -47,7 +52,7 @@ function performerStepRef(
       const fk = phi(k, m);
       for (let e = 0; e < E1; e++) {
         const i = (bh * M + m) * E1 + e;
-        next[i] = S[i] + fk * (e < E ? v[bh * E + e] : 1);
+        next[i] = S[i] + fk * (e < E ? val(bh, e) : 1);
         num[e] += fq * next[i];
       }
     }
@@ -147,18 +152,20 @@ const maxAbs = (a: ArrayLike<number>) => {
 
 export function registerSeaDecode(s: SuiteContext): void {
   s.group('performerStep', 'performerStep', (test) => {
-    // [B, H, M, D, E]: odd sizes, the OPT-125m estimator (m 33, E = 2D = 128), nbf 1 (m 266), the limits
+    // [B, H, M, D, E, P]: odd sizes, the OPT-125m estimator (m 33, E = 2D = 128 of which the position
+    // row is a 64-wide prefix), nbf 1 (m 266), the limits; P columns of the value row shared by the heads
     const cases: number[][] = [
-      [1, 1, 1, 2, 1],
-      [2, 3, 7, 5, 11],
-      [1, 12, 33, 64, 128],
-      [1, 2, 266, 64, 64],
-      [2, 1, 1024, 16, 3],
-      [1, 1, 5, 8, 1039],
+      [1, 1, 1, 2, 1, 0],
+      [2, 3, 7, 5, 11, 0],
+      [2, 3, 7, 5, 11, 4],
+      [1, 12, 33, 64, 128, 64],
+      [1, 2, 266, 64, 64, 0],
+      [2, 1, 1024, 16, 3, 0],
+      [1, 1, 5, 8, 1039, 0],
     ];
     for (const dtype of s.seaDTypes)
-      for (const [B, H, M, D, E] of cases) {
-        const title = `${dtypeTag(dtype)}sums[${B},${H},${M},${E + 1}] q[…,${D}]`;
+      for (const [B, H, M, D, E, P] of cases) {
+        const title = `${dtypeTag(dtype)}sums[${B},${H},${M},${E + 1}] q[…,${D}]${P ? ` prefix ${P}` : ''}`;
         test(title, async ({ backend, tol }) => {
           const rng = rngFor(title);
           const E1 = E + 1;
@@ -167,18 +174,22 @@ export function registerSeaDecode(s: SuiteContext): void {
           for (let i = E; i < S.length; i += E1) S[i] = Math.fround(0.5 + 3 * rng.uniform());
           const q = normal(rng, [B, H, 1, D], dtype);
           const k = normal(rng, [B, H, 1, D], dtype);
-          const v = normal(rng, [B, H, 1, E], dtype);
+          const v = normal(rng, [B, H, 1, E - P], dtype);
+          const pv = normal(rng, [B, 1, 1, P], dtype);
           const w = normal(rng, [M, D], dtype, D ** -0.5);
           const kappa = 0.001;
           const r = performerStep(
             tensor(S, [B, H, M, E1], { backend, dtype: 'float32' }),
             tensor(q, [B, H, 1, D], { backend, dtype }),
             tensor(k, [B, H, 1, D], { backend, dtype }),
-            tensor(v, [B, H, 1, E], { backend, dtype }),
+            tensor(v, [B, H, 1, E - P], { backend, dtype }),
             tensor(w, [M, D], { backend, dtype }),
             kappa,
+            P ? tensor(pv, [B, 1, 1, P], { backend, dtype }) : undefined,
           );
-          const want = performerStepRef(S, q, k, v, w, [B * H, M, D, E], kappa, dtype);
+          const pre = P ? { p: pv, P, H } : null;
+          const absPre = P ? { p: pv.map(Math.abs), P, H } : null;
+          const want = performerStepRef(S, q, k, v, w, [B * H, M, D, E], kappa, dtype, pre);
           const mag = performerStepRef(
             S.map(Math.abs),
             q,
@@ -188,6 +199,7 @@ export function registerSeaDecode(s: SuiteContext): void {
             [B * H, M, D, E],
             kappa,
             dtype,
+            absPre,
           );
           // sums over M features: float32 error grows with √M
           const f = Math.max(2, Math.sqrt(M));
