@@ -69,6 +69,20 @@ export interface ForwardCache {
   pastLength: number;
   /** Rows to reserve per layer's K/V cache at the first call (prompt + new tokens); grows past it. */
   capacity?: number;
+  /** [1] constants the layers multiply by (q's scale), kept for the steps; freed by `disposeCache`. */
+  scalars?: Map<string, Tensor>;
+}
+
+/** The cache's [1] tensor of `value` in `dtype`, made once (a decoding step then fills none). */
+function cacheScalar(cache: ForwardCache, value: number, dtype: DType, backend: Backend): Tensor {
+  cache.scalars ??= new Map();
+  const key = `${dtype}:${value}`;
+  let t = cache.scalars.get(key);
+  if (!t) {
+    t = full([1], value, { backend, dtype }).keep();
+    cache.scalars.set(key, t);
+  }
+  return t;
 }
 
 /** What `onLayer` sees of layer i: tensors live until the hook returns (`keep()` what you hold on to). */
@@ -436,6 +450,8 @@ export abstract class Transformer<
     for (const s of cache.layers) s?.dispose();
     cache.layers = this.layers.map(() => undefined);
     cache.pastLength = 0;
+    for (const t of cache.scalars?.values() ?? []) t.dispose();
+    cache.scalars?.clear();
   }
 
   /**
@@ -467,7 +483,7 @@ export abstract class Transformer<
     const split = (t: Tensor) =>
       T === 1 ? t.reshape([B, H, 1, D]) : transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
     const qp = lin(y, proj.q);
-    const q = split(qScale === undefined ? qp : mul(qp, qScale));
+    const q = split(qScale === undefined ? qp : mul(qp, cacheScalar(cache, qScale, qp.dtype, qp.backend)));
     const k = split(lin(y, proj.k));
     const v = split(lin(y, proj.v));
     const state = cache.layers[li] as DecodeState | undefined;
