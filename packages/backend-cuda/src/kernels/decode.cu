@@ -291,9 +291,14 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
       for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
       __syncthreads();
       const unsigned prefix = sPrefix, mask = sMask;
-      for (int i = threadIdx.x; i < HK; i += blockDim.x) {
-        const unsigned kk2 = decKey(P[i]);
-        if ((kk2 & mask) == prefix) atomicAdd(&hist[(kk2 >> shift) & 255u], 1u);
+      // one atomic per distinct bin per warp (the scores bunch into few bins on the first passes)
+      for (int c0 = 0; c0 < HK; c0 += blockDim.x) {
+        const int i = c0 + threadIdx.x;
+        const unsigned kk2 = i < HK ? decKey(P[i]) : 0u;
+        const bool act = i < HK && (kk2 & mask) == prefix;
+        const unsigned bin = act ? (kk2 >> shift) & 255u : 256u;
+        const unsigned peers = __match_any_sync(full, bin);
+        if (act && __ffs(peers) - 1 == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
       }
       __syncthreads();
       if (threadIdx.x == 0) {
