@@ -19,6 +19,7 @@ import {
   div,
   fmt,
   full,
+  gather,
   linear,
   matmul,
   mul,
@@ -28,6 +29,7 @@ import {
   ShapeError,
   slice,
   type Tensor,
+  tensor,
   tidy,
 } from '@sea/tensor';
 import { CAUSAL_EPS, performerAttention, RELU_KERNEL_EPS, reluFeatures } from './performer.js';
@@ -143,8 +145,8 @@ export function causalPerformerPrefill(
 
 /**
  * One new row per sequence: q1, k1 [B,H,1,D], v1 [B,H,1,E] → out [B,H,1,E]; adds φ(k1)·[v1, 1]ᵀ to
- * the running sums (the state's tensor is replaced). With `prefix` [B,1,1,P] the value row is
- * [prefix ; v1] (the prefix the same for every head; v1 then [B,H,1,E−P]).
+ * the running sums (the state's tensor is replaced). With `prefix` (a table [N, P] and one row index
+ * per sequence) sequence b's value row is [table[rows[b]] ; v1] in every head (v1 then [B,H,1,E−P]).
  */
 export function causalPerformerStep(
   state: CausalPerformerState,
@@ -152,16 +154,13 @@ export function causalPerformerStep(
   k1: Tensor,
   v1: Tensor,
   projection: Tensor,
-  prefix?: Tensor,
+  prefix?: { table: Tensor; rows: ArrayLike<number> },
 ): Tensor {
   const [B, H, m, E1] = state.sums.shape;
-  const P = prefix ? prefix.shape[3] : 0;
-  if (
-    prefix &&
-    (prefix.rank !== 4 || prefix.shape[0] !== B || prefix.shape[1] !== 1 || prefix.shape[2] !== 1)
-  )
+  const P = prefix ? prefix.table.shape[1] : 0;
+  if (prefix && (prefix.table.rank !== 2 || prefix.rows.length !== B))
     throw new ShapeError(
-      `causalPerformerStep: expected prefix of shape [${B},1,1,P], got ${fmt(prefix.shape)}`,
+      `causalPerformerStep: expected a prefix table [N,P] and ${B} rows, got ${fmt(prefix.table.shape)} and ${prefix.rows.length} rows`,
     );
   for (const [t, n, w] of [
     [q1, 'q1', projection.shape[1]],
@@ -187,9 +186,12 @@ export function causalPerformerStep(
     return r.out;
   }
   if (prefix) {
-    const row = tidy(() =>
-      concat([mul(prefix, ones([1, H, 1, 1], { backend: prefix.backend, dtype: prefix.dtype })), v1], -1),
-    );
+    const { table } = prefix;
+    const row = tidy(() => {
+      const rowsT = tensor(Int32Array.from(prefix.rows), [B], { dtype: 'int32', backend: table.backend });
+      const lead = gather(table, rowsT).reshape([B, 1, 1, P]);
+      return concat([mul(lead, ones([1, H, 1, 1], { backend: table.backend, dtype: table.dtype })), v1], -1);
+    });
     try {
       return causalPerformerStep(state, q1, k1, row, projection);
     } finally {

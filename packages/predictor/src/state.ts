@@ -307,8 +307,10 @@ export function estimateStepLogits(
   const { q, k, v, projection, positions } = inputs;
   const next = tidy(() => {
     // V_cat = [V_I ; V]: the position table's row, shared by the heads, is the Performer's value prefix
-    const rowsI = positionRows(s, weights.position, positions);
-    const cPerf = causalPerformerStep(state.performer, q, k, v, projection, rowsI);
+    const cPerf = causalPerformerStep(state.performer, q, k, v, projection, {
+      table: weights.position,
+      rows: positions,
+    });
     // the encoder of docs/algorithm.md §4 on one row (encode() without the sigmoid and the row moves);
     // Linear([C_perf ; V]) as the sum of its two column blocks' products
     const enc = linear(v, c.encV, weights['encoder.linear.bias'], { residual: linear(cPerf, c.encPerf) });

@@ -192,6 +192,8 @@ export interface SeaDecodeAttentionOptions {
 export interface PerformerStepOptions {
   /** Added to every ReLU feature (docs/algorithm.md §3: 0.001). */
   kernelEps: number;
+  /** With a prefix table: its row per sequence. */
+  prefixRows?: readonly number[];
 }
 
 /** The weights `causalCnnStep` reads (shapes in its contract). */
@@ -347,7 +349,8 @@ export interface Backend {
   /**
    * One row of the causal Performer (docs/algorithm.md §3, causal) from its running sums:
    * sums float32 [B, H, M, E+1] ([S | z + eps] over the rows before), q, k [B, H, 1, D], the value row
-   * [prefix ; v] of E = P + E' columns: prefix [B, 1, 1, P] (the same for every head; null: P = 0) and
+   * [prefix[opts.prefixRows[b]] ; v] of E = P + E' columns: prefix a table [N, P] whose row
+   * prefixRows[b] (known on the host) leads sequence b's value row in every head (null: P = 0), and
    * v [B, H, 1, E'], w [M, D] (the projection × D^(-1/4)), all but sums in one float dtype. With
    * φ(x)_m = max(x·w_m, 0) + kernelEps rounded to that dtype: sums' = sums + φ(k) ⊗ [prefix, v, 1]
    * (float32) and out = φ(q)·S' / (φ(q)·(z' + eps)) [B, H, 1, E] in that dtype. Returns [out, sums'].

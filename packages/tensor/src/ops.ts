@@ -934,10 +934,11 @@ export async function cellMaskAttention(
 
 /**
  * One decoded row of the causal Performer from its running sums (docs/algorithm.md §3 causal, §8):
- * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], the value row [prefix ; v] (prefix
- * [B, 1, 1, P] shared by the heads, or omitted; v [B, H, 1, E − P]), w [M, D] (projection ×
- * D^(-1/4)) in one float dtype → the row's output [B, H, 1, E] and the sums after it (a new tensor;
- * `sums` is left as it was). See `Backend.performerStep`. Inference only: not recorded on a tape.
+ * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], the value row
+ * [prefix.table[prefix.rows[b]] ; v] (the table [N, P] is optional; its row, the same for every head,
+ * leads the row: SEA's position code; v [B, H, 1, E − P]), w [M, D] (projection × D^(-1/4)) in one float
+ * dtype → the row's output [B, H, 1, E] and the sums after it (a new tensor; `sums` is left as it
+ * was). See `Backend.performerStep`. Inference only: not recorded on a tape.
  */
 export function performerStep(
   sums: Tensor,
@@ -946,19 +947,30 @@ export function performerStep(
   v: Tensor,
   w: Tensor,
   kernelEps: number,
-  prefix?: Tensor,
+  prefix?: { table: Tensor; rows: ArrayLike<number> },
 ): { out: Tensor; sums: Tensor } {
   const op = 'performerStep';
-  const backend = sameBackend(op, sums, q, k, v, w, prefix);
+  const backend = sameBackend(op, sums, q, k, v, w, prefix?.table);
   requireRank(op, sums, 4, 'sums', '[B,H,M,E+1]');
   requireDType(op, sums, 'float32', 'sums');
   const [B, H, M, E1] = sums.shape;
   const D = w.shape[1];
-  const P = prefix ? prefix.shape[3] : 0;
+  const P = prefix ? prefix.table.shape[1] : 0;
+  let prefixRows: number[] | undefined;
   if (prefix) {
-    requireSeaFloat(op, prefix, 'prefix', q);
-    if (!shapesEqual(prefix.shape, [B, 1, 1, P]) || P >= E1 - 1)
-      throw new ShapeError(`${op}: expected prefix of shape [${B},1,1,P] with P < ${E1 - 1}, got ${fmt(prefix.shape)}`);
+    const t = prefix.table;
+    requireSeaFloat(op, t, 'prefix table', q);
+    if (t.rank !== 2 || P >= E1 - 1)
+      throw new ShapeError(`${op}: expected a prefix table [N,P] with P < ${E1 - 1}, got ${fmt(t.shape)}`);
+    if (prefix.rows.length !== B)
+      throw new ShapeError(`${op}: expected ${B} prefix rows, got ${prefix.rows.length}`);
+    prefixRows = Array.from(prefix.rows);
+    for (const [b, r] of prefixRows.entries()) {
+      if (!Number.isInteger(r) || r < 0 || r >= t.shape[0])
+        throw new RangeError(
+          `${op}: prefix row ${r} of sequence ${b} is outside the table's ${t.shape[0]} rows`,
+        );
+    }
   }
   for (const [t, name, n] of [
     [q, 'q', D],
@@ -971,10 +983,20 @@ export function performerStep(
   }
   requireSeaFloat(op, w, 'w', q);
   if (w.rank !== 2 || w.shape[0] !== M)
-    throw new ShapeError(`${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`);
+    throw new ShapeError(
+      `${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`,
+    );
   if (E1 < 2) throw new ShapeError(`${op}: sums ${fmt(sums.shape)} must have at least 2 columns ([S | z])`);
   if (!Number.isFinite(kernelEps)) throw new RangeError(`${op}: kernelEps must be finite, got ${kernelEps}`);
-  const [out, next] = backend.performerStep(sums, q, k, prefix ?? null, v, w, { kernelEps });
+  const [out, next] = backend.performerStep(
+    sums,
+    q,
+    k,
+    prefix?.table ?? null,
+    v,
+    w,
+    prefixRows ? { kernelEps, prefixRows } : { kernelEps },
+  );
   return { out: wrap(backend, out), sums: wrap(backend, next) };
 }
 

@@ -33,7 +33,8 @@ export function performerStep(
 ): [TensorInfo, TensorInfo] {
   const [B, H, M, E1] = sums.shape;
   const E = E1 - 1;
-  const P = prefix ? prefix.shape[3] : 0;
+  const P = prefix ? prefix.shape[1] : 0;
+  const rows = opts.prefixRows ?? [];
   const pv = prefix ? b.values(prefix) : null;
   const Ev = E - P;
   const D = w.shape[1];
@@ -63,7 +64,12 @@ export function performerStep(
     for (let m = 0; m < M; m++) {
       const row = (bh * M + m) * E1;
       for (let e = 0; e < E1; e++) {
-        const x = e >= E ? 1 : e < P ? (pv as ArrayLike<number>)[Math.floor(bh / H) * P + e] : vv[bh * Ev + e - P];
+        const x =
+          e >= E
+            ? 1
+            : e < P
+              ? (pv as ArrayLike<number>)[rows[Math.floor(bh / H)] * P + e]
+              : vv[bh * Ev + e - P];
         const s = Math.fround(S[row + e] + fk[m] * x);
         next[row + e] = s;
         num[e] += fq[m] * s;

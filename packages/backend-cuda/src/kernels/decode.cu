@@ -12,14 +12,16 @@ template <typename T> __device__ __forceinline__ float rd(float x) { return tof(
 
 // grid (B·H), block 256. Features φ(x)_m = rd(max(x·w_m, 0) + keps) in shared memory; then thread e
 // owns column e of [S | z + eps]: s' = s + φk_m·[prefix, v, 1]_e written to `next`, num_e = Σ_m φq_m·s'
-// (prefix [B, P] shared by the heads, P = 0 without one).
+// (prefix a table [N, P] whose row rows[b] (or row1 when rows is null) leads sequence b's value row in
+// every head; P = 0 without one).
 // out_e = num_e / num_E. Needs M ≤ PS_MAXM, E + 1 ≤ PS_MAXE1.
 template <typename T>
 __device__ __forceinline__ void performer_step_t(const float *__restrict__ sums, const T *__restrict__ q,
                                                  const T *__restrict__ k, const T *__restrict__ prefix,
-                                                 const T *__restrict__ v, const T *__restrict__ w,
-                                                 T *__restrict__ out, float *__restrict__ next, int H, int M, int P,
-                                                 int E, int D, float keps) {
+                                                 const int *__restrict__ rows, int row1, const T *__restrict__ v,
+                                                 const T *__restrict__ w, T *__restrict__ out,
+                                                 float *__restrict__ next, int H, int M, int P, int E, int D,
+                                                 float keps) {
   __shared__ float fq[PS_MAXM];
   __shared__ float fk[PS_MAXM];
   __shared__ float num[PS_MAXE1];
@@ -46,10 +48,11 @@ __device__ __forceinline__ void performer_step_t(const float *__restrict__ sums,
     }
   }
   __syncthreads();
+  const int prow = rows ? rows[bh / H] : row1;
   const float *sb = sums + bh * M * E1;
   float *nb = next + bh * M * E1;
   for (int e = threadIdx.x; e < E1; e += blockDim.x) {
-    const float ve = e >= E ? 1.f : (e < P ? tof(prefix[(bh / H) * P + e]) : tof(v[bh * (E - P) + e - P]));
+    const float ve = e >= E ? 1.f : (e < P ? tof(prefix[(ll)prow * P + e]) : tof(v[bh * (E - P) + e - P]));
     float acc = 0.f;
     for (int m = 0; m < M; ++m) {
       const float s = fmaf(fk[m], ve, sb[(ll)m * E1 + e]);
@@ -64,9 +67,10 @@ __device__ __forceinline__ void performer_step_t(const float *__restrict__ sums,
 #define PERFORMER_STEP(NAME, T)                                                                                    \
   extern "C" __global__ void __launch_bounds__(256)                                                                \
       NAME(const float *__restrict__ sums, const T *__restrict__ q, const T *__restrict__ k,                          \
-           const T *__restrict__ prefix, const T *__restrict__ v, const T *__restrict__ w, T *__restrict__ out,       \
-           float *__restrict__ next, int H, int M, int P, int E, int D, float keps) {                                \
-    performer_step_t<T>(sums, q, k, prefix, v, w, out, next, H, M, P, E, D, keps);                                 \
+           const T *__restrict__ prefix, const int *__restrict__ rows, int row1, const T *__restrict__ v,            \
+           const T *__restrict__ w, T *__restrict__ out, float *__restrict__ next, int H, int M, int P, int E, int D, \
+           float keps) {                                                                                             \
+    performer_step_t<T>(sums, q, k, prefix, rows, row1, v, w, out, next, H, M, P, E, D, keps);                     \
   }
 PERFORMER_STEP(performer_step, float)
 PERFORMER_STEP(performer_step_bf16, sea_bf16)

@@ -35,22 +35,28 @@ export function performerStep(
   const out = b.output([B, H, 1, E], q.dtype);
   const next = b.output(sums.shape, 'float32');
   if (B * H === 0) return [out, next];
+  // the prefix table's row per sequence: a parameter for one sequence, else a small upload
+  const rowIds = opts.prefixRows ?? [0];
+  const rows = prefix && B > 1 ? b.upload(Int32Array.from(rowIds), 'int32') : null;
   b.params
     .ptr(0, b.ptr(sums))
     .ptr(1, b.ptr(q))
     .ptr(2, b.ptr(k))
     .ptr(3, prefix ? b.ptr(prefix) : 0n)
-    .ptr(4, b.ptr(v))
-    .ptr(5, b.ptr(w))
-    .ptr(6, b.ptr(out))
-    .ptr(7, b.ptr(next))
-    .i32(8, H)
-    .i32(9, M)
-    .i32(10, prefix ? prefix.shape[3] : 0)
-    .i32(11, E)
-    .i32(12, D)
-    .f32(13, opts.kernelEps);
+    .ptr(4, rows ? b.ptr(rows) : 0n)
+    .i32(5, rowIds[0] ?? 0)
+    .ptr(6, b.ptr(v))
+    .ptr(7, b.ptr(w))
+    .ptr(8, b.ptr(out))
+    .ptr(9, b.ptr(next))
+    .i32(10, H)
+    .i32(11, M)
+    .i32(12, prefix ? prefix.shape[1] : 0)
+    .i32(13, E)
+    .i32(14, D)
+    .f32(15, opts.kernelEps);
   b.launch(b.fn('decode', `performer_step${sfx}`), [B * H], [256]);
+  if (rows) b.free(rows);
   return [out, next];
 }
 

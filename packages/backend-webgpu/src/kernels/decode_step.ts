@@ -35,8 +35,9 @@ export function performerStep(
 ): [TensorInfo, TensorInfo] {
   const [B, H, M, E1] = sums.shape;
   const E = E1 - 1;
-  const P = prefix ? prefix.shape[3] : 0;
+  const P = prefix ? prefix.shape[1] : 0;
   const Ev = E - P;
+  const rows = opts.prefixRows ?? [];
   const D = w.shape[1];
   const BH = B * H;
   const out = b.alloc(BH * E, q.dtype);
@@ -65,7 +66,7 @@ ${main(WG)}
   workgroupBarrier();
   for (var e = lid; e < ${E1}u; e += ${WG}u) {
     var ve = 1.0;
-    ${P > 0 ? `if (e < ${P}u) { ve = pr_ld((bh / ${H}u) * ${P}u + e); } else ` : ''}if (e < ${E}u) { ve = v_ld(bh * ${Ev}u + e - ${P}u); }
+    ${P > 0 ? `if (e < ${P}u) { ve = pr_ld(pu(2u + bh / ${H}u) * ${P}u + e); } else ` : ''}if (e < ${E}u) { ve = v_ld(bh * ${Ev}u + e - ${P}u); }
     var acc = 0.0;
     for (var m = 0u; m < ${M}u; m++) {
       let i = (bh * ${M}u + m) * ${E1}u + e;
@@ -90,7 +91,8 @@ ${main(WG)}
       { name: 'y', data: out },
       { name: 'n', data: next },
     ],
-    params: [u(BH), f(opts.kernelEps)],
+    // the prefix table's row of each sequence follows BH and κ
+    params: [u(BH), f(opts.kernelEps), ...rows.map((r) => u(r))],
     grid: b.grid(BH),
   });
   return [b.out(out, [B, H, 1, E], q.dtype), b.out(next, sums.shape, 'float32')];

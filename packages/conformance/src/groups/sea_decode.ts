@@ -20,7 +20,8 @@ const rd = (x: number, dtype: DType) => roundToDType(x, dtype);
 /**
  * The causal Performer's row from its running sums (docs/algorithm.md §3 causal, §8), in float64:
  * φ(x)_m = rd(max(x·w_m, 0) + κ), S' = S + φ(k) ⊗ [v, 1], out = φ(q)·S'[:, :E] / φ(q)·S'[:, E]. With
- * |v| and |S| it gives each output's error scale. With a prefix [B, P], the value row is [prefix ; v].
+ * |v| and |S| it gives each output's error scale. With a prefix table [N, P], sequence b's value row
+ * is [table[rows[b]] ; v].
  */
 function performerStepRef(
   S: Float64Array,
@@ -31,13 +32,13 @@ function performerStepRef(
   [BH, M, D, E]: number[],
   kappa: number,
   dtype: DType,
-  prefix: { p: Float64Array; P: number; H: number } | null = null,
+  prefix: { p: Float64Array; P: number; H: number; rows: number[] } | null = null,
 ): { out: Float64Array; next: Float64Array } {
   const E1 = E + 1;
   const P = prefix?.P ?? 0;
   // the value row [prefix ; v] of sequence bh / H
   const val = (bh: number, e: number) =>
-    prefix && e < P ? prefix.p[Math.floor(bh / prefix.H) * P + e] : v[bh * (E - P) + e - P];
+    prefix && e < P ? prefix.p[prefix.rows[Math.floor(bh / prefix.H)] * P + e] : v[bh * (E - P) + e - P];
   const out = new Float64Array(BH * E);
   const next = new Float64Array(S.length);
   for (let bh = 0; bh < BH; bh++) {
@@ -175,7 +176,10 @@ export function registerSeaDecode(s: SuiteContext): void {
           const q = normal(rng, [B, H, 1, D], dtype);
           const k = normal(rng, [B, H, 1, D], dtype);
           const v = normal(rng, [B, H, 1, E - P], dtype);
-          const pv = normal(rng, [B, 1, 1, P], dtype);
+          // the prefix table: 7 rows, sequence b reads row (3 + 2b) mod 7
+          const N = 7;
+          const pv = normal(rng, [N, P], dtype);
+          const rows = Array.from({ length: B }, (_, b) => (3 + 2 * b) % N);
           const w = normal(rng, [M, D], dtype, D ** -0.5);
           const kappa = 0.001;
           const r = performerStep(
@@ -185,10 +189,10 @@ export function registerSeaDecode(s: SuiteContext): void {
             tensor(v, [B, H, 1, E - P], { backend, dtype }),
             tensor(w, [M, D], { backend, dtype }),
             kappa,
-            P ? tensor(pv, [B, 1, 1, P], { backend, dtype }) : undefined,
+            P ? { table: tensor(pv, [N, P], { backend, dtype }), rows } : undefined,
           );
-          const pre = P ? { p: pv, P, H } : null;
-          const absPre = P ? { p: pv.map(Math.abs), P, H } : null;
+          const pre = P ? { p: pv, P, H, rows } : null;
+          const absPre = P ? { p: pv.map(Math.abs), P, H, rows } : null;
           const want = performerStepRef(S, q, k, v, w, [B * H, M, D, E], kappa, dtype, pre);
           const mag = performerStepRef(
             S.map(Math.abs),
