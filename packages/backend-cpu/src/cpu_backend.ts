@@ -16,7 +16,7 @@ import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
 import { cumsum } from './kernels/cumsum.js';
-import { causalCnnStep, performerStep, seaDecodeAttention } from './kernels/decode_step.js';
+import { causalCnnStep, performerStep, seaDecodeAttention, seaEncoderStep } from './kernels/decode_step.js';
 import { gather, takeAlong } from './kernels/gather.js';
 import { groupedTopK } from './kernels/grouped_topk.js';
 import { cast, fill, viaFloat64 } from './kernels/half.js';
@@ -70,6 +70,7 @@ const CPU_KERNELS = {
   range,
   performerStep,
   causalCnnStep,
+  seaEncoderStep,
   seaDecodeAttention,
 } satisfies KernelTable<CpuBackend>;
 

@@ -36,7 +36,7 @@ import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
 import { cumsum } from './kernels/cumsum.js';
-import { causalCnnStep, performerStep, seaDecodeAttention } from './kernels/decode_step.js';
+import { causalCnnStep, performerStep, seaDecodeAttention, seaEncoderStep } from './kernels/decode_step.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
 import { groupedTopK } from './kernels/grouped_topk.js';
@@ -663,6 +663,7 @@ const WEBGPU_KERNELS = {
   csrAttention,
   performerStep,
   causalCnnStep,
+  seaEncoderStep,
   seaDecodeAttention,
 } satisfies KernelTable<WebGpuBackend>;
 

@@ -28,7 +28,11 @@ import { registerNormalization } from './groups/normalization.js';
 import { registerPublished } from './groups/published.js';
 import { registerReduce } from './groups/reduce.js';
 import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
-import { registerSeaDecode, registerSeaDecodeAttention } from './groups/sea_decode.js';
+import {
+  registerSeaDecode,
+  registerSeaDecodeAttention,
+  registerSeaEncoderStep,
+} from './groups/sea_decode.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
 import { toleranceFor } from './tolerance.js';
@@ -227,6 +231,7 @@ export function conformanceSuite(
     registerSeaEstimate(suite);
     registerSeaCsr(suite);
     registerSeaDecode(suite);
+    registerSeaEncoderStep(suite);
     registerSeaDecodeAttention(suite);
     registerAttention(suite);
     registerLinear(suite);

@@ -81,10 +81,8 @@ describe('incremental causal estimator', () => {
       expect(worst).toBeLessThan(1e-5);
       // the state does not grow with T: S, z, and two 4-row windows
       const C = 2 * H;
-      // built once per state (the step primitives need no edge columns, which the composed ops build,
-      // and take the encoder's weight split by its two inputs)
-      const constants =
-        m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2) + weights['encoder.linear.weight'].size;
+      // built once per state (the step primitives need no edge columns, which the composed ops build)
+      const constants = m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2);
       expect(pre.state.bytes()).toBe(
         (B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4) + constants) * 4,
       );

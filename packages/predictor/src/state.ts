@@ -22,15 +22,14 @@ import {
   DTypeError,
   fmt,
   gather,
-  gelu,
   isFloat,
   layerNorm,
-  linear,
   mul,
   ones,
   pad,
   relu,
   ShapeError,
+  seaEncoderStep,
   sigmoid,
   slice,
   type Tensor,
@@ -55,9 +54,6 @@ interface StepConstants {
   taps2: Tensor;
   /** The CNN head's width map [K, K/4 + 2]. */
   map: Tensor;
-  /** The encoder's weight split by input: the C_perf columns [·, 2D] and the V columns [·, D]. */
-  encPerf: Tensor;
-  encV: Tensor;
   /** The conv_out bias as the head's two edge columns, [B, H, 1, 1] (built per batch size). */
   edge: Tensor | null;
 }
@@ -65,14 +61,11 @@ interface StepConstants {
 function stepConstants(s: PredictorShape, weights: PredictorWeights, dtype: DType): StepConstants {
   const backend = weights.position.backend;
   const C = 2 * s.H;
-  const enc = weights['encoder.linear.weight'];
   return tidy(() => ({
     headOnes: ones([1, s.H, 1, 1], { backend, dtype }).keep(),
     taps1: slice(weights['cnn.conv1.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
     taps2: slice(weights['cnn.conv2.weight'], [0, 0, 0, 0], [C, C, 3, 3]).keep(),
     map: tensor(widthMapIn(s.width, s.K, dtype), [s.K, s.width + 2], { backend, dtype }).keep(),
-    encPerf: slice(enc, [0, 0], [enc.shape[0], 2 * s.D]).keep(),
-    encV: slice(enc, [0, 2 * s.D], [enc.shape[0], s.D]).keep(),
     edge: null,
   }));
 }
@@ -82,8 +75,6 @@ function disposeConstants(c: StepConstants): void {
   c.taps1.dispose();
   c.taps2.dispose();
   c.map.dispose();
-  c.encPerf.dispose();
-  c.encV.dispose();
   c.edge?.dispose();
 }
 
@@ -104,7 +95,7 @@ export class PredictorState {
   bytes(): number {
     const c = CONSTANTS.get(this);
     const constants = c
-      ? [c.headOnes, c.taps1, c.taps2, c.map, c.encPerf, c.encV, c.edge].reduce(
+      ? [c.headOnes, c.taps1, c.taps2, c.map, c.edge].reduce(
           (n, t) => n + (t ? t.size * bytesPerElement(t.dtype) : 0),
           0,
         )
@@ -311,14 +302,25 @@ export function estimateStepLogits(
       table: weights.position,
       rows: positions,
     });
-    // the encoder of docs/algorithm.md §4 on one row (encode() without the sigmoid and the row moves);
-    // Linear([C_perf ; V]) as the sum of its two column blocks' products
-    const enc = linear(v, c.encV, weights['encoder.linear.bias'], { residual: linear(cPerf, c.encPerf) });
-    const z = gelu(
-      layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS),
+    // the encoder of docs/algorithm.md §4 on one row, one step primitive: Linear, LN, GELU, the scaler
+    // (before its sigmoid) and ν
+    const en = seaEncoderStep(
+      cPerf,
+      v,
+      {
+        encoder: weights['encoder.linear.weight'],
+        encoderBias: weights['encoder.linear.bias'],
+        normGamma: weights['encoder.norm.weight'],
+        normBeta: weights['encoder.norm.bias'],
+        scaler: weights['scaler.weight'],
+        scalerBias: weights['scaler.bias'],
+        nu: weights['nu.weight'],
+        nuBias: weights['nu.bias'],
+      },
+      LAYER_NORM_EPS,
     );
-    const scalers = linear(z, weights['scaler.weight'], weights['scaler.bias']);
-    const zHat = linear(z, weights['nu.weight'], weights['nu.bias']).reshape([B, s.H * s.ch, 1, s.width]);
+    const scalers = en.scales;
+    const zHat = en.x.reshape([B, s.H * s.ch, 1, s.width]);
     const r = causalCnnStep(
       zHat,
       state.window0,

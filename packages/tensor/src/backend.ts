@@ -196,6 +196,18 @@ export interface PerformerStepOptions {
   prefixRows?: readonly number[];
 }
 
+/** The weights `seaEncoderStep` reads: [N, Ec + Ev], [N]; LayerNorm [N] ×2; [S, N], [S]; [X, N], [X]. */
+export interface SeaEncoderStepWeights {
+  encoder: TensorInfo;
+  encoderBias: TensorInfo;
+  normGamma: TensorInfo;
+  normBeta: TensorInfo;
+  scaler: TensorInfo;
+  scalerBias: TensorInfo;
+  nu: TensorInfo;
+  nuBias: TensorInfo;
+}
+
 /** The weights `causalCnnStep` reads (shapes in its contract). */
 export interface CausalCnnStepWeights {
   normInGamma: TensorInfo;
@@ -383,6 +395,20 @@ export interface Backend {
     opts: { eps: number },
   ): [TensorInfo, TensorInfo, TensorInfo];
   /**
+   * The estimator's encoder on one row per (sequence, head) (docs/algorithm.md §4, row by row): c
+   * [B, H, 1, Ec] (C_perf) and v [B, H, 1, Ev] → z = GELU(LN(W_enc·[c ; v] + b_enc)) over the encoder's
+   * width N (ε `eps`; GELU with erf), rounded to the dtype, then scales = W_s·z + b_s [B, H, 1, S] (the
+   * scaler's outputs before the sigmoid) and x = W_ν·z + b_ν [B, H, 1, X] (ν's row, the CNN's input
+   * before the channel split); weights in the nn.Linear layout, all in one float dtype. Returns
+   * [scales, x].
+   */
+  seaEncoderStep(
+    c: TensorInfo,
+    v: TensorInfo,
+    weights: SeaEncoderStepWeights,
+    opts: { eps: number },
+  ): [TensorInfo, TensorInfo];
+  /**
    * The sparse attention of one decoded row (docs/algorithm.md §5–§7, causal, sparse path), from the
    * estimator's logits to the mixed context: logits [B, H, 1, K], q [B, H, 1, D], k [B, H, Tk, D],
    * v [B, H, Tk, E] (the cache, row L_b − 1 holding the new token), scales [B, H, 1, 2] (the scaler's
@@ -548,6 +574,7 @@ export const PRIMITIVES = [
   'csrSpmm',
   'performerStep',
   'causalCnnStep',
+  'seaEncoderStep',
   'seaDecodeAttention',
 ] as const satisfies readonly (keyof Backend)[];
 

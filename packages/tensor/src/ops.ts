@@ -1000,6 +1000,62 @@ export function performerStep(
   return { out: wrap(backend, out), sums: wrap(backend, next) };
 }
 
+/** The weights of `seaEncoderStep` (nn.Linear layout; shapes in `Backend.seaEncoderStep`). */
+export interface SeaEncoderStepTensors {
+  encoder: Tensor;
+  encoderBias: Tensor;
+  normGamma: Tensor;
+  normBeta: Tensor;
+  scaler: Tensor;
+  scalerBias: Tensor;
+  nu: Tensor;
+  nuBias: Tensor;
+}
+
+/**
+ * The estimator's encoder on one decoded row (docs/algorithm.md §4): c [B, H, 1, Ec] (C_perf), v
+ * [B, H, 1, Ev] → z = GELU(LN(Linear_enc([c ; v]))) rounded to the dtype, the scaler's outputs before
+ * the sigmoid [B, H, 1, S] and ν's row [B, H, 1, X]. See `Backend.seaEncoderStep`. Inference only.
+ */
+export function seaEncoderStep(
+  c: Tensor,
+  v: Tensor,
+  weights: SeaEncoderStepTensors,
+  eps: number,
+): { scales: Tensor; x: Tensor } {
+  const op = 'seaEncoderStep';
+  const w = weights;
+  const backend = sameBackend(op, c, v, ...Object.values(w));
+  requireRank(op, c, 4, 'c', '[B,H,1,Ec]');
+  const [B, H, one, Ec] = c.shape;
+  if (one !== 1) throw new ShapeError(`${op}: expected c of shape [B,H,1,Ec] (one row), got ${fmt(c.shape)}`);
+  requireSeaFloat(op, c, 'c');
+  requireSeaFloat(op, v, 'v', c);
+  requireRank(op, v, 4, 'v', '[B,H,1,Ev]');
+  const Ev = v.shape[3];
+  if (!shapesEqual(v.shape, [B, H, 1, Ev])) throw new ShapeError(`${op}: expected v of shape [${B},${H},1,Ev], got ${fmt(v.shape)}`);
+  const N = w.encoder.shape[0];
+  const S = w.scaler.shape[0];
+  const X = w.nu.shape[0];
+  for (const [name, t, shape] of [
+    ['encoder', w.encoder, [N, Ec + Ev]],
+    ['encoderBias', w.encoderBias, [N]],
+    ['normGamma', w.normGamma, [N]],
+    ['normBeta', w.normBeta, [N]],
+    ['scaler', w.scaler, [S, N]],
+    ['scalerBias', w.scalerBias, [S]],
+    ['nu', w.nu, [X, N]],
+    ['nuBias', w.nuBias, [X]],
+  ] as const) {
+    requireSeaFloat(op, t, name, c);
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(`${op}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+  }
+  if (!(eps > 0)) throw new RangeError(`${op}: eps must be positive, got ${eps}`);
+  const [scales, x] = backend.seaEncoderStep(c, v, w, { eps });
+  return { scales: wrap(backend, scales), x: wrap(backend, x) };
+}
+
 /** The weights of `causalCnnStep` (docs/algorithm.md §4a; shapes in `Backend.causalCnnStep`). */
 export interface CausalCnnStepTensors {
   normInGamma: Tensor;

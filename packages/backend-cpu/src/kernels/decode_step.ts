@@ -8,8 +8,10 @@ import type {
   CausalCnnStepWeights,
   PerformerStepOptions,
   SeaDecodeAttentionOptions,
+  SeaEncoderStepWeights,
 } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
+import { erfc } from './unary.js';
 
 /** A float output array of `dtype` (16-bit held as float64 values, as CpuMemory keeps them). */
 function floatOut(dtype: DType, n: number): Float32Array | Float64Array {
@@ -291,4 +293,57 @@ export function seaDecodeAttention(
     }
   }
   return [b.out(out, [B, H, 1, E], dt), b.out(next, [B, H, 1, E], 'float32')];
+}
+
+export function seaEncoderStep(
+  b: CpuBackend,
+  c: TensorInfo,
+  v: TensorInfo,
+  w: SeaEncoderStepWeights,
+  opts: { eps: number },
+): [TensorInfo, TensorInfo] {
+  const [B, H, , Ec] = c.shape;
+  const Ev = v.shape[3];
+  const N = w.encoder.shape[0];
+  const S = w.scaler.shape[0];
+  const X = w.nu.shape[0];
+  const dt = c.dtype;
+  const cv = b.values(c);
+  const vv = b.values(v);
+  const [We, be, g, bt, Ws, bs, Wn, bn] = [
+    w.encoder,
+    w.encoderBias,
+    w.normGamma,
+    w.normBeta,
+    w.scaler,
+    w.scalerBias,
+    w.nu,
+    w.nuBias,
+  ].map((t) => b.values(t));
+  const scales = floatOut(dt, B * H * S);
+  const xs = floatOut(dt, B * H * X);
+  const In = Ec + Ev;
+  const enc = new Float64Array(N);
+  const z = new Float64Array(N);
+  for (let bh = 0; bh < B * H; bh++) {
+    for (let j = 0; j < N; j++) {
+      let a = be[j];
+      for (let i = 0; i < Ec; i++) a += We[j * In + i] * cv[bh * Ec + i];
+      for (let i = 0; i < Ev; i++) a += We[j * In + Ec + i] * vv[bh * Ev + i];
+      enc[j] = a;
+    }
+    layerNormRow(enc, N, g, bt, opts.eps);
+    for (let j = 0; j < N; j++) z[j] = rd(0.5 * enc[j] * erfc(-enc[j] * Math.SQRT1_2), dt);
+    for (let s = 0; s < S; s++) {
+      let a = bs[s];
+      for (let j = 0; j < N; j++) a += Ws[s * N + j] * z[j];
+      scales[bh * S + s] = rd(a, dt);
+    }
+    for (let x = 0; x < X; x++) {
+      let a = bn[x];
+      for (let j = 0; j < N; j++) a += Wn[x * N + j] * z[j];
+      xs[bh * X + x] = rd(a, dt);
+    }
+  }
+  return [b.out(scales, [B, H, 1, S], dt), b.out(xs, [B, H, 1, X], dt)];
 }

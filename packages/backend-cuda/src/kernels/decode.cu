@@ -214,6 +214,85 @@ CAUSAL_CNN_STEP(causal_cnn_step, float)
 CAUSAL_CNN_STEP(causal_cnn_step_bf16, sea_bf16)
 CAUSAL_CNN_STEP(causal_cnn_step_f16, sea_f16)
 
+// Sum over the block (blockDim.x a multiple of 32, at most 1024), the result in every thread.
+__device__ __forceinline__ float decBlockSum(float v, float *red) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  __syncthreads();
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  float t = 0.f;
+  for (int w = 0; w < nw; ++w) t += red[w];
+  return t;
+}
+
+// The estimator's encoder on one row (spec §4), grid (B·H), block 128: the row [c ; v] in shared
+// memory; enc = W_enc·row + b (a warp per output, lanes along the row), LayerNorm over N by block sums,
+// z = rd(GELU(·)) (erf form); then the scaler's rows and ν's rows (a warp per output) → scales, x.
+// Shared memory (dynamic): the row [Ec + Ev] and z [N] floats.
+template <typename T>
+__device__ __forceinline__ void sea_encoder_step_t(const T *__restrict__ c, const T *__restrict__ v,
+                                                   const T *__restrict__ We, const T *__restrict__ be,
+                                                   const T *__restrict__ g, const T *__restrict__ bt,
+                                                   const T *__restrict__ Ws, const T *__restrict__ bs,
+                                                   const T *__restrict__ Wn, const T *__restrict__ bn,
+                                                   T *__restrict__ scales, T *__restrict__ xs, int Ec, int Ev, int N,
+                                                   int S, int X, float eps) {
+  extern __shared__ float esm[];
+  __shared__ float red[32];
+  const int In = Ec + Ev;
+  float *row = esm, *z = esm + In;
+  const ll bh = blockIdx.x;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  for (int i = threadIdx.x; i < Ec; i += blockDim.x) row[i] = tof(c[bh * Ec + i]);
+  for (int i = threadIdx.x; i < Ev; i += blockDim.x) row[Ec + i] = tof(v[bh * Ev + i]);
+  __syncthreads();
+  for (int j = warp; j < N; j += nw) {
+    const T *wr = We + (ll)j * In;
+    float a = 0.f;
+    for (int i = lane; i < In; i += 32) a = fmaf(tof(wr[i]), row[i], a);
+    for (int off = 16; off > 0; off >>= 1) a += __shfl_xor_sync(0xffffffffu, a, off);
+    if (lane == 0) z[j] = a + tof(be[j]);
+  }
+  __syncthreads();
+  float s = 0.f;
+  for (int j = threadIdx.x; j < N; j += blockDim.x) s += z[j];
+  const float mean = decBlockSum(s, red) / N;
+  float s2 = 0.f;
+  for (int j = threadIdx.x; j < N; j += blockDim.x) {
+    const float d = z[j] - mean;
+    s2 = fmaf(d, d, s2);
+  }
+  const float r = rsqrtf(decBlockSum(s2, red) / N + eps);
+  for (int j = threadIdx.x; j < N; j += blockDim.x) {
+    const float y = fmaf((z[j] - mean) * r, tof(g[j]), tof(bt[j]));
+    z[j] = rd<T>(0.5f * y * erfcf(-y * 0.70710678118654752440f));
+  }
+  __syncthreads();
+  for (int o = warp; o < S + X; o += nw) {
+    const bool isScale = o < S;
+    const T *wr = isScale ? Ws + (ll)o * N : Wn + (ll)(o - S) * N;
+    float a = 0.f;
+    for (int j = lane; j < N; j += 32) a = fmaf(tof(wr[j]), z[j], a);
+    for (int off = 16; off > 0; off >>= 1) a += __shfl_xor_sync(0xffffffffu, a, off);
+    if (lane == 0) {
+      if (isScale) scales[bh * S + o] = fromf<T>(a + tof(bs[o]));
+      else xs[bh * X + o - S] = fromf<T>(a + tof(bn[o - S]));
+    }
+  }
+}
+#define SEA_ENCODER_STEP(NAME, T)                                                                                    \
+  extern "C" __global__ void __launch_bounds__(128)                                                                  \
+      NAME(const T *__restrict__ c, const T *__restrict__ v, const T *__restrict__ We, const T *__restrict__ be,      \
+           const T *__restrict__ g, const T *__restrict__ bt, const T *__restrict__ Ws, const T *__restrict__ bs,     \
+           const T *__restrict__ Wn, const T *__restrict__ bn, T *__restrict__ scales, T *__restrict__ xs, int Ec,   \
+           int Ev, int N, int S, int X, float eps) {                                                                 \
+    sea_encoder_step_t<T>(c, v, We, be, g, bt, Ws, bs, Wn, bn, scales, xs, Ec, Ev, N, S, X, eps);                   \
+  }
+SEA_ENCODER_STEP(sea_encoder_step, float)
+SEA_ENCODER_STEP(sea_encoder_step_bf16, sea_bf16)
+SEA_ENCODER_STEP(sea_encoder_step_f16, sea_f16)
+
 // Order-preserving 32-bit key of a float (NaN ranks as −∞, −0 as +0), as the grouped top-k compares.
 __device__ __forceinline__ unsigned decKey(float f) {
   unsigned u = __float_as_uint(f);

@@ -7,6 +7,7 @@ import type {
   CausalCnnStepWeights,
   PerformerStepOptions,
   SeaDecodeAttentionOptions,
+  SeaEncoderStepWeights,
 } from '@sea/tensor/backend';
 import { type CudaBackend, floatSuffix } from '../cuda_backend.js';
 
@@ -154,4 +155,47 @@ export function seaDecodeAttention(
   b.launch(b.fn('decode', `sea_decode_attention${sfx}`), [H, B], [256], smem);
   if (lens) b.free(lens);
   return [out, next];
+}
+
+export function seaEncoderStep(
+  b: CudaBackend,
+  c: TensorInfo,
+  v: TensorInfo,
+  w: SeaEncoderStepWeights,
+  opts: { eps: number },
+): [TensorInfo, TensorInfo] {
+  const [B, H, , Ec] = c.shape;
+  const Ev = v.shape[3];
+  const N = w.encoder.shape[0];
+  const S = w.scaler.shape[0];
+  const X = w.nu.shape[0];
+  const dt = c.dtype;
+  const sfx = floatSuffix('seaEncoderStep', dt);
+  const smem = (Ec + Ev + N) * 4;
+  if (smem > SDA_SMEM)
+    throw new DeviceError(
+      `cuda seaEncoderStep holds a row of ${smem / 4} values in shared memory, at most ${SDA_SMEM / 4}`,
+    );
+  const scales = b.output([B, H, 1, S], dt);
+  const xs = b.output([B, H, 1, X], dt);
+  if (B * H === 0) return [scales, xs];
+  const p = b.params;
+  const ins = [
+    c,
+    v,
+    w.encoder,
+    w.encoderBias,
+    w.normGamma,
+    w.normBeta,
+    w.scaler,
+    w.scalerBias,
+    w.nu,
+    w.nuBias,
+    scales,
+    xs,
+  ];
+  for (const [i, t] of ins.entries()) p.ptr(i, b.ptr(t));
+  p.i32(12, Ec).i32(13, Ev).i32(14, N).i32(15, S).i32(16, X).f32(17, opts.eps);
+  b.launch(b.fn('decode', `sea_encoder_step${sfx}`), [B * H], [128], smem);
+  return [scales, xs];
 }

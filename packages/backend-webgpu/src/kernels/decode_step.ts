@@ -9,10 +9,12 @@ import type {
   CausalCnnStepWeights,
   PerformerStepOptions,
   SeaDecodeAttentionOptions,
+  SeaEncoderStepWeights,
 } from '@sea/tensor/backend';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 import { rowReduceWgsl } from './row_reduce.js';
+import { ERF_WGSL } from './unary.js';
 
 /** WGSL `fn rd(x: f32) -> f32`: x rounded to `dtype` (the 16-bit helpers come with 16-bit bindings). */
 function roundFn(dtype: DType): string {
@@ -437,4 +439,95 @@ ${main(WG)}
   b.free(scores);
   b.free(lens);
   return [b.out(out, [B, H, 1, E], dt), b.out(next, [B, H, 1, E], 'float32')];
+}
+
+/**
+ * The estimator's encoder on one row per (b, h), one workgroup each: the row [c ; v] and z in
+ * workgroup memory; a thread per output row of each Linear, the LayerNorm by workgroup sums.
+ */
+export function seaEncoderStep(
+  b: WebGpuBackend,
+  c: TensorInfo,
+  v: TensorInfo,
+  w: SeaEncoderStepWeights,
+  opts: { eps: number },
+): [TensorInfo, TensorInfo] {
+  const [B, H, , Ec] = c.shape;
+  const Ev = v.shape[3];
+  const N = w.encoder.shape[0];
+  const S = w.scaler.shape[0];
+  const X = w.nu.shape[0];
+  const In = Ec + Ev;
+  const dt = c.dtype;
+  if (In + N > 3072)
+    throw new DeviceError(
+      `webgpu seaEncoderStep holds at most 3072 values of a row in workgroup memory, got ${In + N}`,
+    );
+  const BH = B * H;
+  const scales = b.alloc(BH * S, dt);
+  const xs = b.alloc(BH * X, dt);
+  b.run({
+    name: 'seaEncoderStep',
+    body: `${roundFn(dt)}
+${ERF_WGSL}
+${rowReduceWgsl(WG)}
+var<workgroup> row: array<f32, ${In}>;
+var<workgroup> z: array<f32, ${N}>;
+${main(WG)}
+  let bh = wg;
+  if (bh >= pu(0u)) { return; }
+  for (var i = lid; i < ${Ec}u; i += ${WG}u) { row[i] = c_ld(bh * ${Ec}u + i); }
+  for (var i = lid; i < ${Ev}u; i += ${WG}u) { row[${Ec}u + i] = v_ld(bh * ${Ev}u + i); }
+  workgroupBarrier();
+  for (var j = lid; j < ${N}u; j += ${WG}u) {
+    var a = eb_ld(j);
+    for (var i = 0u; i < ${In}u; i++) { a += ew_ld(j * ${In}u + i) * row[i]; }
+    z[j] = a;
+  }
+  workgroupBarrier();
+  var s = 0.0;
+  for (var j = lid; j < ${N}u; j += ${WG}u) { s += z[j]; }
+  let mean = wg_sum(s, lid) / ${N}.0;
+  var s2 = 0.0;
+  for (var j = lid; j < ${N}u; j += ${WG}u) { let d = z[j] - mean; s2 += d * d; }
+  let r = 1.0 / sqrt(wg_sum(s2, lid) / ${N}.0 + pf(1u));
+  for (var j = lid; j < ${N}u; j += ${WG}u) {
+    let y = (z[j] - mean) * r * g_ld(j) + bt_ld(j);
+    z[j] = rd(0.5 * y * (1.0 + erf_f32(y * 0.70710678118654752)));
+  }
+  workgroupBarrier();
+  for (var o = lid; o < ${S + X}u; o += ${WG}u) {
+    var a = 0.0;
+    if (o < ${S}u) {
+      a = sb_ld(o);
+      for (var j = 0u; j < ${N}u; j++) { a += sw_ld(o * ${N}u + j) * z[j]; }
+      ys_st(bh * ${S}u + o, a);
+    } else {
+      let x = o - ${S}u;
+      a = nb_ld(x);
+      for (var j = 0u; j < ${N}u; j++) { a += nw_ld(x * ${N}u + j) * z[j]; }
+      yx_st(bh * ${X}u + x, a);
+    }
+  }
+}`,
+    inputs: [
+      { name: 'c', data: b.data(c) },
+      { name: 'v', data: b.data(v) },
+      { name: 'ew', data: b.data(w.encoder) },
+      { name: 'eb', data: b.data(w.encoderBias) },
+      { name: 'g', data: b.data(w.normGamma) },
+      { name: 'bt', data: b.data(w.normBeta) },
+      { name: 'sw', data: b.data(w.scaler) },
+      { name: 'sb', data: b.data(w.scalerBias) },
+      { name: 'nw', data: b.data(w.nu) },
+      { name: 'nb', data: b.data(w.nuBias) },
+    ],
+    outputs: [
+      { name: 'ys', data: scales },
+      { name: 'yx', data: xs },
+    ],
+    params: [u(BH), f(opts.eps)],
+    grid: b.grid(BH),
+  });
+  return [b.out(scales, [B, H, 1, S], dt), b.out(xs, [B, H, 1, X], dt)];
 }

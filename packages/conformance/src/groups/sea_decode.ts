@@ -5,7 +5,9 @@ import {
   type FloatDType,
   performerStep,
   roundToDType,
+  type SeaEncoderStepTensors,
   seaDecodeAttention,
+  seaEncoderStep,
   tensor,
   unitRoundoff,
 } from '@sea/tensor';
@@ -493,6 +495,106 @@ export function registerSeaDecodeAttention(s: SuiteContext): void {
             shape,
             m,
           );
+        });
+      }
+  });
+}
+
+/** GELU with erf in float64 (erf by its Maclaurin series, |x| small, or 1 − erfc by continued fraction). */
+function gelu64(x: number): number {
+  const t = Math.abs(x) / Math.SQRT2;
+  let erf: number;
+  if (t < 3) {
+    let term = t;
+    let sum = t;
+    for (let n = 1; n < 100; n++) {
+      term *= (-t * t) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-18) break;
+    }
+    erf = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    // erfc(t) = e^(−t²)/√π · 1/(t + 1/2/(t + 1/(t + 3/2/(t + …)))), evaluated bottom-up
+    let f = t;
+    for (let n = 60; n >= 1; n--) f = t + n / 2 / f;
+    erf = 1 - Math.exp(-t * t) / (Math.sqrt(Math.PI) * f);
+  }
+  return 0.5 * x * (1 + Math.sign(x) * erf);
+}
+
+export function registerSeaEncoderStep(s: SuiteContext): void {
+  s.group('seaEncoderStep', 'seaEncoderStep', (test) => {
+    // [B, H, Ec, Ev, N, S, X]: tiny, odd, the OPT-125m estimator (C_perf 2D = 128, V 64, N 2D, S 2, X 128)
+    const cases: number[][] = [
+      [1, 1, 2, 1, 3, 2, 4],
+      [2, 3, 10, 5, 12, 2, 9],
+      [1, 12, 128, 64, 128, 2, 128],
+    ];
+    for (const dtype of s.seaDTypes)
+      for (const [B, H, Ec, Ev, N, S, X] of cases) {
+        const title = `${dtypeTag(dtype)}c[${B},${H},1,${Ec}] v[…,${Ev}] N ${N} → S ${S}, X ${X}`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const In = Ec + Ev;
+          const c = normal(rng, [B, H, 1, Ec], dtype);
+          const v = normal(rng, [B, H, 1, Ev], dtype);
+          const w: Record<keyof SeaEncoderStepTensors, Float64Array> = {
+            encoder: normal(rng, [N, In], dtype, In ** -0.5),
+            encoderBias: normal(rng, [N], dtype, 0.1),
+            normGamma: normal(rng, [N], dtype, 0.2, 1),
+            normBeta: normal(rng, [N], dtype, 0.1),
+            scaler: normal(rng, [S, N], dtype, N ** -0.5),
+            scalerBias: normal(rng, [S], dtype, 0.1),
+            nu: normal(rng, [X, N], dtype, N ** -0.5),
+            nuBias: normal(rng, [X], dtype, 0.1),
+          };
+          const shapes: Record<keyof SeaEncoderStepTensors, number[]> = {
+            encoder: [N, In],
+            encoderBias: [N],
+            normGamma: [N],
+            normBeta: [N],
+            scaler: [S, N],
+            scalerBias: [S],
+            nu: [X, N],
+            nuBias: [X],
+          };
+          const wt = Object.fromEntries(
+            Object.entries(w).map(([n, a]) => [
+              n,
+              tensor(a, shapes[n as keyof SeaEncoderStepTensors], { backend, dtype }),
+            ]),
+          ) as unknown as SeaEncoderStepTensors;
+          const eps = 1e-5;
+          const got = seaEncoderStep(
+            tensor(c, [B, H, 1, Ec], { backend, dtype }),
+            tensor(v, [B, H, 1, Ev], { backend, dtype }),
+            wt,
+            eps,
+          );
+          // float64 from the definitions: Linear → LayerNorm → GELU (rounded to the dtype) → two Linears
+          const wantS = new Float64Array(B * H * S);
+          const wantX = new Float64Array(B * H * X);
+          for (let bh = 0; bh < B * H; bh++) {
+            const row = [...c.subarray(bh * Ec, (bh + 1) * Ec), ...v.subarray(bh * Ev, (bh + 1) * Ev)];
+            const enc = Array.from({ length: N }, (_, j) =>
+              row.reduce((a, x, i) => a + w.encoder[j * In + i] * x, w.encoderBias[j]),
+            );
+            const z = lnRow(enc, w.normGamma, w.normBeta, eps).map((y) => rd(gelu64(y), dtype));
+            for (let o = 0; o < S; o++)
+              wantS[bh * S + o] = z.reduce((a, x, j) => a + w.scaler[o * N + j] * x, w.scalerBias[o]);
+            for (let o = 0; o < X; o++)
+              wantX[bh * X + o] = z.reduce((a, x, j) => a + w.nu[o * N + j] * x, w.nuBias[o]);
+          }
+          // sums over the row, then over N through a LayerNorm: against each output's tensor scale
+          const t = tol(dtype, 'seaEncoderStep', Math.max(4, Math.sqrt(In)));
+          for (const [name, g, want, shape] of [
+            ['scales', got.scales, wantS, [B, H, 1, S]],
+            ['x', got.x, wantX, [B, H, 1, X]],
+          ] as const) {
+            const m = new Float64Array(want.length).fill(maxAbs(want));
+            assertClose(await values(g, shape, dtype, title), want, t, `${title} ${name}`, shape, m);
+          }
         });
       }
   });
