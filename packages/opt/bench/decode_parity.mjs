@@ -21,9 +21,10 @@
 // pairs whose sets differ between the incremental and the full path are counted. A flip must be a
 // near tie: in the full path's Â, the lowest cell it selected that the incremental path left out
 // scores above the highest cell the incremental path selected instead by a gap within the rounding
-// the 16-bit estimator makes anyway: gap ≤ SEA_PARITY_TIE (default 2) × δ + 8·u·score, δ the largest
-// |Â_full − Â_float32| of that row and layer (the full 16-bit path's own error; 0 in float32). Each gap
-// is reported in units of u·score.
+// the 16-bit estimators make anyway: gap ≤ SEA_PARITY_TIE (default 2) × δ + 8·u·score, δ the larger of
+// the two paths' max |Â − Â_float32| in that row and layer (0 in float32). And the incremental Â must
+// be as accurate as the full path's: mean over rows of its δ ≤ C × the full path's mean δ + u. Each
+// gap is reported in units of u·score.
 // Prints a table, writes $OUT/decode-parity.json, exits 1 when a case fails (or errors).
 // Env: SEA_BENCH_BACKEND cuda (default) | webgpu | cpu, SEA_PARITY_T (default 230), SEA_PARITY_DTYPES
 // (float32,bfloat16), SEA_PARITY_KINDS (dense,performer,sea), SEA_PARITY_MODELS (pre-ln,post-ln-proj,head64),
@@ -275,6 +276,13 @@ for (const modelName of MODELS) {
           let flips = 0;
           let worstGap = 0;
           let farTies = 0;
+          const dInc = [];
+          const dFull = [];
+          const rowErr = (a, b) => {
+            let d = 0;
+            for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+            return d;
+          };
           const uSel = half ? u : sea.unitRoundoff('float32');
           const H = config.numAttentionHeads;
           const K = SEA_CONFIG.predictorLength;
@@ -283,6 +291,11 @@ for (const modelName of MODELS) {
               const pf = fullRows[li]?.get(t);
               const pi = incRows[li]?.get(t);
               if (!pf || !pi) throw new Error(`no estimate recorded for layer ${li} row ${t}`);
+              const pr = refRows[li]?.get(t);
+              if (pr) {
+                dInc.push(rowErr(pi, pr));
+                dFull.push(rowErr(pf, pr));
+              }
               const sf = selectedCells(pf, H, K, t + 1);
               const si = selectedCells(pi, H, K, t + 1);
               const inI = new Set(si);
@@ -293,17 +306,19 @@ for (const modelName of MODELS) {
               flips++;
               const low = Math.min(...onlyF.map((x) => pf[x]));
               const high = Math.max(...onlyI.map((x) => pf[x]));
-              // δ: the full 16-bit path's own error in this row's Â (against float32)
-              let delta = 0;
-              const pr = refRows[li]?.get(t);
-              if (pr) for (let i = 0; i < pf.length; i++) delta = Math.max(delta, Math.abs(pf[i] - pr[i]));
+              // δ: the larger of the two 16-bit paths' errors in this row's Â (against float32)
+              const delta = pr ? Math.max(dInc[dInc.length - 1], dFull[dFull.length - 1]) : 0;
               const unit = uSel * Math.max(Math.abs(low), 1e-30);
               const gap = (low - high) / unit;
               worstGap = Math.max(worstGap, gap);
               if (!(low - high <= TIE * delta + 8 * unit)) farTies++;
             }
           if (farTies > 0) ok = false;
+          const estimateOk = !half || mean(dInc) <= C * mean(dFull) + u;
+          if (!estimateOk) ok = false;
           Object.assign(c, {
+            estimateErrMean: half ? mean(dInc) : undefined,
+            fullEstimateErrMean: half ? mean(dFull) : undefined,
             cellFlips: flips,
             rowsCompared: config.numHiddenLayers * (T - PROMPT),
             worstFlipGapInU: worstGap,
@@ -317,7 +332,7 @@ for (const modelName of MODELS) {
           ? `inc err max ${c.worstRelErr.toExponential(2)} mean ${c.meanRelErr.toExponential(2)} | full err max ${c.fullWorstRelErr.toExponential(2)} mean ${c.fullMeanRelErr.toExponential(2)} (vs float32; allowed max ${c.allowedMax.toExponential(2)} mean ${c.allowedMean.toExponential(2)})`
           : `max rel err ${c.worstRelErr.toExponential(2)} at ${c.worstAt} (allowed ${c.allowedRtol.toExponential(2)}), ${c.badPositions} positions out`;
         const flipText = sea_
-          ? `; cell flips ${c.cellFlips}/${c.rowsCompared} (widest gap ${c.worstFlipGapInU.toFixed(1)} u, ${c.flipsBeyondTie} not near ties)`
+          ? `; cell flips ${c.cellFlips}/${c.rowsCompared} (widest gap ${c.worstFlipGapInU.toFixed(1)} u, ${c.flipsBeyondTie} not near ties)${half ? `; Â err mean ${c.estimateErrMean.toExponential(2)} (full ${c.fullEstimateErrMean.toExponential(2)})` : ''}`
           : '';
         log(
           `${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(30)} ${errText}${flipText}, ${T} positions in ${(ms / 1000).toFixed(1)} s`,
