@@ -54,6 +54,7 @@ __device__ __forceinline__ void performer_step_t(const float *__restrict__ sums,
   for (int e = threadIdx.x; e < E1; e += blockDim.x) {
     const float ve = e >= E ? 1.f : (e < P ? tof(prefix[(ll)prow * P + e]) : tof(v[bh * (E - P) + e - P]));
     float acc = 0.f;
+#pragma unroll 8
     for (int m = 0; m < M; ++m) {
       const float s = fmaf(fk[m], ve, sb[(ll)m * E1 + e]);
       nb[(ll)m * E1 + e] = s;
@@ -107,6 +108,7 @@ __device__ __forceinline__ float convRow(const T *__restrict__ win, const float 
                                          const T *__restrict__ taps, const T *__restrict__ bias, int C, int W,
                                          int o, int p) {
   float a = tof(bias[o]);
+#pragma unroll 4
   for (int i = 0; i < C; ++i) {
     const T *wr = win + (ll)i * 4 * W;
     const T *tp = taps + ((ll)o * C + i) * 9;
@@ -192,9 +194,14 @@ __device__ __forceinline__ void causal_cnn_step_t(
     const int h = i / K, j = i - h * K;
     const T *mr = map + (ll)j * W2;
     const float *zr = zp + h * W2;
-    float a = 0.f;
-    for (int c = 0; c < W2; ++c) a = fmaf(tof(mr[c]), zr[c], a);
-    o[i] = a;
+    float a = 0.f, b2 = 0.f;
+    int c = 0;
+    for (; c + 2 <= W2; c += 2) {
+      a = fmaf(tof(mr[c]), zr[c], a);
+      b2 = fmaf(tof(mr[c + 1]), zr[c + 1], b2);
+    }
+    if (c < W2) a = fmaf(tof(mr[c]), zr[c], a);
+    o[i] = a + b2;
   }
   __syncthreads();
   for (int h = warp; h < H; h += nw)
@@ -312,11 +319,12 @@ __device__ __forceinline__ int decBound(int c, int L, int K) { return (int)((2LL
 //   2. n = min(max(round½even(H·kcap·K / L), 1), H·K); a 4-pass radix select (8 bits a pass) finds the
 //      n-th largest key, entries above it are taken and, among those equal to it, the lowest indices;
 //   3. warp 0: the head's selected cells in order, their key ranges, entries Σ min(width, kcap);
-//   4. warp 0: the attention over those keys (one entry per lane, online softmax over chunks of 32;
-//      the lane owns output columns e ≡ lane mod 32, accumulated in shared memory);
+//   4. every warp: the attention over its chunks of 32 of those keys (one entry per lane, the score
+//      with its loads unrolled, online softmax per warp; the lane owns output columns e ≡ lane mod 32,
+//      accumulated in shared memory), the warps merged at the end;
 //   5. s_prob, s_mix = rd(σ(scales)); local = rd(s_prob·acc/l); vSum' = vSum + v_{L−1};
 //      out = rd(s_mix·local + (1 − s_mix)·vSum'/L).
-// Shared memory (dynamic): Â [H·K] floats, three int arrays [K], q [D] and the accumulator [E] floats.
+// Shared memory (dynamic): Â [H·K] floats, three int arrays [K], q [D] and one accumulator [E] per warp.
 // rowLens: per-sequence L (device), or null with every L = L1.
 template <typename T>
 __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ logits, const T *__restrict__ q,
@@ -355,7 +363,7 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
     for (int c = lane; c < K; c += 32) P[hh * K + c] = rd<T>(expf(tof(lr[c]) - m) / s);
   }
   for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = tof(q[bh * D + d]) * scale;
-  for (int e = threadIdx.x; e < E; e += blockDim.x) acc[e] = 0.f;
+  for (int e = threadIdx.x; e < nw * E; e += blockDim.x) acc[e] = 0.f;
   // 2. the budget and the n-th largest key
   const ll num = (ll)H * kcap * K;
   ll nq = num / L;
@@ -414,8 +422,10 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
     __syncthreads();
     for (int w = 0; w < nw; ++w) eqBefore += warpCnt[w];
   }
-  if (warp != 0) return;
-  // 3. this head's selected cells, in order
+  __shared__ int sNsel, sZe;
+  __shared__ float wM[SDA_THREADS / 32], wL[SDA_THREADS / 32];
+  if (warp == 0) {
+  // 3. this head's selected cells, in order (warp 0)
   int nsel = 0, run = eqBefore;
   for (int c0 = 0; c0 < K; c0 += 32) {
     const int c = c0 + lane;
@@ -453,11 +463,20 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
     ze += __shfl_sync(full, x, 31);
   }
   __syncwarp();
-  // 4. the attention over the entries
+  if (lane == 0) {
+    sNsel = nsel;
+    sZe = ze;
+  }
+  }
+  __syncthreads();
+  const int nsel = sNsel, ze = sZe;
+  // 4. the attention over the entries: warp w takes the chunks of 32 entries w, w + nw, …, each
+  // with its own online softmax (max m, sum l, accumulator in shared memory), merged at the end
   const T *kb = kk + bh * Tk * D;
   const T *vb = v + bh * Tk * E;
+  float *accW = acc + warp * E;
   float m = __int_as_float(0xff800000), l = 0.f;
-  for (int c0 = 0; c0 < ze; c0 += 32) {
+  for (int c0 = warp * 32; c0 < ze; c0 += nw * 32) {
     const int z = c0 + lane;
     const bool live = z < ze;
     const int cnt = ze - c0 < 32 ? ze - c0 : 32;
@@ -473,32 +492,70 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
       const int i = z - selStart[lo], en = selEnd[lo], w = selW[lo];
       j = w <= kcap ? en - 1 - i : en - 1 - (int)(((ll)i * w) / kcap);
       const T *kr = kb + (ll)j * D;
-      float a = 0.f;
-      for (int d = 0; d < D; ++d) a = fmaf(qs[d], tof(kr[d]), a);
-      s = a;
+      // four partial sums, loads unrolled so that many are in flight at once
+      float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+      int d = 0;
+      if ((D & 3) == 0) {
+#pragma unroll 4
+        for (; d < D; d += 4) {
+          const float4 x = ld4(kr + d);
+          a0 = fmaf(qs[d], x.x, a0);
+          a1 = fmaf(qs[d + 1], x.y, a1);
+          a2 = fmaf(qs[d + 2], x.z, a2);
+          a3 = fmaf(qs[d + 3], x.w, a3);
+        }
+      }
+      for (; d < D; ++d) a0 = fmaf(qs[d], tof(kr[d]), a0);
+      s = (a0 + a1) + (a2 + a3);
     }
     float cm = s;
     for (int off = 16; off > 0; off >>= 1) cm = fmaxf(cm, __shfl_xor_sync(full, cm, off));
     const float mn = fmaxf(m, cm);
-    const float f = expf(m - mn);  // 0 on the first chunk (m = −∞)
+    const float f = expf(m - mn);  // 0 on the warp's first chunk (m = −∞)
     m = mn;
     const float p = live ? expf(s - mn) : 0.f;
     l = l * f + p;
-    for (int e = lane; e < E; e += 32) acc[e] *= f;
-    for (int i = 0; i < cnt; ++i) {
+    for (int e = lane; e < E; e += 32) accW[e] *= f;
+    // the weighted rows of V, four entries a round with their loads issued together
+    int i = 0;
+    for (; i + 4 <= cnt; i += 4) {
+      const int j0 = __shfl_sync(full, j, i), j1 = __shfl_sync(full, j, i + 1);
+      const int j2 = __shfl_sync(full, j, i + 2), j3 = __shfl_sync(full, j, i + 3);
+      const float p0 = __shfl_sync(full, p, i), p1 = __shfl_sync(full, p, i + 1);
+      const float p2 = __shfl_sync(full, p, i + 2), p3 = __shfl_sync(full, p, i + 3);
+      const T *v0 = vb + (ll)j0 * E, *v1 = vb + (ll)j1 * E, *v2 = vb + (ll)j2 * E, *v3 = vb + (ll)j3 * E;
+      for (int e = lane; e < E; e += 32) {
+        const float x0 = tof(v0[e]), x1 = tof(v1[e]), x2 = tof(v2[e]), x3 = tof(v3[e]);
+        accW[e] = fmaf(p3, x3, fmaf(p2, x2, fmaf(p1, x1, fmaf(p0, x0, accW[e]))));
+      }
+    }
+    for (; i < cnt; ++i) {
       const int ji = __shfl_sync(full, j, i);
       const float pi = __shfl_sync(full, p, i);
       const T *vr = vb + (ll)ji * E;
-      for (int e = lane; e < E; e += 32) acc[e] = fmaf(pi, tof(vr[e]), acc[e]);
+      for (int e = lane; e < E; e += 32) accW[e] = fmaf(pi, tof(vr[e]), accW[e]);
     }
   }
   for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(full, l, off);
+  if (lane == 0) {
+    wM[warp] = m;
+    wL[warp] = l;
+  }
+  __syncthreads();
+  // merge the warps: each one's sums rescaled to the largest max
+  float M = __int_as_float(0xff800000);
+  for (int w = 0; w < nw; ++w) M = fmaxf(M, wM[w]);
+  float Lsum = 0.f;
+  for (int w = 0; w < nw; ++w) Lsum += wL[w] > 0.f ? wL[w] * expf(wM[w] - M) : 0.f;
   // 5. the scalers, C_avg and the mix
   const float sp = rd<T>(1.f / (1.f + expf(-tof(scales[bh * 2]))));
   const float sm = rd<T>(1.f / (1.f + expf(-tof(scales[bh * 2 + 1]))));
-  const float g = l > 0.f ? sp / l : 0.f;
-  for (int e = lane; e < E; e += 32) {
-    const float local = rd<T>(acc[e] * g);
+  const float g = Lsum > 0.f ? sp / Lsum : 0.f;
+  for (int e = threadIdx.x; e < E; e += blockDim.x) {
+    float a = 0.f;
+    for (int w = 0; w < nw; ++w)
+      if (wL[w] > 0.f) a = fmaf(acc[w * E + e], expf(wM[w] - M), a);
+    const float local = rd<T>(a * g);
     const float vs = vSum[bh * E + e] + tof(vb[(ll)(L - 1) * E + e]);
     vSumOut[bh * E + e] = vs;
     out[bh * E + e] = fromf<T>(sm * local + (1.f - sm) * (vs / L));

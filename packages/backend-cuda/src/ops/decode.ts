@@ -123,10 +123,11 @@ export function seaDecodeAttention(
   const [, , Tk, D] = k.shape;
   const E = v.shape[3];
   const sfx = floatSuffix('seaDecodeAttention', q.dtype);
-  const smem = (H * K + 3 * K + D + E) * 4;
+  // Â, the selected cells, q, and one accumulator row per warp (8)
+  const smem = (H * K + 3 * K + D + 8 * E) * 4;
   if (smem > SDA_SMEM)
     throw new DeviceError(
-      `cuda seaDecodeAttention holds H·K + 3·K + D + E = ${smem / 4} values in shared memory, at most ${SDA_SMEM / 4}`,
+      `cuda seaDecodeAttention holds H·K + 3·K + D + 8·E = ${smem / 4} values in shared memory, at most ${SDA_SMEM / 4}`,
     );
   if (H > 65535 || B > 65535)
     throw new DeviceError(`cuda seaDecodeAttention: at most 65535 heads and sequences`);
