@@ -124,7 +124,7 @@ __device__ __forceinline__ float convRow(const T *__restrict__ win, const float 
   return rd<T>(fmaxf(a, 0.f));
 }
 
-// grid (B), block 512: one block per sequence, the stages separated by __syncthreads, the rows in a
+// grid (B), block 1024: one block per sequence, the stages separated by __syncthreads, the rows in a
 // float32 scratch [B, 3·C·W + H·(W+2) + H·K] (global memory: any size fits).
 //   1. x0 = LN(x) over W per channel (a warp per channel) → scratch, win0' row 3; windows move up;
 //   2. x1 = ReLU(conv1([win0; x0])) → scratch, win1' row 3;   3. x2 = ReLU(conv2([win1; x1]));
@@ -208,7 +208,7 @@ __device__ __forceinline__ void causal_cnn_step_t(
     warpLayerNorm<T, T>(o + (ll)h * K, K, go, bo, eps, logits + (b * H + h) * K, nullptr, lane);
 }
 #define CAUSAL_CNN_STEP(NAME, T)                                                                                    \
-  extern "C" __global__ void __launch_bounds__(512)                                                                 \
+  extern "C" __global__ void __launch_bounds__(1024)                                                                \
       NAME(const T *__restrict__ x, const T *__restrict__ win0, const T *__restrict__ win1, const T *__restrict__ gi, \
            const T *__restrict__ bi, const T *__restrict__ c1, const T *__restrict__ b1, const T *__restrict__ c2,    \
            const T *__restrict__ b2, const T *__restrict__ co, const T *__restrict__ cob, const T *__restrict__ map,  \

@@ -101,7 +101,7 @@ export function causalCnnStep(
   ];
   for (const [i, t] of ins.entries()) p.ptr(i, b.ptr(t));
   p.ptr(17, scratch.ptr).i32(18, C).i32(19, H).i32(20, W).i32(21, K).f32(22, opts.eps);
-  b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [512]);
+  b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [1024]);
   b.free(scratch); // stream-ordered: the next user of the block runs after this kernel
   return [logits, n0, n1];
 }
