@@ -33,6 +33,7 @@ __device__ __forceinline__ void performer_step_t(const float *__restrict__ sums,
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int m = warp; m < M; m += nw) {
     float a = 0.f, c = 0.f;
+#pragma unroll 4
     for (int d = lane; d < D; d += 32) {
       const float wv = tof(w[(ll)m * D + d]);
       a = fmaf(tof(qr[d]), wv, a);
@@ -233,7 +234,7 @@ __device__ __forceinline__ float decBlockSum(float v, float *red) {
   return t;
 }
 
-// The estimator's encoder on one row (spec §4), grid (B·H), block 128: the row [c ; v] in shared
+// The estimator's encoder on one row (spec §4), grid (B·H), block 512: the row [c ; v] in shared
 // memory; enc = W_enc·row + b (a warp per output, lanes along the row), LayerNorm over N by block sums,
 // z = rd(GELU(·)) (erf form); then the scaler's rows and ν's rows (a warp per output) → scales, x.
 // Shared memory (dynamic): the row [Ec + Ev] and z [N] floats.
@@ -257,6 +258,7 @@ __device__ __forceinline__ void sea_encoder_step_t(const T *__restrict__ c, cons
   for (int j = warp; j < N; j += nw) {
     const T *wr = We + (ll)j * In;
     float a = 0.f;
+#pragma unroll 8
     for (int i = lane; i < In; i += 32) a = fmaf(tof(wr[i]), row[i], a);
     for (int off = 16; off > 0; off >>= 1) a += __shfl_xor_sync(0xffffffffu, a, off);
     if (lane == 0) z[j] = a + tof(be[j]);
@@ -280,6 +282,7 @@ __device__ __forceinline__ void sea_encoder_step_t(const T *__restrict__ c, cons
     const bool isScale = o < S;
     const T *wr = isScale ? Ws + (ll)o * N : Wn + (ll)(o - S) * N;
     float a = 0.f;
+#pragma unroll 8
     for (int j = lane; j < N; j += 32) a = fmaf(tof(wr[j]), z[j], a);
     for (int off = 16; off > 0; off >>= 1) a += __shfl_xor_sync(0xffffffffu, a, off);
     if (lane == 0) {
@@ -289,7 +292,7 @@ __device__ __forceinline__ void sea_encoder_step_t(const T *__restrict__ c, cons
   }
 }
 #define SEA_ENCODER_STEP(NAME, T)                                                                                    \
-  extern "C" __global__ void __launch_bounds__(128)                                                                  \
+  extern "C" __global__ void __launch_bounds__(512)                                                                  \
       NAME(const T *__restrict__ c, const T *__restrict__ v, const T *__restrict__ We, const T *__restrict__ be,      \
            const T *__restrict__ g, const T *__restrict__ bt, const T *__restrict__ Ws, const T *__restrict__ bs,     \
            const T *__restrict__ Wn, const T *__restrict__ bn, T *__restrict__ scales, T *__restrict__ xs, int Ec,   \
@@ -352,15 +355,18 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
   int L = rowLens ? rowLens[b] : L1;
   L = L < 1 ? 1 : (L > Tk ? Tk : L);
   // 1. Â per head
+  // the logits into shared memory first (loads independent of each other, all in flight)
+  for (int i = threadIdx.x; i < HK; i += blockDim.x) P[i] = tof(logits[(ll)b * HK + i]);
+  __syncthreads();
   for (int hh = warp; hh < H; hh += nw) {
-    const T *lr = logits + ((ll)b * H + hh) * K;
+    float *pr = P + hh * K;
     float m = __int_as_float(0xff800000);
-    for (int c = lane; c < K; c += 32) m = fmaxf(m, tof(lr[c]));
+    for (int c = lane; c < K; c += 32) m = fmaxf(m, pr[c]);
     for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(full, m, off));
     float s = 0.f;
-    for (int c = lane; c < K; c += 32) s += expf(tof(lr[c]) - m);
+    for (int c = lane; c < K; c += 32) s += expf(pr[c] - m);
     for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(full, s, off);
-    for (int c = lane; c < K; c += 32) P[hh * K + c] = rd<T>(expf(tof(lr[c]) - m) / s);
+    for (int c = lane; c < K; c += 32) pr[c] = rd<T>(expf(pr[c] - m) / s);
   }
   for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = tof(q[bh * D + d]) * scale;
   for (int e = threadIdx.x; e < nw * E; e += blockDim.x) acc[e] = 0.f;

@@ -197,6 +197,6 @@ export function seaEncoderStep(
   ];
   for (const [i, t] of ins.entries()) p.ptr(i, b.ptr(t));
   p.i32(12, Ec).i32(13, Ev).i32(14, N).i32(15, S).i32(16, X).f32(17, opts.eps);
-  b.launch(b.fn('decode', `sea_encoder_step${sfx}`), [B * H], [128], smem);
+  b.launch(b.fn('decode', `sea_encoder_step${sfx}`), [B * H], [512], smem);
   return [scales, xs];
 }
