@@ -125,8 +125,9 @@ __device__ __forceinline__ float convRow(const T *__restrict__ win, const float 
   return rd<T>(fmaxf(a, 0.f));
 }
 
-// grid (B), block 1024: one block per sequence, the stages separated by __syncthreads, the rows in a
-// float32 scratch [B, 3·C·W + H·(W+2) + H·K] (global memory: any size fits).
+// grid (B), block 1024: one block per sequence, the stages separated by __syncthreads, the rows
+// (3·C·W + H·(W+2) + H·K floats) in dynamic shared memory when they fit, else in a float32 global
+// scratch [B, that] (`scratch` non-null).
 //   1. x0 = LN(x) over W per channel (a warp per channel) → scratch, win0' row 3; windows move up;
 //   2. x1 = ReLU(conv1([win0; x0])) → scratch, win1' row 3;   3. x2 = ReLU(conv2([win1; x1]));
 //   4. z = convOut·x2 + bias as [bias, z, bias] (W+2);   5. o = map·z [K];   6. logits = LN(o) (a warp per head).
@@ -137,10 +138,13 @@ __device__ __forceinline__ void causal_cnn_step_t(
     const T *__restrict__ b2, const T *__restrict__ co, const T *__restrict__ cob, const T *__restrict__ map,
     const T *__restrict__ go, const T *__restrict__ bo, T *__restrict__ logits, T *__restrict__ n0,
     T *__restrict__ n1, float *__restrict__ scratch, int C, int H, int W, int K, float eps) {
+  extern __shared__ float cnnSm[];
   const ll b = blockIdx.x;
   const int CW = C * W, W2 = W + 2;
   const ll per = 3LL * CW + (ll)H * W2 + (ll)H * K;
-  float *x0 = scratch + b * per, *x1 = x0 + CW, *x2 = x1 + CW, *zp = x2 + CW, *o = zp + H * W2;
+  // the rows in shared memory when they fit (scratch null), else in the global scratch
+  float *x0 = scratch ? scratch + b * per : cnnSm;
+  float *x1 = x0 + CW, *x2 = x1 + CW, *zp = x2 + CW, *o = zp + H * W2;
   const T *w0 = win0 + b * 4 * CW, *w1 = win1 + b * 4 * CW;
   T *m0 = n0 + b * 4 * CW, *m1 = n1 + b * 4 * CW;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -186,8 +190,10 @@ __device__ __forceinline__ void causal_cnn_step_t(
   for (int i = threadIdx.x; i < H * W2; i += blockDim.x) {
     const int h = i / W2, p = i - h * W2;
     float a = tof(cob[h]);
-    if (p >= 1 && p <= W)
+    if (p >= 1 && p <= W) {
+#pragma unroll 8
       for (int c = 0; c < C; ++c) a = fmaf(tof(co[h * C + c]), x2[c * W + p - 1], a);
+    }
     zp[i] = a;
   }
   __syncthreads();

@@ -78,7 +78,9 @@ export function causalCnnStep(
   const n0 = b.output(win0.shape, dt);
   const n1 = b.output(win1.shape, dt);
   if (B === 0) return [logits, n0, n1];
-  const scratch = b.alloc(B * (3 * C * W + H * (W + 2) + H * K) * 4);
+  // the block's rows in shared memory when they fit (OPT-125m: 34 KiB), else a global scratch
+  const per = (3 * C * W + H * (W + 2) + H * K) * 4;
+  const scratch = per > SDA_SMEM ? b.alloc(B * per) : null;
   const p = b.params;
   const ins = [
     x,
@@ -100,9 +102,14 @@ export function causalCnnStep(
     n1,
   ];
   for (const [i, t] of ins.entries()) p.ptr(i, b.ptr(t));
-  p.ptr(17, scratch.ptr).i32(18, C).i32(19, H).i32(20, W).i32(21, K).f32(22, opts.eps);
-  b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [1024]);
-  b.free(scratch); // stream-ordered: the next user of the block runs after this kernel
+  p.ptr(17, scratch ? scratch.ptr : 0n)
+    .i32(18, C)
+    .i32(19, H)
+    .i32(20, W)
+    .i32(21, K)
+    .f32(22, opts.eps);
+  b.launch(b.fn('decode', `causal_cnn_step${sfx}`), [B], [1024], scratch ? 0 : per);
+  if (scratch) b.free(scratch); // stream-ordered: the next user of the block runs after this kernel
   return [logits, n0, n1];
 }
 

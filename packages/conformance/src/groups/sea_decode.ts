@@ -234,12 +234,14 @@ export function registerSeaDecode(s: SuiteContext): void {
   });
 
   s.group('causalCnnStep', 'causalCnnStep', (test) => {
-    // [B, H, W, K]: C = 2H channels; tiny, odd, the OPT-125m estimator (H 12, K 256, W 64)
+    // [B, H, W, K]: C = 2H channels; tiny, odd, the OPT-125m estimator (H 12, K 256, W 64), and one
+    // whose rows (3·C·W + H·(W+2) + H·K floats, 88 KiB) exceed a GPU block's shared memory
     const cases: number[][] = [
       [1, 1, 1, 4],
       [2, 3, 5, 20],
       [1, 2, 7, 9],
       [1, 12, 64, 256],
+      [2, 16, 128, 512],
     ];
     for (const dtype of s.seaDTypes)
       for (const [B, H, W, K] of cases) {
