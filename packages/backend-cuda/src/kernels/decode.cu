@@ -404,20 +404,40 @@ __device__ __forceinline__ void sea_decode_attention_t(const T *__restrict__ log
         if (act && __ffs(peers) - 1 == lane) atomicAdd(&hist[bin], (unsigned)__popc(peers));
       }
       __syncthreads();
-      if (threadIdx.x == 0) {
-        // the highest bin whose count with the bins above reaches the remaining rank
-        int rem = sRemain, above = 0, d = 0;
-        for (int bin = 255; bin >= 0; --bin) {
-          const int c = (int)hist[bin];
-          if (above + c >= rem) {
-            d = bin;
-            break;
-          }
-          above += c;
+      if (warp == 0) {
+        // the highest bin whose count with the bins above reaches the remaining rank, by a warp
+        // suffix scan (lane L holds bins 8L … 8L+7)
+        const int rem = sRemain;
+        int h8[8];
+        int own = 0;
+#pragma unroll
+        for (int u = 0; u < 8; ++u) {
+          h8[u] = (int)hist[8 * lane + u];
+          own += h8[u];
         }
-        sPrefix = prefix | ((unsigned)d << shift);
-        sMask = mask | (255u << shift);
-        sRemain = rem - above;
+        int suf = own;  // Σ over lanes ≥ lane
+        for (int off = 1; off < 32; off <<= 1) {
+          const int y = __shfl_down_sync(full, suf, off);
+          if (lane + off < 32) suf += y;
+        }
+        int best = -1, bestAbove = 0, run2 = suf - own;
+#pragma unroll
+        for (int u = 7; u >= 0; --u) {
+          if (best < 0 && run2 + h8[u] >= rem) {
+            best = 8 * lane + u;
+            bestAbove = run2;
+          }
+          run2 += h8[u];
+        }
+        const unsigned found = __ballot_sync(full, best >= 0);
+        const int src = found ? 31 - __clz(found) : 0;
+        const int d = found ? __shfl_sync(full, best, src) : 0;
+        const int above = found ? __shfl_sync(full, bestAbove, src) : 0;
+        if (lane == 0) {
+          sPrefix = prefix | ((unsigned)d << shift);
+          sMask = mask | (255u << shift);
+          sRemain = rem - above;
+        }
       }
       __syncthreads();
     }
