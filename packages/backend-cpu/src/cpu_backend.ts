@@ -27,6 +27,7 @@ import { performerPrefixSum } from './kernels/performer_prefix_sum.js';
 import { range } from './kernels/range.js';
 import { reduce } from './kernels/reduce.js';
 import { resize } from './kernels/resize.js';
+import { runningMeanMix } from './kernels/running_mean_mix.js';
 import { slice } from './kernels/slice.js';
 import { logSoftmax, softmax } from './kernels/softmax.js';
 import { stretchToCsr } from './kernels/stretch_to_csr.js';
@@ -58,6 +59,7 @@ const CPU_KERNELS = {
     concat,
     pad,
     performerPrefixSum,
+    runningMeanMix,
     groupedTopK,
     stretchToCsr,
     csrSddmm,

@@ -672,6 +672,21 @@ if (SeaAttention) {
           b.stretchToCsr = ownStretch;
         }
         const peak = b.memory().peakBytes;
+        // 16-bit: the layer with the cell-mask attention's other kernel (the tensor-core one over 16
+        // rows' union of cells, mask_attention_mma_*, or one warp per row and head), so both are timed
+        // in the same run
+        let msOtherMask = null;
+        const ownMma = b.maskAttentionMma;
+        if (dtype !== 'float32') {
+          b.maskAttentionMma = !ownMma;
+          try {
+            msOtherMask = await wall(run, T >= 16384 ? 5 : 9, 1);
+          } finally {
+            b.maskAttentionMma = ownMma;
+          }
+        }
+        const msMaskMma = ownMma ? ms : msOtherMask;
+        const msWarpPerRow = ownMma ? msOtherMask : ms;
         if (process.env.SEA_BENCH_SWEEP && process.env.SEA_BENCH_SWEEP === `${dtype}@${T}`) {
           // the layer with each fused CSR attention instance
           const defaultKernel = b.csrAttentionKernel;
@@ -694,6 +709,8 @@ if (SeaAttention) {
           dtype,
           T,
           ms,
+          msWarpPerRow,
+          msMaskMma,
           nnz,
           nnzPerRow: nnz / T,
           nnzPerRowPerHead: nnz / T / H,
@@ -703,7 +720,7 @@ if (SeaAttention) {
         };
         R.sea.push(row);
         log(
-          `SeaAttention ${dtype} T=${T}: ${ms.toFixed(2)} ms, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB, ${row.nnzPerRowPerHead.toFixed(1)} entries per row and head`,
+          `SeaAttention ${dtype} T=${T}: ${ms.toFixed(2)} ms${msOtherMask === null ? '' : ` (cell-mask attention one warp per row ${msWarpPerRow.toFixed(2)} ms, on the tensor cores ${msMaskMma.toFixed(2)} ms)`}, peak +${(row.peakBytesAboveInputs / 2 ** 20).toFixed(0)} MiB, ${row.nnzPerRowPerHead.toFixed(1)} entries per row and head`,
         );
       });
     }

@@ -46,16 +46,16 @@ if (r) {
   const sd = new Map(t.sdpa.map((s) => [`${s.dtype}@${s.T}`, s]));
   const Ts = [...new Set(r.sea.map((s) => s.T))].sort((a, b) => a - b);
   p(
-    '| T | SEA fp32 | SEA bf16 | SDPA fp32 | SDPA bf16 | SEA bf16 / SDPA bf16 | SEA fp32 / SDPA fp32 | SEA peak fp32 | SEA peak bf16 | SDPA bf16 peak | entries per row and head |',
+    '| T | SEA fp32 | SEA bf16 | SDPA fp32 | SDPA bf16 | SEA bf16 / SDPA bf16 | SEA fp32 / SDPA fp32 | SEA peak fp32 | SEA peak bf16 | SDPA bf16 peak | entries per row and head | SEA bf16, cell-mask attention on the tensor cores (SEA_CUDA_MASK_MMA=1) |',
   );
-  p('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  p('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const T of Ts) {
     const a = sea.get(`float32@${T}`);
     const b = sea.get(`bfloat16@${T}`);
     const s32 = sd.get(`float32@${T}`);
     const s16 = sd.get(`bfloat16@${T}`);
     p(
-      `| ${T / 1024}k | ${f(a?.ms)} | ${f(b?.ms)} | ${f(s32?.ms)} | ${f(s16?.ms, 3)} | ${b && s16 ? f(b.ms / s16.ms) : '—'} | ${a && s32 ? f(a.ms / s32.ms) : '—'} | ${a ? mib(a.peakBytesAboveInputs) : '—'} | ${b ? mib(b.peakBytesAboveInputs) : '—'} | ${s16 ? mib(s16.peakBytesAboveInputs) : '—'} | ${f((b ?? a)?.nnzPerRowPerHead, 1)} |`,
+      `| ${T / 1024}k | ${f(a?.ms)} | ${f(b?.ms)} | ${f(s32?.ms)} | ${f(s16?.ms, 3)} | ${b && s16 ? f(b.ms / s16.ms) : '—'} | ${a && s32 ? f(a.ms / s32.ms) : '—'} | ${a ? mib(a.peakBytesAboveInputs) : '—'} | ${b ? mib(b.peakBytesAboveInputs) : '—'} | ${s16 ? mib(s16.peakBytesAboveInputs) : '—'} | ${f((b ?? a)?.nnzPerRowPerHead, 1)} | ${b?.msMaskMma == null ? '—' : f(b.msMaskMma)} |`,
     );
   }
   p('');

@@ -48,6 +48,7 @@ import {
   DEFAULT_CSR_ATTENTION_KERNEL,
   groupedTopK,
   performerPrefixSum,
+  runningMeanMix,
   stretchToCsr,
 } from './ops/sea.js';
 import { Params } from './params.js';
@@ -133,6 +134,16 @@ export class CudaMemory {
   csrAttentionKernel = DEFAULT_CSR_ATTENTION_KERNEL;
   /** The fused stretch + CSR attention (cellMaskAttention); false: the op layer stretches, then csrAttention. */
   maskAttention = process.env.SEA_CUDA_MASK_ATTENTION !== '0';
+  /** concat of up to 4 inputs in one launch (concat_cols*); false: one strided copy per input. */
+  concatOneLaunch = process.env.SEA_CUDA_CONCAT1 !== '0';
+  /**
+   * The cell-mask attention of 16-bit q, k, v with D = E = 64 on the tensor cores, 16 rows of a head
+   * at a time over the union of their cells (mask_attention_mma_*), opt-in with SEA_CUDA_MASK_MMA=1:
+   * it pays only where neighbouring rows select the same cells. On the H200 with the bench's random
+   * predictor weights it was slower than one warp per row and head at every T (SEA layer bf16 at 32k
+   * 8.03 against 7.73 ms, at 1k 1.04 against 0.64).
+   */
+  maskAttentionMma = process.env.SEA_CUDA_MASK_MMA === '1';
   /** 16-bit convs on the tensor cores (conv2d_mma_*, ops/conv.ts conv2dMmaPlan); false: the channel-blocked kernels. */
   convMma = process.env.SEA_CUDA_CONV_MMA !== '0';
   /** Performer outputs of 64 < E ≤ 128 columns a block per chunk (pps_chunk_out_e128); false: 64 columns a block. */
@@ -495,10 +506,13 @@ function conv2dKernel(
     // float32 through cuDNN's FMA kernels (no TF32) only where asked (SEA_CUDA_CUDNN_F32=1 with
     // SEA_CUDA_CUDNN=1): 2.97 ms for the layer's three convs at 32k on the H200, the own kernels 2.32
     const f32 =
-      process.env.SEA_CUDA_CUDNN_F32 === '1' ? (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null) : null;
+      process.env.SEA_CUDA_CUDNN_F32 === '1' && opts.activation !== 'relu'
+        ? (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null)
+        : null;
     return f32 ?? conv2d(b, x, w, bias, opts, outShape);
   }
-  const viaCudnn = b.cudnn()?.run(x, w, bias, opts, outShape) ?? null;
+  // cuDNN's convs end at the bias: a conv with an activation runs the own kernels
+  const viaCudnn = opts.activation === 'relu' ? null : (b.cudnn()?.run(x, w, bias, opts, outShape) ?? null);
   if (viaCudnn) return viaCudnn;
   return conv2dHalfFits(x, w, opts) || (b.convMma && conv2dMmaPlan(x, w, opts))
     ? conv2d(b, x, w, bias, opts, outShape)
@@ -528,6 +542,7 @@ const CUDA_KERNELS = {
   fill,
   range,
   performerPrefixSum,
+  runningMeanMix,
   groupedTopK,
   stretchToCsr,
   cellMaskAttention,

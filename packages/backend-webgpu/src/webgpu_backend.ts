@@ -47,6 +47,7 @@ import { performerPrefixSum } from './kernels/performer_prefix_sum.js';
 import { range } from './kernels/range.js';
 import { reduce } from './kernels/reduce.js';
 import { resize } from './kernels/resize.js';
+import { runningMeanMix } from './kernels/running_mean_mix.js';
 import { slice } from './kernels/slice.js';
 import { logSoftmax, softmax } from './kernels/softmax.js';
 import { stretchToCsr } from './kernels/stretch_to_csr.js';
@@ -655,6 +656,7 @@ const WEBGPU_KERNELS = {
   fill,
   range,
   performerPrefixSum,
+  runningMeanMix,
   groupedTopK,
   stretchToCsr,
   csrSddmm,

@@ -86,13 +86,16 @@ export function softmaxFeatures(x: Tensor, projection: Tensor, isQuery: boolean)
 export function reluFeatures(x: Tensor, projection: Tensor): Tensor {
   checkBHTD('reluFeatures', x, 'x');
   checkProjection('reluFeatures', x, projection);
-  return tidy(() => {
-    const D = x.shape[3];
-    // one GEMM with the ReLU in its epilogue where the backend fuses linear layers; the D^(-1/4)
-    // scale goes on the m×D projection rather than on every row of x
-    const proj = linear(x, mul(projection, D ** -0.25), null, { activation: 'relu' });
-    return add(proj, RELU_KERNEL_EPS);
-  });
+  return tidy(() => reluFeaturesScaled(x, mul(projection, x.shape[3] ** -0.25)));
+}
+
+/**
+ * reluFeatures with the projection already × D^(-1/4) (the D^(-1/4) scale goes on the m×D projection
+ * rather than on every row of x, once for both q and k): one GEMM with the ReLU in its epilogue where
+ * the backend fuses linear layers, then + 0.001.
+ */
+function reluFeaturesScaled(x: Tensor, scaled: Tensor): Tensor {
+  return tidy(() => add(linear(x, scaled, null, { activation: 'relu' }), RELU_KERNEL_EPS));
 }
 
 /**
@@ -145,8 +148,9 @@ export function performerAttention(q: Tensor, k: Tensor, v: Tensor, opts: Perfor
   checkProjection(op, q, opts.projection);
   return tidy(() => {
     if (opts.causal) {
-      const qf = reluFeatures(q, opts.projection);
-      const kf = reluFeatures(k, opts.projection);
+      const scaled = mul(opts.projection, D ** -0.25);
+      const qf = reluFeaturesScaled(q, scaled);
+      const kf = reluFeaturesScaled(k, scaled);
       // float64 (gradient checks): the same contract written with dense ops, O(T²)
       return qf.dtype === 'float64'
         ? prefixSumDense(qf, kf, v, CAUSAL_EPS)

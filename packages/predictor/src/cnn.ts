@@ -12,7 +12,6 @@ import {
   mul,
   ones,
   releaseEarly,
-  relu,
   resize,
   ShapeError,
   slice,
@@ -95,10 +94,13 @@ export function causalConv(
 ): Tensor {
   const C = 2 * s.H;
   const taps = slice(w[`${name}.weight`], [0, 0, 0, 0], [C, C, 3, 3]);
-  const c = conv2d(x, taps, w[`${name}.bias`], { dilation: 2, padding: [timePad, 0, 2, 2] });
+  // the ReLU in the conv's store
+  const out = conv2d(x, taps, w[`${name}.bias`], {
+    dilation: 2,
+    padding: [timePad, 0, 2, 2],
+    activation: 'relu',
+  });
   releaseEarly(taps);
-  const out = relu(c);
-  releaseEarly(c);
   return out;
 }
 
@@ -146,8 +148,12 @@ export function causalCnnHead(
  */
 function bidirectionalCnn(s: PredictorShape, w: PredictorWeights, x: Tensor): Tensor {
   const [, , T] = x.shape;
-  let y = relu(conv2d(x, w['cnn.conv1.weight'], w['cnn.conv1.bias'], { stride: [2, 1], padding: 1 }));
-  y = relu(conv2d(y, w['cnn.conv2.weight'], w['cnn.conv2.bias'], { padding: 1 }));
+  let y = conv2d(x, w['cnn.conv1.weight'], w['cnn.conv1.bias'], {
+    stride: [2, 1],
+    padding: 1,
+    activation: 'relu',
+  });
+  y = conv2d(y, w['cnn.conv2.weight'], w['cnn.conv2.bias'], { padding: 1, activation: 'relu' });
   y = resize(y, [2 * y.shape[2], y.shape[3]], 'nearest');
   y = conv2d(y, w['cnn.conv_out.weight'], w['cnn.conv_out.bias'], { padding: 1 });
   return resize(y, [T, s.K], 'bilinear', { alignCorners: false });

@@ -7,7 +7,6 @@ import {
   concat,
   DTypeError,
   fmt,
-  gelu,
   isFloat,
   layerNorm,
   linear,
@@ -63,10 +62,11 @@ export function encode(
   releaseEarly(...release);
   const enc = linear(vCat2, weights['encoder.linear.weight'], weights['encoder.linear.bias']);
   releaseEarly(vCat2);
-  const encN = layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS);
+  // LayerNorm with the GELU in its store: one pass over the row
+  const z = layerNorm(enc, weights['encoder.norm.weight'], weights['encoder.norm.bias'], LAYER_NORM_EPS, {
+    activation: 'gelu',
+  });
   releaseEarly(enc);
-  const z = gelu(encN);
-  releaseEarly(encN);
   const scales = sigmoid(linear(z, weights['scaler.weight'], weights['scaler.bias'])); // [B,H,T,2]
   const sProb = slice(scales, [0, 0, 0, 0], [B, s.H, T, 1]).reshape([B, s.H, T]);
   const sMix = slice(scales, [0, 0, 0, 1], [B, s.H, T, 1]).reshape([B, s.H, T]);

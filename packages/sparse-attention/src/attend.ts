@@ -153,6 +153,26 @@ export function mixContext(local: Tensor, cAvg: Tensor, sMix: Tensor, one?: Tens
 }
 
 /**
+ * C_avg and the s_mix blend of `local` (docs/algorithm.md §7.5–§7.6) → [B,T,H·D]. Causal: one
+ * `runningMeanMix` (the running mean of V with pad rows zeroed, blended); bidirectional:
+ * {@link globalContext} then {@link mixContext}.
+ */
+async function mixGlobal(
+  local: Tensor,
+  v: Tensor,
+  est: EstimateTensors,
+  causal: boolean,
+  lengths: ArrayLike<number> | undefined,
+): Promise<Tensor> {
+  if (!causal) return mixContext(local, await globalContext(v, est.probs, false, lengths), est.sMix);
+  const [B, , T] = v.shape;
+  return sea.tidy(() => {
+    const rv = rowValidTensor(B, T, lengths, v.backend);
+    return sea.runningMeanMix(local, rv ? sea.where(rv, v, 0) : v, est.sMix);
+  });
+}
+
+/**
  * The dense path's local context (docs/algorithm.md §7.3–§7.4): softmax of `scores` [B,H,T,T] over the kept keys
  * (bool `keep`), rows scaled by s_prob [B,H,T], times V.
  */
@@ -217,8 +237,7 @@ export function attendWithEstimate(
       const scores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
       local = keptKeysContext(scores, mask, est.sProb, v);
     }
-    const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
-    const context = mixContext(local, cAvg, est.sMix);
+    const context = await mixGlobal(local, v, est, opts.causal, opts.lengths);
     return opts.returnMask ? { context, mask } : { context };
   });
 }
@@ -287,10 +306,10 @@ export async function attendTraining(
           rowLen,
         );
     const stretched = await stretchEstimate(est.logits, rowLen, { keys: T, fill: FP_MIN });
-    const cAvg = await globalContext(v, est.probs, opts.causal, opts.lengths);
     const logitMask = visibleKeysMask(B, T, opts.causal, opts.lengths, dtype, backend);
     const studentScores = sea.mul(sea.matmul(q, k, { transB: true }), opts.scoreScale);
-    const context = mixContext(keptKeysContext(studentScores, keep, est.sProb, v), cAvg, est.sMix);
+    const local = keptKeysContext(studentScores, keep, est.sProb, v);
+    const context = await mixGlobal(local, v, est, opts.causal, opts.lengths);
     return {
       context,
       training: {

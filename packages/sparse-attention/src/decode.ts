@@ -506,11 +506,15 @@ export async function seaStep(
     made.push(local);
     const dtype = q1.dtype;
     const next = sea.tidy(() => {
-      const vSum = sea.add(state.vSum, dtype === 'float32' ? v1 : sea.cast(v1, 'float32')).keep();
-      // C_avg = Σv / (t+1) with the count in the layer's dtype, as the whole-sequence forward divides
-      const count = sea.tensor(Float32Array.from(rowLen), [B, 1, 1, 1], { backend: q1.backend, dtype });
-      const cAvg = sea.div(dtype === 'float32' ? vSum : sea.cast(vSum, dtype), count);
-      return { context: mixContext(local, cAvg, est.sMix, state.one), vSum };
+      const wide = (t: Tensor) => (dtype === 'float32' ? t : sea.cast(t, 'float32'));
+      const vSum = sea.add(state.vSum, wide(v1)).keep();
+      // C_avg = Σv / (t+1) and the s_mix blend in float32, rounded once to the layer's dtype: the
+      // arithmetic of the whole-sequence forward's runningMeanMix
+      const count = sea.tensor(Float32Array.from(rowLen), [B, 1, 1, 1], { backend: q1.backend });
+      const cAvg = sea.div(vSum, count);
+      if (dtype === 'float32') return { context: mixContext(local, cAvg, est.sMix, state.one), vSum };
+      const mixed = mixContext(wide(local), cAvg, wide(est.sMix));
+      return { context: sea.cast(mixed, dtype), vSum };
     });
     state.vSum.dispose();
     state.vSum = next.vSum;

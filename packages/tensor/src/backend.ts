@@ -106,6 +106,8 @@ export interface Conv2dOptions {
   /** [top, bottom, left, right] zero padding, may be asymmetric */
   padding: [number, number, number, number];
   groups: number;
+  /** 'relu': max(0, ·) of each output (after the bias) before its store; absent: none. */
+  activation?: 'none' | 'relu';
 }
 
 export interface ResizeOptions {
@@ -161,6 +163,9 @@ export interface AttentionOptions {
 export type AttentionLayout = 'bhtd' | 'bthd';
 
 /** Options of the fused linear capability ({@link Backend.linear}). */
+/** What layerNorm applies to its output before storing it. */
+export type LayerNormActivation = 'none' | 'gelu';
+
 export interface LinearOptions {
   /** Applied to x·wᵀ + bias before the residual is added. */
   activation: 'none' | 'relu';
@@ -280,8 +285,18 @@ export interface Backend {
   softmax(x: TensorInfo, mask: TensorInfo | null): TensorInfo;
   /** log-softmax over the last axis. */
   logSoftmax(x: TensorInfo): TensorInfo;
-  /** LayerNorm over the last axis N: (x−mean)/sqrt(var+eps)·gamma+beta; gamma, beta [N] (biased var). */
-  layerNorm(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo;
+  /**
+   * LayerNorm over the last axis N: (x−mean)/sqrt(var+eps)·gamma+beta; gamma, beta [N] (biased var),
+   * then `activation` on each output ('gelu': x·Φ(x), the exact GELU; 'none' when absent) before the
+   * one store.
+   */
+  layerNorm(
+    x: TensorInfo,
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    eps: number,
+    activation?: LayerNormActivation,
+  ): TensorInfo;
   /** table [V, ...rest] gathered by int32 indices [...idx] → [...idx, ...rest]; indices checked by op layer. */
   gather(table: TensorInfo, indices: TensorInfo): TensorInfo;
   /** take_along_axis on the last axis: x [..., N], idx int32 [..., M] (same leading dims) → [..., M]. */
@@ -329,6 +344,13 @@ export interface Backend {
    * out[b,h,t] = φq_t·S_t / (φq_t·(z_t + eps)), S_t = Σ_{j≤t} φk_j v_jᵀ, z_t = Σ_{j≤t} φk_j. float32.
    */
   performerPrefixSum(qf: TensorInfo, kf: TensorInfo, v: TensorInfo, opts: PrefixSumOptions): TensorInfo;
+  /**
+   * The causal global context and the s_mix blend in one pass (docs/algorithm.md §7.5–§7.6), heads
+   * merged: local, v [B, H, T, E], sMix [B, H, T] (one float dtype) → [B, T, H·E] with
+   * out[b, t, h·E + e] = s·local[b,h,t,e] + (1 − s)·(Σ_{j≤t} v[b,h,j,e])/(t + 1), s = sMix[b,h,t].
+   * Sums in at least float32, t + 1 exact.
+   */
+  runningMeanMix(local: TensorInfo, v: TensorInfo, sMix: TensorInfo): TensorInfo;
   /**
    * Grouped top-k selection (docs/algorithm.md §5): scores [G, N] float32, budgets int32 [G] →
    * bool [G, N] with exactly min(max(budget_g, 0), N) entries set in group g: the largest scores,
@@ -567,6 +589,7 @@ export const PRIMITIVES = [
   'fill',
   'range',
   'performerPrefixSum',
+  'runningMeanMix',
   'groupedTopK',
   'stretchToCsr',
   'csrSddmm',

@@ -12,6 +12,7 @@ export type {
   Backend,
   BinaryOp,
   CsrInfo,
+  LayerNormActivation,
   MatmulOptions,
   MemoryInfo,
   ReduceOp,

@@ -6,6 +6,7 @@ import type {
   Backend,
   BinaryOp,
   CsrInfo,
+  LayerNormActivation,
   MatmulOptions,
   ReduceOp,
   ResizeMode,
@@ -455,7 +456,17 @@ export function logSoftmax(x: Tensor): Tensor {
   return recordOp('logSoftmax', [x], wrap(backend, backend.logSoftmax(x)));
 }
 
-export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+/**
+ * LayerNorm over the last axis; `opts.activation` 'gelu' applies the exact GELU to the result in the
+ * same kernel (the composition gelu(layerNorm(…)) while a tape records).
+ */
+export function layerNorm(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  eps = 1e-5,
+  opts: { activation?: LayerNormActivation } = {},
+): Tensor {
   const backend = sameBackend('layerNorm', x, gamma, beta);
   requireFloat('layerNorm', x);
   const n = x.shape[x.rank - 1];
@@ -470,6 +481,11 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     }
     if (t.dtype !== x.dtype) throw new DTypeError(`layerNorm: ${name} is ${t.dtype}, x is ${x.dtype}`);
   }
+  const activation = opts.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'gelu')
+    throw new RangeError(`layerNorm: activation must be 'none' or 'gelu', got ${String(activation)}`);
+  if (activation === 'gelu' && isRecording()) return tidy(() => gelu(layerNorm(x, gamma, beta, eps)));
+  if (activation === 'gelu') return wrap(backend, backend.layerNorm(x, gamma, beta, eps, 'gelu'));
   const out = wrap(backend, backend.layerNorm(x, gamma, beta, eps));
   return recordOp('layerNorm', [x, gamma, beta], out, { eps });
 }
@@ -514,6 +530,8 @@ export interface Conv2dArgs {
   /** number: all sides; [h, w]: symmetric; [top, bottom, left, right]: asymmetric. */
   padding?: number | [number, number] | [number, number, number, number];
   groups?: number;
+  /** 'relu': max(0, ·) of each output in the conv's own store (relu(conv2d(…)) while a tape records). */
+  activation?: 'none' | 'relu';
 }
 
 function pair(v: number | [number, number] | undefined, d: number): [number, number] {
@@ -559,6 +577,14 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, args: Conv2dA
     throw new ShapeError(
       `conv2d: kernel ${kh}×${kw} (dilation ${dilation}) does not fit input ${H}×${W} with padding ${padding}`,
     );
+  }
+  const activation = args.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'relu')
+    throw new RangeError(`conv2d: activation must be 'none' or 'relu', got ${String(activation)}`);
+  if (activation === 'relu') {
+    if (isRecording()) return tidy(() => relu(conv2d(x, w, bias, { ...args, activation: 'none' })));
+    const fused = { stride, dilation, padding, groups, activation };
+    return wrap(backend, backend.conv2d(x, w, bias ?? null, fused, [B, O, oh, ow]));
   }
   const convOpts = { stride, dilation, padding, groups };
   const out = wrap(backend, backend.conv2d(x, w, bias ?? null, convOpts, [B, O, oh, ow]));
@@ -698,6 +724,47 @@ export function performerPrefixSum(qf: Tensor, kf: Tensor, v: Tensor, eps = 1e-6
   }
   const out = wrap(backend, backend.performerPrefixSum(qf, kf, v, { eps }));
   return recordOp('performerPrefixSum', [qf, kf, v], out, { eps });
+}
+
+/**
+ * The causal C_avg and the s_mix blend, heads merged (docs/algorithm.md §7.5–§7.6): local, v [B,H,T,E],
+ * sMix [B,H,T] → [B,T,H·E], out[b,t,h·E+e] = s·local + (1 − s)·(Σ_{j≤t} v[b,h,j,e])/(t+1). One kernel
+ * (the `runningMeanMix` primitive) where nothing records a tape; the same formula in differentiable
+ * ops (cumsum, div, mul, add, transpose) while a tape records or for float64.
+ */
+export function runningMeanMix(local: Tensor, v: Tensor, sMix: Tensor): Tensor {
+  const op = 'runningMeanMix';
+  const backend = sameBackend(op, local, v, sMix);
+  checkBHTD(op, local, 'local');
+  checkBHTD(op, v, 'v');
+  if (!shapesEqual(local.shape, v.shape)) {
+    throw new ShapeError(`${op}: local ${fmt(local.shape)} and v ${fmt(v.shape)} must match`);
+  }
+  const [B, H, T, E] = local.shape;
+  if (!shapesEqual(sMix.shape, [B, H, T])) {
+    throw new ShapeError(`${op}: expected sMix of shape [${B},${H},${T}], got ${fmt(sMix.shape)}`);
+  }
+  if (isRecording() || local.dtype === 'float64') {
+    if (!isFloat(local.dtype)) throw new DTypeError(`${op}: local must be a float dtype, got ${local.dtype}`);
+    for (const [t, n] of [
+      [v, 'v'],
+      [sMix, 'sMix'],
+    ] as const) {
+      if (t.dtype !== local.dtype)
+        throw new DTypeError(`${op}: ${n} is ${t.dtype} but local is ${local.dtype}; cast first`);
+    }
+    return tidy(() => {
+      const count = arange(1, T + 1, { backend, dtype: local.dtype }).reshape([1, 1, T, 1]);
+      const mean = div(cumsum(v, 2), count);
+      const s = sMix.reshape([B, H, T, 1]);
+      const mixed = add(mul(s, local), mul(sub(1, s), mean));
+      return transpose(mixed, [0, 2, 1, 3]).reshape([B, T, H * E]);
+    });
+  }
+  requireSeaFloat(op, local, 'local');
+  requireSeaFloat(op, v, 'v', local);
+  requireSeaFloat(op, sMix, 'sMix', local);
+  return recordOp(op, [local, v, sMix], wrap(backend, backend.runningMeanMix(local, v, sMix)));
 }
 
 export function groupedTopK(scores: Tensor, budgets: Tensor): Tensor {

@@ -67,6 +67,7 @@ export function conv2d(
       }
     }
   }
+  if (opts.activation === 'relu') for (let i = 0; i < out.length; i++) if (out[i] < 0) out[i] = 0;
   return b.out(out, outShape, x.dtype);
 }
 

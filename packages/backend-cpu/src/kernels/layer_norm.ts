@@ -1,6 +1,7 @@
-import type { TensorInfo } from '@sea/tensor';
+import type { LayerNormActivation, TensorInfo } from '@sea/tensor';
 import { allocArray } from '@sea/tensor/backend';
 import type { CpuBackend } from '../cpu_backend.js';
+import { gelu } from './unary.js';
 
 /**
  * LayerNorm over the last axis with biased variance. Mean and variance are taken in double over the
@@ -12,6 +13,7 @@ export function layerNorm(
   gamma: TensorInfo,
   beta: TensorInfo,
   eps: number,
+  activation: LayerNormActivation = 'none',
 ): TensorInfo {
   const src = b.values(x);
   const g = b.values(gamma);
@@ -31,7 +33,11 @@ export function layerNorm(
       v += d * d;
     }
     const rstd = 1 / Math.sqrt(v / n + eps);
-    for (let i = 0; i < n; i++) out[base + i] = (src[base + i] - mean) * rstd * g[i] + be[i];
+    if (activation === 'gelu') {
+      for (let i = 0; i < n; i++) out[base + i] = gelu((src[base + i] - mean) * rstd * g[i] + be[i]);
+    } else {
+      for (let i = 0; i < n; i++) out[base + i] = (src[base + i] - mean) * rstd * g[i] + be[i];
+    }
   }
   return b.out(out, x.shape, x.dtype);
 }

@@ -86,7 +86,7 @@ const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** x·Φ(x) as ½x·erfc(−x/√2): no cancellation for negative x, unlike ½x(1+erf(x/√2)). */
-function gelu(x: number): number {
+export function gelu(x: number): number {
   return 0.5 * x * erfc(-x * SQRT1_2);
 }
 

@@ -204,21 +204,7 @@ ATTENTION_FWD(attention_fwd_f16, sea_f16)
 // and O += P·V takes V through ldmatrix.trans. Head size D ≤ 64 and even (zero-padded to 64).
 #define MP 72
 
-template <typename T> struct MmaOp;
-template <> struct MmaOp<sea_bf16> {
-  static __device__ __forceinline__ void run(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-template <> struct MmaOp<sea_f16> {
-  static __device__ __forceinline__ void run(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
+// MmaOp (mma.sync m16n8k16, fp32 accumulation) is in half.cuh, shared with the cell-mask attention.
 
 template <typename T>
 __device__ __forceinline__ void attention_mma_t(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,

@@ -5,6 +5,8 @@ typedef long long ll;
 struct ConvP {
   int B, C, H, W, O, Cg, kh, kw, OH, OW, sh, sw, dh, dw, pt, pl, G, hasBias;
 };
+// hasBias: bit 0 the bias, bit 1 a ReLU of each output before its store (NaN passes, as the unary relu).
+__device__ __forceinline__ float convAct(float v, const ConvP &p) { return (p.hasBias & 2) && v < 0.f ? 0.f : v; }
 
 // One thread per output element [b, o, oh, ow]; weights [O, C/G, kh, kw].
 extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,
@@ -33,8 +35,8 @@ extern "C" __global__ void conv2d_direct(const float *__restrict__ x, const floa
         }
       }
     }
-    if (p.hasBias) acc += bias[o];
-    y[e] = acc;
+    if (p.hasBias & 1) acc += bias[o];
+    y[e] = convAct(acc, p);
   }
 }
 
@@ -106,12 +108,12 @@ __device__ __forceinline__ void convOblock(const T *__restrict__ x, const T *__r
     for (int u = 0; u < OB; ++u) {
       int o = o0 + u;
       if (o >= p.O) continue;
-      float bv = p.hasBias ? tof(bias[o]) : 0.f;
+      float bv = (p.hasBias & 1) ? tof(bias[o]) : 0.f;
       T *yo = y + (((ll)b * p.O + o) * p.OH + oh) * p.OW;
 #pragma unroll
       for (int q = 0; q < PP; ++q) {
         int ow = ow0 + q;
-        if (ow < p.OW) yo[ow] = fromf<T>(p.hasBias ? acc[q][u] + bv : acc[q][u]);
+        if (ow < p.OW) yo[ow] = fromf<T>(convAct(acc[q][u] + bv, p));
       }
     }
   }
@@ -382,13 +384,13 @@ __device__ __forceinline__ void conv2dMma(const T *__restrict__ x, const T *__re
     for (int e = 0; e < 2; ++e) {
       const int o = nt * 8 + 2 * t4 + e;
       if (o >= O) continue;
-      const float bv = p.hasBias ? tof(bias[o]) : 0.f;
+      const float bv = (p.hasBias & 1) ? tof(bias[o]) : 0.f;
       T *yo = y + (((ll)b * O + o) * p.OH + oh) * p.OW;
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
         const int ow = ow0 + 16 * mt + g;
-        if (ow < p.OW) yo[ow] = fromf<T>(p.hasBias ? acc[mt][nt][e] + bv : acc[mt][nt][e]);
-        if (ow + 8 < p.OW) yo[ow + 8] = fromf<T>(p.hasBias ? acc[mt][nt][2 + e] + bv : acc[mt][nt][2 + e]);
+        if (ow < p.OW) yo[ow] = fromf<T>(convAct(acc[mt][nt][e] + bv, p));
+        if (ow + 8 < p.OW) yo[ow + 8] = fromf<T>(convAct(acc[mt][nt][2 + e] + bv, p));
       }
     }
   }

@@ -682,3 +682,262 @@ __device__ __forceinline__ void maskAttentionBody(const unsigned char *__restric
 // D ≤ 64: the configuration of csr_attention_r8v2d64rb2b5; D ≤ 128: that of csr_attention
 MASK_ATTENTION(mask_attention_d64, 8, 2, 2, 2, 3)
 MASK_ATTENTION(mask_attention_d128, 8, 2, 4, 4, 2)
+
+// ---- Cell-mask attention on the tensor cores (16-bit q, k, v; D = E = 64) ----
+// The same entries and softmax as mask_attention_* (the keys stretchToCsr writes for each row and
+// head), computed per tile of 16 consecutive rows of one head: neighbouring rows select mostly the
+// same cells, so the tile attends once over the union of its rows' selected cells and masks, per row,
+// the keys that row does not have. Cell c of a row with L keys covers [a, e) = [⌊c·L/Kc+½⌋,
+// ⌊(c+1)·L/Kc+½⌋); the union visits, for every cell c some row selects, the keys from the smallest a
+// to the largest e of the rows that select it, in chunks of 16 keys. Row r keeps key j of that range
+// iff r selects c, a_r ≤ j < e_r and, in a cell wider than kcap (w = e_r − a_r), j is one of its kcap
+// keys e_r − 1 − ⌊i·w/kcap⌋ (i < kcap): so each selected (row, key) is counted exactly once, under
+// its own cell, whatever the neighbouring rows' bounds. S = Q·Kᵀ and O += P·V by mma.sync m16n8k16
+// with fp32 accumulation (the layout of attention_mma_t: each thread holds rows g and g+8 of the tile,
+// g = lane/4); the online softmax in fp32 base 2; P rounded to the storage type for P·V.
+// One warp per tile; MM_WARPS consecutive tiles of one (b, h) a block. grid (⌈Tq/(16·MM_WARPS)⌉, H, B).
+#define MM_WARPS 4
+#define MM_P 72
+
+// Whether row key j belongs to a selected cell [a, e) capped at kcap keys (see above).
+__device__ __forceinline__ bool cellKeeps(int j, int a, int e, int kcap) {
+  if (j < a || j >= e) return false;
+  const int w = e - a;
+  if (w <= kcap) return true;
+  const int m = e - 1 - j;  // 0 ≤ m < w; kept iff ⌊i·w/kcap⌋ = m for i = ⌈m·kcap/w⌉
+  if ((unsigned long long)w * (unsigned)(kcap + 1) < 4294967296ull) {
+    const unsigned i = ((unsigned)m * (unsigned)kcap + (unsigned)w - 1u) / (unsigned)w;
+    return (i * (unsigned)w) / (unsigned)kcap == (unsigned)m;
+  }
+  const ll i = ((ll)m * kcap + w - 1) / w;
+  return (i * w) / kcap == m;
+}
+
+template <typename T>
+__device__ __forceinline__ void maskAttentionMmaBody(const unsigned char *__restrict__ mask,
+                                                     const int *__restrict__ rowLen, const T *__restrict__ q,
+                                                     const T *__restrict__ kk, const T *__restrict__ v,
+                                                     const T *__restrict__ rowScale, T *__restrict__ out, int H,
+                                                     int Tq, int Tk, int Kc, int kcap, float scaleLog2,
+                                                     int hasScale) {
+  __shared__ int uCell[MM_WARPS][MASK_MAXSEL];
+  __shared__ int uLo[MM_WARPS][MASK_MAXSEL];
+  __shared__ int uHi[MM_WARPS][MASK_MAXSEL];
+  __shared__ unsigned uRows[MM_WARPS][MASK_MAXSEL];
+  __shared__ __align__(16) u16 Ks[MM_WARPS][16 * MM_P];
+  __shared__ __align__(16) u16 Vs[MM_WARPS][16 * MM_P];
+  const unsigned full = 0xffffffffu;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t4 = lane & 3;
+  const int tile0 = (blockIdx.x * MM_WARPS + warp) * 16;
+  if (tile0 >= Tq) return;  // the whole warp: no block-wide barrier below
+  const int h = blockIdx.y, b = blockIdx.z;
+  const ll bh = (ll)b * H + h;
+  // lane r < 16 holds the visible keys of the tile's row r (0 past Tq)
+  int myL = 0;
+  if (lane < 16 && tile0 + lane < Tq) {
+    myL = rowLen[(ll)b * Tq + tile0 + lane];
+    myL = myL < Tk ? myL : Tk;
+    myL = myL > 0 ? myL : 0;
+  }
+  // the cells any row of the tile selects (non-empty for that row), in cell order, with the rows that
+  // select each and the key range those rows' bounds span
+  int nu = 0;
+  for (int c0 = 0; c0 < Kc; c0 += 32) {
+    const int c = c0 + lane;
+    unsigned rows = 0u;
+    int lo = 0x7fffffff, hi = 0;
+    for (int r = 0; r < 16; ++r) {
+      const int L = __shfl_sync(full, myL, r);
+      if (c < Kc && L > 0 && mask[(((ll)b * Tq + tile0 + r) * H + h) * Kc + c]) {
+        const int a = bound(c, L, Kc), e = bound(c + 1, L, Kc);
+        if (e > a) {
+          rows |= 1u << r;
+          lo = a < lo ? a : lo;
+          hi = e > hi ? e : hi;
+        }
+      }
+    }
+    const unsigned bal = __ballot_sync(full, rows != 0u);
+    if (rows) {
+      const int at = nu + __popc(bal & ((1u << lane) - 1u));
+      uCell[warp][at] = c;
+      uLo[warp][at] = lo;
+      uHi[warp][at] = hi;
+      uRows[warp][at] = rows;
+    }
+    nu += __popc(bal);
+  }
+  __syncwarp();
+  const int L0 = __shfl_sync(full, myL, g), L1 = __shfl_sync(full, myL, g + 8);
+  const int r0 = tile0 + g, r1 = r0 + 8;
+  const u16 *qp = reinterpret_cast<const u16 *>(q) + bh * Tq * 64;
+  const unsigned *kp = reinterpret_cast<const unsigned *>(kk) + bh * Tk * 32;
+  const unsigned *vp = reinterpret_cast<const unsigned *>(v) + bh * Tk * 32;
+  // Q as A fragments: 4 steps of 16 dims
+  unsigned qa[4][4];
+#pragma unroll
+  for (int ks = 0; ks < 4; ks++) {
+    const int d = ks * 16 + t4 * 2;
+    qa[ks][0] = r0 < Tq ? *reinterpret_cast<const unsigned *>(qp + (ll)r0 * 64 + d) : 0u;
+    qa[ks][1] = r1 < Tq ? *reinterpret_cast<const unsigned *>(qp + (ll)r1 * 64 + d) : 0u;
+    qa[ks][2] = r0 < Tq ? *reinterpret_cast<const unsigned *>(qp + (ll)r0 * 64 + d + 8) : 0u;
+    qa[ks][3] = r1 < Tq ? *reinterpret_cast<const unsigned *>(qp + (ll)r1 * 64 + d + 8) : 0u;
+  }
+  float o[8][4];
+#pragma unroll
+  for (int i = 0; i < 8; i++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) o[i][e] = 0.f;
+  const float ninf = __int_as_float(0xff800000);
+  float m0 = ninf, m1 = ninf, l0 = 0.f, l1 = 0.f;
+  unsigned *K32 = reinterpret_cast<unsigned *>(Ks[warp]);
+  unsigned *V32 = reinterpret_cast<unsigned *>(Vs[warp]);
+  // The chunks (u, j0): cell u of the union, keys j0 … j0+15 of its range. The next chunk's K and V
+  // words are loaded into registers while the current one is computed from shared memory.
+  unsigned kw[16], vw[16];
+  int nu_ = nu, u = 0, j0 = nu > 0 ? uLo[warp][0] : 0;
+  auto load = [&](int uu, int jj) {
+    const int hi = uHi[warp][uu];
+#pragma unroll
+    for (int r = 0; r < 16; ++r) {
+      const bool in = jj + r < hi;  // zero past the range
+      kw[r] = in ? kp[(ll)(jj + r) * 32 + lane] : 0u;
+      vw[r] = in ? vp[(ll)(jj + r) * 32 + lane] : 0u;
+    }
+  };
+  if (nu_ > 0) load(0, j0);
+  int boundsOf = -1;  // the cell whose row bounds a0 … e1 hold
+  int a0 = 0, e0 = 0, a1 = 0, e1 = 0;
+  while (u < nu_) {
+    const int cu = u, cj0 = j0;
+#pragma unroll
+    for (int r = 0; r < 16; ++r) {
+      K32[r * (MM_P / 2) + lane] = kw[r];
+      V32[r * (MM_P / 2) + lane] = vw[r];
+    }
+    __syncwarp();
+    // the next chunk, then its loads (in flight during this chunk's math)
+    j0 += 16;
+    if (j0 >= uHi[warp][u]) {
+      ++u;
+      if (u < nu_) j0 = uLo[warp][u];
+    }
+    if (u < nu_) load(u, j0);
+    if (boundsOf != cu) {
+      // this thread's two rows' bounds of the chunk's cell (empty where the row does not select it)
+      boundsOf = cu;
+      const int c = uCell[warp][cu];
+      const unsigned rows = uRows[warp][cu];
+      a0 = e0 = a1 = e1 = 0;
+      if ((rows >> g) & 1u) {
+        a0 = bound(c, L0, Kc);
+        e0 = bound(c + 1, L0, Kc);
+      }
+      if ((rows >> (g + 8)) & 1u) {
+        a1 = bound(c, L1, Kc);
+        e1 = bound(c + 1, L1, Kc);
+      }
+    }
+    {
+      const int j0 = cj0;
+      float s[2][4];
+#pragma unroll
+      for (int nt = 0; nt < 2; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) s[nt][e] = 0.f;
+#pragma unroll
+        for (int ks = 0; ks < 4; ks++) {
+          const unsigned *kr = K32 + (nt * 8 + g) * (MM_P / 2) + ks * 8 + t4;
+          MmaOp<T>::run(s[nt], qa[ks], kr[0], kr[4]);
+        }
+      }
+      float mx0 = ninf, mx1 = ninf;
+#pragma unroll
+      for (int nt = 0; nt < 2; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const int j = j0 + nt * 8 + t4 * 2 + (e & 1);
+          const bool keep = e < 2 ? cellKeeps(j, a0, e0, kcap) : cellKeeps(j, a1, e1, kcap);
+          s[nt][e] = keep ? s[nt][e] * scaleLog2 : ninf;
+        }
+        mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
+        mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
+      }
+#pragma unroll
+      for (int w = 1; w < 4; w <<= 1) {
+        mx0 = fmaxf(mx0, __shfl_xor_sync(full, mx0, w));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(full, mx1, w));
+      }
+      const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
+      const float u0 = n0 == ninf ? 0.f : n0, u1 = n1 == ninf ? 0.f : n1;
+      const float al0 = exp2f(m0 - u0), al1 = exp2f(m1 - u1);
+      float rs0 = 0.f, rs1 = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < 2; nt++) {
+        s[nt][0] = exp2f(s[nt][0] - u0);
+        s[nt][1] = exp2f(s[nt][1] - u0);
+        s[nt][2] = exp2f(s[nt][2] - u1);
+        s[nt][3] = exp2f(s[nt][3] - u1);
+        rs0 += s[nt][0] + s[nt][1];
+        rs1 += s[nt][2] + s[nt][3];
+      }
+#pragma unroll
+      for (int w = 1; w < 4; w <<= 1) {
+        rs0 += __shfl_xor_sync(full, rs0, w);
+        rs1 += __shfl_xor_sync(full, rs1, w);
+      }
+      l0 = l0 * al0 + rs0;
+      l1 = l1 * al1 + rs1;
+      m0 = n0;
+      m1 = n1;
+#pragma unroll
+      for (int i = 0; i < 8; i++) {
+        o[i][0] *= al0;
+        o[i][1] *= al0;
+        o[i][2] *= al1;
+        o[i][3] *= al1;
+      }
+      // O += P·V over the chunk's 16 keys: P as one A fragment, V's B fragments by ldmatrix.trans
+      unsigned pa[4];
+      pa[0] = pack2<T>(s[0][0], s[0][1]);
+      pa[1] = pack2<T>(s[0][2], s[0][3]);
+      pa[2] = pack2<T>(s[1][0], s[1][1]);
+      pa[3] = pack2<T>(s[1][2], s[1][3]);
+#pragma unroll
+      for (int dn = 0; dn < 64; dn += 16) {
+        const int mi = lane >> 3, r = lane & 7;
+        const u16 *at = Vs[warp] + (r + (mi & 1) * 8) * MM_P + dn + (mi >> 1) * 8;
+        const unsigned addr = (unsigned)__cvta_generic_to_shared(at);
+        unsigned b0, b1, b2, b3;
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(b0), "=r"(b1), "=r"(b2), "=r"(b3)
+                     : "r"(addr));
+        MmaOp<T>::run(o[dn / 8], pa, b0, b1);
+        MmaOp<T>::run(o[dn / 8 + 1], pa, b2, b3);
+      }
+      __syncwarp();  // before the next chunk overwrites K and V
+    }
+  }
+  // out = rowScale · O / l (zero for a row without entries)
+  float g0 = 0.f, g1 = 0.f;
+  if (r0 < Tq && l0 > 0.f) g0 = (hasScale ? tof(rowScale[bh * Tq + r0]) : 1.f) / l0;
+  if (r1 < Tq && l1 > 0.f) g1 = (hasScale ? tof(rowScale[bh * Tq + r1]) : 1.f) / l1;
+  u16 *op = reinterpret_cast<u16 *>(out) + bh * Tq * 64;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    const int d = i * 8 + t4 * 2;
+    if (r0 < Tq) *reinterpret_cast<unsigned *>(op + (ll)r0 * 64 + d) = pack2<T>(o[i][0] * g0, o[i][1] * g0);
+    if (r1 < Tq) *reinterpret_cast<unsigned *>(op + (ll)r1 * 64 + d) = pack2<T>(o[i][2] * g1, o[i][3] * g1);
+  }
+}
+
+#define MASK_ATTENTION_MMA(NAME, T)                                                                              \
+  extern "C" __global__ void __launch_bounds__(32 * MM_WARPS, 4)                                                 \
+      NAME(const unsigned char *__restrict__ mask, const int *__restrict__ rowLen, const T *__restrict__ q,       \
+           const T *__restrict__ kk, const T *__restrict__ v, const T *__restrict__ rowScale, T *__restrict__ out, \
+           int H, int Tq, int Tk, int Kc, int kcap, float scaleLog2, int hasScale) {                             \
+    maskAttentionMmaBody<T>(mask, rowLen, q, kk, v, rowScale, out, H, Tq, Tk, Kc, kcap, scaleLog2, hasScale);    \
+  }
+MASK_ATTENTION_MMA(mask_attention_mma_bf16, sea_bf16)
+MASK_ATTENTION_MMA(mask_attention_mma_f16, sea_f16)

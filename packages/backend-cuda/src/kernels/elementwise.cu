@@ -285,6 +285,44 @@ extern "C" __global__ void copy_strided16(const uint4 *src, uint4 *dst, ll n, ll
   }
 }
 
+// Concatenation of up to 4 contiguous inputs along one axis in one launch, in units U (1 to 16 bytes):
+// input i is [outer, w_i] units, out [outer, W = Σ w_i]; out[o, c] = input_i[o, c − (w_0 + … + w_{i−1})]
+// for the input whose columns hold c. One unit a thread, grid-stride; 32-bit index math below 2³².
+template <typename U>
+__device__ __forceinline__ void concatCols(const U *p0, const U *p1, const U *p2, const U *p3, ll w0, ll w1, ll w2,
+                                           ll W, ll total, U *out) {
+  const ll a1 = w0, a2 = w0 + w1, a3 = w0 + w1 + w2;
+  const ll w3 = W - a3;
+  const bool small = total < 4294967296LL;
+  for (ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (ll)gridDim.x * blockDim.x) {
+    ll o, c;
+    if (small) {
+      const unsigned uo = (unsigned)i / (unsigned)W;
+      o = uo;
+      c = (ll)((unsigned)i - uo * (unsigned)W);
+    } else {
+      o = i / W;
+      c = i - o * W;
+    }
+    U v;
+    if (c < a1) v = p0[o * w0 + c];
+    else if (c < a2) v = p1[o * w1 + (c - a1)];
+    else if (c < a3) v = p2[o * w2 + (c - a2)];
+    else v = p3[o * w3 + (c - a3)];
+    out[i] = v;
+  }
+}
+#define CONCAT_COLS(NAME, U)                                                                                     \
+  extern "C" __global__ void NAME(const U *p0, const U *p1, const U *p2, const U *p3, ll w0, ll w1, ll w2, ll W,  \
+                                  ll total, U *out) {                                                            \
+    concatCols<U>(p0, p1, p2, p3, w0, w1, w2, W, total, out);                                                    \
+  }
+CONCAT_COLS(concat_cols16, uint4)
+CONCAT_COLS(concat_cols8, uint2)
+CONCAT_COLS(concat_cols4, unsigned)
+CONCAT_COLS(concat_cols2, u16)
+CONCAT_COLS(concat_cols1, unsigned char)
+
 // out[i, c] = table[idx[i], c] for rows of w elements.
 extern "C" __global__ void gather_rows(int es, const void *table, const int *idx, void *out, ll total, ll w) {
   for (ll e = (ll)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ll)gridDim.x * blockDim.x) {

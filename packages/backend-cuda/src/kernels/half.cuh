@@ -62,3 +62,20 @@ __device__ __forceinline__ void st2(sea_f16 *p, float2 v) { *(unsigned *)p = pac
 __device__ __forceinline__ void st4(sea_f16 *p, float4 v) {
   *(uint2 *)p = make_uint2(pack2<sea_f16>(v.x, v.y), pack2<sea_f16>(v.z, v.w));
 }
+// Tensor-core step for 16-bit operands: c (m16n8, fp32) += a (m16k16, row) · b (k16n8, col), the
+// fragments in mma.sync's register layout (used by the dense and the cell-mask attention; sm_80+).
+template <typename T> struct MmaOp;
+template <> struct MmaOp<sea_bf16> {
+  static __device__ __forceinline__ void run(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+template <> struct MmaOp<sea_f16> {
+  static __device__ __forceinline__ void run(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};

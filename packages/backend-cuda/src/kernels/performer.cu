@@ -362,3 +362,63 @@ __device__ __forceinline__ void pps_chunk_out_e128_t(const TT *__restrict__ qf, 
 PPS_CHUNK_OUT_E128(pps_chunk_out_e128, float)
 PPS_CHUNK_OUT_E128(pps_chunk_out_e128_bf16, sea_bf16)
 PPS_CHUNK_OUT_E128(pps_chunk_out_e128_f16, sea_f16)
+
+// The causal C_avg and the s_mix blend, heads merged (spec §7.5–§7.6):
+// out[b, t, h·E + e] = s·local[b,h,t,e] + (1 − s)·(Σ_{j≤t} v[b,h,j,e])/(t + 1), s = sMix[b,h,t].
+// One thread per (b·h, chunk of Lc rows, e), neighbouring threads on neighbouring e:
+//   1. rmm_chunk_sums: sums[bh, c, e] = Σ of v over chunk c (float), when there is more than one chunk;
+//   2. rmm_apply: the sums of the chunks before c, then the walk over chunk c's rows writing the blend.
+template <typename T>
+__device__ __forceinline__ void rmmChunkSums(const T *__restrict__ v, float *__restrict__ sums, int BH, int T_,
+                                             int E, int Lc, int nC) {
+  const ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (ll)BH * nC * E) return;
+  const int e = (int)(i % E);
+  const ll r = i / E;
+  const int c = (int)(r % nC), bh = (int)(r / nC);
+  const int t0 = c * Lc, t1 = min(t0 + Lc, T_);
+  const T *p = v + ((ll)bh * T_ + t0) * E + e;
+  float acc = 0.f;
+#pragma unroll 8
+  for (int t = t0; t < t1; ++t, p += E) acc += tof(*p);
+  sums[i] = acc;
+}
+
+template <typename T>
+__device__ __forceinline__ void rmmApply(const T *__restrict__ local, const T *__restrict__ v,
+                                         const T *__restrict__ sMix, const float *__restrict__ sums,
+                                         T *__restrict__ out, int BH, int H, int T_, int E, int Lc, int nC) {
+  const ll i = (ll)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (ll)BH * nC * E) return;
+  const int e = (int)(i % E);
+  const ll r = i / E;
+  const int c = (int)(r % nC), bh = (int)(r / nC);
+  const int b = bh / H, h = bh - b * H;
+  float acc = 0.f;
+  for (int p = 0; p < c; ++p) acc += sums[((ll)bh * nC + p) * E + e];
+  const int t0 = c * Lc, t1 = min(t0 + Lc, T_);
+  const ll HE = (ll)H * E;
+#pragma unroll 4
+  for (int t = t0; t < t1; ++t) {
+    const ll at = ((ll)bh * T_ + t) * E + e;
+    acc += tof(v[at]);
+    const float s = tof(sMix[(ll)bh * T_ + t]);
+    out[((ll)b * T_ + t) * HE + (ll)h * E + e] = fromf<T>(s * tof(local[at]) + (1.f - s) * (acc / (float)(t + 1)));
+  }
+}
+
+#define RMM(SFX, TT)                                                                                                \
+  extern "C" __global__ void __launch_bounds__(256) rmm_chunk_sums##SFX(const TT *__restrict__ v,                  \
+                                                                          float *__restrict__ sums, int BH, int T_, \
+                                                                          int E, int Lc, int nC) {                  \
+    rmmChunkSums<TT>(v, sums, BH, T_, E, Lc, nC);                                                                   \
+  }                                                                                                                 \
+  extern "C" __global__ void __launch_bounds__(256)                                                                 \
+      rmm_apply##SFX(const TT *__restrict__ local, const TT *__restrict__ v, const TT *__restrict__ sMix,          \
+                     const float *__restrict__ sums, TT *__restrict__ out, int BH, int H, int T_, int E, int Lc,   \
+                     int nC) {                                                                                      \
+    rmmApply<TT>(local, v, sMix, sums, out, BH, H, T_, E, Lc, nC);                                                  \
+  }
+RMM(, float)
+RMM(_bf16, sea_bf16)
+RMM(_f16, sea_f16)

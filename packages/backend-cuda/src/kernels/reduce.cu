@@ -134,9 +134,14 @@ extern "C" __global__ void softmax_rows_f16(const sea_f16 *x, sea_f16 *y, ll row
   softmax_rows_t(x, y, rows, n, logMode);
 }
 
-// LayerNorm over rows of n: (x - mean) / sqrt(var + eps) * g + b, biased variance; one warp per row.
+// GELU x·Φ(x) = ½x·erfc(−x/√2) (the unary kernel's float form), applied by a LayerNorm when act = 1.
+__device__ __forceinline__ float lnAct(float x, int act) { return act ? 0.5f * x * erfcf(-x * 0.70710678118654752440f) : x; }
+
+// LayerNorm over rows of n: (x - mean) / sqrt(var + eps) * g + b, biased variance; one warp per row;
+// act = 1: GELU of each output before its store.
 template <typename T>
-__device__ __forceinline__ void layernorm_rows_t(const T *x, const T *g, const T *b, T *y, ll rows, int n, float eps) {
+__device__ __forceinline__ void layernorm_rows_t(const T *x, const T *g, const T *b, T *y, ll rows, int n, float eps,
+                                                 int act) {
   int lane = threadIdx.x & 31;
   ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
   if (row >= rows) return;
@@ -152,18 +157,19 @@ __device__ __forceinline__ void layernorm_rows_t(const T *x, const T *g, const T
   }
   double rstd = 1.0 / sqrt(warpSum(v) / n + (double)eps);
   for (int i = lane; i < n; i += 32)
-    yr[i] = fromf<T>((float)(((double)tof(xr[i]) - mean) * rstd * tof(g[i]) + tof(b[i])));
+    yr[i] = fromf<T>(lnAct((float)(((double)tof(xr[i]) - mean) * rstd * tof(g[i]) + tof(b[i])), act));
 }
-extern "C" __global__ void layernorm_rows(const float *x, const float *g, const float *b, float *y, ll rows, int n, float eps) {
-  layernorm_rows_t(x, g, b, y, rows, n, eps);
+extern "C" __global__ void layernorm_rows(const float *x, const float *g, const float *b, float *y, ll rows, int n, float eps,
+                                          int act) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps, act);
 }
 extern "C" __global__ void layernorm_rows_bf16(const sea_bf16 *x, const sea_bf16 *g, const sea_bf16 *b, sea_bf16 *y, ll rows,
-                                               int n, float eps) {
-  layernorm_rows_t(x, g, b, y, rows, n, eps);
+                                               int n, float eps, int act) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps, act);
 }
 extern "C" __global__ void layernorm_rows_f16(const sea_f16 *x, const sea_f16 *g, const sea_f16 *b, sea_f16 *y, ll rows,
-                                              int n, float eps) {
-  layernorm_rows_t(x, g, b, y, rows, n, eps);
+                                              int n, float eps, int act) {
+  layernorm_rows_t(x, g, b, y, rows, n, eps, act);
 }
 
 // The same LayerNorm with the row read once into registers (PER values a lane, element lane + 32·p in
@@ -171,7 +177,7 @@ extern "C" __global__ void layernorm_rows_f16(const sea_f16 *x, const sea_f16 *g
 // second and third reads of the row.
 template <typename T, int PER>
 __device__ __forceinline__ void layernorm_rows_reg_t(const T *x, const T *g, const T *b, T *y, ll rows, int n,
-                                                     float eps) {
+                                                     float eps, int act) {
   int lane = threadIdx.x & 31;
   ll row = ((ll)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
   if (row >= rows) return;
@@ -197,12 +203,12 @@ __device__ __forceinline__ void layernorm_rows_reg_t(const T *x, const T *g, con
 #pragma unroll
   for (int p = 0; p < PER; ++p) {
     const int i = lane + 32 * p;
-    if (i < n) yr[i] = fromf<T>((float)(((double)xv[p] - mean) * rstd * tof(g[i]) + tof(b[i])));
+    if (i < n) yr[i] = fromf<T>(lnAct((float)(((double)xv[p] - mean) * rstd * tof(g[i]) + tof(b[i])), act));
   }
 }
 #define LAYERNORM_REG(NAME, T, PER)                                                                               \
-  extern "C" __global__ void NAME(const T *x, const T *g, const T *b, T *y, ll rows, int n, float eps) {          \
-    layernorm_rows_reg_t<T, PER>(x, g, b, y, rows, n, eps);                                                       \
+  extern "C" __global__ void NAME(const T *x, const T *g, const T *b, T *y, ll rows, int n, float eps, int act) { \
+    layernorm_rows_reg_t<T, PER>(x, g, b, y, rows, n, eps, act);                                                  \
   }
 #define LAYERNORM_REGS(PER)                                         \
   LAYERNORM_REG(layernorm_rows_r##PER, float, PER)                  \

@@ -94,7 +94,7 @@ export function conv2d(
       opts.padding[0],
       opts.padding[2],
       opts.groups,
-      bias ? 1 : 0,
+      (bias ? 1 : 0) | (opts.activation === 'relu' ? 2 : 0),
     ]);
   const taps = C * kh * kw;
   if (mma) {

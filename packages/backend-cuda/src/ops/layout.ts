@@ -35,11 +35,45 @@ export function slice(
   return out;
 }
 
+/**
+ * Concatenation along `axis`: up to 4 inputs in one launch (concat_cols* in kernels/elementwise.cu,
+ * in the widest unit of 16, 8, 4, 2 or 1 bytes that every input's row and address divide), more as one
+ * strided copy per input.
+ */
 export function concat(b: CudaBackend, xs: readonly TensorInfo[], axis: number): TensorInfo {
   const first = xs[0];
   const outShape = [...first.shape];
   outShape[axis] = xs.reduce((s, t) => s + t.shape[axis], 0);
   const out = b.output(outShape, first.dtype);
+  const total = sizeOf(outShape);
+  if (total === 0) return out;
+  const parts = xs.filter((t) => sizeOf(t.shape) > 0);
+  if (parts.length <= 4 && b.concatOneLaunch) {
+    const es = bytesPerElement(first.dtype);
+    const outer = sizeOf(outShape.slice(0, axis));
+    const inner = sizeOf(outShape.slice(axis + 1));
+    const rowBytes = parts.map((t) => t.shape[axis] * inner * es);
+    const ptrs = [...parts.map((t) => b.ptr(t)), b.ptr(out)];
+    const unit =
+      [16, 8, 4, 2, 1].find(
+        (u) => rowBytes.every((r) => r % u === 0) && ptrs.every((p) => p % BigInt(u) === 0n),
+      ) ?? 1;
+    const w = rowBytes.map((r) => r / unit);
+    const W = w.reduce((s, x) => s + x, 0);
+    b.params
+      .ptr(0, ptrs[0])
+      .ptr(1, parts.length > 1 ? ptrs[1] : 0n)
+      .ptr(2, parts.length > 2 ? ptrs[2] : 0n)
+      .ptr(3, parts.length > 3 ? ptrs[3] : 0n)
+      .i64(4, w[0])
+      .i64(5, w[1] ?? 0)
+      .i64(6, w[2] ?? 0)
+      .i64(7, W)
+      .i64(8, outer * W)
+      .ptr(9, b.ptr(out));
+    b.launch(b.fn('elementwise', `concat_cols${unit}`), [b.blocks(outer * W)], [256]);
+    return out;
+  }
   const ost = stridesOf(outShape);
   let at = 0;
   for (const t of xs) {

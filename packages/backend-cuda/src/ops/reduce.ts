@@ -1,4 +1,4 @@
-import { type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
+import { type LayerNormActivation, type ReduceOp, sizeOf, type TensorInfo } from '@sea/tensor';
 import { broadcastStrides, reducePlan } from '@sea/tensor/backend';
 import { type CudaBackend, dtypeCode, floatSuffix } from '../cuda_backend.js';
 import { binary } from './elementwise.js';
@@ -107,6 +107,7 @@ export function layerNorm(
   gamma: TensorInfo,
   beta: TensorInfo,
   eps: number,
+  activation: LayerNormActivation = 'none',
 ): TensorInfo {
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = sizeOf(x.shape);
@@ -120,7 +121,8 @@ export function layerNorm(
     .ptr(3, b.ptr(out))
     .i64(4, rows)
     .i32(5, n)
-    .f32(6, eps);
+    .f32(6, eps)
+    .i32(7, activation === 'gelu' ? 1 : 0);
   // rows of up to 128 read once into registers (layernorm_rows_r*; on the H200 rows of 64 took
   // 0.18 ms instead of 0.32 at [1,24,32768,64], rows of 256 were slower that way), longer rows re-read
   const per = [2, 4].find((p) => n <= 32 * p);

@@ -62,6 +62,47 @@ export function performerPrefixSum(
   return out;
 }
 
+/**
+ * The causal C_avg and the s_mix blend, heads merged (rmm_* in kernels/performer.cu): one thread per
+ * (b·h, chunk, column); chunks of about √T rows (a power of two, at least 64), their sums first when
+ * there is more than one. Two launches (one below 128 rows).
+ */
+export function runningMeanMix(
+  b: CudaBackend,
+  local: TensorInfo,
+  v: TensorInfo,
+  sMix: TensorInfo,
+): TensorInfo {
+  const [B, H, T, E] = local.shape;
+  const sfx = floatSuffix('runningMeanMix', local.dtype);
+  const out = b.output([B, T, H * E], local.dtype);
+  const BH = B * H;
+  if (BH * T * E === 0) return out;
+  const Lc = Math.max(64, 2 ** Math.ceil(Math.log2(Math.sqrt(T))));
+  const nC = Math.ceil(T / Lc);
+  const threads = BH * nC * E;
+  const sums = nC > 1 ? b.alloc(threads * 4) : null;
+  if (sums) {
+    b.params.ptr(0, b.ptr(v)).ptr(1, sums.ptr).i32(2, BH).i32(3, T).i32(4, E).i32(5, Lc).i32(6, nC);
+    b.launch(b.fn('performer', `rmm_chunk_sums${sfx}`), [b.blocks(threads)], [256]);
+  }
+  b.params
+    .ptr(0, b.ptr(local))
+    .ptr(1, b.ptr(v))
+    .ptr(2, b.ptr(sMix))
+    .ptr(3, sums ? sums.ptr : 0n)
+    .ptr(4, b.ptr(out))
+    .i32(5, BH)
+    .i32(6, H)
+    .i32(7, T)
+    .i32(8, E)
+    .i32(9, Lc)
+    .i32(10, nC);
+  b.launch(b.fn('performer', `rmm_apply${sfx}`), [b.blocks(threads)], [256]);
+  if (sums) b.free(sums); // stream-ordered reuse
+  return out;
+}
+
 /** Keys per thread of the register-resident grouped top-k instances (grouped_topk_r* in topk.cu). */
 const TOPK_PER = [4, 8, 12, 16] as const;
 
@@ -353,6 +394,14 @@ export function cellMaskAttention(
     .i32(13, E)
     .f32(14, opts.scale)
     .i32(15, rowScale ? 1 : 0);
+  const tensorCores = Number(b.device.computeCapability.split('.')[0]) >= 8;
+  if (b.maskAttentionMma && tensorCores && sfx !== '' && D === 64 && E === 64) {
+    // the tensor-core instance (kernels/csr.cu mask_attention_mma_*): 16 rows a warp, 4 warps a block;
+    // scores in base 2 (the kernel's softmax runs on exp2)
+    b.params.f32(12, opts.scale * Math.LOG2E).i32(13, rowScale ? 1 : 0);
+    b.launch(b.fn('csr', `mask_attention_mma${sfx}`), [Math.ceil(Tq / 64), H, B], [128]);
+    return out;
+  }
   const name = D <= 64 ? 'mask_attention_d64' : 'mask_attention_d128';
   b.launch(b.fn('csr', `${name}${sfx}`), [Math.ceil(Tq / 8), H, B], [256]);
   return out;

@@ -49,7 +49,7 @@ export function conv2d(
   const npix = n / O;
   const accs = Array.from({ length: OB }, (_, j) => j);
   b.run({
-    name: 'conv2d',
+    name: opts.activation === 'relu' ? 'conv2d_relu' : 'conv2d',
     body: `${main(WG)}
   let ob = wg % ${nOB}u; let blk = wg / ${nOB}u;
   let p = blk * ${WG}u + lid;
@@ -81,7 +81,7 @@ export function conv2d(
   }
   let ob0 = ((bi * O + o0) * OH + oy) * OW + ox;
   let plane = OH * OW;
-  ${accs.map((j) => `y_st(ob0 + ${j}u * plane, a${j});`).join('\n  ')}
+  ${accs.map((j) => `y_st(ob0 + ${j}u * plane, ${opts.activation === 'relu' ? `select(0.0, a${j}, a${j} > 0.0 || a${j} != a${j})` : `a${j}`});`).join('\n  ')}
 }`,
     inputs: [
       { name: 'x', data: b.data(x) },

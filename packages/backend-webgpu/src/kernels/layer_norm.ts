@@ -1,8 +1,12 @@
-/** LayerNorm over the last axis, one workgroup per row: two-pass mean and biased variance. */
-import type { TensorInfo } from '@sea/tensor';
+/**
+ * LayerNorm over the last axis, one workgroup per row: two-pass mean and biased variance; with
+ * activation 'gelu' the exact GELU of each output before its store.
+ */
+import type { LayerNormActivation, TensorInfo } from '@sea/tensor';
 import { f, main, u } from '../codegen.js';
 import type { WebGpuBackend } from '../webgpu_backend.js';
 import { rowReduceWgsl } from './row_reduce.js';
+import { ERF_WGSL } from './unary.js';
 
 const WG = 128;
 
@@ -12,6 +16,7 @@ export function layerNorm(
   gamma: TensorInfo,
   beta: TensorInfo,
   eps: number,
+  activation: LayerNormActivation = 'none',
 ): TensorInfo {
   const n = x.shape[x.shape.length - 1] ?? 1;
   const size = x.shape.reduce((a, d) => a * d, 1);
@@ -20,8 +25,13 @@ export function layerNorm(
   // Many short rows: one thread per row (three passes over the row, from cache after the first);
   // otherwise one workgroup per row with tree sums.
   const perThread = n <= 256 && rows >= 4096;
+  const gelu = activation === 'gelu';
+  const act = (e: string) => (gelu ? `gelu_ln(${e})` : e);
+  const head = gelu
+    ? `${ERF_WGSL}\nfn gelu_ln(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.7071067811865476)); }\n`
+    : '';
   const body = perThread
-    ? `${main(WG)}
+    ? `${head}${main(WG)}
   let row = wg * ${WG}u + lid;
   if (row >= pu(0u)) { return; }
   let n = pu(1u);
@@ -32,9 +42,9 @@ export function layerNorm(
   var s1 = 0.0;
   for (var c = 0u; c < n; c++) { let d = x_ld(base + c) - mean; s1 += d * d; }
   let rstd = 1.0 / sqrt(s1 / f32(n) + pf(2u));
-  for (var c = 0u; c < n; c++) { y_st(base + c, (x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)); }
+  for (var c = 0u; c < n; c++) { y_st(base + c, ${act('(x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)')}); }
 }`
-    : `${rowReduceWgsl(WG)}
+    : `${head}${rowReduceWgsl(WG)}
 ${main(WG)}
   let row = wg;
   if (row >= pu(0u)) { return; }
@@ -46,10 +56,10 @@ ${main(WG)}
   var s1 = 0.0;
   for (var c = lid; c < n; c += ${WG}u) { let d = x_ld(base + c) - mean; s1 += d * d; }
   let rstd = 1.0 / sqrt(wg_sum(s1, lid) / f32(n) + pf(2u));
-  for (var c = lid; c < n; c += ${WG}u) { y_st(base + c, (x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)); }
+  for (var c = lid; c < n; c += ${WG}u) { y_st(base + c, ${act('(x_ld(base + c) - mean) * rstd * g_ld(c) + be_ld(c)')}); }
 }`;
   b.run({
-    name: 'layerNorm',
+    name: gelu ? 'layerNorm_gelu' : 'layerNorm',
     body,
     inputs: [
       { name: 'x', data: b.data(x) },

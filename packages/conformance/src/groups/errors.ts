@@ -11,6 +11,7 @@ import {
   layerNorm,
   matmul,
   performerPrefixSum,
+  runningMeanMix,
   SeaError,
   ShapeError,
   softmax,
@@ -105,6 +106,19 @@ export function registerErrors(s: SuiteContext): void {
         ShapeError,
         '[B,H,T,D]',
         '[2,7,4]',
+      );
+      assertThrows(
+        () => runningMeanMix(q, zeros([1, 2, 6, 4], { backend }), zeros([1, 2, 7], { backend })),
+        ShapeError,
+        'v',
+        '[1,2,6,4]',
+      );
+      assertThrows(() => runningMeanMix(q, q, zeros([1, 7, 2], { backend })), ShapeError, 'sMix', '[1,7,2]');
+      assertThrows(
+        () => runningMeanMix(q, q, zeros([1, 2, 7], { backend, dtype: 'int32' })),
+        DTypeError,
+        'sMix',
+        'int32',
       );
     });
     test('a disposed tensor cannot be used', async ({ backend }) => {

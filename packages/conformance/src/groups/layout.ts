@@ -244,6 +244,25 @@ export function registerLayout(s: SuiteContext): void {
         ],
         -1,
       ],
+      // five inputs (more than one launch takes on CUDA), odd widths
+      [
+        [
+          [2, 1, 3],
+          [2, 2, 3],
+          [2, 3, 3],
+          [2, 1, 3],
+          [2, 5, 3],
+        ],
+        1,
+      ],
+      // the estimator's [C_perf ; V] shape, rows past one block
+      [
+        [
+          [1, 3, 70, 64],
+          [1, 3, 70, 64],
+        ],
+        -1,
+      ],
     ];
     for (const dtype of dtypes) {
       for (const [shapes, axisIn] of cases) {

@@ -1,9 +1,11 @@
 import { layerNorm, logSoftmax, softmax, tensor } from '@sea/tensor';
 import { assertClose, assertEqual, values } from '../check.js';
 import { broadcastOffset, forEachIndex, normal, rngFor, toDType } from '../data.js';
+import { geluErf } from '../reference.js';
 import type { SuiteContext } from '../suite.js';
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
+const eps5 = 1e-5;
 
 /** Softmax of each last-axis row of x + mask (mask broadcast); an all −∞ row gives zeros. */
 function softmaxRef(
@@ -176,6 +178,50 @@ export function registerNormalization(s: SuiteContext): void {
           }
           const t = tol(dtype, 'layerNorm', 4);
           assertClose(await values(out, shape, dtype, title), want, t, title, shape, mag);
+        });
+      }
+      // with the exact GELU fused into the store: rows through every kernel shape (short, long, many)
+      for (const shape of [
+        [2, 5, 17],
+        [4, 768],
+        [7, 128],
+        [4100, 64],
+      ]) {
+        const title = `${dtype} [${shape}] activation gelu`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const n = shape[shape.length - 1];
+          const xv = normal(rng, shape, dtype, 1, 0.5);
+          const g = normal(rng, [n], dtype, 1, 1);
+          const b = normal(rng, [n], dtype);
+          const out = layerNorm(
+            tensor(xv, shape, { backend, dtype }),
+            tensor(g, [n], { backend, dtype }),
+            tensor(b, [n], { backend, dtype }),
+            1e-5,
+            { activation: 'gelu' },
+          );
+          const want: number[] = [];
+          const mag: number[] = [];
+          for (let r = 0; r < xv.length; r += n) {
+            const row = Array.from({ length: n }, (_, i) => xv[r + i]);
+            const mean = row.reduce((p, v) => p + v, 0) / n;
+            const v = row.reduce((p, x) => p + (x - mean) ** 2, 0) / n;
+            row.forEach((x, i) => {
+              const y = ((x - mean) / Math.sqrt(v + eps5)) * g[i] + b[i];
+              want.push(geluErf(y));
+              // |GELU'| < 1.13: the LayerNorm's error scale passes through, plus GELU's own
+              mag.push((1.13 * Math.abs(g[i]) * 1.5) / Math.sqrt(v + eps5) + Math.abs(geluErf(y)));
+            });
+          }
+          assertClose(
+            await values(out, shape, dtype, title),
+            want,
+            tol(dtype, 'layerNorm', 4),
+            title,
+            shape,
+            mag,
+          );
         });
       }
       test(`constant rows give beta ${dtype}`, async ({ backend, tol }) => {

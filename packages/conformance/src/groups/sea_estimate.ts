@@ -1,4 +1,4 @@
-import { type DType, groupedTopK, performerPrefixSum, tensor } from '@sea/tensor';
+import { type DType, groupedTopK, performerPrefixSum, runningMeanMix, tensor } from '@sea/tensor';
 import { assertClose, assertEqual, values } from '../check.js';
 import { normal, rngFor, roundAll, uniform } from '../data.js';
 import type { SuiteContext } from '../suite.js';
@@ -98,6 +98,55 @@ export function registerSeaEstimate(s: SuiteContext): void {
           // prefix sums over T steps: float32 error grows with √T
           const t = tol(dtype, 'performerPrefixSum', Math.max(2, Math.sqrt(shape[2])));
           assertClose(await values(out, vs, dtype, title), want, t, title, vs, mag);
+        });
+      }
+  });
+
+  s.group('runningMeanMix', 'runningMeanMix (causal C_avg and the s_mix blend, heads merged)', (test) => {
+    // [B, H, T, E]: one row, odd widths, several chunks of T, chunks of a long T
+    const cases: number[][] = [
+      [2, 3, 13, 5],
+      [1, 1, 1, 3],
+      [1, 2, 300, 16],
+      [1, 2, 1100, 7],
+      [2, 2, 4100, 64],
+    ];
+    for (const dtype of s.seaDTypes)
+      for (const shape of cases) {
+        const title = `${dtypeTag(dtype)}[${shape}]`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const [B, H, T, E] = shape;
+          const local = normal(rng, shape, dtype);
+          const v = normal(rng, shape, dtype);
+          const sm = uniform(rng, [B, H, T], dtype, 0, 1);
+          const out = runningMeanMix(
+            tensor(local, shape, { backend, dtype }),
+            tensor(v, shape, { backend, dtype }),
+            tensor(sm, [B, H, T], { backend, dtype }),
+          );
+          // docs/algorithm.md §7.5–§7.6 in float64: s·local + (1 − s)·mean of v over 0..t, heads merged
+          const os = [B, T, H * E];
+          const want = new Float64Array(B * T * H * E);
+          const mag = new Float64Array(want.length);
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++)
+              for (let e = 0; e < E; e++) {
+                let sum = 0;
+                let abs = 0;
+                for (let t = 0; t < T; t++) {
+                  const at = ((b * H + h) * T + t) * E + e;
+                  sum += v[at];
+                  abs += Math.abs(v[at]);
+                  const sv = sm[(b * H + h) * T + t];
+                  const o = (b * T + t) * H * E + h * E + e;
+                  want[o] = sv * local[at] + (1 - sv) * (sum / (t + 1));
+                  mag[o] = Math.abs(sv * local[at]) + Math.abs(1 - sv) * (abs / (t + 1));
+                }
+              }
+          // a running sum over T steps: float32 error grows with √T
+          const t = tol(dtype, 'runningMeanMix', Math.max(2, Math.sqrt(T)));
+          assertClose(await values(out, os, dtype, title), want, t, title, os, mag);
         });
       }
   });

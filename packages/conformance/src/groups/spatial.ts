@@ -320,6 +320,32 @@ export function registerSpatial(s: SuiteContext): void {
           assertClose(got, ref.want, tol(dtype, 'conv2d'), title, ref.outShape, ref.mag);
         });
       }
+      // the ReLU in the conv's store (docs/algorithm.md §4a step 2): every kernel family
+      for (const c of CONV.filter((x) => /same|causal dilated|grouped|O = 36/.test(x.note))) {
+        const title = `${dtype} x[${c.x}] w[${c.w}] ${c.note}, activation relu`;
+        test(title, async ({ backend, tol }) => {
+          const rng = rngFor(title);
+          const xv = normal(rng, c.x, dtype);
+          const wv = normal(rng, c.w, dtype);
+          const bv = c.bias ? normal(rng, [c.w[0]], dtype) : null;
+          const out = conv2d(
+            tensor(xv, c.x, { backend, dtype }),
+            tensor(wv, c.w, { backend, dtype }),
+            bv ? tensor(bv, [c.w[0]], { backend, dtype }) : null,
+            {
+              stride: c.stride,
+              dilation: c.dilation,
+              padding: c.padding,
+              groups: c.groups,
+              activation: 'relu',
+            },
+          );
+          const ref = convRef(c, xv, wv, bv);
+          const got = await values(out, ref.outShape, dtype, title);
+          const want = ref.want.map((v) => Math.max(v, 0));
+          assertClose(got, want, tol(dtype, 'conv2d'), title, ref.outShape, ref.mag);
+        });
+      }
     }
   });
 
