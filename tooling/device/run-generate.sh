@@ -5,7 +5,8 @@
 #   2. tooling/reference/bench_generate_torch.py: Hugging Face generate, bf16 and fp32 (the peer).
 # Writes $OUT/generate-run.log, generate-bench.json, generate-torch.json.
 # Env: SEA_BENCH_T (default 1024,4096,16384,32768), SEA_BENCH_NEW (64), SEA_BENCH_KINDS (dense,sea),
-# SEA_TORCH=0 skips the peer, SEA_GEN_TIMEOUT / SEA_TORCH_TIMEOUT (seconds, default 360 / 200).
+# SEA_TORCH=0 skips the peer, SEA_GEN_TIMEOUT / SEA_TORCH_TIMEOUT (seconds, default 360 / 200),
+# SEA_DECODE_FUSED=0 decodes with the composed ops instead of the step primitives (both scripts).
 # SEA_GENERATE_PARITY=1 first runs packages/opt/bench/decode_parity.mjs (incremental logits against
 # the full forward for dense/Performer/SEA, float32 and bfloat16, on CUDA; writes decode-parity.json;
 # SEA_PARITY_* as in the script, SEA_PARITY_TIMEOUT seconds, default 300), and the script then exits

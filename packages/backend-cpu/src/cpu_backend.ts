@@ -17,6 +17,7 @@ import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
 import { cumsum } from './kernels/cumsum.js';
+import { causalCnnStep, performerStep, seaDecodeAttention, seaEncoderStep } from './kernels/decode_step.js';
 import { gather, takeAlong } from './kernels/gather.js';
 import { groupedTopK } from './kernels/grouped_topk.js';
 import { cast, fill, viaFloat64 } from './kernels/half.js';
@@ -71,6 +72,10 @@ const CPU_KERNELS = {
   fill,
   range,
   adamw,
+  performerStep,
+  causalCnnStep,
+  seaEncoderStep,
+  seaDecodeAttention,
 } satisfies KernelTable<CpuBackend>;
 
 export class CpuBackend extends defineBackend(CpuMemory, CPU_KERNELS) implements Backend {}

@@ -33,6 +33,7 @@ import { type Family, ModuleLoader } from './modules.js';
 import { attention } from './ops/attention.js';
 import { conv2d, conv2dHalfFits, conv2dMmaPlan, resize } from './ops/conv.js';
 import { CudnnConv } from './ops/cudnn.js';
+import { causalCnnStep, performerStep, seaDecodeAttention, seaEncoderStep } from './ops/decode.js';
 import { binary, cast, range, unary, where } from './ops/elementwise.js';
 import { concat, gather, pad, slice, takeAlong, transpose, writeSlice } from './ops/layout.js';
 import { LtGemm, linear } from './ops/linear.js';
@@ -557,6 +558,10 @@ const CUDA_KERNELS = {
   linear,
   csrAttention,
   adamw,
+  performerStep,
+  causalCnnStep,
+  seaEncoderStep,
+  seaDecodeAttention,
 } satisfies KernelTable<CudaBackend>;
 
 export class CudaBackend extends defineBackend(CudaMemory, CUDA_KERNELS) implements Backend {}

@@ -17,7 +17,15 @@ import { type Driver, loadNvrtc, type NvrtcApi } from './driver.js';
 export const KERNEL_DIR = fileURLToPath(new URL('./kernels/', import.meta.url));
 export const NVRTC_OPTIONS = ['-default-device', '--std=c++17'];
 
-export type Family = 'elementwise' | 'reduce' | 'conv' | 'performer' | 'topk' | 'csr' | 'attention';
+export type Family =
+  | 'elementwise'
+  | 'reduce'
+  | 'conv'
+  | 'performer'
+  | 'topk'
+  | 'csr'
+  | 'attention'
+  | 'decode';
 
 /** A family's CUDA C source: the shared 16-bit storage helpers (kernels/half.cuh), then `<family>.cu`. */
 export function familySource(family: Family): string {

@@ -37,6 +37,7 @@ import { csrSddmm } from './kernels/csr_sddmm.js';
 import { csrSoftmax } from './kernels/csr_softmax.js';
 import { csrSpmm } from './kernels/csr_spmm.js';
 import { cumsum } from './kernels/cumsum.js';
+import { causalCnnStep, performerStep, seaDecodeAttention, seaEncoderStep } from './kernels/decode_step.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
 import { groupedTopK } from './kernels/grouped_topk.js';
@@ -733,6 +734,10 @@ const WEBGPU_KERNELS = {
   csrSpmm,
   csrAttention,
   cellMaskAttention,
+  performerStep,
+  causalCnnStep,
+  seaEncoderStep,
+  seaDecodeAttention,
 } satisfies KernelTable<WebGpuBackend>;
 
 export class WebGpuBackend extends defineBackend(WebGpuMemory, WEBGPU_KERNELS) implements Backend {}

@@ -29,6 +29,11 @@ import { registerAdamW } from './groups/optim.js';
 import { registerPublished } from './groups/published.js';
 import { registerReduce } from './groups/reduce.js';
 import { registerCellMaskAttention, registerCsrAttention, registerSeaCsr } from './groups/sea_csr.js';
+import {
+  registerSeaDecode,
+  registerSeaDecodeAttention,
+  registerSeaEncoderStep,
+} from './groups/sea_decode.js';
 import { registerSeaEstimate } from './groups/sea_estimate.js';
 import { registerSpatial } from './groups/spatial.js';
 import { toleranceFor } from './tolerance.js';
@@ -236,6 +241,9 @@ export function conformanceSuite(
     registerSpatial(suite);
     registerSeaEstimate(suite);
     registerSeaCsr(suite);
+    registerSeaDecode(suite);
+    registerSeaEncoderStep(suite);
+    registerSeaDecodeAttention(suite);
     registerAttention(suite);
     registerLinear(suite);
     registerAdamW(suite);

@@ -21,4 +21,10 @@ export {
   softmaxFeatures,
 } from './performer.js';
 export { orthogonalRandomProjection, performerFeatureCount, qrQ } from './projection.js';
-export { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from './state.js';
+export {
+  CausalPerformerState,
+  causalPerformerPrefill,
+  causalPerformerStep,
+  fusedDecodeSteps,
+  setFusedDecodeSteps,
+} from './state.js';

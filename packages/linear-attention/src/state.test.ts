@@ -6,7 +6,7 @@ import { Rng } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
 import { performerAttention } from './performer.js';
 import { orthogonalRandomProjection } from './projection.js';
-import { causalPerformerPrefill, causalPerformerStep } from './state.js';
+import { causalPerformerPrefill, causalPerformerStep, setFusedDecodeSteps } from './state.js';
 
 const backend = new CpuBackend();
 
@@ -19,6 +19,56 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 describe('causal Performer state', () => {
+  for (const fused of [true, false])
+    it(`a prefix table's row leads the value row in every head (${fused ? 'performerStep' : 'composed ops'})`, async () => {
+      // the same step with the row spelt out: [table[rows[b]] broadcast over the heads ; v]
+      const [B, H, D, E, P, N] = [2, 3, 6, 4, 5, 9];
+      const rng = new Rng(17);
+      const mk = (shape: number[]) =>
+        sea.tensor(rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)), 0, 1), shape, {
+          backend,
+        });
+      const m = 11;
+      const w = sea.tensor(orthogonalRandomProjection(m, D, new Rng(4)), [m, D], { backend });
+      const [q, k] = [mk([B, H, 3, D]), mk([B, H, 3, D])];
+      const full = mk([B, H, 3, P + E]);
+      const table = mk([N, P]);
+      const rows = [7, 2];
+      const tv = (await table.data()) as Float32Array;
+      const v1 = mk([B, H, 1, E]);
+      const vv = (await v1.data()) as Float32Array;
+      const spelt = new Float32Array(B * H * (P + E));
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++) {
+          const o = (b * H + h) * (P + E);
+          spelt.set(tv.subarray(rows[b] * P, rows[b] * P + P), o);
+          spelt.set(vv.subarray((b * H + h) * E, (b * H + h + 1) * E), o + P);
+        }
+      const row = (x: sea.Tensor, n: number) => sea.slice(x, [0, 0, 2, 0], [B, H, 1, n]);
+      const pre = (x: sea.Tensor) => sea.slice(x, [0, 0, 0, 0], [B, H, 2, x.shape[3]]);
+      setFusedDecodeSteps(fused);
+      try {
+        const a = causalPerformerPrefill(pre(q), pre(k), pre(full), w);
+        const b = causalPerformerPrefill(pre(q), pre(k), pre(full), w);
+        const got = await causalPerformerStep(a.state, row(q, D), row(k, D), v1, w, { table, rows }).data();
+        const want = await causalPerformerStep(
+          b.state,
+          row(q, D),
+          row(k, D),
+          sea.tensor(spelt, [B, H, 1, P + E], { backend }),
+          w,
+        ).data();
+        expect(relErr(got as Float32Array, want as Float32Array)).toBeLessThan(1e-6);
+        expect(
+          relErr((await a.state.sums.data()) as Float32Array, (await b.state.sums.data()) as Float32Array),
+        ).toBeLessThan(1e-6);
+        a.state.dispose();
+        b.state.dispose();
+      } finally {
+        setFusedDecodeSteps(true);
+      }
+    });
+
   it('prefill + one row at a time equals the whole-sequence forward at every row', async () => {
     const [B, H, T, D, E, P] = [2, 3, 41, 7, 11, 5];
     const rng = new Rng(3);

@@ -19,13 +19,17 @@ import {
   div,
   fmt,
   full,
+  gather,
   linear,
   matmul,
   mul,
+  ones,
   pad,
+  performerStep,
   ShapeError,
   slice,
   type Tensor,
+  tensor,
   tidy,
 } from '@sea/tensor';
 import { CAUSAL_EPS, performerAttention, RELU_KERNEL_EPS, reluFeatures } from './performer.js';
@@ -47,6 +51,22 @@ function sumsOf(kf32: Tensor, v32: Tensor): Tensor {
     1,
   );
   return matmul(kf32, vx, { transA: true });
+}
+
+let fusedSteps = true;
+
+/**
+ * Whether decoding steps run the fused step primitives (`performerStep`, `causalCnnStep`, one kernel
+ * each) or the composition of the general ops they replace (default: fused). The composed path stays
+ * selectable so that a backend's fused kernel can be switched off without other changes.
+ */
+export function setFusedDecodeSteps(on: boolean): void {
+  fusedSteps = on;
+}
+
+/** See {@link setFusedDecodeSteps}. */
+export function fusedDecodeSteps(): boolean {
+  return fusedSteps;
 }
 
 /** The causal Performer's running sums and the per-step constants; owns its tensors. */
@@ -125,7 +145,8 @@ export function causalPerformerPrefill(
 
 /**
  * One new row per sequence: q1, k1 [B,H,1,D], v1 [B,H,1,E] → out [B,H,1,E]; adds φ(k1)·[v1, 1]ᵀ to
- * the running sums (the state's tensor is replaced).
+ * the running sums (the state's tensor is replaced). With `prefix` (a table [N, P] and one row index
+ * per sequence) sequence b's value row is [table[rows[b]] ; v1] in every head (v1 then [B,H,1,E−P]).
  */
 export function causalPerformerStep(
   state: CausalPerformerState,
@@ -133,12 +154,18 @@ export function causalPerformerStep(
   k1: Tensor,
   v1: Tensor,
   projection: Tensor,
+  prefix?: { table: Tensor; rows: ArrayLike<number> },
 ): Tensor {
   const [B, H, m, E1] = state.sums.shape;
+  const P = prefix ? prefix.table.shape[1] : 0;
+  if (prefix && (prefix.table.rank !== 2 || prefix.rows.length !== B))
+    throw new ShapeError(
+      `causalPerformerStep: expected a prefix table [N,P] and ${B} rows, got ${fmt(prefix.table.shape)} and ${prefix.rows.length} rows`,
+    );
   for (const [t, n, w] of [
     [q1, 'q1', projection.shape[1]],
     [k1, 'k1', projection.shape[1]],
-    [v1, 'v1', E1 - 1],
+    [v1, 'v1', E1 - 1 - P],
   ] as const) {
     if (t.rank !== 4 || t.shape[0] !== B || t.shape[1] !== H || t.shape[2] !== 1 || t.shape[3] !== w) {
       throw new ShapeError(
@@ -152,6 +179,25 @@ export function causalPerformerStep(
   }
   if (projection.shape[0] !== m)
     throw new ShapeError(`causalPerformerStep: projection has ${projection.shape[0]} features, state ${m}`);
+  if (fusedSteps) {
+    const r = performerStep(state.sums, q1, k1, v1, state.features, RELU_KERNEL_EPS, prefix);
+    state.sums.dispose();
+    state.sums = r.sums.keep();
+    return r.out;
+  }
+  if (prefix) {
+    const { table } = prefix;
+    const row = tidy(() => {
+      const rowsT = tensor(Int32Array.from(prefix.rows), [B], { dtype: 'int32', backend: table.backend });
+      const lead = gather(table, rowsT).reshape([B, 1, 1, P]);
+      return concat([mul(lead, ones([1, H, 1, 1], { backend: table.backend, dtype: table.dtype })), v1], -1);
+    });
+    try {
+      return causalPerformerStep(state, q1, k1, row, projection);
+    } finally {
+      row.dispose();
+    }
+  }
   const next = tidy(() => {
     // φ = ReLU(x·(W·D^(-1/4))ᵀ) + 0.001, as reluFeatures computes it, with the scaled W kept
     const phi = (x: Tensor) =>

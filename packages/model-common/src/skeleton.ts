@@ -69,6 +69,47 @@ export interface ForwardCache {
   pastLength: number;
   /** Rows to reserve per layer's K/V cache at the first call (prompt + new tokens); grows past it. */
   capacity?: number;
+  /**
+   * Each layer's q projection with q's scale folded in (W·s, b·s), made at the first call and kept
+   * for the steps: when s is a power of two (D = 64: 1/8), where the fold is exact in every dtype.
+   */
+  scaledQ?: Map<number, [Tensor, Tensor | null]>;
+  /** Otherwise q's scale as a kept [1] tensor per dtype (no fill per layer per step). */
+  scalars?: Map<string, Tensor>;
+}
+
+/** Whether x·s is exact for every float x (s a power of two; overflow and subnormals aside). */
+function isPowerOfTwo(s: number): boolean {
+  return s > 0 && Number.isFinite(s) && 2 ** Math.round(Math.log2(s)) === s;
+}
+
+/** Layer `li`'s q projection × `scale` for `cache`, made once. */
+function cacheScaledQ(
+  cache: ForwardCache,
+  li: number,
+  w: Tensor,
+  b: Tensor | null,
+  scale: number,
+): [Tensor, Tensor | null] {
+  cache.scaledQ ??= new Map();
+  let p = cache.scaledQ.get(li);
+  if (!p) {
+    p = [mul(w, scale).keep(), b ? mul(b, scale).keep() : null];
+    cache.scaledQ.set(li, p);
+  }
+  return p;
+}
+
+/** The cache's [1] tensor of `value` in `dtype`, made once. */
+function cacheScalar(cache: ForwardCache, value: number, dtype: DType, backend: Backend): Tensor {
+  cache.scalars ??= new Map();
+  const key = `${dtype}:${value}`;
+  let t = cache.scalars.get(key);
+  if (!t) {
+    t = full([1], value, { backend, dtype }).keep();
+    cache.scalars.set(key, t);
+  }
+  return t;
 }
 
 /** What `onLayer` sees of layer i: tensors live until the hook returns (`keep()` what you hold on to). */
@@ -436,6 +477,13 @@ export abstract class Transformer<
     for (const s of cache.layers) s?.dispose();
     cache.layers = this.layers.map(() => undefined);
     cache.pastLength = 0;
+    for (const [w, b] of cache.scaledQ?.values() ?? []) {
+      w.dispose();
+      b?.dispose();
+    }
+    cache.scaledQ?.clear();
+    for (const t of cache.scalars?.values() ?? []) t.dispose();
+    cache.scalars?.clear();
   }
 
   /**
@@ -466,8 +514,14 @@ export abstract class Transformer<
     // [B,T,H·D] → [B,H,T,D]; with one new token per row, moving the size-1 token axis is a reshape
     const split = (t: Tensor) =>
       T === 1 ? t.reshape([B, H, 1, D]) : transpose(t.reshape([B, T, H, D]), [0, 2, 1, 3]);
-    const qp = lin(y, proj.q);
-    const q = split(qScale === undefined ? qp : mul(qp, qScale));
+    // q's scale: folded into the projection once per cache where that is exact ((y·W + b)·s as
+    // y·(W·s) + b·s), else a kept [1] tensor; no scaling constant made per layer per step
+    let qp: Tensor;
+    if (qScale === undefined) qp = lin(y, proj.q);
+    else if (isPowerOfTwo(qScale))
+      qp = linear(y, ...cacheScaledQ(cache, li, run.p(proj.q[0]), proj.q[1] && run.p(proj.q[1]), qScale));
+    else qp = mul(lin(y, proj.q), cacheScalar(cache, qScale, y.dtype, y.backend));
+    const q = split(qp);
     const k = split(lin(y, proj.k));
     const v = split(lin(y, proj.v));
     const state = cache.layers[li] as DecodeState | undefined;

@@ -9,10 +9,13 @@
 // tooling/reference/bench_generate_torch.py. Writes $OUT/generate-bench.json and prints a table.
 // Env: SEA_BENCH_BACKEND cuda (default) | webgpu | cpu, SEA_BENCH_T, SEA_BENCH_NEW, SEA_BENCH_KINDS (dense,sea),
 // SEA_BENCH_DTYPES (float32,bfloat16: the dtype the model computes in), SEA_BENCH_SHAPE=tiny (a small
-// model, for a smoke run).
+// model, for a smoke run), SEA_DECODE_FUSED=0 (decode with the composed ops instead of the step primitives),
+// SEA_GEN_PROFILE_T (default 16384; 0: none): the prompt length after which 8 more steps are profiled
+// per kernel on CUDA (GPU ms per token by kernel).
 import fs from 'node:fs';
 import path from 'node:path';
 import { OptForCausalLM, optWeightSpecs, randomWeights } from '@sea/opt';
+import { setFusedDecodeSteps } from '@sea/sparse-attention';
 import * as sea from '@sea/tensor';
 
 const OUT = process.env.OUT;
@@ -27,6 +30,7 @@ const R = {
   node: process.version,
   backend: BACKEND,
   newTokens: NEW,
+  fusedDecodeSteps: process.env.SEA_DECODE_FUSED !== '0',
   runs: [],
   errors: [],
 };
@@ -38,6 +42,8 @@ async function makeBackend() {
   return new (await import('@sea/backend-cpu')).CpuBackend();
 }
 
+// SEA_DECODE_FUSED=0: the composed decoding ops instead of the step primitives
+if (process.env.SEA_DECODE_FUSED === '0') setFusedDecodeSteps(false);
 const b = await makeBackend();
 sea.useBackend(b);
 // CUDA names its device; WebGPU its adapter (vendor, device, driver)
@@ -91,6 +97,95 @@ async function load(kind, dtype) {
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+/**
+ * GPU time per kernel over `steps()` (CUDA only): every own kernel launch, and the GEMM and fused
+ * attention ops (cuBLAS), between two device events each; per decoded token. The events add host
+ * time, so the wall here is above the timed steps'.
+ */
+async function profileSteps(label, n, steps) {
+  if (!b.drv || typeof b.launch !== 'function') return;
+  const events = [];
+  let used = 0;
+  const ev = () => {
+    if (used === events.length) {
+      const o = [null];
+      b.drv.check(b.drv.api.cuEventCreate(o, 0), 'cuEventCreate');
+      events.push(o[0]);
+    }
+    return events[used++];
+  };
+  const marks = [];
+  const names = new Map();
+  const saved = [];
+  const wrap = (name, make) => {
+    saved.push([name, Object.hasOwn(b, name) ? b[name] : null]);
+    b[name] = make(b[name].bind(b));
+  };
+  wrap('fn', (orig) => (family, name) => {
+    const f = orig(family, name);
+    names.set(f, name);
+    return f;
+  });
+  wrap('launch', (orig) => (f, grid, block, smem) => {
+    const e0 = ev();
+    b.drv.api.cuEventRecord(e0, b.stream);
+    orig(f, grid, block, smem);
+    const e1 = ev();
+    b.drv.api.cuEventRecord(e1, b.stream);
+    marks.push([names.get(f) ?? '?', e0, e1]);
+  });
+  for (const op of ['matmul', 'linear', 'attention'])
+    if (typeof b[op] === 'function')
+      wrap(op, (orig) => (...args) => {
+        const e0 = ev();
+        b.drv.api.cuEventRecord(e0, b.stream);
+        const r = orig(...args);
+        const e1 = ev();
+        b.drv.api.cuEventRecord(e1, b.stream);
+        marks.push([`${op} (cuBLAS or own)`, e0, e1]);
+        return r;
+      });
+  let wall = 0;
+  try {
+    await b.sync();
+    const t0 = performance.now();
+    await steps();
+    await b.sync();
+    wall = performance.now() - t0;
+  } finally {
+    for (const [name, own] of saved) {
+      if (own) b[name] = own;
+      else delete b[name];
+    }
+  }
+  const per = new Map();
+  let gpu = 0;
+  const f = [0];
+  for (const [key, e0, e1] of marks) {
+    b.drv.check(b.drv.api.cuEventElapsedTime(f, e0, e1), 'cuEventElapsedTime');
+    const x = per.get(key) ?? { ms: 0, calls: 0 };
+    x.ms += f[0];
+    x.calls++;
+    per.set(key, x);
+    gpu += f[0];
+  }
+  const rows = [...per.entries()].sort((x, y) => y[1].ms - x[1].ms);
+  R.profiles ??= [];
+  R.profiles.push({
+    label,
+    steps: n,
+    wallMsPerToken: wall / n,
+    gpuMsPerToken: gpu / n,
+    rows: rows.map(([k, x]) => ({ kernel: k, msPerToken: x.ms / n, callsPerToken: x.calls / n })),
+  });
+  log(
+    `profile ${label}: ${(wall / n).toFixed(2)} ms/token wall (with events), ${(gpu / n).toFixed(3)} ms/token GPU in the marked ops, ${(marks.length / n).toFixed(0)} marked ops/token`,
+  );
+  for (const [k, x] of rows.slice(0, 14))
+    log(`   ${(x.ms / n).toFixed(3).padStart(8)} ms ${(x.calls / n).toFixed(0).padStart(4)}×  ${k}`);
+}
+const PROFILE_T = Number(process.env.SEA_GEN_PROFILE_T ?? 16384);
 const mib = (x) => (x / 2 ** 20).toFixed(1);
 
 for (const dtype of DTYPES)
@@ -111,7 +206,8 @@ for (const dtype of DTYPES)
         await b.sync();
         b.resetPeak();
         const base = b.memory().bytes;
-        const cache = model.createCache(T + NEW);
+        // the per-op profile decodes 8 tokens more: room for them, so the cache does not grow
+        const cache = model.createCache(T + NEW + (T === PROFILE_T ? 8 : 0));
         const t0 = performance.now();
         let out = await model.forward([ids], { cache, logitsToKeep: 1 });
         let logits = await out.logits.data();
@@ -136,6 +232,15 @@ for (const dtype of DTYPES)
         }
         const c1 = b.counters?.();
         const perStep = (key) => (c0 && c1 ? (c1[key] - c0[key]) / Math.max(1, NEW - 1) : undefined);
+        if (T === PROFILE_T)
+          await profileSteps(`decode ${kind} ${dtype} T=${T}`, 8, async () => {
+            for (let i = 0; i < 8; i++) {
+              out = await model.forward([[next]], { cache, logitsToKeep: 1 });
+              logits = await out.logits.data();
+              out.logits.dispose();
+              next = argmax(logits);
+            }
+          });
         const states = cache.layers;
         const kvBytes = states.reduce((s, x) => s + (x.cache ? x.cache.bytes() : 0), 0);
         const stateBytes = states.reduce((s, x) => s + x.bytes(), 0);

@@ -61,3 +61,28 @@ export async function randomOpt(
   }
   return OptForCausalLM.fromWeights(config, weights, { backend, attention: kind, seaConfig, seed, dtype });
 }
+
+/**
+ * The same model computed in float32: a 16-bit model's parameters and buffers (the Performer
+ * projections included) cast to float32, so it differs from the 16-bit model in its arithmetic only.
+ */
+export async function float32Twin(
+  model: OptForCausalLM,
+  config: OptConfig,
+  kind: AttentionKind,
+  backend: Backend,
+  seaConfig: Record<string, unknown> = { predictorLength: 8, k: 2, nbFeatureFactor: 1 },
+): Promise<OptForCausalLM> {
+  const weights = new Map<string, Tensor>();
+  for (const m of [model.parameters(), model.buffers()])
+    for (const [name, t] of m) {
+      weights.set(name, t.dtype === 'float32' ? t : cast(t, 'float32').keep());
+      if (t.dtype !== 'float32') t.dispose();
+    }
+  return OptForCausalLM.fromWeights(config, weights, {
+    backend,
+    attention: kind,
+    seaConfig,
+    dtype: 'float32',
+  });
+}

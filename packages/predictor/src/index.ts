@@ -16,7 +16,7 @@ export {
 } from './config.js';
 export { type EstimateInputs, type EstimateOutputs, estimateAttention } from './estimate.js';
 export { type PositionCodeOptions, positionCode } from './position.js';
-export { CNN_WINDOW, estimatePrefill, estimateStep, PredictorState } from './state.js';
+export { CNN_WINDOW, estimatePrefill, estimateStep, estimateStepLogits, PredictorState } from './state.js';
 export {
   checkPredictorWeights,
   disposePredictorWeights,

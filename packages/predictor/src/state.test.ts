@@ -2,7 +2,11 @@
 // whole-sequence estimator is itself checked against the float64 spec re-derivation (estimate.test.ts).
 import { CpuBackend } from '@sea/backend-cpu';
 import { assertClose, toleranceFor } from '@sea/conformance';
-import { orthogonalRandomProjection, performerFeatureCount } from '@sea/linear-attention';
+import {
+  orthogonalRandomProjection,
+  performerFeatureCount,
+  setFusedDecodeSteps,
+} from '@sea/linear-attention';
 import * as sea from '@sea/tensor';
 import { Rng } from '@sea/tensor';
 import { describe, expect, it } from 'vitest';
@@ -77,7 +81,8 @@ describe('incremental causal estimator', () => {
       expect(worst).toBeLessThan(1e-5);
       // the state does not grow with T: S, z, and two 4-row windows
       const C = 2 * H;
-      const constants = m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2) + B * H; // built once per state
+      // built once per state (the step primitives need no edge columns, which the composed ops build)
+      const constants = m * D + 1 + H + 2 * C * C * 9 + K * (K / 4 + 2);
       expect(pre.state.bytes()).toBe(
         (B * H * m * 2 * D + B * H * m + 2 * B * 2 * H * 4 * (K / 4) + constants) * 4,
       );
@@ -87,7 +92,107 @@ describe('incremental causal estimator', () => {
   }
 
   for (const dtype of ['bfloat16', 'float16'] as const) {
-    it(`${dtype}: every row equals the ${dtype} estimateAttention within the tolerance table`, async () => {
+    it(`${dtype}, composed step ops: every row equals the ${dtype} estimateAttention within the tolerance table`, async () => {
+      setFusedDecodeSteps(false);
+      try {
+        await composed16(dtype);
+      } finally {
+        setFusedDecodeSteps(true);
+      }
+    });
+    it(`${dtype}, fused step primitives: each row as accurate as the ${dtype} estimateAttention against float32`, async () => {
+      await fused16(dtype);
+    });
+  }
+
+  /**
+   * The fused steps round once where the composed ops round after each op, so they are held to
+   * accuracy, not to equality: against estimateAttention in float32 on the same (16-bit) weights and
+   * inputs, the incremental rows' error is at most 2 × the 16-bit whole-sequence error + u, in the
+   * worst row and on average (logits: over each row's values, unit scale; scalers likewise).
+   */
+  async function fused16(dtype: 'bfloat16' | 'float16'): Promise<void> {
+    const [B, H, T, D, P] = [2, cfg.heads, 41, cfg.headDim, 5];
+    const w32 = initPredictorWeights(cfg, { seed: 21, backend });
+    const weights = Object.fromEntries(
+      Object.entries(w32).map(([n, t]) => [n, sea.cast(t, dtype).keep()]),
+    ) as typeof w32;
+    const wRef = Object.fromEntries(
+      Object.entries(weights).map(([n, t]) => [n, sea.cast(t, 'float32').keep()]),
+    ) as typeof w32;
+    disposePredictorWeights(w32);
+    const m = performerFeatureCount(D, 1);
+    const proj32 = sea.tensor(orthogonalRandomProjection(m, D, new Rng(6)), [m, D], { backend });
+    const projection = sea.cast(proj32, dtype);
+    const projRef = sea.cast(projection, 'float32');
+    const rng = new Rng(19);
+    const mk = () =>
+      sea.cast(
+        sea.tensor(rng.fillNormal(new Float32Array(B * H * T * D), 0, 1), [B, H, T, D], { backend }),
+        dtype,
+      );
+    const [q, k, v] = [mk(), mk(), mk()];
+    const f32 = (x: sea.Tensor) => sea.cast(x, 'float32');
+    const ref = estimateAttention(cfg, wRef, { q: f32(q), k: f32(k), v: f32(v), projection: projRef });
+    const full = estimateAttention(cfg, weights, { q, k, v, projection });
+    const rows = (x: sea.Tensor, a: number, n: number) => sea.slice(x, [0, 0, a, 0], [B, H, n, D]);
+    const pre = estimatePrefill(cfg, weights, {
+      q: rows(q, 0, P),
+      k: rows(k, 0, P),
+      v: rows(v, 0, P),
+      projection,
+    });
+    const outs = ['logits', 'sProb', 'sMix'] as const;
+    const refs = await Promise.all(outs.map(async (n) => Float64Array.from(await ref[n].data())));
+    const fulls = await Promise.all(outs.map(async (n) => Float64Array.from(await full[n].data())));
+    const errInc: number[][] = [[], [], []];
+    const errFull: number[][] = [[], [], []];
+    for (let t = P; t < T; t++) {
+      const est = estimateStep(cfg, weights, pre.state, {
+        q: rows(q, t, 1),
+        k: rows(k, t, 1),
+        v: rows(v, t, 1),
+        projection,
+        positions: [t, t],
+      });
+      expect(est.logits.dtype).toBe(dtype);
+      for (const [i, n] of outs.entries()) {
+        const X = n === 'logits' ? cfg.predictorLength : 1;
+        const want = row(Float32Array.from(refs[i]), B, H, T, X, t);
+        errInc[i].push(relErr(Float64Array.from(await est[n].data()), want));
+        errFull[i].push(relErr(row(Float32Array.from(fulls[i]), B, H, T, X, t), want));
+        est[n].dispose();
+      }
+    }
+    const u = sea.unitRoundoff(dtype);
+    const max = (a: number[]) => Math.max(...a);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    for (const [i, n] of outs.entries()) {
+      expect(max(errInc[i]), `${n}: worst row`).toBeLessThanOrEqual(2 * max(errFull[i]) + u);
+      expect(mean(errInc[i]), `${n}: mean over rows`).toBeLessThanOrEqual(2 * mean(errFull[i]) + u);
+    }
+    pre.state.dispose();
+    disposePredictorWeights(weights);
+    disposePredictorWeights(wRef);
+    for (const t of [
+      proj32,
+      projection,
+      projRef,
+      q,
+      k,
+      v,
+      ref.logits,
+      ref.sProb,
+      ref.sMix,
+      full.logits,
+      full.sProb,
+      full.sMix,
+    ])
+      t.dispose();
+  }
+
+  async function composed16(dtype: 'bfloat16' | 'float16'): Promise<void> {
+    {
       const [B, H, T, D, K, P] = [2, cfg.heads, 41, cfg.headDim, cfg.predictorLength, 5];
       const w32 = initPredictorWeights(cfg, { seed: 21, backend });
       const weights = Object.fromEntries(
@@ -160,7 +265,7 @@ describe('incremental causal estimator', () => {
       }
       pre.state.dispose();
       disposePredictorWeights(weights);
-    });
+    }
   }
 
   it('sequences of different lengths step together after per-sequence prefills', async () => {

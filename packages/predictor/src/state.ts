@@ -7,9 +7,15 @@
  *   sequence start are zero, as the conv's time padding is).
  * Everything else (position code, encoder, scalers, ν, the CNN's head) is row by row.
  */
-import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
+import {
+  CausalPerformerState,
+  causalPerformerPrefill,
+  causalPerformerStep,
+  fusedDecodeSteps,
+} from '@sea/linear-attention';
 import {
   bytesPerElement,
+  causalCnnStep,
   concat,
   conv2d,
   type DType,
@@ -23,6 +29,8 @@ import {
   pad,
   relu,
   ShapeError,
+  seaEncoderStep,
+  sigmoid,
   slice,
   type Tensor,
   tensor,
@@ -217,10 +225,135 @@ export function estimatePrefill(
   });
 }
 
+/** Checks a step's inputs; the state's per-step constants (built on first use). */
+function stepSetup(
+  op: string,
+  config: PredictorConfig,
+  weights: PredictorWeights,
+  state: PredictorState,
+  inputs: { q: Tensor; k: Tensor; v: Tensor; positions: ArrayLike<number> },
+): { s: PredictorShape; B: number; c: StepConstants } {
+  const s = checkCausal(op, config);
+  const { q, k, v, positions } = inputs;
+  const B = state.window0.shape[0];
+  for (const [x, n] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+  ] as const)
+    checkRows(op, s, x, n, B, 1, weights.position.dtype);
+  if (positions.length !== B) throw new ShapeError(`${op}: expected ${B} positions, got ${positions.length}`);
+  for (let b = 0; b < B; b++) {
+    const p = positions[b];
+    if (!Number.isInteger(p) || p < 0 || p >= s.maxPositions) {
+      throw new RangeError(
+        `${op}: position ${p} of sequence ${b} is outside the position table's ${s.maxPositions} rows (maxPositions)`,
+      );
+    }
+  }
+  let c = CONSTANTS.get(state);
+  if (!c) {
+    c = stepConstants(s, weights, weights.position.dtype);
+    CONSTANTS.set(state, c);
+  }
+  return { s, B, c };
+}
+
+/** The position table's row at each position [B, 1, 1, D]. */
+function positionRows(s: PredictorShape, table: Tensor, positions: ArrayLike<number>): Tensor {
+  const B = positions.length;
+  return B === 1
+    ? slice(table, [positions[0], 0], [1, s.D]).reshape([1, 1, 1, s.D])
+    : gather(
+        table,
+        tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend }),
+      ).reshape([B, 1, 1, s.D]);
+}
+
+/** V_cat's row [B, H, 1, 2D] = [V_I row ; v]: the position table's row at each position, over the heads. */
+function valueRow(
+  s: PredictorShape,
+  table: Tensor,
+  c: StepConstants,
+  v: Tensor,
+  positions: ArrayLike<number>,
+): Tensor {
+  const rowsI = positionRows(s, table, positions);
+  return concat([mul(rowsI, c.headOnes), v], -1);
+}
+
+/**
+ * One new row per sequence through the step primitives (`performerStep`, `causalCnnStep`): q1, k1, v1
+ * [B, H, 1, D] at absolute positions `positions` → Â logits [B, H, 1, K] and the scaler's outputs
+ * before the sigmoid [B, H, 1, 2] (s_prob, s_mix = σ of them), which `seaDecodeAttention` takes; the
+ * state moves on by one row.
+ */
+export function estimateStepLogits(
+  config: PredictorConfig,
+  weights: PredictorWeights,
+  state: PredictorState,
+  inputs: { q: Tensor; k: Tensor; v: Tensor; projection: Tensor; positions: ArrayLike<number> },
+): { logits: Tensor; scalers: Tensor } {
+  const { s, B, c } = stepSetup('estimateStep', config, weights, state, inputs);
+  const { q, k, v, projection, positions } = inputs;
+  const next = tidy(() => {
+    // V_cat = [V_I ; V]: the position table's row, shared by the heads, is the Performer's value prefix
+    const cPerf = causalPerformerStep(state.performer, q, k, v, projection, {
+      table: weights.position,
+      rows: positions,
+    });
+    // the encoder of docs/algorithm.md §4 on one row, one step primitive: Linear, LN, GELU, the scaler
+    // (before its sigmoid) and ν
+    const en = seaEncoderStep(
+      cPerf,
+      v,
+      {
+        encoder: weights['encoder.linear.weight'],
+        encoderBias: weights['encoder.linear.bias'],
+        normGamma: weights['encoder.norm.weight'],
+        normBeta: weights['encoder.norm.bias'],
+        scaler: weights['scaler.weight'],
+        scalerBias: weights['scaler.bias'],
+        nu: weights['nu.weight'],
+        nuBias: weights['nu.bias'],
+      },
+      LAYER_NORM_EPS,
+    );
+    const scalers = en.scales;
+    const zHat = en.x.reshape([B, s.H * s.ch, 1, s.width]);
+    const r = causalCnnStep(
+      zHat,
+      state.window0,
+      state.window1,
+      {
+        normInGamma: weights['cnn.norm_in.weight'],
+        normInBeta: weights['cnn.norm_in.bias'],
+        conv1: c.taps1,
+        conv1Bias: weights['cnn.conv1.bias'],
+        conv2: c.taps2,
+        conv2Bias: weights['cnn.conv2.bias'],
+        convOut: weights['cnn.conv_out.weight'].reshape([s.H, 2 * s.H]),
+        convOutBias: weights['cnn.conv_out.bias'],
+        map: c.map,
+        normOutGamma: weights['cnn.norm_out.weight'],
+        normOutBeta: weights['cnn.norm_out.bias'],
+      },
+      LAYER_NORM_EPS,
+    );
+    return { logits: r.logits, scalers, window0: r.win0.keep(), window1: r.win1.keep() };
+  });
+  state.window0.dispose();
+  state.window1.dispose();
+  state.window0 = next.window0;
+  state.window1 = next.window1;
+  return { logits: next.logits, scalers: next.scalers };
+}
+
 /**
  * One new row per sequence: q1, k1, v1 [B, H, 1, D] at absolute positions `positions` (one per
  * sequence: the number of rows before it) → Â logits [B, H, 1, K] and the scalers [B, H, 1]; the
- * state moves on by one row.
+ * state moves on by one row. Runs the step primitives (`estimateStepLogits`) unless
+ * `setFusedDecodeSteps(false)` selected the composed ops.
  */
 export function estimateStep(
   config: PredictorConfig,
@@ -228,31 +361,22 @@ export function estimateStep(
   state: PredictorState,
   inputs: { q: Tensor; k: Tensor; v: Tensor; projection: Tensor; positions: ArrayLike<number> },
 ): EstimateOutputs {
-  const s = checkCausal('estimateStep', config);
+  if (fusedDecodeSteps()) {
+    const { logits, scalers } = estimateStepLogits(config, weights, state, inputs);
+    const [B, H] = logits.shape;
+    return tidy(() => {
+      const sc = sigmoid(scalers);
+      scalers.dispose();
+      return {
+        logits,
+        sProb: slice(sc, [0, 0, 0, 0], [B, H, 1, 1]).reshape([B, H, 1]),
+        sMix: slice(sc, [0, 0, 0, 1], [B, H, 1, 1]).reshape([B, H, 1]),
+      };
+    });
+  }
+  const { s, B, c } = stepSetup('estimateStep', config, weights, state, inputs);
   const { q, k, v, projection, positions } = inputs;
-  const B = state.window0.shape[0];
-  for (const [x, n] of [
-    [q, 'q'],
-    [k, 'k'],
-    [v, 'v'],
-  ] as const)
-    checkRows('estimateStep', s, x, n, B, 1, weights.position.dtype);
-  if (positions.length !== B)
-    throw new ShapeError(`estimateStep: expected ${B} positions, got ${positions.length}`);
-  for (let b = 0; b < B; b++) {
-    const p = positions[b];
-    if (!Number.isInteger(p) || p < 0 || p >= s.maxPositions) {
-      throw new RangeError(
-        `estimateStep: position ${p} of sequence ${b} is outside the position table's ${s.maxPositions} rows (maxPositions)`,
-      );
-    }
-  }
   const table = weights.position;
-  let c = CONSTANTS.get(state);
-  if (!c) {
-    c = stepConstants(s, weights, table.dtype);
-    CONSTANTS.set(state, c);
-  }
   if (c.edge?.shape[0] !== B) {
     c.edge?.dispose();
     c.edge = tidy(() =>
@@ -264,16 +388,7 @@ export function estimateStep(
   }
   const edge = c.edge;
   const next = tidy(() => {
-    // V_I's row: the table row at each position, over the heads
-    const rowsI =
-      B === 1
-        ? slice(table, [positions[0], 0], [1, s.D]).reshape([1, 1, 1, s.D])
-        : gather(
-            table,
-            tensor(Int32Array.from(positions), [B], { dtype: 'int32', backend: table.backend }),
-          ).reshape([B, 1, 1, s.D]);
-    const vI = mul(rowsI, c.headOnes);
-    const vCat = concat([vI, v], -1);
+    const vCat = valueRow(s, table, c, v, positions);
     const cPerf = causalPerformerStep(state.performer, q, k, vCat, projection);
     const { sProb, sMix, zHat } = encode(s, weights, cPerf, v);
     const x0 = layerNorm(zHat, weights['cnn.norm_in.weight'], weights['cnn.norm_in.bias'], LAYER_NORM_EPS);

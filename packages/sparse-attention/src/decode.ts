@@ -17,9 +17,20 @@
  * keys at 0..L_b−1; its decoded rows then equal the forward of that sequence alone. Context rows at
  * pad positions are zero.
  */
-import { CausalPerformerState, causalPerformerPrefill, causalPerformerStep } from '@sea/linear-attention';
+import {
+  CausalPerformerState,
+  causalPerformerPrefill,
+  causalPerformerStep,
+  fusedDecodeSteps,
+} from '@sea/linear-attention';
 import { causalRowCsr, causalRowTopK } from '@sea/mask';
-import { estimatePrefill, estimateStep, type PredictorConfig, PredictorState } from '@sea/predictor';
+import {
+  estimatePrefill,
+  estimateStep,
+  estimateStepLogits,
+  type PredictorConfig,
+  PredictorState,
+} from '@sea/predictor';
 import * as sea from '@sea/tensor';
 import { type CsrMatrix, fmt, ShapeError, type Tensor } from '@sea/tensor';
 import { mixContext } from './attend.js';
@@ -454,6 +465,7 @@ export async function seaStep(
   const D = s.predictor.headDim;
   const B = checkStep('SeaAttention.step', state, q1, k1, v1, H, D);
   const positions = Int32Array.from(state.lengths);
+  if (fusedDecodeSteps()) return seaStepFused(s, state, q1, k1, v1, positions, opts);
   const est = estimateStep(s.predictor, s.weights, state.predictor, {
     q: q1,
     k: k1,
@@ -470,15 +482,30 @@ export async function seaStep(
     const cells = causalRowTopK(probs, rowLen, s.k);
     made.push(cells);
     state.cache.append(k1, v1);
-    // every size is known here from the row lengths: nothing is read back
-    csr = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
-    const theCsr = csr;
-    const dtype = q1.dtype;
-    const next = sea.tidy(() => {
-      const local = sea.csrAttention(theCsr, q1, state.cache.k, state.cache.v, {
+    let local: Tensor;
+    if (opts.returnMask || !q1.backend.cellMaskAttention) {
+      // every size is known here from the row lengths: nothing is read back
+      csr = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
+      local = sea.csrAttention(csr, q1, state.cache.k, state.cache.v, {
         scale: s.scoreScale,
         rowScale: est.sProb,
       });
+    } else {
+      // stretch + attention as one kernel (the backend's fused capability): no CSR arrays built
+      const rowLenT = sea.tensor(rowLen, [B, 1], { dtype: 'int32', backend: q1.backend });
+      try {
+        local = await sea.cellMaskAttention(cells, rowLenT, q1, state.cache.k, state.cache.v, {
+          k: s.k,
+          scale: s.scoreScale,
+          rowScale: est.sProb,
+        });
+      } finally {
+        rowLenT.dispose();
+      }
+    }
+    made.push(local);
+    const dtype = q1.dtype;
+    const next = sea.tidy(() => {
       const wide = (t: Tensor) => (dtype === 'float32' ? t : sea.cast(t, 'float32'));
       const vSum = sea.add(state.vSum, wide(v1)).keep();
       // C_avg = Σv / (t+1) and the s_mix blend in float32, rounded once to the layer's dtype: the
@@ -504,5 +531,59 @@ export async function seaStep(
   } finally {
     for (const t of made) t.dispose();
     csr?.dispose();
+  }
+}
+
+/**
+ * The SEA step through the step primitives: the estimator's row (`estimateStepLogits`: performerStep,
+ * the encoder's GEMMs, causalCnnStep), the cache append, and `seaDecodeAttention` (softmax, the row's
+ * top cells, the attention over their keys, C_avg and the mix in one kernel). Â and the CSR mask are
+ * built only when asked for.
+ */
+async function seaStepFused(
+  s: SeaDecodeSettings,
+  state: SeaDecodeState,
+  q1: Tensor,
+  k1: Tensor,
+  v1: Tensor,
+  positions: Int32Array,
+  opts: StepOptions,
+): Promise<StepOutput> {
+  const est = estimateStepLogits(s.predictor, s.weights, state.predictor, {
+    q: q1,
+    k: k1,
+    v: v1,
+    projection: s.projection,
+    positions,
+  });
+  const rowLen = Array.from(positions, (p) => p + 1);
+  try {
+    state.cache.append(k1, v1);
+    const r = sea.seaDecodeAttention(est.logits, q1, state.cache.k, state.cache.v, est.scalers, state.vSum, {
+      k: s.k,
+      scale: s.scoreScale,
+      rowLen,
+    });
+    state.vSum.dispose();
+    state.vSum = r.vSum.keep();
+    const out: StepOutput = { context: toTokens(r.out) };
+    r.out.dispose();
+    if (opts.returnEstimate || opts.returnMask) {
+      const probs = sea.softmax(est.logits);
+      if (opts.returnMask) {
+        const cells = causalRowTopK(probs, rowLen, s.k);
+        try {
+          out.mask = await causalRowCsr(cells, rowLen, { k: s.k, keys: state.cache.capacity });
+        } finally {
+          cells.dispose();
+        }
+      }
+      if (opts.returnEstimate) out.estimate = probs;
+      else probs.dispose();
+    }
+    return out;
+  } finally {
+    est.logits.dispose();
+    est.scalers.dispose();
   }
 }

@@ -3,6 +3,9 @@
  *
  * @module @sea/sparse-attention
  */
+
+/** Whether decoding runs the fused step primitives (default) or the composed ops (@sea/linear-attention). */
+export { fusedDecodeSteps, setFusedDecodeSteps } from '@sea/linear-attention';
 export {
   type AttendOptions,
   type AttendResult,

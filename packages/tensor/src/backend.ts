@@ -207,6 +207,49 @@ export interface CellMaskAttentionOptions {
   k: number;
 }
 
+export interface SeaDecodeAttentionOptions {
+  /** The per-cell key cap k (the sparse budget). */
+  k: number;
+  /** Score scale (1 for OPT, whose q is already scaled). */
+  scale: number;
+  /** L_b per sequence: the decoded row's visible keys (position + 1). */
+  rowLen: readonly number[];
+}
+
+export interface PerformerStepOptions {
+  /** Added to every ReLU feature (docs/algorithm.md §3: 0.001). */
+  kernelEps: number;
+  /** With a prefix table: its row per sequence. */
+  prefixRows?: readonly number[];
+}
+
+/** The weights `seaEncoderStep` reads: [N, Ec + Ev], [N]; LayerNorm [N] ×2; [S, N], [S]; [X, N], [X]. */
+export interface SeaEncoderStepWeights {
+  encoder: TensorInfo;
+  encoderBias: TensorInfo;
+  normGamma: TensorInfo;
+  normBeta: TensorInfo;
+  scaler: TensorInfo;
+  scalerBias: TensorInfo;
+  nu: TensorInfo;
+  nuBias: TensorInfo;
+}
+
+/** The weights `causalCnnStep` reads (shapes in its contract). */
+export interface CausalCnnStepWeights {
+  normInGamma: TensorInfo;
+  normInBeta: TensorInfo;
+  conv1: TensorInfo;
+  conv1Bias: TensorInfo;
+  conv2: TensorInfo;
+  conv2Bias: TensorInfo;
+  convOut: TensorInfo;
+  convOutBias: TensorInfo;
+  map: TensorInfo;
+  normOutGamma: TensorInfo;
+  normOutBeta: TensorInfo;
+}
+
 export interface PrefixSumOptions {
   /** Added to every element of the running key sum z before the dot product (docs/algorithm.md §3: 1e-6). */
   eps: number;
@@ -357,6 +400,81 @@ export interface Backend {
   csrSoftmax(csr: CsrInfo, val: TensorInfo, rowScale: TensorInfo | null): TensorInfo;
   /** CSR SpMM: out[b,h,t] = Σ_{entries z of row t in head h} val[b,z]·v[b,h,j] → [B, H, Tq, D]. No cap. */
   csrSpmm(csr: CsrInfo, val: TensorInfo, v: TensorInfo): TensorInfo;
+
+  // ---- SEA decoding steps (docs/algorithm.md §8, incremental decoding): one new row per sequence ----
+  /**
+   * One row of the causal Performer (docs/algorithm.md §3, causal) from its running sums:
+   * sums float32 [B, H, M, E+1] ([S | z + eps] over the rows before), q, k [B, H, 1, D], the value row
+   * [prefix[opts.prefixRows[b]] ; v] of E = P + E' columns: prefix a table [N, P] whose row
+   * prefixRows[b] (known on the host) leads sequence b's value row in every head (null: P = 0), and
+   * v [B, H, 1, E'], w [M, D] (the projection × D^(-1/4)), all but sums in one float dtype. With
+   * φ(x)_m = max(x·w_m, 0) + kernelEps rounded to that dtype: sums' = sums + φ(k) ⊗ [prefix, v, 1]
+   * (float32) and out = φ(q)·S' / (φ(q)·(z' + eps)) [B, H, 1, E] in that dtype. Returns [out, sums'].
+   */
+  performerStep(
+    sums: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    prefix: TensorInfo | null,
+    v: TensorInfo,
+    w: TensorInfo,
+    opts: PerformerStepOptions,
+  ): [TensorInfo, TensorInfo];
+  /**
+   * One row of the causal estimator's CNN (docs/algorithm.md §4a) from its rolling windows:
+   * x [B, C, 1, W] (the row of Ẑ, C = 2H channels), win0, win1 [B, C, 4, W] (rows t−4 … t−1 of LN(Ẑ)
+   * and of ReLU(conv1)), then the weights: normIn γ, β [W]; conv1, conv2 taps [C, C, 3, 3] with biases
+   * [C]; convOut [H, C] with bias [H]; map [K, W+2] (nearest ×4, the two bias columns, area resize to
+   * K); normOut γ, β [K]; all in one float dtype. Computes x0 = LN(x) (over W), x1 = ReLU(conv1 over
+   * rows t−4, t−2, t of [win0; x0], dilation 2, width padding 2), x2 = ReLU(conv2 over [win1; x1]),
+   * z = convOut·x2 + bias [H, W], logits = LN(map·[bias, z, bias]) over K (ε `eps`), x0 and x1 rounded to
+   * the dtype before they are used. Returns [logits [B, H, 1, K], win0' = [win0 rows 1…3; x0],
+   * win1' = [win1 rows 1…3; x1]].
+   */
+  causalCnnStep(
+    x: TensorInfo,
+    win0: TensorInfo,
+    win1: TensorInfo,
+    weights: CausalCnnStepWeights,
+    opts: { eps: number },
+  ): [TensorInfo, TensorInfo, TensorInfo];
+  /**
+   * The estimator's encoder on one row per (sequence, head) (docs/algorithm.md §4, row by row): c
+   * [B, H, 1, Ec] (C_perf) and v [B, H, 1, Ev] → z = GELU(LN(W_enc·[c ; v] + b_enc)) over the encoder's
+   * width N (ε `eps`; GELU with erf), rounded to the dtype, then scales = W_s·z + b_s [B, H, 1, S] (the
+   * scaler's outputs before the sigmoid) and x = W_ν·z + b_ν [B, H, 1, X] (ν's row, the CNN's input
+   * before the channel split); weights in the nn.Linear layout, all in one float dtype. Returns
+   * [scales, x].
+   */
+  seaEncoderStep(
+    c: TensorInfo,
+    v: TensorInfo,
+    weights: SeaEncoderStepWeights,
+    opts: { eps: number },
+  ): [TensorInfo, TensorInfo];
+  /**
+   * The sparse attention of one decoded row (docs/algorithm.md §5–§7, causal, sparse path), from the
+   * estimator's logits to the mixed context: logits [B, H, 1, K], q [B, H, 1, D], k [B, H, Tk, D],
+   * v [B, H, Tk, E] (the cache, row L_b − 1 holding the new token), scales [B, H, 1, 2] (the scaler's
+   * outputs before the sigmoid), vSum float32 [B, H, 1, E] (Σ_{j < L_b − 1} v_j), all floats but vSum in
+   * one dtype; `opts.rowLen[b]` = L_b, the row's visible keys (its position + 1, 1 ≤ L_b ≤ Tk), known
+   * on the host. Â = softmax(logits) over K rounded to the dtype, (s_prob, s_mix) = σ(scales) rounded;
+   * the row selects the n_b = min(max(round½even(H·kcap·K / L_b), 1), H·K) largest Â cells over all
+   * heads (flat h·K + m, ties to the lower index); cell m covers keys [⌊m·L/K + ½⌋, ⌊(m+1)·L/K + ½⌋)
+   * and a selected cell of width w attends n = min(w, kcap) of them, j_i = end − 1 − ⌊i·w/n⌋.
+   * local[b, h] = s_prob · Σ softmax(scale·q·k_j) v_j over head h's keys (0 when it has none), rounded
+   * to the dtype; vSum' = vSum + v_{L−1}; out = s_mix·local + (1 − s_mix)·vSum'/L_b rounded once.
+   * Returns [out [B, H, 1, E], vSum'].
+   */
+  seaDecodeAttention(
+    logits: TensorInfo,
+    q: TensorInfo,
+    k: TensorInfo,
+    v: TensorInfo,
+    scales: TensorInfo,
+    vSum: TensorInfo,
+    opts: SeaDecodeAttentionOptions,
+  ): [TensorInfo, TensorInfo];
 
   // ---- optional fused kernels (capabilities; the op layer composes primitives when absent) ----
   /**
@@ -514,6 +632,10 @@ export const PRIMITIVES = [
   'csrSddmm',
   'csrSoftmax',
   'csrSpmm',
+  'performerStep',
+  'causalCnnStep',
+  'seaEncoderStep',
+  'seaDecodeAttention',
 ] as const satisfies readonly (keyof Backend)[];
 
 export type Primitive = (typeof PRIMITIVES)[number];

@@ -997,4 +997,259 @@ export async function cellMaskAttention(
   }
 }
 
+// ---- SEA decoding steps ----
+
+/**
+ * One decoded row of the causal Performer from its running sums (docs/algorithm.md §3 causal, §8):
+ * sums float32 [B, H, M, E+1] ([S | z + eps]), q, k [B, H, 1, D], the value row
+ * [prefix.table[prefix.rows[b]] ; v] (the table [N, P] is optional; its row, the same for every head,
+ * leads the row: SEA's position code; v [B, H, 1, E − P]), w [M, D] (projection × D^(-1/4)) in one float
+ * dtype → the row's output [B, H, 1, E] and the sums after it (a new tensor; `sums` is left as it
+ * was). See `Backend.performerStep`. Inference only: not recorded on a tape.
+ */
+export function performerStep(
+  sums: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  w: Tensor,
+  kernelEps: number,
+  prefix?: { table: Tensor; rows: ArrayLike<number> },
+): { out: Tensor; sums: Tensor } {
+  const op = 'performerStep';
+  const backend = sameBackend(op, sums, q, k, v, w, prefix?.table);
+  requireRank(op, sums, 4, 'sums', '[B,H,M,E+1]');
+  requireDType(op, sums, 'float32', 'sums');
+  const [B, H, M, E1] = sums.shape;
+  const D = w.shape[1];
+  const P = prefix ? prefix.table.shape[1] : 0;
+  let prefixRows: number[] | undefined;
+  if (prefix) {
+    const t = prefix.table;
+    requireSeaFloat(op, t, 'prefix table', q);
+    if (t.rank !== 2 || P >= E1 - 1)
+      throw new ShapeError(`${op}: expected a prefix table [N,P] with P < ${E1 - 1}, got ${fmt(t.shape)}`);
+    if (prefix.rows.length !== B)
+      throw new ShapeError(`${op}: expected ${B} prefix rows, got ${prefix.rows.length}`);
+    prefixRows = Array.from(prefix.rows);
+    for (const [b, r] of prefixRows.entries()) {
+      if (!Number.isInteger(r) || r < 0 || r >= t.shape[0])
+        throw new RangeError(
+          `${op}: prefix row ${r} of sequence ${b} is outside the table's ${t.shape[0]} rows`,
+        );
+    }
+  }
+  for (const [t, name, n] of [
+    [q, 'q', D],
+    [k, 'k', D],
+    [v, 'v', E1 - 1 - P],
+  ] as const) {
+    requireSeaFloat(op, t, name, q);
+    if (!shapesEqual(t.shape, [B, H, 1, n]))
+      throw new ShapeError(`${op}: expected ${name} of shape [${B},${H},1,${n}], got ${fmt(t.shape)}`);
+  }
+  requireSeaFloat(op, w, 'w', q);
+  if (w.rank !== 2 || w.shape[0] !== M)
+    throw new ShapeError(
+      `${op}: expected w of shape [${M},D] for sums ${fmt(sums.shape)}, got ${fmt(w.shape)}`,
+    );
+  if (E1 < 2) throw new ShapeError(`${op}: sums ${fmt(sums.shape)} must have at least 2 columns ([S | z])`);
+  if (!Number.isFinite(kernelEps)) throw new RangeError(`${op}: kernelEps must be finite, got ${kernelEps}`);
+  const [out, next] = backend.performerStep(
+    sums,
+    q,
+    k,
+    prefix?.table ?? null,
+    v,
+    w,
+    prefixRows ? { kernelEps, prefixRows } : { kernelEps },
+  );
+  return { out: wrap(backend, out), sums: wrap(backend, next) };
+}
+
+/** The weights of `seaEncoderStep` (nn.Linear layout; shapes in `Backend.seaEncoderStep`). */
+export interface SeaEncoderStepTensors {
+  encoder: Tensor;
+  encoderBias: Tensor;
+  normGamma: Tensor;
+  normBeta: Tensor;
+  scaler: Tensor;
+  scalerBias: Tensor;
+  nu: Tensor;
+  nuBias: Tensor;
+}
+
+/**
+ * The estimator's encoder on one decoded row (docs/algorithm.md §4): c [B, H, 1, Ec] (C_perf), v
+ * [B, H, 1, Ev] → z = GELU(LN(Linear_enc([c ; v]))) rounded to the dtype, the scaler's outputs before
+ * the sigmoid [B, H, 1, S] and ν's row [B, H, 1, X]. See `Backend.seaEncoderStep`. Inference only.
+ */
+export function seaEncoderStep(
+  c: Tensor,
+  v: Tensor,
+  weights: SeaEncoderStepTensors,
+  eps: number,
+): { scales: Tensor; x: Tensor } {
+  const op = 'seaEncoderStep';
+  const w = weights;
+  const backend = sameBackend(op, c, v, ...Object.values(w));
+  requireRank(op, c, 4, 'c', '[B,H,1,Ec]');
+  const [B, H, one, Ec] = c.shape;
+  if (one !== 1) throw new ShapeError(`${op}: expected c of shape [B,H,1,Ec] (one row), got ${fmt(c.shape)}`);
+  requireSeaFloat(op, c, 'c');
+  requireSeaFloat(op, v, 'v', c);
+  requireRank(op, v, 4, 'v', '[B,H,1,Ev]');
+  const Ev = v.shape[3];
+  if (!shapesEqual(v.shape, [B, H, 1, Ev])) throw new ShapeError(`${op}: expected v of shape [${B},${H},1,Ev], got ${fmt(v.shape)}`);
+  const N = w.encoder.shape[0];
+  const S = w.scaler.shape[0];
+  const X = w.nu.shape[0];
+  for (const [name, t, shape] of [
+    ['encoder', w.encoder, [N, Ec + Ev]],
+    ['encoderBias', w.encoderBias, [N]],
+    ['normGamma', w.normGamma, [N]],
+    ['normBeta', w.normBeta, [N]],
+    ['scaler', w.scaler, [S, N]],
+    ['scalerBias', w.scalerBias, [S]],
+    ['nu', w.nu, [X, N]],
+    ['nuBias', w.nuBias, [X]],
+  ] as const) {
+    requireSeaFloat(op, t, name, c);
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(`${op}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+  }
+  if (!(eps > 0)) throw new RangeError(`${op}: eps must be positive, got ${eps}`);
+  const [scales, x] = backend.seaEncoderStep(c, v, w, { eps });
+  return { scales: wrap(backend, scales), x: wrap(backend, x) };
+}
+
+/** The weights of `causalCnnStep` (docs/algorithm.md §4a; shapes in `Backend.causalCnnStep`). */
+export interface CausalCnnStepTensors {
+  normInGamma: Tensor;
+  normInBeta: Tensor;
+  conv1: Tensor;
+  conv1Bias: Tensor;
+  conv2: Tensor;
+  conv2Bias: Tensor;
+  convOut: Tensor;
+  convOutBias: Tensor;
+  map: Tensor;
+  normOutGamma: Tensor;
+  normOutBeta: Tensor;
+}
+
+/**
+ * One decoded row of the causal estimator's CNN (docs/algorithm.md §4a, §8): x [B, C, 1, W] (the row of
+ * Ẑ), the rolling windows win0, win1 [B, C, 4, W] → the row's Â logits [B, H, 1, K] and the windows
+ * after it (new tensors). See `Backend.causalCnnStep`. Inference only: not recorded on a tape.
+ */
+export function causalCnnStep(
+  x: Tensor,
+  win0: Tensor,
+  win1: Tensor,
+  weights: CausalCnnStepTensors,
+  eps: number,
+): { logits: Tensor; win0: Tensor; win1: Tensor } {
+  const op = 'causalCnnStep';
+  const w = weights;
+  const backend = sameBackend(op, x, win0, win1, ...Object.values(w));
+  requireRank(op, x, 4, 'x', '[B,C,1,W]');
+  const [B, C, one, W] = x.shape;
+  if (one !== 1) throw new ShapeError(`${op}: expected x of shape [B,C,1,W] (one row), got ${fmt(x.shape)}`);
+  const H = w.convOut.shape[0];
+  const K = w.map.shape[0];
+  const want: [string, Tensor, number[]][] = [
+    ['win0', win0, [B, C, 4, W]],
+    ['win1', win1, [B, C, 4, W]],
+    ['normInGamma', w.normInGamma, [W]],
+    ['normInBeta', w.normInBeta, [W]],
+    ['conv1', w.conv1, [C, C, 3, 3]],
+    ['conv1Bias', w.conv1Bias, [C]],
+    ['conv2', w.conv2, [C, C, 3, 3]],
+    ['conv2Bias', w.conv2Bias, [C]],
+    ['convOut', w.convOut, [H, C]],
+    ['convOutBias', w.convOutBias, [H]],
+    ['map', w.map, [K, W + 2]],
+    ['normOutGamma', w.normOutGamma, [K]],
+    ['normOutBeta', w.normOutBeta, [K]],
+  ];
+  requireSeaFloat(op, x, 'x');
+  for (const [name, t, shape] of want) {
+    requireSeaFloat(op, t, name, x);
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(
+        `${op}: expected ${name} of shape ${fmt(shape)} for x ${fmt(x.shape)}, got ${fmt(t.shape)}`,
+      );
+  }
+  if (!(eps > 0)) throw new RangeError(`${op}: eps must be positive, got ${eps}`);
+  const [logits, n0, n1] = backend.causalCnnStep(x, win0, win1, w, { eps });
+  return { logits: wrap(backend, logits), win0: wrap(backend, n0), win1: wrap(backend, n1) };
+}
+
+/**
+ * The sparse attention of one decoded row per sequence, from the estimator's logits to the mixed
+ * context (docs/algorithm.md §5–§7; see `Backend.seaDecodeAttention`): softmax over K, the causal
+ * budget's top cells over all heads, attention over their keys in the cache, C_avg from the running
+ * sum of V. logits [B, H, 1, K], q [B, H, 1, D], the cache k, v [B, H, Tk, ·] (row rowLen[b] − 1 holds
+ * the new token), scales [B, H, 1, 2] (the scaler's outputs before the sigmoid: s_prob, s_mix), vSum
+ * float32 [B, H, 1, E] over the rows before the new one; `opts.rowLen` the rows' positions + 1 →
+ * out [B, H, 1, E] and the running sum with the new row. Inference only: not recorded on a tape.
+ */
+export function seaDecodeAttention(
+  logits: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scales: Tensor,
+  vSum: Tensor,
+  opts: { k: number; scale?: number; rowLen: ArrayLike<number> },
+): { out: Tensor; vSum: Tensor } {
+  const op = 'seaDecodeAttention';
+  const backend = sameBackend(op, logits, q, k, v, scales, vSum);
+  requireRank(op, logits, 4, 'logits', '[B,H,1,K]');
+  const [B, H, one] = logits.shape;
+  if (one !== 1)
+    throw new ShapeError(`${op}: expected logits of shape [B,H,1,K] (one row), got ${fmt(logits.shape)}`);
+  requireSeaFloat(op, logits, 'logits');
+  for (const [t, name] of [
+    [q, 'q'],
+    [k, 'k'],
+    [v, 'v'],
+    [scales, 'scales'],
+  ] as const)
+    requireSeaFloat(op, t, name, logits);
+  requireRank(op, k, 4, 'k', '[B,H,Tk,D]');
+  requireRank(op, v, 4, 'v', '[B,H,Tk,E]');
+  const [, , Tk, D] = k.shape;
+  const E = v.shape[3];
+  for (const [t, name, shape] of [
+    [q, 'q', [B, H, 1, D]],
+    [k, 'k', [B, H, Tk, D]],
+    [v, 'v', [B, H, Tk, E]],
+    [scales, 'scales', [B, H, 1, 2]],
+    [vSum, 'vSum', [B, H, 1, E]],
+  ] as const) {
+    if (!shapesEqual(t.shape, shape))
+      throw new ShapeError(`${op}: expected ${name} of shape ${fmt(shape)}, got ${fmt(t.shape)}`);
+  }
+  requireDType(op, vSum, 'float32', 'vSum');
+  if (!Number.isInteger(opts.k) || opts.k < 1)
+    throw new ShapeError(`${op}: k must be a positive integer, got ${opts.k}`);
+  if (opts.rowLen.length !== B)
+    throw new ShapeError(`${op}: expected ${B} row lengths, got ${opts.rowLen.length}`);
+  const rowLen = Array.from(opts.rowLen);
+  for (const [b, L] of rowLen.entries()) {
+    if (!Number.isInteger(L) || L < 1 || L > Tk)
+      throw new ShapeError(
+        `${op}: row length ${L} of sequence ${b} is outside [1, ${Tk}] (the cache's rows)`,
+      );
+  }
+  const [out, next] = backend.seaDecodeAttention(logits, q, k, v, scales, vSum, {
+    k: opts.k,
+    scale: opts.scale ?? 1,
+    rowLen,
+  });
+  return { out: wrap(backend, out), vSum: wrap(backend, next) };
+}
+
 export type { Shape, TensorInfo };

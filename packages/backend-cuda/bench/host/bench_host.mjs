@@ -14,7 +14,8 @@
 // model's forward over SEA_HOST_LAYER_T tokens), SEA_HOST_DTYPES (float32,bfloat16),
 // SEA_HOST_STEPS (decode steps timed, default 60), SEA_HOST_PROMPT (prompt tokens, default 64),
 // SEA_HOST_LAYER_T (default 2048), SEA_HOST_REPS (layer forwards timed, default 20),
-// SEA_HOST_STUB_DIR (default /tmp/sea-cuda-stub), SEA_HOST_JSON (write the results there).
+// SEA_HOST_STUB_DIR (default /tmp/sea-cuda-stub), SEA_HOST_JSON (write the results there),
+// SEA_DECODE_FUSED=0 (decode through the composed ops instead of the step primitives).
 // Profile: SEA_HOST_PROFILE=/tmp/sea-prof (the timed loops only), then
 //   node packages/backend-cuda/bench/host/top.mjs /tmp/sea-prof/decode-sea-float32.cpuprofile
 import fs from 'node:fs';
@@ -42,7 +43,9 @@ const imp = (pkg) => import(pathToFileURL(path.join(PKGS, pkg, 'src/index.ts')).
 const sea = await imp('tensor');
 const { createCudaBackend } = await imp('backend-cuda');
 const { OptForCausalLM, optWeightSpecs } = await imp('opt');
-const { SeaAttention } = await imp('sparse-attention');
+const { SeaAttention, setFusedDecodeSteps } = await imp('sparse-attention');
+// SEA_DECODE_FUSED=0: decoding steps through the composed ops instead of the step primitives
+if (process.env.SEA_DECODE_FUSED === '0') setFusedDecodeSteps(false);
 const train = CASES_ASKED().some((c) => c.startsWith('train-')) ? await imp('train') : null;
 function CASES_ASKED() {
   return (process.env.SEA_HOST_CASES ?? 'decode-dense,decode-sea,layer-sea').split(',');
@@ -150,7 +153,10 @@ if (TRACE) {
   const ownLaunch = b.launch;
   b.launch = (...a) => {
     // SEA_HOST_TRACE_GRID=1: by kernel and grid × block (a long kernel on a tiny grid stands out)
-    const k = process.env.SEA_HOST_TRACE_GRID === '1' ? `${last} grid ${a[1].join('x')} block ${a[2].join('x')}` : last;
+    const k =
+      process.env.SEA_HOST_TRACE_GRID === '1'
+        ? `${last} grid ${a[1].join('x')} block ${a[2].join('x')}`
+        : last;
     if (tracing) kernels.set(k, (kernels.get(k) ?? 0) + 1);
     return ownLaunch(...a);
   };
