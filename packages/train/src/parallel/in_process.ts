@@ -54,26 +54,9 @@ export class InProcessGroup {
    * (in rank order) and every rank gets the result. The caller's turn is handed on while waiting.
    */
   async collective<C, R>(rank: number, mine: C, combine: (all: C[]) => R[]): Promise<R> {
-    const id = this.#seq[rank]++;
-    let p = this.#rounds.get(id);
-    if (!p) {
-      p = { contributions: new Array(this.size), arrived: 0, waiters: new Array(this.size) };
-      this.#rounds.set(id, p);
-    }
-    p.contributions[rank] = mine;
-    p.arrived += 1;
-    const result = new Promise<unknown>((r) => {
-      (p as Pending).waiters[rank] = r;
-    });
-    if (p.arrived === this.size) {
-      this.#rounds.delete(id);
-      const out = combine(p.contributions as C[]);
-      p.waiters.forEach((w, r) => {
-        w(out[r]);
-      });
-    }
+    const result = this.contribute(rank, mine, combine);
     this.lock.release();
-    const v = (await result) as R;
+    const v = await result;
     await this.lock.acquire();
     return v;
   }
