@@ -1100,7 +1100,8 @@ export function seaEncoderStep(
   requireSeaFloat(op, v, 'v', c);
   requireRank(op, v, 4, 'v', '[B,H,1,Ev]');
   const Ev = v.shape[3];
-  if (!shapesEqual(v.shape, [B, H, 1, Ev])) throw new ShapeError(`${op}: expected v of shape [${B},${H},1,Ev], got ${fmt(v.shape)}`);
+  if (!shapesEqual(v.shape, [B, H, 1, Ev]))
+    throw new ShapeError(`${op}: expected v of shape [${B},${H},1,Ev], got ${fmt(v.shape)}`);
   const N = w.encoder.shape[0];
   const S = w.scaler.shape[0];
   const X = w.nu.shape[0];
