@@ -464,11 +464,15 @@ export function seaEncoderStep(
       `webgpu seaEncoderStep holds at most 3072 values of a row in workgroup memory, got ${In + N}`,
     );
   const BH = B * H;
+  // two dispatches of at most 7 storage bindings each (WebGPU guarantees 8 per stage): the encoder
+  // row z (rounded to the dtype, kept in float32) goes through a scratch buffer
+  const zs = b.alloc(BH * N, 'float32');
   const scales = b.alloc(BH * S, dt);
   const xs = b.alloc(BH * X, dt);
-  b.run({
-    name: 'seaEncoderStep',
-    body: `${roundFn(dt)}
+  try {
+    b.run({
+      name: 'seaEncoderStep',
+      body: `${roundFn(dt)}
 ${ERF_WGSL}
 ${rowReduceWgsl(WG)}
 var<workgroup> row: array<f32, ${In}>;
@@ -493,8 +497,29 @@ ${main(WG)}
   let r = 1.0 / sqrt(wg_sum(s2, lid) / ${N}.0 + pf(1u));
   for (var j = lid; j < ${N}u; j += ${WG}u) {
     let y = (z[j] - mean) * r * g_ld(j) + bt_ld(j);
-    z[j] = rd(0.5 * y * (1.0 + erf_f32(y * 0.70710678118654752)));
+    zo_st(bh * ${N}u + j, rd(0.5 * y * (1.0 + erf_f32(y * 0.70710678118654752))));
   }
+}`,
+      inputs: [
+        { name: 'c', data: b.data(c) },
+        { name: 'v', data: b.data(v) },
+        { name: 'ew', data: b.data(w.encoder) },
+        { name: 'eb', data: b.data(w.encoderBias) },
+        { name: 'g', data: b.data(w.normGamma) },
+        { name: 'bt', data: b.data(w.normBeta) },
+      ],
+      outputs: [{ name: 'zo', data: zs }],
+      params: [u(BH), f(opts.eps)],
+      grid: b.grid(BH),
+    });
+    b.run({
+      name: 'seaEncoderStepHeads',
+      body: `${roundFn(dt)}
+var<workgroup> z: array<f32, ${N}>;
+${main(WG)}
+  let bh = wg;
+  if (bh >= pu(0u)) { return; }
+  for (var j = lid; j < ${N}u; j += ${WG}u) { z[j] = zi_ld(bh * ${N}u + j); }
   workgroupBarrier();
   for (var o = lid; o < ${S + X}u; o += ${WG}u) {
     var a = 0.0;
@@ -510,24 +535,26 @@ ${main(WG)}
     }
   }
 }`,
-    inputs: [
-      { name: 'c', data: b.data(c) },
-      { name: 'v', data: b.data(v) },
-      { name: 'ew', data: b.data(w.encoder) },
-      { name: 'eb', data: b.data(w.encoderBias) },
-      { name: 'g', data: b.data(w.normGamma) },
-      { name: 'bt', data: b.data(w.normBeta) },
-      { name: 'sw', data: b.data(w.scaler) },
-      { name: 'sb', data: b.data(w.scalerBias) },
-      { name: 'nw', data: b.data(w.nu) },
-      { name: 'nb', data: b.data(w.nuBias) },
-    ],
-    outputs: [
-      { name: 'ys', data: scales },
-      { name: 'yx', data: xs },
-    ],
-    params: [u(BH), f(opts.eps)],
-    grid: b.grid(BH),
-  });
+      inputs: [
+        { name: 'zi', data: zs },
+        { name: 'sw', data: b.data(w.scaler) },
+        { name: 'sb', data: b.data(w.scalerBias) },
+        { name: 'nw', data: b.data(w.nu) },
+        { name: 'nb', data: b.data(w.nuBias) },
+      ],
+      outputs: [
+        { name: 'ys', data: scales },
+        { name: 'yx', data: xs },
+      ],
+      params: [u(BH)],
+      grid: b.grid(BH),
+    });
+  } catch (err) {
+    b.free(scales);
+    b.free(xs);
+    throw err;
+  } finally {
+    b.free(zs);
+  }
   return [b.out(scales, [B, H, 1, S], dt), b.out(xs, [B, H, 1, X], dt)];
 }
