@@ -299,9 +299,10 @@ export function seaDecodeAttention(
   const scores = b.alloc(BH * Tk, 'float32');
   const lens = b.data(b.upload(Int32Array.from(opts.rowLen), 'int32'));
   const params = [u(BH), f(opts.scale), u(opts.k)];
-  b.run({
-    name: 'seaDecodeAttention_probs',
-    body: `${roundFn(dt)}
+  try {
+    b.run({
+      name: 'seaDecodeAttention_probs',
+      body: `${roundFn(dt)}
 ${rowReduceWgsl(WG)}
 ${main(WG)}
   let bh = wg;
@@ -315,14 +316,14 @@ ${main(WG)}
   s = wg_sum(s, lid);
   for (var c = lid; c < ${K}u; c += ${WG}u) { p_st(o + c, rd(exp(x_ld(o + c) - m) / s)); }
 }`,
-    inputs: [{ name: 'x', data: b.data(logits) }],
-    outputs: [{ name: 'p', data: probs }],
-    params,
-    grid: b.grid(BH),
-  });
-  b.run({
-    name: 'seaDecodeAttention',
-    body: `${roundFn(dt)}
+      inputs: [{ name: 'x', data: b.data(logits) }],
+      outputs: [{ name: 'p', data: probs }],
+      params,
+      grid: b.grid(BH),
+    });
+    b.run({
+      name: 'seaDecodeAttention',
+      body: `${roundFn(dt)}
 ${rowReduceWgsl(WG)}
 var<workgroup> cnt: array<u32, ${K}>;
 var<workgroup> start: array<u32, ${K + 1}>;
@@ -418,26 +419,32 @@ ${main(WG)}
     y_st(bh * ${E}u + e, sm * local + (1.0 - sm) * (vs / f32(L)));
   }
 }`,
-    inputs: [
-      { name: 'p', data: probs },
-      { name: 'ln', data: lens },
-      { name: 'q', data: b.data(q) },
-      { name: 'k', data: b.data(k) },
-      { name: 'v', data: b.data(v) },
-      { name: 's', data: b.data(scales) },
-      { name: 'vs', data: b.data(vSum) },
-    ],
-    outputs: [
-      { name: 'y', data: out },
-      { name: 'n', data: next },
-      { name: 'sc', data: scores },
-    ],
-    params,
-    grid: b.grid(BH),
-  });
-  b.free(probs);
-  b.free(scores);
-  b.free(lens);
+      inputs: [
+        { name: 'p', data: probs },
+        { name: 'ln', data: lens },
+        { name: 'q', data: b.data(q) },
+        { name: 'k', data: b.data(k) },
+        { name: 'v', data: b.data(v) },
+        { name: 's', data: b.data(scales) },
+        { name: 'vs', data: b.data(vSum) },
+      ],
+      outputs: [
+        { name: 'y', data: out },
+        { name: 'n', data: next },
+        { name: 'sc', data: scores },
+      ],
+      params,
+      grid: b.grid(BH),
+    });
+  } catch (err) {
+    b.free(out);
+    b.free(next);
+    throw err;
+  } finally {
+    b.free(probs);
+    b.free(scores);
+    b.free(lens);
+  }
   return [b.out(out, [B, H, 1, E], dt), b.out(next, [B, H, 1, E], 'float32')];
 }
 
